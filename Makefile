@@ -1,0 +1,127 @@
+# btrsend — the one build entry.  See README.md.
+#
+#   make            build build/btrsendctl and build/btrsendd
+#   make SAN=1      the same with ASan+UBSan, in build-san/
+#   make deps       install every Debian package needed (idempotent)
+#   make check      deps, build, unit + integration tests, fuzz smoke
+#   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
+#   make bench      benchmarks against btrfs-progs in the same run
+#   make demo       a real replication demo on loopback btrfs
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+V       ?= 0
+SAN     ?= 0
+
+ifeq ($(SAN),1)
+B := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B := build
+SANFLAGS :=
+endif
+
+# Evaluated lazily: on a fresh machine pkg-config only exists after `make deps`.
+PKGS     = libisal libbtrfsutil uuid libssl libcrypto libevent libevent_openssl \
+           libsystemd libzstd zlib lzo2
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wcast-qual -Wformat=2 -Wno-format-nonliteral
+ifneq ($(CI),)
+WARN    += -Werror
+endif
+OPT     ?= -O2 -g
+CFLAGS  ?=
+ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS  = $(PKG_LIBS) -lpthread
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+MAINS    := daemon/btrsendctl.c daemon/btrsendd.c
+LIB_SRCS := $(sort $(wildcard proto/*.c engine/*.c conf/*.c) \
+            $(filter-out $(MAINS),$(wildcard daemon/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+LIB      := $(B)/libbtrsend.a
+BINS     := $(patsubst daemon/%.c,$(B)/%,$(wildcard $(MAINS)))
+
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+TOOL_SRCS  := $(sort $(wildcard tests/lib/*.c))
+TOOL_BINS  := $(TOOL_SRCS:tests/lib/%.c=$(B)/tests/%)
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps check unit integration fuzz bench demo install clean
+all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(filter 0,$(V)),@echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/btrsendctl $(B)/btrsendd: $(B)/%: $(B)/daemon/%.o $(LIB)
+	$(if $(filter 0,$(V)),@echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
+	$(if $(filter 0,$(V)),@echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
+
+$(B)/tests/%: $(B)/tests/lib/%.o $(LIB)
+	$(if $(filter 0,$(V)),@echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
+# libFuzzer builds compile the library sources again with clang.
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p build-fuzz
+	$(if $(filter 0,$(V)),@echo "  FUZZ    $@")
+	$(Q)clang $(FUZZ_CFLAGS) $< $(LIB_SRCS) $(LDLIBS) -o $@
+
+deps:
+	@tests/lib/deps.sh
+
+unit: $(UNIT_BINS)
+integration: $(BINS) $(TOOL_BINS)
+
+# `check` installs what it needs first, then builds in a fresh make so that
+# pkg-config is consulted only once it exists.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all SAN=$(SAN)
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh $(T)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do tests/lib/fuzz.sh $$f $(FUZZ_SECONDS) || exit 1; done
+
+bench: all
+	$(Q)B=$(B) tests/bench/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)B=$(B) tests/lib/demo.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 755 $(B)/btrsendctl $(DESTDIR)$(PREFIX)/bin/btrsendctl
+	install -m 755 $(B)/btrsendd $(DESTDIR)$(PREFIX)/sbin/btrsendd
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

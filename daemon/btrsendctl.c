@@ -1,0 +1,82 @@
+/*
+ * btrsendctl: the admin's tool.  Runs the engine by hand (dump, verify,
+ * send, receive) and talks to btrsendd's control socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/ctl.h"
+#include "daemon/log.h"
+
+#ifndef BTRSEND_VERSION
+#define BTRSEND_VERSION "0.1.0"
+#endif
+
+static int ctl_version(int, char **);
+
+/* Sorted by name. */
+static const struct ctl_command ctl_commands[] = {
+	{ "version", ctl_version, "",
+	  "print the version of btrsendctl" },
+};
+
+#define NCOMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: btrsendctl COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s %-40s %s\n", ctl_commands[i].name,
+		    ctl_commands[i].usage, ctl_commands[i].summary);
+	fprintf(f, "\nExit status: 0 ok, 1 operation failed, 2 usage error.\n");
+}
+
+int
+ctl_open_input(const char *path)
+{
+	int fd;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return STDIN_FILENO;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		log_warn("%s", path);
+	return fd;
+}
+
+static int
+ctl_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("btrsendctl %s\n", BTRSEND_VERSION);
+	return CTL_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	log_init("btrsendctl", 0);
+	if (argc < 2) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], ctl_commands[i].name) == 0)
+			return ctl_commands[i].run(argc - 1, argv + 1);
+	log_warnx("unknown command '%s' (see btrsendctl --help)", argv[1]);
+	return CTL_USAGE;
+}
