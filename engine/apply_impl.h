@@ -1,0 +1,124 @@
+/*
+ * Private state of the apply engine, shared by engine/apply*.c only.
+ */
+#ifndef BTRSEND_ENGINE_APPLY_IMPL_H
+#define BTRSEND_ENGINE_APPLY_IMPL_H
+
+#include <limits.h>
+#include <time.h>
+
+#include "engine/apply.h"
+#include "proto/digest.h"
+
+#define APPLY_NDIRS     8               /* parent directory fds kept open */
+#define APPLY_WBUF      (1u << 20)      /* consecutive writes merged up to */
+
+struct apply_dir {
+	char *path;                     /* relative to the subvolume, "" root */
+	size_t len;
+	int fd;                         /* O_PATH directory */
+	uint64_t used;
+};
+
+struct apply_subv {
+	char *rel;                      /* path relative to DIR */
+	uint8_t uuid[16];
+	uint8_t received_uuid[16];
+	uint64_t ctransid, stransid;
+};
+
+struct apply_deferred {                 /* flags that block writes: last */
+	struct file_handle *fh;
+	unsigned int fsflags;
+};
+
+enum apply_sub_state {
+	SUB_NONE = 0,                   /* between subvolumes */
+	SUB_ACTIVE,                     /* applying into the staging subvolume */
+	SUB_SKIP,                       /* already received: digest only */
+};
+
+struct apply {
+	int dirfd;
+	struct apply_opts o;
+	char err[640];
+	void (*cb)(const struct apply_summary *, void *);
+	void *cbarg;
+
+	/* input position: everything before pos is applied or skipped */
+	uint32_t version;
+	struct stream_digest digest;    /* of [0, pos) */
+	uint64_t pos;
+	uint64_t next_index;
+	const struct stream_cmd *cur;   /* for error messages */
+
+	/* current subvolume */
+	enum apply_sub_state sub;
+	char name[NAME_MAX + 1];
+	char staging[NAME_MAX + 1];
+	char statefile[NAME_MAX + 1];
+	int subfd;
+	struct ckpt_identity id;
+	bool resuming;                  /* skipping up to resume_index */
+	uint64_t resume_index;
+	struct stream_digest resume_digest;
+	bool sealed;                    /* partial already received + ro */
+	bool tolerant;                  /* replaying after a crash */
+	bool resumed;
+
+	/* per-subvolume statistics */
+	uint64_t s_ncmds, s_bytes, s_data;
+	struct timespec s_start;
+
+	/* checkpoints */
+	uint64_t ck_pos;
+	struct timespec ck_time;
+
+	/* descriptor caches */
+	struct apply_dir dirs[APPLY_NDIRS];
+	uint64_t dir_clock;
+	char *fpath;                    /* path of fd_file, NULL when none */
+	size_t fpath_len;
+	int fd_file;                    /* O_RDWR regular file */
+
+	/* merged writes pending for fd_file */
+	uint8_t *wbuf;
+	size_t wlen;
+	uint64_t woff;
+
+	struct apply_deferred *defer;
+	size_t ndefer;
+
+	/* subvolumes beneath DIR, for SNAPSHOT parents and CLONE sources */
+	struct apply_subv *subvs;
+	size_t nsubvs;
+	int clone_fd;                   /* last foreign clone source subvolume */
+	uint8_t clone_uuid[16];
+	uint64_t clone_ctransid;
+
+	uint64_t nfinished;
+	bool verity_warned;
+};
+
+int  apply_fail(struct apply *a, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void apply_clear_subvol(struct apply *a);
+
+/* engine/apply_fs.c */
+int  apply_fs_dispatch(struct apply *a, const struct stream_cmd *c);
+int  apply_flush(struct apply *a);
+void apply_close_caches(struct apply *a);
+int  apply_open_beneath(int base, const char *path, int flags, int resolve_extra);
+int  apply_open_reg(int base, const char *path, int flags);
+int  apply_set_deferred_flags(struct apply *a);
+
+/* engine/apply_subvol.c */
+int  apply_subvol_begin(struct apply *a, const struct stream_cmd *c);
+int  apply_subvol_end(struct apply *a);
+int  apply_find_subvol(struct apply *a, const uint8_t uuid[16],
+    uint64_t ctransid, const char *what);
+int  apply_write_checkpoint(struct apply *a, bool sync, bool include_cur);
+void apply_drop_partial(struct apply *a);
+
+#endif
