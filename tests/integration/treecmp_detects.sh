@@ -57,10 +57,10 @@ expect_equal() {
 	out=$("$TREECMP" "$@" "$REF" "$C") || fail "$name: want equal, got: $out"
 }
 
+byte_at() { xxd -s "$2" -l 1 -p "$1"; }   # byte_at FILE OFFSET: hex
+
 flip_byte() {  # flip_byte FILE OFFSET
-	local b
-	b=$(xxd -s "$2" -l 1 -p "$1")
-	printf '%02x' $((0x$b ^ 0x5a)) | xxd -r -p |
+	printf '%02x' $((0x$(byte_at "$1" "$2") ^ 0x5a)) | xxd -r -p |
 		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
@@ -68,16 +68,20 @@ new_case
 expect_equal "snapshot of the copy"
 
 new_case
-flip_byte "$C/files/size-65536" 1000
-keep_times files/size-65536
-expect content -- "files/size-65536: content: first difference at byte 1000"
+f=files/size-65536
+flip_byte "$C/$f" 1000
+keep_times $f
+expect content -- \
+	"$f: content: first difference at byte 1000: A=0x$(byte_at "$REF/$f" 1000) B=0x$(byte_at "$C/$f" 1000)"
 
 new_case   # the last byte, past the first 1 MiB read buffer
 f=files/three-mib
 size=$(stat -c %s "$REF/$f")
 flip_byte "$C/$f" $((size - 1))
 keep_times $f
-expect "content at the end" -- "$f: content: first difference at byte $((size - 1))"
+off=$((size - 1))
+expect "content at the end" -- \
+	"$f: content: first difference at byte $off: A=0x$(byte_at "$REF/$f" $off) B=0x$(byte_at "$C/$f" $off)"
 
 new_case
 truncate -s 4096 "$C/files/size-4097"
