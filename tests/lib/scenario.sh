@@ -10,6 +10,12 @@
 # can be reproduced byte for byte.  Times and inode numbers are not
 # deterministic.  The tools it uses (gen, mksock, clonerange) are built by
 # `make` into $TOOLS.
+#
+# Size classes: small has 300 files in many/flat, medium 3000; large adds a
+# 40 MiB random and a 24 MiB text file.  Everything else is the same.
+# Top-level directories: files text sparse links symlinks special modes
+# owners xattrs acl caps reflink names deep many empty, and mut, the only
+# one scenario_mutate changes (so tests may rely on the others staying put).
 
 SCENARIO_SEED=${SCENARIO_SEED:-1}
 

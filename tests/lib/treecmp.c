@@ -250,7 +250,7 @@ tc_read_full(int fd, unsigned char *buf, size_t n)
 	return (ssize_t)got;
 }
 
-static uint64_t
+static size_t
 tc_first_diff(const unsigned char *a, const unsigned char *b, size_t n)
 {
 	size_t i;
@@ -261,10 +261,20 @@ tc_first_diff(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 static void
+tc_show_byte(const unsigned char *buf, size_t i, ssize_t n)
+{
+	if ((ssize_t)i < n)
+		printf("0x%02x", buf[i]);
+	else
+		printf("EOF");
+}
+
+static void
 tc_content(int fa, int fb, const char *path)
 {
 	uint64_t off = 0;
 	ssize_t na, nb;
+	size_t i;
 
 	posix_fadvise(fa, 0, 0, POSIX_FADV_SEQUENTIAL);
 	posix_fadvise(fb, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -275,17 +285,19 @@ tc_content(int fa, int fb, const char *path)
 			tc_error(path, "read");
 			return;
 		}
-		if (na != nb || memcmp(tc_a.buf, tc_b.buf, (size_t)na) != 0) {
-			off += tc_first_diff(tc_a.buf, tc_b.buf,
-			    (size_t)(na < nb ? na : nb));
-			tc_diff_begin(path, "content");
-			printf("first difference at byte %" PRIu64 "\n", off);
-			return;
-		}
+		if (na != nb || memcmp(tc_a.buf, tc_b.buf, (size_t)na) != 0)
+			break;
 		if (na == 0)
 			return;
 		off += (uint64_t)na;
 	}
+	i = tc_first_diff(tc_a.buf, tc_b.buf, (size_t)(na < nb ? na : nb));
+	tc_diff_begin(path, "content");
+	printf("first difference at byte %" PRIu64 ": A=", off + i);
+	tc_show_byte(tc_a.buf, i, na);
+	printf(" B=");
+	tc_show_byte(tc_b.buf, i, nb);
+	putchar('\n');
 }
 
 /* Data segments [start, end) of a file, by SEEK_DATA/SEEK_HOLE. */
@@ -344,7 +356,7 @@ tc_holes(int fa, int fb, off_t size, const char *path)
 		tc_error(path, "SEEK_DATA/SEEK_HOLE");
 		goto out;
 	}
-	if (na == nb && memcmp(sa, sb, na * sizeof(*sa)) == 0)
+	if (na == nb && (na == 0 || memcmp(sa, sb, na * sizeof(*sa)) == 0))
 		goto out;
 	tc_diff_begin(path, "holes");
 	printf("A=");
