@@ -77,8 +77,10 @@ apply_clear_subvol(struct apply *a)
 	free(a->defer);
 	a->defer = NULL;
 	a->ndefer = 0;
+	apply_progress_close(a, false);
 	a->sub = SUB_NONE;
 	a->resuming = a->sealed = a->tolerant = a->resumed = false;
+	a->pub_pending = false;
 }
 
 void
@@ -146,6 +148,23 @@ ms_since(const struct timespec *t)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (uint64_t)(now.tv_sec - t->tv_sec) * 1000 +
 	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Publish progress now, or once the merged writes reach the kernel. */
+static void
+apply_progress_note(struct apply *a)
+{
+	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed)
+		return;
+	if (a->wlen == 0) {
+		a->pub_pending = false;
+		apply_progress_publish(a, a->next_index, a->pos, &a->digest);
+		return;
+	}
+	a->pub_pending = true;
+	a->pub_ncmds = a->next_index;
+	a->pub_offset = a->pos;
+	a->pub_digest = a->digest;
 }
 
 static bool
@@ -242,6 +261,7 @@ apply_cmd(struct apply *a, const struct stream_cmd *c)
 	stream_digest_add(&a->digest, c->raw, STREAM_CMD_HEADER_LEN);
 	a->pos += STREAM_CMD_HEADER_LEN + c->len;
 	a->next_index = c->index + 1;
+	apply_progress_note(a);
 	if (apply_ckpt_due(a))
 		return apply_checkpoint(a);
 	return 0;

@@ -37,6 +37,7 @@
 #define APPLY_CKPT_MSECS_DEFAULT  10000
 #define APPLY_STAGING_PREFIX      ".btrsend-partial."
 #define APPLY_STATE_SUFFIX        ".state"
+#define APPLY_PROGRESS_SUFFIX     ".progress"
 
 struct apply_opts {
 	bool force_decompress;  /* never BTRFS_IOC_ENCODED_WRITE */

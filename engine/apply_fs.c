@@ -274,6 +274,11 @@ apply_flush(struct apply *a)
 		done += (size_t)n;
 	}
 	a->wlen = 0;
+	if (a->pub_pending) {
+		a->pub_pending = false;
+		apply_progress_publish(a, a->pub_ncmds, a->pub_offset,
+		    &a->pub_digest);
+	}
 	return 0;
 }
 
@@ -305,6 +310,21 @@ file_get(struct apply *a, const struct apath *ap)
 	return fd;
 }
 
+/* Run op; in tolerant replay, interpret a failure per apply_replay_verdict. */
+static int
+replayable(struct apply *a, int cmd, int rc, enum replay_verdict *v)
+{
+	*v = REPLAY_FAIL;
+	if (rc == 0)
+		return 0;
+	if (!a->tolerant)
+		return -1;
+	*v = apply_replay_verdict(cmd, errno);
+	if (*v == REPLAY_DONE)
+		return 0;
+	return -1;
+}
+
 static int
 do_write(struct apply *a, const struct stream_cmd *c)
 {
@@ -321,8 +341,13 @@ do_write(struct apply *a, const struct stream_cmd *c)
 	if (off > (uint64_t)INT64_MAX - dlen)
 		return apply_fail(a, 0, "file offset %llu out of range",
 		    (unsigned long long)off);
-	if (file_get(a, &ap) == -1)
+	if (file_get(a, &ap) == -1) {
+		enum replay_verdict v;
+
+		if (a->tolerant && replayable(a, c->type, -1, &v) == 0)
+			return 0;
 		return -1;
+	}
 	if (a->wlen > 0 && (a->woff + a->wlen != off ||
 	    a->wlen + dlen > APPLY_WBUF) && apply_flush(a) == -1)
 		return -1;
@@ -345,21 +370,6 @@ do_write(struct apply *a, const struct stream_cmd *c)
 	memcpy(a->wbuf + a->wlen, data, dlen);
 	a->wlen += dlen;
 	return 0;
-}
-
-/* Run op; in tolerant replay, interpret a failure per apply_replay_verdict. */
-static int
-replayable(struct apply *a, int cmd, int rc, enum replay_verdict *v)
-{
-	*v = REPLAY_FAIL;
-	if (rc == 0)
-		return 0;
-	if (!a->tolerant)
-		return -1;
-	*v = apply_replay_verdict(cmd, errno);
-	if (*v == REPLAY_DONE)
-		return 0;
-	return -1;
 }
 
 static int

@@ -96,6 +96,13 @@ struct apply {
 	uint8_t clone_uuid[16];
 	uint64_t clone_ctransid;
 
+	/* exact progress in a shared mapping (apply_progress.c) */
+	void *progress;
+	uint64_t progress_seq;
+	bool pub_pending;               /* merged writes not yet handed over */
+	uint64_t pub_ncmds, pub_offset;
+	struct stream_digest pub_digest;
+
 	uint64_t nfinished;
 	bool verity_warned;
 };
@@ -112,6 +119,13 @@ void apply_close_caches(struct apply *a);
 int  apply_open_beneath(int base, const char *path, int flags, int resolve_extra);
 int  apply_open_reg(int base, const char *path, int flags);
 int  apply_set_deferred_flags(struct apply *a);
+
+/* engine/apply_progress.c */
+int  apply_progress_open(struct apply *a);
+void apply_progress_close(struct apply *a, bool remove);
+void apply_progress_publish(struct apply *a, uint64_t ncmds, uint64_t offset,
+    const struct stream_digest *d);
+int  apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c);
 
 /* engine/apply_subvol.c */
 int  apply_subvol_begin(struct apply *a, const struct stream_cmd *c);

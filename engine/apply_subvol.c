@@ -270,6 +270,7 @@ apply_drop_partial(struct apply *a)
 		    btrfs_util_strerror(e));
 	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
 		log_warn("remove %s", a->statefile);
+	apply_progress_close(a, true);
 	a->sub = SUB_NONE;
 }
 
@@ -304,6 +305,8 @@ staging_create(struct apply *a)
 	if (staging_open(a) == -1)
 		return -1;
 	a->sub = SUB_ACTIVE;
+	if (apply_progress_open(a) == -1)
+		return -1;
 	/* creating a subvolume commits: the checkpoint can say so now */
 	return apply_write_checkpoint(a, false, true);
 }
@@ -326,7 +329,8 @@ staging_resume(struct apply *a, bool *resumed)
 	else if (rc == 0 && ck.ncmds <= a->cur->index)
 		snprintf(why, sizeof(why), "checkpoint before this stream");
 	else if (rc == 0) {
-		if (staging_open(a) == -1)
+		(void)apply_progress_refine(a->dirfd, a->staging, &ck);
+		if (staging_open(a) == -1 || apply_progress_open(a) == -1)
 			return -1;
 		(void)btrfs_util_get_subvolume_read_only_fd(a->subfd, &ro);
 		a->sub = SUB_ACTIVE;
@@ -437,6 +441,7 @@ apply_subvol_end(struct apply *a)
 		    a->name);
 	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
 		log_warn("remove %s", a->statefile);
+	apply_progress_close(a, true);
 	apply_summarize(a, false);
 	a->nfinished++;
 	apply_clear_subvol(a);
@@ -479,12 +484,16 @@ apply_find_checkpoint(int dirfd, const char *name, struct checkpoint *c,
     char *err, size_t errlen)
 {
 	char staging[NAME_MAX + 1], statefile[NAME_MAX + 1];
+	int rc;
 
 	if (staging_names(name, staging, statefile) == -1) {
 		snprintf(err, errlen, "name too long");
 		return -1;
 	}
-	return checkpoint_read(dirfd, statefile, c, err, errlen);
+	rc = checkpoint_read(dirfd, statefile, c, err, errlen);
+	if (rc == 0)
+		(void)apply_progress_refine(dirfd, staging, c);
+	return rc;
 }
 
 int
@@ -497,7 +506,7 @@ apply_resume(struct apply *a, const struct checkpoint *c)
 	snprintf(a->name, sizeof(a->name), "%s", c->id.name);
 	if (staging_names(a->name, a->staging, a->statefile) == -1)
 		return apply_fail(a, 0, "name too long");
-	if (staging_open(a) == -1)
+	if (staging_open(a) == -1 || apply_progress_open(a) == -1)
 		return -1;
 	a->version = c->id.version;
 	a->digest = c->digest;
