@@ -19,6 +19,8 @@ static int ctl_version(int, char **);
 
 /* Sorted by name. */
 static const struct ctl_command ctl_commands[] = {
+	{ "receive", ctl_receive, "[-f FILE] [--force-decompress] DIR",
+	  "apply send streams into DIR (on btrfs), confined and resumable" },
 	{ "verify", ctl_verify, "[-v] [-f FILE]",
 	  "check a send stream; -v lists the commands" },
 	{ "version", ctl_version, "",
