@@ -180,7 +180,8 @@ stream_reader_init(struct stream_reader *r, const struct stream_reader_opts *o)
 void
 stream_reader_free(struct stream_reader *r)
 {
-	free(r->buf);
+	if (!r->borrowed)
+		free(r->buf);
 	r->buf = NULL;
 	r->cap = r->start = r->end = 0;
 }
@@ -191,6 +192,10 @@ stream_reader_space(struct stream_reader *r, size_t want, size_t *avail)
 	size_t tail = r->end - r->start, req, ncap;
 	uint8_t *nbuf;
 
+	if (r->borrowed) {
+		errno = EINVAL;
+		return NULL;
+	}
 	req = want != 0 ? want : STREAM_READ_CHUNK;
 	if (r->need > tail && r->need - tail > req)
 		req = r->need - tail;
@@ -227,10 +232,8 @@ stream_reader_feed(struct stream_reader *r, const void *p, size_t len)
 
 	if (len == 0)
 		return 0;
-	if ((dst = stream_reader_space(r, len, &avail)) == NULL) {
-		errno = ENOMEM;
+	if ((dst = stream_reader_space(r, len, &avail)) == NULL)
 		return -1;
-	}
 	memcpy(dst, p, len);
 	stream_reader_commit(r, len);
 	return 0;
@@ -240,6 +243,23 @@ void
 stream_reader_eof(struct stream_reader *r)
 {
 	r->eof = true;
+}
+
+int
+stream_reader_attach(struct stream_reader *r, const void *p, size_t len)
+{
+	if (r->borrowed || r->end != 0 || r->consumed != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	free(r->buf);
+	/* Never written through: the reader only writes into space(). */
+	r->buf = (uint8_t *)(uintptr_t)p;
+	r->cap = r->end = len;
+	r->start = 0;
+	r->borrowed = true;
+	r->eof = true;
+	return 0;
 }
 
 /* Unparsed input; never NULL arithmetic before the first allocation. */
