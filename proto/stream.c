@@ -13,7 +13,7 @@
 
 #include "proto/stream.h"
 
-#define STREAM_READ_CHUNK       (1u << 20)
+#define STREAM_READ_CHUNK       (64u << 10)
 
 enum reader_state {
 	RS_FIRST_HEADER = 0,    /* nothing read yet */
@@ -180,7 +180,8 @@ stream_reader_init(struct stream_reader *r, const struct stream_reader_opts *o)
 void
 stream_reader_free(struct stream_reader *r)
 {
-	free(r->buf);
+	if (!r->borrowed)
+		free(r->buf);
 	r->buf = NULL;
 	r->cap = r->start = r->end = 0;
 }
@@ -191,13 +192,16 @@ stream_reader_space(struct stream_reader *r, size_t want, size_t *avail)
 	size_t tail = r->end - r->start, req, ncap;
 	uint8_t *nbuf;
 
+	if (r->borrowed) {
+		errno = EINVAL;
+		return NULL;
+	}
 	req = want != 0 ? want : STREAM_READ_CHUNK;
 	if (r->need > tail && r->need - tail > req)
 		req = r->need - tail;
 	if (r->cap - r->end < req && r->start > 0) {
 		/* Only the partial unit at the tail moves. */
-		if (tail > 0)
-			memmove(r->buf, r->buf + r->start, tail);
+		memmove(r->buf, r->buf + r->start, tail);
 		r->start = 0;
 		r->end = tail;
 	}
@@ -228,10 +232,8 @@ stream_reader_feed(struct stream_reader *r, const void *p, size_t len)
 
 	if (len == 0)
 		return 0;
-	if ((dst = stream_reader_space(r, len, &avail)) == NULL) {
-		errno = ENOMEM;
+	if ((dst = stream_reader_space(r, len, &avail)) == NULL)
 		return -1;
-	}
 	memcpy(dst, p, len);
 	stream_reader_commit(r, len);
 	return 0;
@@ -241,6 +243,32 @@ void
 stream_reader_eof(struct stream_reader *r)
 {
 	r->eof = true;
+}
+
+int
+stream_reader_attach(struct stream_reader *r, const void *p, size_t len)
+{
+	if (r->borrowed || r->end != 0 || r->consumed != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	free(r->buf);
+	/* Never written through: the reader only writes into space(). */
+	r->buf = (uint8_t *)(uintptr_t)p;
+	r->cap = r->end = len;
+	r->start = 0;
+	r->borrowed = true;
+	r->eof = true;
+	return 0;
+}
+
+/* Unparsed input; never NULL arithmetic before the first allocation. */
+static const uint8_t *
+reader_head(const struct stream_reader *r)
+{
+	static const uint8_t none[1];
+
+	return r->buf != NULL ? r->buf + r->start : none;
 }
 
 static enum stream_event __attribute__((format(printf, 4, 5)))
@@ -263,7 +291,7 @@ reader_fail(struct stream_reader *r, uint64_t offset, int type,
 static enum stream_event
 reader_header(struct stream_reader *r)
 {
-	const uint8_t *p = r->buf + r->start;
+	const uint8_t *p = reader_head(r);
 	size_t avail = r->end - r->start;
 	uint32_t version;
 
@@ -384,7 +412,7 @@ static enum stream_event
 reader_cmd(struct stream_reader *r, struct stream_cmd *c)
 {
 	static const uint8_t zero[4];
-	const uint8_t *p = r->buf + r->start;
+	const uint8_t *p = reader_head(r);
 	size_t avail = r->end - r->start;
 	uint32_t len, crc, want;
 	int type = -1;
