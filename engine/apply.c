@@ -68,6 +68,7 @@ apply_clear_subvol(struct apply *a)
 {
 	size_t i;
 
+	(void)apply_sync_wait(a);
 	apply_close_caches(a);
 	if (a->subfd != -1)
 		close(a->subfd);
@@ -91,6 +92,7 @@ apply_free(struct apply *a)
 	if (a == NULL)
 		return;
 	apply_clear_subvol(a);
+	apply_sync_free(a);
 	if (a->clone_fd != -1)
 		close(a->clone_fd);
 	for (i = 0; i < a->nsubvs; i++)
@@ -263,7 +265,7 @@ apply_cmd(struct apply *a, const struct stream_cmd *c)
 	a->next_index = c->index + 1;
 	apply_progress_note(a);
 	if (apply_ckpt_due(a))
-		return apply_checkpoint(a);
+		return apply_checkpoint_async(a);
 	return 0;
 }
 

@@ -282,6 +282,27 @@ apply_flush(struct apply *a)
 	return 0;
 }
 
+static void
+file_set(struct apply *a, const struct apath *ap, int fd)
+{
+	if (a->fd_file != -1)
+		close(a->fd_file);
+	free(a->fpath);
+	a->fpath = apath_str(ap);
+	a->fpath_len = ap->len;
+	a->fd_file = fd;
+}
+
+/* The cached file fd if ap names it, else -1. */
+static int
+file_cached(struct apply *a, const struct apath *ap)
+{
+	if (a->fpath != NULL && a->fpath_len == ap->len &&
+	    memcmp(a->fpath, ap->p, ap->len) == 0)
+		return a->fd_file;
+	return -1;
+}
+
 /* The O_RDWR fd of the regular file at ap, cached while the path holds. */
 static int
 file_get(struct apply *a, const struct apath *ap)
@@ -289,8 +310,7 @@ file_get(struct apply *a, const struct apath *ap)
 	int dfd, fd;
 	char name[NAME_MAX + 1];
 
-	if (a->fpath != NULL && a->fpath_len == ap->len &&
-	    memcmp(a->fpath, ap->p, ap->len) == 0)
+	if (file_cached(a, ap) != -1)
 		return a->fd_file;
 	if (apply_flush(a) == -1)
 		return -1;
@@ -301,12 +321,7 @@ file_get(struct apply *a, const struct apath *ap)
 		return apply_fail(a, errno, "open '%.*s' for writing "
 		    "(must be a regular file, not followed if a symlink)",
 		    (int)ap->len, (const char *)ap->p);
-	if (a->fd_file != -1)
-		close(a->fd_file);
-	free(a->fpath);
-	a->fpath = apath_str(ap);
-	a->fpath_len = ap->len;
-	a->fd_file = fd;
+	file_set(a, ap, fd);
 	return fd;
 }
 
@@ -348,13 +363,12 @@ do_write(struct apply *a, const struct stream_cmd *c)
 			return 0;
 		return -1;
 	}
-	if (a->wlen > 0 && (a->woff + a->wlen != off ||
-	    a->wlen + dlen > APPLY_WBUF) && apply_flush(a) == -1)
-		return -1;
-	if (a->wlen == 0)
-		a->woff = off;
 	a->s_data += dlen;
-	if (dlen >= APPLY_WBUF) {
+	/* big writes go straight from the stream buffer: a copy costs more
+	 * than the system calls merging would save */
+	if (dlen >= APPLY_WDIRECT) {
+		if (apply_flush(a) == -1)
+			return -1;
 		while (dlen > 0) {
 			ssize_t n = pwrite(a->fd_file, data, dlen, (off_t)off);
 			if (n <= 0)
@@ -367,6 +381,11 @@ do_write(struct apply *a, const struct stream_cmd *c)
 		}
 		return 0;
 	}
+	if (a->wlen > 0 && (a->woff + a->wlen != off ||
+	    a->wlen + dlen > APPLY_WBUF) && apply_flush(a) == -1)
+		return -1;
+	if (a->wlen == 0)
+		a->woff = off;
 	memcpy(a->wbuf + a->wlen, data, dlen);
 	a->wlen += dlen;
 	return 0;
@@ -407,10 +426,13 @@ do_mk(struct apply *a, const struct stream_cmd *c)
 again:
 	switch (c->type) {
 	case SEND_C_MKFILE:
-		rc = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY |
+		/* O_EXCL never follows; keep the new file open for its data */
+		rc = openat(dfd, name, O_CREAT | O_EXCL | O_RDWR |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (rc >= 0)
-			rc = close(rc);
+		if (rc >= 0) {
+			file_set(a, &ap, rc);
+			rc = 0;
+		}
 		break;
 	case SEND_C_MKDIR:
 		rc = mkdirat(dfd, name, 0700);
@@ -466,6 +488,15 @@ do_rename(struct apply *a, const struct stream_cmd *c)
 			return apply_fail(a, errno, "rename '%.*s' to '%.*s'",
 			    (int)from.len, (const char *)from.p, (int)to.len,
 			    (const char *)to.p);
+	}
+	if (file_cached(a, &from) != -1) {
+		/* the open file moved with its name: follow it */
+		cache_invalidate(a, to.p, to.len);
+		free(a->fpath);
+		a->fpath = apath_str(&to);
+		a->fpath_len = to.len;
+		cache_invalidate(a, from.p, from.len);
+		return 0;
 	}
 	cache_invalidate(a, from.p, from.len);
 	cache_invalidate(a, to.p, to.len);
@@ -601,6 +632,36 @@ do_truncate(struct apply *a, const struct stream_cmd *c)
 	return 0;
 }
 
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+/* chmod that refuses symlinks: fchmodat2 (Linux 6.6), else glibc's way. */
+static int
+chmod_nofollow(int dfd, const char *name, mode_t mode)
+{
+	if (syscall(SYS_fchmodat2, dfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	return fchmodat(dfd, name, mode, AT_SYMLINK_NOFOLLOW);
+}
+
+/* Attributes of the open file: no path resolution at all. */
+static int
+attr_on_fd(int fd, const struct stream_cmd *c, uint64_t mode, uint64_t uid,
+    uint64_t gid, const struct timespec ts[2])
+{
+	switch (c->type) {
+	case SEND_C_CHMOD:
+		return fchmod(fd, (mode_t)(mode & 07777));
+	case SEND_C_CHOWN:
+		return fchown(fd, (uid_t)uid, (gid_t)gid);
+	default:
+		return futimens(fd, ts);
+	}
+}
+
 static int
 do_attr(struct apply *a, const struct stream_cmd *c)
 {
@@ -608,44 +669,45 @@ do_attr(struct apply *a, const struct stream_cmd *c)
 	char name[NAME_MAX + 1];
 	struct stream_timespec at, mt;
 	struct timespec ts[2];
-	uint64_t mode, uid, gid;
+	uint64_t mode = 0, uid = 0, gid = 0;
 	enum replay_verdict v;
-	int dfd, rc;
+	int dfd, fd, rc;
 
 	if (get_path(a, c, SEND_A_PATH, true, &ap) == -1)
 		return -1;
 	switch (c->type) {
 	case SEND_C_CHMOD:
-		if (get_u64(a, c, SEND_A_MODE, &mode) == -1 ||
-		    resolve(a, &ap, &dfd, name) == -1)
+		if (get_u64(a, c, SEND_A_MODE, &mode) == -1)
 			return -1;
-		/* glibc refuses (EOPNOTSUPP) instead of following a symlink */
-		rc = fchmodat(dfd, name, (mode_t)(mode & 07777),
-		    AT_SYMLINK_NOFOLLOW);
 		break;
 	case SEND_C_CHOWN:
 		if (get_u64(a, c, SEND_A_UID, &uid) == -1 ||
-		    get_u64(a, c, SEND_A_GID, &gid) == -1 ||
-		    resolve(a, &ap, &dfd, name) == -1)
+		    get_u64(a, c, SEND_A_GID, &gid) == -1)
 			return -1;
 		if (uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1)
 			return apply_fail(a, 0, "uid/gid out of range");
-		rc = fchownat(dfd, name, (uid_t)uid, (gid_t)gid,
-		    AT_SYMLINK_NOFOLLOW);
 		break;
 	default:
 		if (stream_get_time(c, SEND_A_ATIME, &at) == -1 ||
 		    stream_get_time(c, SEND_A_MTIME, &mt) == -1)
 			return apply_fail(a, 0, "missing ATIME or MTIME");
-		if (resolve(a, &ap, &dfd, name) == -1)
-			return -1;
 		ts[0].tv_sec = (time_t)at.sec;
 		ts[0].tv_nsec = at.nsec;
 		ts[1].tv_sec = (time_t)mt.sec;
 		ts[1].tv_nsec = mt.nsec;
-		rc = utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
 		break;
 	}
+	if ((fd = file_cached(a, &ap)) != -1)
+		rc = attr_on_fd(fd, c, mode, uid, gid, ts);
+	else if (resolve(a, &ap, &dfd, name) == -1)
+		return -1;
+	else if (c->type == SEND_C_CHMOD)
+		rc = chmod_nofollow(dfd, name, (mode_t)(mode & 07777));
+	else if (c->type == SEND_C_CHOWN)
+		rc = fchownat(dfd, name, (uid_t)uid, (gid_t)gid,
+		    AT_SYMLINK_NOFOLLOW);
+	else
+		rc = utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
 	if (replayable(a, c->type, rc, &v) == 0)
 		return 0;
 	return apply_fail(a, errno, "%s '%.*s'", stream_cmd_name(c->type),

@@ -10,8 +10,9 @@
 #include "engine/apply.h"
 #include "proto/digest.h"
 
-#define APPLY_NDIRS     8               /* parent directory fds kept open */
+#define APPLY_NDIRS     64              /* parent directory fds kept open */
 #define APPLY_WBUF      (1u << 20)      /* consecutive writes merged up to */
+#define APPLY_WDIRECT   (32u << 10)     /* writes this big are not merged */
 
 struct apply_dir {
 	char *path;                     /* relative to the subvolume, "" root */
@@ -103,6 +104,8 @@ struct apply {
 	uint64_t pub_ncmds, pub_offset;
 	struct stream_digest pub_digest;
 
+	struct apply_syncer *syncer;    /* background checkpoints */
+
 	uint64_t nfinished;
 	bool verity_warned;
 };
@@ -127,12 +130,18 @@ void apply_progress_publish(struct apply *a, uint64_t ncmds, uint64_t offset,
     const struct stream_digest *d);
 int  apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c);
 
+/* engine/apply_sync.c */
+int  apply_sync_request(struct apply *a, const struct checkpoint *ck);
+int  apply_sync_wait(struct apply *a);
+void apply_sync_free(struct apply *a);
+
 /* engine/apply_subvol.c */
 int  apply_subvol_begin(struct apply *a, const struct stream_cmd *c);
 int  apply_subvol_end(struct apply *a);
 int  apply_find_subvol(struct apply *a, const uint8_t uuid[16],
     uint64_t ctransid, const char *what);
 int  apply_write_checkpoint(struct apply *a, bool sync, bool include_cur);
+int  apply_checkpoint_async(struct apply *a);
 void apply_drop_partial(struct apply *a);
 
 #endif

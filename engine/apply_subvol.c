@@ -260,6 +260,7 @@ apply_drop_partial(struct apply *a)
 {
 	enum btrfs_util_error e;
 
+	(void)apply_sync_wait(a);
 	apply_close_caches(a);
 	if (a->subfd != -1)
 		close(a->subfd);
@@ -448,32 +449,57 @@ apply_subvol_end(struct apply *a)
 	return 0;
 }
 
+static void
+ckpt_fill(struct apply *a, struct checkpoint *ck, bool include_cur)
+{
+	memset(ck, 0, sizeof(*ck));
+	ck->id = a->id;
+	ck->ncmds = a->next_index;
+	ck->offset = a->pos;
+	ck->digest = a->digest;
+	ck->data_bytes = a->s_data;
+	snprintf(ck->staging, sizeof(ck->staging), "%s", a->staging);
+	if (include_cur && a->cur != NULL && a->cur->offset == a->pos) {
+		/* the current command is applied but not yet folded in */
+		ck->ncmds = a->cur->index + 1;
+		ck->offset = a->pos + STREAM_CMD_HEADER_LEN + a->cur->len;
+		stream_digest_add(&ck->digest, a->cur->raw,
+		    STREAM_CMD_HEADER_LEN);
+	}
+}
+
 int
 apply_write_checkpoint(struct apply *a, bool sync, bool include_cur)
 {
 	struct checkpoint ck;
 
+	if (apply_sync_wait(a) == -1)
+		return apply_fail(a, errno, "background checkpoint %s",
+		    a->statefile);
 	if (apply_flush(a) == -1)
 		return -1;
 	if (sync && syncfs(a->subfd) == -1)
 		return apply_fail(a, errno, "syncfs");
-	memset(&ck, 0, sizeof(ck));
-	ck.id = a->id;
-	ck.ncmds = a->next_index;
-	ck.offset = a->pos;
-	ck.digest = a->digest;
-	ck.data_bytes = a->s_data;
-	snprintf(ck.staging, sizeof(ck.staging), "%s", a->staging);
-	if (include_cur && a->cur != NULL && a->cur->offset == a->pos) {
-		/* the current command is applied but not yet folded in */
-		ck.ncmds = a->cur->index + 1;
-		ck.offset = a->pos + STREAM_CMD_HEADER_LEN + a->cur->len;
-		stream_digest_add(&ck.digest, a->cur->raw,
-		    STREAM_CMD_HEADER_LEN);
-	}
+	ckpt_fill(a, &ck, include_cur);
 	if (checkpoint_write(a->dirfd, a->statefile, &ck) == -1)
 		return apply_fail(a, errno, "write checkpoint %s",
 		    a->statefile);
+	a->ck_pos = ck.offset;
+	clock_gettime(CLOCK_MONOTONIC, &a->ck_time);
+	return 0;
+}
+
+/* Due by size or time: hand it to the background thread. */
+int
+apply_checkpoint_async(struct apply *a)
+{
+	struct checkpoint ck;
+
+	if (apply_flush(a) == -1)
+		return -1;
+	ckpt_fill(a, &ck, false);
+	if (apply_sync_request(a, &ck) == -1)
+		return -1;
 	a->ck_pos = ck.offset;
 	clock_gettime(CLOCK_MONOTONIC, &a->ck_time);
 	return 0;
