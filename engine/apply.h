@@ -38,6 +38,7 @@
 #define APPLY_STAGING_PREFIX      ".btrsend-partial."
 #define APPLY_STATE_SUFFIX        ".state"
 #define APPLY_PROGRESS_SUFFIX     ".progress"
+#define APPLY_FLAGS_SUFFIX        ".flags"
 
 struct apply_opts {
 	bool force_decompress;  /* never BTRFS_IOC_ENCODED_WRITE */

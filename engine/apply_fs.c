@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -865,11 +866,96 @@ defer_flags(struct apply *a, int dfd, const char *name, unsigned int want)
 		free(fh);
 		return -1;
 	}
+	apply_defer_add(a, fh, want);
+	return apply_defer_save(a, fh, want);
+}
+
+void
+apply_defer_add(struct apply *a, struct file_handle *fh, unsigned int want)
+{
 	a->defer = xrealloc(a->defer, (a->ndefer + 1) * sizeof(*a->defer));
 	a->defer[a->ndefer].fh = fh;
 	a->defer[a->ndefer].fsflags = want;
 	a->ndefer++;
-	return 0;
+}
+
+static int
+defer_name(const struct apply *a, char out[NAME_MAX + 1])
+{
+	int n;
+
+	n = snprintf(out, NAME_MAX + 1, "%s%s", a->staging, APPLY_FLAGS_SUFFIX);
+	return n < 0 || n > NAME_MAX ? -1 : 0;
+}
+
+/*
+ * The list also goes to a file beside the staging subvolume, so that a
+ * resumed receive still sets the flags of files it does not replay.
+ * syncfs at a checkpoint makes it as durable as the files it names.
+ */
+int
+apply_defer_save(struct apply *a, const struct file_handle *fh,
+    unsigned int want)
+{
+	char name[NAME_MAX + 1];
+	uint32_t hdr[3];
+	struct iovec iov[2];
+	ssize_t n;
+	int fd;
+
+	if (defer_name(a, name) == -1)
+		return -1;
+	fd = openat(a->dirfd, name, O_WRONLY | O_CREAT | O_APPEND |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	hdr[0] = fh->handle_bytes;
+	hdr[1] = (uint32_t)fh->handle_type;
+	hdr[2] = want;
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)(uintptr_t)fh->f_handle;
+	iov[1].iov_len = fh->handle_bytes;
+	n = writev(fd, iov, 2);
+	close(fd);
+	return n == (ssize_t)(sizeof(hdr) + fh->handle_bytes) ? 0 : -1;
+}
+
+/* On resume: the flags recorded before the kill.  Torn tails are dropped. */
+void
+apply_defer_load(struct apply *a)
+{
+	char name[NAME_MAX + 1];
+	struct file_handle *fh;
+	uint32_t hdr[3];
+	int fd;
+
+	if (defer_name(a, name) == -1)
+		return;
+	fd = openat(a->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	while (read(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&
+	    hdr[0] <= MAX_HANDLE_SZ) {
+		fh = xcalloc(1, sizeof(*fh) + MAX_HANDLE_SZ);
+		fh->handle_bytes = hdr[0];
+		fh->handle_type = (int)hdr[1];
+		if (read(fd, fh->f_handle, hdr[0]) != (ssize_t)hdr[0]) {
+			free(fh);
+			break;
+		}
+		apply_defer_add(a, fh, hdr[2]);
+	}
+	close(fd);
+}
+
+void
+apply_defer_remove(struct apply *a)
+{
+	char name[NAME_MAX + 1];
+
+	if (defer_name(a, name) == 0)
+		(void)unlinkat(a->dirfd, name, 0);
 }
 
 static int

@@ -4,6 +4,7 @@
 #ifndef BTRSEND_ENGINE_APPLY_IMPL_H
 #define BTRSEND_ENGINE_APPLY_IMPL_H
 
+#include <fcntl.h>
 #include <limits.h>
 #include <time.h>
 
@@ -122,6 +123,11 @@ void apply_close_caches(struct apply *a);
 int  apply_open_beneath(int base, const char *path, int flags, int resolve_extra);
 int  apply_open_reg(int base, const char *path, int flags);
 int  apply_set_deferred_flags(struct apply *a);
+void apply_defer_add(struct apply *a, struct file_handle *fh, unsigned int want);
+int  apply_defer_save(struct apply *a, const struct file_handle *fh,
+    unsigned int want);
+void apply_defer_load(struct apply *a);
+void apply_defer_remove(struct apply *a);
 
 /* engine/apply_progress.c */
 int  apply_progress_open(struct apply *a);

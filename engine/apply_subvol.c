@@ -235,6 +235,7 @@ subvol_already(struct apply *a, bool *already)
 {
 	struct btrfs_util_subvolume_info info;
 	struct stat st;
+	bool ro = false;
 	int fd;
 
 	*already = false;
@@ -244,7 +245,8 @@ subvol_already(struct apply *a, bool *already)
 	if (fd != -1 && btrfs_util_subvolume_info_fd(fd, 0, &info) ==
 	    BTRFS_UTIL_OK && memcmp(info.received_uuid, a->id.uuid, 16) == 0 &&
 	    info.stransid == a->id.ctransid &&
-	    (info.flags & BTRFS_SUBVOL_RDONLY)) {
+	    btrfs_util_get_subvolume_read_only_fd(fd, &ro) == BTRFS_UTIL_OK &&
+	    ro) {
 		*already = true;
 		close(fd);
 		return 0;
@@ -272,6 +274,7 @@ apply_drop_partial(struct apply *a)
 	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
 		log_warn("remove %s", a->statefile);
 	apply_progress_close(a, true);
+	apply_defer_remove(a);
 	a->sub = SUB_NONE;
 }
 
@@ -291,6 +294,7 @@ staging_create(struct apply *a)
 {
 	enum btrfs_util_error e;
 
+	apply_defer_remove(a);          /* left by a partial deleted by hand */
 	if (a->id.has_parent) {
 		if (apply_find_subvol(a, a->id.parent_uuid,
 		    a->id.parent_ctransid, "parent subvolume") == -1)
@@ -335,6 +339,7 @@ staging_resume(struct apply *a, bool *resumed)
 			return -1;
 		(void)btrfs_util_get_subvolume_read_only_fd(a->subfd, &ro);
 		a->sub = SUB_ACTIVE;
+		apply_defer_load(a);
 		a->resuming = true;
 		a->resumed = a->tolerant = true;
 		a->sealed = ro;
@@ -443,6 +448,7 @@ apply_subvol_end(struct apply *a)
 	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
 		log_warn("remove %s", a->statefile);
 	apply_progress_close(a, true);
+	apply_defer_remove(a);
 	apply_summarize(a, false);
 	a->nfinished++;
 	apply_clear_subvol(a);
@@ -540,6 +546,7 @@ apply_resume(struct apply *a, const struct checkpoint *c)
 	a->next_index = c->ncmds;
 	a->ck_pos = c->offset;
 	a->sub = SUB_ACTIVE;
+	apply_defer_load(a);
 	a->resumed = a->tolerant = true;
 	(void)btrfs_util_get_subvolume_read_only_fd(a->subfd, &a->sealed);
 	clock_gettime(CLOCK_MONOTONIC, &a->s_start);
