@@ -158,7 +158,7 @@ apply_progress_note(struct apply *a)
 {
 	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed)
 		return;
-	if (a->wlen == 0) {
+	if (a->wlen == 0 && !a->mk.on) {
 		a->pub_pending = false;
 		apply_progress_publish(a, a->next_index, a->pos, &a->digest);
 		return;

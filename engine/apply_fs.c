@@ -261,6 +261,8 @@ apply_flush(struct apply *a)
 	size_t done = 0;
 	ssize_t n;
 
+	if (a->mk.on && apply_mk_settle(a) == -1)
+		return -1;
 	while (done < a->wlen) {
 		n = pwrite(a->fd_file, a->wbuf + done, a->wlen - done,
 		    (off_t)(a->woff + done));
@@ -392,25 +394,29 @@ do_write(struct apply *a, const struct stream_cmd *c)
 	return 0;
 }
 
+/*
+ * Creation is held back by one command: the kernel makes every new inode
+ * under a temporary name and renames it right after, so a create that is
+ * followed by the rename of its name is done at the final name at once.
+ */
 static int
 do_mk(struct apply *a, const struct stream_cmd *c)
 {
+	struct apply_mk *mk = &a->mk;
 	struct apath ap, target;
-	char name[NAME_MAX + 1], *tgt = NULL;
-	enum replay_verdict v;
-	uint64_t mode = 0, rdev = 0;
-	int dfd, rc, tries = 0;
 
 	if (get_path(a, c, SEND_A_PATH, false, &ap) == -1)
 		return -1;
+	memset(mk, 0, sizeof(*mk));
 	if (c->type == SEND_C_MKNOD) {
-		if (get_u64(a, c, SEND_A_MODE, &mode) == -1 ||
-		    get_u64(a, c, SEND_A_RDEV, &rdev) == -1)
+		if (get_u64(a, c, SEND_A_MODE, &mk->mode) == -1 ||
+		    get_u64(a, c, SEND_A_RDEV, &mk->rdev) == -1)
 			return -1;
-		if (!S_ISCHR(mode) && !S_ISBLK(mode) && !S_ISFIFO(mode) &&
-		    !S_ISSOCK(mode))
+		if (!S_ISCHR(mk->mode) && !S_ISBLK(mk->mode) &&
+		    !S_ISFIFO(mk->mode) && !S_ISSOCK(mk->mode))
 			return apply_fail(a, 0, "mknod mode 0%llo is not a "
-			    "device, fifo or socket", (unsigned long long)mode);
+			    "device, fifo or socket",
+			    (unsigned long long)mk->mode);
 	}
 	if (c->type == SEND_C_SYMLINK) {
 		if (stream_get_bytes(c, SEND_A_PATH_LINK, &target.p,
@@ -420,51 +426,133 @@ do_mk(struct apply *a, const struct stream_cmd *c)
 		    memchr(target.p, '\0', target.len) != NULL)
 			return apply_fail(a, 0, "symlink target empty, too long "
 			    "or with a NUL byte");
-		tgt = apath_str(&target);
+		mk->target = apath_str(&target);
 	}
-	if (resolve(a, &ap, &dfd, name) == -1)
-		goto fail;
-again:
-	switch (c->type) {
+	mk->type = c->type;
+	mk->path = apath_str(&ap);
+	mk->len = ap.len;
+	mk->index = c->index;
+	mk->offset = c->offset;
+	mk->on = true;
+	return 0;
+}
+
+static void
+mk_clear(struct apply_mk *mk)
+{
+	free(mk->path);
+	free(mk->target);
+	memset(mk, 0, sizeof(*mk));
+}
+
+/* Create per a->mk at (dfd, name); ap names it for the file cache. */
+static int
+mk_create(struct apply *a, int dfd, const char *name, const struct apath *ap)
+{
+	const struct apply_mk *mk = &a->mk;
+	int rc;
+
+	switch (mk->type) {
 	case SEND_C_MKFILE:
 		/* O_EXCL never follows; keep the new file open for its data */
 		rc = openat(dfd, name, O_CREAT | O_EXCL | O_RDWR |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (rc >= 0) {
-			file_set(a, &ap, rc);
+			file_set(a, ap, rc);
 			rc = 0;
 		}
-		break;
+		return rc;
 	case SEND_C_MKDIR:
-		rc = mkdirat(dfd, name, 0700);
-		break;
+		return mkdirat(dfd, name, 0700);
 	case SEND_C_MKNOD:
-		rc = mknodat(dfd, name, (mode & S_IFMT) | 0600, (dev_t)rdev);
-		break;
+		return mknodat(dfd, name, (mk->mode & S_IFMT) | 0600,
+		    (dev_t)mk->rdev);
 	case SEND_C_MKFIFO:
-		rc = mknodat(dfd, name, S_IFIFO | 0600, 0);
-		break;
+		return mknodat(dfd, name, S_IFIFO | 0600, 0);
 	case SEND_C_MKSOCK:
-		rc = mknodat(dfd, name, S_IFSOCK | 0600, 0);
-		break;
+		return mknodat(dfd, name, S_IFSOCK | 0600, 0);
 	default:
-		rc = symlinkat(tgt, dfd, name);
-		break;
+		return symlinkat(mk->target, dfd, name);
 	}
-	if (replayable(a, c->type, rc, &v) == 0)
-		goto done;
+}
+
+/* Carry out a held-back create under its own name. */
+int
+apply_mk_settle(struct apply *a)
+{
+	struct apply_mk *mk = &a->mk;
+	struct apath ap;
+	char name[NAME_MAX + 1];
+	enum replay_verdict v;
+	int dfd, rc, tries = 0, err;
+
+	if (!mk->on)
+		return 0;
+	mk->on = false;
+	ap.p = (const uint8_t *)mk->path;
+	ap.len = mk->len;
+	if (resolve(a, &ap, &dfd, name) == -1) {
+		err = errno;
+		goto fail;
+	}
+again:
+	rc = mk_create(a, dfd, name, &ap);
+	if (replayable(a, mk->type, rc, &v) == 0) {
+		mk_clear(mk);
+		return 0;
+	}
+	err = errno;
 	if (v == REPLAY_REPLACE && tries++ == 0 &&
 	    unlinkat(dfd, name, 0) == 0) {
 		cache_invalidate(a, ap.p, ap.len);
 		goto again;
 	}
-	apply_fail(a, errno, "create '%.*s'", (int)ap.len, (const char *)ap.p);
 fail:
-	free(tgt);
+	/* the error belongs to the create, not to the command after it */
+	snprintf(a->err, sizeof(a->err), "command %llu (%s) at byte offset "
+	    "%llu: create '%.256s': %s", (unsigned long long)mk->index,
+	    stream_cmd_name(mk->type), (unsigned long long)mk->offset,
+	    mk->path, strerror(err));
+	mk_clear(mk);
 	return -1;
-done:
-	free(tgt);
-	return 0;
+}
+
+static int do_rename(struct apply *a, const struct stream_cmd *c);
+
+/* RENAME of the held-back create: make it at the destination directly. */
+static int
+mk_rename(struct apply *a, const struct stream_cmd *c)
+{
+	struct apath from, to;
+	char name[NAME_MAX + 1];
+	int dfd;
+
+	if (get_path(a, c, SEND_A_PATH, false, &from) == -1 ||
+	    get_path(a, c, SEND_A_PATH_TO, false, &to) == -1)
+		return -1;
+	if (resolve(a, &to, &dfd, name) == 0 &&
+	    mk_create(a, dfd, name, &to) == 0) {
+		if (a->mk.type != SEND_C_MKFILE)
+			cache_invalidate(a, to.p, to.len);
+		mk_clear(&a->mk);
+		return 0;
+	}
+	/* the destination exists (an incremental replacing it, a replay):
+	 * do it the kernel's way */
+	if (apply_mk_settle(a) == -1)
+		return -1;
+	return do_rename(a, c);
+}
+
+static bool
+mk_renamed_next(const struct apply *a, const struct stream_cmd *c)
+{
+	const uint8_t *p;
+	uint32_t len;
+
+	return c->type == SEND_C_RENAME &&
+	    stream_get_bytes(c, SEND_A_PATH, &p, &len) == 0 &&
+	    len == a->mk.len && memcmp(p, a->mk.path, len) == 0;
 }
 
 static int
@@ -1087,6 +1175,12 @@ do_update_extent(struct apply *a, const struct stream_cmd *c)
 int
 apply_fs_dispatch(struct apply *a, const struct stream_cmd *c)
 {
+	if (a->mk.on) {
+		if (mk_renamed_next(a, c))
+			return mk_rename(a, c);
+		if (apply_mk_settle(a) == -1)
+			return -1;
+	}
 	if (c->type != SEND_C_WRITE && apply_flush(a) == -1)
 		return -1;
 	switch (c->type) {

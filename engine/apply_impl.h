@@ -29,6 +29,15 @@ struct apply_subv {
 	uint64_t ctransid, stransid;
 };
 
+struct apply_mk {                       /* a create held back one command */
+	bool on;
+	int type;
+	char *path, *target;
+	uint32_t len;
+	uint64_t mode, rdev;
+	uint64_t index, offset;
+};
+
 struct apply_deferred {                 /* flags that block writes: last */
 	struct file_handle *fh;
 	unsigned int fsflags;
@@ -83,6 +92,8 @@ struct apply {
 	size_t fpath_len;
 	int fd_file;                    /* O_RDWR regular file */
 
+	struct apply_mk mk;
+
 	/* merged writes pending for fd_file */
 	uint8_t *wbuf;
 	size_t wlen;
@@ -119,6 +130,7 @@ void apply_clear_subvol(struct apply *a);
 /* engine/apply_fs.c */
 int  apply_fs_dispatch(struct apply *a, const struct stream_cmd *c);
 int  apply_flush(struct apply *a);
+int  apply_mk_settle(struct apply *a);
 void apply_close_caches(struct apply *a);
 int  apply_open_beneath(int base, const char *path, int flags, int resolve_extra);
 int  apply_open_reg(int base, const char *path, int flags);
