@@ -7,9 +7,12 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <linux/magic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -18,13 +21,32 @@
 #include "engine/apply.h"
 
 #define RECV_READ_CHUNK (1u << 20)
+#define RECV_DROP_CHUNK (32u << 20)     /* unmap consumed input in steps */
+#define RECV_DROP_KEEP  (8u << 20)      /* > any command the reader takes */
 
 struct recv_state {
 	const char *input;
 	struct apply *a;
 	struct stream_reader r;
 	bool failed_cmd;        /* the engine refused a command */
+	uint8_t *map;           /* a regular file, parsed in place */
+	size_t maplen, dropped;
 };
+
+/* Keep the mapping's resident size bounded: drop what was consumed. */
+static void
+recv_drop_consumed(struct recv_state *rs)
+{
+	size_t upto, pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (rs->map == NULL || rs->r.consumed < rs->dropped + RECV_DROP_CHUNK +
+	    RECV_DROP_KEEP)
+		return;
+	upto = ((size_t)rs->r.consumed - RECV_DROP_KEEP) & ~(pg - 1);
+	(void)madvise(rs->map + rs->dropped, upto - rs->dropped,
+	    MADV_DONTNEED);
+	rs->dropped = upto;
+}
 
 static void
 recv_summary(const struct apply_summary *s, void *arg)
@@ -92,6 +114,7 @@ recv_drain(struct recv_state *rs)
 		case STREAM_CMD:
 			if (apply_cmd(rs->a, &c) == -1)
 				goto fail;
+			recv_drop_consumed(rs);
 			break;
 		}
 	}
@@ -101,13 +124,39 @@ fail:
 	return -1;
 }
 
+/* A regular file is mapped and parsed in place: one copy less. */
+static int
+recv_map(struct recv_state *rs, int fd)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size == 0 ||
+	    (uint64_t)st.st_size > SIZE_MAX)
+		return 1;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	(void)madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+	if (stream_reader_attach(&rs->r, p, (size_t)st.st_size) == -1) {
+		munmap(p, (size_t)st.st_size);
+		return 1;
+	}
+	rs->map = p;
+	rs->maplen = (size_t)st.st_size;
+	return recv_drain(rs);
+}
+
 static int
 recv_fd(struct recv_state *rs, int fd)
 {
 	uint8_t *p;
 	size_t avail;
 	ssize_t n;
-	int more = 1;
+	int more;
+
+	if ((more = recv_map(rs, fd)) != 1)
+		return more;
 
 	while (more == 1) {
 		if ((p = stream_reader_space(&rs->r, RECV_READ_CHUNK,
@@ -232,6 +281,8 @@ ctl_receive(int argc, char **argv)
 		/* a cut or corrupt input keeps its partial for a resume */
 		apply_abort(rs.a, !rs.failed_cmd);
 	stream_reader_free(&rs.r);
+	if (rs.map != NULL)
+		munmap(rs.map, rs.maplen);
 out:
 	apply_free(rs.a);
 	if (fd > STDERR_FILENO)
