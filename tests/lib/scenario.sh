@@ -69,6 +69,13 @@ _sc_text_files() {
 	printf 'abcdefgh0123456789\n%.0s' $(seq 1 55556) > "$d/pattern-1m"
 	truncate -s 1000000 "$d/pattern-1m"
 	_sc_text "$d/small-inline" 3000 text/inline
+	# The compression property travels as the xattr btrfs.compression.
+	mkdir "$d/prop-zstd"
+	btrfs -q property set "$d/prop-zstd" compression zstd
+	_sc_text "$d/prop-zstd/inherits" 262144 text/prop-zstd
+	: > "$d/prop-lzo"
+	btrfs -q property set "$d/prop-lzo" compression lzo
+	_sc_text "$d/prop-lzo" 262144 text/prop-lzo
 	# Compressed extents next to random ones in the same file.
 	_sc_rand "$d/mixed" 524288 text/mixed
 	_sc_put "$d/mixed" 131072 262144 text/mixed-t -t
