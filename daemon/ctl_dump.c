@@ -39,6 +39,10 @@ ctl_dump_stream_error(const char *name, const struct stream_reader *r)
 	if (e->in_header)
 		log_warnx("%s: stream header at byte offset %" PRIu64 ": %s",
 		    name, e->offset, e->msg);
+	else if (e->cmd_type >= 0)
+		log_warnx("%s: command %" PRIu64 " (%s) at byte offset %" PRIu64
+		    ": %s", name, e->index, stream_cmd_name(e->cmd_type),
+		    e->offset, e->msg);
 	else
 		log_warnx("%s: command %" PRIu64 " at byte offset %" PRIu64
 		    ": %s", name, e->index, e->offset, e->msg);

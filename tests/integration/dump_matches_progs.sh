@@ -78,8 +78,11 @@ head -c $(( $(stat -c %s "$first") - 10 )) "$first" > "$S/no-end.stream"
 { cat "$first"; echo garbage; } > "$S/trailing-garbage.stream"
 { cat "$first"; head -c 40 "$first"; } > "$S/second-cut.stream"
 printf 'btrfs-strea\0\1\0\0\0' > "$S/bad-magic.stream"
+# One flipped byte in the middle: a CRC mismatch after some good lines.
+cp "$first" "$S/bad-crc.stream"
+printf '\377' | dd of="$S/bad-crc.stream" bs=1 seek=1000 conv=notrunc status=none
 for f in empty header-only cut-in-command no-end trailing-garbage second-cut \
-	 bad-magic; do
+	 bad-magic bad-crc; do
 	same_as_progs "$S/$f.stream" UTC
 	same_as_progs "$S/$f.stream" UTC pipe
 done
