@@ -41,19 +41,6 @@ usage(FILE *f)
 	fprintf(f, "\nExit status: 0 ok, 1 operation failed, 2 usage error.\n");
 }
 
-int
-ctl_open_input(const char *path)
-{
-	int fd;
-
-	if (path == NULL || strcmp(path, "-") == 0)
-		return STDIN_FILENO;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		log_warn("%s", path);
-	return fd;
-}
-
 static int
 ctl_version(int argc, char **argv)
 {

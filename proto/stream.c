@@ -13,7 +13,7 @@
 
 #include "proto/stream.h"
 
-#define STREAM_READ_CHUNK       (1u << 20)
+#define STREAM_READ_CHUNK       (64u << 10)
 
 enum reader_state {
 	RS_FIRST_HEADER = 0,    /* nothing read yet */
@@ -196,8 +196,7 @@ stream_reader_space(struct stream_reader *r, size_t want, size_t *avail)
 		req = r->need - tail;
 	if (r->cap - r->end < req && r->start > 0) {
 		/* Only the partial unit at the tail moves. */
-		if (tail > 0)
-			memmove(r->buf, r->buf + r->start, tail);
+		memmove(r->buf, r->buf + r->start, tail);
 		r->start = 0;
 		r->end = tail;
 	}
@@ -243,6 +242,15 @@ stream_reader_eof(struct stream_reader *r)
 	r->eof = true;
 }
 
+/* Unparsed input; never NULL arithmetic before the first allocation. */
+static const uint8_t *
+reader_head(const struct stream_reader *r)
+{
+	static const uint8_t none[1];
+
+	return r->buf != NULL ? r->buf + r->start : none;
+}
+
 static enum stream_event __attribute__((format(printf, 4, 5)))
 reader_fail(struct stream_reader *r, uint64_t offset, int type,
     const char *fmt, ...)
@@ -263,7 +271,7 @@ reader_fail(struct stream_reader *r, uint64_t offset, int type,
 static enum stream_event
 reader_header(struct stream_reader *r)
 {
-	const uint8_t *p = r->buf + r->start;
+	const uint8_t *p = reader_head(r);
 	size_t avail = r->end - r->start;
 	uint32_t version;
 
@@ -388,7 +396,7 @@ static enum stream_event
 reader_cmd(struct stream_reader *r, struct stream_cmd *c)
 {
 	static const uint8_t zero[4];
-	const uint8_t *p = r->buf + r->start;
+	const uint8_t *p = reader_head(r);
 	size_t avail = r->end - r->start;
 	uint32_t len, crc, want;
 	int type = -1;
