@@ -87,6 +87,14 @@ for f in empty header-only cut-in-command no-end trailing-garbage second-cut \
 	same_as_progs "$S/$f.stream" UTC pipe
 done
 
+# Command line: --help 0, usage errors 2, unreadable input 1.
+"$CTL" dump --help | grep -q '^usage: btrsendctl dump' || fail "dump --help"
+"$CTL" dump -f "$first" extra 2>/dev/null; [ $? = 2 ] || fail "extra argument: want exit 2"
+"$CTL" dump -x 2>/dev/null; [ $? = 2 ] || fail "bad option: want exit 2"
+"$CTL" dump -f "$S/does-not-exist" 2> "$S/err"; [ $? = 1 ] || fail "missing file: want exit 1"
+grep -q does-not-exist "$S/err" || fail "missing file: error does not name it"
+"$CTL" dump -f "$S" 2>/dev/null; [ $? = 1 ] || fail "directory as input: want exit 1"
+
 # 2. Kernel streams.  One filesystem per compression; the zstd one also
 # carries the uncompressed v1/v2, --no-data and multi-subvolume streams.
 kernel_streams() {   # kernel_streams MNT TAG: streams into $S/TAG.*.stream
