@@ -365,6 +365,11 @@ test_padding(void **state)
 	tc_truncate(t, "\xe9\xe9\xe9\xe9\xe9", 5, 4);
 	tc_expect(t, "truncate        ./one/\\351\\351\\351\\351\\351      "
 	    "size=4\n");
+	/* NAME_MAX: 255 bytes, each escaped to 4 columns. */
+	memset(name, 0xff, 255);
+	tc_truncate(t, name, 255, 6);
+	tc_expect_len(t, 16 + 6 + 4 * 255 + 1 + strlen("size=6\n"));
+	assert_memory_equal(t->ds.ds_line + 16 + 6, "\\377\\377", 8);
 	tc_truncate(t, "\xe9\xe9\xe9", 3, 5);
 	tc_expect(t, "truncate        ./one/\\351\\351\\351              "
 	    "size=5\n");
