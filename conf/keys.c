@@ -615,14 +615,17 @@ kw_retention(struct conf_parser *p, const struct conf_kw *kw, void *obj,
     const struct conf_loc *kwloc)
 {
 	struct conf_retention *r = FIELD(obj, kw, struct conf_retention);
+	size_t i, nerr = p->errs->n + p->errs->dropped;
 	struct conf_block b;
-	size_t i;
 	int any = 0;
 
 	conf_block_init(&b, kw->name, &retention_table, r);
 	r->set = 1;
 	if (conf_sub_block(p, &b, kwloc) == -1)
 		return -1;
+	/* A bad value inside already said what is wrong. */
+	if (p->errs->n + p->errs->dropped != nerr)
+		return 0;
 	for (i = 0; i < retention_table.n; i++)
 		any |= b.seen[i].line != 0;
 	if (!any)

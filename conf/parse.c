@@ -195,7 +195,7 @@ conf_open_brace(struct conf_parser *p, const char *what,
 	while ((t = conf_lex_peek(p->lx))->type == CONF_TOK_NL)
 		conf_lex_take(p->lx);
 	if (t->type != CONF_TOK_LBRACE) {
-		conf_error(p->errs, kwloc, "expected '{' after %s, found %s",
+		conf_error(p->errs, kwloc, "%s: expected '{', found %s",
 		    what, conf_tok_desc(t));
 		return -1;
 	}

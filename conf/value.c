@@ -275,7 +275,10 @@ conf_check_name(const char *s, const char **why)
 	return 0;
 }
 
-/* Host names and certificate names; clients also become directory names. */
+/*
+ * Host names and certificate names (which may be IP addresses); clients
+ * also become directory names.
+ */
 int
 conf_check_host(const char *s, const char **why)
 {
@@ -283,9 +286,9 @@ conf_check_host(const char *s, const char **why)
 		*why = "a host name has 1 to 253 characters";
 		return -1;
 	}
-	if (!conf_chars_ok(s, ".-_*") || *s == '.' || *s == '-') {
-		*why = "a host name has only letters, digits, '.', '-', '_' "
-		    "and '*', and does not start with '.' or '-'";
+	if (!conf_chars_ok(s, ".:-_*") || *s == '.' || *s == '-') {
+		*why = "a host name has only letters, digits, '.', ':', '-', "
+		    "'_' and '*', and does not start with '.' or '-'";
 		return -1;
 	}
 	return 0;
