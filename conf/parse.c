@@ -64,26 +64,67 @@ conf_kw_cmp(const void *key, const void *elem)
 	return strcmp(key, kw->name);
 }
 
-/* Skip a statement that could not be parsed: to the end of its line. */
+static const struct conf_kw *
+conf_kw_find(const struct conf_block *b, const char *word)
+{
+	return bsearch(word, b->table->kw, b->table->n, sizeof(struct conf_kw),
+	    conf_kw_cmp);
+}
+
 static void
-conf_recover(struct conf_parser *p)
+conf_skip_braces(struct conf_parser *p)
 {
 	const struct conf_tok *t;
 	int depth = 0;
 
-	for (;;) {
+	do {
 		t = conf_lex_peek(p->lx);
 		if (t->type == CONF_TOK_EOF)
-			return;
-		if (depth == 0 && (t->type == CONF_TOK_NL ||
-		    t->type == CONF_TOK_RBRACE))
 			return;
 		if (t->type == CONF_TOK_LBRACE)
 			depth++;
 		else if (t->type == CONF_TOK_RBRACE)
 			depth--;
 		conf_lex_take(p->lx);
+	} while (depth > 0);
+}
+
+/*
+ * After a bad statement, skip what is left of it: up to the end of the
+ * line, the block's '}', or the next keyword of the block (one-line
+ * blocks hold several statements; skipping those would report their keys
+ * as missing).  A nested { } is skipped whole.
+ */
+static void
+conf_skip_args(struct conf_parser *p, const struct conf_block *b)
+{
+	const struct conf_tok *t;
+
+	for (;;) {
+		t = conf_lex_peek(p->lx);
+		switch (t->type) {
+		case CONF_TOK_EOF:
+		case CONF_TOK_NL:
+		case CONF_TOK_RBRACE:
+			return;
+		case CONF_TOK_LBRACE:
+			conf_skip_braces(p);
+			break;
+		case CONF_TOK_WORD:
+			if (conf_kw_find(b, t->text) != NULL)
+				return;
+			/* FALLTHROUGH */
+		default:
+			conf_lex_take(p->lx);
+			break;
+		}
 	}
+}
+
+static size_t
+conf_nerrors(const struct conf_parser *p)
+{
+	return p->errs->n + p->errs->dropped;
 }
 
 static void
@@ -92,14 +133,13 @@ conf_statement(struct conf_parser *p, struct conf_block *b)
 	const struct conf_kw *kw;
 	struct conf_loc loc = conf_lex_peek(p->lx)->loc;
 	const char *word = conf_lex_peek(p->lx)->text;
-	size_t i;
+	size_t i, nerr = conf_nerrors(p);
 
-	kw = bsearch(word, b->table->kw, b->table->n, sizeof(*kw), conf_kw_cmp);
-	if (kw == NULL) {
+	if ((kw = conf_kw_find(b, word)) == NULL) {
 		conf_error(p->errs, &loc, "unknown keyword '%s' in %s", word,
 		    b->what);
 		conf_lex_take(p->lx);
-		conf_recover(p);
+		conf_skip_args(p, b);
 		return;
 	}
 	i = (size_t)(kw - b->table->kw);
@@ -110,8 +150,9 @@ conf_statement(struct conf_parser *p, struct conf_block *b)
 	else if (b->seen[i].line == 0)
 		b->seen[i] = loc;
 	conf_lex_take(p->lx);
-	if (kw->fn(p, kw, b->obj, &loc) == -1)
-		conf_recover(p);
+	/* Words left after a bad value are part of the same mistake. */
+	if (kw->fn(p, kw, b->obj, &loc) == -1 || conf_nerrors(p) != nerr)
+		conf_skip_args(p, b);
 }
 
 /*
@@ -151,7 +192,7 @@ conf_parse_body(struct conf_parser *p, struct conf_block *b,
 		default:
 			conf_error(p->errs, &t->loc, "expected a keyword in %s, "
 			    "found %s", b->what, conf_tok_desc(t));
-			conf_recover(p);
+			conf_skip_args(p, b);
 			break;
 		}
 	}

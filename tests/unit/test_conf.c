@@ -316,10 +316,14 @@ static const struct error_case error_cases[] = {
 	  "'../etc/passwd': not a time zone name (like UTC or Europe/Berlin)" },
 	{ "tls { certificate /c key /k }\n",
 	  "t.conf:1:1: the tls block has no 'ca' (required)" },
-	{ "tls { certificate c key /k ca /a }\n",
-	  "t.conf:1:19: certificate 'c': path must be absolute" },
 	{ "tls { certificate /c key /k ca /a bogus /x }\n",
 	  "t.conf:1:35: unknown keyword 'bogus' in the tls block" },
+	{ "tls { bogus /x certificate /c key /k ca /a }\n",
+	  "t.conf:1:7: unknown keyword 'bogus' in the tls block" },
+	{ "tls { bogus { x } certificate /c key /k ca /a }\n",
+	  "t.conf:1:7: unknown keyword 'bogus' in the tls block" },
+	{ "tls { certificate c key /k ca /a }\n",
+	  "t.conf:1:19: certificate 'c': path must be absolute" },
 	{ "tls\n", "t.conf:1:1: the tls block: expected '{', found end of "
 	  "file" },
 	{ "tls {\ncertificate /c key /k ca /a\n",
@@ -362,6 +366,10 @@ static const struct error_case error_cases[] = {
 	  "(found end of line)" },
 	{ JOB("schedule every 5"), "t.conf:4:16: schedule every '5': "
 	  "missing unit (s, m, h, d or w)" },
+	{ JOB("schedule every 10 minutes"), "t.conf:4:16: schedule every "
+	  "'10': missing unit (s, m, h, d or w)" },
+	{ JOB("schedule daily at 3:00"), "t.conf:4:10: schedule 'daily': "
+	  "expected every DURATION, at HH:MM or manual" },
 	{ JOB("schedule every 5x"), "t.conf:4:16: schedule every '5x': "
 	  "unknown unit (use s, m, h, d or w)" },
 	{ JOB("schedule every 1h30m"), "t.conf:4:16: schedule every '1h30m': "
