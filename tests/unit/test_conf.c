@@ -275,6 +275,32 @@ test_addresses(void **state)
 	conf_free(c);
 }
 
+/* CRLF line ends, '{' on its own line, comments glued to values, quotes. */
+static void
+test_syntax(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = parse_ok("state-dir /a\r\n"
+	    "max-transfers 4# four\r\n"
+	    "control\n"
+	    "{\n"
+	    "\tsocket \"/run/with space#not a comment\"   # a comment\n"
+	    "\tgroup \"wheel\"\n"
+	    "}\n"
+	    "job \"j\" { source \"/s\" snapshot-dir /d schedule at \"01:02\" }\n");
+	assert_string_equal(c->state_dir, "/a");
+	assert_int_equal(c->max_transfers, 4);
+	assert_string_equal(c->control_socket, "/run/with space#not a comment");
+	assert_string_equal(c->control_group, "wheel");
+	assert_string_equal(c->jobs[0].name, "j");
+	assert_int_equal(c->jobs[0].schedule.kind, CONF_SCHED_AT);
+	assert_int_equal(c->jobs[0].schedule.hour, 1);
+	assert_int_equal(c->jobs[0].schedule.minute, 2);
+	conf_free(c);
+}
+
 #define TLS  "tls { certificate /c key /k ca /a }\n"
 /* A job whose line 4 is the key under test. */
 #define JOB(x) "job j {\nsource /s\nsnapshot-dir /d\n" x "\n}\n"
@@ -858,6 +884,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_all_errors_reported),
