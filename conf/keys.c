@@ -82,7 +82,7 @@ static const struct conf_kw job_kw[] = {
 	  conf_check_command, 0 },
 	{ "protocol", kw_protocol, 0, NULL, 0 },
 	{ "schedule", kw_schedule, 0, NULL, 0 },
-	{ "send-to", kw_send_to, 0, NULL, REP },
+	{ "send-to", kw_send_to, 0, conf_check_name, REP },
 	{ "snapshot-dir", kw_str, offsetof(struct conf_job, snapshot_dir),
 	  conf_check_path, REQ },
 	{ "source", kw_str, offsetof(struct conf_job, source),
@@ -106,7 +106,7 @@ static const struct conf_kw retention_kw[] = {
 static const struct conf_table retention_table = TABLE(retention_kw);
 
 static const struct conf_kw receive_kw[] = {
-	{ "client", kw_client, 0, NULL, REQ | REP },
+	{ "client", kw_client, 0, conf_check_host, REQ | REP },
 	{ "listen", kw_listen, 0, NULL, REQ | REP },
 	{ "root", kw_str, offsetof(struct conf_receive, root),
 	  conf_check_path, REQ },
@@ -453,12 +453,9 @@ static int
 kw_send_to(struct conf_parser *p, const struct conf_kw *kw, void *obj,
     const struct conf_loc *kwloc)
 {
-	static const struct conf_kw named = { "send-to", NULL, 0,
-	    conf_check_name, REP };
 	struct conf_job *j = obj;
 
-	(void)kw;
-	return conf_list(p, &named, kwloc, "target", &j->send_to,
+	return conf_list(p, kw, kwloc, "target", &j->send_to,
 	    &j->nsend_to, 1);
 }
 
@@ -466,12 +463,9 @@ static int
 kw_client(struct conf_parser *p, const struct conf_kw *kw, void *obj,
     const struct conf_loc *kwloc)
 {
-	static const struct conf_kw named = { "client", NULL, 0,
-	    conf_check_host, REP };
 	struct conf_receive *r = obj;
 
-	(void)kw;
-	return conf_list(p, &named, kwloc, "client", &r->clients,
+	return conf_list(p, kw, kwloc, "client", &r->clients,
 	    &r->nclients, 0);
 }
 
