@@ -686,9 +686,27 @@ test_include_relative(void **state)
 	    "'state-dir' in the top level (first given at %s/sub/b.conf:1:1)");
 }
 
+/* A valid file of exactly size bytes: one comment line. */
+static void
+big_file(const char *rel, size_t size)
+{
+	char *text = malloc(size + 1);
+
+	assert_non_null(text);
+	memset(text, 'x', size);
+	text[0] = '#';
+	text[size - 1] = '\n';
+	text[size] = '\0';
+	write_file(rel, text);
+	free(text);
+}
+
 static void
 test_include_errors(void **state)
 {
+	struct conf_errors errs;
+	struct conf *c;
+
 	(void)state;
 	write_file("loop1.conf", "include \"sub/loop2.conf\"\n");
 	write_file("sub/loop2.conf", "include \"../loop1.conf\"\n");
@@ -708,6 +726,16 @@ test_include_errors(void **state)
 	    "after 'include' (found end of line)");
 	expect_load_error("absent.conf", "%s/absent.conf: cannot read: No such "
 	    "file or directory");
+	big_file("big.conf", 1 << 20);
+	c = load("big.conf", &errs);
+	assert_non_null(c);
+	conf_free(c);
+	big_file("big.conf", (1 << 20) + 1);
+	expect_load_error("big.conf", "%s/big.conf: cannot read: File too "
+	    "large");
+	write_file("big-inc.conf", "include big.conf\n");
+	expect_load_error("big-inc.conf", "%s/big-inc.conf:1:9: cannot include "
+	    "%s/big.conf: File too large");
 }
 
 /* Deeper than the limit, without a loop: each file includes the next. */
