@@ -99,10 +99,12 @@ integration: $(BINS) $(TOOL_BINS)
 
 # `check` installs what it needs first, then builds in a fresh make so that
 # pkg-config is consulted only once it exists.
+# Unit tests run twice: plain and under ASan+UBSan (build-san/).
 check: deps
-	$(Q)$(MAKE) --no-print-directory all SAN=$(SAN)
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all SAN=1
 	$(Q)$(MAKE) --no-print-directory fuzz-build
-	$(Q)B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh $(T)
+	$(Q)B=build SAN_B=build-san FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run.sh $(T)
 
 fuzz-build: $(FUZZ_BINS)
 

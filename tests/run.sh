@@ -3,7 +3,8 @@
 #   tests/run.sh [PATTERN]   only tests whose name contains PATTERN
 # Unit tests are the cmocka binaries in $B/tests/test_*; integration tests
 # are tests/integration/*.sh (exit 0 pass, 77 skip, else fail); each libFuzzer
-# target in build-fuzz/ runs for $FUZZ_SECONDS (0 disables).
+# target in build-fuzz/ runs for $FUZZ_SECONDS (0 disables).  With SAN_B set,
+# the unit tests of that (sanitizer) build run too.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -36,6 +37,13 @@ for t in "$B"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_one "unit/$(basename "$t")" "$t"
 done
+# The same unit tests built with ASan+UBSan, when $SAN_B names that build.
+if [ -n "${SAN_B:-}" ]; then
+	for t in "$SAN_B"/tests/test_*; do
+		[ -x "$t" ] || continue
+		run_one "unit-san/$(basename "$t")" "$t"
+	done
+fi
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	run_one "integration/$(basename "$t" .sh)" bash "$t"
