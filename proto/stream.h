@@ -136,6 +136,7 @@ struct stream_error {
 	uint64_t offset;        /* byte offset where the bad thing starts */
 	char msg[192];          /* e.g. "crc mismatch (got 0x.., want 0x..)" */
 	bool in_header;         /* error is in a stream header, not a command */
+	int cmd_type;           /* command number when known, else -1 */
 };
 
 struct stream_reader_opts {
@@ -156,6 +157,7 @@ struct stream_reader {
 	size_t cap, start, end;
 	int state;
 	bool eof;
+	size_t need;            /* bytes the unit at start needs, 0: unknown */
 };
 
 int  stream_reader_init(struct stream_reader *r, const struct stream_reader_opts *o);
@@ -179,7 +181,10 @@ int  stream_get_time(const struct stream_cmd *c, int attr, struct stream_timespe
 /* Bytes of a string/binary attribute (not NUL-terminated). */
 int  stream_get_bytes(const struct stream_cmd *c, int attr, const uint8_t **p, uint32_t *len);
 
-const char *stream_cmd_name(int type);    /* "write", "set_xattr", ... */
+const char *stream_cmd_name(int type);    /* "write", ...; "unknown" if not */
+/* Command / attribute numbers a stream of that version may carry. */
+bool stream_cmd_valid(uint32_t version, int type);
+int  stream_attr_max(uint32_t version);
 const char *stream_attr_name(int type);   /* "PATH", "FILE_OFFSET", ... */
 
 /* Raw CRC32C as btrfs uses it: seed 0, no inversion (spec 2.2). */
@@ -196,6 +201,7 @@ struct stream_writer {
 	size_t cap, pos, cmd_start;
 	uint32_t version;
 	bool overflow, data_written;
+	bool misuse;            /* attribute after v2 DATA, or TLV > 64 KiB */
 };
 
 void stream_writer_init(struct stream_writer *w, void *buf, size_t cap, uint32_t version);
