@@ -20,6 +20,7 @@
 
 struct send_progress {
 	int enabled;
+	int estimated;                  /* --estimate: total is known */
 	uint64_t total;                 /* data bytes, 0: unknown */
 	struct timespec start, last;
 };
@@ -130,6 +131,18 @@ ctl_send_fail(const struct send_error *e)
 	log_warnx("send: %s [%s]", e->msg, send_errclass_name(e->cls));
 }
 
+static void
+ctl_send_summary(const struct send *s, uint64_t estimate)
+{
+	struct send_stats st;
+
+	send_get_stats(s, &st);
+	fprintf(stderr, "btrsendctl: send: %llu bytes, %llu commands, "
+	    "%llu bytes of file data (estimated %llu)\n",
+	    (unsigned long long)st.bytes, (unsigned long long)st.ncmds,
+	    (unsigned long long)st.data_bytes, (unsigned long long)estimate);
+}
+
 /* The output is opened only once the send has started: a refusal leaves
  * no file behind. */
 static int
@@ -159,6 +172,8 @@ ctl_send_run(const struct send_params *p, const char *out_path,
 		ctl_send_progress(pr, s, 0);
 	}
 	ctl_send_progress(pr, s, 1);
+	if (rc == 0 && pr->estimated)
+		ctl_send_summary(s, pr->total);
 	send_free(s);
 	s = NULL;
 	if (rc == -1) {
@@ -273,8 +288,7 @@ ctl_send(int argc, char **argv)
 			ctl_send_fail(&e);
 			return CTL_FAILED;
 		}
-		log_info("send: estimate: %llu bytes of file data",
-		    (unsigned long long)pr.total);
+		pr.estimated = 1;
 	}
 	return ctl_send_run(&p, out_path, &pr);
 }

@@ -46,7 +46,8 @@ send_seterr(struct send_error *e, int errnum, const char *fmt, ...)
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	e->errnum = errnum;
-	e->cls = send_classify(errnum);
+	/* No errno: a refusal of ours, which a retry would not change. */
+	e->cls = errnum ? send_classify(errnum) : SEND_ERR_PERMANENT;
 	n = strlen(e->msg);
 	if (errnum != 0 && strstr(e->msg, strerror(errnum)) == NULL)
 		snprintf(e->msg + n, sizeof(e->msg) - n, " (%s)", strerror(errnum));

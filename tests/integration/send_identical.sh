@@ -88,6 +88,24 @@ got=$(od -An -tu4 -j13 -N4 "$out/auto" | tr -d ' ')
 got=$(od -An -tu4 -j13 -N4 "$out/ours.1" | tr -d ' ')
 [ "$got" = 1 ] || fail "default protocol is $got, want 1"
 
+# --estimate: a NO_FILE_DATA pass first; its total is exactly the file data
+# the real pass then carries, and the stream is unchanged.
+"$CTL" send --estimate -o "$out/est" -p "$A/s1" "$A/s2" 2> "$out/est.err" ||
+	fail "send --estimate: $(cat "$out/est.err")"
+cmp "$out/est" "$out/progs.2" || fail "--estimate changed the stream"
+grep -Eq 'file data \(estimated [0-9]+\)' "$out/est.err" ||
+	fail "no estimate summary: $(cat "$out/est.err")"
+data=$(sed -nE 's/.* ([0-9]+) bytes of file data \(estimated ([0-9]+)\).*/\1 \2/p' "$out/est.err")
+[ "${data% *}" = "${data#* }" ] && [ "${data% *}" -gt 200000 ] ||
+	fail "estimate does not match the data sent: $data"
+
+# On a terminal, a progress line with bytes, rate and percent.
+script -qec "'$CTL' send --estimate -o '$out/tty' '$A/s1'" /dev/null > "$out/tty.err" ||
+	fail "send on a terminal failed: $(cat "$out/tty.err")"
+grep -aq 'commands.*100%' "$out/tty.err" || fail "no progress line on a terminal"
+grep -aq '/s ' "$out/tty.err" || fail "no rate in the progress line"
+cmp "$out/tty" "$out/progs.1" || fail "send on a terminal differs"
+
 snapshots "$Z"
 same --proto 2 --compressed-data "$Z/s1"
 same --compressed-data -p "$Z/s1" "$Z/s2"
