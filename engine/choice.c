@@ -61,3 +61,19 @@ snap_choose(const struct snap_info *local, size_t nlocal, size_t send_idx,
 	}
 	return 1;
 }
+
+void
+snap_pin_held(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*held)[16], size_t nheld, int *pinned)
+{
+	size_t i, best = nlocal;
+
+	for (i = 0; i < nlocal; i++) {
+		if (!snap_is_held(&local[i], held, nheld))
+			continue;
+		if (best == nlocal || snap_info_cmp(&local[i], &local[best]) > 0)
+			best = i;
+	}
+	if (best < nlocal)
+		pinned[best] = 1;
+}

@@ -321,7 +321,7 @@ plan_flags(const struct send_params *p, struct send_plan *plan,
 	/* Like `btrfs send`: no VERSION flag on a v1-only kernel. */
 	if (have > 1) {
 		plan->flags |= SEND_FLAG_VERSION;
-		plan->version = p->proto;
+		plan->version = p->proto == SEND_PROTO_AUTO ? have : p->proto;
 	} else if (p->proto > 1) {
 		send_seterr(e, EPROTO, "protocol %u requested but the kernel "
 		    "supports only 1: use --proto 1 or auto", p->proto);

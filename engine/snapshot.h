@@ -64,4 +64,11 @@ int  snap_choose(const struct snap_info *local, size_t nlocal,
     size_t send_idx, const uint8_t (*held)[16], size_t nheld,
     size_t *parent, size_t *clones, size_t max_clones, size_t *nclones);
 
+/*
+ * Retention pins: set pinned[i] for the newest snapshot a target holds
+ * (the base of its next incremental send).  Call once per target.
+ */
+void snap_pin_held(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*held)[16], size_t nheld, int *pinned);
+
 #endif

@@ -166,6 +166,33 @@ test_choose_same_second_uses_seq(void **state)
 	assert_int_equal(clones[0], 0);
 }
 
+static void
+test_pin_held(void **state)
+{
+	uint8_t held_a[2][16], held_b[1][16];
+	int pinned[4] = { 0 };
+
+	(void)state;
+	mk(0, 400, 0xe4, 0);
+	mk(1, 100, 0xe1, 0);
+	mk(2, 300, 0xe3, 0);
+	mk(3, 200, 0xe2, 0xf2);
+	memset(held_a, 0, sizeof(held_a));
+	memset(held_b, 0, sizeof(held_b));
+	held_a[0][0] = 0xe1;
+	held_a[1][0] = 0xe3;
+	held_b[0][0] = 0xf2;        /* by received uuid */
+	snap_pin_held(snaps, 4, held_a, 2, pinned);
+	assert_int_equal(pinned[0] + pinned[1] + pinned[2] + pinned[3], 1);
+	assert_true(pinned[2]);
+	snap_pin_held(snaps, 4, held_b, 1, pinned);
+	assert_true(pinned[3]);
+	assert_false(pinned[0]);
+	assert_false(pinned[1]);
+	snap_pin_held(snaps, 4, held_b, 0, pinned);     /* nothing held */
+	assert_false(pinned[0]);
+}
+
 int
 main(void)
 {
@@ -177,6 +204,7 @@ main(void)
 		cmocka_unit_test(test_choose),
 		cmocka_unit_test(test_choose_received_uuid),
 		cmocka_unit_test(test_choose_same_second_uses_seq),
+		cmocka_unit_test(test_pin_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
