@@ -19,8 +19,8 @@ static int ctl_version(int, char **);
 
 /* Sorted by name. */
 static const struct ctl_command ctl_commands[] = {
-	{ "send", ctl_send, "[-p P] [-c C]... [--proto N] -o FILE SNAP...",
-	  "run the kernel send of read-only snapshots into FILE" },
+	{ "send", ctl_send, "[-p P] [-c C]... -o FILE SNAPSHOT...",
+	  "kernel send of read-only snapshots to FILE" },
 	{ "verify", ctl_verify, "[-v] [-f FILE]",
 	  "check a send stream; -v lists the commands" },
 	{ "version", ctl_version, "",
