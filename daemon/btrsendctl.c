@@ -19,6 +19,8 @@ static int ctl_version(int, char **);
 
 /* Sorted by name. */
 static const struct ctl_command ctl_commands[] = {
+	{ "dump", ctl_dump, "[-f FILE]",
+	  "print a send stream like 'btrfs receive --dump'" },
 	{ "send", ctl_send, "[-p P] [-c C]... -o FILE SNAPSHOT...",
 	  "kernel send of read-only snapshots to FILE" },
 	{ "verify", ctl_verify, "[-v] [-f FILE]",
@@ -39,19 +41,6 @@ usage(FILE *f)
 		fprintf(f, "  %-8s %-40s %s\n", ctl_commands[i].name,
 		    ctl_commands[i].usage, ctl_commands[i].summary);
 	fprintf(f, "\nExit status: 0 ok, 1 operation failed, 2 usage error.\n");
-}
-
-int
-ctl_open_input(const char *path)
-{
-	int fd;
-
-	if (path == NULL || strcmp(path, "-") == 0)
-		return STDIN_FILENO;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		log_warn("%s", path);
-	return fd;
 }
 
 static int

@@ -13,7 +13,7 @@
 
 #include "proto/stream.h"
 
-#define STREAM_READ_CHUNK       (1u << 20)
+#define STREAM_READ_CHUNK       (64u << 10)
 
 enum reader_state {
 	RS_FIRST_HEADER = 0,    /* nothing read yet */
@@ -196,8 +196,7 @@ stream_reader_space(struct stream_reader *r, size_t want, size_t *avail)
 		req = r->need - tail;
 	if (r->cap - r->end < req && r->start > 0) {
 		/* Only the partial unit at the tail moves. */
-		if (tail > 0)
-			memmove(r->buf, r->buf + r->start, tail);
+		memmove(r->buf, r->buf + r->start, tail);
 		r->start = 0;
 		r->end = tail;
 	}
@@ -243,6 +242,15 @@ stream_reader_eof(struct stream_reader *r)
 	r->eof = true;
 }
 
+/* Unparsed input; never NULL arithmetic before the first allocation. */
+static const uint8_t *
+reader_head(const struct stream_reader *r)
+{
+	static const uint8_t none[1];
+
+	return r->buf != NULL ? r->buf + r->start : none;
+}
+
 static enum stream_event __attribute__((format(printf, 4, 5)))
 reader_fail(struct stream_reader *r, uint64_t offset, int type,
     const char *fmt, ...)
@@ -263,7 +271,7 @@ reader_fail(struct stream_reader *r, uint64_t offset, int type,
 static enum stream_event
 reader_header(struct stream_reader *r)
 {
-	const uint8_t *p = r->buf + r->start;
+	const uint8_t *p = reader_head(r);
 	size_t avail = r->end - r->start;
 	uint32_t version;
 
@@ -289,7 +297,8 @@ reader_header(struct stream_reader *r)
 	}
 	r->need = 0;
 	version = le32(p + STREAM_MAGIC_LEN);
-	if (version < 1 || version > STREAM_VERSION_MAX) {
+	if ((version < 1 && !r->opts.progs_compat) ||
+	    version > STREAM_VERSION_MAX) {
 		reader_fail(r, r->consumed, -1,
 		    "unsupported stream version %" PRIu32, version);
 		r->err.in_header = true;
@@ -316,9 +325,12 @@ reader_attrs(struct stream_reader *r, struct stream_cmd *c)
 	const uint8_t *pl = c->raw + STREAM_CMD_HEADER_LEN;
 	uint32_t pos = 0, left, tlen;
 	int type, amax = stream_attr_max(c->version);
+	bool compat = r->opts.progs_compat;
 	uint64_t off;
 
 	c->present = 0;
+	if (compat)
+		amax = SEND_A_MAX;
 	while (pos < c->len) {
 		left = c->len - pos;
 		off = c->offset + STREAM_CMD_HEADER_LEN + pos;
@@ -331,7 +343,7 @@ reader_attrs(struct stream_reader *r, struct stream_cmd *c)
 			return reader_fail(r, off, c->type, "bad attribute "
 			    "type %d (v%" PRIu32 " allows 1..%d)", type,
 			    c->version, amax);
-		if (c->present & (1ull << type))
+		if (!compat && (c->present & (1ull << type)))
 			return reader_fail(r, off, c->type,
 			    "attribute %s repeated", stream_attr_names[type]);
 		if (type == SEND_A_DATA && c->version >= 2) {
@@ -351,7 +363,7 @@ reader_attrs(struct stream_reader *r, struct stream_cmd *c)
 			    "length %" PRIu32 " exceeds the command (%" PRIu32
 			    " bytes left)", stream_attr_names[type], tlen,
 			    left - STREAM_TLV_HEADER_LEN);
-		if (reader_check_size(type, tlen))
+		if (!compat && reader_check_size(type, tlen))
 			return reader_fail(r, off, c->type, "attribute %s has "
 			    "size %" PRIu32 ", want %u",
 			    stream_attr_names[type], tlen,
@@ -384,7 +396,7 @@ static enum stream_event
 reader_cmd(struct stream_reader *r, struct stream_cmd *c)
 {
 	static const uint8_t zero[4];
-	const uint8_t *p = r->buf + r->start;
+	const uint8_t *p = reader_head(r);
 	size_t avail = r->end - r->start;
 	uint32_t len, crc, want;
 	int type = -1;
@@ -421,7 +433,8 @@ reader_cmd(struct stream_reader *r, struct stream_cmd *c)
 	c->index = r->ncmds;
 	c->offset = r->consumed;
 	c->raw = p;
-	if (reader_attrs(r, c) != 0 || reader_missing(r, c) != STREAM_CMD)
+	if (reader_attrs(r, c) != 0 ||
+	    (!r->opts.progs_compat && reader_missing(r, c) != STREAM_CMD))
 		return STREAM_ERROR;
 	r->start += STREAM_CMD_HEADER_LEN + (size_t)len;
 	r->consumed += STREAM_CMD_HEADER_LEN + (uint64_t)len;
