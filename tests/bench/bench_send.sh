@@ -22,26 +22,34 @@ sync
 
 x=/dev/shm/btrsend-bench-x.$$
 y=/dev/shm/btrsend-bench-y.$$
-trap 'rm -f "$x" "$y"; fixture_cleanup' EXIT
+trap 'rm -f "$x"* "$y"*; fixture_cleanup' EXIT
 btrfs -q send --proto $proto -f "$y" "$A/snap" || fail "warm-up send"
 
-now() { date +%s.%N; }
 calc() { awk "BEGIN { print $1 }"; }
-best_ours=999999 best_progs=999999
+# run FILE CMD...: wall, user+sys (the ioctl thread's kernel time included)
+run() {
+	local f=$1 TIMEFORMAT='%R %U %S'
+	shift
+	{ time "$@" 2> "$f.err"; } 2> "$f.time" || fail "$*: $(cat "$f.err")"
+	awk '{ print $1, $2 + $3 }' "$f.time"
+}
+best_ours=999999 best_progs=999999 cpu_ours=0 cpu_progs=0
 for r in $(seq 1 "$rounds"); do
 	rm -f "$x" "$y"
-	t0=$(now); "$CTL" send --proto $proto -o "$x" "$A/snap" || fail "btrsendctl send"
-	t1=$(now); btrfs -q send --proto $proto -f "$y" "$A/snap" || fail "btrfs send"
-	t2=$(now)
-	ours=$(calc "$t1 - $t0"); progs=$(calc "$t2 - $t1")
-	echo "round $r: btrsendctl ${ours}s  btrfs send ${progs}s"
+	read -r ours c1 < <(run "$x" "$CTL" send --proto $proto -o "$x" "$A/snap")
+	read -r progs c2 < <(run "$y" btrfs -q send --proto $proto -f "$y" "$A/snap")
+	echo "round $r: btrsendctl ${ours}s (cpu ${c1}s)  btrfs send ${progs}s (cpu ${c2}s)"
 	[ "$(calc "$ours < $best_ours")" = 1 ] && best_ours=$ours
 	[ "$(calc "$progs < $best_progs")" = 1 ] && best_progs=$progs
+	cpu_ours=$(calc "$cpu_ours + $c1"); cpu_progs=$(calc "$cpu_progs + $c2")
 done
 cmp "$x" "$y" || fail "outputs differ"
 bytes=$(stat -c %s "$x")
-echo "stream: $bytes bytes, proto $proto"
-printf 'best: btrsendctl %.3fs (%.0f MiB/s)  btrfs send %.3fs (%.0f MiB/s)  ratio %.2f (btrsendctl/btrfs time)\n' \
+echo "stream: $bytes bytes, proto $proto, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'best wall: btrsendctl %.3fs (%.0f MiB/s)  btrfs send %.3fs (%.0f MiB/s)  ratio %.2f (btrsendctl/btrfs)\n' \
 	"$best_ours" "$(calc "$bytes / 1048576 / $best_ours")" \
 	"$best_progs" "$(calc "$bytes / 1048576 / $best_progs")" \
 	"$(calc "$best_ours / $best_progs")"
+printf 'mean cpu (user+sys, both threads): btrsendctl %.3fs  btrfs send %.3fs  ratio %.2f\n' \
+	"$(calc "$cpu_ours / $rounds")" "$(calc "$cpu_progs / $rounds")" \
+	"$(calc "$cpu_ours / $cpu_progs")"
