@@ -394,6 +394,32 @@ send_skip(struct send *s, uint64_t ncmds, const struct stream_digest *want,
 	return 0;
 }
 
+size_t
+send_nitems(const struct send *s)
+{
+	return s->plan.n;
+}
+
+int
+send_describe(const struct send *s, size_t i, struct send_item_desc *d)
+{
+	const struct send_plan_item *it;
+
+	if (i >= s->plan.n)
+		return -1;
+	it = &s->plan.items[i];
+	memset(d, 0, sizeof(*d));
+	d->path = it->path;
+	memcpy(d->uuid, it->uuid, 16);
+	d->has_parent = it->parent_root != 0;
+	memcpy(d->parent_uuid, it->parent_uuid, 16);
+	d->nclones = it->nclones;
+	d->clone_uuids = (const uint8_t (*)[16])it->clone_uuids;
+	d->flags = s->plan.flags;
+	d->version = s->plan.version;
+	return 0;
+}
+
 void
 send_get_digest(const struct send *s, struct stream_digest *d)
 {

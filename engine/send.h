@@ -74,6 +74,22 @@ struct send_stats {
 	uint32_t version;               /* of the current stream */
 };
 
+/*
+ * What one ioctl of a send is given, with the uuids as the stream names
+ * them (a subvolume's received uuid when it has one): the identity a
+ * receiver's checkpoint must match before a resume.
+ */
+struct send_item_desc {
+	const char *path;
+	uint8_t uuid[16];
+	int has_parent;
+	uint8_t parent_uuid[16];
+	size_t nclones;
+	const uint8_t (*clone_uuids)[16];
+	uint64_t flags;                 /* SEND_FLAG_* given to the ioctl */
+	uint32_t version;               /* requested; 0 only on a v1 kernel */
+};
+
 struct send;
 
 int  send_start(struct send **sp, const struct send_params *p,
@@ -87,6 +103,9 @@ int  send_next(struct send *s, struct send_unit *u, struct send_error *e);
  */
 int  send_skip(struct send *s, uint64_t ncmds, const struct stream_digest *want,
     struct send_error *e);
+/* Number of snapshots (ioctls) in this send, and each one's description. */
+size_t send_nitems(const struct send *s);
+int  send_describe(const struct send *s, size_t i, struct send_item_desc *d);
 void send_get_digest(const struct send *s, struct stream_digest *d);
 void send_get_stats(const struct send *s, struct send_stats *st);
 /* Cancel if running, join the ioctl thread, close everything. */

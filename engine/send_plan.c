@@ -22,6 +22,7 @@ struct plan_subvol {
 	uint64_t id;
 	uint8_t uuid[16];
 	uint8_t parent_uuid[16];
+	uint8_t received_uuid[16];
 	uint64_t ctransid;
 };
 
@@ -131,6 +132,7 @@ plan_load_all(struct plan_ctx *c, const char *path, struct send_error *e)
 		v->id = si.id;
 		memcpy(v->uuid, si.uuid, 16);
 		memcpy(v->parent_uuid, si.parent_uuid, 16);
+		memcpy(v->received_uuid, si.received_uuid, 16);
 		v->ctransid = si.ctransid;
 	}
 	btrfs_util_destroy_subvolume_iterator(it);
@@ -292,6 +294,33 @@ plan_good_parent(const struct plan_ctx *c, uint64_t root, uint64_t *found)
 	return 0;
 }
 
+/* The uuid a stream carries for root id: its received uuid if it has one. */
+static void
+plan_stream_uuid(const struct plan_ctx *c, uint64_t id, uint8_t out[16])
+{
+	const struct plan_subvol *v = plan_by_id(c, id);
+
+	memset(out, 0, 16);
+	if (v == NULL)
+		return;
+	memcpy(out, memcmp(v->received_uuid, plan_zero, 16) != 0 ?
+	    v->received_uuid : v->uuid, 16);
+}
+
+static void
+plan_describe(const struct plan_ctx *c, struct send_plan_item *it)
+{
+	size_t i;
+
+	plan_stream_uuid(c, it->root, it->uuid);
+	if (it->parent_root != 0)
+		plan_stream_uuid(c, it->parent_root, it->parent_uuid);
+	if (it->nclones > 0)
+		it->clone_uuids = xcalloc(it->nclones, 16);
+	for (i = 0; i < it->nclones; i++)
+		plan_stream_uuid(c, it->clones[i], it->clone_uuids[i]);
+}
+
 static void
 plan_add_clone(struct plan_ctx *c, uint64_t id)
 {
@@ -378,6 +407,7 @@ plan_items(struct plan_ctx *c, struct send_plan *plan, struct send_error *e)
 			it->clones = xcalloc(c->nclones, sizeof(*it->clones));
 			memcpy(it->clones, c->clones, c->nclones * sizeof(*c->clones));
 		}
+		plan_describe(c, it);
 		if (!full && p->parent == NULL)
 			plan_add_clone(c, it->root);
 	}
@@ -422,6 +452,7 @@ send_plan_free(struct send_plan *plan)
 	for (i = 0; i < plan->n; i++) {
 		free(plan->items[i].path);
 		free(plan->items[i].clones);
+		free(plan->items[i].clone_uuids);
 	}
 	free(plan->items);
 	memset(plan, 0, sizeof(*plan));

@@ -17,6 +17,10 @@ struct send_plan_item {
 	uint64_t parent_root;           /* 0: full send */
 	uint64_t *clones;               /* root ids handed to the ioctl */
 	size_t nclones;
+	/* As the stream carries them (received uuid when set), see send.h. */
+	uint8_t uuid[16];
+	uint8_t parent_uuid[16];        /* zero for a full send */
+	uint8_t (*clone_uuids)[16];
 };
 
 struct send_plan {

@@ -80,4 +80,21 @@ grep -q 'digest of the regenerated prefix.*\[permanent\]' "$out/err" ||
 "$TOOLS/send_tool" skip 100000 "$digest" "$out/bad" "$A/s1" 2> "$out/err" &&
 	fail "skip past the end was accepted"
 grep -q 'has only' "$out/err" || fail "past-end message: $(cat "$out/err")"
+# The identity a checkpoint is matched against: the uuids the stream
+# carries (SUBVOL/SNAPSHOT uuid, parent uuid) and the clone sources.
+uuid_of() { btrfs subvolume show "$1" | awk '$1 == "UUID:" { print $2 }'; }
+"$TOOLS/send_tool" describe -p "$A/s1" "$A/s2" > "$out/desc" || fail "describe"
+read -r path u pu c1 rest < "$out/desc"
+btrfs -q send -p "$A/s1" -f "$out/inc" "$A/s2"
+btrfs receive --dump -f "$out/inc" | grep -q "^snapshot .* uuid=$u .* parent_uuid=$pu " ||
+	fail "describe says $u from $pu; the stream says: $(btrfs receive --dump -f "$out/inc" | head -1)"
+[ "$u" = "$(uuid_of "$A/s2")" ] && [ "$pu" = "$(uuid_of "$A/s1")" ] ||
+	fail "describe uuids $u $pu"
+[ "$c1" = "$pu" ] && [ -z "$rest" ] || fail "-p is the only clone source: $c1 $rest"
+"$TOOLS/send_tool" describe -c "$A/s1" "$A/s2" "$A/s1" > "$out/desc" || fail "describe -c"
+[ "$(sed -n 1p "$out/desc" | cut -d' ' -f3)" = "$(uuid_of "$A/s1")" ] ||
+	fail "-c s1 s2: parent of s2 is not s1: $(cat "$out/desc")"
+[ "$(sed -n 2p "$out/desc" | wc -w)" = 5 ] ||
+	fail "-c s1 s2 s1: s2 was not added to the clone sources: $(cat "$out/desc")"
+
 echo "send fast-forward: ok"

@@ -7,6 +7,9 @@
  *                                      that no fd and no thread is left
  *   send_tool skip N HEX OUT SNAP...   fast-forward N commands checking the
  *                                      digest, write the rest to OUT
+ *   send_tool describe [-p P] [-c C]... SNAP...
+ *                                      one line per ioctl: path, uuid,
+ *                                      parent uuid or "-", clone uuids
  *   send_tool snapcreate SRC DIR JOB EPOCH
  *   send_tool snaplist DIR JOB
  *   send_tool snapdelete DIR NAME
@@ -14,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +168,52 @@ tool_skip(int argc, char **argv)
 }
 
 static int
+tool_describe(int argc, char **argv)
+{
+	static const char *clones[64];
+	struct send_item_desc d;
+	struct send_params p;
+	struct send_error e;
+	struct send *s;
+	char u[37];
+	size_t i, j;
+	int c;
+
+	memset(&p, 0, sizeof(p));
+	p.proto = 1;
+	p.clones = clones;
+	optind = 1;
+	while ((c = getopt(argc, argv, "c:p:")) != -1) {
+		if (c == 'p')
+			p.parent = optarg;
+		else if (c == 'c' && p.nclones < 64)
+			clones[p.nclones++] = optarg;
+		else
+			fatalx("usage: describe [-p P] [-c C]... SNAP...");
+	}
+	p.snapshots = (const char *const *)&argv[optind];
+	p.nsnapshots = (size_t)(argc - optind);
+	if (send_start(&s, &p, &e) == -1)
+		fatalx("start: %s", e.msg);
+	for (i = 0; i < send_nitems(s); i++) {
+		if (send_describe(s, i, &d) == -1)
+			fatalx("describe %zu", i);
+		uuid_unparse(d.uuid, u);
+		printf("%s %s", d.path, u);
+		if (d.has_parent)
+			uuid_unparse(d.parent_uuid, u);
+		printf(" %s", d.has_parent ? u : "-");
+		for (j = 0; j < d.nclones; j++) {
+			uuid_unparse(d.clone_uuids[j], u);
+			printf(" %s", u);
+		}
+		printf("\n");
+	}
+	send_free(s);
+	return 0;
+}
+
+static int
 tool_snap(int argc, char **argv)
 {
 	char err[512], name[SNAP_NAME_MAX + 1], u[37], pu[37], ru[37];
@@ -210,5 +260,7 @@ main(int argc, char **argv)
 		return tool_cancel(argc - 1, argv + 1);
 	if (strcmp(argv[1], "skip") == 0)
 		return tool_skip(argc - 1, argv + 1);
+	if (strcmp(argv[1], "describe") == 0)
+		return tool_describe(argc - 1, argv + 1);
 	return tool_snap(argc - 1, argv + 1);
 }
