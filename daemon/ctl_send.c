@@ -219,76 +219,91 @@ static const struct option ctl_send_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int
-ctl_send(int argc, char **argv)
-{
-	static const char *clones[SEND_MAX_CLONES];
+struct ctl_send_args {
 	struct send_params p;
-	struct send_progress pr;
-	struct send_error e;
-	const char *out_path = NULL;
-	int c, proto_given = 0, estimate = 0;
+	const char *clones[SEND_MAX_CLONES];
+	const char *out_path;
+	int estimate;
+};
 
-	memset(&p, 0, sizeof(p));
-	memset(&pr, 0, sizeof(pr));
-	p.proto = SEND_PROTO_DEFAULT;
-	p.clones = clones;
+/* 0, or -1 after a message: a usage error. */
+static int
+ctl_send_parse(int argc, char **argv, struct ctl_send_args *a)
+{
+	int c, proto_given = 0;
+
+	a->p.proto = SEND_PROTO_DEFAULT;
+	a->p.clones = a->clones;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:o:p:", ctl_send_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			if (p.nclones == SEND_MAX_CLONES) {
+			if (a->p.nclones == SEND_MAX_CLONES) {
 				log_warnx("send: too many clone sources");
-				return CTL_USAGE;
+				return -1;
 			}
-			clones[p.nclones++] = optarg;
+			a->clones[a->p.nclones++] = optarg;
 			break;
 		case 'o':
-			out_path = optarg;
+			a->out_path = optarg;
 			break;
 		case 'p':
-			if (p.parent != NULL) {
+			if (a->p.parent != NULL) {
 				log_warnx("send: only one parent (-p)");
-				return CTL_USAGE;
+				return -1;
 			}
-			p.parent = optarg;
+			a->p.parent = optarg;
 			break;
 		case OPT_PROTO:
-			if (ctl_send_proto(optarg, &p.proto) == -1)
-				return CTL_USAGE;
+			if (ctl_send_proto(optarg, &a->p.proto) == -1)
+				return -1;
 			proto_given = 1;
 			break;
 		case OPT_COMPRESSED:
-			p.compressed_data = 1;
+			a->p.compressed_data = 1;
 			break;
 		case OPT_NODATA:
-			p.no_data = 1;
+			a->p.no_data = 1;
 			break;
 		case OPT_ESTIMATE:
-			estimate = 1;
+			a->estimate = 1;
 			break;
 		default:
-			return CTL_USAGE;
+			return -1;
 		}
 	}
-	if (optind >= argc || out_path == NULL) {
+	if (optind >= argc || a->out_path == NULL) {
 		log_warnx("send: usage: send [-p PARENT] [-c CLONE]... "
 		    "[--proto 1|2|auto] [--compressed-data] [--no-data] "
 		    "[--estimate] -o FILE SNAPSHOT...");
-		return CTL_USAGE;
+		return -1;
 	}
 	/* As in `btrfs send`: --compressed-data implies protocol 2. */
-	if (p.compressed_data && !proto_given)
-		p.proto = 2;
-	p.snapshots = (const char *const *)&argv[optind];
-	p.nsnapshots = (size_t)(argc - optind);
+	if (a->p.compressed_data && !proto_given)
+		a->p.proto = 2;
+	a->p.snapshots = (const char *const *)&argv[optind];
+	a->p.nsnapshots = (size_t)(argc - optind);
+	return 0;
+}
+
+int
+ctl_send(int argc, char **argv)
+{
+	static struct ctl_send_args a;
+	struct send_progress pr;
+	struct send_error e;
+
+	memset(&a, 0, sizeof(a));
+	memset(&pr, 0, sizeof(pr));
+	if (ctl_send_parse(argc, argv, &a) == -1)
+		return CTL_USAGE;
 	pr.enabled = isatty(STDERR_FILENO);
-	if (estimate) {
-		if (send_estimate(&p, &pr.total, &e) == -1) {
+	if (a.estimate) {
+		if (send_estimate(&a.p, &pr.total, &e) == -1) {
 			ctl_send_fail(&e);
 			return CTL_FAILED;
 		}
 		pr.estimated = 1;
 	}
-	return ctl_send_run(&p, out_path, &pr);
+	return ctl_send_run(&a.p, a.out_path, &pr);
 }
