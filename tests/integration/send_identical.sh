@@ -76,6 +76,10 @@ same --no-data -p "$A/s1" "$A/s2"
 same --proto 2 "$A/s1"
 same --proto 2 -p "$A/s1" "$A/s2"
 
+# -o - writes to standard output (a pipe here).
+"$CTL" send -o - -p "$A/s1" "$A/s2" | cmp - "$out/progs.2" ||
+	fail "send -o - differs from btrfs send"
+
 # --proto auto is progs' --proto 0: the kernel's highest.
 "$CTL" send --proto auto -o "$out/auto" "$A/s2" || fail "send --proto auto"
 btrfs -q send --proto 0 -f "$out/auto.progs" "$A/s2"
