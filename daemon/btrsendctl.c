@@ -19,6 +19,8 @@ static int ctl_version(int, char **);
 
 /* Sorted by name. */
 static const struct ctl_command ctl_commands[] = {
+	{ "dump", ctl_dump, "[-f FILE]",
+	  "print a send stream like 'btrfs receive --dump'" },
 	{ "verify", ctl_verify, "[-v] [-f FILE]",
 	  "check a send stream; -v lists the commands" },
 	{ "version", ctl_version, "",

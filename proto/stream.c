@@ -317,7 +317,8 @@ reader_header(struct stream_reader *r)
 	}
 	r->need = 0;
 	version = le32(p + STREAM_MAGIC_LEN);
-	if (version < 1 || version > STREAM_VERSION_MAX) {
+	if ((version < 1 && !r->opts.progs_compat) ||
+	    version > STREAM_VERSION_MAX) {
 		reader_fail(r, r->consumed, -1,
 		    "unsupported stream version %" PRIu32, version);
 		r->err.in_header = true;
@@ -344,9 +345,12 @@ reader_attrs(struct stream_reader *r, struct stream_cmd *c)
 	const uint8_t *pl = c->raw + STREAM_CMD_HEADER_LEN;
 	uint32_t pos = 0, left, tlen;
 	int type, amax = stream_attr_max(c->version);
+	bool compat = r->opts.progs_compat;
 	uint64_t off;
 
 	c->present = 0;
+	if (compat)
+		amax = SEND_A_MAX;
 	while (pos < c->len) {
 		left = c->len - pos;
 		off = c->offset + STREAM_CMD_HEADER_LEN + pos;
@@ -359,7 +363,7 @@ reader_attrs(struct stream_reader *r, struct stream_cmd *c)
 			return reader_fail(r, off, c->type, "bad attribute "
 			    "type %d (v%" PRIu32 " allows 1..%d)", type,
 			    c->version, amax);
-		if (c->present & (1ull << type))
+		if (!compat && (c->present & (1ull << type)))
 			return reader_fail(r, off, c->type,
 			    "attribute %s repeated", stream_attr_names[type]);
 		if (type == SEND_A_DATA && c->version >= 2) {
@@ -379,7 +383,7 @@ reader_attrs(struct stream_reader *r, struct stream_cmd *c)
 			    "length %" PRIu32 " exceeds the command (%" PRIu32
 			    " bytes left)", stream_attr_names[type], tlen,
 			    left - STREAM_TLV_HEADER_LEN);
-		if (reader_check_size(type, tlen))
+		if (!compat && reader_check_size(type, tlen))
 			return reader_fail(r, off, c->type, "attribute %s has "
 			    "size %" PRIu32 ", want %u",
 			    stream_attr_names[type], tlen,
@@ -449,7 +453,8 @@ reader_cmd(struct stream_reader *r, struct stream_cmd *c)
 	c->index = r->ncmds;
 	c->offset = r->consumed;
 	c->raw = p;
-	if (reader_attrs(r, c) != 0 || reader_missing(r, c) != STREAM_CMD)
+	if (reader_attrs(r, c) != 0 ||
+	    (!r->opts.progs_compat && reader_missing(r, c) != STREAM_CMD))
 		return STREAM_ERROR;
 	r->start += STREAM_CMD_HEADER_LEN + (size_t)len;
 	r->consumed += STREAM_CMD_HEADER_LEN + (uint64_t)len;
