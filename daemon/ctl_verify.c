@@ -193,14 +193,20 @@ verify_end(struct verify_state *vs, struct stream_reader *r, int more)
 	return CTL_OK;
 }
 
+static const char *verify_mapped_name;
+
+/* A mapped file that shrinks under us faults; say so instead of dying. */
 static void
 verify_sigbus(int sig)
 {
-	static const char msg[] =
-	    "btrsendctl: verify: input file shrank while being read\n";
+	static const char pre[] = "btrsendctl: verify: ";
+	static const char post[] = ": file shrank while being read\n";
 
 	(void)sig;
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)!write(STDERR_FILENO, pre, sizeof(pre) - 1);
+	(void)!write(STDERR_FILENO, verify_mapped_name,
+	    strlen(verify_mapped_name));
+	(void)!write(STDERR_FILENO, post, sizeof(post) - 1);
 	_exit(CTL_FAILED);
 }
 
@@ -225,6 +231,7 @@ verify_mapped(struct verify_state *vs, int fd)
 	if (p == MAP_FAILED)
 		return -2;
 	(void)madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+	verify_mapped_name = vs->input;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = verify_sigbus;
 	sigaction(SIGBUS, &sa, NULL);
