@@ -112,13 +112,24 @@ tc_path(FILE *f, const char *path)
 	tc_escape(f, path, strlen(path));
 }
 
-/* Starts a difference line: "path: what: " (what is printed verbatim). */
+/* Starts a difference line: "path: what[ detail]: ", detail escaped. */
 static void
-tc_diff_begin(const char *path, const char *what)
+tc_diff_begin_detail(const char *path, const char *what, const char *detail)
 {
 	tc_ndiff++;
 	tc_path(stdout, path);
-	printf(": %s: ", what);
+	printf(": %s", what);
+	if (detail != NULL) {
+		putchar(' ');
+		tc_path(stdout, detail);
+	}
+	printf(": ");
+}
+
+static void
+tc_diff_begin(const char *path, const char *what)
+{
+	tc_diff_begin_detail(path, what, NULL);
 }
 
 static void
@@ -250,7 +261,7 @@ tc_read_full(int fd, unsigned char *buf, size_t n)
 	return (ssize_t)got;
 }
 
-static uint64_t
+static size_t
 tc_first_diff(const unsigned char *a, const unsigned char *b, size_t n)
 {
 	size_t i;
@@ -261,10 +272,20 @@ tc_first_diff(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 static void
+tc_show_byte(const unsigned char *buf, size_t i, ssize_t n)
+{
+	if ((ssize_t)i < n)
+		printf("0x%02x", buf[i]);
+	else
+		printf("EOF");
+}
+
+static void
 tc_content(int fa, int fb, const char *path)
 {
 	uint64_t off = 0;
 	ssize_t na, nb;
+	size_t i;
 
 	posix_fadvise(fa, 0, 0, POSIX_FADV_SEQUENTIAL);
 	posix_fadvise(fb, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -275,17 +296,19 @@ tc_content(int fa, int fb, const char *path)
 			tc_error(path, "read");
 			return;
 		}
-		if (na != nb || memcmp(tc_a.buf, tc_b.buf, (size_t)na) != 0) {
-			off += tc_first_diff(tc_a.buf, tc_b.buf,
-			    (size_t)(na < nb ? na : nb));
-			tc_diff_begin(path, "content");
-			printf("first difference at byte %" PRIu64 "\n", off);
-			return;
-		}
+		if (na != nb || memcmp(tc_a.buf, tc_b.buf, (size_t)na) != 0)
+			break;
 		if (na == 0)
 			return;
 		off += (uint64_t)na;
 	}
+	i = tc_first_diff(tc_a.buf, tc_b.buf, (size_t)(na < nb ? na : nb));
+	tc_diff_begin(path, "content");
+	printf("first difference at byte %" PRIu64 ": A=", off + i);
+	tc_show_byte(tc_a.buf, i, na);
+	printf(" B=");
+	tc_show_byte(tc_b.buf, i, nb);
+	putchar('\n');
 }
 
 /* Data segments [start, end) of a file, by SEEK_DATA/SEEK_HOLE. */
@@ -344,7 +367,7 @@ tc_holes(int fa, int fb, off_t size, const char *path)
 		tc_error(path, "SEEK_DATA/SEEK_HOLE");
 		goto out;
 	}
-	if (na == nb && memcmp(sa, sb, na * sizeof(*sa)) == 0)
+	if (na == nb && (na == 0 || memcmp(sa, sb, na * sizeof(*sa)) == 0))
 		goto out;
 	tc_diff_begin(path, "holes");
 	printf("A=");
@@ -478,7 +501,6 @@ tc_xattr_one(int da, int db, const char *name, const char *attr,
     int ina, int inb, const char *path)
 {
 	ssize_t la = -1, lb = -1;
-	char what[300];
 
 	if (ina && (la = tc_xattr_get(da, name, attr, tc_a.buf)) == -1)
 		goto fail;
@@ -486,8 +508,7 @@ tc_xattr_one(int da, int db, const char *name, const char *attr,
 		goto fail;
 	if (la == lb && (la == -1 || memcmp(tc_a.buf, tc_b.buf, la) == 0))
 		return;
-	snprintf(what, sizeof(what), "xattr %s", attr);
-	tc_diff_begin(path, what);
+	tc_diff_begin_detail(path, "xattr", attr);
 	printf("A=");
 	tc_show_value((char *)tc_a.buf, la);
 	printf(" B=");
