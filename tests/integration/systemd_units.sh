@@ -61,6 +61,13 @@ find "$D" -type f | sed "s|^$D/||" | sort > "$tmp/installed"
 "$D/usr/sbin/btrsendd" -n -f "$D/etc/btrsend/btrsend.conf.example" 2> /dev/null ||
 	fail "the installed example config does not pass btrsendd -n"
 
+# The installed completion finds the installed btrsendd in ../sbin.
+jobs=$(BTRSEND_CONF=$D/etc/btrsend/btrsend.conf.example bash -c '
+	. "$1"; COMP_WORDS=("$2" run ""); COMP_CWORD=2; _btrsendctl
+	echo "${COMPREPLY[*]}"' _ "$D/usr/share/bash-completion/completions/btrsendctl" \
+	"$D/usr/bin/btrsendctl")
+[ "$jobs" = home ] || fail "installed completion offers jobs '$jobs', want 'home'"
+
 # systemd-analyze verify on the installed unit, resolved inside DESTDIR.
 unit=$D/usr/lib/systemd/system/btrsendd.service
 cp "$unit" "$tmp/installed.service"
