@@ -3,6 +3,7 @@
 # modes, and points the unit at the installed SBINDIR and SYSCONFDIR;
 # `systemd-analyze verify` passes on the installed unit (its ExecStart and
 # its man: pages resolved in the install root) and fails once uninstalled;
+# `systemd-analyze security --offline` rates the sandbox 5.0 or better;
 # sysusers.d and tmpfiles.d, applied to a scratch root, make the group and
 # the directories the unit expects; `make uninstall` removes every file
 # and leaves an admin's btrsend.conf.
@@ -80,6 +81,19 @@ verify() {
 }
 verify || { cat "$tmp/verify.log" >&2; fail "systemd-analyze verify failed"; }
 [ -s "$tmp/verify.log" ] && { cat "$tmp/verify.log" >&2; fail "systemd-analyze verify warned"; }
+
+# systemd's own reading of the sandbox: exposure at most 5.0 ("OK"; 4.7
+# when written, with receive's needs: root, devices, set-id files).
+systemd-analyze security --offline=true "$tmp/verify/btrsendd.service" \
+	> "$tmp/security.log" 2>&1 || { cat "$tmp/security.log" >&2; fail "security --offline"; }
+exposure=$(sed -n 's/^.*Overall exposure level for btrsendd.service: \([0-9.]*\) .*/\1/p' \
+	"$tmp/security.log")
+[ -n "$exposure" ] || { cat "$tmp/security.log" >&2; fail "no exposure level"; }
+awk -v e="$exposure" 'BEGIN { exit !(e <= 5.0) }' || {
+	grep '✗' "$tmp/security.log" >&2
+	fail "exposure level $exposure > 5.0: hardening was lost"
+}
+note "systemd-analyze security: exposure $exposure"
 
 # The unit's settings the rest relies on.
 [ "$(unit_value "$unit" Type)" = notify ] || fail "Type is not notify"
