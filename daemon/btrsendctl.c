@@ -19,8 +19,12 @@ static int ctl_version(int, char **);
 
 /* Sorted by name. */
 static const struct ctl_command ctl_commands[] = {
+	{ "dump", ctl_dump, "[-f FILE]",
+	  "print a send stream like 'btrfs receive --dump'" },
 	{ "receive", ctl_receive, "[-f FILE] [--force-decompress] DIR",
 	  "apply send streams into DIR (on btrfs), confined and resumable" },
+	{ "send", ctl_send, "[-p P] [-c C]... -o FILE SNAPSHOT...",
+	  "kernel send of read-only snapshots to FILE" },
 	{ "verify", ctl_verify, "[-v] [-f FILE]",
 	  "check a send stream; -v lists the commands" },
 	{ "version", ctl_version, "",

@@ -173,13 +173,27 @@ ckpt_format(const struct checkpoint *c, struct ckpt_buf *o)
 	return o->overflow ? -1 : 0;
 }
 
+/*
+ * The temp name is derived from the target so that the next write finds
+ * and removes a stale one; a target too long to decorate gets a short
+ * name from its CRC instead.
+ */
 static int
 ckpt_tmpname(const char *name, char *tmp, size_t len)
 {
+	size_t nlen = strlen(name);
 	int n;
 
-	n = snprintf(tmp, len, ".%s%s", name, CKPT_TMP_SUFFIX);
-	if (n < 0 || (size_t)n >= len || n > NAME_MAX) {
+	if (nlen == 0 || nlen > NAME_MAX) {
+		errno = nlen ? ENAMETOOLONG : EINVAL;
+		return -1;
+	}
+	if (nlen + 1 + sizeof(CKPT_TMP_SUFFIX) - 1 <= NAME_MAX)
+		n = snprintf(tmp, len, ".%s%s", name, CKPT_TMP_SUFFIX);
+	else
+		n = snprintf(tmp, len, ".ckpt-%08" PRIx32 "%s",
+		    ckpt_crc(name, nlen), CKPT_TMP_SUFFIX);
+	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

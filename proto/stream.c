@@ -271,20 +271,41 @@ reader_head(const struct stream_reader *r)
 	return r->buf != NULL ? r->buf + r->start : none;
 }
 
+static enum stream_event __attribute__((format(printf, 5, 0)))
+reader_vfail(struct stream_reader *r, uint64_t offset, int type,
+    bool in_header, const char *fmt, va_list ap)
+{
+	r->err.index = r->ncmds;
+	r->err.offset = offset;
+	r->err.cmd_type = type;
+	r->err.in_header = in_header;
+	vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+	r->state = RS_ERROR;
+	return STREAM_ERROR;
+}
+
+/* An error in a command: index, its type if known, where it starts. */
 static enum stream_event __attribute__((format(printf, 4, 5)))
 reader_fail(struct stream_reader *r, uint64_t offset, int type,
     const char *fmt, ...)
 {
 	va_list ap;
 
-	r->err.index = r->ncmds;
-	r->err.offset = offset;
-	r->err.cmd_type = type;
-	r->err.in_header = false;
 	va_start(ap, fmt);
-	vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+	reader_vfail(r, offset, type, false, fmt, ap);
 	va_end(ap);
-	r->state = RS_ERROR;
+	return STREAM_ERROR;
+}
+
+/* An error in the stream header at the current position. */
+static enum stream_event __attribute__((format(printf, 2, 3)))
+reader_fail_header(struct stream_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reader_vfail(r, r->consumed, -1, true, fmt, ap);
+	va_end(ap);
 	return STREAM_ERROR;
 }
 
@@ -295,34 +316,29 @@ reader_header(struct stream_reader *r)
 	size_t avail = r->end - r->start;
 	uint32_t version;
 
+	/* Compare what is there already: garbage fails before EOF. */
 	if (avail > 0 && memcmp(p, STREAM_MAGIC, avail < STREAM_MAGIC_LEN ?
-	    avail : STREAM_MAGIC_LEN) != 0) {
-		reader_fail(r, r->consumed, -1, r->state == RS_AFTER_END ?
+	    avail : STREAM_MAGIC_LEN) != 0)
+		return reader_fail_header(r, r->state == RS_AFTER_END ?
 		    "bad stream header magic after END command" :
 		    "bad stream header magic (not a btrfs send stream)");
-		r->err.in_header = true;
-		return STREAM_ERROR;
-	}
 	if (avail < STREAM_HEADER_LEN) {
 		r->need = STREAM_HEADER_LEN;
 		if (!r->eof)
 			return STREAM_NEED_MORE;
 		if (avail == 0 && r->state == RS_AFTER_END)
 			return STREAM_DONE;
-		reader_fail(r, r->consumed, -1, avail == 0 ? "empty stream" :
-		    "truncated stream header (%zu of %d bytes)", avail,
-		    STREAM_HEADER_LEN);
-		r->err.in_header = true;
-		return STREAM_ERROR;
+		if (avail == 0)
+			return reader_fail_header(r, "empty stream");
+		return reader_fail_header(r, "truncated stream header "
+		    "(%zu of %d bytes)", avail, STREAM_HEADER_LEN);
 	}
 	r->need = 0;
 	version = le32(p + STREAM_MAGIC_LEN);
-	if (version < 1 || version > STREAM_VERSION_MAX) {
-		reader_fail(r, r->consumed, -1,
-		    "unsupported stream version %" PRIu32, version);
-		r->err.in_header = true;
-		return STREAM_ERROR;
-	}
+	if ((version < 1 && !r->opts.progs_compat) ||
+	    version > STREAM_VERSION_MAX)
+		return reader_fail_header(r, "unsupported stream version %"
+		    PRIu32, version);
 	r->version = version;
 	r->nstreams++;
 	r->start += STREAM_HEADER_LEN;
@@ -344,9 +360,12 @@ reader_attrs(struct stream_reader *r, struct stream_cmd *c)
 	const uint8_t *pl = c->raw + STREAM_CMD_HEADER_LEN;
 	uint32_t pos = 0, left, tlen;
 	int type, amax = stream_attr_max(c->version);
+	bool compat = r->opts.progs_compat;
 	uint64_t off;
 
 	c->present = 0;
+	if (compat)
+		amax = SEND_A_MAX;
 	while (pos < c->len) {
 		left = c->len - pos;
 		off = c->offset + STREAM_CMD_HEADER_LEN + pos;
@@ -359,7 +378,7 @@ reader_attrs(struct stream_reader *r, struct stream_cmd *c)
 			return reader_fail(r, off, c->type, "bad attribute "
 			    "type %d (v%" PRIu32 " allows 1..%d)", type,
 			    c->version, amax);
-		if (c->present & (1ull << type))
+		if (!compat && (c->present & (1ull << type)))
 			return reader_fail(r, off, c->type,
 			    "attribute %s repeated", stream_attr_names[type]);
 		if (type == SEND_A_DATA && c->version >= 2) {
@@ -379,7 +398,7 @@ reader_attrs(struct stream_reader *r, struct stream_cmd *c)
 			    "length %" PRIu32 " exceeds the command (%" PRIu32
 			    " bytes left)", stream_attr_names[type], tlen,
 			    left - STREAM_TLV_HEADER_LEN);
-		if (reader_check_size(type, tlen))
+		if (!compat && reader_check_size(type, tlen))
 			return reader_fail(r, off, c->type, "attribute %s has "
 			    "size %" PRIu32 ", want %u",
 			    stream_attr_names[type], tlen,
@@ -449,7 +468,8 @@ reader_cmd(struct stream_reader *r, struct stream_cmd *c)
 	c->index = r->ncmds;
 	c->offset = r->consumed;
 	c->raw = p;
-	if (reader_attrs(r, c) != 0 || reader_missing(r, c) != STREAM_CMD)
+	if (reader_attrs(r, c) != 0 ||
+	    (!r->opts.progs_compat && reader_missing(r, c) != STREAM_CMD))
 		return STREAM_ERROR;
 	r->start += STREAM_CMD_HEADER_LEN + (size_t)len;
 	r->consumed += STREAM_CMD_HEADER_LEN + (uint64_t)len;

@@ -142,6 +142,13 @@ struct stream_error {
 struct stream_reader_opts {
 	uint32_t max_cmd_len;   /* 0: STREAM_DEFAULT_MAX_CMD; payload bytes */
 	bool allow_unknown;     /* accept unknown command numbers (progs does) */
+	/*
+	 * Parse exactly as btrfs-progs 6.2 does (for dump): a version 0
+	 * header, attribute numbers up to SEND_A_MAX in any version, a
+	 * repeated attribute replaces the earlier one, and attribute sizes
+	 * and required attributes are left to the consumer's accessors.
+	 */
+	bool progs_compat;
 };
 
 struct stream_reader {

@@ -2,7 +2,8 @@
 # btrfs mounted with compress-force=zlib / zstd / lzo are sent with
 # `btrfs send --proto 2 --compressed-data`; every ENCODED_WRITE's DATA is
 # decompressed by our code and compared with the snapshot's bytes at that
-# file range (tests/lib/encoded_extract.c).
+# file range (tests/lib/encoded_extract.c).  BENCH=1 also prints the
+# decompression throughput per algorithm.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
 [ -x "$TOOLS/encoded_extract" ] || fail "$TOOLS/encoded_extract missing (make)"
@@ -49,9 +50,10 @@ for alg in zlib zstd lzo; do
 	btrfs subvolume snapshot -r "$FS/vol" "$FS/snap" >/dev/null || fail "$alg: snapshot"
 	btrfs send -q --proto 2 --compressed-data -f "$s/$alg.stream" "$FS/snap" ||
 		fail "$alg: btrfs send"
-	out=$("$TOOLS/encoded_extract" "$s/$alg.stream" "$FS/snap") ||
+	out=$("$TOOLS/encoded_extract" ${BENCH:+-b} "$s/$alg.stream" "$FS/snap") ||
 		fail "$alg: decompressed data differs from the files (see above)"
 	note "$alg: $out"
+	out=$(echo "$out" | head -n 1)
 	set -- $out
 	# encoded_writes N zlib N zstd N lzo N bytes N inside_extent N partial N
 	# lzo_pad N

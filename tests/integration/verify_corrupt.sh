@@ -58,6 +58,16 @@ diff <(tail -n +2 "$S/comp.sum") <(tail -n +2 "$S/comp.pipe.sum") >&2 ||
 # Concatenated streams (send of two subvolumes without -e).
 cat "$S/full.v1" "$S/inc.v1" | "$CTL" verify > "$S/cat.sum" || fail "verify rejects concatenated streams"
 grep -q '^streams: 2 (version 1)$' "$S/cat.sum" || fail "concatenated summary: $(cat "$S/cat.sum")"
+# Two subvolumes in one send: concatenated streams, or with -e one stream.
+btrfs send -q -f "$S/two" "$A/snap1" "$A/snap2" || fail "btrfs send of two subvolumes"
+"$CTL" verify -f "$S/two" > "$S/two.sum" || fail "verify rejects a two-subvolume send"
+grep -q '^streams: 2 (version 1)$' "$S/two.sum" || fail "two-subvolume summary: $(cat "$S/two.sum")"
+btrfs send -q -e -f "$S/two-e" "$A/snap1" "$A/snap2" || fail "btrfs send -e"
+"$CTL" verify -f "$S/two-e" > "$S/two-e.sum" || fail "verify rejects a send -e stream"
+grep -q '^streams: 1 (version 1)$' "$S/two-e.sum" || fail "send -e summary: $(cat "$S/two-e.sum")"
+[ "$(grep -Ec '^(subvol|snapshot): snap[12] ' "$S/two-e.sum")" -eq 2 ] ||
+	fail "send -e: want both subvolumes named: $(cat "$S/two-e.sum")"
+grep -Eq '^  end +1$' "$S/two-e.sum" || fail "send -e: want one END"
 # Data bytes agree with what btrfs receive --dump reports for writes.
 want=$(btrfs receive --dump -f "$S/full.v1" | awk '$1 == "write" { sub("len=", "", $4); s += $4 } END { print s }')
 grep -q "^data bytes: $want\$" "$S/full.sum" || fail "data bytes differ from receive --dump ($want)"

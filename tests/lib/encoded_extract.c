@@ -4,6 +4,8 @@
  * describes with the bytes of ROOT/PATH at FILE_OFFSET (ROOT being the
  * sent snapshot, so its files hold what the stream must reproduce).
  * Prints one summary line; exits 1 naming the first command that differs.
+ * With -b it also times decompress_extent alone (every extent decompressed
+ * EXTRACT_BENCH_ROUNDS times) and reports unencoded MiB/s.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,12 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/decompress.h"
 #include "proto/stream.h"
 
 #define EXTRACT_MAX_UNENCODED (128 * 1024)
+#define EXTRACT_BENCH_ROUNDS 20
+
+static int extract_bench;
 
 struct extract_stats {
 	uint64_t nwrites;
@@ -26,6 +32,8 @@ struct extract_stats {
 	uint64_t nonzero_uoff;  /* writes starting inside their extent */
 	uint64_t partial;       /* writes covering less than the extent */
 	uint64_t lzo_pad;       /* LZO segment headers moved to a sector start */
+	uint64_t bench_bytes;   /* -b: unencoded bytes produced while timed */
+	double bench_secs;
 };
 
 struct encw {
@@ -94,6 +102,30 @@ extract_lzo_pads(const struct encw *w)
 	return pads;
 }
 
+static double
+extract_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+extract_time(const struct encw *w, uint8_t *out, struct extract_stats *st)
+{
+	char err[256];
+	double t0;
+	int i;
+
+	t0 = extract_now();
+	for (i = 0; i < EXTRACT_BENCH_ROUNDS; i++)
+		(void)decompress_extent(w->comp, w->data, w->dlen, out, w->ulen,
+		    err, sizeof(err));
+	st->bench_secs += extract_now() - t0;
+	st->bench_bytes += EXTRACT_BENCH_ROUNDS * w->ulen;
+}
+
 static int
 extract_check(int rootfd, const struct stream_cmd *c, struct extract_stats *st)
 {
@@ -114,6 +146,8 @@ extract_check(int rootfd, const struct stream_cmd *c, struct extract_stats *st)
 		    "%s\n", c->index, c->offset, w.path, err);
 		return -1;
 	}
+	if (extract_bench)
+		extract_time(&w, out, st);
 	if ((fd = openat(rootfd, w.path, O_RDONLY | O_NOFOLLOW)) == -1) {
 		fprintf(stderr, "%s: %s\n", w.path, strerror(errno));
 		return -1;
@@ -188,8 +222,13 @@ main(int argc, char **argv)
 	struct extract_stats st;
 	int in, rootfd;
 
+	if (argc == 4 && strcmp(argv[1], "-b") == 0) {
+		extract_bench = 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: encoded_extract STREAM ROOT\n");
+		fprintf(stderr, "usage: encoded_extract [-b] STREAM ROOT\n");
 		return 2;
 	}
 	if ((in = open(argv[1], O_RDONLY)) == -1 ||
@@ -206,5 +245,9 @@ main(int argc, char **argv)
 	    st.ncomp[1], st.ncomp[2],
 	    st.ncomp[3] + st.ncomp[4] + st.ncomp[5] + st.ncomp[6] + st.ncomp[7],
 	    st.bytes, st.nonzero_uoff, st.partial, st.lzo_pad);
+	if (extract_bench && st.bench_secs > 0)
+		printf("decompress %.0f MiB/s (%" PRIu64 " MiB in %.3f s)\n",
+		    st.bench_bytes / st.bench_secs / (1 << 20),
+		    st.bench_bytes >> 20, st.bench_secs);
 	return 0;
 }

@@ -69,6 +69,13 @@ _sc_text_files() {
 	printf 'abcdefgh0123456789\n%.0s' $(seq 1 55556) > "$d/pattern-1m"
 	truncate -s 1000000 "$d/pattern-1m"
 	_sc_text "$d/small-inline" 3000 text/inline
+	# The compression property travels as the xattr btrfs.compression.
+	mkdir "$d/prop-zstd"
+	btrfs -q property set "$d/prop-zstd" compression zstd
+	_sc_text "$d/prop-zstd/inherits" 262144 text/prop-zstd
+	: > "$d/prop-lzo"
+	btrfs -q property set "$d/prop-lzo" compression lzo
+	_sc_text "$d/prop-lzo" 262144 text/prop-lzo
 	# Compressed extents next to random ones in the same file.
 	_sc_rand "$d/mixed" 524288 text/mixed
 	_sc_put "$d/mixed" 131072 262144 text/mixed-t -t
@@ -333,6 +340,9 @@ _sc_mut_area() {
 	setfattr -n user.dir -v 0 "$m/x/dir"
 	_sc_rand "$m/own/file" 10 mut/own
 	mkdir "$m/own/dir"
+	mkdir "$m/repl"
+	_sc_rand "$m/repl/target" 700 mut/repl-target
+	_sc_rand "$m/repl/x" 70 mut/repl-x
 	_sc_rand "$m/gen.0/sub/subsub/f" 5000 mut/gen0
 	_sc_text "$m/gen.0/text" 200000 mut/gen0-text
 	ln -s sub "$m/gen.0/link"
@@ -438,6 +448,9 @@ _sc_renames() {
 
 _sc_deletes() {
 	local m=$1 r=$2 i
+	# A directory leaves a subtree just before the subtree is deleted.
+	rm -rf "$m/kept.$((r - 1))"
+	mv "$m/gen.$((r - 1))/sub" "$m/kept.$r"
 	rm -rf "$m/gen.$((r - 1))"
 	i=$(printf '%02d' $(( (r - 1) % 12 + 1 )))
 	if [ -e "$m/del/d$i" ]; then
@@ -466,6 +479,16 @@ _sc_data_changes() {
 	_sc_put "$d/punch" $(( ((r + 4) % 8) * 262144 )) 65536 "mut/refill.$r"
 	"$TOOLS/clonerange" "$d/overwrite" 524288 131072 "$d/clone-target" \
 		$(( (r % 4) * 131072 ))
+}
+
+# A rename over an existing file; a name reused by a new inode.
+_sc_replace() {
+	local p=$1/repl r=$2
+	_sc_rand "$p/new" 500 "mut/repl.$r"
+	mv "$p/new" "$p/target"
+	rm -f "$p/x.$((r - 1))"
+	mv "$p/x" "$p/x.$r"
+	_sc_rand "$p/x" 50 "mut/repl-x.$r"
 }
 
 _sc_hardlinks() {
@@ -524,7 +547,8 @@ scenario_mutate() {
 	(
 		set -eo pipefail
 		_sc_renames "$m"; _sc_toggle_types "$m" "$r"; _sc_deletes "$m" "$r"
-		_sc_data_changes "$m" "$r"; _sc_hardlinks "$m" "$r"
+		_sc_data_changes "$m" "$r"; _sc_replace "$m" "$r"
+		_sc_hardlinks "$m" "$r"
 		_sc_attr_changes "$m" "$r"; _sc_new_files "$m" "$r"
 	)
 	[ $? = 0 ] || fail "scenario_mutate $dir $r failed (see the error above)"

@@ -112,13 +112,24 @@ tc_path(FILE *f, const char *path)
 	tc_escape(f, path, strlen(path));
 }
 
-/* Starts a difference line: "path: what: " (what is printed verbatim). */
+/* Starts a difference line: "path: what[ detail]: ", detail escaped. */
 static void
-tc_diff_begin(const char *path, const char *what)
+tc_diff_begin_detail(const char *path, const char *what, const char *detail)
 {
 	tc_ndiff++;
 	tc_path(stdout, path);
-	printf(": %s: ", what);
+	printf(": %s", what);
+	if (detail != NULL) {
+		putchar(' ');
+		tc_path(stdout, detail);
+	}
+	printf(": ");
+}
+
+static void
+tc_diff_begin(const char *path, const char *what)
+{
+	tc_diff_begin_detail(path, what, NULL);
 }
 
 static void
@@ -490,7 +501,6 @@ tc_xattr_one(int da, int db, const char *name, const char *attr,
     int ina, int inb, const char *path)
 {
 	ssize_t la = -1, lb = -1;
-	char what[300];
 
 	if (ina && (la = tc_xattr_get(da, name, attr, tc_a.buf)) == -1)
 		goto fail;
@@ -498,8 +508,7 @@ tc_xattr_one(int da, int db, const char *name, const char *attr,
 		goto fail;
 	if (la == lb && (la == -1 || memcmp(tc_a.buf, tc_b.buf, la) == 0))
 		return;
-	snprintf(what, sizeof(what), "xattr %s", attr);
-	tc_diff_begin(path, what);
+	tc_diff_begin_detail(path, "xattr", attr);
 	printf("A=");
 	tc_show_value((char *)tc_a.buf, la);
 	printf(" B=");

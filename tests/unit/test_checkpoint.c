@@ -499,6 +499,52 @@ test_stale_temp(void **state)
 	assert_int_equal(checkpoint_remove(f->dirfd, NAME), 0);
 }
 
+static int
+count_entries(int dirfd)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	d = fdopendir(dup(dirfd));
+	assert_non_null(d);
+	rewinddir(d);           /* the dup shares its offset with dirfd */
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/* Target names up to NAME_MAX work; the temp name must still fit. */
+static void
+test_long_target_names(void **state)
+{
+	static const size_t lens[] = { 1, 249, 250, 251, 254, 255 };
+	struct fx *f = *state;
+	struct checkpoint in, out;
+	char name[256], err[256];
+	size_t i;
+
+	fill(&in);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		memset(name, 'n', lens[i]);
+		name[lens[i]] = '\0';
+		in.ncmds = i;
+		if (checkpoint_write(f->dirfd, name, &in) != 0)
+			fail_msg("name of %zu bytes: %s", lens[i], strerror(errno));
+		assert_int_equal(checkpoint_read(f->dirfd, name, &out, err,
+		    sizeof(err)), 0);
+		assert_same(&in, &out);
+		assert_int_equal(count_entries(f->dirfd), 1);
+		assert_int_equal(checkpoint_remove(f->dirfd, name), 0);
+		assert_int_equal(count_entries(f->dirfd), 0);
+	}
+	errno = 0;
+	assert_int_equal(checkpoint_write(f->dirfd, "", &in), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(count_entries(f->dirfd), 0);
+}
+
 static void
 test_write_rejects_invalid(void **state)
 {
@@ -579,6 +625,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_not_regular_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_temp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_rejects_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_target_names, setup, teardown),
 		cmocka_unit_test(test_identity_equal_per_field),
 	};
 
