@@ -21,8 +21,8 @@
 #include "engine/apply.h"
 
 #define RECV_READ_CHUNK (1u << 20)
-#define RECV_DROP_CHUNK (32u << 20)     /* unmap consumed input in steps */
-#define RECV_DROP_KEEP  (8u << 20)      /* > any command the reader takes */
+#define RECV_DROP_CHUNK (4u << 20)      /* unmap consumed input in steps */
+#define RECV_DROP_KEEP  (6u << 20)      /* > any command the reader takes */
 
 struct recv_state {
 	const char *input;
