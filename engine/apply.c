@@ -55,7 +55,7 @@ apply_new(int dirfd, const struct apply_opts *o)
 		free(a);
 		return NULL;
 	}
-	a->subfd = a->fd_file = a->clone_fd = -1;
+	a->subfd = a->fd_file = a->clone_fd = a->progress_fd = -1;
 	for (i = 0; i < APPLY_NDIRS; i++)
 		a->dirs[i].fd = -1;
 	a->wbuf = xmalloc(APPLY_WBUF);

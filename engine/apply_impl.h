@@ -111,6 +111,7 @@ struct apply {
 
 	/* exact progress in a shared mapping (apply_progress.c) */
 	void *progress;
+	int progress_fd;                /* flock'ed: one receive per name */
 	uint64_t progress_seq;
 	bool pub_pending;               /* merged writes not yet handed over */
 	uint64_t pub_ncmds, pub_offset;

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -79,21 +80,32 @@ apply_progress_open(struct apply *a)
 	void *p;
 	int fd;
 
+	if (a->progress != NULL)
+		return 0;
 	if (progress_name(a, name) == -1)
 		return apply_fail(a, 0, "progress file name too long");
 	fd = openat(a->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd == -1)
 		return apply_fail(a, errno, "open %s", name);
+	/* the lock says "a receive of this name is running": held to the end */
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		return apply_fail(a, errno == EWOULDBLOCK ? EBUSY : errno,
+		    "another receive of %s is running in DIR (lock on %s)",
+		    a->name, name);
+	}
 	if (ftruncate(fd, PROGRESS_SIZE) == -1) {
 		close(fd);
 		return apply_fail(a, errno, "size %s", name);
 	}
 	p = mmap(NULL, PROGRESS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		close(fd);
 		return apply_fail(a, errno, "map %s", name);
+	}
 	a->progress = p;
+	a->progress_fd = fd;
 	/* continue after the sequence numbers a killed run left */
 	slots = p;
 	a->progress_seq = slots[0].seq > slots[1].seq ? slots[0].seq :
@@ -109,8 +121,12 @@ apply_progress_close(struct apply *a, bool remove)
 	if (a->progress != NULL)
 		munmap(a->progress, PROGRESS_SIZE);
 	a->progress = NULL;
+	/* unlink before the lock goes, so no one locks a file on its way out */
 	if (remove && progress_name(a, name) == 0)
 		(void)unlinkat(a->dirfd, name, 0);
+	if (a->progress_fd != -1)
+		close(a->progress_fd);
+	a->progress_fd = -1;
 }
 
 /* Everything up to (not including) command ncmds is in the kernel's hands. */

@@ -372,6 +372,8 @@ apply_subvol_begin(struct apply *a, const struct stream_cmd *c)
 		a->sub = SUB_SKIP;
 		return 0;
 	}
+	if (apply_progress_open(a) == -1)
+		return -1;
 	if (fstatat(a->dirfd, a->staging, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    staging_resume(a, &resumed) == -1)
 		return -1;
@@ -380,6 +382,8 @@ apply_subvol_begin(struct apply *a, const struct stream_cmd *c)
 	if (staging_create(a) == -1) {
 		if (a->sub == SUB_ACTIVE)
 			apply_drop_partial(a);
+		else
+			apply_progress_close(a, true);
 		return -1;
 	}
 	return 0;

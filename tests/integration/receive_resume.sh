@@ -87,4 +87,21 @@ $CTL receive -f "$out/inc.v1" "$D/r" > "$out/log.other" 2>&1 ||
 grep -q "discarding partial" "$out/log.other" || fail "no warning about the discarded partial"
 "$TOOLS/treecmp" --ignore-root-times "$S/s2" "$D/r/s2" ||
 	fail "tree after a discarded partial differs from the source"
+# Two receives of the same name at once: the second is refused, the
+# first is not disturbed.
+btrfs -q subvolume delete "$D/r/s2" >/dev/null || fail "delete s2"
+$CTL receive -q -f "$out/inc" "$D/r" > "$out/log.first" 2>&1 &
+pid=$!
+fixture_track_pid $pid
+for i in $(seq 1 100); do
+	[ -e "$D/r/.btrsend-partial.s2.progress" ] && break
+	sleep 0.02
+done
+$CTL receive -q -f "$out/inc" "$D/r" > "$out/log.second" 2>&1 &&
+	fail "a second receive of the same name ran alongside the first"
+grep -q "another receive of s2 is running" "$out/log.second" ||
+	{ cat "$out/log.second" >&2; fail "second receive: unclear refusal"; }
+wait $pid || { cat "$out/log.first" >&2; fail "the first receive failed"; }
+"$TOOLS/treecmp" --ignore-root-times "$S/s2" "$D/r/s2" ||
+	fail "tree received alongside a refused second receive differs"
 echo "receive resume: ok"
