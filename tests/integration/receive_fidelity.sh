@@ -70,6 +70,14 @@ streams lzo lzo --compressed-data
 streams zlib zlib --compressed-data
 btrfs receive --dump -f "$out/zstd.full" | grep -q '^encoded_write' ||
 	fail "the zstd stream has no encoded_write: the test would prove nothing"
+{ btrfs receive --dump -f "$out/v2.full"; btrfs receive --dump -f "$out/v2.inc"; } \
+	> "$out/v2.dump" || fail "dump of the v2 streams"
+for c in clone rename link unlink rmdir set_xattr truncate \
+    mknod mkfifo mksock symlink chown chmod utimes; do
+	grep -q "^$c " "$out/v2.dump" || fail "the v2 streams have no $c command"
+done
+btrfs receive --dump -f "$out/v2.inc" | grep -q '^fallocate' ||
+	fail "the v2 incremental stream has no fallocate"
 
 check v1 plain
 check v2 plain
@@ -91,7 +99,9 @@ btrfs -q subvolume create "$a" >/dev/null || fail "subvolume create $a"
 mkdir "$a/dir" "$a/syncdir"
 for f in immutable append nodump noatime nocow sync; do echo "$f" > "$a/$f"; done
 : > "$a/nocow"
+setfattr -n user.goes -v away "$a/nodump" || fail "setfattr"
 snap_ro "$a" "$a.1"
+setfattr -x user.goes "$a/nodump" || fail "setfattr -x"
 echo "changed before immutable" >> "$a/immutable"
 chattr +i "$a/immutable"
 chattr +a "$a/append"
@@ -103,8 +113,9 @@ chattr +D "$a/syncdir"
 snap_ro "$a" "$a.2"
 btrfs -q send --proto 2 -f "$out/attrs.full" "$a.1" || fail "send attrs"
 btrfs -q send --proto 2 -p "$a.1" -f "$out/attrs.inc" "$a.2" || fail "send attrs inc"
-btrfs receive --dump -f "$out/attrs.inc" | grep -q '^fileattr' ||
-	fail "the attrs stream has no fileattr: the test would prove nothing"
+btrfs receive --dump -f "$out/attrs.inc" > "$out/attrs.dump" || fail "dump attrs"
+grep -q '^fileattr' "$out/attrs.dump" && grep -q '^remove_xattr' "$out/attrs.dump" ||
+	fail "the attrs stream lacks fileattr or remove_xattr: the test would prove nothing"
 mkdir "$D/attrs"
 $CTL receive -q -f "$out/attrs.full" "$D/attrs" || fail "attrs: receive full"
 $CTL receive -q -f "$out/attrs.inc" "$D/attrs" || fail "attrs: receive inc"
