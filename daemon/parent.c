@@ -341,7 +341,8 @@ hook_done(struct child *c, int wstatus)
 	}
 	worker_status_str(wstatus, how, sizeof(how));
 	log_warnx("job %s: %s failed: %s%s", c->job, c->what, how,
-	    c->killed ? " (timed out)" : "");
+	    !c->killed ? "" : P.stopping ? " (daemon stopping)" :
+	    " (timed out)");
 }
 
 /* Decide what a finished worker means for its job and record it. */
