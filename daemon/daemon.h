@@ -10,11 +10,14 @@
 #define DAEMON_KILL_GRACE	10		/* SIGTERM .. SIGKILL */
 
 /*
- * Test hook, for tests/integration only: when this environment variable
- * names a job, that job's workers die of SIGSEGV right after the
- * handshake.
+ * Test hooks, for tests/integration only.  When the first two environment
+ * variables name a job, that job's workers die of SIGSEGV, or hang until
+ * killed, right after the handshake; the third sets the worker timeout
+ * in seconds.
  */
 #define DAEMON_TEST_CRASH_ENV	"BTRSENDD_TEST_CRASH_JOB"
+#define DAEMON_TEST_HANG_ENV	"BTRSENDD_TEST_HANG_JOB"
+#define DAEMON_TEST_TIMEOUT_ENV	"BTRSENDD_TEST_WORKER_TIMEOUT"
 
 /*
  * Run the daemon until SIGTERM/SIGINT.  foreground: log to stderr even

@@ -74,6 +74,8 @@ static struct {
 	int		 stopping;
 	struct event	*ev_watchdog, *ev_stop;
 	const char	*crash_job;
+	const char	*hang_job;
+	int		 worker_timeout;
 } P;
 
 static void	job_schedule(struct pjob *);
@@ -94,16 +96,18 @@ state_store(void)
 		log_warnx("saving state: %s", err);
 }
 
+/* A job removed by a reload stays known (gone) while its run ends. */
 static struct pjob *
-job_find(const char *name)
+job_lookup(const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < P.njobs; i++)
-		if (!P.jobs[i]->gone && strcmp(P.jobs[i]->name, name) == 0)
+		if (strcmp(P.jobs[i]->name, name) == 0)
 			return P.jobs[i];
 	return NULL;
 }
+
 
 static void
 status_update(void)
@@ -375,7 +379,7 @@ job_finished(struct child *c, int wstatus)
 {
 	const struct conf_job *cj = conf_job_find(P.conf, c->job);
 	struct state_entry *e = state_get(&P.st, c->job, NULL, 1);
-	struct pjob *pj = job_find(c->job);
+	struct pjob *pj = job_lookup(c->job);
 	const char *snap = c->have_result ? c->res.snapshot : "";
 	enum worker_outcome o;
 	char why[STATE_ERR_MAX];
@@ -467,6 +471,8 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 
 	if (P.crash_job != NULL && strcmp(P.crash_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_CRASH;
+	if (P.hang_job != NULL && strcmp(P.hang_job, cj->name) == 0)
+		run.flags |= IPC_RUN_TEST_HANG;
 	ipc_put_hello(&b, (uint32_t)getpid());
 	ipc_put_run(&b, (uint32_t)getpid(), &run);
 	/* A fresh socketpair's buffer holds these few KiB: no EAGAIN. */
@@ -492,8 +498,7 @@ job_start(struct pjob *pj)
 		job_schedule(pj);
 		return;
 	}
-	c = child_new(CHILD_JOB, pid, pj->name, "worker",
-	    DAEMON_WORKER_TIMEOUT);
+	c = child_new(CHILD_JOB, pid, pj->name, "worker", P.worker_timeout);
 	c->fd = fd;
 	c->ev_read = event_new(P.base, fd, EV_READ | EV_PERSIST, child_read, c);
 	if (c->ev_read == NULL)
@@ -607,8 +612,11 @@ jobs_sync(void)
 			P.jobs[i]->gone = 1;
 	}
 	for (j = 0; j < P.conf->njobs; j++) {
-		if (job_find(P.conf->jobs[j].name) != NULL)
+		/* Back after a reload that removed it: never two runs at once. */
+		if ((pj = job_lookup(P.conf->jobs[j].name)) != NULL) {
+			pj->gone = 0;
 			continue;
+		}
 		pj = xcalloc(1, sizeof(*pj));
 		snprintf(pj->name, sizeof(pj->name), "%s",
 		    P.conf->jobs[j].name);
@@ -804,6 +812,7 @@ daemon_init(const char *conf_path, int verbose)
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGCHLD };
 	struct conf_errors errs;
 	struct event *ev;
+	const char *s;
 	ssize_t n;
 	size_t i;
 
@@ -826,6 +835,10 @@ daemon_init(const char *conf_path, int verbose)
 	if (daemon_state_open() == -1)
 		return 1;
 	P.crash_job = getenv(DAEMON_TEST_CRASH_ENV);
+	P.hang_job = getenv(DAEMON_TEST_HANG_ENV);
+	P.worker_timeout = DAEMON_WORKER_TIMEOUT;
+	if ((s = getenv(DAEMON_TEST_TIMEOUT_ENV)) != NULL && atoi(s) > 0)
+		P.worker_timeout = atoi(s);
 	signal(SIGPIPE, SIG_IGN);
 	if ((P.base = event_base_new()) == NULL)
 		fatalx("event_base_new");

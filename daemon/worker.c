@@ -216,6 +216,11 @@ worker_main(int verbose)
 		signal(SIGSEGV, SIG_DFL);
 		raise(SIGSEGV);
 	}
+	if (run.flags & IPC_RUN_TEST_HANG) {
+		log_warnx("job %s: test hook: worker hangs now", run.job);
+		for (;;)
+			pause();
+	}
 	code = jobrun(IPC_WORKER_FD, &run, &res);
 	ipc_put_result(&b, (uint32_t)getpid(), &res);
 	if (worker_send(IPC_WORKER_FD, &b) == -1 && code == WORKER_EXIT_OK)

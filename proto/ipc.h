@@ -52,6 +52,7 @@ struct ipc_run {
 	uint32_t	 flags;		/* IPC_RUN_* */
 };
 #define IPC_RUN_TEST_CRASH	0x1	/* test hook: die of SIGSEGV */
+#define IPC_RUN_TEST_HANG	0x2	/* test hook: wait to be killed */
 
 struct ipc_result {
 	uint8_t		 status;	/* enum ipc_status */
