@@ -46,6 +46,12 @@ log_use_journal(int force_stderr)
 	    (unsigned long long)sb.st_ino == ino;
 }
 
+int
+log_journal_active(void)
+{
+	return log_journal;
+}
+
 static void
 log_field_set(int i, const char *v)
 {

@@ -18,6 +18,7 @@ void log_init(const char *progname, int verbose);
  * unless force_stderr.  Otherwise, and by default, plain stderr.
  */
 void log_use_journal(int force_stderr);
+int  log_journal_active(void);
 /*
  * Fields JOB, TARGET, SNAPSHOT, TRANSFER attached to the following
  * messages in the journal (and as a "job X: " prefix on stderr); NULL

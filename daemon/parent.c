@@ -600,6 +600,21 @@ job_schedule(struct pjob *pj)
 	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000));
 }
 
+/*
+ * Sending to targets needs the network sender (worker.h, WORKER_SEND);
+ * until it exists, say so rather than let send-to look as if it worked.
+ */
+static void
+jobs_warn_unreplicated(const struct conf_job *cj)
+{
+	size_t i;
+
+	for (i = 0; i < cj->nsend_to; i++)
+		log_warnx("job %s: send-to %s: replication is not available "
+		    "in this build; snapshots stay local", cj->name,
+		    cj->send_to[i]);
+}
+
 /* Match the runtime jobs to the config's after a (re)load. */
 static void
 jobs_sync(void)
@@ -626,6 +641,8 @@ jobs_sync(void)
 		P.jobs = xrealloc(P.jobs, (P.njobs + 1) * sizeof(*P.jobs));
 		P.jobs[P.njobs++] = pj;
 	}
+	for (j = 0; j < P.conf->njobs; j++)
+		jobs_warn_unreplicated(&P.conf->jobs[j]);
 	for (i = 0; i < P.njobs; i++) {
 		pj = P.jobs[i];
 		if (pj->gone && pj->queued) {
