@@ -92,7 +92,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (worker)
-		return worker_main(verbose);
+		return worker_main(foreground, verbose);
 	log_init("btrsendd", verbose);
 	if (check)
 		return check_config(path, verbose);

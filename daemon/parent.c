@@ -64,6 +64,7 @@ static struct {
 	struct conf	*conf;
 	const char	*conf_path;
 	char		 self[PATH_MAX];
+	int		 foreground;
 	int		 verbose;
 	struct state	 st;
 	struct pjob	**jobs;
@@ -491,7 +492,7 @@ job_start(struct pjob *pj)
 	pid_t pid;
 	int fd;
 
-	if ((pid = worker_spawn(P.self, P.verbose, &fd)) == -1) {
+	if ((pid = worker_spawn(P.self, P.foreground, P.verbose, &fd)) == -1) {
 		log_warn("job %s: starting a worker", pj->name);
 		pj->attempt++;
 		pj->retry_at = now + sched_backoff(pj->attempt);
@@ -873,6 +874,7 @@ daemon_main(const char *conf_path, int foreground, int verbose)
 	int r;
 
 	log_use_journal(foreground);
+	P.foreground = foreground;
 	if ((r = daemon_init(conf_path, verbose)) != 0)
 		return r;
 	jobs_sync();

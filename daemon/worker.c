@@ -86,9 +86,10 @@ worker_child_env(void)
 }
 
 pid_t
-worker_spawn(const char *self, int verbose, int *fd)
+worker_spawn(const char *self, int foreground, int verbose, int *fd)
 {
-	char *argv[] = { "btrsendd", "-W", "-v", "-v", "-v", NULL };
+	char *argv[8];
+	int i, n = 0;
 	int sv[2];
 	pid_t pid;
 
@@ -108,7 +109,13 @@ worker_spawn(const char *self, int verbose, int *fd)
 		else if (dup2(sv[1], IPC_WORKER_FD) == -1)
 			_exit(WORKER_EXIT_FAILED);
 		closefrom(IPC_WORKER_FD + 1);
-		argv[2 + (verbose < 3 ? verbose : 3)] = NULL;
+		argv[n++] = "btrsendd";
+		argv[n++] = "-W";
+		if (foreground)
+			argv[n++] = "-d";
+		for (i = 0; i < verbose && i < 3; i++)
+			argv[n++] = "-v";
+		argv[n] = NULL;
 		execv(self, argv);
 		fprintf(stderr, "btrsendd: exec %s: %s\n", self,
 		    strerror(errno));
@@ -194,7 +201,7 @@ bad:
 }
 
 int
-worker_main(int verbose)
+worker_main(int foreground, int verbose)
 {
 	struct ipc_result res = { 0 };
 	struct frame_decoder d;
@@ -203,6 +210,7 @@ worker_main(int verbose)
 	int code;
 
 	log_init("btrsendd[worker]", verbose);
+	log_use_journal(foreground);
 	signal(SIGPIPE, SIG_IGN);
 	frame_decoder_init(&d, &ipc_rules);
 	if (worker_handshake(IPC_WORKER_FD, &d, &run) == -1) {

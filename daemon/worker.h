@@ -40,9 +40,9 @@ void	worker_status_str(int wstatus, char *buf, size_t len);
 /*
  * Fork and exec self in worker mode; *fd gets the parent's end of the
  * socketpair (non-blocking, close-on-exec); the worker logs at the
- * given verbosity.  The child's pid, or -1.
+ * given verbosity, to stderr when foreground (-d), else like the parent.  The child's pid, or -1.
  */
-pid_t	worker_spawn(const char *self, int verbose, int *fd);
+pid_t	worker_spawn(const char *self, int foreground, int verbose, int *fd);
 
 /*
  * Run a shell command line in its own process group with the given
@@ -70,7 +70,7 @@ pid_t	worker_spawn_command(const char *cmdline, char *const env[]);
  */
 
 /* The worker side: btrsendd -W.  Returns the process exit status. */
-int	worker_main(int verbose);
+int	worker_main(int foreground, int verbose);
 
 /* A job run inside the worker: snapshot, then prune by keep-source. */
 int	jobrun(int fd, const struct ipc_run *, struct ipc_result *);
