@@ -170,34 +170,34 @@ worker_send(int fd, struct ipc_buf *b)
 	return r;
 }
 
+/* Hello both ways, then the one run message; -1 with err set. */
 static int
-worker_handshake(int fd, struct frame_decoder *d, struct ipc_run *run)
+worker_handshake(int fd, struct frame_decoder *d, struct ipc_run *run,
+    char *err, size_t errlen)
 {
 	struct ipc_buf b = { 0 };
-	char err[256];
 
 	ipc_put_hello(&b, (uint32_t)getpid());
-	if (worker_send(fd, &b) == -1)
+	if (worker_send(fd, &b) == -1) {
+		snprintf(err, errlen, "hello to the parent failed");
 		return -1;
-	if (ipc_read_frame(fd, d, err, sizeof(err)) == -1 ||
-	    d->hdr.type != IPC_HELLO ||
-	    ipc_get_hello(d->payload, d->hdr.len, err, sizeof(err)) == -1)
-		goto bad;
-	if (ipc_read_frame(fd, d, err, sizeof(err)) == -1)
-		goto bad;
-	if (d->hdr.type != IPC_RUN) {
-		snprintf(err, sizeof(err), "expected a run message, got %s",
-		    ipc_type_name(d->hdr.type));
-		goto bad;
 	}
-	if (ipc_get_run(d->payload, d->hdr.len, run, err, sizeof(err)) == -1)
-		goto bad;
-	return 0;
-bad:
-	if (d->hdr.type != IPC_HELLO && d->hdr.type != IPC_RUN)
-		snprintf(err, sizeof(err), "unexpected %s message",
+	if (ipc_read_frame(fd, d, err, errlen) == -1)
+		return -1;
+	if (d->hdr.type != IPC_HELLO) {
+		snprintf(err, errlen, "expected hello, got %s",
 		    ipc_type_name(d->hdr.type));
-	fatalx("worker: %s", err);
+		return -1;
+	}
+	if (ipc_get_hello(d->payload, d->hdr.len, err, errlen) == -1 ||
+	    ipc_read_frame(fd, d, err, errlen) == -1)
+		return -1;
+	if (d->hdr.type != IPC_RUN) {
+		snprintf(err, errlen, "expected run, got %s",
+		    ipc_type_name(d->hdr.type));
+		return -1;
+	}
+	return ipc_get_run(d->payload, d->hdr.len, run, err, errlen);
 }
 
 int
@@ -207,17 +207,19 @@ worker_main(int foreground, int verbose)
 	struct frame_decoder d;
 	struct ipc_run run;
 	struct ipc_buf b = { 0 };
-	int code;
+	char err[256];
+	int code, r;
 
 	log_init("btrsendd[worker]", verbose);
 	log_use_journal(foreground);
 	signal(SIGPIPE, SIG_IGN);
 	frame_decoder_init(&d, &ipc_rules);
-	if (worker_handshake(IPC_WORKER_FD, &d, &run) == -1) {
-		frame_decoder_free(&d);
+	r = worker_handshake(IPC_WORKER_FD, &d, &run, err, sizeof(err));
+	frame_decoder_free(&d);
+	if (r == -1) {
+		log_warnx("worker: %s", err);
 		return WORKER_EXIT_FAILED;
 	}
-	frame_decoder_free(&d);
 	log_fields(run.job, NULL, NULL, NULL);
 	if (run.flags & IPC_RUN_TEST_CRASH) {
 		log_warnx("job %s: test hook: worker crashes now", run.job);

@@ -2,8 +2,9 @@
 # on schedule (starts 2-3 s apart: the interval plus at most 0.2 s of
 # jitter), keep-source { hourly 1 } prunes all but the newest, the
 # on-success hook sees JOB and SNAPSHOT, systemd hears READY=1, STATUS=
-# and STOPPING=1 on NOTIFY_SOCKET, and SIGTERM during a slow hook ends
-# the daemon, and the hook, within a few seconds with exit 0.
+# and STOPPING=1 on NOTIFY_SOCKET, WATCHDOG=1 at half of WATCHDOG_USEC,
+# and SIGTERM during a slow hook ends the daemon, and the hook, within a
+# few seconds with exit 0.
 . "$(dirname "$0")/../lib/common.sh"
 
 fixture_init
@@ -35,7 +36,8 @@ chmod +x "$S/hook.sh"
 fixture_track_pid $!
 for i in $(seq 50); do [ -S "$S/notify.sock" ] && break; sleep 0.1; done
 
-NOTIFY_SOCKET=$S/notify.sock "$BTRSENDD" -d -f "$S/btrsend.conf" \
+NOTIFY_SOCKET=$S/notify.sock WATCHDOG_USEC=500000 \
+	"$BTRSENDD" -d -f "$S/btrsend.conf" \
 	2> "$S/daemon.log" &
 pid=$!
 fixture_track_pid $pid
@@ -82,6 +84,9 @@ grep -q "deleted snapshot sched\." "$S/daemon.log" || fail "no pruning logged"
 
 grep -qx 'READY=1' "$S/notify.log" || fail "no READY=1 on NOTIFY_SOCKET"
 grep -q '^STATUS=.*next: sched at ' "$S/notify.log" || fail "no STATUS= with the next run"
+# WatchdogSec=0.5s: pings every 0.25 s, so well over 10 in the 8 s or so.
+pings=$(grep -cx 'WATCHDOG=1' "$S/notify.log")
+[ "$pings" -ge 10 ] || fail "only $pings WATCHDOG=1 pings"
 
 # A slow hook is running when SIGTERM comes: the daemon still stops fast.
 touch "$S/slow"
