@@ -26,23 +26,39 @@ sched_zone_exists(const char *tz)
 	return access(path, R_OK) == 0;
 }
 
-/* localtime_r follows TZ; only the parent's single thread calls this. */
+/*
+ * localtime_r follows TZ, which is process-wide: set it for the
+ * computation and put the old value back, so that children (workers,
+ * hooks) inherit the environment the daemon was started with.  Only the
+ * parent's single thread calls this.
+ */
 static int
-sched_use_zone(const char *tz)
+sched_zone_push(const char *tz, char **saved)
 {
-	static char current[256];
+	const char *old = getenv("TZ");
 
 	if (tz == NULL || strcmp(tz, "UTC") == 0)
 		tz = "UTC0";
 	else if (!sched_zone_exists(tz))
 		return -1;
-	if (strcmp(current, tz) == 0)
-		return 0;
-	if (strlen(tz) >= sizeof(current) || setenv("TZ", tz, 1) == -1)
+	*saved = old ? strdup(old) : NULL;
+	if ((old != NULL && *saved == NULL) || setenv("TZ", tz, 1) == -1) {
+		free(*saved);
 		return -1;
+	}
 	tzset();
-	strcpy(current, tz);
 	return 0;
+}
+
+static void
+sched_zone_pop(char *saved)
+{
+	if (saved != NULL)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	free(saved);
+	tzset();
 }
 
 /* The zone's wall-clock time at t, as if that wall time were UTC. */
@@ -83,10 +99,11 @@ sched_at_next(const char *tz, int hour, int minute, int64_t after)
 {
 	time_t tt = (time_t)after;
 	struct tm day, want;
-	int64_t occ;
+	int64_t occ = -1;
+	char *saved;
 	int i;
 
-	if (sched_use_zone(tz) == -1)
+	if (sched_zone_push(tz, &saved) == -1)
 		return -1;
 	localtime_r(&tt, &day);
 	for (i = -1; i <= 2; i++) {
@@ -98,9 +115,10 @@ sched_at_next(const char *tz, int hour, int minute, int64_t after)
 		want.tm_min = minute;
 		occ = sched_first_reaching((int64_t)timegm(&want));
 		if (occ > after)
-			return occ;
+			break;
 	}
-	return -1;	/* not reached: some day ahead always has it */
+	sched_zone_pop(saved);
+	return occ;	/* some day ahead always has the time */
 }
 
 int64_t

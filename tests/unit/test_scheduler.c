@@ -211,6 +211,18 @@ test_at_unknown_zone(void **state)
 }
 
 static void
+test_zone_does_not_leak_into_environment(void **state)
+{
+	(void)state;
+	setenv("TZ", "America/New_York", 1);
+	assert_true(sched_at_next("Europe/Berlin", 2, 30, 1000000) > 0);
+	assert_string_equal(getenv("TZ"), "America/New_York");
+	unsetenv("TZ");
+	assert_true(sched_at_next(NULL, 2, 30, 1000000) > 0);
+	assert_null(getenv("TZ"));
+}
+
+static void
 test_jitter_bounds(void **state)
 {
 	struct conf_schedule m = { .kind = CONF_SCHED_MANUAL };
@@ -257,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_at_skipped_time_runs_after_gap),
 		cmocka_unit_test(test_at_repeated_time_runs_once),
 		cmocka_unit_test(test_at_unknown_zone),
+		cmocka_unit_test(test_zone_does_not_leak_into_environment),
 		cmocka_unit_test(test_jitter_bounds),
 		cmocka_unit_test(test_backoff_doubles_to_cap),
 	};
