@@ -6,6 +6,8 @@
 #include <sys/uio.h>
 #include <syslog.h>
 
+/* CODE_FILE= would always name this file: leave it out. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "daemon/log.h"
