@@ -2,7 +2,8 @@
 # soon after a run does not run it again; a restart after the host was
 # "down" for ten intervals (the state's start time moved back) runs it
 # exactly once at start-up; a run left "running" by a killed daemon is
-# run again at start-up.
+# run again at start-up; a damaged state file is set aside (state.bad)
+# and the daemon starts with no history.
 . "$(dirname "$0")/../lib/common.sh"
 
 fixture_init
@@ -66,4 +67,14 @@ stop
 grep -q 'did not complete; running it again' "$S/daemon.log" ||
 	fail "the interrupted run was not reported"
 grep -q '^r - [0-9]* [0-9]* ok' "$S/state/state" || fail "state: $(cat "$S/state/state")"
+
+# Damaged: set aside, no history, so the job runs at start-up.
+echo garbage > "$S/state/state"
+start
+wait_count 4
+stop
+grep -q 'not a btrsend state file.*set aside as .*/state.bad' "$S/daemon.log" ||
+	fail "damaged state file not reported"
+[ "$(cat "$S/state/state.bad")" = garbage ] || fail "state.bad is not the damaged file"
+grep -q '^r - [0-9]* [0-9]* ok' "$S/state/state" || fail "no fresh state"
 echo "daemon_restart: ok"
