@@ -10,13 +10,14 @@
 #define DAEMON_KILL_GRACE	10		/* SIGTERM .. SIGKILL */
 
 /*
- * Test hooks, for tests/integration only.  When the first two environment
- * variables name a job, that job's workers die of SIGSEGV, or hang until
- * killed, right after the handshake; the third sets the worker timeout
- * in seconds.
+ * Test hooks, for tests/integration only.  When the first three
+ * environment variables name a job, that job's workers die of SIGSEGV,
+ * hang until killed, or send a message of an unknown type and then hang,
+ * right after the handshake; the last sets the worker timeout in seconds.
  */
 #define DAEMON_TEST_CRASH_ENV	"BTRSENDD_TEST_CRASH_JOB"
 #define DAEMON_TEST_HANG_ENV	"BTRSENDD_TEST_HANG_JOB"
+#define DAEMON_TEST_BABBLE_ENV	"BTRSENDD_TEST_BABBLE_JOB"
 #define DAEMON_TEST_TIMEOUT_ENV	"BTRSENDD_TEST_WORKER_TIMEOUT"
 
 /*

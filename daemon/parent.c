@@ -76,6 +76,7 @@ static struct {
 	struct event	*ev_watchdog, *ev_stop;
 	const char	*crash_job;
 	const char	*hang_job;
+	const char	*babble_job;
 	int		 worker_timeout;
 } P;
 
@@ -474,6 +475,8 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 		run.flags |= IPC_RUN_TEST_CRASH;
 	if (P.hang_job != NULL && strcmp(P.hang_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_HANG;
+	if (P.babble_job != NULL && strcmp(P.babble_job, cj->name) == 0)
+		run.flags |= IPC_RUN_TEST_BABBLE;
 	ipc_put_hello(&b, (uint32_t)getpid());
 	ipc_put_run(&b, (uint32_t)getpid(), &run);
 	/* A fresh socketpair's buffer holds these few KiB: no EAGAIN. */
@@ -854,6 +857,7 @@ daemon_init(const char *conf_path, int verbose)
 		return 1;
 	P.crash_job = getenv(DAEMON_TEST_CRASH_ENV);
 	P.hang_job = getenv(DAEMON_TEST_HANG_ENV);
+	P.babble_job = getenv(DAEMON_TEST_BABBLE_ENV);
 	P.worker_timeout = DAEMON_WORKER_TIMEOUT;
 	if ((s = getenv(DAEMON_TEST_TIMEOUT_ENV)) != NULL && atoi(s) > 0)
 		P.worker_timeout = atoi(s);

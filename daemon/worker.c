@@ -200,6 +200,22 @@ worker_handshake(int fd, struct frame_decoder *d, struct ipc_run *run,
 	return ipc_get_run(d->payload, d->hdr.len, run, err, errlen);
 }
 
+/* Test hook: a message type the parent does not know, then silence. */
+static void
+worker_babble(const char *job)
+{
+	struct frame_hdr h = { .type = 99, .pid = (uint32_t)getpid() };
+	struct ipc_buf b = { 0 };
+
+	log_warnx("job %s: test hook: worker sends message type 99", job);
+	b.p = xmalloc(FRAME_HEADER_LEN);
+	b.len = b.cap = FRAME_HEADER_LEN;
+	frame_hdr_encode(b.p, &h);
+	worker_send(IPC_WORKER_FD, &b);
+	for (;;)
+		pause();
+}
+
 int
 worker_main(int foreground, int verbose)
 {
@@ -226,6 +242,8 @@ worker_main(int foreground, int verbose)
 		signal(SIGSEGV, SIG_DFL);
 		raise(SIGSEGV);
 	}
+	if (run.flags & IPC_RUN_TEST_BABBLE)
+		worker_babble(run.job);
 	if (run.flags & IPC_RUN_TEST_HANG) {
 		log_warnx("job %s: test hook: worker hangs now", run.job);
 		for (;;)

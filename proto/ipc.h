@@ -53,6 +53,7 @@ struct ipc_run {
 };
 #define IPC_RUN_TEST_CRASH	0x1	/* test hook: die of SIGSEGV */
 #define IPC_RUN_TEST_HANG	0x2	/* test hook: wait to be killed */
+#define IPC_RUN_TEST_BABBLE	0x4	/* test hook: send an unknown type */
 
 struct ipc_result {
 	uint8_t		 status;	/* enum ipc_status */

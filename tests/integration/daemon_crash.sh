@@ -1,13 +1,15 @@
 # A worker that segfaults (test hook BTRSENDD_TEST_CRASH_JOB) is reported
 # as a failed run with the signal, runs the job's on-failure hook with
 # ERROR set, is recorded as failed in the state file, and the daemon keeps
-# running the other job on schedule.
+# running the other job on schedule.  A worker that sends a message of an
+# unknown type (BTRSENDD_TEST_BABBLE_JOB) is killed at once and its run
+# fails as a protocol error.
 . "$(dirname "$0")/../lib/common.sh"
 
 fixture_init
 btrfs_fs FS 256M
 S=$(scratch_dir)
-for j in good bad; do
+for j in good bad babble; do
 	btrfs -q subvolume create "$FS/$j"
 	mkdir "$FS/snaps-$j"
 done
@@ -29,9 +31,14 @@ job bad {
     schedule     every 30s
     on-failure   "$S/hook.sh"
 }
+job babble {
+    source       $FS/babble
+    snapshot-dir $FS/snaps-babble
+    schedule     every 30s
+}
 EOC
 
-BTRSENDD_TEST_CRASH_JOB=bad "$BTRSENDD" -d -f "$S/btrsend.conf" \
+BTRSENDD_TEST_CRASH_JOB=bad BTRSENDD_TEST_BABBLE_JOB=babble "$BTRSENDD" -d -f "$S/btrsend.conf" \
 	2> "$S/daemon.log" &
 pid=$!
 fixture_track_pid $pid
@@ -46,6 +53,15 @@ grep -q '^bad||worker killed by signal 11' "$S/hook.log" ||
 grep -q 'job bad: run failed: worker killed by signal 11' "$S/daemon.log" ||
 	{ cat "$S/daemon.log" >&2; fail "crash not reported"; }
 [ -z "$(ls "$FS/snaps-bad")" ] || fail "the crashed run made a snapshot"
+
+for i in $(seq 50); do
+	grep -q 'job babble: run failed' "$S/daemon.log" && break
+	sleep 0.1
+done
+grep -q 'job babble: worker [0-9]*: frame 1 at byte 20: unknown message type 99; killing it' \
+	"$S/daemon.log" || { cat "$S/daemon.log" >&2; fail "unknown message type not refused"; }
+grep -q 'job babble: run failed: worker protocol error (killed by signal 9' \
+	"$S/daemon.log" || { cat "$S/daemon.log" >&2; fail "babbling worker's run not failed"; }
 
 # The daemon lives on and the other job keeps its schedule.
 n=$(ls "$FS/snaps-good" | wc -l)
