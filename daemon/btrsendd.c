@@ -1,13 +1,15 @@
 /*
- * btrsendd: the replication daemon.  For now only the configuration check
- * (-n) exists; running the daemon says so and fails.
+ * btrsendd: the replication daemon.  -n checks the configuration; the
+ * hidden -W is the worker mode the parent re-executes itself in.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "conf/conf.h"
+#include "daemon/daemon.h"
 #include "daemon/log.h"
+#include "daemon/worker.h"
 
 #define EXIT_USAGE 2
 
@@ -58,11 +60,12 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONF_DEFAULT_PATH;
-	int ch, check = 0, verbose = 0;
+	int ch, check = 0, foreground = 0, verbose = 0, worker = 0;
 
-	while ((ch = getopt_long(argc, argv, "df:hnv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "df:hnvW", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
+			foreground = 1;
 			break;
 		case 'f':
 			path = optarg;
@@ -76,6 +79,9 @@ main(int argc, char **argv)
 		case 'v':
 			verbose++;
 			break;
+		case 'W':
+			worker = 1;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -85,10 +91,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (worker)
+		return worker_main(foreground, verbose);
 	log_init("btrsendd", verbose);
 	if (check)
 		return check_config(path, verbose);
-	log_warnx("the daemon itself is not implemented yet; only -n "
-	    "(check the configuration) works");
-	return 1;
+	/* The daemon reports its runs by default; -v adds debug detail. */
+	log_init("btrsendd", verbose + 1);
+	return daemon_main(path, foreground, verbose + 1);
 }

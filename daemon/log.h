@@ -12,6 +12,20 @@
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 void log_init(const char *progname, int verbose);
+/*
+ * Send messages to the journal, with structured fields, when stderr is
+ * connected to journald (JOURNAL_STREAM names stderr's device:inode), and
+ * unless force_stderr.  Otherwise, and by default, plain stderr.
+ */
+void log_use_journal(int force_stderr);
+int  log_journal_active(void);
+/*
+ * Fields JOB, TARGET, SNAPSHOT, TRANSFER attached to the following
+ * messages in the journal (and as a "job X: " prefix on stderr); NULL
+ * clears a field.  The strings are copied.
+ */
+void log_fields(const char *job, const char *target, const char *snapshot,
+    const char *transfer);
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);

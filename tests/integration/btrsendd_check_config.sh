@@ -74,9 +74,10 @@ run 2 -n -f "$tmp/absent.conf"
 grep -q "^$tmp/absent.conf: cannot read: No such file or directory$" \
 	"$tmp/err" || fail "missing file not reported"
 
-# Not a daemon yet: say so, do not pretend.
-run 1 -f "$TOP/conf/btrsend.conf.example"
-grep -q 'not implemented' "$tmp/err" || fail "no 'not implemented' message"
+# The daemon refuses to start on a config with errors, naming them.
+run 2 -d -f "$tmp/absent.conf"
+grep -q "^btrsendd: $tmp/absent.conf: cannot read" "$tmp/err" ||
+	fail "daemon start with a missing config: error not reported"
 run 0 -h
 grep -q '^usage: btrsendd' "$tmp/out" || fail "-h prints no usage"
 run 0 --help

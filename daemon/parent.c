@@ -1,0 +1,895 @@
+/*
+ * The btrsendd parent (see daemon.h).  It only decides and waits: every
+ * snapshot, send or hook runs in a child, and whatever a child does --
+ * crash, hang, talk nonsense -- costs that run, never the daemon.
+ */
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf/conf.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/notify.h"
+#include "daemon/scheduler.h"
+#include "daemon/state.h"
+#include "daemon/worker.h"
+
+enum child_kind { CHILD_JOB, CHILD_HOOK };
+
+struct child {
+	TAILQ_ENTRY(child) entry;
+	enum child_kind	 kind;
+	pid_t		 pid;
+	char		 job[STATE_NAME_MAX];
+	char		 what[32];		/* "worker", "on-success hook" */
+	int		 fd;			/* -1 for hooks, or after EOF */
+	struct event	*ev_read;
+	struct event	*ev_timeout;
+	struct frame_decoder dec;
+	int		 hello;
+	int		 have_result;
+	struct ipc_result res;
+	int		 bad;			/* protocol error: failed */
+	int		 killed;		/* we signalled it */
+	int		 term_sent;
+	int64_t		 start;
+};
+
+struct pjob {
+	TAILQ_ENTRY(pjob) qentry;
+	char		 name[STATE_NAME_MAX];
+	struct event	*timer;
+	int		 gone;			/* removed by a reload */
+	int		 running;
+	int		 queued;
+	unsigned	 attempt;		/* retries of the current run */
+	int64_t		 retry_at;
+	int64_t		 due;
+};
+
+static struct {
+	struct event_base *base;
+	struct conf	*conf;
+	const char	*conf_path;
+	char		 self[PATH_MAX];
+	int		 foreground;
+	int		 verbose;
+	struct state	 st;
+	struct pjob	**jobs;
+	size_t		 njobs;
+	TAILQ_HEAD(, child) children;
+	TAILQ_HEAD(, pjob) queue;
+	unsigned	 nrunning;
+	int		 stopping;
+	struct event	*ev_watchdog, *ev_stop;
+	const char	*crash_job;
+	const char	*hang_job;
+	const char	*babble_job;
+	int		 worker_timeout;
+} P;
+
+static void	job_schedule(struct pjob *);
+static void	queue_drain(void);
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void
+state_store(void)
+{
+	char err[512];
+
+	if (state_save(P.conf->state_dir, &P.st, err, sizeof(err)) == -1)
+		log_warnx("saving state: %s", err);
+}
+
+/* A job removed by a reload stays known (gone) while its run ends. */
+static struct pjob *
+job_lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < P.njobs; i++)
+		if (strcmp(P.jobs[i]->name, name) == 0)
+			return P.jobs[i];
+	return NULL;
+}
+
+
+static void
+status_update(void)
+{
+	const struct pjob *next = NULL;
+	char when[32] = "";
+	struct tm tm;
+	time_t t;
+	size_t i;
+
+	for (i = 0; i < P.njobs; i++) {
+		if (P.jobs[i]->gone || P.jobs[i]->running ||
+		    P.jobs[i]->queued || P.jobs[i]->due == SCHED_NEVER)
+			continue;
+		if (next == NULL || P.jobs[i]->due < next->due)
+			next = P.jobs[i];
+	}
+	if (next != NULL) {
+		t = (time_t)next->due;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+	}
+	if (next != NULL)
+		notify_status("%u running; next: %s at %s", P.nrunning,
+		    next->name, when);
+	else
+		notify_status("%u running; nothing scheduled", P.nrunning);
+}
+
+static void
+child_free(struct child *c)
+{
+	TAILQ_REMOVE(&P.children, c, entry);
+	if (c->ev_read != NULL)
+		event_free(c->ev_read);
+	if (c->ev_timeout != NULL)
+		event_free(c->ev_timeout);
+	if (c->fd != -1)
+		close(c->fd);
+	frame_decoder_free(&c->dec);
+	ipc_result_free(&c->res);
+	free(c);
+}
+
+static void
+child_signal(struct child *c, int sig)
+{
+	c->killed = 1;
+	if (kill(-c->pid, sig) == -1 && errno == ESRCH)
+		kill(c->pid, sig);
+}
+
+static void
+child_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval tv = { DAEMON_KILL_GRACE, 0 };
+	struct child *c = arg;
+
+	(void)fd;
+	(void)ev;
+	if (c->term_sent) {
+		log_warnx("job %s: %s %ld did not stop, killing it", c->job,
+		    c->what, (long)c->pid);
+		child_signal(c, SIGKILL);
+		return;
+	}
+	log_warnx("job %s: %s %ld timed out after %llds, stopping it", c->job,
+	    c->what, (long)c->pid, (long long)(now_s() - c->start));
+	child_signal(c, SIGTERM);
+	c->term_sent = 1;
+	evtimer_add(c->ev_timeout, &tv);
+}
+
+static struct child *
+child_new(enum child_kind kind, pid_t pid, const char *job, const char *what,
+    int timeout)
+{
+	struct timeval tv = { timeout, 0 };
+	struct child *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->kind = kind;
+	c->pid = pid;
+	c->fd = -1;
+	c->start = now_s();
+	snprintf(c->job, sizeof(c->job), "%s", job);
+	snprintf(c->what, sizeof(c->what), "%s", what);
+	frame_decoder_init(&c->dec, &ipc_rules);
+	c->ev_timeout = evtimer_new(P.base, child_timeout, c);
+	if (c->ev_timeout == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(c->ev_timeout, &tv);
+	TAILQ_INSERT_TAIL(&P.children, c, entry);
+	return c;
+}
+
+static void
+child_protocol_error(struct child *c, const char *why)
+{
+	log_warnx("job %s: worker %ld: %s; killing it", c->job, (long)c->pid,
+	    why);
+	c->bad = 1;
+	child_signal(c, SIGKILL);
+}
+
+static void
+child_message(struct child *c)
+{
+	struct frame_hdr *h = &c->dec.hdr;
+	char err[256], *what;
+
+	if (!c->hello && h->type != IPC_HELLO) {
+		child_protocol_error(c, "message before hello");
+		return;
+	}
+	switch (h->type) {
+	case IPC_HELLO:
+		if (c->hello || ipc_get_hello(c->dec.payload, h->len, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, c->hello ? "second hello" : err);
+			return;
+		}
+		c->hello = 1;
+		break;
+	case IPC_PROGRESS:
+		if (ipc_get_progress(c->dec.payload, h->len, &what, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, err);
+			return;
+		}
+		log_fields(c->job, NULL, NULL, NULL);
+		log_info("job %s: %s", c->job, what);
+		log_fields(NULL, NULL, NULL, NULL);
+		free(what);
+		break;
+	case IPC_RESULT:
+		if (c->have_result || ipc_get_result(c->dec.payload, h->len,
+		    &c->res, err, sizeof(err)) == -1) {
+			child_protocol_error(c, c->have_result ?
+			    "second result" : err);
+			return;
+		}
+		c->have_result = 1;
+		break;
+	default:
+		snprintf(err, sizeof(err), "%s message is not for the parent",
+		    ipc_type_name(h->type));
+		child_protocol_error(c, err);
+		return;
+	}
+}
+
+static void
+child_eof(struct child *c)
+{
+	event_del(c->ev_read);
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* Everything there is to read now; also used to drain after exit. */
+static void
+child_read(evutil_socket_t fd, short ev, void *arg)
+{
+	struct child *c = arg;
+	uint8_t buf[8192];
+	size_t off, used;
+	ssize_t n;
+
+	(void)fd;
+	(void)ev;
+	while (c->fd != -1 && !c->bad) {
+		n = read(c->fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			if (n == -1)
+				log_warn("job %s: worker %ld", c->job,
+				    (long)c->pid);
+			child_eof(c);
+			return;
+		}
+		for (off = 0; off < (size_t)n && !c->bad; off += used) {
+			switch (frame_decoder_push(&c->dec, buf + off,
+			    (size_t)n - off, &used)) {
+			case FRAME_ERROR:
+				child_protocol_error(c, c->dec.err);
+				break;
+			case FRAME_READY:
+				child_message(c);
+				break;
+			case FRAME_NEED_MORE:
+				break;
+			}
+		}
+	}
+}
+
+static void
+hook_run(const char *job, const char *which, const char *cmd,
+    const char *snapshot, const char *error)
+{
+	char *env[5];
+	pid_t pid;
+
+	if (cmd == NULL || P.stopping)
+		return;
+	if (asprintf(&env[0], "JOB=%s", job) == -1 ||
+	    asprintf(&env[1], "TARGET=%s", "") == -1 ||
+	    asprintf(&env[2], "SNAPSHOT=%s", snapshot) == -1 ||
+	    asprintf(&env[3], "ERROR=%s", error) == -1)
+		fatalx("out of memory");
+	env[4] = NULL;
+	pid = worker_spawn_command(cmd, env);
+	if (pid == -1)
+		log_warn("job %s: %s hook: fork", job, which);
+	else
+		child_new(CHILD_HOOK, pid, job, which, DAEMON_HOOK_TIMEOUT);
+	free(env[0]);
+	free(env[1]);
+	free(env[2]);
+	free(env[3]);
+}
+
+static void
+hook_done(struct child *c, int wstatus)
+{
+	char how[128];
+
+	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+		log_info("job %s: %s done", c->job, c->what);
+		return;
+	}
+	worker_status_str(wstatus, how, sizeof(how));
+	log_warnx("job %s: %s failed: %s%s", c->job, c->what, how,
+	    !c->killed ? "" : P.stopping ? " (daemon stopping)" :
+	    " (timed out)");
+}
+
+/* Decide what a finished worker means for its job and record it. */
+static enum worker_outcome
+job_outcome(struct child *c, int wstatus, char *why, size_t len)
+{
+	enum worker_outcome o = worker_outcome(wstatus, c->killed);
+	char how[128];
+
+	worker_status_str(wstatus, how, sizeof(how));
+	if (c->bad) {
+		o = WORKER_FAILED;
+		snprintf(why, len, "worker protocol error (%s)", how);
+	} else if (o == WORKER_OK && !c->have_result) {
+		o = WORKER_FAILED;
+		snprintf(why, len, "worker exited without a result");
+	} else if (c->have_result && c->res.error[0] != '\0') {
+		snprintf(why, len, "%s", c->res.error);
+	} else if (o != WORKER_OK) {
+		snprintf(why, len, "worker %s%s", how, c->killed ?
+		    (P.stopping ? " (daemon stopping)" : " (timed out)") : "");
+	} else {
+		why[0] = '\0';
+	}
+	return o;
+}
+
+static void
+job_finished(struct child *c, int wstatus)
+{
+	const struct conf_job *cj = conf_job_find(P.conf, c->job);
+	struct state_entry *e = state_get(&P.st, c->job, NULL, 1);
+	struct pjob *pj = job_lookup(c->job);
+	const char *snap = c->have_result ? c->res.snapshot : "";
+	enum worker_outcome o;
+	char why[STATE_ERR_MAX];
+	int64_t now = now_s();
+
+	o = job_outcome(c, wstatus, why, sizeof(why));
+	log_fields(c->job, NULL, snap[0] ? snap : NULL, NULL);
+	e->end = now;
+	state_set_error(e, why);
+	if (o == WORKER_RETRY && !P.stopping && pj != NULL &&
+	    pj->attempt < SCHED_RETRIES_MAX) {
+		pj->attempt++;
+		pj->retry_at = now + sched_backoff(pj->attempt);
+		e->result = STATE_RETRY;
+		log_warnx("job %s: run did not complete: %s; retry %u of %u "
+		    "in %us", c->job, why, pj->attempt, SCHED_RETRIES_MAX,
+		    sched_backoff(pj->attempt));
+	} else if (o == WORKER_RETRY && P.stopping) {
+		e->result = STATE_RETRY;
+		log_warnx("job %s: run interrupted: %s", c->job, why);
+	} else if (o == WORKER_OK) {
+		e->result = STATE_OK;
+		log_info("job %s: run ok: snapshot %s, %u pruned, %llds",
+		    c->job, snap, c->res.pruned, (long long)(now - c->start));
+		if (cj != NULL)
+			hook_run(c->job, "on-success hook", cj->on_success,
+			    snap, "");
+	} else {
+		e->result = STATE_FAILED;
+		log_warnx("job %s: run failed: %s", c->job, why);
+		if (cj != NULL)
+			hook_run(c->job, "on-failure hook", cj->on_failure,
+			    snap, why);
+	}
+	if (pj != NULL && e->result != STATE_RETRY)
+		pj->attempt = 0;
+	log_fields(NULL, NULL, NULL, NULL);
+	state_store();
+	if (pj != NULL) {
+		pj->running = 0;
+		job_schedule(pj);
+	}
+	P.nrunning--;
+}
+
+static void
+child_reap(evutil_socket_t fd, short ev, void *arg)
+{
+	struct child *c;
+	int wstatus;
+	pid_t pid;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+		TAILQ_FOREACH(c, &P.children, entry)
+			if (c->pid == pid)
+				break;
+		if (c == NULL)
+			continue;
+		if (c->kind == CHILD_HOOK) {
+			hook_done(c, wstatus);
+		} else {
+			child_read(-1, 0, c);
+			job_finished(c, wstatus);
+		}
+		child_free(c);
+	}
+	if (P.stopping && TAILQ_EMPTY(&P.children))
+		event_base_loopbreak(P.base);
+	queue_drain();
+	status_update();
+}
+
+static int
+job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
+{
+	const struct conf_retention *k = &cj->keep_source;
+	struct ipc_run run = {
+		.job = cj->name, .source = cj->source,
+		.snapshot_dir = cj->snapshot_dir, .now = now,
+		.keep_set = k->set, .hourly = k->hourly, .daily = k->daily,
+		.weekly = k->weekly, .monthly = k->monthly,
+		.yearly = k->yearly, .min_age = (int64_t)k->min_age,
+	};
+	struct ipc_buf b = { 0 };
+	int r;
+
+	if (P.crash_job != NULL && strcmp(P.crash_job, cj->name) == 0)
+		run.flags |= IPC_RUN_TEST_CRASH;
+	if (P.hang_job != NULL && strcmp(P.hang_job, cj->name) == 0)
+		run.flags |= IPC_RUN_TEST_HANG;
+	if (P.babble_job != NULL && strcmp(P.babble_job, cj->name) == 0)
+		run.flags |= IPC_RUN_TEST_BABBLE;
+	ipc_put_hello(&b, (uint32_t)getpid());
+	ipc_put_run(&b, (uint32_t)getpid(), &run);
+	/* A fresh socketpair's buffer holds these few KiB: no EAGAIN. */
+	r = ipc_write_all(c->fd, &b);
+	ipc_buf_free(&b);
+	return r;
+}
+
+static void
+job_start(struct pjob *pj)
+{
+	const struct conf_job *cj = conf_job_find(P.conf, pj->name);
+	struct state_entry *e;
+	struct child *c;
+	int64_t now = now_s();
+	pid_t pid;
+	int fd;
+
+	if ((pid = worker_spawn(P.self, P.foreground, P.verbose, &fd)) == -1) {
+		log_warn("job %s: starting a worker", pj->name);
+		pj->attempt++;
+		pj->retry_at = now + sched_backoff(pj->attempt);
+		job_schedule(pj);
+		return;
+	}
+	c = child_new(CHILD_JOB, pid, pj->name, "worker", P.worker_timeout);
+	c->fd = fd;
+	c->ev_read = event_new(P.base, fd, EV_READ | EV_PERSIST, child_read, c);
+	if (c->ev_read == NULL)
+		fatalx("event_new");
+	event_add(c->ev_read, NULL);
+	pj->running = 1;
+	P.nrunning++;
+	if (job_send_run(c, cj, now) == -1) {
+		log_warn("job %s: writing to worker %ld", pj->name, (long)pid);
+		child_signal(c, SIGKILL);
+	}
+	e = state_get(&P.st, pj->name, NULL, 1);
+	e->start = now;
+	e->end = 0;
+	e->result = STATE_RUNNING;
+	state_set_error(e, "");
+	state_store();
+	log_fields(pj->name, NULL, NULL, NULL);
+	log_info("job %s: run started (worker %ld)%s", pj->name, (long)pid,
+	    pj->attempt ? ", a retry" : "");
+	log_fields(NULL, NULL, NULL, NULL);
+}
+
+static void
+queue_drain(void)
+{
+	struct pjob *pj;
+
+	while (!P.stopping && (pj = TAILQ_FIRST(&P.queue)) != NULL &&
+	    P.nrunning < P.conf->max_transfers) {
+		TAILQ_REMOVE(&P.queue, pj, qentry);
+		pj->queued = 0;
+		job_start(pj);
+	}
+}
+
+static void
+job_due(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pjob *pj = arg;
+
+	(void)fd;
+	(void)ev;
+	if (P.stopping || pj->gone || pj->running || pj->queued)
+		return;
+	if (P.nrunning >= P.conf->max_transfers) {
+		log_info("job %s: due, waiting for one of %u running jobs",
+		    pj->name, P.nrunning);
+		pj->queued = 1;
+		TAILQ_INSERT_TAIL(&P.queue, pj, qentry);
+		return;
+	}
+	job_start(pj);
+	status_update();
+}
+
+/* A run begun but not finished when the daemon last stopped or died. */
+static int
+job_interrupted(const struct state_entry *e)
+{
+	return e != NULL && (e->result == STATE_RUNNING ||
+	    e->result == STATE_RETRY);
+}
+
+static void
+job_schedule(struct pjob *pj)
+{
+	const struct conf_job *cj = conf_job_find(P.conf, pj->name);
+	const struct state_entry *e = state_get(&P.st, pj->name, NULL, 0);
+	struct timeval tv;
+	int64_t now = now_s(), delay_ms;
+	uint32_t jmax;
+
+	evtimer_del(pj->timer);
+	pj->due = SCHED_NEVER;
+	if (P.stopping || pj->gone || pj->running || pj->queued || cj == NULL)
+		return;
+	if (pj->attempt > 0)
+		pj->due = pj->retry_at > now ? pj->retry_at : now;
+	else if (job_interrupted(e))
+		pj->due = now;
+	else
+		pj->due = sched_next(&cj->schedule, P.conf->timezone,
+		    e ? e->start : 0, now);
+	if (pj->due == -1) {
+		log_warnx("job %s: time zone %s unknown, not scheduled",
+		    pj->name, P.conf->timezone);
+		pj->due = SCHED_NEVER;
+	}
+	if (pj->due == SCHED_NEVER)
+		return;
+	jmax = pj->attempt > 0 ? 0 : sched_jitter_max_ms(&cj->schedule);
+	delay_ms = (pj->due - now) * 1000 +
+	    (jmax ? arc4random_uniform(jmax + 1) : 0);
+	tv.tv_sec = delay_ms / 1000;
+	tv.tv_usec = (delay_ms % 1000) * 1000;
+	evtimer_add(pj->timer, &tv);
+	log_debug("job %s: next run in %lld.%03llds", pj->name,
+	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000));
+}
+
+/*
+ * Sending to targets needs the network sender (worker.h, WORKER_SEND);
+ * until it exists, say so rather than let send-to look as if it worked.
+ */
+static void
+jobs_warn_unreplicated(const struct conf_job *cj)
+{
+	size_t i;
+
+	for (i = 0; i < cj->nsend_to; i++)
+		log_warnx("job %s: send-to %s: replication is not available "
+		    "in this build; snapshots stay local", cj->name,
+		    cj->send_to[i]);
+}
+
+/* Match the runtime jobs to the config's after a (re)load. */
+static void
+jobs_sync(void)
+{
+	struct pjob *pj;
+	size_t i, j;
+
+	for (i = 0; i < P.njobs; i++) {
+		if (conf_job_find(P.conf, P.jobs[i]->name) == NULL)
+			P.jobs[i]->gone = 1;
+	}
+	for (j = 0; j < P.conf->njobs; j++) {
+		/* Back after a reload that removed it: never two runs at once. */
+		if ((pj = job_lookup(P.conf->jobs[j].name)) != NULL) {
+			pj->gone = 0;
+			continue;
+		}
+		pj = xcalloc(1, sizeof(*pj));
+		snprintf(pj->name, sizeof(pj->name), "%s",
+		    P.conf->jobs[j].name);
+		pj->timer = evtimer_new(P.base, job_due, pj);
+		if (pj->timer == NULL)
+			fatalx("evtimer_new");
+		P.jobs = xrealloc(P.jobs, (P.njobs + 1) * sizeof(*P.jobs));
+		P.jobs[P.njobs++] = pj;
+	}
+	for (j = 0; j < P.conf->njobs; j++)
+		jobs_warn_unreplicated(&P.conf->jobs[j]);
+	for (i = 0; i < P.njobs; i++) {
+		pj = P.jobs[i];
+		if (pj->gone && pj->queued) {
+			TAILQ_REMOVE(&P.queue, pj, qentry);
+			pj->queued = 0;
+		}
+		job_schedule(pj);
+	}
+}
+
+static void
+conf_report(const struct conf_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		log_warnx("%s", errs->msg[i]);
+	if (errs->dropped)
+		log_warnx("... and %zu more errors", errs->dropped);
+}
+
+static void
+reload(void)
+{
+	struct conf_errors errs;
+	struct conf *conf, *old;
+
+	notify_reloading();
+	log_info("reloading %s", P.conf_path);
+	if ((conf = conf_load(P.conf_path, &errs)) == NULL) {
+		conf_report(&errs);
+		conf_errors_free(&errs);
+		log_warnx("reload failed: %s has errors; keeping the "
+		    "running configuration", P.conf_path);
+		notify_ready();
+		status_update();
+		return;
+	}
+	if (mkdir(conf->state_dir, 0750) == -1 && errno != EEXIST)
+		log_warn("state-dir %s", conf->state_dir);
+	old = P.conf;
+	P.conf = conf;
+	jobs_sync();
+	conf_free(old);
+	queue_drain();
+	log_info("configuration reloaded: %zu job%s", conf->njobs,
+	    conf->njobs == 1 ? "" : "s");
+	notify_ready();
+	status_update();
+}
+
+static void
+stop_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval tv = { 1, 0 };
+	struct child *c;
+
+	(void)fd;
+	(void)ev;
+	if (arg != NULL) {
+		log_warnx("children did not exit; giving up on them");
+		event_base_loopbreak(P.base);
+		return;
+	}
+	TAILQ_FOREACH(c, &P.children, entry) {
+		log_warnx("job %s: %s %ld ignored SIGTERM, killing it", c->job,
+		    c->what, (long)c->pid);
+		child_signal(c, SIGKILL);
+	}
+	/* Reaping follows at once; this only bounds a wedged kernel. */
+	event_free(P.ev_stop);
+	P.ev_stop = evtimer_new(P.base, stop_timeout, &P);
+	evtimer_add(P.ev_stop, &tv);
+}
+
+static void
+stop(int sig)
+{
+	struct timeval tv = { DAEMON_KILL_GRACE, 0 };
+	struct child *c;
+	size_t i;
+
+	if (P.stopping)
+		return;
+	P.stopping = 1;
+	notify_stopping();
+	log_info("%s: stopping", strsignal(sig));
+	for (i = 0; i < P.njobs; i++)
+		evtimer_del(P.jobs[i]->timer);
+	TAILQ_INIT(&P.queue);
+	/* SIGTERM asks a sender to checkpoint before it exits. */
+	TAILQ_FOREACH(c, &P.children, entry)
+		child_signal(c, SIGTERM);
+	if (TAILQ_EMPTY(&P.children)) {
+		event_base_loopbreak(P.base);
+		return;
+	}
+	notify_status("stopping: waiting for %u job run%s", P.nrunning,
+	    P.nrunning == 1 ? "" : "s");
+	P.ev_stop = evtimer_new(P.base, stop_timeout, NULL);
+	evtimer_add(P.ev_stop, &tv);
+}
+
+static void
+on_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	switch (sig) {
+	case SIGHUP:
+		if (!P.stopping)
+			reload();
+		break;
+	case SIGCHLD:
+		child_reap(-1, 0, NULL);
+		break;
+	default:
+		stop(sig);
+		break;
+	}
+}
+
+static void
+on_watchdog(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	notify_watchdog();
+}
+
+static void
+watchdog_start(void)
+{
+	uint64_t usec = notify_watchdog_usec();
+	struct timeval tv;
+
+	if (usec == 0)
+		return;
+	usec /= 2;	/* as systemd advises: ping at half the interval */
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	P.ev_watchdog = event_new(P.base, -1, EV_PERSIST, on_watchdog, NULL);
+	if (P.ev_watchdog == NULL)
+		fatalx("event_new");
+	event_add(P.ev_watchdog, &tv);
+	notify_watchdog();
+}
+
+static int
+daemon_state_open(void)
+{
+	char err[600], bad[4200];
+	struct state_entry *e;
+	size_t i;
+
+	if (mkdir(P.conf->state_dir, 0750) == -1 && errno != EEXIST) {
+		log_warn("state-dir %s", P.conf->state_dir);
+		return -1;
+	}
+	if (state_load(P.conf->state_dir, &P.st, err, sizeof(err)) == -1) {
+		snprintf(bad, sizeof(bad), "%s/%s.bad", P.conf->state_dir,
+		    STATE_FILE);
+		log_warnx("%s; set aside as %s, starting with no history",
+		    err, bad);
+		snprintf(err, sizeof(err), "%s/%s", P.conf->state_dir,
+		    STATE_FILE);
+		if (rename(err, bad) == -1)
+			log_warn("rename %s", err);
+	}
+	for (i = 0; i < P.st.n; i++) {
+		e = &P.st.e[i];
+		if (e->target[0] == '\0' && job_interrupted(e))
+			log_warnx("job %s: the run started at %lld did not "
+			    "complete; running it again", e->job,
+			    (long long)e->start);
+	}
+	return 0;
+}
+
+static int
+daemon_init(const char *conf_path, int verbose)
+{
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGCHLD };
+	struct conf_errors errs;
+	struct event *ev;
+	const char *s;
+	ssize_t n;
+	size_t i;
+
+	P.conf_path = conf_path;
+	P.verbose = verbose;
+	TAILQ_INIT(&P.children);
+	TAILQ_INIT(&P.queue);
+	if ((P.conf = conf_load(conf_path, &errs)) == NULL) {
+		conf_report(&errs);
+		conf_errors_free(&errs);
+		log_warnx("%s has errors; not starting", conf_path);
+		return 2;
+	}
+	n = readlink("/proc/self/exe", P.self, sizeof(P.self) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(P.self) - 1) {
+		log_warn("readlink /proc/self/exe");
+		return 1;
+	}
+	P.self[n] = '\0';
+	if (daemon_state_open() == -1)
+		return 1;
+	P.crash_job = getenv(DAEMON_TEST_CRASH_ENV);
+	P.hang_job = getenv(DAEMON_TEST_HANG_ENV);
+	P.babble_job = getenv(DAEMON_TEST_BABBLE_ENV);
+	P.worker_timeout = DAEMON_WORKER_TIMEOUT;
+	if ((s = getenv(DAEMON_TEST_TIMEOUT_ENV)) != NULL && atoi(s) > 0)
+		P.worker_timeout = atoi(s);
+	signal(SIGPIPE, SIG_IGN);
+	if ((P.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		ev = evsignal_new(P.base, sigs[i], on_signal, NULL);
+		if (ev == NULL || evsignal_add(ev, NULL) == -1)
+			fatalx("evsignal %d", sigs[i]);
+	}
+	return 0;
+}
+
+int
+daemon_main(const char *conf_path, int foreground, int verbose)
+{
+	int r;
+
+	log_use_journal(foreground);
+	P.foreground = foreground;
+	if ((r = daemon_init(conf_path, verbose)) != 0)
+		return r;
+	jobs_sync();
+	watchdog_start();
+	log_info("started with %zu job%s, state in %s", P.conf->njobs,
+	    P.conf->njobs == 1 ? "" : "s", P.conf->state_dir);
+	notify_ready();
+	status_update();
+	if (event_base_dispatch(P.base) == -1)
+		fatalx("event_base_dispatch");
+	state_store();
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,209 @@
+/*
+ * The state file (see state.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "daemon/state.h"
+
+#define STATE_MAGIC "btrsend-state 1"
+
+static const char *state_names[] = {
+	[STATE_NEVER] = "never", [STATE_OK] = "ok", [STATE_RETRY] = "retry",
+	[STATE_FAILED] = "failed", [STATE_RUNNING] = "running",
+};
+
+const char *
+state_result_name(enum state_result r)
+{
+	if ((size_t)r >= sizeof(state_names) / sizeof(state_names[0]))
+		return "?";
+	return state_names[r];
+}
+
+static int
+state_result_parse(const char *s, enum state_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++) {
+		if (strcmp(s, state_names[i]) == 0) {
+			*r = (enum state_result)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+struct state_entry *
+state_get(struct state *st, const char *job, const char *target, int create)
+{
+	struct state_entry *e;
+	size_t i;
+
+	if (target == NULL)
+		target = "";
+	for (i = 0; i < st->n; i++) {
+		e = &st->e[i];
+		if (strcmp(e->job, job) == 0 && strcmp(e->target, target) == 0)
+			return e;
+	}
+	if (!create || strlen(job) >= STATE_NAME_MAX ||
+	    strlen(target) >= STATE_NAME_MAX)
+		return NULL;
+	st->e = xrealloc(st->e, (st->n + 1) * sizeof(*st->e));
+	e = &st->e[st->n++];
+	memset(e, 0, sizeof(*e));
+	strcpy(e->job, job);
+	strcpy(e->target, target);
+	return e;
+}
+
+/* One line per entry: no newlines, and a bounded length. */
+void
+state_set_error(struct state_entry *e, const char *error)
+{
+	size_t i;
+
+	snprintf(e->error, sizeof(e->error), "%s", error ? error : "");
+	for (i = 0; e->error[i] != '\0'; i++)
+		if (e->error[i] == '\n' || e->error[i] == '\r')
+			e->error[i] = ' ';
+}
+
+static int
+state_parse_line(struct state *st, char *line)
+{
+	char job[STATE_NAME_MAX], target[STATE_NAME_MAX], res[16];
+	struct state_entry *e;
+	enum state_result r;
+	int64_t start, end;
+	int off = 0;
+
+	if (sscanf(line, "%127s %127s %" SCNd64 " %" SCNd64 " %15s %n", job,
+	    target, &start, &end, res, &off) != 5 || off == 0)
+		return -1;
+	if (state_result_parse(res, &r) == -1 || start < 0 || end < 0)
+		return -1;
+	e = state_get(st, job, strcmp(target, "-") == 0 ? NULL : target, 1);
+	if (e == NULL)
+		return -1;
+	e->start = start;
+	e->end = end;
+	e->result = r;
+	line[strcspn(line, "\n")] = '\0';
+	state_set_error(e, line + off);
+	return 0;
+}
+
+int
+state_load(const char *dir, struct state *st, char *err, size_t errlen)
+{
+	char path[4096], line[1024];
+	unsigned lineno = 1;
+	FILE *f;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fgets(line, sizeof(line), f) == NULL ||
+	    strcmp(line, STATE_MAGIC "\n") != 0) {
+		snprintf(err, errlen, "%s:1: not a btrsend state file "
+		    "(expected \"%s\")", path, STATE_MAGIC);
+		goto fail;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (state_parse_line(st, line) == -1) {
+			snprintf(err, errlen, "%s:%u: malformed entry", path,
+			    lineno);
+			goto fail;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	fclose(f);
+	return 0;
+fail:
+	fclose(f);
+	state_free(st);
+	return -1;
+}
+
+static int
+state_write(FILE *f, const struct state *st)
+{
+	const struct state_entry *e;
+	size_t i;
+
+	fprintf(f, "%s\n", STATE_MAGIC);
+	for (i = 0; i < st->n; i++) {
+		e = &st->e[i];
+		fprintf(f, "%s %s %" PRId64 " %" PRId64 " %s %s\n", e->job,
+		    e->target[0] ? e->target : "-", e->start, e->end,
+		    state_result_name(e->result), e->error);
+	}
+	if (fflush(f) == EOF || fsync(fileno(f)) == -1)
+		return -1;
+	return 0;
+}
+
+int
+state_save(const char *dir, const struct state *st, char *err, size_t errlen)
+{
+	char path[4096], tmp[4200];
+	FILE *f = NULL;
+	int fd = -1, dfd = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0640)) == -1 || (f = fdopen(fd, "w")) == NULL)
+		goto fail;
+	fd = -1;
+	if (state_write(f, st) == -1)
+		goto fail;
+	if (fclose(f) == EOF) {
+		f = NULL;
+		goto fail;
+	}
+	f = NULL;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(dfd) == -1)
+		goto fail;
+	close(dfd);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (f != NULL)
+		fclose(f);
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	unlink(tmp);
+	return -1;
+}
+
+void
+state_free(struct state *st)
+{
+	free(st->e);
+	memset(st, 0, sizeof(*st));
+}

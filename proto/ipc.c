@@ -1,0 +1,440 @@
+/*
+ * Parent <-> worker messages (see ipc.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "proto/ipc.h"
+
+struct ipc_rd {
+	const uint8_t	*p;
+	size_t		 len, off;
+	int		 bad;
+};
+
+static bool
+ipc_known(uint16_t type)
+{
+	return type >= IPC_HELLO && type < IPC_TYPE_END;
+}
+
+static uint32_t
+ipc_max_len(uint16_t type)
+{
+	switch (type) {
+	case IPC_HELLO:
+		return 4;
+	case IPC_RUN:
+		return 3 * (2 + IPC_STR_MAX) + 8 + 1 + 5 * 4 + 8 + 4;
+	case IPC_PROGRESS:
+		return 2 + IPC_STR_MAX;
+	case IPC_RESULT:
+		return 1 + 4 + 2 * (2 + IPC_STR_MAX);
+	}
+	return 0;
+}
+
+const struct frame_rules ipc_rules = { ipc_known, ipc_max_len };
+
+const char *
+ipc_type_name(uint16_t type)
+{
+	static const char *names[IPC_TYPE_END] = {
+		[IPC_HELLO] = "hello", [IPC_RUN] = "run",
+		[IPC_PROGRESS] = "progress", [IPC_RESULT] = "result",
+	};
+
+	return ipc_known(type) ? names[type] : "unknown";
+}
+
+static uint8_t *
+ipc_grow(struct ipc_buf *b, size_t n)
+{
+	uint8_t *p;
+
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	p = b->p + b->len;
+	b->len += n;
+	return p;
+}
+
+static void
+ipc_u8(struct ipc_buf *b, uint8_t v)
+{
+	*ipc_grow(b, 1) = v;
+}
+
+static void
+ipc_u32(struct ipc_buf *b, uint32_t v)
+{
+	frame_put32(ipc_grow(b, 4), v);
+}
+
+static void
+ipc_u64(struct ipc_buf *b, uint64_t v)
+{
+	frame_put64(ipc_grow(b, 8), v);
+}
+
+/* Over-long strings are cut: they are names and messages, not data. */
+static void
+ipc_str(struct ipc_buf *b, const char *s)
+{
+	size_t n = s == NULL ? 0 : strlen(s);
+
+	if (n > IPC_STR_MAX)
+		n = IPC_STR_MAX;
+	frame_put16(ipc_grow(b, 2), (uint16_t)n);
+	if (n > 0)
+		memcpy(ipc_grow(b, n), s, n);
+}
+
+static size_t
+ipc_begin(struct ipc_buf *b, uint16_t type, uint32_t pid)
+{
+	struct frame_hdr h = { .type = type, .pid = pid };
+	size_t start = b->len;
+
+	frame_hdr_encode(ipc_grow(b, FRAME_HEADER_LEN), &h);
+	return start;
+}
+
+static void
+ipc_end(struct ipc_buf *b, size_t start)
+{
+	size_t len = b->len - start - FRAME_HEADER_LEN;
+	uint8_t *h = b->p + start;
+
+	if (len > ipc_max_len(frame_get16(h)))
+		fatalx("ipc: %s message of %zu bytes over its bound",
+		    ipc_type_name(frame_get16(h)), len);
+	frame_put32(h + 4, (uint32_t)len);
+}
+
+void
+ipc_put_hello(struct ipc_buf *b, uint32_t pid)
+{
+	size_t s = ipc_begin(b, IPC_HELLO, pid);
+
+	ipc_u32(b, IPC_VERSION);
+	ipc_end(b, s);
+}
+
+void
+ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
+{
+	size_t s = ipc_begin(b, IPC_RUN, pid);
+
+	ipc_str(b, r->job);
+	ipc_str(b, r->source);
+	ipc_str(b, r->snapshot_dir);
+	ipc_u64(b, (uint64_t)r->now);
+	ipc_u8(b, r->keep_set != 0);
+	ipc_u32(b, r->hourly);
+	ipc_u32(b, r->daily);
+	ipc_u32(b, r->weekly);
+	ipc_u32(b, r->monthly);
+	ipc_u32(b, r->yearly);
+	ipc_u64(b, (uint64_t)r->min_age);
+	ipc_u32(b, r->flags);
+	ipc_end(b, s);
+}
+
+void
+ipc_put_progress(struct ipc_buf *b, uint32_t pid, const char *what)
+{
+	size_t s = ipc_begin(b, IPC_PROGRESS, pid);
+
+	ipc_str(b, what);
+	ipc_end(b, s);
+}
+
+void
+ipc_put_result(struct ipc_buf *b, uint32_t pid, const struct ipc_result *r)
+{
+	size_t s = ipc_begin(b, IPC_RESULT, pid);
+
+	ipc_u8(b, r->status);
+	ipc_u32(b, r->pruned);
+	ipc_str(b, r->snapshot);
+	ipc_str(b, r->error);
+	ipc_end(b, s);
+}
+
+void
+ipc_buf_free(struct ipc_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static const uint8_t *
+rd_take(struct ipc_rd *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (r->bad || r->len - r->off < n) {
+		r->bad = 1;
+		return NULL;
+	}
+	p = r->p + r->off;
+	r->off += n;
+	return p;
+}
+
+static uint8_t
+rd_u8(struct ipc_rd *r)
+{
+	const uint8_t *p = rd_take(r, 1);
+
+	return p ? p[0] : 0;
+}
+
+static uint32_t
+rd_u32(struct ipc_rd *r)
+{
+	const uint8_t *p = rd_take(r, 4);
+
+	return p ? frame_get32(p) : 0;
+}
+
+static uint64_t
+rd_u64(struct ipc_rd *r)
+{
+	const uint8_t *p = rd_take(r, 8);
+
+	return p ? frame_get64(p) : 0;
+}
+
+static char *
+rd_str(struct ipc_rd *r)
+{
+	const uint8_t *p;
+	uint16_t n;
+	char *s;
+
+	p = rd_take(r, 2);
+	if (p == NULL)
+		return NULL;
+	n = frame_get16(p);
+	if (n > IPC_STR_MAX || (p = rd_take(r, n)) == NULL) {
+		r->bad = 1;
+		return NULL;
+	}
+	if (memchr(p, '\0', n) != NULL) {
+		r->bad = 1;
+		return NULL;
+	}
+	s = xmalloc((size_t)n + 1);
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+static int
+rd_done(struct ipc_rd *r, const char *what, char *err, size_t errlen)
+{
+	if (r->bad) {
+		frame_errf(err, errlen, "ipc %s: truncated or malformed "
+		    "payload (%zu bytes)", what, r->len);
+		return -1;
+	}
+	if (r->off != r->len) {
+		frame_errf(err, errlen, "ipc %s: %zu trailing bytes", what,
+		    r->len - r->off);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_get_hello(const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+	struct ipc_rd r = { p, len, 0, 0 };
+	uint32_t v;
+
+	v = rd_u32(&r);
+	if (rd_done(&r, "hello", err, errlen) == -1)
+		return -1;
+	if (v != IPC_VERSION) {
+		frame_errf(err, errlen, "ipc protocol version %u, expected %u "
+		    "(parent and worker binaries differ: restart btrsendd)",
+		    v, IPC_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
+    size_t errlen)
+{
+	struct ipc_rd r = { p, len, 0, 0 };
+
+	memset(run, 0, sizeof(*run));
+	run->job = rd_str(&r);
+	run->source = rd_str(&r);
+	run->snapshot_dir = rd_str(&r);
+	run->now = (int64_t)rd_u64(&r);
+	run->keep_set = rd_u8(&r);
+	run->hourly = rd_u32(&r);
+	run->daily = rd_u32(&r);
+	run->weekly = rd_u32(&r);
+	run->monthly = rd_u32(&r);
+	run->yearly = rd_u32(&r);
+	run->min_age = (int64_t)rd_u64(&r);
+	run->flags = rd_u32(&r);
+	if (rd_done(&r, "run", err, errlen) == -1)
+		goto fail;
+	if (run->keep_set > 1 || run->job[0] == '\0' ||
+	    run->source[0] != '/' || run->snapshot_dir[0] != '/') {
+		frame_errf(err, errlen, "ipc run: invalid job description");
+		goto fail;
+	}
+	return 0;
+fail:
+	ipc_run_free(run);
+	return -1;
+}
+
+int
+ipc_get_progress(const uint8_t *p, size_t len, char **what, char *err,
+    size_t errlen)
+{
+	struct ipc_rd r = { p, len, 0, 0 };
+
+	*what = rd_str(&r);
+	if (rd_done(&r, "progress", err, errlen) == -1) {
+		free(*what);
+		*what = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipc_get_result(const uint8_t *p, size_t len, struct ipc_result *res,
+    char *err, size_t errlen)
+{
+	struct ipc_rd r = { p, len, 0, 0 };
+
+	memset(res, 0, sizeof(*res));
+	res->status = rd_u8(&r);
+	res->pruned = rd_u32(&r);
+	res->snapshot = rd_str(&r);
+	res->error = rd_str(&r);
+	if (rd_done(&r, "result", err, errlen) == -1)
+		goto fail;
+	if (res->status > IPC_FAILED) {
+		frame_errf(err, errlen, "ipc result: unknown status %u",
+		    res->status);
+		goto fail;
+	}
+	return 0;
+fail:
+	ipc_result_free(res);
+	return -1;
+}
+
+void
+ipc_run_free(struct ipc_run *r)
+{
+	free(r->job);
+	free(r->source);
+	free(r->snapshot_dir);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+ipc_result_free(struct ipc_result *r)
+{
+	free(r->snapshot);
+	free(r->error);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+ipc_write_all(int fd, const struct ipc_buf *b)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < b->len) {
+		n = write(fd, b->p + off, b->len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int
+ipc_read_exact(int fd, uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = read(fd, p + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = off == 0 ? 0 : EPIPE;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Exactly one header, then exactly its payload, so the decoder never
+ * holds bytes of the next frame and checks the header before any payload
+ * is read.  -1 with errno 0 is a clean end of file before a frame.
+ */
+int
+ipc_read_frame(int fd, struct frame_decoder *d, char *err, size_t errlen)
+{
+	uint8_t hdr[FRAME_HEADER_LEN], *p = NULL;
+	enum frame_event ev;
+	size_t used;
+	uint32_t len;
+
+	if (ipc_read_exact(fd, hdr, sizeof(hdr)) == -1) {
+		frame_errf(err, errlen, "ipc read: %s", errno == 0 ?
+		    "end of file" : strerror(errno));
+		return -1;
+	}
+	ev = frame_decoder_push(d, hdr, sizeof(hdr), &used);
+	if (ev == FRAME_ERROR)
+		goto bad;
+	if (ev == FRAME_READY)
+		return 0;
+	len = frame_get32(hdr + 4);
+	p = xmalloc(len);
+	if (ipc_read_exact(fd, p, len) == -1) {
+		frame_errf(err, errlen, "ipc read: %s", errno == 0 ?
+		    "end of file" : strerror(errno));
+		free(p);
+		return -1;
+	}
+	ev = frame_decoder_push(d, p, len, &used);
+	free(p);
+	if (ev != FRAME_READY)
+		goto bad;
+	return 0;
+bad:
+	frame_errf(err, errlen, "ipc: %s", d->err[0] ? d->err :
+	    "frame decoder out of step");
+	return -1;
+}

@@ -1,0 +1,101 @@
+/*
+ * Messages between btrsendd's parent and its workers, on the socketpair
+ * the worker finds at IPC_WORKER_FD.  Framing is proto/frame.h (header
+ * type/len/peer/pid, payload bound checked before it is read).
+ *
+ * A conversation: both sides send IPC_HELLO with IPC_VERSION first and
+ * refuse any other version; the parent sends one IPC_RUN; the worker
+ * sends any number of IPC_PROGRESS and at most one IPC_RESULT, then
+ * exits.  The exit status is authoritative for ok / retry / failed; the
+ * result carries what happened (snapshot, error text) for logs and hooks.
+ *
+ * Payload fields, big-endian: u8/u32/u64 integers, strings as u16 length
+ * and bytes (no NUL inside).
+ */
+#ifndef BTRSEND_PROTO_IPC_H
+#define BTRSEND_PROTO_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/frame.h"
+
+#define IPC_VERSION	1
+#define IPC_WORKER_FD	3
+#define IPC_STR_MAX	4096
+
+enum ipc_type {
+	IPC_HELLO = 1,		/* both ways: u32 version */
+	/* parent -> worker */
+	IPC_RUN,		/* struct ipc_run */
+	/* worker -> parent */
+	IPC_PROGRESS,		/* str: what the worker is doing */
+	IPC_RESULT,		/* struct ipc_result */
+	IPC_TYPE_END
+};
+
+enum ipc_status {
+	IPC_OK = 0,
+	IPC_RETRY,		/* temporary: try again later */
+	IPC_FAILED,
+};
+
+/* What a job run needs; only the parent reads the config. */
+struct ipc_run {
+	char		*job;
+	char		*source;
+	char		*snapshot_dir;
+	int64_t		 now;		/* the run's time, names the snapshot */
+	int		 keep_set;	/* keep-source given */
+	uint32_t	 hourly, daily, weekly, monthly, yearly;
+	int64_t		 min_age;
+	uint32_t	 flags;		/* IPC_RUN_* */
+};
+#define IPC_RUN_TEST_CRASH	0x1	/* test hook: die of SIGSEGV */
+#define IPC_RUN_TEST_HANG	0x2	/* test hook: wait to be killed */
+#define IPC_RUN_TEST_BABBLE	0x4	/* test hook: send an unknown type */
+
+struct ipc_result {
+	uint8_t		 status;	/* enum ipc_status */
+	uint32_t	 pruned;	/* snapshots deleted */
+	char		*snapshot;	/* name created, "" if none */
+	char		*error;		/* "" on success */
+};
+
+struct ipc_buf {
+	uint8_t		*p;
+	size_t		 len, cap;
+};
+
+extern const struct frame_rules ipc_rules;
+const char	*ipc_type_name(uint16_t type);
+
+/* Append a whole frame to b (which the caller frees with ipc_buf_free). */
+void	ipc_put_hello(struct ipc_buf *b, uint32_t pid);
+void	ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *);
+void	ipc_put_progress(struct ipc_buf *b, uint32_t pid, const char *what);
+void	ipc_put_result(struct ipc_buf *b, uint32_t pid,
+	    const struct ipc_result *);
+void	ipc_buf_free(struct ipc_buf *b);
+
+/*
+ * Decode one payload of the given type.  0, or -1 with a message in err
+ * (truncated, trailing bytes, bad string, wrong version).  Strings are
+ * malloc'd; the *_free functions release them.
+ */
+int	ipc_get_hello(const uint8_t *p, size_t len, char *err, size_t errlen);
+int	ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *,
+	    char *err, size_t errlen);
+int	ipc_get_progress(const uint8_t *p, size_t len, char **what,
+	    char *err, size_t errlen);
+int	ipc_get_result(const uint8_t *p, size_t len, struct ipc_result *,
+	    char *err, size_t errlen);
+void	ipc_run_free(struct ipc_run *);
+void	ipc_result_free(struct ipc_result *);
+
+/* Blocking helpers for the worker side: write all of b; read one frame. */
+int	ipc_write_all(int fd, const struct ipc_buf *b);
+int	ipc_read_frame(int fd, struct frame_decoder *d, char *err,
+	    size_t errlen);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * Parent <-> worker messages (proto/ipc.h) on the shared frame layer:
+ * every message round-trips, every truncation and trailing byte is
+ * refused, unknown types and oversize payloads are refused on the header
+ * alone, and a version mismatch is named.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "proto/ipc.h"
+
+static const struct ipc_run sample_run = {
+	.job = "home", .source = "/srv/pool/@home",
+	.snapshot_dir = "/srv/pool/.snapshots", .now = 1795497556,
+	.keep_set = 1, .hourly = 24, .daily = 7, .weekly = 4, .monthly = 6,
+	.yearly = 1, .min_age = 3600, .flags = IPC_RUN_TEST_CRASH,
+};
+
+/* Decode the single frame in b: its header must pass the rules. */
+static void
+one_frame(const struct ipc_buf *b, struct frame_hdr *h, const uint8_t **p)
+{
+	char err[192];
+
+	assert_true(b->len >= FRAME_HEADER_LEN);
+	frame_hdr_decode(h, b->p);
+	assert_int_equal(frame_hdr_check(h, &ipc_rules, err, sizeof(err)), 0);
+	assert_int_equal(h->len, b->len - FRAME_HEADER_LEN);
+	*p = b->p + FRAME_HEADER_LEN;
+}
+
+static void
+test_hello(void **state)
+{
+	struct ipc_buf b = { 0 };
+	struct frame_hdr h;
+	const uint8_t *p;
+	uint8_t bad[4];
+	char err[192];
+
+	(void)state;
+	ipc_put_hello(&b, 4242);
+	one_frame(&b, &h, &p);
+	assert_int_equal(h.type, IPC_HELLO);
+	assert_int_equal(h.pid, 4242);
+	assert_int_equal(ipc_get_hello(p, h.len, err, sizeof(err)), 0);
+	frame_put32(bad, IPC_VERSION + 1);
+	assert_int_equal(ipc_get_hello(bad, 4, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "version"));
+	assert_int_equal(ipc_get_hello(p, 3, err, sizeof(err)), -1);
+	ipc_buf_free(&b);
+}
+
+static void
+test_run_round_trip_and_truncation(void **state)
+{
+	struct ipc_buf b = { 0 };
+	struct frame_hdr h;
+	struct ipc_run r;
+	const uint8_t *p;
+	uint8_t *longer;
+	char err[192];
+	size_t cut;
+
+	(void)state;
+	ipc_put_run(&b, 1, &sample_run);
+	one_frame(&b, &h, &p);
+	assert_int_equal(h.type, IPC_RUN);
+	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.job, "home");
+	assert_string_equal(r.source, "/srv/pool/@home");
+	assert_string_equal(r.snapshot_dir, "/srv/pool/.snapshots");
+	assert_int_equal(r.now, 1795497556);
+	assert_int_equal(r.keep_set, 1);
+	assert_int_equal(r.hourly, 24);
+	assert_int_equal(r.daily, 7);
+	assert_int_equal(r.weekly, 4);
+	assert_int_equal(r.monthly, 6);
+	assert_int_equal(r.yearly, 1);
+	assert_int_equal(r.min_age, 3600);
+	assert_int_equal(r.flags, IPC_RUN_TEST_CRASH);
+	ipc_run_free(&r);
+	for (cut = 0; cut < h.len; cut++)
+		assert_int_equal(ipc_get_run(p, cut, &r, err, sizeof(err)), -1);
+	longer = malloc(h.len + 1);
+	memcpy(longer, p, h.len);
+	longer[h.len] = 0;
+	assert_int_equal(ipc_get_run(longer, h.len + 1, &r, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "trailing"));
+	free(longer);
+	ipc_buf_free(&b);
+}
+
+static void
+test_run_rejects_relative_paths_and_nul(void **state)
+{
+	struct ipc_run bad = sample_run, r;
+	struct ipc_buf b = { 0 };
+	struct frame_hdr h;
+	const uint8_t *p;
+	uint8_t *q;
+	char err[192];
+
+	(void)state;
+	bad.source = "relative/path";
+	ipc_put_run(&b, 1, &bad);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), -1);
+	ipc_buf_free(&b);
+
+	/* A NUL inside a string: the job name's second byte. */
+	ipc_put_run(&b, 1, &sample_run);
+	one_frame(&b, &h, &p);
+	q = b.p + FRAME_HEADER_LEN + 2 + 1;
+	*q = '\0';
+	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), -1);
+	ipc_buf_free(&b);
+}
+
+static void
+test_progress_and_result(void **state)
+{
+	struct ipc_result res = { .status = IPC_FAILED, .pruned = 3,
+	    .snapshot = "home.20261124T051912Z", .error = "no space" }, back;
+	struct ipc_buf b = { 0 };
+	struct frame_hdr h;
+	const uint8_t *p;
+	char err[192], *what;
+	size_t cut;
+
+	(void)state;
+	ipc_put_progress(&b, 7, "created snapshot x");
+	one_frame(&b, &h, &p);
+	assert_int_equal(h.type, IPC_PROGRESS);
+	assert_int_equal(ipc_get_progress(p, h.len, &what, err, sizeof(err)),
+	    0);
+	assert_string_equal(what, "created snapshot x");
+	free(what);
+	ipc_buf_free(&b);
+
+	ipc_put_result(&b, 7, &res);
+	one_frame(&b, &h, &p);
+	assert_int_equal(h.type, IPC_RESULT);
+	assert_int_equal(ipc_get_result(p, h.len, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.status, IPC_FAILED);
+	assert_int_equal(back.pruned, 3);
+	assert_string_equal(back.snapshot, "home.20261124T051912Z");
+	assert_string_equal(back.error, "no space");
+	ipc_result_free(&back);
+	for (cut = 0; cut < h.len; cut++)
+		assert_int_equal(ipc_get_result(p, cut, &back, err,
+		    sizeof(err)), -1);
+	/* An unknown status is refused. */
+	b.p[FRAME_HEADER_LEN] = IPC_FAILED + 1;
+	assert_int_equal(ipc_get_result(p, h.len, &back, err, sizeof(err)),
+	    -1);
+	ipc_buf_free(&b);
+}
+
+static void
+test_long_strings_are_cut_to_bound(void **state)
+{
+	struct ipc_buf b = { 0 };
+	struct frame_hdr h;
+	const uint8_t *p;
+	char *big, *what, err[192];
+
+	(void)state;
+	big = malloc(IPC_STR_MAX * 2 + 1);
+	memset(big, 'x', IPC_STR_MAX * 2);
+	big[IPC_STR_MAX * 2] = '\0';
+	ipc_put_progress(&b, 1, big);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_progress(p, h.len, &what, err, sizeof(err)),
+	    0);
+	assert_int_equal(strlen(what), IPC_STR_MAX);
+	free(what);
+	free(big);
+	ipc_buf_free(&b);
+}
+
+static void
+test_decoder_refuses_unknown_and_oversize(void **state)
+{
+	struct frame_hdr h = { .type = IPC_TYPE_END, .len = 0 };
+	struct frame_decoder d;
+	uint8_t hdr[FRAME_HEADER_LEN];
+	size_t used;
+
+	(void)state;
+	frame_hdr_encode(hdr, &h);
+	frame_decoder_init(&d, &ipc_rules);
+	assert_int_equal(frame_decoder_push(&d, hdr, sizeof(hdr), &used),
+	    FRAME_ERROR);
+	assert_non_null(strstr(d.err, "unknown message type"));
+	frame_decoder_free(&d);
+
+	h.type = 0;
+	frame_hdr_encode(hdr, &h);
+	frame_decoder_init(&d, &ipc_rules);
+	assert_int_equal(frame_decoder_push(&d, hdr, sizeof(hdr), &used),
+	    FRAME_ERROR);
+	frame_decoder_free(&d);
+
+	h.type = IPC_HELLO;
+	h.len = 5;
+	frame_hdr_encode(hdr, &h);
+	frame_decoder_init(&d, &ipc_rules);
+	assert_int_equal(frame_decoder_push(&d, hdr, sizeof(hdr), &used),
+	    FRAME_ERROR);
+	assert_non_null(strstr(d.err, "exceeds"));
+	frame_decoder_free(&d);
+}
+
+static void
+test_read_frame_over_socketpair(void **state)
+{
+	struct ipc_buf b = { 0 };
+	struct frame_decoder d;
+	struct ipc_run r;
+	char err[192];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ipc_put_hello(&b, 1);
+	ipc_put_run(&b, 1, &sample_run);
+	assert_int_equal(ipc_write_all(sv[0], &b), 0);
+	close(sv[0]);
+	frame_decoder_init(&d, &ipc_rules);
+	assert_int_equal(ipc_read_frame(sv[1], &d, err, sizeof(err)), 0);
+	assert_int_equal(d.hdr.type, IPC_HELLO);
+	assert_int_equal(ipc_read_frame(sv[1], &d, err, sizeof(err)), 0);
+	assert_int_equal(d.hdr.type, IPC_RUN);
+	assert_int_equal(ipc_get_run(d.payload, d.hdr.len, &r, err,
+	    sizeof(err)), 0);
+	assert_string_equal(r.job, "home");
+	ipc_run_free(&r);
+	assert_int_equal(ipc_read_frame(sv[1], &d, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "end of file"));
+	frame_decoder_free(&d);
+	close(sv[1]);
+	ipc_buf_free(&b);
+}
+
+static void
+test_read_frame_truncated_payload(void **state)
+{
+	struct ipc_buf b = { 0 };
+	struct frame_decoder d;
+	char err[192];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ipc_put_run(&b, 1, &sample_run);
+	b.len -= 3;
+	assert_int_equal(ipc_write_all(sv[0], &b), 0);
+	close(sv[0]);
+	frame_decoder_init(&d, &ipc_rules);
+	assert_int_equal(ipc_read_frame(sv[1], &d, err, sizeof(err)), -1);
+	frame_decoder_free(&d);
+	close(sv[1]);
+	ipc_buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hello),
+		cmocka_unit_test(test_run_round_trip_and_truncation),
+		cmocka_unit_test(test_run_rejects_relative_paths_and_nul),
+		cmocka_unit_test(test_progress_and_result),
+		cmocka_unit_test(test_long_strings_are_cut_to_bound),
+		cmocka_unit_test(test_decoder_refuses_unknown_and_oversize),
+		cmocka_unit_test(test_read_frame_over_socketpair),
+		cmocka_unit_test(test_read_frame_truncated_payload),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,755 @@
+/*
+ * Frames and network messages: header layout, the incremental decoder
+ * over any chunking, every message round trip, truncation at every byte,
+ * oversize and unknown types caught on the header alone, bad names and
+ * counts, per-frame zstd, and the order state machine.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zstd.h>
+
+#include "proto/wire.h"
+
+static struct wire_ref ref_a = {
+	{ 0xe4, 0x52, 0xaa, 0xf5, 0x55, 0x97, 0x2e, 0x49,
+	  0x95, 0xa4, 0xc9, 0x7c, 0xa6, 0x64, 0x1f, 0xab }, 4711 };
+static struct wire_ref ref_b = {
+	{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 }, 9 };
+static struct wire_ref clones[3];
+static uint8_t body[300];
+
+static struct wire_point
+point(uint64_t index, uint64_t offset, uint8_t fill)
+{
+	struct wire_point p;
+
+	p.index = index;
+	p.offset = offset;
+	memset(p.digest.d, fill, sizeof(p.digest.d));
+	return p;
+}
+
+/* One valid message of every type. */
+static int
+sample(uint16_t type, struct wire_msg *m)
+{
+	static struct wire_snapshot snaps[2];
+	static struct wire_partial part;
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	for (i = 0; i < 3; i++) {
+		clones[i] = ref_b;
+		clones[i].uuid[0] = (uint8_t)(0xc0 + i);
+		clones[i].ctransid = 100 + i;
+	}
+	for (i = 0; i < sizeof(body); i++)
+		body[i] = (uint8_t)(i * 7);
+	switch (type) {
+	case WIRE_HELLO:
+		m->u.hello.version = WIRE_VERSION;
+		m->u.hello.caps = WIRE_CAP_ZSTD;
+		m->u.hello.stream_version_max = 2;
+		m->u.hello.data_max = WIRE_DATA_RAW_MAX;
+		strcpy(m->u.hello.agent, "btrsend test");
+		break;
+	case WIRE_LIST:
+		strcpy(m->u.job, "home");
+		break;
+	case WIRE_LIST_REPLY:
+		strcpy(snaps[0].name, "home.20260101T000000Z");
+		snaps[0].received = ref_a;
+		strcpy(snaps[1].name, "home.20260102T000000Z");
+		snaps[1].received = ref_b;
+		strcpy(part.name, "home.20260103T000000Z");
+		part.id.snap = ref_a;
+		part.id.parent = ref_b;
+		part.id.nclones = 2;
+		part.id.clones = clones;
+		part.id.version = 2;
+		part.id.flags = WIRE_BEGIN_COMPRESSED_DATA;
+		part.point = point(77, 123456, 0x5a);
+		m->u.list.nsnaps = 2;
+		m->u.list.snaps = snaps;
+		m->u.list.npartials = 1;
+		m->u.list.partials = &part;
+		break;
+	case WIRE_BEGIN:
+		strcpy(m->u.begin.job, "home");
+		strcpy(m->u.begin.name, "home.20260103T000000Z");
+		m->u.begin.id.snap = ref_a;
+		m->u.begin.id.parent = ref_b;
+		m->u.begin.id.nclones = 3;
+		m->u.begin.id.clones = clones;
+		m->u.begin.id.version = 1;
+		m->u.begin.size_hint = 1ull << 33;
+		break;
+	case WIRE_BEGIN_REPLY:
+		m->u.begin_reply.status = WIRE_BEGIN_RESUME;
+		m->u.begin_reply.point = point(10, 5000, 0x11);
+		strcpy(m->u.begin_reply.reason, "resuming");
+		break;
+	case WIRE_DATA:
+		m->u.data.index = 10;
+		m->u.data.offset = 5000;
+		m->u.data.ncmds = 3;
+		m->u.data.raw_len = sizeof(body);
+		m->u.data.body = body;
+		m->u.data.body_len = sizeof(body);
+		break;
+	case WIRE_ACK:
+	case WIRE_END:
+		m->u.point = point(13, 5300, 0x22);
+		break;
+	case WIRE_DONE:
+		m->u.done.point = point(13, 5300, 0x22);
+		strcpy(m->u.done.path, "laptop/home/home.20260103T000000Z");
+		break;
+	case WIRE_PRUNE:
+		strcpy(m->u.prune.job, "home");
+		m->u.prune.hourly = 1;
+		m->u.prune.daily = 30;
+		m->u.prune.weekly = 12;
+		m->u.prune.monthly = 24;
+		m->u.prune.min_age = 3600;
+		break;
+	case WIRE_PRUNE_REPLY:
+		m->u.prune_reply.deleted = 4;
+		m->u.prune_reply.kept = 40;
+		break;
+	case WIRE_ERROR:
+		m->u.error.code = WIRE_E_DENIED;
+		strcpy(m->u.error.text, "parent belongs to another client");
+		break;
+	case WIRE_KEEPALIVE:
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+static void
+encode_ok(struct wire_buf *b, const struct wire_msg *m)
+{
+	char err[256];
+
+	if (wire_encode(b, m, err, sizeof(err)) == -1)
+		fail_msg("encode %s: %s", wire_type_name(m->type), err);
+}
+
+/* Feed in chunks of `step` bytes; expect exactly one frame. */
+static void
+decode_frame(const struct wire_buf *b, size_t step, struct frame_decoder *d)
+{
+	size_t off = 0, used, n;
+	enum frame_event ev = FRAME_NEED_MORE;
+
+	frame_decoder_init(d, &wire_rules);
+	while (off < b->len) {
+		n = b->len - off < step ? b->len - off : step;
+		ev = frame_decoder_push(d, b->p + off, n, &used);
+		off += used;
+		if (ev != FRAME_NEED_MORE)
+			break;
+	}
+	assert_int_equal(ev, FRAME_READY);
+	assert_int_equal(off, b->len);
+}
+
+static void
+test_header_layout(void **state)
+{
+	/* frame.h: u16 type, u16 flags, u32 len, u32 peer, u32 pid, BE. */
+	static const uint8_t want[FRAME_HEADER_LEN] = {
+		0x01, 0x02, 0x00, 0x04, 0x00, 0x01, 0x02, 0x03,
+		0xde, 0xad, 0xbe, 0xef, 0x00, 0x00, 0x30, 0x39,
+	};
+	struct frame_hdr h = { 0x0102, 4, 0x010203, 0xdeadbeef, 12345 }, g;
+	uint8_t out[FRAME_HEADER_LEN];
+
+	(void)state;
+	frame_hdr_encode(out, &h);
+	assert_memory_equal(out, want, sizeof(want));
+	frame_hdr_decode(&g, want);
+	assert_int_equal(g.type, 0x0102);
+	assert_int_equal(g.flags, 4);
+	assert_int_equal(g.len, 0x010203);
+	assert_int_equal(g.peer, 0xdeadbeef);
+	assert_int_equal(g.pid, 12345);
+}
+
+static void
+test_roundtrip_all(void **state)
+{
+	static const size_t steps[] = { 1, 3, 16, 17, 4096 };
+	struct wire_buf b = { 0 }, b2 = { 0 };
+	struct frame_decoder d;
+	struct wire_msg m, g;
+	char err[256];
+	uint16_t t;
+	size_t s;
+
+	(void)state;
+	for (t = 1; t <= WIRE_TYPE_MAX; t++) {
+		assert_int_equal(sample(t, &m), 0);
+		b.len = 0;
+		encode_ok(&b, &m);
+		for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+			decode_frame(&b, steps[s], &d);
+			assert_int_equal(d.hdr.type, t);
+			assert_int_equal(d.hdr.len, b.len - FRAME_HEADER_LEN);
+			if (wire_decode(&g, &d.hdr, d.payload, err,
+			    sizeof(err)) == -1)
+				fail_msg("decode %s: %s", wire_type_name(t), err);
+			/* Decoding then encoding again gives the same bytes. */
+			b2.len = 0;
+			encode_ok(&b2, &g);
+			assert_int_equal(b2.len, b.len);
+			assert_memory_equal(b2.p, b.p, b.len);
+			wire_msg_free(&g);
+			frame_decoder_free(&d);
+		}
+	}
+	wire_buf_free(&b);
+	wire_buf_free(&b2);
+}
+
+static void
+test_fields(void **state)
+{
+	struct wire_buf b = { 0 };
+	struct frame_decoder d;
+	struct wire_msg m, g;
+	char err[256];
+
+	(void)state;
+	sample(WIRE_BEGIN, &m);
+	encode_ok(&b, &m);
+	decode_frame(&b, 5, &d);
+	assert_int_equal(wire_decode(&g, &d.hdr, d.payload, err,
+	    sizeof(err)), 0);
+	assert_string_equal(g.u.begin.job, "home");
+	assert_string_equal(g.u.begin.name, "home.20260103T000000Z");
+	assert_memory_equal(g.u.begin.id.snap.uuid, ref_a.uuid, 16);
+	assert_int_equal(g.u.begin.id.snap.ctransid, 4711);
+	assert_memory_equal(g.u.begin.id.parent.uuid, ref_b.uuid, 16);
+	assert_int_equal(g.u.begin.id.nclones, 3);
+	assert_int_equal(g.u.begin.id.clones[2].uuid[0], 0xc2);
+	assert_int_equal(g.u.begin.id.clones[2].ctransid, 102);
+	assert_int_equal(g.u.begin.size_hint, 1ull << 33);
+	wire_msg_free(&g);
+	frame_decoder_free(&d);
+
+	b.len = 0;
+	sample(WIRE_LIST_REPLY, &m);
+	encode_ok(&b, &m);
+	decode_frame(&b, 7, &d);
+	assert_int_equal(wire_decode(&g, &d.hdr, d.payload, err,
+	    sizeof(err)), 0);
+	assert_int_equal(g.u.list.nsnaps, 2);
+	assert_string_equal(g.u.list.snaps[1].name, "home.20260102T000000Z");
+	assert_int_equal(g.u.list.snaps[1].received.ctransid, 9);
+	assert_int_equal(g.u.list.npartials, 1);
+	assert_int_equal(g.u.list.partials[0].point.index, 77);
+	assert_int_equal(g.u.list.partials[0].point.offset, 123456);
+	assert_int_equal(g.u.list.partials[0].point.digest.d[31], 0x5a);
+	assert_int_equal(g.u.list.partials[0].id.flags,
+	    WIRE_BEGIN_COMPRESSED_DATA);
+	wire_msg_free(&g);
+	frame_decoder_free(&d);
+
+	b.len = 0;
+	sample(WIRE_DATA, &m);
+	encode_ok(&b, &m);
+	decode_frame(&b, 4096, &d);
+	assert_int_equal(wire_decode(&g, &d.hdr, d.payload, err,
+	    sizeof(err)), 0);
+	assert_int_equal(g.u.data.index, 10);
+	assert_int_equal(g.u.data.offset, 5000);
+	assert_int_equal(g.u.data.ncmds, 3);
+	assert_false(g.u.data.zstd);
+	assert_int_equal(g.u.data.body_len, sizeof(body));
+	assert_memory_equal(g.u.data.body, body, sizeof(body));
+	wire_msg_free(&g);
+	frame_decoder_free(&d);
+	wire_buf_free(&b);
+}
+
+/* A payload cut short anywhere is an error, never a shorter message. */
+static void
+test_truncation_every_byte(void **state)
+{
+	struct wire_buf b = { 0 };
+	struct frame_decoder d;
+	struct frame_hdr h;
+	struct wire_msg m, g;
+	char err[256];
+	size_t k, used;
+	uint16_t t;
+
+	(void)state;
+	for (t = 1; t <= WIRE_TYPE_MAX; t++) {
+		sample(t, &m);
+		b.len = 0;
+		encode_ok(&b, &m);
+		frame_hdr_decode(&h, b.p);
+		for (k = 0; k < h.len; k++) {
+			struct frame_hdr hk = h;
+
+			hk.len = (uint32_t)k;
+			if (wire_decode(&g, &hk, b.p + FRAME_HEADER_LEN, err,
+			    sizeof(err)) == 0)
+				fail_msg("%s cut to %zu of %u bytes decoded",
+				    wire_type_name(t), k, h.len);
+			assert_non_null(strstr(err, wire_type_name(t)));
+			wire_msg_free(&g);
+		}
+		/* The stream decoder never yields a frame from a prefix. */
+		for (k = 0; k < b.len; k++) {
+			frame_decoder_init(&d, &wire_rules);
+			assert_int_equal(frame_decoder_push(&d, b.p, k, &used),
+			    FRAME_NEED_MORE);
+			assert_int_equal(used, k);
+			assert_false(k > 0 && frame_decoder_idle(&d));
+			frame_decoder_free(&d);
+		}
+	}
+	wire_buf_free(&b);
+}
+
+static void
+push_header(struct frame_decoder *d, uint16_t type, uint32_t len,
+    enum frame_event want)
+{
+	struct frame_hdr h = { type, 0, len, 0, 0 };
+	uint8_t hb[FRAME_HEADER_LEN + 8];
+	size_t used;
+
+	memset(hb, 0, sizeof(hb));
+	frame_hdr_encode(hb, &h);
+	frame_decoder_init(d, &wire_rules);
+	assert_int_equal(frame_decoder_push(d, hb, sizeof(hb), &used), want);
+}
+
+static void
+test_oversize_unknown(void **state)
+{
+	struct frame_decoder d;
+	size_t used;
+
+	(void)state;
+	/* Caught on the header alone: no payload byte is needed. */
+	push_header(&d, WIRE_DATA, WIRE_DATA_MAX + 1, FRAME_ERROR);
+	assert_non_null(strstr(d.err, "exceeds the limit"));
+	assert_non_null(strstr(d.err, "byte 0"));
+	assert_true(d.cap == 0);
+	/* Sticky. */
+	assert_int_equal(frame_decoder_push(&d, "x", 1, &used), FRAME_ERROR);
+	frame_decoder_free(&d);
+	push_header(&d, WIRE_HELLO, WIRE_CTRL_MAX + 1, FRAME_ERROR);
+	frame_decoder_free(&d);
+	push_header(&d, WIRE_KEEPALIVE, 1, FRAME_ERROR);
+	frame_decoder_free(&d);
+	push_header(&d, WIRE_DATA, WIRE_DATA_MAX, FRAME_NEED_MORE);
+	frame_decoder_free(&d);
+	push_header(&d, 0, 0, FRAME_ERROR);
+	assert_non_null(strstr(d.err, "unknown message type 0"));
+	frame_decoder_free(&d);
+	push_header(&d, WIRE_TYPE_MAX + 1, 0, FRAME_ERROR);
+	assert_non_null(strstr(d.err, "unknown message type 14"));
+	frame_decoder_free(&d);
+	push_header(&d, 0xffff, 0, FRAME_ERROR);
+	frame_decoder_free(&d);
+}
+
+static void
+test_several_frames_one_chunk(void **state)
+{
+	struct wire_buf b = { 0 };
+	struct frame_decoder d;
+	struct wire_msg m;
+	size_t off = 0, used;
+	uint16_t t, got[WIRE_TYPE_MAX + 1];
+	int n = 0;
+
+	(void)state;
+	for (t = 1; t <= WIRE_TYPE_MAX; t++) {
+		sample(t, &m);
+		encode_ok(&b, &m);
+	}
+	frame_decoder_init(&d, &wire_rules);
+	while (off < b.len) {
+		if (frame_decoder_push(&d, b.p + off, b.len - off, &used) ==
+		    FRAME_READY)
+			got[n++] = d.hdr.type;
+		off += used;
+	}
+	assert_int_equal(n, WIRE_TYPE_MAX);
+	for (t = 1; t <= WIRE_TYPE_MAX; t++)
+		assert_int_equal(got[t - 1], t);
+	assert_true(frame_decoder_idle(&d));
+	assert_int_equal(d.nframes, WIRE_TYPE_MAX);
+	frame_decoder_free(&d);
+	wire_buf_free(&b);
+}
+
+/* Build a payload by hand and expect wire_decode to reject it. */
+static void
+reject(uint16_t type, uint16_t flags, const uint8_t *p, size_t len,
+    const char *want)
+{
+	struct frame_hdr h = { type, flags, (uint32_t)len, 0, 0 };
+	struct wire_msg g;
+	char err[256];
+
+	if (wire_decode(&g, &h, p, err, sizeof(err)) == 0)
+		fail_msg("accepted a bad %s", wire_type_name(type));
+	if (strstr(err, want) == NULL)
+		fail_msg("error '%s' lacks '%s'", err, want);
+	wire_msg_free(&g);
+}
+
+static void
+test_bad_payloads(void **state)
+{
+	static const char *bad_names[] = { "", ".", "..", "a/b", "/" };
+	uint8_t p[64];
+	struct wire_buf b = { 0 };
+	struct wire_msg m;
+	char err[256];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		n = strlen(bad_names[i]);
+		frame_put16(p, (uint16_t)n);
+		memcpy(p + 2, bad_names[i], n);
+		reject(WIRE_LIST, 0, p, 2 + n, "not a valid name");
+		sample(WIRE_LIST, &m);
+		strcpy(m.u.job, bad_names[i]);
+		assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+		assert_int_equal(b.len, 0);
+	}
+	frame_put16(p, 3);
+	memcpy(p + 2, "a\0b", 3);
+	reject(WIRE_LIST, 0, p, 5, "NUL");
+	frame_put16(p, 256);
+	reject(WIRE_LIST, 0, p, 2, "exceeds 255");
+	/* Trailing bytes. */
+	frame_put32(p, 1);
+	frame_put32(p + 4, 2);
+	reject(WIRE_PRUNE_REPLY, 0, p, 9, "trailing");
+	/* A count that cannot fit is refused before any allocation. */
+	frame_put32(p, 0xffffffffu);
+	reject(WIRE_LIST_REPLY, 0, p, 4, "exceed the limit");
+	frame_put32(p, 1000);
+	reject(WIRE_LIST_REPLY, 0, p, 8, "cannot fit");
+	/* Unknown flags. */
+	frame_put32(p, 1);
+	frame_put32(p + 4, 2);
+	reject(WIRE_PRUNE_REPLY, 0x8000, p, 8, "unknown frame flags");
+	/* DATA: raw length must match an uncompressed body. */
+	memset(p, 0, sizeof(p));
+	frame_put32(p + 16, 1);
+	frame_put32(p + 20, 41);
+	reject(WIRE_DATA, 0, p, 64, "differs");
+	frame_put32(p + 20, 0);
+	reject(WIRE_DATA, 0, p, 24, "empty data");
+	frame_put32(p + 20, WIRE_DATA_RAW_MAX + 1);
+	reject(WIRE_DATA, WIRE_F_ZSTD, p, 64, "over the data bound");
+	/* Unknown begin status. */
+	frame_put32(p, 3);
+	memset(p + 4, 0, 48);
+	frame_put16(p + 52, 0);
+	reject(WIRE_BEGIN_REPLY, 0, p, 54, "unknown begin status");
+	wire_buf_free(&b);
+}
+
+static void
+test_zstd(void **state)
+{
+	static uint8_t raw[200000], comp[200000], out[200000];
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	struct wire_buf b = { 0 };
+	struct frame_decoder d;
+	struct wire_msg m, g;
+	char err[256];
+	long n;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(raw); i++)
+		raw[i] = (uint8_t)("btrfs-stream"[i % 12] + (i / 4096));
+	n = wire_zstd_compress(cc, raw, sizeof(raw), comp, sizeof(comp));
+	assert_true(n > 0 && (size_t)n < sizeof(raw));
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_DATA;
+	m.u.data.ncmds = 5;
+	m.u.data.raw_len = sizeof(raw);
+	m.u.data.zstd = true;
+	m.u.data.body = comp;
+	m.u.data.body_len = (uint32_t)n;
+	encode_ok(&b, &m);
+	decode_frame(&b, 1000, &d);
+	assert_int_equal(d.hdr.flags, WIRE_F_ZSTD);
+	assert_int_equal(wire_decode(&g, &d.hdr, d.payload, err,
+	    sizeof(err)), 0);
+	assert_true(g.u.data.zstd);
+	assert_int_equal(wire_zstd_decompress(dc, &g.u.data, out, sizeof(out),
+	    err, sizeof(err)), 0);
+	assert_memory_equal(out, raw, sizeof(raw));
+	/* A raw length that disagrees with the zstd frame. */
+	g.u.data.raw_len = sizeof(raw) - 1;
+	assert_int_equal(wire_zstd_decompress(dc, &g.u.data, out, sizeof(out),
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "declares"));
+	/* Corrupt body. */
+	g.u.data.raw_len = sizeof(raw);
+	d.payload[WIRE_DATA_HDR_LEN + n / 2] ^= 0xff;
+	d.payload[WIRE_DATA_HDR_LEN + n / 2 + 1] ^= 0x55;
+	assert_int_equal(wire_zstd_decompress(dc, &g.u.data, out, sizeof(out),
+	    err, sizeof(err)), -1);
+	/* Output buffer smaller than declared. */
+	assert_int_equal(wire_zstd_decompress(dc, &g.u.data, out, 10,
+	    err, sizeof(err)), -1);
+	wire_msg_free(&g);
+	frame_decoder_free(&d);
+	/* Incompressible data is sent raw. */
+	for (i = 0; i < 4096; i++)
+		raw[i] = (uint8_t)(rand() >> 7);
+	assert_int_equal(wire_zstd_compress(cc, raw, 4096, comp,
+	    sizeof(comp)), -1);
+	wire_buf_free(&b);
+	ZSTD_freeCCtx(cc);
+	ZSTD_freeDCtx(dc);
+}
+
+/* Step both ends' machines; -1 when either end refuses. */
+static int
+both(struct wire_fsm *c, struct wire_fsm *s, bool from_client,
+    const struct wire_msg *m, char *err)
+{
+	struct wire_fsm *out = from_client ? c : s, *in = from_client ? s : c;
+
+	if (wire_fsm_step(out, true, m, err, 256) == -1)
+		return -1;
+	return wire_fsm_step(in, false, m, err, 256);
+}
+
+static void
+fsm_pair(struct wire_fsm *c, struct wire_fsm *s)
+{
+	struct wire_msg m;
+	char err[256];
+
+	wire_fsm_init(c, WIRE_CLIENT);
+	wire_fsm_init(s, WIRE_SERVER);
+	sample(WIRE_HELLO, &m);
+	assert_int_equal(both(c, s, true, &m, err), 0);
+	assert_int_equal(both(c, s, false, &m, err), 0);
+}
+
+static void
+test_fsm_transfer(void **state)
+{
+	struct wire_fsm c, s;
+	struct wire_msg m;
+	char err[256];
+
+	(void)state;
+	fsm_pair(&c, &s);
+	sample(WIRE_LIST, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_KEEPALIVE, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_LIST_REPLY, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_BEGIN, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_BEGIN_REPLY, &m);   /* resume at 10 / 5000 */
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_DATA, &m);          /* 3 commands at 10 / 5000 */
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_ACK, &m);           /* 13 / 5300 */
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_END, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_DONE, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_PRUNE, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_PRUNE_REPLY, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_ERROR, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_KEEPALIVE, &m);
+	assert_int_equal(wire_fsm_step(&c, true, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "after an error"));
+}
+
+/* In a fresh, greeted connection, m from that side is refused. */
+static void
+refused_after(const uint16_t *prefix, size_t n, bool from_client,
+    const struct wire_msg *m, const char *want)
+{
+	struct wire_fsm c, s;
+	struct wire_msg p;
+	char err[256];
+	size_t i;
+
+	fsm_pair(&c, &s);
+	for (i = 0; i < n; i++) {
+		sample(prefix[i], &p);
+		if (prefix[i] == WIRE_BEGIN_REPLY) {
+			p.u.begin_reply.status = WIRE_BEGIN_FRESH;
+			p.u.begin_reply.point = point(0, 0, 0);
+		}
+		assert_int_equal(both(&c, &s, prefix[i] == WIRE_LIST ||
+		    prefix[i] == WIRE_BEGIN || prefix[i] == WIRE_DATA ||
+		    prefix[i] == WIRE_END, &p, err), 0);
+	}
+	/* The receiving end must refuse, whatever the sending end thinks. */
+	assert_int_equal(wire_fsm_step(from_client ? &s : &c, false, m, err,
+	    sizeof(err)), -1);
+	if (strstr(err, want) == NULL)
+		fail_msg("error '%s' lacks '%s'", err, want);
+}
+
+static void
+test_fsm_out_of_order(void **state)
+{
+	static const uint16_t begun[] = { WIRE_BEGIN, WIRE_BEGIN_REPLY };
+	static const uint16_t listed[] = { WIRE_LIST };
+	struct wire_fsm c, s;
+	struct wire_msg m;
+	char err[256];
+
+	(void)state;
+	/* Anything but hello first. */
+	wire_fsm_init(&s, WIRE_SERVER);
+	sample(WIRE_LIST, &m);
+	assert_int_equal(wire_fsm_step(&s, false, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "before the hellos"));
+	/* Server hello first. */
+	wire_fsm_init(&c, WIRE_CLIENT);
+	sample(WIRE_HELLO, &m);
+	assert_int_equal(wire_fsm_step(&c, false, &m, err, sizeof(err)), -1);
+	/* Version mismatch. */
+	wire_fsm_init(&s, WIRE_SERVER);
+	m.u.hello.version = WIRE_VERSION + 1;
+	assert_int_equal(wire_fsm_step(&s, false, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "version mismatch"));
+	/* Second hello. */
+	sample(WIRE_HELLO, &m);
+	refused_after(NULL, 0, true, &m, "second hello");
+	/* Data without a transfer. */
+	sample(WIRE_DATA, &m);
+	m.u.data.index = 0;
+	m.u.data.offset = 0;
+	refused_after(NULL, 0, true, &m, "no transfer open");
+	/* Data before the begin reply. */
+	refused_after(begun, 1, true, &m, "no transfer open");
+	/* Data at the wrong place. */
+	m.u.data.index = 1;
+	refused_after(begun, 2, true, &m, "expected command 0");
+	/* A request while one is pending, or during a transfer. */
+	sample(WIRE_BEGIN, &m);
+	refused_after(listed, 1, true, &m, "unanswered");
+	refused_after(begun, 2, true, &m, "transfer is open");
+	/* Replies nobody asked for, or to another request. */
+	sample(WIRE_LIST_REPLY, &m);
+	refused_after(NULL, 0, false, &m, "no matching request");
+	sample(WIRE_BEGIN_REPLY, &m);
+	refused_after(listed, 1, false, &m, "no matching request");
+	/* A fresh start not at zero. */
+	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
+	refused_after(begun, 1, false, &m, "fresh start");
+	/* Ack of commands never sent, done before end, wrong direction. */
+	sample(WIRE_ACK, &m);
+	refused_after(begun, 2, false, &m, "never sent");
+	sample(WIRE_DONE, &m);
+	refused_after(begun, 2, false, &m, "before end");
+	sample(WIRE_DATA, &m);
+	refused_after(begun, 2, false, &m, "wrong direction");
+	sample(WIRE_LIST, &m);
+	refused_after(NULL, 0, false, &m, "wrong direction");
+	/* End whose totals differ from the data. */
+	sample(WIRE_END, &m);
+	refused_after(begun, 2, true, &m, "totals differ");
+}
+
+/*
+ * With WIRE_CORPUS set to a directory, write every sample frame and a
+ * whole sender session there: the seed corpus of fuzz_wire.
+ */
+static void
+write_corpus(const char *dir)
+{
+	static const uint16_t session[] = { WIRE_HELLO, WIRE_LIST, WIRE_BEGIN,
+	    WIRE_DATA, WIRE_KEEPALIVE, WIRE_END, WIRE_PRUNE, WIRE_ERROR };
+	struct wire_buf b = { 0 }, all = { 0 };
+	struct wire_msg m;
+	char path[4096];
+	uint16_t t;
+	size_t i;
+	FILE *f;
+
+	for (t = 1; t <= WIRE_TYPE_MAX; t++) {
+		sample(t, &m);
+		b.len = 0;
+		encode_ok(&b, &m);
+		snprintf(path, sizeof(path), "%s/msg-%s", dir, wire_type_name(t));
+		if ((f = fopen(path, "w")) == NULL)
+			fail_msg("%s", path);
+		fwrite(b.p, 1, b.len, f);
+		fclose(f);
+	}
+	for (i = 0; i < sizeof(session) / sizeof(session[0]); i++) {
+		sample(session[i], &m);
+		if (session[i] == WIRE_DATA) {
+			m.u.data.index = m.u.data.offset = 0;
+		} else if (session[i] == WIRE_END) {
+			m.u.point.index = 3;
+			m.u.point.offset = sizeof(body);
+		}
+		encode_ok(&all, &m);
+	}
+	snprintf(path, sizeof(path), "%s/session", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		fail_msg("%s", path);
+	fwrite(all.p, 1, all.len, f);
+	fclose(f);
+	wire_buf_free(&b);
+	wire_buf_free(&all);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_layout),
+		cmocka_unit_test(test_roundtrip_all),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_truncation_every_byte),
+		cmocka_unit_test(test_oversize_unknown),
+		cmocka_unit_test(test_several_frames_one_chunk),
+		cmocka_unit_test(test_bad_payloads),
+		cmocka_unit_test(test_zstd),
+		cmocka_unit_test(test_fsm_transfer),
+		cmocka_unit_test(test_fsm_out_of_order),
+	};
+
+	if (getenv("WIRE_CORPUS") != NULL)
+		write_corpus(getenv("WIRE_CORPUS"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
