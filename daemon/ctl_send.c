@@ -14,6 +14,7 @@
 
 #include "daemon/ctl.h"
 #include "daemon/log.h"
+#include "proto/fdio.h"
 #include "engine/send.h"
 
 #define SEND_MAX_CLONES 4096
@@ -79,23 +80,6 @@ ctl_send_progress(struct send_progress *pr, const struct send *s, int final)
 	}
 	fprintf(stderr, "\r%s  %s/s  %llu commands%s\033[K%s", done, rate,
 	    (unsigned long long)st.ncmds, tail, final ? "\n" : "");
-}
-
-static int
-ctl_send_write(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Like `btrfs send -f`: reuse an existing file, else create it 0600. */
@@ -165,7 +149,7 @@ ctl_send_run(const struct send_params *p, const char *out_path,
 	clock_gettime(CLOCK_MONOTONIC, &pr->start);
 	pr->last = pr->start;
 	while ((rc = send_next(s, &u, &e)) == 1) {
-		if (ctl_send_write(out, u.raw, u.len) == -1) {
+		if (fd_write_all(out, u.raw, u.len) == -1) {
 			log_warn("send: writing %s", out_path);
 			goto fail;
 		}

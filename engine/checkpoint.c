@@ -36,6 +36,7 @@
 #include <uuid/uuid.h>
 
 #include "engine/checkpoint.h"
+#include "proto/fdio.h"
 #include "proto/stream.h"
 
 #define CKPT_MAGIC	"btrsend-checkpoint"
@@ -200,23 +201,6 @@ ckpt_tmpname(const char *name, char *tmp, size_t len)
 	return 0;
 }
 
-static int
-ckpt_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 int
 checkpoint_write(int dirfd, const char *name, const struct checkpoint *c)
 {
@@ -239,7 +223,7 @@ checkpoint_write(int dirfd, const char *name, const struct checkpoint *c)
 	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto fail;
-	if (ckpt_write_all(fd, o->b, o->len) == -1 || fsync(fd) == -1)
+	if (fd_write_all(fd, o->b, o->len) == -1 || fsync(fd) == -1)
 		goto fail_unlink;
 	if (close(fd) == -1) {
 		fd = -1;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "proto/fdio.h"
 #include "proto/ipc.h"
 
 struct ipc_rd {
@@ -362,18 +363,7 @@ ipc_result_free(struct ipc_result *r)
 int
 ipc_write_all(int fd, const struct ipc_buf *b)
 {
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < b->len) {
-		n = write(fd, b->p + off, b->len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
+	return fd_write_all(fd, b->p, b->len);
 }
 
 static int
