@@ -7,11 +7,19 @@
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
 #   make bench      benchmarks against btrfs-progs in the same run
 #   make demo       a real replication demo on loopback btrfs
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local SYSCONFDIR=/etc DESTDIR= (and uninstall)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR  ?= /etc
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 V       ?= 0
 SAN     ?= 0
 
@@ -60,7 +68,7 @@ FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check unit integration fuzz bench demo install clean
+.PHONY: all deps check unit integration fuzz bench demo install uninstall clean
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 $(B)/%.o: %.c
@@ -83,13 +91,16 @@ $(B)/tests/%: $(B)/tests/lib/%.o $(LIB)
 	$(if $(filter 0,$(V)),@echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
-# libFuzzer builds compile the library sources again with clang.
+# libFuzzer builds compile the library sources again with clang.  The
+# btrsendctl subcommands (daemon/ctl_*.c) need btrsendctl.c and are no
+# fuzz target's business, so they are left out.
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+FUZZ_LIB_SRCS = $(filter-out daemon/ctl_%.c,$(LIB_SRCS))
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
 	@mkdir -p build-fuzz
 	$(if $(filter 0,$(V)),@echo "  FUZZ    $@")
-	$(Q)clang $(FUZZ_CFLAGS) $< $(LIB_SRCS) $(LDLIBS) -o $@
+	$(Q)clang $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) $(LDLIBS) -o $@
 
 deps:
 	@tests/lib/deps.sh
@@ -118,10 +129,38 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)B=$(B) tests/lib/demo.sh
 
+# The unit names /usr/sbin and /etc (right for PREFIX=/usr packages and
+# for systemd-analyze verify of the source); installing points it at the
+# real SBINDIR and SYSCONFDIR.
+INSTALLED := $(BINDIR)/btrsendctl $(SBINDIR)/btrsendd \
+             $(MANDIR)/man8/btrsendd.8 $(MANDIR)/man8/btrsendctl.8 \
+             $(MANDIR)/man5/btrsend.conf.5 \
+             $(SYSCONFDIR)/btrsend/btrsend.conf.example \
+             $(UNITDIR)/btrsendd.service $(TMPFILESDIR)/btrsend.conf \
+             $(SYSUSERSDIR)/btrsend.conf $(BASHCOMPDIR)/btrsendctl
+
 install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
-	install -m 755 $(B)/btrsendctl $(DESTDIR)$(PREFIX)/bin/btrsendctl
-	install -m 755 $(B)/btrsendd $(DESTDIR)$(PREFIX)/sbin/btrsendd
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/btrsend $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(BASHCOMPDIR)
+	install -m 755 $(B)/btrsendctl $(DESTDIR)$(BINDIR)/btrsendctl
+	install -m 755 $(B)/btrsendd $(DESTDIR)$(SBINDIR)/btrsendd
+	install -m 644 daemon/btrsendd.8 daemon/btrsendctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 conf/btrsend.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 conf/btrsend.conf.example $(DESTDIR)$(SYSCONFDIR)/btrsend/
+	sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/etc/btrsend/|$(SYSCONFDIR)/btrsend/|g' \
+	    systemd/btrsendd.service > $(DESTDIR)$(UNITDIR)/btrsendd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/btrsendd.service
+	install -m 644 systemd/btrsend.tmpfiles $(DESTDIR)$(TMPFILESDIR)/btrsend.conf
+	install -m 644 systemd/btrsend.sysusers $(DESTDIR)$(SYSUSERSDIR)/btrsend.conf
+	install -m 644 daemon/completion.bash $(DESTDIR)$(BASHCOMPDIR)/btrsendctl
+
+# Leaves an admin's btrsend.conf (and so its directory) alone.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	[ ! -d $(DESTDIR)$(SYSCONFDIR)/btrsend ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/btrsend
 
 clean:
 	rm -rf build build-san build-fuzz

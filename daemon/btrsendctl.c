@@ -21,6 +21,8 @@ static int ctl_version(int, char **);
 static const struct ctl_command ctl_commands[] = {
 	{ "dump", ctl_dump, "[-f FILE]",
 	  "print a send stream like 'btrfs receive --dump'" },
+	{ "send", ctl_send, "[-p P] [-c C]... -o FILE SNAPSHOT...",
+	  "kernel send of read-only snapshots to FILE" },
 	{ "verify", ctl_verify, "[-v] [-f FILE]",
 	  "check a send stream; -v lists the commands" },
 	{ "version", ctl_version, "",

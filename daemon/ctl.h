@@ -18,6 +18,7 @@ struct ctl_command {
 };
 
 int ctl_dump(int argc, char **argv);
+int ctl_send(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 
 /* Open -f FILE or stdin ("-" or NULL) for reading; -1 with a message. */

@@ -180,7 +180,8 @@ stream_reader_init(struct stream_reader *r, const struct stream_reader_opts *o)
 void
 stream_reader_free(struct stream_reader *r)
 {
-	free(r->buf);
+	if (!r->borrowed)
+		free(r->buf);
 	r->buf = NULL;
 	r->cap = r->start = r->end = 0;
 }
@@ -191,6 +192,10 @@ stream_reader_space(struct stream_reader *r, size_t want, size_t *avail)
 	size_t tail = r->end - r->start, req, ncap;
 	uint8_t *nbuf;
 
+	if (r->borrowed) {
+		errno = EINVAL;
+		return NULL;
+	}
 	req = want != 0 ? want : STREAM_READ_CHUNK;
 	if (r->need > tail && r->need - tail > req)
 		req = r->need - tail;
@@ -227,10 +232,8 @@ stream_reader_feed(struct stream_reader *r, const void *p, size_t len)
 
 	if (len == 0)
 		return 0;
-	if ((dst = stream_reader_space(r, len, &avail)) == NULL) {
-		errno = ENOMEM;
+	if ((dst = stream_reader_space(r, len, &avail)) == NULL)
 		return -1;
-	}
 	memcpy(dst, p, len);
 	stream_reader_commit(r, len);
 	return 0;
@@ -242,6 +245,23 @@ stream_reader_eof(struct stream_reader *r)
 	r->eof = true;
 }
 
+int
+stream_reader_attach(struct stream_reader *r, const void *p, size_t len)
+{
+	if (r->borrowed || r->end != 0 || r->consumed != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	free(r->buf);
+	/* Never written through: the reader only writes into space(). */
+	r->buf = (uint8_t *)(uintptr_t)p;
+	r->cap = r->end = len;
+	r->start = 0;
+	r->borrowed = true;
+	r->eof = true;
+	return 0;
+}
+
 /* Unparsed input; never NULL arithmetic before the first allocation. */
 static const uint8_t *
 reader_head(const struct stream_reader *r)
@@ -251,20 +271,41 @@ reader_head(const struct stream_reader *r)
 	return r->buf != NULL ? r->buf + r->start : none;
 }
 
+static enum stream_event __attribute__((format(printf, 5, 0)))
+reader_vfail(struct stream_reader *r, uint64_t offset, int type,
+    bool in_header, const char *fmt, va_list ap)
+{
+	r->err.index = r->ncmds;
+	r->err.offset = offset;
+	r->err.cmd_type = type;
+	r->err.in_header = in_header;
+	vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+	r->state = RS_ERROR;
+	return STREAM_ERROR;
+}
+
+/* An error in a command: index, its type if known, where it starts. */
 static enum stream_event __attribute__((format(printf, 4, 5)))
 reader_fail(struct stream_reader *r, uint64_t offset, int type,
     const char *fmt, ...)
 {
 	va_list ap;
 
-	r->err.index = r->ncmds;
-	r->err.offset = offset;
-	r->err.cmd_type = type;
-	r->err.in_header = false;
 	va_start(ap, fmt);
-	vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+	reader_vfail(r, offset, type, false, fmt, ap);
 	va_end(ap);
-	r->state = RS_ERROR;
+	return STREAM_ERROR;
+}
+
+/* An error in the stream header at the current position. */
+static enum stream_event __attribute__((format(printf, 2, 3)))
+reader_fail_header(struct stream_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reader_vfail(r, r->consumed, -1, true, fmt, ap);
+	va_end(ap);
 	return STREAM_ERROR;
 }
 
@@ -275,35 +316,29 @@ reader_header(struct stream_reader *r)
 	size_t avail = r->end - r->start;
 	uint32_t version;
 
+	/* Compare what is there already: garbage fails before EOF. */
 	if (avail > 0 && memcmp(p, STREAM_MAGIC, avail < STREAM_MAGIC_LEN ?
-	    avail : STREAM_MAGIC_LEN) != 0) {
-		reader_fail(r, r->consumed, -1, r->state == RS_AFTER_END ?
+	    avail : STREAM_MAGIC_LEN) != 0)
+		return reader_fail_header(r, r->state == RS_AFTER_END ?
 		    "bad stream header magic after END command" :
 		    "bad stream header magic (not a btrfs send stream)");
-		r->err.in_header = true;
-		return STREAM_ERROR;
-	}
 	if (avail < STREAM_HEADER_LEN) {
 		r->need = STREAM_HEADER_LEN;
 		if (!r->eof)
 			return STREAM_NEED_MORE;
 		if (avail == 0 && r->state == RS_AFTER_END)
 			return STREAM_DONE;
-		reader_fail(r, r->consumed, -1, avail == 0 ? "empty stream" :
-		    "truncated stream header (%zu of %d bytes)", avail,
-		    STREAM_HEADER_LEN);
-		r->err.in_header = true;
-		return STREAM_ERROR;
+		if (avail == 0)
+			return reader_fail_header(r, "empty stream");
+		return reader_fail_header(r, "truncated stream header "
+		    "(%zu of %d bytes)", avail, STREAM_HEADER_LEN);
 	}
 	r->need = 0;
 	version = le32(p + STREAM_MAGIC_LEN);
 	if ((version < 1 && !r->opts.progs_compat) ||
-	    version > STREAM_VERSION_MAX) {
-		reader_fail(r, r->consumed, -1,
-		    "unsupported stream version %" PRIu32, version);
-		r->err.in_header = true;
-		return STREAM_ERROR;
-	}
+	    version > STREAM_VERSION_MAX)
+		return reader_fail_header(r, "unsupported stream version %"
+		    PRIu32, version);
 	r->version = version;
 	r->nstreams++;
 	r->start += STREAM_HEADER_LEN;

@@ -164,6 +164,7 @@ struct stream_reader {
 	size_t cap, start, end;
 	int state;
 	bool eof;
+	bool borrowed;          /* buf belongs to the caller (attach) */
 	size_t need;            /* bytes the unit at start needs, 0: unknown */
 };
 
@@ -176,6 +177,13 @@ uint8_t *stream_reader_space(struct stream_reader *r, size_t want, size_t *avail
 void stream_reader_commit(struct stream_reader *r, size_t n);
 /* No more input will come. */
 void stream_reader_eof(struct stream_reader *r);
+/*
+ * Parse the len bytes at p in place instead of a buffer (e.g. a mapped
+ * file): no copy.  Only before any other input; implies eof.  p must stay
+ * valid while the reader and its commands are used.  Returns 0, or -1
+ * (EINVAL) when input was already given; _feed and _space then fail.
+ */
+int  stream_reader_attach(struct stream_reader *r, const void *p, size_t len);
 enum stream_event stream_reader_next(struct stream_reader *r, struct stream_cmd *cmd);
 
 /* Attribute access.  Return 0, or -1 when absent or of the wrong size. */

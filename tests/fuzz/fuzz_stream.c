@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the send-stream reader.  The input is a stream;
- * chunking and options derive from its CRC so that plain streams make a
+ * chunking, copy or attach, and options derive from its CRC so that plain streams make a
  * good seed corpus.  Checks: no crash or leak; the same outcome whole and
  * in random chunks; every accepted command re-encodes (writer) and parses
  * back to the same attributes.
@@ -123,8 +123,12 @@ run(const uint8_t *data, size_t size, const struct stream_reader_opts *o,
 
 	memset(out, 0, sizeof(*out));
 	stream_reader_init(&r, o);
+	if (seed == 1) {
+		CHECK(stream_reader_attach(&r, data, size) == 0);
+		pos = size;
+	}
 	while (pos < size && ev == STREAM_NEED_MORE) {
-		if (seed == 0) {
+		if (seed <= 1) {
 			n = size;
 		} else {
 			seed = seed * 1103515245u + 12345u;
@@ -137,11 +141,11 @@ run(const uint8_t *data, size_t size, const struct stream_reader_opts *o,
 		memcpy(dst, data + pos, n);
 		stream_reader_commit(&r, n);
 		pos += n;
-		ev = drain(&r, o, seed == 0);
+		ev = drain(&r, o, seed <= 1);
 	}
 	if (ev == STREAM_NEED_MORE) {
 		stream_reader_eof(&r);
-		ev = drain(&r, o, seed == 0);
+		ev = drain(&r, o, seed <= 1);
 	}
 	CHECK(ev == STREAM_DONE || ev == STREAM_ERROR);
 	out->last = ev;
@@ -170,8 +174,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.allow_unknown = h & 1;
 	if (h & 2)
 		o.max_cmd_len = 1 + (h >> 8) % 4096;
-	run(data, size, &o, 0, &whole);
-	run(data, size, &o, h | 1, &chunked);
+	/* Whole input: copied in (seed 0) or attached in place (seed 1). */
+	run(data, size, &o, (h >> 2) & 1, &whole);
+	run(data, size, &o, h | 3, &chunked);
 	CHECK(memcmp(&whole, &chunked, sizeof(whole)) == 0);
 	return 0;
 }

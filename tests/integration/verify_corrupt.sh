@@ -40,20 +40,34 @@ btrfs send -q --proto 2 --compressed-data -f "$S/comp.v2" "$Z/csnap" ||
 
 uuid_of() { btrfs subvolume show "$1" | awk '$1 == "UUID:" { print $2 }'; }
 
-# Clean streams: exit 0 and a summary that matches what we sent.
+# Clean streams: exit 0 and a summary that matches what we sent (files
+# are mapped, pipes read).
 "$CTL" verify -f "$S/full.v1" > "$S/full.sum" || fail "verify rejects a clean v1 stream"
 grep -q '^streams: 1 (version 1)$' "$S/full.sum" || fail "v1 summary: $(cat "$S/full.sum")"
 grep -q "^subvol: snap1 uuid=$(uuid_of "$A/snap1") " "$S/full.sum" ||
 	fail "v1 summary lacks the subvolume and its uuid"
-"$CTL" verify < "$S/inc.v1" > "$S/inc.sum" || fail "verify rejects a clean incremental stream"
+cat "$S/inc.v1" | "$CTL" verify > "$S/inc.sum" || fail "verify rejects a clean incremental stream"
 grep -q "^snapshot: snap2 uuid=$(uuid_of "$A/snap2") .* parent_uuid=$(uuid_of "$A/snap1") " \
 	"$S/inc.sum" || fail "incremental summary lacks parent uuid: $(cat "$S/inc.sum")"
 "$CTL" verify -f "$S/comp.v2" > "$S/comp.sum" || fail "verify rejects a clean v2 compressed stream"
 grep -q '^streams: 1 (version 2)$' "$S/comp.sum" || fail "v2 summary: $(cat "$S/comp.sum")"
 grep -Eq '^  encoded_write +[1-9]' "$S/comp.sum" || fail "no encoded_write in the v2 stream"
+cat "$S/comp.v2" | "$CTL" verify > "$S/comp.pipe.sum" || fail "verify rejects a piped v2 stream"
+diff <(tail -n +2 "$S/comp.sum") <(tail -n +2 "$S/comp.pipe.sum") >&2 ||
+	fail "mapped and piped input summarize differently"
 # Concatenated streams (send of two subvolumes without -e).
 cat "$S/full.v1" "$S/inc.v1" | "$CTL" verify > "$S/cat.sum" || fail "verify rejects concatenated streams"
 grep -q '^streams: 2 (version 1)$' "$S/cat.sum" || fail "concatenated summary: $(cat "$S/cat.sum")"
+# Two subvolumes in one send: concatenated streams, or with -e one stream.
+btrfs send -q -f "$S/two" "$A/snap1" "$A/snap2" || fail "btrfs send of two subvolumes"
+"$CTL" verify -f "$S/two" > "$S/two.sum" || fail "verify rejects a two-subvolume send"
+grep -q '^streams: 2 (version 1)$' "$S/two.sum" || fail "two-subvolume summary: $(cat "$S/two.sum")"
+btrfs send -q -e -f "$S/two-e" "$A/snap1" "$A/snap2" || fail "btrfs send -e"
+"$CTL" verify -f "$S/two-e" > "$S/two-e.sum" || fail "verify rejects a send -e stream"
+grep -q '^streams: 1 (version 1)$' "$S/two-e.sum" || fail "send -e summary: $(cat "$S/two-e.sum")"
+[ "$(grep -Ec '^(subvol|snapshot): snap[12] ' "$S/two-e.sum")" -eq 2 ] ||
+	fail "send -e: want both subvolumes named: $(cat "$S/two-e.sum")"
+grep -Eq '^  end +1$' "$S/two-e.sum" || fail "send -e: want one END"
 # Data bytes agree with what btrfs receive --dump reports for writes.
 want=$(btrfs receive --dump -f "$S/full.v1" | awk '$1 == "write" { sub("len=", "", $4); s += $4 } END { print s }')
 grep -q "^data bytes: $want\$" "$S/full.sum" || fail "data bytes differ from receive --dump ($want)"
@@ -62,11 +76,16 @@ grep -q "^data bytes: $want\$" "$S/full.sum" || fail "data bytes differ from rec
 cmd_of() { awk -v x="$2" '$2 <= x && x < $2 + 10 + $3 { print $1; found = 1; exit }
 	END { if (!found) print "none" }' "$1"; }
 
-# expect_bad FILE WHAT INDEX: verify exits 1 and names command INDEX
-# (or the stream header when INDEX is "header").
+# expect_bad FILE WHAT INDEX [pipe]: verify exits 1 and names command
+# INDEX (or the stream header when INDEX is "header").  Files given with
+# -f are mapped; "pipe" feeds a pipe instead (the read(2) path).
 expect_bad() {
 	local f=$1 what=$2 idx=$3 out rc
-	out=$("$CTL" verify -f "$f" 2>&1 >/dev/null)
+	if [ "${4:-}" = pipe ]; then
+		out=$(cat "$f" | "$CTL" verify 2>&1 >/dev/null)
+	else
+		out=$("$CTL" verify -f "$f" 2>&1 >/dev/null)
+	fi
 	rc=$?
 	[ $rc -eq 1 ] || fail "$what: exit $rc, want 1 ($out)"
 	if [ "$idx" = header ]; then
@@ -111,6 +130,8 @@ corrupt_all() { # corrupt_all STREAM: flips spread over every kind of byte
 		[ "$idx" = none ] && fail "$s: offset $x is in no command"
 		flip "$work" "$x"
 		expect_bad "$work" "$(basename "$s") byte $x flipped" "$idx"
+		[ $((nflips % 4)) -eq 0 ] &&
+			expect_bad "$work" "$(basename "$s") byte $x flipped, piped" "$idx" pipe
 		flip "$work" "$x"
 		nflips=$((nflips + 1))
 	done
@@ -126,6 +147,7 @@ corrupt_all() { # corrupt_all STREAM: flips spread over every kind of byte
 		[ "$x" -lt 17 ] && idx=header
 		head -c "$x" "$s" > "$work"
 		expect_bad "$work" "$(basename "$s") cut at $x" "$idx"
+		expect_bad "$work" "$(basename "$s") cut at $x, piped" "$idx" pipe
 		if [ "$idx" != header ]; then
 			read -r _ off _ < <(sed -n "$((idx + 1))p" "$list")
 			msg=$("$CTL" verify -f "$work" 2>&1 >/dev/null)

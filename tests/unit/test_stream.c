@@ -35,7 +35,7 @@ struct run {
 	uint64_t ncmds, nstreams;
 };
 
-enum chunking { CH_WHOLE, CH_BYTE, CH_RANDOM, CH_SPACE };
+enum chunking { CH_WHOLE, CH_BYTE, CH_RANDOM, CH_SPACE, CH_ATTACH };
 
 static const uint8_t uuid_a[16] = {
 	0xe4, 0x52, 0xaa, 0xf5, 0x55, 0x97, 0x2e, 0x49,
@@ -101,6 +101,10 @@ run_stream(const uint8_t *p, size_t len, enum chunking how,
 	memset(out, 0, sizeof(*out));
 	srand(1234);
 	assert_int_equal(stream_reader_init(&r, o), 0);
+	if (how == CH_ATTACH) {
+		assert_int_equal(stream_reader_attach(&r, p, len), 0);
+		pos = len;
+	}
 	while (pos < len && ev == STREAM_NEED_MORE) {
 		switch (how) {
 		case CH_WHOLE:  n = len; break;
@@ -147,7 +151,7 @@ run_all_chunkings(const uint8_t *p, size_t len,
 	enum chunking how;
 
 	run_stream(p, len, CH_WHOLE, o, whole);
-	for (how = CH_BYTE; how <= CH_SPACE; how++) {
+	for (how = CH_BYTE; how <= CH_ATTACH; how++) {
 		run_stream(p, len, how, o, &other);
 		assert_int_equal(other.last, whole->last);
 		assert_int_equal(other.n, whole->n);
@@ -948,6 +952,38 @@ test_accessors(void **state)
 	    "FILE_OFFSET");
 }
 
+static void
+test_attach(void **state)
+{
+	struct built b;
+	struct stream_reader r;
+	struct stream_cmd c;
+	size_t avail, i;
+
+	(void)state;
+	build_stream(&b, 2, 1000);
+	stream_reader_init(&r, NULL);
+	assert_int_equal(stream_reader_attach(&r, b.buf, b.len), 0);
+	/* Attached input is all there is. */
+	assert_int_equal(stream_reader_feed(&r, "x", 1), -1);
+	assert_null(stream_reader_space(&r, 1, &avail));
+	assert_int_equal(stream_reader_attach(&r, b.buf, b.len), -1);
+	assert_int_equal(stream_reader_next(&r, &c), STREAM_HEADER);
+	for (i = 0; i < b.ncmds; i++) {
+		assert_int_equal(stream_reader_next(&r, &c), STREAM_CMD);
+		/* No copy: commands point into the caller's bytes. */
+		assert_ptr_equal(c.raw, b.buf + b.off[i]);
+	}
+	assert_int_equal(stream_reader_next(&r, &c), STREAM_DONE);
+	stream_reader_free(&r);
+	/* Not after other input. */
+	stream_reader_init(&r, NULL);
+	assert_int_equal(stream_reader_feed(&r, b.buf, 5), 0);
+	assert_int_equal(stream_reader_attach(&r, b.buf, b.len), -1);
+	stream_reader_free(&r);
+	free(b.buf);
+}
+
 /* ---- digest ---- */
 
 static void
@@ -1018,6 +1054,7 @@ main(void)
 		cmocka_unit_test(test_concatenated),
 		cmocka_unit_test(test_multi_subvol),
 		cmocka_unit_test(test_accessors),
+		cmocka_unit_test(test_attach),
 		cmocka_unit_test(test_digest),
 	};
 

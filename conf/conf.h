@@ -1,0 +1,158 @@
+/*
+ * The parsed configuration of btrsendd (btrsend.conf(5)).
+ *
+ * Only the daemon's parent parses the file.  conf_load() returns a fully
+ * validated structure with every default filled in; nothing modifies it
+ * afterwards (a reload builds a new one and swaps), so readers take
+ * `const struct conf *`.  All strings and arrays are owned by the structure
+ * and released by conf_free().
+ */
+#ifndef BTRSEND_CONF_CONF_H
+#define BTRSEND_CONF_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONF_DEFAULT_PATH          "/etc/btrsend/btrsend.conf"
+#define CONF_DEFAULT_STATE_DIR     "/var/lib/btrsend"
+#define CONF_DEFAULT_SOCKET        "/run/btrsend/control.sock"
+#define CONF_DEFAULT_TIMEZONE      "UTC"
+#define CONF_DEFAULT_MAX_TRANSFERS 2
+#define CONF_MAX_TRANSFERS_LIMIT   1024
+
+/* A HOST:PORT or [V6]:PORT endpoint. */
+struct conf_addr {
+	char		*host;		/* name or literal, without brackets */
+	uint16_t	 port;		/* 1..65535 */
+	int		 v6;		/* host is an IPv6 literal ([..] form) */
+};
+
+enum conf_compress {
+	CONF_COMPRESS_NONE = 0,		/* default */
+	CONF_COMPRESS_ZSTD,
+};
+
+enum conf_protocol {
+	CONF_PROTO_AUTO = 0,		/* default: highest both ends support */
+	CONF_PROTO_1 = 1,
+	CONF_PROTO_2 = 2,
+};
+
+enum conf_sched_kind {
+	CONF_SCHED_MANUAL = 0,		/* default: only `btrsendctl run` */
+	CONF_SCHED_EVERY,		/* sch_every seconds after the last run */
+	CONF_SCHED_AT,			/* daily at sch_hour:sch_minute */
+};
+
+struct conf_schedule {
+	enum conf_sched_kind kind;
+	uint64_t	 every;		/* seconds, > 0, for CONF_SCHED_EVERY */
+	int		 hour;		/* 0..23, for CONF_SCHED_AT ... */
+	int		 minute;	/* 0..59, in conf->timezone */
+};
+
+/*
+ * How many snapshots to keep per calendar bucket (the newest of each
+ * hour/day/ISO week/month/year), plus everything younger than min_age.
+ * set == 0: no block was given, nothing is ever pruned.  When set, at least
+ * one count or min_age is non-zero.
+ */
+struct conf_retention {
+	int		 set;
+	uint32_t	 hourly;
+	uint32_t	 daily;
+	uint32_t	 weekly;
+	uint32_t	 monthly;
+	uint32_t	 yearly;
+	uint64_t	 min_age;	/* seconds, 0 = none */
+};
+
+struct conf_target {
+	char		*name;		/* the block's NAME, [A-Za-z0-9_-]+ */
+	struct conf_addr address;	/* required */
+	char		*cert_name;	/* expected peer certificate name;
+					   default: address.host */
+	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
+	enum conf_compress compress;	/* wire compression */
+};
+
+struct conf_job {
+	char		*name;		/* [A-Za-z0-9_-]+, prefixes snapshots */
+	char		*source;	/* absolute path of the subvolume */
+	char		*snapshot_dir;	/* absolute path, same filesystem */
+	struct conf_schedule schedule;
+	char		**send_to;	/* names of targets, each defined */
+	size_t		 nsend_to;
+	enum conf_protocol protocol;	/* send stream version */
+	int		 compressed_data; /* pass compressed extents as is */
+	struct conf_retention keep_source;
+	struct conf_retention keep_target;
+	char		*on_success;	/* command run after success, or NULL */
+	char		*on_failure;	/* command run after failure, or NULL */
+};
+
+struct conf_receive {
+	int		 set;		/* a receive block was given */
+	struct conf_addr *listen;	/* at least one when set */
+	size_t		 nlisten;
+	char		*root;		/* absolute path, on btrfs */
+	char		**clients;	/* admitted certificate names, >= 1 */
+	size_t		 nclients;
+};
+
+struct conf {
+	char		*path;		/* the file conf_load() read */
+	uint32_t	 max_transfers;	/* concurrent transfers, 1..1024 */
+	char		*state_dir;	/* absolute path */
+	char		*timezone;	/* for `schedule at`, "UTC" default */
+
+	/* tls: required once any target or receive block exists. */
+	int		 tls_set;
+	char		*tls_certificate;
+	char		*tls_key;
+	char		*tls_ca;
+
+	char		*control_socket; /* absolute path */
+	char		*control_group;	/* NULL: the daemon's own group */
+
+	int		 metrics_set;
+	struct conf_addr metrics_listen;
+
+	struct conf_target *targets;	/* in file order, names unique */
+	size_t		 ntargets;
+	struct conf_job	*jobs;		/* in file order, names unique */
+	size_t		 njobs;
+	struct conf_receive receive;
+};
+
+/* Messages of a failed parse, each "file:line:column: what is wrong". */
+struct conf_errors {
+	char		**msg;
+	size_t		 n;
+	size_t		 dropped;	/* beyond CONF_MAX_ERRORS */
+};
+#define CONF_MAX_ERRORS 100
+
+/*
+ * Parse and validate a file (or a buffer named `name`, whose relative
+ * includes resolve against dirname(name)).  NULL if anything was wrong,
+ * with every problem found in errs (which the caller frees).
+ */
+struct conf	*conf_load(const char *path, struct conf_errors *errs);
+struct conf	*conf_load_buffer(const char *name, const char *buf, size_t len,
+		    struct conf_errors *errs);
+void		 conf_free(struct conf *);
+
+/* Write the canonical form: every default explicit, includes flattened. */
+void		 conf_print(FILE *, const struct conf *);
+/* 1 if both describe the same configuration (path is not compared). */
+int		 conf_equal(const struct conf *, const struct conf *);
+
+const struct conf_target *conf_target_find(const struct conf *, const char *);
+const struct conf_job *conf_job_find(const struct conf *, const char *);
+
+void		 conf_errors_print(FILE *, const struct conf_errors *);
+void		 conf_errors_free(struct conf_errors *);
+
+#endif

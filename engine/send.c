@@ -1,0 +1,478 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/btrfs.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "engine/send.h"
+#include "engine/send_plan.h"
+
+#define SEND_PIPE_SIZE  (1u << 20)
+#define SEND_READ_CHUNK (256u << 10)
+#define SEND_SYSFS_PROTO "/sys/fs/btrfs/features/send_stream_version"
+
+struct send {
+	struct send_plan plan;
+	int *subvol_fds;                /* one per plan item, opened up front */
+	int rfd, wfd;                   /* pipe: we read rfd, the kernel writes wfd */
+	pthread_t thread;
+	int thread_running;
+	atomic_int cancel;
+	/* Set by the ioctl thread before it closes wfd; read after join. */
+	int ioctl_err;                  /* errno of the failed ioctl, 0 if none */
+	size_t ioctl_failed;            /* plan index of that ioctl */
+	size_t ioctl_done;              /* ioctls that completed */
+
+	struct stream_reader reader;
+	struct stream_cmd cmd;
+	struct stream_digest digest;
+	struct send_stats stats;
+	uint8_t header[STREAM_HEADER_LEN];
+	int eof, finished;
+};
+
+uint32_t
+send_kernel_proto(void)
+{
+	char buf[32];
+	unsigned long v;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(SEND_SYSFS_PROTO, O_RDONLY | O_CLOEXEC)) == -1)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	v = strtoul(buf, NULL, 10);
+	return v >= 1 && v <= STREAM_VERSION_MAX ? (uint32_t)v :
+	    (v > STREAM_VERSION_MAX ? STREAM_VERSION_MAX : 1);
+}
+
+enum send_errclass
+send_classify(int errnum)
+{
+	switch (errnum) {
+	case 0:
+		return SEND_ERR_NONE;
+	case EAGAIN:            /* a dedupe runs on one of the roots */
+	case EINTR:
+	case ENOMEM:
+	case ENOBUFS:
+	case EBUSY:
+	case EPIPE:             /* the consumer went away */
+	case ECANCELED:
+	case ETIMEDOUT:
+		return SEND_ERR_TEMPORARY;
+	case EPERM:             /* not read-only, being deleted, no CAP_SYS_ADMIN */
+	case EACCES:
+	case ENOENT:            /* no such subvolume / root id */
+	case ENOTDIR:
+	case ENOTTY:            /* not btrfs */
+	case EINVAL:
+	case EPROTO:            /* protocol the kernel does not have */
+	case EOPNOTSUPP:
+	case EXDEV:
+	case EROFS:
+	case EIO:
+	case EBADMSG:           /* the stream failed its checks */
+		return SEND_ERR_PERMANENT;
+	default:
+		/* A send only reads: retrying something unknown does no harm. */
+		return SEND_ERR_TEMPORARY;
+	}
+}
+
+const char *
+send_errclass_name(enum send_errclass c)
+{
+	switch (c) {
+	case SEND_ERR_NONE:
+		return "ok";
+	case SEND_ERR_TEMPORARY:
+		return "temporary";
+	case SEND_ERR_PERMANENT:
+	default:
+		return "permanent";
+	}
+}
+
+static void *
+send_thread(void *arg)
+{
+	struct send *s = arg;
+	struct btrfs_ioctl_send_args a;
+	struct send_plan_item *it;
+	sigset_t set;
+	size_t i;
+
+	/*
+	 * A write to a pipe whose reader is gone raises SIGPIPE at this
+	 * thread; blocked, it stays pending here and dies with the thread.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	for (i = 0; i < s->plan.n && !atomic_load(&s->cancel); i++) {
+		it = &s->plan.items[i];
+		memset(&a, 0, sizeof(a));
+		a.send_fd = s->wfd;
+		a.clone_sources = (__u64 *)it->clones;
+		a.clone_sources_count = it->nclones;
+		a.parent_root = it->parent_root;
+		a.flags = s->plan.flags;
+		a.version = s->plan.version;
+		if (ioctl(s->subvol_fds[i], BTRFS_IOC_SEND, &a) == -1) {
+			s->ioctl_err = errno;
+			s->ioctl_failed = i;
+			break;
+		}
+		s->ioctl_done++;
+	}
+	if (atomic_load(&s->cancel) && s->ioctl_err == 0 && i < s->plan.n) {
+		s->ioctl_err = ECANCELED;
+		s->ioctl_failed = i;
+	}
+	close(s->wfd);
+	s->wfd = -1;
+	return NULL;
+}
+
+static int
+send_open_subvols(struct send *s, struct send_error *e)
+{
+	size_t i;
+
+	s->subvol_fds = xcalloc(s->plan.n, sizeof(int));
+	for (i = 0; i < s->plan.n; i++)
+		s->subvol_fds[i] = -1;
+	for (i = 0; i < s->plan.n; i++) {
+		s->subvol_fds[i] = open(s->plan.items[i].path,
+		    O_RDONLY | O_NOATIME | O_CLOEXEC);
+		if (s->subvol_fds[i] == -1) {
+			send_seterr(e, errno, "open %s", s->plan.items[i].path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+send_start(struct send **sp, const struct send_params *p, struct send_error *e)
+{
+	struct send *s;
+	int fds[2], rc;
+
+	*sp = NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->rfd = s->wfd = -1;
+	stream_digest_init(&s->digest);
+	if (stream_reader_init(&s->reader, NULL) == -1) {
+		send_seterr(e, ENOMEM, "stream reader");
+		free(s);
+		return -1;
+	}
+	if (send_plan_make(p, &s->plan, e) == -1 ||
+	    send_open_subvols(s, e) == -1)
+		goto fail;
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		send_seterr(e, errno, "pipe");
+		goto fail;
+	}
+	s->rfd = fds[0];
+	s->wfd = fds[1];
+	/* A bigger pipe means fewer wakeups; failure only costs speed. */
+	(void)fcntl(s->rfd, F_SETPIPE_SZ,
+	    (int)(p->pipe_size ? p->pipe_size : SEND_PIPE_SIZE));
+	if ((rc = pthread_create(&s->thread, NULL, send_thread, s)) != 0) {
+		send_seterr(e, rc, "cannot start the send thread");
+		goto fail;
+	}
+	s->thread_running = 1;
+	*sp = s;
+	return 0;
+fail:
+	send_free(s);
+	return -1;
+}
+
+static void
+send_join(struct send *s)
+{
+	if (!s->thread_running)
+		return;
+	pthread_join(s->thread, NULL);
+	s->thread_running = 0;
+}
+
+/* The pipe ran dry: a failed ioctl explains a short stream best. */
+static int
+send_ioctl_result(struct send *s, struct send_error *e)
+{
+	send_join(s);
+	if (s->ioctl_err == 0)
+		return 0;
+	if (s->ioctl_err == EAGAIN)
+		send_seterr(e, EAGAIN, "send of %s: a deduplication is running "
+		    "on one of the subvolumes; retry when it has finished",
+		    s->plan.items[s->ioctl_failed].path);
+	else if (s->ioctl_err == EPERM)
+		send_seterr(e, EPERM, "send of %s refused: the snapshot, parent "
+		    "and clone sources must be read-only and not being deleted, "
+		    "and sending needs CAP_SYS_ADMIN",
+		    s->plan.items[s->ioctl_failed].path);
+	else
+		send_seterr(e, s->ioctl_err, "send ioctl for %s failed after "
+		    "%llu bytes", s->plan.items[s->ioctl_failed].path,
+		    (unsigned long long)s->stats.bytes);
+	return -1;
+}
+
+static int
+send_fill(struct send *s, struct send_error *e)
+{
+	uint8_t *buf;
+	size_t avail;
+	ssize_t n;
+
+	if ((buf = stream_reader_space(&s->reader, SEND_READ_CHUNK, &avail)) == NULL) {
+		send_seterr(e, ENOMEM, "stream buffer");
+		return -1;
+	}
+	do
+		n = read(s->rfd, buf, avail);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		send_seterr(e, errno, "reading the send pipe");
+		return -1;
+	}
+	if (n == 0) {
+		if (send_ioctl_result(s, e) == -1)
+			return -1;
+		stream_reader_eof(&s->reader);
+		s->eof = 1;
+		return 0;
+	}
+	stream_reader_commit(&s->reader, (size_t)n);
+	s->stats.bytes += (uint64_t)n;
+	return 0;
+}
+
+static void
+send_count_data(struct send *s, const struct stream_cmd *c)
+{
+	const uint8_t *p;
+	uint32_t len;
+	uint64_t v;
+
+	switch (c->type) {
+	case SEND_C_WRITE:
+		if (stream_get_bytes(c, SEND_A_DATA, &p, &len) == 0)
+			s->stats.data_bytes += len;
+		break;
+	case SEND_C_CLONE:
+		if (stream_get_u64(c, SEND_A_CLONE_LEN, &v) == 0)
+			s->stats.data_bytes += v;
+		break;
+	case SEND_C_ENCODED_WRITE:
+		if (stream_get_u64(c, SEND_A_UNENCODED_FILE_LEN, &v) == 0)
+			s->stats.data_bytes += v;
+		break;
+	case SEND_C_UPDATE_EXTENT:
+		if (stream_get_u64(c, SEND_A_SIZE, &v) == 0)
+			s->stats.data_bytes += v;
+		break;
+	}
+}
+
+static void
+send_make_header(struct send *s, uint32_t version)
+{
+	memcpy(s->header, STREAM_MAGIC, STREAM_MAGIC_LEN);
+	s->header[13] = version & 0xff;
+	s->header[14] = (version >> 8) & 0xff;
+	s->header[15] = (version >> 16) & 0xff;
+	s->header[16] = (version >> 24) & 0xff;
+}
+
+int
+send_next(struct send *s, struct send_unit *u, struct send_error *e)
+{
+	enum stream_event ev;
+
+	memset(e, 0, sizeof(*e));
+	if (s->finished)
+		return 0;
+	for (;;) {
+		ev = stream_reader_next(&s->reader, &s->cmd);
+		switch (ev) {
+		case STREAM_CMD:
+			stream_digest_add(&s->digest, s->cmd.raw,
+			    STREAM_CMD_HEADER_LEN);
+			s->stats.ncmds++;
+			send_count_data(s, &s->cmd);
+			u->is_header = 0;
+			u->raw = s->cmd.raw;
+			u->len = STREAM_CMD_HEADER_LEN + (size_t)s->cmd.len;
+			u->cmd = &s->cmd;
+			return 1;
+		case STREAM_HEADER:
+			send_make_header(s, s->reader.version);
+			stream_digest_add(&s->digest, s->header, STREAM_HEADER_LEN);
+			s->stats.nstreams++;
+			s->stats.version = s->reader.version;
+			u->is_header = 1;
+			u->raw = s->header;
+			u->len = STREAM_HEADER_LEN;
+			u->cmd = NULL;
+			return 1;
+		case STREAM_DONE:
+			s->finished = 1;
+			return 0;
+		case STREAM_NEED_MORE:
+			if (s->eof) {
+				send_seterr(e, EBADMSG, "send stream ended early "
+				    "at byte %llu", (unsigned long long)s->stats.bytes);
+				return -1;
+			}
+			if (send_fill(s, e) == -1)
+				return -1;
+			break;
+		case STREAM_ERROR:
+		default:
+			send_seterr(e, EBADMSG, "bad send stream from the kernel: "
+			    "command %llu at byte %llu: %s",
+			    (unsigned long long)s->reader.err.index,
+			    (unsigned long long)s->reader.err.offset,
+			    s->reader.err.msg);
+			return -1;
+		}
+	}
+}
+
+int
+send_skip(struct send *s, uint64_t ncmds, const struct stream_digest *want,
+    struct send_error *e)
+{
+	struct send_unit u;
+	char a[STREAM_DIGEST_HEXLEN], b[STREAM_DIGEST_HEXLEN];
+	int rc;
+
+	while (s->stats.ncmds < ncmds) {
+		rc = send_next(s, &u, e);
+		if (rc == -1)
+			return -1;
+		if (rc == 0) {
+			send_seterr(e, 0, "cannot resume at command %llu: the "
+			    "regenerated stream has only %llu commands; the "
+			    "partial does not belong to this send, start over",
+			    (unsigned long long)ncmds,
+			    (unsigned long long)s->stats.ncmds);
+			e->cls = SEND_ERR_PERMANENT;
+			return -1;
+		}
+	}
+	if (memcmp(s->digest.d, want->d, STREAM_DIGEST_LEN) != 0) {
+		stream_digest_hex(&s->digest, a);
+		stream_digest_hex(want, b);
+		send_seterr(e, 0, "cannot resume at command %llu: digest of the "
+		    "regenerated prefix is %s, the receiver has %s; the stream "
+		    "changed (other kernel, snapshot or parameters), start over",
+		    (unsigned long long)ncmds, a, b);
+		e->cls = SEND_ERR_PERMANENT;
+		return -1;
+	}
+	return 0;
+}
+
+size_t
+send_nitems(const struct send *s)
+{
+	return s->plan.n;
+}
+
+int
+send_describe(const struct send *s, size_t i, struct send_item_desc *d)
+{
+	const struct send_plan_item *it;
+
+	if (i >= s->plan.n)
+		return -1;
+	it = &s->plan.items[i];
+	memset(d, 0, sizeof(*d));
+	d->path = it->path;
+	memcpy(d->uuid, it->uuid, 16);
+	d->has_parent = it->parent_root != 0;
+	memcpy(d->parent_uuid, it->parent_uuid, 16);
+	d->nclones = it->nclones;
+	d->clone_uuids = (const uint8_t (*)[16])it->clone_uuids;
+	d->flags = s->plan.flags;
+	d->version = s->plan.version;
+	return 0;
+}
+
+void
+send_get_digest(const struct send *s, struct stream_digest *d)
+{
+	*d = s->digest;
+}
+
+void
+send_get_stats(const struct send *s, struct send_stats *st)
+{
+	*st = s->stats;
+}
+
+void
+send_free(struct send *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	atomic_store(&s->cancel, 1);
+	/* The kernel blocked in pipe_write gets EPIPE once no reader is left. */
+	if (s->rfd != -1)
+		close(s->rfd);
+	send_join(s);
+	if (s->wfd != -1)
+		close(s->wfd);
+	if (s->subvol_fds != NULL)
+		for (i = 0; i < s->plan.n; i++)
+			if (s->subvol_fds[i] != -1)
+				close(s->subvol_fds[i]);
+	free(s->subvol_fds);
+	send_plan_free(&s->plan);
+	stream_reader_free(&s->reader);
+	free(s);
+}
+
+int
+send_estimate(const struct send_params *p, uint64_t *total,
+    struct send_error *e)
+{
+	struct send_params q = *p;
+	struct send_unit u;
+	struct send *s;
+	int rc;
+
+	q.no_data = 1;
+	*total = 0;
+	if (send_start(&s, &q, e) == -1)
+		return -1;
+	while ((rc = send_next(s, &u, e)) == 1)
+		;
+	if (rc == 0)
+		*total = s->stats.data_bytes;
+	send_free(s);
+	return rc;
+}

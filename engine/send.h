@@ -1,0 +1,128 @@
+/*
+ * The send runner: BTRFS_IOC_SEND in its own thread into a pipe, read back
+ * as whole, CRC-checked commands with a running digest (proto/digest.h).
+ *
+ *	send_start()	resolve the snapshots, parent and clone sources the
+ *			way `btrfs send` does (spec 5.4) and start the ioctl
+ *	send_next()	the next framing unit (stream header or command)
+ *	send_skip()	fast-forward for resume: skip N commands and check
+ *			the digest of the skipped prefix
+ *	send_free()	cancel if still running: closes the pipe (the kernel
+ *			gets EPIPE), joins the thread, frees everything
+ *
+ * Several snapshots are sent by separate ioctls, each with its own header
+ * and END, so the output is a concatenation of complete streams, exactly
+ * like `btrfs send A B` without -e.
+ */
+#ifndef BTRSEND_ENGINE_SEND_H
+#define BTRSEND_ENGINE_SEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/digest.h"
+#include "proto/stream.h"
+
+#define SEND_PROTO_AUTO 0       /* the highest the kernel offers */
+#define SEND_PROTO_DEFAULT 1    /* as `btrfs send`: streams any receiver reads */
+
+/* BTRFS_SEND_FLAG_* (spec 5.2), for callers without linux/btrfs.h. */
+#define SEND_FLAG_NO_FILE_DATA  0x1
+#define SEND_FLAG_OMIT_HEADER   0x2
+#define SEND_FLAG_OMIT_END      0x4
+#define SEND_FLAG_VERSION       0x8
+#define SEND_FLAG_COMPRESSED    0x10
+
+struct send_params {
+	const char *const *snapshots;   /* paths of read-only snapshots */
+	size_t nsnapshots;
+	const char *parent;             /* -p, or NULL */
+	const char *const *clones;      /* -c */
+	size_t nclones;
+	uint32_t proto;                 /* 1, 2, ... or SEND_PROTO_AUTO */
+	int compressed_data;            /* needs proto >= 2 */
+	int no_data;
+	size_t pipe_size;               /* 0: a good default */
+};
+
+/* How the daemon should treat a failure. */
+enum send_errclass {
+	SEND_ERR_NONE = 0,
+	SEND_ERR_TEMPORARY,             /* retry later: dedupe running, EINTR, ENOMEM */
+	SEND_ERR_PERMANENT,             /* fix something first: not RO, no such subvolume */
+};
+
+struct send_error {
+	enum send_errclass cls;
+	int errnum;                     /* errno, 0 when not from a syscall */
+	char msg[512];                  /* says what failed and what to do */
+};
+
+/* One framing unit exactly as on the wire. */
+struct send_unit {
+	int is_header;                  /* a 17-byte stream header */
+	const uint8_t *raw;
+	size_t len;
+	const struct stream_cmd *cmd;   /* NULL for a header */
+};
+
+struct send_stats {
+	uint64_t bytes;                 /* stream bytes read so far */
+	uint64_t ncmds;                 /* commands read so far */
+	uint64_t data_bytes;            /* file bytes carried (write, clone, encoded) */
+	uint32_t nstreams;
+	uint32_t version;               /* of the current stream */
+};
+
+/*
+ * What one ioctl of a send is given, with the uuids as the stream names
+ * them (a subvolume's received uuid when it has one): the identity a
+ * receiver's checkpoint must match before a resume.
+ */
+struct send_item_desc {
+	const char *path;
+	uint8_t uuid[16];
+	int has_parent;
+	uint8_t parent_uuid[16];
+	size_t nclones;
+	const uint8_t (*clone_uuids)[16];
+	uint64_t flags;                 /* SEND_FLAG_* given to the ioctl */
+	uint32_t version;               /* requested; 0 only on a v1 kernel */
+};
+
+struct send;
+
+int  send_start(struct send **sp, const struct send_params *p,
+    struct send_error *e);
+/* 1 and *u; 0 at the clean end of the last stream; -1 with *e. */
+int  send_next(struct send *s, struct send_unit *u, struct send_error *e);
+/*
+ * Skip the first ncmds commands (and the headers before them); then the
+ * digest of what was skipped must equal want.  0, or -1 with *e (a
+ * mismatch is SEND_ERR_PERMANENT: the partial cannot be resumed).
+ */
+int  send_skip(struct send *s, uint64_t ncmds, const struct stream_digest *want,
+    struct send_error *e);
+/* Number of snapshots (ioctls) in this send, and each one's description. */
+size_t send_nitems(const struct send *s);
+int  send_describe(const struct send *s, size_t i, struct send_item_desc *d);
+void send_get_digest(const struct send *s, struct stream_digest *d);
+void send_get_stats(const struct send *s, struct send_stats *st);
+/* Cancel if running, join the ioctl thread, close everything. */
+void send_free(struct send *s);
+
+/*
+ * Metadata-only pass (NO_FILE_DATA) with the same parameters: total file
+ * data bytes the real send will carry, for percent and ETA.
+ */
+int  send_estimate(const struct send_params *p, uint64_t *total,
+    struct send_error *e);
+
+/* Highest protocol the running kernel offers (sysfs; 1 when absent). */
+uint32_t send_kernel_proto(void);
+
+/* Classify an errno from the send ioctl or subvolume resolution. */
+enum send_errclass send_classify(int errnum);
+const char *send_errclass_name(enum send_errclass c);
+
+#endif

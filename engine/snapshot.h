@@ -1,0 +1,74 @@
+/*
+ * A job's read-only snapshots: <snapshot-dir>/<job>.<YYYYMMDDTHHMMSSZ>
+ * (UTC).  A second snapshot in the same second gets the suffix ".2",
+ * then ".3", ...; an existing name is never overwritten.
+ */
+#ifndef BTRSEND_ENGINE_SNAPSHOT_H
+#define BTRSEND_ENGINE_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SNAP_NAME_MAX 255
+#define SNAP_TS_LEN   16            /* YYYYMMDDTHHMMSSZ */
+
+struct snap_info {
+	char name[SNAP_NAME_MAX + 1];
+	int64_t time;                   /* from the name, UTC */
+	unsigned seq;                   /* 1 without suffix, else the suffix */
+	uint64_t id;                    /* subvolume (root) id */
+	uint8_t uuid[16];
+	uint8_t parent_uuid[16];
+	uint8_t received_uuid[16];
+	uint64_t ctransid, otransid;
+	struct timespec otime;          /* creation time as btrfs recorded it */
+	int read_only;
+};
+
+/* "<job>.<ts>" or "<job>.<ts>.<seq>" for seq > 1.  -1 if it does not fit. */
+int  snap_name_format(char *buf, size_t len, const char *job, int64_t t,
+    unsigned seq);
+/* 0 and *t, *seq when name is a snapshot name of job; else -1. */
+int  snap_name_parse(const char *name, const char *job, int64_t *t,
+    unsigned *seq);
+/* Order by time, then seq (the creation order). */
+int  snap_info_cmp(const struct snap_info *a, const struct snap_info *b);
+
+/*
+ * Make a read-only snapshot of source in dir named for job and time now;
+ * the chosen name goes to name_out.  0, or -1 with a message in err.
+ */
+int  snapshot_create(const char *source, const char *dir, const char *job,
+    int64_t now, char *name_out, size_t name_len, char *err, size_t errlen);
+/* The job's snapshots in dir, oldest first (*out is malloc'd). */
+int  snapshot_list(const char *dir, const char *job, struct snap_info **out,
+    size_t *n, char *err, size_t errlen);
+/* Fill info from the subvolume at path (name fields left empty). */
+int  snapshot_info(const char *path, struct snap_info *info, char *err,
+    size_t errlen);
+/* Delete dir/name; with wait, also wait until the deletion is committed. */
+int  snapshot_delete(const char *dir, const char *name, int wait, char *err,
+    size_t errlen);
+
+/*
+ * Parent and clone choice for sending local[send_idx] to a target that
+ * holds the snapshots whose received uuids are in held.  A local snapshot
+ * is "held" when held contains its received uuid (if set, since the kernel
+ * sends that instead of its own) or else its uuid.  The parent is the
+ * newest held snapshot older than the one being sent; the clone sources
+ * are the other held older ones, newest first, at most max_clones.
+ * Returns 1 with *parent set, 0 when nothing is common (full send).
+ */
+int  snap_choose(const struct snap_info *local, size_t nlocal,
+    size_t send_idx, const uint8_t (*held)[16], size_t nheld,
+    size_t *parent, size_t *clones, size_t max_clones, size_t *nclones);
+
+/*
+ * Retention pins: set pinned[i] for the newest snapshot a target holds
+ * (the base of its next incremental send).  Call once per target.
+ */
+void snap_pin_held(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*held)[16], size_t nheld, int *pinned);
+
+#endif
