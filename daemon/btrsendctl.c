@@ -21,6 +21,8 @@ static int ctl_version(int, char **);
 static const struct ctl_command ctl_commands[] = {
 	{ "dump", ctl_dump, "[-f FILE]",
 	  "print a send stream like 'btrfs receive --dump'" },
+	{ "receive", ctl_receive, "[-f FILE] [--force-decompress] DIR",
+	  "apply send streams into DIR (on btrfs), confined and resumable" },
 	{ "send", ctl_send, "[-p P] [-c C]... -o FILE SNAPSHOT...",
 	  "kernel send of read-only snapshots to FILE" },
 	{ "verify", ctl_verify, "[-v] [-f FILE]",

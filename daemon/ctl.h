@@ -18,6 +18,7 @@ struct ctl_command {
 };
 
 int ctl_dump(int argc, char **argv);
+int ctl_receive(int argc, char **argv);
 int ctl_send(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 

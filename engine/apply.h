@@ -1,0 +1,117 @@
+/*
+ * Receive/apply engine: applies validated send-stream commands to a
+ * directory DIR on btrfs.  This is the narrow interface between whoever
+ * reads the stream (btrsendctl receive from a file, the network receiver)
+ * and the filesystem:
+ *
+ *	a = apply_new(dirfd, &opts);
+ *	apply_header(a, hdr, 17);       for every stream header
+ *	apply_cmd(a, &cmd);             for every command, in order
+ *	apply_checkpoint(a);            "checkpoint now" (also done by itself)
+ *	apply_finish(a);                end of input
+ *
+ * Subvolumes are built under a staging name in DIR and take their final
+ * name only after END, once received and read-only.  Beside the staging
+ * subvolume lives its checkpoint (engine/checkpoint.h).  When a SUBVOL or
+ * SNAPSHOT command names a subvolume with a matching partial, the engine
+ * skips the commands the partial already holds (checking the digest of the
+ * skipped prefix) and replays the rest tolerantly.  A network receiver
+ * that fast-forwards the sender instead calls apply_resume with the
+ * checkpoint found by apply_find_checkpoint and feeds commands from
+ * checkpoint.ncmds on.
+ *
+ * Every error is one message in apply_error(a) naming the command index,
+ * the byte offset and the reason.
+ */
+#ifndef BTRSEND_ENGINE_APPLY_H
+#define BTRSEND_ENGINE_APPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/checkpoint.h"
+#include "proto/stream.h"
+
+#define APPLY_CKPT_BYTES_DEFAULT  (64ull << 20)
+#define APPLY_CKPT_MSECS_DEFAULT  10000
+#define APPLY_STAGING_PREFIX      ".btrsend-partial."
+#define APPLY_STATE_SUFFIX        ".state"
+#define APPLY_PROGRESS_SUFFIX     ".progress"
+#define APPLY_FLAGS_SUFFIX        ".flags"
+
+struct apply_opts {
+	bool force_decompress;  /* never BTRFS_IOC_ENCODED_WRITE */
+	bool quiet;             /* no per-subvolume summary lines */
+	uint64_t ckpt_bytes;    /* 0: default; UINT64_MAX: never by size */
+	uint32_t ckpt_msecs;    /* 0: default; UINT32_MAX: never by time */
+};
+
+/* Per-subvolume result, handed to the summary callback. */
+struct apply_summary {
+	const char *name;
+	uint64_t ncmds;         /* commands applied by this run */
+	uint64_t bytes;         /* stream bytes of those commands */
+	double seconds;
+	bool resumed;           /* continued from a checkpoint */
+	bool already;           /* was already received; nothing applied */
+};
+
+struct apply;
+
+/* dirfd: DIR, on btrfs; the engine dups it.  NULL with errno on failure. */
+struct apply *apply_new(int dirfd, const struct apply_opts *o);
+void apply_free(struct apply *a);
+void apply_set_summary_cb(struct apply *a,
+    void (*cb)(const struct apply_summary *, void *), void *arg);
+
+/* A 17-byte stream header at byte offset `offset` of the input. */
+int apply_header(struct apply *a, const uint8_t *hdr, size_t len, uint64_t offset);
+/* One whole, CRC-checked command (from stream_reader_next). */
+int apply_cmd(struct apply *a, const struct stream_cmd *c);
+/* Make the applied state durable and write the checkpoint. */
+int apply_checkpoint(struct apply *a);
+/*
+ * End of input.  Clean (every subvolume finished): 0.  A subvolume still
+ * open (input ended early or was cut): its checkpoint is written exactly
+ * at the last applied command, the partial is kept for resume, -1.
+ */
+int apply_finish(struct apply *a);
+/* After a bad command: drop the current partial (it is not resumable). */
+void apply_abort(struct apply *a, bool keep_partial);
+
+/* Resume driven by a network receiver (see above). */
+int apply_find_checkpoint(int dirfd, const char *name, struct checkpoint *c,
+    char *err, size_t errlen);
+int apply_resume(struct apply *a, const struct checkpoint *c);
+
+const char *apply_error(const struct apply *a);
+/* Subvolumes finished by this run (for exit status and tests). */
+uint64_t apply_nfinished(const struct apply *a);
+
+/*
+ * Path rules (engine/apply_path.c), exposed for unit tests.  A stream path
+ * is relative to the subvolume root: components separated by single '/',
+ * none empty, "." or "..", no NUL, at most NAME_MAX bytes each and
+ * PATH_MAX - 1 in all.  The empty path is the subvolume root and only
+ * allowed where `root_ok`.  0, or -1 with a reason in why.
+ */
+int apply_path_check(const uint8_t *p, uint32_t len, bool root_ok,
+    const char **why);
+/* A subvolume name: one plain component. */
+int apply_name_check(const uint8_t *p, uint32_t len, const char **why);
+
+/*
+ * Tolerant replay (engine/apply_replay.c).  After a crash the commands
+ * following the checkpoint may have been applied already; this says what
+ * an errno from re-applying a command of type `cmd` means.
+ */
+enum replay_verdict {
+	REPLAY_FAIL = 0,        /* a real error */
+	REPLAY_DONE,            /* already applied: carry on */
+	REPLAY_REPLACE,         /* remove the existing destination, retry once */
+	REPLAY_DROP_SOURCE,     /* rename onto a populated dir: drop the source */
+};
+enum replay_verdict apply_replay_verdict(int cmd, int err);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * Private state of the apply engine, shared by engine/apply*.c only.
+ */
+#ifndef BTRSEND_ENGINE_APPLY_IMPL_H
+#define BTRSEND_ENGINE_APPLY_IMPL_H
+
+#include <fcntl.h>
+#include <limits.h>
+#include <time.h>
+
+#include "engine/apply.h"
+#include "proto/digest.h"
+
+#define APPLY_NDIRS     64              /* parent directory fds kept open */
+#define APPLY_WBUF      (1u << 20)      /* consecutive writes merged up to */
+#define APPLY_WDIRECT   (32u << 10)     /* writes this big are not merged */
+
+struct apply_dir {
+	char *path;                     /* relative to the subvolume, "" root */
+	size_t len;
+	int fd;                         /* O_PATH directory */
+	uint64_t used;
+};
+
+struct apply_subv {
+	char *rel;                      /* path relative to DIR */
+	uint8_t uuid[16];
+	uint8_t received_uuid[16];
+	uint64_t ctransid, stransid;
+};
+
+struct apply_mk {                       /* a create held back one command */
+	bool on;
+	int type;
+	char *path, *target;
+	uint32_t len;
+	uint64_t mode, rdev;
+	uint64_t index, offset;
+};
+
+struct apply_deferred {                 /* flags that block writes: last */
+	struct file_handle *fh;
+	unsigned int fsflags;
+};
+
+enum apply_sub_state {
+	SUB_NONE = 0,                   /* between subvolumes */
+	SUB_ACTIVE,                     /* applying into the staging subvolume */
+	SUB_SKIP,                       /* already received: digest only */
+};
+
+struct apply {
+	int dirfd;
+	struct apply_opts o;
+	char err[640];
+	void (*cb)(const struct apply_summary *, void *);
+	void *cbarg;
+
+	/* input position: everything before pos is applied or skipped */
+	uint32_t version;
+	struct stream_digest digest;    /* of [0, pos) */
+	uint64_t pos;
+	uint64_t next_index;
+	const struct stream_cmd *cur;   /* for error messages */
+
+	/* current subvolume */
+	enum apply_sub_state sub;
+	char name[NAME_MAX + 1];
+	char staging[NAME_MAX + 1];
+	char statefile[NAME_MAX + 1];
+	int subfd;
+	struct ckpt_identity id;
+	bool resuming;                  /* skipping up to resume_index */
+	uint64_t resume_index;
+	struct stream_digest resume_digest;
+	bool sealed;                    /* partial already received + ro */
+	bool tolerant;                  /* replaying after a crash */
+	bool resumed;
+
+	/* per-subvolume statistics */
+	uint64_t s_ncmds, s_bytes, s_data;
+	struct timespec s_start;
+
+	/* checkpoints */
+	uint64_t ck_pos;
+	struct timespec ck_time;
+
+	/* descriptor caches */
+	struct apply_dir dirs[APPLY_NDIRS];
+	uint64_t dir_clock;
+	char *fpath;                    /* path of fd_file, NULL when none */
+	size_t fpath_len;
+	int fd_file;                    /* O_RDWR regular file */
+
+	struct apply_mk mk;
+
+	/* merged writes pending for fd_file */
+	uint8_t *wbuf;
+	size_t wlen;
+	uint64_t woff;
+
+	struct apply_deferred *defer;
+	size_t ndefer;
+
+	/* subvolumes beneath DIR, for SNAPSHOT parents and CLONE sources */
+	struct apply_subv *subvs;
+	size_t nsubvs;
+	int clone_fd;                   /* last foreign clone source subvolume */
+	uint8_t clone_uuid[16];
+	uint64_t clone_ctransid;
+
+	/* exact progress in a shared mapping (apply_progress.c) */
+	void *progress;
+	uint64_t progress_seq;
+	bool pub_pending;               /* merged writes not yet handed over */
+	uint64_t pub_ncmds, pub_offset;
+	struct stream_digest pub_digest;
+
+	struct apply_syncer *syncer;    /* background checkpoints */
+
+	uint64_t nfinished;
+	bool verity_warned;
+};
+
+int  apply_fail(struct apply *a, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void apply_clear_subvol(struct apply *a);
+
+/* engine/apply_fs.c */
+int  apply_fs_dispatch(struct apply *a, const struct stream_cmd *c);
+int  apply_flush(struct apply *a);
+int  apply_mk_settle(struct apply *a);
+void apply_close_caches(struct apply *a);
+int  apply_open_beneath(int base, const char *path, int flags, int resolve_extra);
+int  apply_open_reg(int base, const char *path, int flags);
+int  apply_set_deferred_flags(struct apply *a);
+void apply_defer_add(struct apply *a, struct file_handle *fh, unsigned int want);
+int  apply_defer_save(struct apply *a, const struct file_handle *fh,
+    unsigned int want);
+void apply_defer_load(struct apply *a);
+void apply_defer_remove(struct apply *a);
+
+/* engine/apply_progress.c */
+int  apply_progress_open(struct apply *a);
+void apply_progress_close(struct apply *a, bool remove);
+void apply_progress_publish(struct apply *a, uint64_t ncmds, uint64_t offset,
+    const struct stream_digest *d);
+int  apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c);
+
+/* engine/apply_sync.c */
+int  apply_sync_request(struct apply *a, const struct checkpoint *ck);
+int  apply_sync_wait(struct apply *a);
+void apply_sync_free(struct apply *a);
+
+/* engine/apply_subvol.c */
+int  apply_subvol_begin(struct apply *a, const struct stream_cmd *c);
+int  apply_subvol_end(struct apply *a);
+int  apply_find_subvol(struct apply *a, const uint8_t uuid[16],
+    uint64_t ctransid, const char *what);
+int  apply_write_checkpoint(struct apply *a, bool sync, bool include_cur);
+int  apply_checkpoint_async(struct apply *a);
+void apply_drop_partial(struct apply *a);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * Exact progress of a receive, for resuming after the process was killed.
+ *
+ * The durable checkpoint (syncfs + state file) survives a crash of the
+ * machine, but after it a replay must be tolerant, and tolerance cannot
+ * always tell a command's own effect from a later command's (a rename
+ * away from a name that a later command reuses).  A process that is
+ * merely killed leaves the page cache intact, so the engine also keeps
+ * "commands handed to the kernel so far" in a shared mapping of a small
+ * file beside the staging subvolume: plain stores, no system call per
+ * command.  The record carries the boot id: after a reboot the page cache
+ * is gone, the record is ignored and the durable checkpoint is used.
+ *
+ * Two slots, written alternately, each with a sequence number and a CRC,
+ * so a kill in the middle of an update leaves the other slot intact.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine/apply_impl.h"
+
+#define PROGRESS_MAGIC  "BTRSPRG1"
+#define PROGRESS_SIZE   4096
+
+struct progress_slot {
+	char magic[8];
+	char boot_id[40];
+	uint8_t uuid[16];
+	uint64_t ctransid;
+	uint64_t seq;
+	uint64_t ncmds;
+	uint64_t offset;
+	uint8_t digest[STREAM_DIGEST_LEN];
+	uint32_t crc;                   /* of everything above */
+};
+
+static char progress_boot[40];
+
+static const char *
+boot_id(void)
+{
+	int fd;
+	ssize_t n;
+
+	if (progress_boot[0] != '\0')
+		return progress_boot;
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return progress_boot;
+	n = read(fd, progress_boot, sizeof(progress_boot) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	progress_boot[n] = '\0';
+	return progress_boot;
+}
+
+static int
+progress_name(const struct apply *a, char out[NAME_MAX + 1])
+{
+	int n;
+
+	n = snprintf(out, NAME_MAX + 1, "%s%s", a->staging,
+	    APPLY_PROGRESS_SUFFIX);
+	return n < 0 || n > NAME_MAX ? -1 : 0;
+}
+
+/* Create (or reuse) and map the progress file of the current subvolume. */
+int
+apply_progress_open(struct apply *a)
+{
+	struct progress_slot *slots;
+	char name[NAME_MAX + 1];
+	void *p;
+	int fd;
+
+	if (progress_name(a, name) == -1)
+		return apply_fail(a, 0, "progress file name too long");
+	fd = openat(a->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return apply_fail(a, errno, "open %s", name);
+	if (ftruncate(fd, PROGRESS_SIZE) == -1) {
+		close(fd);
+		return apply_fail(a, errno, "size %s", name);
+	}
+	p = mmap(NULL, PROGRESS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return apply_fail(a, errno, "map %s", name);
+	a->progress = p;
+	/* continue after the sequence numbers a killed run left */
+	slots = p;
+	a->progress_seq = slots[0].seq > slots[1].seq ? slots[0].seq :
+	    slots[1].seq;
+	return 0;
+}
+
+void
+apply_progress_close(struct apply *a, bool remove)
+{
+	char name[NAME_MAX + 1];
+
+	if (a->progress != NULL)
+		munmap(a->progress, PROGRESS_SIZE);
+	a->progress = NULL;
+	if (remove && progress_name(a, name) == 0)
+		(void)unlinkat(a->dirfd, name, 0);
+}
+
+/* Everything up to (not including) command ncmds is in the kernel's hands. */
+void
+apply_progress_publish(struct apply *a, uint64_t ncmds, uint64_t offset,
+    const struct stream_digest *d)
+{
+	struct progress_slot *slots = a->progress, *s;
+	uint64_t seq;
+
+	if (slots == NULL)
+		return;
+	seq = ++a->progress_seq;
+	s = &slots[seq & 1];
+	s->seq = 0;     /* invalid while being written */
+	memcpy(s->magic, PROGRESS_MAGIC, sizeof(s->magic));
+	memcpy(s->boot_id, boot_id(), sizeof(s->boot_id));
+	memcpy(s->uuid, a->id.uuid, 16);
+	s->ctransid = a->id.ctransid;
+	s->ncmds = ncmds;
+	s->offset = offset;
+	memcpy(s->digest, d->d, STREAM_DIGEST_LEN);
+	s->seq = seq;
+	s->crc = stream_crc32c(0, s, offsetof(struct progress_slot, crc));
+}
+
+/*
+ * Refine a durable checkpoint with the progress record, if the record is
+ * from this boot, of the same stream, and further along.  1 if refined.
+ */
+int
+apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c)
+{
+	struct progress_slot slots[2], *best = NULL;
+	char name[NAME_MAX + 1];
+	ssize_t n;
+	int fd, i;
+
+	if (snprintf(name, sizeof(name), "%s%s", staging,
+	    APPLY_PROGRESS_SUFFIX) > NAME_MAX)
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	n = read(fd, slots, sizeof(slots));
+	close(fd);
+	if (n != (ssize_t)sizeof(slots))
+		return 0;
+	for (i = 0; i < 2; i++) {
+		struct progress_slot *s = &slots[i];
+
+		if (memcmp(s->magic, PROGRESS_MAGIC, sizeof(s->magic)) != 0 ||
+		    s->seq == 0 || s->crc != stream_crc32c(0, s,
+		    offsetof(struct progress_slot, crc)))
+			continue;
+		if (strncmp(s->boot_id, boot_id(), sizeof(s->boot_id)) != 0 ||
+		    memcmp(s->uuid, c->id.uuid, 16) != 0 ||
+		    s->ctransid != c->id.ctransid)
+			continue;
+		if (best == NULL || s->seq > best->seq)
+			best = s;
+	}
+	if (best == NULL || best->ncmds <= c->ncmds || best->offset < c->offset)
+		return 0;
+	c->ncmds = best->ncmds;
+	c->offset = best->offset;
+	memcpy(c->digest.d, best->digest, STREAM_DIGEST_LEN);
+	return 1;
+}

@@ -1,0 +1,556 @@
+/*
+ * Subvolume life cycle of a receive: staging, resume from a checkpoint,
+ * finding parents and clone sources beneath DIR, and the final
+ * received + read-only + rename step.
+ */
+#include <btrfsutil.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/btrfs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "daemon/log.h"
+#include "engine/apply_impl.h"
+
+static int
+staging_names(const char *name, char staging[NAME_MAX + 1],
+    char statefile[NAME_MAX + 1])
+{
+	int n;
+
+	n = snprintf(staging, NAME_MAX + 1, "%s%s", APPLY_STAGING_PREFIX, name);
+	if (n < 0 || n > NAME_MAX)
+		return -1;
+	n = snprintf(statefile, NAME_MAX + 1, "%s%s", staging,
+	    APPLY_STATE_SUFFIX);
+	return n < 0 || n > NAME_MAX ? -1 : 0;
+}
+
+/* DIR's path inside the subvolume that contains it, "" at its root. */
+static int
+dir_prefix(int dirfd, char **out)
+{
+	struct btrfs_ioctl_ino_lookup_args args;
+	struct stat st;
+	size_t n;
+
+	if (fstat(dirfd, &st) == -1)
+		return -1;
+	if (st.st_ino == 256) {	/* BTRFS_FIRST_FREE_OBJECTID: subvolume root */
+		*out = xstrdup("");
+		return 0;
+	}
+	memset(&args, 0, sizeof(args));
+	args.objectid = st.st_ino;
+	if (ioctl(dirfd, BTRFS_IOC_INO_LOOKUP, &args) == -1)
+		return -1;
+	args.name[sizeof(args.name) - 1] = '\0';
+	n = strlen(args.name);
+	if (n > 0 && args.name[n - 1] == '/')
+		args.name[n - 1] = '\0';
+	*out = xstrdup(args.name);
+	return 0;
+}
+
+static void
+subvs_clear(struct apply *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nsubvs; i++)
+		free(a->subvs[i].rel);
+	free(a->subvs);
+	a->subvs = NULL;
+	a->nsubvs = 0;
+}
+
+static bool
+is_staging(const char *rel)
+{
+	return strncmp(rel, APPLY_STAGING_PREFIX,
+	    strlen(APPLY_STAGING_PREFIX)) == 0;
+}
+
+/* Every subvolume beneath DIR (not the one DIR is in, nor partials). */
+static int
+subvs_load(struct apply *a)
+{
+	struct btrfs_util_subvolume_iterator *it = NULL;
+	struct btrfs_util_subvolume_info info;
+	enum btrfs_util_error e;
+	char *prefix = NULL, *path;
+	const char *rel;
+	size_t plen;
+	uint64_t top;
+
+	subvs_clear(a);
+	if (dir_prefix(a->dirfd, &prefix) == -1)
+		return apply_fail(a, errno, "find DIR inside its subvolume");
+	plen = strlen(prefix);
+	e = btrfs_util_subvolume_id_fd(a->dirfd, &top);
+	if (e == BTRFS_UTIL_OK)
+		e = btrfs_util_create_subvolume_iterator_fd(a->dirfd, top, 0,
+		    &it);
+	while (e == BTRFS_UTIL_OK) {
+		e = btrfs_util_subvolume_iterator_next_info(it, &path, &info);
+		if (e != BTRFS_UTIL_OK)
+			break;
+		rel = path;
+		if (plen > 0 && (strncmp(path, prefix, plen) != 0 ||
+		    path[plen] != '/'))
+			rel = NULL;
+		else if (plen > 0)
+			rel += plen + 1;
+		if (rel != NULL && !is_staging(rel)) {
+			struct apply_subv *s;
+
+			a->subvs = xrealloc(a->subvs,
+			    (a->nsubvs + 1) * sizeof(*a->subvs));
+			s = &a->subvs[a->nsubvs++];
+			s->rel = xstrdup(rel);
+			memcpy(s->uuid, info.uuid, 16);
+			memcpy(s->received_uuid, info.received_uuid, 16);
+			s->ctransid = info.ctransid;
+			s->stransid = info.stransid;
+		}
+		free(path);
+	}
+	if (it != NULL)
+		btrfs_util_destroy_subvolume_iterator(it);
+	free(prefix);
+	if (e != BTRFS_UTIL_ERROR_STOP_ITERATION)
+		return apply_fail(a, errno, "list subvolumes beneath DIR: %s",
+		    btrfs_util_strerror(e));
+	return 0;
+}
+
+static const struct apply_subv *
+subvs_match(struct apply *a, const uint8_t uuid[16], uint64_t ctransid,
+    uint64_t *seen)
+{
+	size_t i;
+
+	*seen = 0;
+	for (i = 0; i < a->nsubvs; i++)
+		if (memcmp(a->subvs[i].received_uuid, uuid, 16) == 0) {
+			if (a->subvs[i].stransid == ctransid)
+				return &a->subvs[i];
+			*seen = a->subvs[i].stransid;
+		}
+	for (i = 0; i < a->nsubvs; i++)
+		if (memcmp(a->subvs[i].uuid, uuid, 16) == 0) {
+			if (a->subvs[i].ctransid == ctransid)
+				return &a->subvs[i];
+			*seen = a->subvs[i].ctransid;
+		}
+	return NULL;
+}
+
+/*
+ * Find the subvolume a stream names by uuid (received uuid first, then
+ * uuid) beneath DIR and leave it open in a->clone_fd.
+ */
+int
+apply_find_subvol(struct apply *a, const uint8_t uuid[16], uint64_t ctransid,
+    const char *what)
+{
+	struct btrfs_util_subvolume_info info;
+	const struct apply_subv *s;
+	char ustr[37];
+	uint64_t seen;
+	int fd;
+
+	uuid_unparse_lower(uuid, ustr);
+	if (subvs_load(a) == -1)
+		return -1;
+	s = subvs_match(a, uuid, ctransid, &seen);
+	if (s == NULL && seen != 0)
+		return apply_fail(a, 0, "%s %s found beneath DIR but with "
+		    "transid %llu, the stream wants %llu", what, ustr,
+		    (unsigned long long)seen, (unsigned long long)ctransid);
+	if (s == NULL)
+		return apply_fail(a, 0, "%s %s (transid %llu) not found "
+		    "beneath DIR", what, ustr, (unsigned long long)ctransid);
+	fd = apply_open_beneath(a->dirfd, s->rel, O_RDONLY | O_DIRECTORY, 0);
+	if (fd == -1)
+		return apply_fail(a, errno, "open %s %s", what, s->rel);
+	/* it may have changed since the listing: check again on the fd */
+	if (btrfs_util_subvolume_info_fd(fd, 0, &info) != BTRFS_UTIL_OK ||
+	    (memcmp(info.uuid, uuid, 16) != 0 &&
+	    memcmp(info.received_uuid, uuid, 16) != 0)) {
+		close(fd);
+		return apply_fail(a, 0, "%s %s changed while being opened",
+		    what, s->rel);
+	}
+	if (a->clone_fd != -1)
+		close(a->clone_fd);
+	a->clone_fd = fd;
+	memcpy(a->clone_uuid, uuid, 16);
+	a->clone_ctransid = ctransid;
+	return 0;
+}
+
+static int
+subvol_identity(struct apply *a, const struct stream_cmd *c)
+{
+	const uint8_t *p;
+	uint32_t len;
+	const char *why;
+
+	memset(&a->id, 0, sizeof(a->id));
+	if (stream_get_bytes(c, SEND_A_PATH, &p, &len) == -1 ||
+	    stream_get_uuid(c, SEND_A_UUID, a->id.uuid) == -1 ||
+	    stream_get_u64(c, SEND_A_CTRANSID, &a->id.ctransid) == -1)
+		return apply_fail(a, 0, "missing PATH, UUID or CTRANSID");
+	if (apply_name_check(p, len, &why) == -1)
+		return apply_fail(a, 0, "subvolume name '%.*s': %s",
+		    (int)(len > 200 ? 200 : len), (const char *)p, why);
+	memcpy(a->id.name, p, len);
+	a->id.name[len] = '\0';
+	if (c->type == SEND_C_SNAPSHOT) {
+		a->id.has_parent = true;
+		if (stream_get_uuid(c, SEND_A_CLONE_UUID, a->id.parent_uuid) == -1 ||
+		    stream_get_u64(c, SEND_A_CLONE_CTRANSID,
+		    &a->id.parent_ctransid) == -1)
+			return apply_fail(a, 0, "missing CLONE_UUID or "
+			    "CLONE_CTRANSID");
+	}
+	a->id.version = a->version;
+	memcpy(a->name, a->id.name, len + 1);
+	if (staging_names(a->name, a->staging, a->statefile) == -1)
+		return apply_fail(a, 0, "subvolume name '%s' too long for a "
+		    "staging name", a->name);
+	return 0;
+}
+
+/* Is DIR/name already this stream's finished subvolume? */
+static int
+subvol_already(struct apply *a, bool *already)
+{
+	struct btrfs_util_subvolume_info info;
+	struct stat st;
+	bool ro = false;
+	int fd;
+
+	*already = false;
+	if (fstatat(a->dirfd, a->name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : apply_fail(a, errno, "%s", a->name);
+	fd = apply_open_beneath(a->dirfd, a->name, O_RDONLY | O_DIRECTORY, 0);
+	if (fd != -1 && btrfs_util_subvolume_info_fd(fd, 0, &info) ==
+	    BTRFS_UTIL_OK && memcmp(info.received_uuid, a->id.uuid, 16) == 0 &&
+	    info.stransid == a->id.ctransid &&
+	    btrfs_util_get_subvolume_read_only_fd(fd, &ro) == BTRFS_UTIL_OK &&
+	    ro) {
+		*already = true;
+		close(fd);
+		return 0;
+	}
+	if (fd != -1)
+		close(fd);
+	return apply_fail(a, EEXIST, "%s already exists in DIR and is not "
+	    "this stream's received subvolume", a->name);
+}
+
+void
+apply_drop_partial(struct apply *a)
+{
+	enum btrfs_util_error e;
+
+	(void)apply_sync_wait(a);
+	apply_close_caches(a);
+	if (a->subfd != -1)
+		close(a->subfd);
+	a->subfd = -1;
+	e = btrfs_util_delete_subvolume_fd(a->dirfd, a->staging, 0);
+	if (e != BTRFS_UTIL_OK && errno != ENOENT)
+		log_warn("delete partial %s: %s", a->staging,
+		    btrfs_util_strerror(e));
+	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
+		log_warn("remove %s", a->statefile);
+	apply_progress_close(a, true);
+	apply_defer_remove(a);
+	a->sub = SUB_NONE;
+}
+
+static int
+staging_open(struct apply *a)
+{
+	a->subfd = apply_open_beneath(a->dirfd, a->staging,
+	    O_RDONLY | O_DIRECTORY, 0);
+	if (a->subfd == -1)
+		return apply_fail(a, errno, "open staging subvolume %s",
+		    a->staging);
+	return 0;
+}
+
+static int
+staging_create(struct apply *a)
+{
+	enum btrfs_util_error e;
+
+	apply_defer_remove(a);          /* left by a partial deleted by hand */
+	if (a->id.has_parent) {
+		if (apply_find_subvol(a, a->id.parent_uuid,
+		    a->id.parent_ctransid, "parent subvolume") == -1)
+			return -1;
+		e = btrfs_util_create_snapshot_fd2(a->clone_fd, a->dirfd,
+		    a->staging, 0, NULL, NULL);
+	} else
+		e = btrfs_util_create_subvolume_fd(a->dirfd, a->staging, 0,
+		    NULL, NULL);
+	if (e != BTRFS_UTIL_OK)
+		return apply_fail(a, errno, "create %s: %s", a->staging,
+		    btrfs_util_strerror(e));
+	if (staging_open(a) == -1)
+		return -1;
+	a->sub = SUB_ACTIVE;
+	if (apply_progress_open(a) == -1)
+		return -1;
+	/* creating a subvolume commits: the checkpoint can say so now */
+	return apply_write_checkpoint(a, false, true);
+}
+
+/* A partial exists: resume it if it is this stream's, else discard. */
+static int
+staging_resume(struct apply *a, bool *resumed)
+{
+	struct checkpoint ck;
+	char why[200];
+	bool ro = false;
+	int rc;
+
+	*resumed = false;
+	rc = checkpoint_read(a->dirfd, a->statefile, &ck, why, sizeof(why));
+	if (rc == 1)
+		snprintf(why, sizeof(why), "no checkpoint");
+	else if (rc == 0 && !ckpt_identity_equal(&ck.id, &a->id))
+		snprintf(why, sizeof(why), "checkpoint of a different stream");
+	else if (rc == 0 && ck.ncmds <= a->cur->index)
+		snprintf(why, sizeof(why), "checkpoint before this stream");
+	else if (rc == 0) {
+		(void)apply_progress_refine(a->dirfd, a->staging, &ck);
+		if (staging_open(a) == -1 || apply_progress_open(a) == -1)
+			return -1;
+		(void)btrfs_util_get_subvolume_read_only_fd(a->subfd, &ro);
+		a->sub = SUB_ACTIVE;
+		apply_defer_load(a);
+		a->resuming = true;
+		a->resumed = a->tolerant = true;
+		a->sealed = ro;
+		a->resume_index = ck.ncmds;
+		a->resume_digest = ck.digest;
+		*resumed = true;
+		return 0;
+	}
+	log_warnx("%s: discarding partial %s (%s); starting over", a->name,
+	    a->staging, why);
+	apply_drop_partial(a);
+	return 0;
+}
+
+int
+apply_subvol_begin(struct apply *a, const struct stream_cmd *c)
+{
+	struct stat st;
+	bool already, resumed = false;
+
+	if (subvol_identity(a, c) == -1)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &a->s_start);
+	a->ck_time = a->s_start;
+	a->s_ncmds = a->s_bytes = a->s_data = 0;
+	if (subvol_already(a, &already) == -1)
+		return -1;
+	if (already) {
+		log_info("%s: already received, skipping its commands", a->name);
+		a->sub = SUB_SKIP;
+		return 0;
+	}
+	if (fstatat(a->dirfd, a->staging, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    staging_resume(a, &resumed) == -1)
+		return -1;
+	if (resumed)
+		return 0;
+	if (staging_create(a) == -1) {
+		if (a->sub == SUB_ACTIVE)
+			apply_drop_partial(a);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+apply_summarize(struct apply *a, bool already)
+{
+	struct apply_summary s;
+	struct timespec now;
+
+	if (a->cb == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	memset(&s, 0, sizeof(s));
+	s.name = a->name;
+	s.ncmds = a->s_ncmds;
+	s.bytes = a->s_bytes;
+	s.seconds = (double)(now.tv_sec - a->s_start.tv_sec) +
+	    (double)(now.tv_nsec - a->s_start.tv_nsec) / 1e9;
+	s.resumed = a->resumed;
+	s.already = already;
+	a->cb(&s, a->cbarg);
+}
+
+static int
+subvol_seal(struct apply *a)
+{
+	struct btrfs_ioctl_received_subvol_args rs;
+	enum btrfs_util_error e;
+
+	if (apply_flush(a) == -1 || apply_set_deferred_flags(a) == -1)
+		return -1;
+	apply_close_caches(a);
+	/* resume after a crash from here on only renames */
+	if (apply_write_checkpoint(a, true, false) == -1)
+		return -1;
+	memset(&rs, 0, sizeof(rs));
+	memcpy(rs.uuid, a->id.uuid, 16);
+	rs.stransid = a->id.ctransid;
+	if (ioctl(a->subfd, BTRFS_IOC_SET_RECEIVED_SUBVOL, &rs) == -1)
+		return apply_fail(a, errno, "set received uuid on %s",
+		    a->staging);
+	e = btrfs_util_set_subvolume_read_only_fd(a->subfd, true);
+	if (e != BTRFS_UTIL_OK)
+		return apply_fail(a, errno, "make %s read-only: %s",
+		    a->staging, btrfs_util_strerror(e));
+	return 0;
+}
+
+int
+apply_subvol_end(struct apply *a)
+{
+	if (a->sub == SUB_SKIP) {
+		apply_summarize(a, true);
+		a->nfinished++;
+		apply_clear_subvol(a);
+		return 0;
+	}
+	if (!a->sealed && subvol_seal(a) == -1)
+		return -1;
+	if (renameat2(a->dirfd, a->staging, a->dirfd, a->name,
+	    RENAME_NOREPLACE) == -1)
+		return apply_fail(a, errno, "rename %s to %s", a->staging,
+		    a->name);
+	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
+		log_warn("remove %s", a->statefile);
+	apply_progress_close(a, true);
+	apply_defer_remove(a);
+	apply_summarize(a, false);
+	a->nfinished++;
+	apply_clear_subvol(a);
+	return 0;
+}
+
+static void
+ckpt_fill(struct apply *a, struct checkpoint *ck, bool include_cur)
+{
+	memset(ck, 0, sizeof(*ck));
+	ck->id = a->id;
+	ck->ncmds = a->next_index;
+	ck->offset = a->pos;
+	ck->digest = a->digest;
+	ck->data_bytes = a->s_data;
+	snprintf(ck->staging, sizeof(ck->staging), "%s", a->staging);
+	if (include_cur && a->cur != NULL && a->cur->offset == a->pos) {
+		/* the current command is applied but not yet folded in */
+		ck->ncmds = a->cur->index + 1;
+		ck->offset = a->pos + STREAM_CMD_HEADER_LEN + a->cur->len;
+		stream_digest_add(&ck->digest, a->cur->raw,
+		    STREAM_CMD_HEADER_LEN);
+	}
+}
+
+int
+apply_write_checkpoint(struct apply *a, bool sync, bool include_cur)
+{
+	struct checkpoint ck;
+
+	if (apply_sync_wait(a) == -1)
+		return apply_fail(a, errno, "background checkpoint %s",
+		    a->statefile);
+	if (apply_flush(a) == -1)
+		return -1;
+	if (sync && syncfs(a->subfd) == -1)
+		return apply_fail(a, errno, "syncfs");
+	ckpt_fill(a, &ck, include_cur);
+	if (checkpoint_write(a->dirfd, a->statefile, &ck) == -1)
+		return apply_fail(a, errno, "write checkpoint %s",
+		    a->statefile);
+	a->ck_pos = ck.offset;
+	clock_gettime(CLOCK_MONOTONIC, &a->ck_time);
+	return 0;
+}
+
+/* Due by size or time: hand it to the background thread. */
+int
+apply_checkpoint_async(struct apply *a)
+{
+	struct checkpoint ck;
+
+	if (apply_flush(a) == -1)
+		return -1;
+	ckpt_fill(a, &ck, false);
+	if (apply_sync_request(a, &ck) == -1)
+		return -1;
+	a->ck_pos = ck.offset;
+	clock_gettime(CLOCK_MONOTONIC, &a->ck_time);
+	return 0;
+}
+
+int
+apply_find_checkpoint(int dirfd, const char *name, struct checkpoint *c,
+    char *err, size_t errlen)
+{
+	char staging[NAME_MAX + 1], statefile[NAME_MAX + 1];
+	int rc;
+
+	if (staging_names(name, staging, statefile) == -1) {
+		snprintf(err, errlen, "name too long");
+		return -1;
+	}
+	rc = checkpoint_read(dirfd, statefile, c, err, errlen);
+	if (rc == 0)
+		(void)apply_progress_refine(dirfd, staging, c);
+	return rc;
+}
+
+int
+apply_resume(struct apply *a, const struct checkpoint *c)
+{
+	a->cur = NULL;
+	if (a->sub != SUB_NONE)
+		return apply_fail(a, 0, "resume while a subvolume is open");
+	a->id = c->id;
+	snprintf(a->name, sizeof(a->name), "%s", c->id.name);
+	if (staging_names(a->name, a->staging, a->statefile) == -1)
+		return apply_fail(a, 0, "name too long");
+	if (staging_open(a) == -1 || apply_progress_open(a) == -1)
+		return -1;
+	a->version = c->id.version;
+	a->digest = c->digest;
+	a->pos = c->offset;
+	a->next_index = c->ncmds;
+	a->ck_pos = c->offset;
+	a->sub = SUB_ACTIVE;
+	apply_defer_load(a);
+	a->resumed = a->tolerant = true;
+	(void)btrfs_util_get_subvolume_read_only_fd(a->subfd, &a->sealed);
+	clock_gettime(CLOCK_MONOTONIC, &a->s_start);
+	a->ck_time = a->s_start;
+	return 0;
+}
+

@@ -1,0 +1,148 @@
+/*
+ * Periodic checkpoints without stopping the apply: a helper thread runs
+ * syncfs and then writes the state file, while the engine carries on.
+ * The checkpoint names the position reached when the request was made;
+ * syncfs makes at least everything before that durable (and perhaps
+ * more, which a resume replays tolerantly).  One request at a time: while
+ * one runs, a due checkpoint waits for the next command.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "engine/apply_impl.h"
+
+struct apply_syncer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool busy, quit;
+	int err;                        /* errno of the last failed request */
+	int dirfd, subfd;
+	char statefile[NAME_MAX + 1];
+	struct checkpoint ck;
+};
+
+static void *
+sync_main(void *arg)
+{
+	struct apply_syncer *s = arg;
+	int err;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->busy && !s->quit)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->quit)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		err = 0;
+		if (syncfs(s->subfd) == -1 ||
+		    checkpoint_write(s->dirfd, s->statefile, &s->ck) == -1)
+			err = errno ? errno : EIO;
+		pthread_mutex_lock(&s->mu);
+		close(s->subfd);
+		s->subfd = -1;
+		if (err != 0)
+			s->err = err;
+		s->busy = false;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static struct apply_syncer *
+sync_get(struct apply *a)
+{
+	struct apply_syncer *s;
+
+	if (a->syncer != NULL)
+		return a->syncer;
+	s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->subfd = -1;
+	if (pthread_create(&s->th, NULL, sync_main, s) != 0) {
+		free(s);
+		return NULL;
+	}
+	a->syncer = s;
+	return s;
+}
+
+/* Wait for a running request; its error, if any, as errno and -1. */
+int
+apply_sync_wait(struct apply *a)
+{
+	struct apply_syncer *s = a->syncer;
+	int err;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	while (s->busy)
+		pthread_cond_wait(&s->cv, &s->mu);
+	err = s->err;
+	s->err = 0;
+	pthread_mutex_unlock(&s->mu);
+	if (err == 0)
+		return 0;
+	errno = err;
+	return -1;
+}
+
+/* Start a checkpoint at the current position unless one is running. */
+int
+apply_sync_request(struct apply *a, const struct checkpoint *ck)
+{
+	struct apply_syncer *s;
+	int fd, err;
+
+	if ((s = sync_get(a)) == NULL)
+		return apply_write_checkpoint(a, true, false);
+	pthread_mutex_lock(&s->mu);
+	if (s->busy) {
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	err = s->err;
+	s->err = 0;
+	if (err == 0 && (fd = fcntl(a->subfd, F_DUPFD_CLOEXEC, 3)) != -1) {
+		s->subfd = fd;
+		s->dirfd = a->dirfd;
+		memcpy(s->statefile, a->statefile, sizeof(s->statefile));
+		s->ck = *ck;
+		s->busy = true;
+		pthread_cond_broadcast(&s->cv);
+	} else if (err == 0)
+		err = errno;
+	pthread_mutex_unlock(&s->mu);
+	if (err != 0)
+		return apply_fail(a, err, "checkpoint %s", a->statefile);
+	return 0;
+}
+
+void
+apply_sync_free(struct apply *a)
+{
+	struct apply_syncer *s = a->syncer;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	while (s->busy)
+		pthread_cond_wait(&s->cv, &s->mu);
+	s->quit = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->th, NULL);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+	a->syncer = NULL;
+}
