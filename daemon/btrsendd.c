@@ -1,12 +1,13 @@
 /*
- * btrsendd: the replication daemon.  For now only the configuration check
- * (-n) exists; running the daemon says so and fails.
+ * btrsendd: the replication daemon.  The configuration check (-n) and
+ * the receiving side (a receive block) exist so far.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "conf/conf.h"
+#include "daemon/listener.h"
 #include "daemon/log.h"
 
 #define EXIT_USAGE 2
@@ -50,6 +51,30 @@ check_config(const char *path, int verbose)
 	return 0;
 }
 
+/* For now the daemon runs the receiving side only. */
+static int
+run_receiver(const char *path)
+{
+	struct conf_errors errs;
+	struct conf *conf;
+	int rc;
+
+	if ((conf = conf_load(path, &errs)) == NULL) {
+		conf_errors_print(stderr, &errs);
+		conf_errors_free(&errs);
+		return EXIT_USAGE;
+	}
+	if (!conf->receive.set) {
+		log_warnx("%s: only the receive block is implemented in the "
+		    "daemon so far, and there is none", path);
+		conf_free(conf);
+		return 1;
+	}
+	rc = listener_run(conf);
+	conf_free(conf);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -88,7 +113,5 @@ main(int argc, char **argv)
 	log_init("btrsendd", verbose);
 	if (check)
 		return check_config(path, verbose);
-	log_warnx("the daemon itself is not implemented yet; only -n "
-	    "(check the configuration) works");
-	return 1;
+	return run_receiver(path);
 }

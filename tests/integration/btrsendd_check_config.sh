@@ -74,9 +74,11 @@ run 2 -n -f "$tmp/absent.conf"
 grep -q "^$tmp/absent.conf: cannot read: No such file or directory$" \
 	"$tmp/err" || fail "missing file not reported"
 
-# Not a daemon yet: say so, do not pretend.
-run 1 -f "$TOP/conf/btrsend.conf.example"
-grep -q 'not implemented' "$tmp/err" || fail "no 'not implemented' message"
+# Running it for real with certificates that do not exist fails, naming
+# the file.
+run 1 -d -f "$TOP/conf/btrsend.conf.example"
+grep -q 'tls certificate /etc/btrsend/tls/host.crt' "$tmp/err" ||
+	fail "no message naming the missing certificate"
 run 0 -h
 grep -q '^usage: btrsendd' "$tmp/out" || fail "-h prints no usage"
 run 0 --help
