@@ -54,6 +54,7 @@ struct netsend {
 	size_t flen;
 	uint64_t f_index, f_offset, ncmds, bytes, acked;
 	uint32_t f_ncmds;
+	struct wire_point resume;       /* from the receiver's BEGIN-REPLY */
 	struct timespec start;
 	bool progress;
 };
@@ -469,7 +470,34 @@ net_begin(struct netsend *n, struct send *s, const struct send_params *p)
 		return net_fail(n);
 	if (m.u.begin_reply.reason[0] != '\0')
 		log_warnx("send: receiver: %s", m.u.begin_reply.reason);
+	n->resume = m.u.begin_reply.point;
 	return (int)m.u.begin_reply.status;
+}
+
+/* Regenerate up to the receiver's checkpoint; the digests must agree. */
+static int
+net_skip(struct netsend *n, struct send *s)
+{
+	struct send_error e;
+
+	if (send_skip(s, n->resume.index, &n->resume.digest, &e) == -1) {
+		log_warnx("send: CANNOT RESUME %s at command %" PRIu64 ": %s",
+		    n->snapshot, n->resume.index, e.msg);
+		wireio_fail(&n->w, WIRE_E_STREAM, "sender cannot resume at "
+		    "command %" PRIu64 ": %s", n->resume.index, e.msg);
+		n->permanent = true;
+		return -1;
+	}
+	/*
+	 * The digest chains every header, and each command header carries
+	 * its length: equal digests mean equal offsets too.
+	 */
+	n->f_index = n->ncmds = n->resume.index;
+	n->f_offset = n->resume.offset;
+	printf("%s: resuming at command %" PRIu64 ", byte %" PRIu64 "\n",
+	    n->snapshot, n->resume.index, n->resume.offset);
+	fflush(stdout);
+	return 0;
 }
 
 static int
@@ -532,6 +560,8 @@ net_attempt(struct netsend *n, SSL_CTX *ctx)
 	}
 	n->flen = n->f_ncmds = 0;
 	n->f_index = n->f_offset = n->ncmds = n->bytes = 0;
+	if (st == WIRE_BEGIN_RESUME && net_skip(n, s) == -1)
+		goto done;
 	clock_gettime(CLOCK_MONOTONIC, &n->start);
 	if (net_stream(n, s) == 0 && net_finish(n, s) == 0)
 		rc = 0;

@@ -15,6 +15,7 @@
 
 #include "daemon/log.h"
 #include "daemon/recv_worker.h"
+#include "proto/frame.h"
 #include "daemon/tls.h"
 #include "daemon/wireio.h"
 #include "engine/apply.h"
@@ -36,6 +37,10 @@ struct recv {
 	struct stream_digest digest;
 	uint64_t last_ack;              /* offset of the last checkpoint */
 	bool first_cmd_seen;
+	/* Resumed: the reader starts at a synthetic header, so its
+	 * indexes and offsets are shifted from the stream's. */
+	bool resumed;
+	uint64_t idx_base, off_base;
 	uint8_t *raw;                   /* decompressed DATA */
 	ZSTD_DCtx *dctx;
 };
@@ -99,6 +104,72 @@ recv_end_transfer(struct recv *rv)
 	rv->begin.id.clones = NULL;
 }
 
+/* Does the partial hold the stream the sender announces? */
+static bool
+recv_same_stream(const struct recv *rv, const struct checkpoint *ck)
+{
+	static const uint8_t zero[16];
+	const struct wire_stream_id *id = &rv->begin.id;
+	bool has_parent = memcmp(id->parent.uuid, zero, 16) != 0;
+
+	return strcmp(ck->id.name, rv->begin.name) == 0 &&
+	    memcmp(ck->id.uuid, id->snap.uuid, 16) == 0 &&
+	    ck->id.has_parent == has_parent &&
+	    (!has_parent || memcmp(ck->id.parent_uuid, id->parent.uuid, 16) == 0) &&
+	    ck->id.version == id->version && ck->ncmds > 0;
+}
+
+/*
+ * A partial of the same stream: resume at its checkpoint.  The reader
+ * gets a synthetic stream header so that it parses the commands that
+ * follow; their indexes and offsets are shifted back to the stream's.
+ */
+static int
+recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
+{
+	struct checkpoint ck;
+	uint8_t hdr[STREAM_HEADER_LEN];
+	char err[256];
+	uint32_t v;
+	int r;
+
+	r = apply_find_checkpoint(rv->jobfd, rv->begin.name, &ck, err,
+	    sizeof(err));
+	if (r == 1)
+		return 0;
+	if (r == -1 || !recv_same_stream(rv, &ck)) {
+		/* The engine replaces the partial when the stream starts. */
+		frame_errf(br->reason, sizeof(br->reason), "partial of %s "
+		    "discarded: %s", rv->begin.name, r == -1 ? err :
+		    "its stream had other parameters");
+		log_warnx("%s: %s", rv->tls.peer, br->reason);
+		return 0;
+	}
+	if (apply_resume(rv->a, &ck) == -1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "resume: %s",
+		    apply_error(rv->a));
+		return -1;
+	}
+	memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
+	v = ck.id.version;
+	hdr[13] = v & 0xff;
+	hdr[14] = (v >> 8) & 0xff;
+	hdr[15] = (v >> 16) & 0xff;
+	hdr[16] = (v >> 24) & 0xff;
+	if (stream_reader_feed(&rv->r, hdr, sizeof(hdr)) == -1)
+		return -1;
+	rv->resumed = rv->first_cmd_seen = true;
+	rv->idx_base = ck.ncmds;
+	rv->off_base = ck.offset - STREAM_HEADER_LEN;
+	rv->digest = ck.digest;
+	rv->last_ack = ck.offset;
+	br->status = WIRE_BEGIN_RESUME;
+	br->point.index = ck.ncmds;
+	br->point.offset = ck.offset;
+	br->point.digest = ck.digest;
+	return 0;
+}
+
 static int
 recv_begin(struct recv *rv, struct wire_msg *req)
 {
@@ -125,15 +196,15 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	stream_digest_init(&rv->digest);
 	rv->last_ack = 0;
 	rv->first_cmd_seen = false;
-	log_info("%s: receiving %s/%s", rv->tls.peer, rv->begin.job,
-	    rv->begin.name);
-	/*
-	 * Always from the start: the apply engine skips, digest-checked,
-	 * what a partial of the same stream already holds.
-	 */
+	rv->resumed = false;
+	rv->idx_base = rv->off_base = 0;
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_BEGIN_REPLY;
 	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
+	if (recv_try_resume(rv, &m.u.begin_reply) == -1)
+		return -1;
+	log_info("%s: receiving %s/%s%s", rv->tls.peer, rv->begin.job,
+	    rv->begin.name, rv->resumed ? " (resumed)" : "");
 	return wireio_send(&rv->w, &m);
 }
 
@@ -172,10 +243,10 @@ recv_ack(struct recv *rv)
 	}
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_ACK;
-	m.u.point.index = rv->r.ncmds;
-	m.u.point.offset = rv->r.consumed;
+	m.u.point.index = rv->idx_base + rv->r.ncmds;
+	m.u.point.offset = rv->off_base + rv->r.consumed;
 	m.u.point.digest = rv->digest;
-	rv->last_ack = rv->r.consumed;
+	rv->last_ack = m.u.point.offset;
 	return wireio_send(&rv->w, &m);
 }
 
@@ -206,6 +277,8 @@ recv_drain(struct recv *rv)
 		case STREAM_ERROR:
 			return recv_stream_error(rv);
 		case STREAM_HEADER:
+			if (rv->resumed && rv->r.nstreams == 1)
+				break;  /* our synthetic one */
 			memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
 			v = rv->r.version;
 			hdr[13] = v & 0xff;
@@ -213,11 +286,13 @@ recv_drain(struct recv *rv)
 			hdr[15] = (v >> 16) & 0xff;
 			hdr[16] = (v >> 24) & 0xff;
 			stream_digest_add(&rv->digest, hdr, sizeof(hdr));
-			if (apply_header(rv->a, hdr, sizeof(hdr),
+			if (apply_header(rv->a, hdr, sizeof(hdr), rv->off_base +
 			    rv->r.consumed - STREAM_HEADER_LEN) == -1)
 				goto fail;
 			break;
 		case STREAM_CMD:
+			c.index += rv->idx_base;
+			c.offset += rv->off_base;
 			if (!rv->first_cmd_seen && recv_check_first(rv, &c) == -1)
 				return -1;
 			stream_digest_add(&rv->digest, c.raw,
@@ -252,7 +327,7 @@ recv_data(struct recv *rv, const struct wire_data *d)
 	}
 	if (recv_drain(rv) == -1)
 		return -1;
-	if (rv->r.consumed - rv->last_ack >= rv->p->ckpt_bytes)
+	if (rv->off_base + rv->r.consumed - rv->last_ack >= rv->p->ckpt_bytes)
 		return recv_ack(rv);
 	return 0;
 }
@@ -265,12 +340,14 @@ recv_end(struct recv *rv, const struct wire_point *pt)
 	stream_reader_eof(&rv->r);
 	if (recv_drain(rv) == -1)
 		return -1;
-	if (pt->index != rv->r.ncmds || pt->offset != rv->r.consumed ||
+	if (pt->index != rv->idx_base + rv->r.ncmds ||
+	    pt->offset != rv->off_base + rv->r.consumed ||
 	    memcmp(pt->digest.d, rv->digest.d, STREAM_DIGEST_LEN) != 0) {
 		wireio_fail(&rv->w, WIRE_E_STREAM, "end: the sender's totals "
 		    "(%" PRIu64 " commands, %" PRIu64 " bytes) or digest differ "
 		    "from what arrived (%" PRIu64 ", %" PRIu64 ")", pt->index,
-		    pt->offset, rv->r.ncmds, rv->r.consumed);
+		    pt->offset, rv->idx_base + rv->r.ncmds,
+	    rv->off_base + rv->r.consumed);
 		return -1;
 	}
 	if (apply_finish(rv->a) == -1 || apply_nfinished(rv->a) != 1) {
@@ -284,7 +361,7 @@ recv_end(struct recv *rv, const struct wire_point *pt)
 	snprintf(m.u.done.path, sizeof(m.u.done.path), "%s/%s/%s",
 	    rv->tls.peer, rv->begin.job, rv->begin.name);
 	log_info("%s: received %s (%" PRIu64 " commands, %" PRIu64 " bytes)",
-	    rv->tls.peer, m.u.done.path, rv->r.ncmds, rv->r.consumed);
+	    rv->tls.peer, m.u.done.path, pt->index, pt->offset);
 	recv_end_transfer(rv);
 	return wireio_send(&rv->w, &m);
 }
