@@ -4,6 +4,7 @@
 # laptop.test's own area, so the transfer is refused and nothing of it
 # appears; desktop.test's copy is untouched.  A listed client also
 # cannot name its way out: job names like ".." are refused on the wire.
+# An unlisted client is refused and gets nothing.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
@@ -26,7 +27,7 @@ receive {
 	client desktop.test
 }
 CONF
-for who in laptop desktop; do
+for who in laptop desktop intruder; do
 	cat > "$d/$who.conf" <<CONF
 tls {
 	certificate $d/certs/$who.test.crt
@@ -78,4 +79,14 @@ printf '%s\n' "$DST/backup/desktop.test" "$DST/backup/laptop.test" | diff - "$d/
 timeout 60 "$CTL" send -f "$d/laptop.conf" --job .. --retries 0 --to backup \
 	"$SRC/snaps/home.20260101T000000Z" > "$d/out" 2>&1 && fail "job '..' accepted"
 [ "$(ls "$DST/backup/laptop.test" | wc -l)" -le 1 ] || fail "laptop area: $(ls "$DST/backup/laptop.test")"
+# An unlisted client is refused by the real daemon, with a line on both
+# sides, and nothing is written for it.
+timeout 60 "$CTL" send -f "$d/intruder.conf" --job home --retries 3 --to backup \
+	"$SRC/snaps/home.20260101T000000Z" > "$d/out" 2>&1 && fail "intruder admitted"
+grep -q "auth error: client certificate 'intruder.test'" "$d/out" ||
+	fail "intruder was told: $(cat "$d/out")"
+grep -q "giving up .* after 1 attempt" "$d/out" || fail "an auth refusal was retried: $(cat "$d/out")"
+grep -q "connection refused: client certificate 'intruder.test'" "$d/recv.log" ||
+	fail "receiver log: $(cat "$d/recv.log")"
+[ -e "$DST/backup/intruder.test" ] && fail "an area was made for the intruder"
 echo "isolation between clients: ok"
