@@ -622,14 +622,22 @@ ctl_send_net(int argc, char **argv)
 	return CTL_OK;
 }
 
+/* Any option only the network send has selects it. */
 int
 ctl_send_wants_net(int argc, char **argv)
 {
+	static const char *const only_net[] = { "--to", "--job", "--retries",
+	    "--limit", "-f" };
+	size_t j, n;
 	int i;
 
 	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--to") == 0 ||
-		    strncmp(argv[i], "--to=", 5) == 0)
-			return 1;
+		for (j = 0; j < sizeof(only_net) / sizeof(only_net[0]); j++) {
+			n = strlen(only_net[j]);
+			if (strncmp(argv[i], only_net[j], n) == 0 &&
+			    (argv[i][n] == '\0' || argv[i][n] == '=' ||
+			    only_net[j][1] != '-'))
+				return 1;
+		}
 	return 0;
 }
