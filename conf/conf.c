@@ -178,6 +178,21 @@ conf_receive_eq(const struct conf_receive *a, const struct conf_receive *b)
 	return 1;
 }
 
+int
+conf_receive_bind_equal(const struct conf_receive *a,
+    const struct conf_receive *b)
+{
+	size_t i;
+
+	if (a->set != b->set || a->nlisten != b->nlisten ||
+	    !conf_str_eq(a->root, b->root))
+		return 0;
+	for (i = 0; i < a->nlisten; i++)
+		if (!conf_addr_eq(&a->listen[i], &b->listen[i]))
+			return 0;
+	return 1;
+}
+
 static int
 conf_top_eq(const struct conf *a, const struct conf *b)
 {

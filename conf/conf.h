@@ -148,6 +148,9 @@ void		 conf_free(struct conf *);
 void		 conf_print(FILE *, const struct conf *);
 /* 1 if both describe the same configuration (path is not compared). */
 int		 conf_equal(const struct conf *, const struct conf *);
+/* 1 if both bind the same addresses into the same root (clients aside). */
+int		 conf_receive_bind_equal(const struct conf_receive *,
+		    const struct conf_receive *);
 
 const struct conf_target *conf_target_find(const struct conf *, const char *);
 const struct conf_job *conf_job_find(const struct conf *, const char *);

@@ -20,6 +20,9 @@ struct ctl_command {
 int ctl_dump(int argc, char **argv);
 int ctl_receive(int argc, char **argv);
 int ctl_send(int argc, char **argv);
+/* send --to HOST: to a btrsendd receiver (ctl_netsend.c). */
+int ctl_send_net(int argc, char **argv);
+int ctl_send_wants_net(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 
 /* Open -f FILE or stdin ("-" or NULL) for reading; -1 with a message. */

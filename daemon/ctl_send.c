@@ -279,6 +279,8 @@ ctl_send(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	memset(&pr, 0, sizeof(pr));
+	if (ctl_send_wants_net(argc, argv))
+		return ctl_send_net(argc, argv);
 	if (ctl_send_parse(argc, argv, &a) == -1)
 		return CTL_USAGE;
 	pr.enabled = isatty(STDERR_FILENO);

@@ -20,6 +20,7 @@
 
 #include "conf/conf.h"
 #include "daemon/daemon.h"
+#include "daemon/listener.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
 #include "daemon/scheduler.h"
@@ -441,8 +442,10 @@ child_reap(evutil_socket_t fd, short ev, void *arg)
 		TAILQ_FOREACH(c, &P.children, entry)
 			if (c->pid == pid)
 				break;
-		if (c == NULL)
+		if (c == NULL) {
+			listener_reaped(pid, wstatus);
 			continue;
+		}
 		if (c->kind == CHILD_HOOK) {
 			hook_done(c, wstatus);
 		} else {
@@ -687,6 +690,9 @@ reload(void)
 	}
 	if (mkdir(conf->state_dir, 0750) == -1 && errno != EEXIST)
 		log_warn("state-dir %s", conf->state_dir);
+	if (!conf_receive_bind_equal(&P.conf->receive, &conf->receive))
+		log_warnx("reload: receive listen addresses and root change "
+		    "only at restart; the client list applies now");
 	old = P.conf;
 	P.conf = conf;
 	jobs_sync();
@@ -734,6 +740,7 @@ stop(int sig)
 	P.stopping = 1;
 	notify_stopping();
 	log_info("%s: stopping", strsignal(sig));
+	listener_stop();
 	for (i = 0; i < P.njobs; i++)
 		evtimer_del(P.jobs[i]->timer);
 	TAILQ_INIT(&P.queue);
@@ -853,8 +860,6 @@ daemon_init(const char *conf_path, int verbose)
 		return 1;
 	}
 	P.self[n] = '\0';
-	if (daemon_state_open() == -1)
-		return 1;
 	P.crash_job = getenv(DAEMON_TEST_CRASH_ENV);
 	P.hang_job = getenv(DAEMON_TEST_HANG_ENV);
 	P.babble_job = getenv(DAEMON_TEST_BABBLE_ENV);
@@ -869,6 +874,10 @@ daemon_init(const char *conf_path, int verbose)
 		if (ev == NULL || evsignal_add(ev, NULL) == -1)
 			fatalx("evsignal %d", sigs[i]);
 	}
+	if (P.conf->receive.set && listener_start(P.base, &P.conf) == -1)
+		return 1;
+	if (daemon_state_open() == -1)
+		return 1;
 	return 0;
 }
 

@@ -78,6 +78,12 @@ grep -q "^$tmp/absent.conf: cannot read: No such file or directory$" \
 run 2 -d -f "$tmp/absent.conf"
 grep -q "^btrsendd: $tmp/absent.conf: cannot read" "$tmp/err" ||
 	fail "daemon start with a missing config: error not reported"
+
+# Running it for real with certificates that do not exist fails, naming
+# the file (the example has a receive block, which needs them).
+run 1 -d -f "$TOP/conf/btrsend.conf.example"
+grep -q 'tls certificate /etc/btrsend/tls/host.crt' "$tmp/err" ||
+	fail "no message naming the missing certificate"
 run 0 -h
 grep -q '^usage: btrsendd' "$tmp/out" || fail "-h prints no usage"
 run 0 --help

@@ -1,0 +1,245 @@
+/*
+ * Listener (see listener.h).
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netdb.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "daemon/listener.h"
+#include "daemon/log.h"
+#include "daemon/recv_worker.h"
+#include "daemon/tls.h"
+
+#define LISTENER_MAX     16
+#define LISTENER_WORKERS 256            /* at once; more are refused */
+#define LISTENER_BACKOFF 1              /* seconds, after EMFILE and co. */
+
+static struct {
+	struct event_base *base;
+	struct conf *const *confp;
+	SSL_CTX *ctx;
+	int fds[LISTENER_MAX];
+	struct event *ev[LISTENER_MAX];
+	struct event *ev_resume;
+	size_t n;
+	pid_t workers[LISTENER_WORKERS];
+	unsigned nworkers;
+} L;
+
+static int
+listener_bind(const struct conf_addr *a)
+{
+	struct addrinfo hints, *res = NULL;
+	char port[8];
+	int s = -1, one = 1, e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", a->port);
+	if ((e = getaddrinfo(a->host, port, &hints, &res)) != 0) {
+		log_warnx("listen %s:%s: %s", a->host, port, gai_strerror(e));
+		return -1;
+	}
+	if ((s = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(s, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(s, 64) == -1) {
+		log_warn("listen %s:%s", a->host, port);
+		if (s != -1)
+			close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	return s;
+}
+
+/* In the forked worker: nothing of the parent but the connection. */
+static void
+listener_child(int fd)
+{
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGPIPE };
+	const struct conf *conf = *L.confp;
+	struct recv_params p;
+	const char *env;
+	sigset_t none;
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (fd != 3) {
+		if (dup2(fd, 3) == -1)
+			_exit(1);
+		close(fd);
+	}
+	close_range(4, ~0U, 0);
+	memset(&p, 0, sizeof(p));
+	p.root = conf->receive.root;
+	p.clients = conf->receive.clients;
+	p.nclients = conf->receive.nclients;
+	p.timeout_ms = RECV_TIMEOUT_MS_DEFAULT;
+	p.ckpt_bytes = RECV_CKPT_BYTES_DEFAULT;
+	/* Tests shorten the checkpoint interval to exercise resume. */
+	if ((env = getenv("BTRSEND_CKPT_BYTES")) != NULL)
+		p.ckpt_bytes = strtoull(env, NULL, 0);
+	_exit(recv_worker_run(3, L.ctx, &p));
+}
+
+static void
+listener_pause(bool on)
+{
+	struct timeval tv = { LISTENER_BACKOFF, 0 };
+	size_t i;
+
+	for (i = 0; i < L.n; i++) {
+		if (on)
+			event_del(L.ev[i]);
+		else
+			event_add(L.ev[i], NULL);
+	}
+	if (on)
+		evtimer_add(L.ev_resume, &tv);
+}
+
+static void
+listener_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	listener_pause(false);
+}
+
+static void
+listener_accept(evutil_socket_t lfd, short ev, void *arg)
+{
+	pid_t pid;
+	int fd;
+
+	(void)ev;
+	(void)arg;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+			return;
+		/* EMFILE, ENFILE, ENOBUFS: back off instead of spinning. */
+		log_warn("accept");
+		listener_pause(true);
+		return;
+	}
+	if (L.nworkers == LISTENER_WORKERS) {
+		log_warnx("%u receive workers running; refusing a connection",
+		    L.nworkers);
+		close(fd);
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(fd);
+		return;
+	}
+	if (pid == 0)
+		listener_child(fd);
+	close(fd);
+	L.workers[L.nworkers++] = pid;
+	log_debug("receive worker %ld started", (long)pid);
+}
+
+int
+listener_start(struct event_base *base, struct conf *const *confp)
+{
+	const struct conf *conf = *confp;
+	struct tls_conf tc;
+	char err[512];
+	size_t i;
+
+	L.base = base;
+	L.confp = confp;
+	tc.certificate = conf->tls_certificate;
+	tc.key = conf->tls_key;
+	tc.ca = conf->tls_ca;
+	if ((L.ctx = tls_ctx_new(&tc, true, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	for (i = 0; i < conf->receive.nlisten && i < LISTENER_MAX; i++) {
+		if ((L.fds[i] = listener_bind(&conf->receive.listen[i])) == -1)
+			return -1;
+		L.ev[i] = event_new(base, L.fds[i], EV_READ | EV_PERSIST,
+		    listener_accept, NULL);
+		if (L.ev[i] == NULL || event_add(L.ev[i], NULL) == -1)
+			fatalx("event_new");
+		L.n++;
+	}
+	if ((L.ev_resume = evtimer_new(base, listener_resume, NULL)) == NULL)
+		fatalx("evtimer_new");
+	log_info("receiving into %s on %zu address%s", conf->receive.root,
+	    L.n, L.n == 1 ? "" : "es");
+	return 0;
+}
+
+bool
+listener_reaped(pid_t pid, int wstatus)
+{
+	unsigned i;
+
+	for (i = 0; i < L.nworkers; i++)
+		if (L.workers[i] == pid)
+			break;
+	if (i == L.nworkers)
+		return false;
+	L.workers[i] = L.workers[--L.nworkers];
+	if (WIFSIGNALED(wstatus))
+		log_warnx("receive worker %ld killed by signal %d",
+		    (long)pid, WTERMSIG(wstatus));
+	else if (WEXITSTATUS(wstatus) != 0)
+		log_info("receive worker %ld exited with status %d",
+		    (long)pid, WEXITSTATUS(wstatus));
+	return true;
+}
+
+void
+listener_stop(void)
+{
+	unsigned i;
+	size_t j;
+
+	for (j = 0; j < L.n; j++) {
+		event_free(L.ev[j]);
+		close(L.fds[j]);
+	}
+	L.n = 0;
+	if (L.ev_resume != NULL) {
+		event_free(L.ev_resume);
+		L.ev_resume = NULL;
+	}
+	/*
+	 * A receive worker dies on SIGTERM; its apply engine's progress
+	 * record lets the sender's next attempt resume exactly there.
+	 */
+	for (i = 0; i < L.nworkers; i++)
+		kill(L.workers[i], SIGTERM);
+	if (L.ctx != NULL) {
+		SSL_CTX_free(L.ctx);
+		L.ctx = NULL;
+	}
+}
+
+unsigned
+listener_nworkers(void)
+{
+	return L.nworkers;
+}

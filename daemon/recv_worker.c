@@ -1,0 +1,461 @@
+/*
+ * Receive worker (see recv_worker.h).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "daemon/log.h"
+#include "daemon/recv_worker.h"
+#include "proto/frame.h"
+#include "daemon/tls.h"
+#include "daemon/wireio.h"
+#include "engine/apply.h"
+#include "engine/snapshot.h"
+#include "proto/digest.h"
+#include "proto/stream.h"
+
+struct recv {
+	const struct recv_params *p;
+	struct tls_conn tls;
+	struct wireio w;
+	int rootfd, areafd;             /* root, root/<client> */
+	/* the open transfer */
+	int jobfd;
+	char job[WIRE_NAME_MAX + 1];
+	struct wire_begin begin;
+	struct apply *a;
+	struct stream_reader r;
+	struct stream_digest digest;
+	uint64_t last_ack;              /* offset of the last checkpoint */
+	bool first_cmd_seen;
+	/* Resumed: the reader starts at a synthetic header, so its
+	 * indexes and offsets are shifted from the stream's. */
+	bool resumed;
+	uint64_t idx_base, off_base;
+	uint8_t *raw;                   /* decompressed DATA */
+	ZSTD_DCtx *dctx;
+};
+
+/* Open (making it if needed) directory name beneath dirfd, no symlinks. */
+static int
+recv_subdir(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+}
+
+static int
+recv_list(struct recv *rv, const char *job)
+{
+	struct wire_msg m;
+	struct snap_info *snaps = NULL;
+	char path[4096], err[256];
+	size_t n = 0, i;
+	int rc;
+	static const uint8_t zero[16];
+
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_LIST_REPLY;
+	snprintf(path, sizeof(path), "%s/%s/%s", rv->p->root, rv->tls.peer,
+	    job);
+	if (faccessat(rv->areafd, job, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    snapshot_list(path, job, &snaps, &n, err, sizeof(err)) == -1) {
+		log_warnx("%s: list %s: %s", rv->tls.peer, job, err);
+		n = 0;
+	}
+	m.u.list.snaps = xcalloc(n ? n : 1, sizeof(*m.u.list.snaps));
+	for (i = 0; i < n; i++) {
+		if (!snaps[i].read_only ||
+		    memcmp(snaps[i].received_uuid, zero, 16) == 0)
+			continue;
+		struct wire_snapshot *s = &m.u.list.snaps[m.u.list.nsnaps++];
+		snprintf(s->name, sizeof(s->name), "%s", snaps[i].name);
+		memcpy(s->received.uuid, snaps[i].received_uuid, 16);
+	}
+	rc = wireio_send(&rv->w, &m);
+	free(m.u.list.snaps);
+	free(snaps);
+	return rc;
+}
+
+static void
+recv_end_transfer(struct recv *rv)
+{
+	if (rv->a != NULL) {
+		apply_free(rv->a);
+		rv->a = NULL;
+	}
+	stream_reader_free(&rv->r);
+	if (rv->jobfd != -1)
+		close(rv->jobfd);
+	rv->jobfd = -1;
+	free(rv->begin.id.clones);
+	rv->begin.id.clones = NULL;
+}
+
+/* Does the partial hold the stream the sender announces? */
+static bool
+recv_same_stream(const struct recv *rv, const struct checkpoint *ck)
+{
+	static const uint8_t zero[16];
+	const struct wire_stream_id *id = &rv->begin.id;
+	bool has_parent = memcmp(id->parent.uuid, zero, 16) != 0;
+
+	return strcmp(ck->id.name, rv->begin.name) == 0 &&
+	    memcmp(ck->id.uuid, id->snap.uuid, 16) == 0 &&
+	    ck->id.has_parent == has_parent &&
+	    (!has_parent || memcmp(ck->id.parent_uuid, id->parent.uuid, 16) == 0) &&
+	    ck->id.version == id->version && ck->ncmds > 0;
+}
+
+/*
+ * A partial of the same stream: resume at its checkpoint.  The reader
+ * gets a synthetic stream header so that it parses the commands that
+ * follow; their indexes and offsets are shifted back to the stream's.
+ */
+static int
+recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
+{
+	struct checkpoint ck;
+	uint8_t hdr[STREAM_HEADER_LEN];
+	char err[256];
+	uint32_t v;
+	int r;
+
+	r = apply_find_checkpoint(rv->jobfd, rv->begin.name, &ck, err,
+	    sizeof(err));
+	if (r == 1)
+		return 0;
+	if (r == -1 || !recv_same_stream(rv, &ck)) {
+		/* The engine replaces the partial when the stream starts. */
+		frame_errf(br->reason, sizeof(br->reason), "partial of %s "
+		    "discarded: %s", rv->begin.name, r == -1 ? err :
+		    "its stream had other parameters");
+		log_warnx("%s: %s", rv->tls.peer, br->reason);
+		return 0;
+	}
+	if (apply_resume(rv->a, &ck) == -1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "resume: %s",
+		    apply_error(rv->a));
+		return -1;
+	}
+	memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
+	v = ck.id.version;
+	hdr[13] = v & 0xff;
+	hdr[14] = (v >> 8) & 0xff;
+	hdr[15] = (v >> 16) & 0xff;
+	hdr[16] = (v >> 24) & 0xff;
+	if (stream_reader_feed(&rv->r, hdr, sizeof(hdr)) == -1)
+		return -1;
+	rv->resumed = rv->first_cmd_seen = true;
+	rv->idx_base = ck.ncmds;
+	rv->off_base = ck.offset - STREAM_HEADER_LEN;
+	rv->digest = ck.digest;
+	rv->last_ack = ck.offset;
+	br->status = WIRE_BEGIN_RESUME;
+	br->point.index = ck.ncmds;
+	br->point.offset = ck.offset;
+	br->point.digest = ck.digest;
+	return 0;
+}
+
+static int
+recv_begin(struct recv *rv, struct wire_msg *req)
+{
+	struct apply_opts o;
+	struct wire_msg m;
+
+	rv->begin = req->u.begin;
+	req->u.begin.id.clones = NULL;  /* now ours */
+	if ((rv->jobfd = recv_subdir(rv->areafd, rv->begin.job)) == -1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "cannot open job directory "
+		    "%s: %s", rv->begin.job, strerror(errno));
+		return -1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.quiet = true;
+	o.ckpt_bytes = UINT64_MAX;      /* we decide, to ack after each */
+	o.ckpt_msecs = UINT32_MAX;
+	if ((rv->a = apply_new(rv->jobfd, &o)) == NULL ||
+	    stream_reader_init(&rv->r, NULL) == -1) {
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "apply engine: %s",
+		    strerror(errno));
+		return -1;
+	}
+	stream_digest_init(&rv->digest);
+	rv->last_ack = 0;
+	rv->first_cmd_seen = false;
+	rv->resumed = false;
+	rv->idx_base = rv->off_base = 0;
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_BEGIN_REPLY;
+	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
+	if (recv_try_resume(rv, &m.u.begin_reply) == -1)
+		return -1;
+	log_info("%s: receiving %s/%s%s", rv->tls.peer, rv->begin.job,
+	    rv->begin.name, rv->resumed ? " (resumed)" : "");
+	return wireio_send(&rv->w, &m);
+}
+
+/* The stream must create the subvolume BEGIN announced, nothing else. */
+static int
+recv_check_first(struct recv *rv, const struct stream_cmd *c)
+{
+	const uint8_t *name;
+	uint32_t len;
+	uint8_t uuid[16];
+
+	if ((c->type != SEND_C_SUBVOL && c->type != SEND_C_SNAPSHOT) ||
+	    stream_get_bytes(c, SEND_A_PATH, &name, &len) == -1 ||
+	    stream_get_uuid(c, SEND_A_UUID, uuid) == -1 ||
+	    len != strlen(rv->begin.name) ||
+	    memcmp(name, rv->begin.name, len) != 0 ||
+	    memcmp(uuid, rv->begin.id.snap.uuid, 16) != 0) {
+		wireio_fail(&rv->w, WIRE_E_DENIED, "command %" PRIu64 ": the "
+		    "stream does not create the announced subvolume '%s'",
+		    c->index, rv->begin.name);
+		return -1;
+	}
+	rv->first_cmd_seen = true;
+	return 0;
+}
+
+static int
+recv_ack(struct recv *rv)
+{
+	struct wire_msg m;
+
+	if (apply_checkpoint(rv->a) == -1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
+		    apply_error(rv->a));
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_ACK;
+	m.u.point.index = rv->idx_base + rv->r.ncmds;
+	m.u.point.offset = rv->off_base + rv->r.consumed;
+	m.u.point.digest = rv->digest;
+	rv->last_ack = m.u.point.offset;
+	return wireio_send(&rv->w, &m);
+}
+
+static int
+recv_stream_error(struct recv *rv)
+{
+	const struct stream_error *e = &rv->r.err;
+
+	apply_abort(rv->a, true);
+	wireio_fail(&rv->w, WIRE_E_STREAM, "command %" PRIu64 " at byte "
+	    "offset %" PRIu64 ": %s", e->index, e->offset, e->msg);
+	return -1;
+}
+
+/* Apply every whole command buffered.  0 or -1. */
+static int
+recv_drain(struct recv *rv)
+{
+	struct stream_cmd c;
+	uint8_t hdr[STREAM_HEADER_LEN];
+	uint32_t v;
+
+	for (;;) {
+		switch (stream_reader_next(&rv->r, &c)) {
+		case STREAM_NEED_MORE:
+		case STREAM_DONE:
+			return 0;
+		case STREAM_ERROR:
+			return recv_stream_error(rv);
+		case STREAM_HEADER:
+			if (rv->resumed && rv->r.nstreams == 1)
+				break;  /* our synthetic one */
+			memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
+			v = rv->r.version;
+			hdr[13] = v & 0xff;
+			hdr[14] = (v >> 8) & 0xff;
+			hdr[15] = (v >> 16) & 0xff;
+			hdr[16] = (v >> 24) & 0xff;
+			stream_digest_add(&rv->digest, hdr, sizeof(hdr));
+			if (apply_header(rv->a, hdr, sizeof(hdr), rv->off_base +
+			    rv->r.consumed - STREAM_HEADER_LEN) == -1)
+				goto fail;
+			break;
+		case STREAM_CMD:
+			c.index += rv->idx_base;
+			c.offset += rv->off_base;
+			if (!rv->first_cmd_seen && recv_check_first(rv, &c) == -1)
+				return -1;
+			stream_digest_add(&rv->digest, c.raw,
+			    STREAM_CMD_HEADER_LEN);
+			if (apply_cmd(rv->a, &c) == -1)
+				goto fail;
+			break;
+		}
+	}
+fail:
+	wireio_fail(&rv->w, WIRE_E_APPLY, "%s", apply_error(rv->a));
+	return -1;
+}
+
+static int
+recv_data(struct recv *rv, const struct wire_data *d)
+{
+	const uint8_t *p = d->body;
+	char err[256];
+
+	if (d->zstd) {
+		if (wire_zstd_decompress(rv->dctx, d, rv->raw,
+		    WIRE_DATA_RAW_MAX, err, sizeof(err)) == -1) {
+			wireio_fail(&rv->w, WIRE_E_PROTOCOL, "%s", err);
+			return -1;
+		}
+		p = rv->raw;
+	}
+	if (stream_reader_feed(&rv->r, p, d->raw_len) == -1) {
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
+		return -1;
+	}
+	if (recv_drain(rv) == -1)
+		return -1;
+	if (rv->off_base + rv->r.consumed - rv->last_ack >= rv->p->ckpt_bytes)
+		return recv_ack(rv);
+	return 0;
+}
+
+static int
+recv_end(struct recv *rv, const struct wire_point *pt)
+{
+	struct wire_msg m;
+
+	stream_reader_eof(&rv->r);
+	if (recv_drain(rv) == -1)
+		return -1;
+	if (pt->index != rv->idx_base + rv->r.ncmds ||
+	    pt->offset != rv->off_base + rv->r.consumed ||
+	    memcmp(pt->digest.d, rv->digest.d, STREAM_DIGEST_LEN) != 0) {
+		wireio_fail(&rv->w, WIRE_E_STREAM, "end: the sender's totals "
+		    "(%" PRIu64 " commands, %" PRIu64 " bytes) or digest differ "
+		    "from what arrived (%" PRIu64 ", %" PRIu64 ")", pt->index,
+		    pt->offset, rv->idx_base + rv->r.ncmds,
+	    rv->off_base + rv->r.consumed);
+		return -1;
+	}
+	if (apply_finish(rv->a) == -1 || apply_nfinished(rv->a) != 1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "finish: %s",
+		    apply_error(rv->a));
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_DONE;
+	m.u.done.point = *pt;
+	snprintf(m.u.done.path, sizeof(m.u.done.path), "%s/%s/%s",
+	    rv->tls.peer, rv->begin.job, rv->begin.name);
+	log_info("%s: received %s (%" PRIu64 " commands, %" PRIu64 " bytes)",
+	    rv->tls.peer, m.u.done.path, pt->index, pt->offset);
+	recv_end_transfer(rv);
+	return wireio_send(&rv->w, &m);
+}
+
+static int
+recv_serve(struct recv *rv)
+{
+	struct wire_hello peer;
+	struct wire_msg m;
+	int rc;
+
+	if (wireio_hello(&rv->w, WIRE_CAP_ZSTD | WIRE_CAP_COMPRESSED_DATA,
+	    STREAM_VERSION_MAX, &peer) == -1)
+		return -1;
+	for (;;) {
+		if (wireio_recv(&rv->w, &m) == -1) {
+			if (!rv->w.fsm.xfer && strstr(rv->w.err,
+			    "closed by peer") != NULL && rv->a == NULL)
+				return 0;       /* a clean goodbye */
+			return -1;
+		}
+		switch (m.type) {
+		case WIRE_LIST:
+			rc = recv_list(rv, m.u.job);
+			break;
+		case WIRE_BEGIN:
+			rc = recv_begin(rv, &m);
+			break;
+		case WIRE_DATA:
+			rc = recv_data(rv, &m.u.data);
+			break;
+		case WIRE_END:
+			rc = recv_end(rv, &m.u.point);
+			break;
+		default:
+			wireio_fail(&rv->w, WIRE_E_PROTOCOL, "%s is not "
+			    "supported by this receiver", wire_type_name(m.type));
+			rc = -1;
+		}
+		wire_msg_free(&m);
+		if (rc == -1)
+			return -1;
+	}
+}
+
+int
+recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
+{
+	struct recv rv;
+	char err[512];
+	int r, rc = 1;
+
+	memset(&rv, 0, sizeof(rv));
+	rv.p = p;
+	rv.rootfd = rv.areafd = rv.jobfd = -1;
+	r = tls_accept(&rv.tls, ctx, fd, p->timeout_ms, p->clients,
+	    p->nclients, err, sizeof(err));
+	if (r == -1) {
+		log_warnx("connection refused: %s", err);
+		goto done;
+	}
+	wireio_init(&rv.w, &rv.tls, WIRE_SERVER);
+	if (r == -2) {
+		log_warnx("connection refused: %s", err);
+		wireio_fail(&rv.w, WIRE_E_AUTH, "%s", err);
+		goto done;
+	}
+	rv.raw = xmalloc(WIRE_DATA_RAW_MAX);
+	rv.dctx = ZSTD_createDCtx();
+	if ((rv.rootfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (rv.areafd = recv_subdir(rv.rootfd, rv.tls.peer)) == -1) {
+		log_warn("%s: area %s/%s", rv.tls.peer, p->root, rv.tls.peer);
+		wireio_fail(&rv.w, WIRE_E_INTERNAL, "receiver area unusable");
+		goto done;
+	}
+	if (recv_serve(&rv) == 0)
+		rc = 0;
+	else
+		log_warnx("%s: %s", rv.tls.peer, rv.w.err);
+	/* Cut or failed mid-transfer: an exact checkpoint for the resume. */
+	if (rv.a != NULL && apply_finish(rv.a) == -1)
+		log_info("%s: partial %s kept for resume", rv.tls.peer,
+		    rv.begin.name);
+done:
+	recv_end_transfer(&rv);
+	if (rv.w.in != NULL)
+		wireio_free(&rv.w);
+	tls_close(&rv.tls);
+	free(rv.raw);
+	ZSTD_freeDCtx(rv.dctx);
+	if (rv.areafd != -1)
+		close(rv.areafd);
+	if (rv.rootfd != -1)
+		close(rv.rootfd);
+	close(fd);
+	return rc;
+}

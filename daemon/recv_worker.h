@@ -1,0 +1,30 @@
+/*
+ * The receive worker: one TLS connection from one client, in a process of
+ * its own.  It authenticates the client, confines it to root/<client>/,
+ * and drives the apply engine: snapshots land in
+ * root/<client>/<job>/<snapshot-name>; at each checkpoint the state is
+ * made durable first, then acknowledged.
+ */
+#ifndef BTRSEND_DAEMON_RECV_WORKER_H
+#define BTRSEND_DAEMON_RECV_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#define RECV_TIMEOUT_MS_DEFAULT 60000
+#define RECV_CKPT_BYTES_DEFAULT (64ull << 20)
+
+struct recv_params {
+	const char *root;               /* the receive block's root */
+	char *const *clients;
+	size_t nclients;
+	int timeout_ms;
+	uint64_t ckpt_bytes;            /* acknowledge every this many bytes */
+};
+
+/* Serve one accepted connection; the exit status for the worker. */
+int recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p);
+
+#endif

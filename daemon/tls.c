@@ -1,0 +1,472 @@
+/*
+ * TLS 1.3 connections with mutual authentication (see tls.h).
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "daemon/log.h"
+#include "daemon/tls.h"
+#include "proto/frame.h"
+#include "proto/wire.h"
+
+#define TLS_ALPN_WIRE "\x09" WIRE_ALPN
+
+/* Told to a client that speaks plaintext to a TLS port. */
+static const char tls_plaintext_reply[] =
+    "btrsend: this port speaks TLS 1.3 only (ALPN " WIRE_ALPN
+    ") with client certificates\n";
+
+/* The most specific OpenSSL error on the queue, as text. */
+static void
+tls_errstr(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e == 0)
+		frame_errf(buf, len, "no OpenSSL error");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+}
+
+static int
+tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned char *sel;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen,
+	    (const unsigned char *)TLS_ALPN_WIRE, sizeof(TLS_ALPN_WIRE) - 1,
+	    in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int
+tls_ctx_files(SSL_CTX *ctx, const struct tls_conf *c, bool server, char *err,
+    size_t errlen)
+{
+	char why[256];
+	STACK_OF(X509_NAME) *cas;
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->certificate) != 1) {
+		tls_errstr(why, sizeof(why));
+		frame_errf(err, errlen, "tls certificate %s: %s",
+		    c->certificate, why);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		tls_errstr(why, sizeof(why));
+		frame_errf(err, errlen, "tls key %s (for %s): %s", c->key,
+		    c->certificate, why);
+		return -1;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, c->ca, NULL) != 1) {
+		tls_errstr(why, sizeof(why));
+		frame_errf(err, errlen, "tls ca %s: %s", c->ca, why);
+		return -1;
+	}
+	if (server) {
+		if ((cas = SSL_load_client_CA_file(c->ca)) == NULL) {
+			frame_errf(err, errlen, "tls ca %s: no certificates",
+			    c->ca);
+			return -1;
+		}
+		SSL_CTX_set_client_CA_list(ctx, cas);
+	}
+	return 0;
+}
+
+SSL_CTX *
+tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	int mode = SSL_VERIFY_PEER;
+
+	ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	if (ctx == NULL) {
+		frame_errf(err, errlen, "tls: cannot create a context");
+		return NULL;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		frame_errf(err, errlen, "tls: this OpenSSL lacks TLS 1.3");
+		goto fail;
+	}
+	if (tls_ctx_files(ctx, c, server, err, errlen) == -1)
+		goto fail;
+	if (server) {
+		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+		/* One transfer per connection: tickets would only be noise. */
+		SSL_CTX_set_num_tickets(ctx, 0);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	} else if (SSL_CTX_set_alpn_protos(ctx,
+	    (const unsigned char *)TLS_ALPN_WIRE, sizeof(TLS_ALPN_WIRE) - 1)) {
+		frame_errf(err, errlen, "tls: cannot set ALPN");
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, mode, NULL);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* Wait until the socket is ready; -1 with a message on timeout. */
+static int
+tls_wait(struct tls_conn *t, bool for_write, char *err, size_t errlen)
+{
+	struct pollfd p = { t->fd, for_write ? POLLOUT : POLLIN, 0 };
+	int r;
+
+	do
+		r = poll(&p, 1, t->timeout_ms > 0 ? t->timeout_ms : -1);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		frame_errf(err, errlen, "poll: %s", strerror(errno));
+		return -1;
+	}
+	if (r == 0) {
+		frame_errf(err, errlen, "peer %s for %d s (timeout)", for_write ?
+		    "accepted no data" : "sent nothing", t->timeout_ms / 1000);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+tls_verify_is_ca(long v)
+{
+	return v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	    v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+	    v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+	    v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+	    v == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+	    v == X509_V_ERR_CERT_SIGNATURE_FAILURE;
+}
+
+/* Our own check of the peer's certificate failed: say why. */
+static void
+tls_explain_verify(struct tls_conn *t, char *err, size_t errlen)
+{
+	long v = SSL_get_verify_result(t->ssl);
+	const char *who = SSL_is_server(t->ssl) ? "client" : "server";
+
+	if (tls_verify_is_ca(v))
+		frame_errf(err, errlen, "%s certificate is not signed by the "
+		    "configured CA (%s)", who, X509_verify_cert_error_string(v));
+	else if (v == X509_V_ERR_HOSTNAME_MISMATCH)
+		frame_errf(err, errlen, "server certificate does not carry the "
+		    "name '%s' (the target's 'name')", t->peer);
+	else
+		frame_errf(err, errlen, "%s certificate rejected: %s", who,
+		    X509_verify_cert_error_string(v));
+}
+
+/* The peer sent an alert: it refused us, most likely our certificate. */
+static bool
+tls_explain_alert(int reason, char *err, size_t errlen)
+{
+	const char *what;
+
+	switch (reason) {
+	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+		what = "our certificate is not signed by its CA";
+		break;
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+	case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+		what = "it rejected our certificate (wrong name or CA?)";
+		break;
+	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+		what = "it requires a client certificate";
+		break;
+	case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+		what = "it does not speak TLS 1.3";
+		break;
+	case SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL:
+		what = "it does not speak " WIRE_ALPN " (ALPN)";
+		break;
+	default:
+		return false;
+	}
+	frame_errf(err, errlen, "peer refused the connection: %s", what);
+	return true;
+}
+
+/* A handshake or I/O call failed with SSL error e: one line in err. */
+static void
+tls_explain(struct tls_conn *t, int e, const char *op, char *err,
+    size_t errlen)
+{
+	unsigned long code = ERR_peek_last_error();
+	int reason = ERR_GET_REASON(code);
+	char why[256];
+
+	if (e == SSL_ERROR_SYSCALL && code == 0) {
+		frame_errf(err, errlen, "%s: connection closed by peer%s%s", op,
+		    errno ? ": " : "", errno ? strerror(errno) : "");
+		return;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN) {
+		frame_errf(err, errlen, "%s: peer closed the connection", op);
+		return;
+	}
+	if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED)
+		tls_explain_verify(t, err, errlen);
+	else if (reason == SSL_R_UNSUPPORTED_PROTOCOL)
+		frame_errf(err, errlen, "client offered only TLS 1.2 or older; "
+		    "TLS 1.3 is required");
+	else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+		frame_errf(err, errlen, "client presented no certificate");
+	else if (reason == SSL_R_NO_APPLICATION_PROTOCOL)
+		frame_errf(err, errlen, "client did not offer ALPN " WIRE_ALPN);
+	else if (!tls_explain_alert(reason, err, errlen)) {
+		tls_errstr(why, sizeof(why));
+		frame_errf(err, errlen, "%s: %s", op, why);
+	}
+	ERR_clear_error();
+}
+
+static int
+tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
+    char *err, size_t errlen)
+{
+	int fl;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = fd;
+	t->timeout_ms = timeout_ms;
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		frame_errf(err, errlen, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	if ((t->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(t->ssl, fd) != 1) {
+		frame_errf(err, errlen, "tls: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+tls_handshake(struct tls_conn *t, char *err, size_t errlen)
+{
+	const unsigned char *alpn;
+	unsigned int alpnlen;
+	int r, e;
+
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_do_handshake(t->ssl);
+		if (r == 1)
+			break;
+		e = SSL_get_error(t->ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			tls_explain(t, e, "handshake", err, errlen);
+			return -1;
+		}
+		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
+			return -1;
+	}
+	SSL_get0_alpn_selected(t->ssl, &alpn, &alpnlen);
+	if (alpnlen != strlen(WIRE_ALPN) || memcmp(alpn, WIRE_ALPN, alpnlen)) {
+		frame_errf(err, errlen, "peer did not agree on ALPN " WIRE_ALPN);
+		return -1;
+	}
+	return 0;
+}
+
+/* Refuse a client that does not start with a TLS handshake record. */
+static int
+tls_check_plaintext(struct tls_conn *t, char *err, size_t errlen)
+{
+	unsigned char b[8];
+	ssize_t n;
+
+	if (tls_wait(t, false, err, errlen) == -1)
+		return -1;
+	do
+		n = recv(t->fd, b, sizeof(b), MSG_PEEK);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		frame_errf(err, errlen, "recv: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		frame_errf(err, errlen, "client closed before the handshake");
+		return -1;
+	}
+	if (b[0] == 0x16)       /* TLS record type: handshake */
+		return 0;
+	frame_errf(err, errlen, "client is not speaking TLS (plaintext? first "
+	    "byte 0x%02x); refused", b[0]);
+	/* Best effort: tell the human at the other end too. */
+	(void)!send(t->fd, tls_plaintext_reply, sizeof(tls_plaintext_reply) - 1,
+	    MSG_NOSIGNAL);
+	return -1;
+}
+
+int
+tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
+    char *const *clients, size_t nclients, char *err, size_t errlen)
+{
+	X509 *cert;
+	char cn[TLS_NAME_MAX + 1] = "?";
+	size_t i;
+
+	if (tls_setup(t, ctx, fd, timeout_ms, err, errlen) == -1)
+		return -1;
+	SSL_set_accept_state(t->ssl);
+	if (tls_check_plaintext(t, err, errlen) == -1 ||
+	    tls_handshake(t, err, errlen) == -1)
+		return -1;
+	if ((cert = SSL_get0_peer_certificate(t->ssl)) == NULL) {
+		frame_errf(err, errlen, "client presented no certificate");
+		return -1;
+	}
+	for (i = 0; i < nclients; i++) {
+		if (X509_check_host(cert, clients[i], 0,
+		    X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT |
+		    X509_CHECK_FLAG_NO_WILDCARDS, NULL) == 1) {
+			frame_errf(t->peer, sizeof(t->peer), "%s", clients[i]);
+			return 0;
+		}
+	}
+	X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName,
+	    cn, sizeof(cn));
+	frame_errf(err, errlen, "client certificate '%s' carries no name "
+	    "listed as a 'client' of the receive block", cn);
+	return -2;
+}
+
+int
+tls_connect(struct tls_conn *t, SSL_CTX *ctx, int fd, const char *name,
+    int timeout_ms, char *err, size_t errlen)
+{
+	if (tls_setup(t, ctx, fd, timeout_ms, err, errlen) == -1)
+		return -1;
+	frame_errf(t->peer, sizeof(t->peer), "%s", name);
+	SSL_set_connect_state(t->ssl);
+	SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (SSL_set1_host(t->ssl, name) != 1 ||
+	    SSL_set_tlsext_host_name(t->ssl, name) != 1) {
+		frame_errf(err, errlen, "tls: bad server name '%s'", name);
+		return -1;
+	}
+	return tls_handshake(t, err, errlen);
+}
+
+ssize_t
+tls_read(struct tls_conn *t, void *buf, size_t len, char *err, size_t errlen)
+{
+	size_t n;
+	int e;
+
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		if (SSL_read_ex(t->ssl, buf, len, &n) == 1) {
+			t->nread += n;
+			return (ssize_t)n;
+		}
+		e = SSL_get_error(t->ssl, 0);
+		if (e == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			tls_explain(t, e, "read", err, errlen);
+			return -1;
+		}
+		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
+			return -1;
+	}
+}
+
+int
+tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	const char *p = buf;
+	size_t n;
+	int e;
+
+	while (len > 0) {
+		ERR_clear_error();
+		errno = 0;
+		if (SSL_write_ex(t->ssl, p, len, &n) == 1) {
+			p += n;
+			len -= n;
+			t->nwritten += n;
+			continue;
+		}
+		e = SSL_get_error(t->ssl, 0);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			tls_explain(t, e, "write", err, errlen);
+			return -1;
+		}
+		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+bool
+tls_pending(const struct tls_conn *t)
+{
+	return t->ssl != NULL && SSL_pending(t->ssl) > 0;
+}
+
+/*
+ * Closing with unread input makes the kernel send a reset, which can
+ * destroy our last words (an alert, an error message) before the peer
+ * reads them.  So: end our direction, then read and drop until the peer
+ * closes too, bounded in time.
+ */
+static void
+tls_linger(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char buf[16384];
+	ssize_t n;
+	int i;
+
+	if (shutdown(fd, SHUT_WR) == -1)
+		return;
+	/* At most 20 waits of 100 ms. */
+	for (i = 0; i < 20; i++) {
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			return;
+	}
+}
+
+void
+tls_close(struct tls_conn *t)
+{
+	if (t->ssl == NULL)
+		return;
+	ERR_clear_error();
+	/* One non-blocking attempt: never wait on a peer that is gone. */
+	(void)SSL_shutdown(t->ssl);
+	SSL_free(t->ssl);
+	ERR_clear_error();
+	t->ssl = NULL;
+	tls_linger(t->fd);
+}

@@ -1,0 +1,46 @@
+/*
+ * Network messages over one TLS connection: encode and write, read and
+ * decode, with the order machine checked in both directions.  A protocol
+ * violation by the peer is answered with an ERROR message (best effort)
+ * before the caller closes; an ERROR from the peer ends the exchange.
+ */
+#ifndef BTRSEND_DAEMON_WIREIO_H
+#define BTRSEND_DAEMON_WIREIO_H
+
+#include "daemon/tls.h"
+#include "proto/wire.h"
+
+#define WIREIO_READ_CHUNK (256u << 10)
+
+struct wireio {
+	struct tls_conn *tls;
+	struct frame_decoder dec;
+	struct wire_fsm fsm;
+	struct wire_buf out;
+	uint8_t *in;
+	size_t inlen, inoff;
+	uint32_t peer_error;    /* code of an ERROR received, else 0 */
+	char err[512];
+};
+
+void wireio_init(struct wireio *w, struct tls_conn *t, enum wire_role role);
+void wireio_free(struct wireio *w);
+/* 0, or -1 with w->err. */
+int  wireio_send(struct wireio *w, const struct wire_msg *m);
+/*
+ * The next message other than a keepalive; wire_msg_free it.  -1 with
+ * w->err on a closed connection, timeout, protocol violation (the peer
+ * is told), or an ERROR from the peer (w->peer_error set).
+ */
+int  wireio_recv(struct wireio *w, struct wire_msg *m);
+/* Tell the peer why we stop (best effort); the text goes to w->err. */
+void wireio_fail(struct wireio *w, uint32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * Exchange hellos (the client speaks first).  Our capabilities go out,
+ * the peer's hello comes back.  0 or -1.
+ */
+int  wireio_hello(struct wireio *w, uint32_t caps, uint32_t stream_max,
+    struct wire_hello *peer);
+
+#endif
