@@ -1,0 +1,126 @@
+# Network transfer against the local baselines, same machine, same run,
+# `sync` on the receiving side included in every timing:
+#   net:   btrsendd (TLS, loopback) <- btrsendctl send --to, full send
+#   progs: btrfs send | btrfs receive
+#   file:  btrsendctl receive -f of the same stream, saved beforehand
+#   cut:   the network send through faultproxy, cut once at 50% of the
+#          stream: wall time and the client bytes resent
+# of $BENCH_MIB (1536) MiB of incompressible data.  ssh is not measured
+# here (no sshd in the image).
+. "$(dirname "$0")/../lib/common.sh"
+fixture_init
+mib=${BENCH_MIB:-1536}
+ckpt=${BENCH_CKPT_BYTES:-}
+btrfs_fs SRC $((mib + 768))M
+btrfs_fs DST $((mib * 2 + 1024))M
+d=$(scratch_dir)
+"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+mkdir -p "$DST/backup" "$DST/plain"
+
+# Incompressible: AES-CTR keystream in files of 100 MiB.
+btrfs -q subvolume create "$SRC/data" || fail "subvolume create"
+left=$mib i=0
+while [ "$left" -gt 0 ]; do
+	n=$((left > 100 ? 100 : left))
+	openssl enc -aes-128-ctr -nosalt -pass "pass:btrsend$i" -pbkdf2 \
+	    -in /dev/zero 2>/dev/null | head -c $((n * 1024 * 1024)) > "$SRC/data/f$i" ||
+		fail "making data"
+	left=$((left - n)) i=$((i + 1))
+done
+snap=home.20260101T000000Z
+mkdir "$SRC/snaps"
+btrfs -q subvolume snapshot -r "$SRC/data" "$SRC/snaps/$snap" || fail "snapshot"
+btrfs -q send -f "$d/stream" "$SRC/snaps/$snap" || fail "btrfs send -f"
+stream=$(stat -c %s "$d/stream")
+sync
+
+port=$((20000 + RANDOM % 20000))
+cat > "$d/recv.conf" <<CONF
+tls {
+	certificate $d/certs/backup.test.crt
+	key $d/certs/backup.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/state
+receive {
+	listen 127.0.0.1:$port
+	root $DST/backup
+	client laptop.test
+}
+CONF
+if [ -n "$ckpt" ]; then
+	BTRSEND_CKPT_BYTES=$ckpt "$BTRSENDD" -d -f "$d/recv.conf" 2> "$d/recv.log" &
+else
+	"$BTRSENDD" -d -f "$d/recv.conf" 2> "$d/recv.log" &
+fi
+fixture_track_pid $!
+for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
+grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" -c $((stream / 2)) -m 1 \
+	-o "$d/proxy.count" -T 1200 &
+fixture_track_pid $!
+for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
+[ -s "$d/proxy.port" ] || fail "faultproxy did not start"
+sendconf() {	# sendconf FILE PORT
+	cat > "$1" <<CONF
+tls {
+	certificate $d/certs/laptop.test.crt
+	key $d/certs/laptop.test.key
+	ca $d/certs/ca.crt
+}
+target backup {
+	address 127.0.0.1:$2
+	name backup.test
+}
+CONF
+}
+sendconf "$d/direct.conf" "$port"
+sendconf "$d/proxy.conf" "$(cat "$d/proxy.port")"
+got=$DST/backup/laptop.test/home/$snap
+
+# timed CMD...: wall milliseconds of CMD and a sync of both filesystems
+timed() {
+	local t0 t1
+	sync
+	t0=$(date +%s%N)
+	"$@" > "$d/out" 2> "$d/err" ||
+		{ cat "$d/out" "$d/err" >&2; tail -5 "$d/recv.log" >&2; fail "$*"; }
+	sync
+	t1=$(date +%s%N)
+	echo $(( (t1 - t0) / 1000000 ))
+}
+drop() {	# drop SUBVOL: delete what a run received
+	btrfs -q subvolume delete "$1" >/dev/null || fail "delete $1"
+	btrfs -q subvolume sync "$DST" >/dev/null 2>&1
+	sync
+}
+progs_pipe() {
+	btrfs send -q "$SRC/snaps/$snap" | btrfs receive -q "$DST/plain"
+}
+
+t_net=$(timed "$CTL" send -f "$d/direct.conf" --job home --to backup "$SRC/snaps/$snap")
+"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got" || fail "net: received snapshot differs"
+drop "$got"
+t_progs=$(timed progs_pipe)
+"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "progs: differs"
+drop "$DST/plain/$snap"
+t_file=$(timed "$CTL" receive -q -f "$d/stream" "$DST/plain")
+"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "file receive: differs"
+drop "$DST/plain/$snap"
+t_cut=$(timed "$CTL" send -f "$d/proxy.conf" --job home --retries 3 --to backup "$SRC/snaps/$snap")
+grep -q "resuming at command" "$d/out" || fail "cut run did not resume: $(cat "$d/out")"
+"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got" || fail "cut: received snapshot differs"
+sleep 0.5
+c2s=$(awk '$1 == "c2s" { print $2 }' "$d/proxy.count")
+cuts=$(awk '$1 == "cuts" { print $2 }' "$d/proxy.count")
+[ "$cuts" = 1 ] || fail "proxy made $cuts cuts, expected 1"
+
+mbs() { awk -v b="$stream" -v t="$1" 'BEGIN { printf "%.0f", b / 1048576 / (t / 1000) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "net: stream $stream bytes ($mib MiB incompressible), ckpt ${ckpt:-default}"
+printf '  %-34s %7d ms %5s MiB/s\n' "btrsendctl send --to (TLS)" "$t_net" "$(mbs "$t_net")"
+printf '  %-34s %7d ms %5s MiB/s\n' "btrfs send | btrfs receive" "$t_progs" "$(mbs "$t_progs")"
+printf '  %-34s %7d ms %5s MiB/s\n' "btrsendctl receive -f (file)" "$t_file" "$(mbs "$t_file")"
+printf '  %-34s %7d ms\n' "send --to, cut at 50%, resumed" "$t_cut"
+echo "  ratio progs/net $(ratio "$t_progs" "$t_net"), file/net $(ratio "$t_file" "$t_net"), progs/file $(ratio "$t_progs" "$t_file")"
+echo "  cut: $c2s client bytes for a $stream-byte stream, resent $((c2s > stream ? c2s - stream : 0)) ($(ratio $((c2s - stream)) "$stream") of the stream); time vs uncut $(ratio "$t_cut" "$t_net")"
