@@ -1,0 +1,101 @@
+# kill -9 at random points of a network transfer, of the sender
+# (btrsendctl send --to), of the receive worker and of the receiving
+# btrsendd itself (then restarted), 24 kill attempts (>= 20 must land) spread over three
+# snapshots (a full and two incrementals); after each snapshot's kills a
+# rerun completes: the received snapshot equals the source, it is there
+# exactly once, and nothing .btrsend-* is left in the receive area.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/scenario.sh"
+fixture_init
+btrfs_fs SRC 1G
+btrfs_fs DST 1G
+d=$(scratch_dir)
+"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+mkdir -p "$DST/backup"
+port=$((20000 + RANDOM % 20000))
+cat > "$d/recv.conf" <<CONF
+tls {
+	certificate $d/certs/backup.test.crt
+	key $d/certs/backup.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/state
+receive {
+	listen 127.0.0.1:$port
+	root $DST/backup
+	client laptop.test
+}
+CONF
+cat > "$d/send.conf" <<CONF
+tls {
+	certificate $d/certs/laptop.test.crt
+	key $d/certs/laptop.test.key
+	ca $d/certs/ca.crt
+}
+target backup {
+	address 127.0.0.1:$port
+	name backup.test
+}
+CONF
+daemon=
+start_daemon() {
+	local i
+	: > "$d/recv.log.new"
+	BTRSEND_CKPT_BYTES=$((2 << 20)) "$BTRSENDD" -d -v -f "$d/recv.conf" \
+		2> "$d/recv.log.new" &
+	daemon=$!
+	fixture_track_pid "$daemon"
+	for i in $(seq 100); do
+		grep -q "receiving into" "$d/recv.log.new" && break
+		sleep 0.05
+	done
+	grep -q "receiving into" "$d/recv.log.new" ||
+		fail "receiver did not start: $(cat "$d/recv.log.new")"
+	cat "$d/recv.log.new" >> "$d/recv.log"
+}
+start_daemon
+
+btrfs -q subvolume create "$SRC/src"
+mkdir "$SRC/snaps"
+scenario_populate "$SRC/src" small
+kinds=(sender worker daemon)
+kills=0
+for n in 1 2 3; do
+	snap=home.2026010${n}T000000Z
+	[ "$n" -gt 1 ] && scenario_mutate "$SRC/src" $((n - 1))
+	dd if=/dev/urandom of="$SRC/src/big$n" bs=1M count=24 status=none
+	snap_ro "$SRC/src" "$SRC/snaps/$snap"
+	for k in $(seq 8); do
+		kind=${kinds[$(( (n * 8 + k) % 3 ))]}
+		timeout 60 "$CTL" send -f "$d/send.conf" --job home --retries 0 \
+			--limit 40M --to backup "$SRC/snaps/$snap" \
+			> "$d/out" 2> "$d/err" &
+		sender=$!
+		fixture_track_pid "$sender"
+		sleep "0.$((RANDOM % 9 + 1))"
+		case $kind in
+		sender)	victim=$sender ;;
+		worker)	victim=$(pgrep -P "$daemon" | head -1) ;;
+		daemon)	victim=$daemon ;;
+		esac
+		if [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null; then
+			kills=$((kills + 1))
+		fi
+		wait "$sender" 2>/dev/null
+		[ "$kind" = daemon ] && { wait "$daemon" 2>/dev/null; start_daemon; }
+		note "$snap: kill -9 of the $kind (pid ${victim:-none})"
+	done
+	timeout 60 "$CTL" send -f "$d/send.conf" --job home --retries 3 \
+		--to backup "$SRC/snaps/$snap" > "$d/out" 2> "$d/err" ||
+		fail "$snap: rerun: $(cat "$d/err") / receiver: $(tail -5 "$d/recv.log.new")"
+	got=$DST/backup/laptop.test/home
+	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got/$snap" ||
+		fail "$snap: received snapshot differs after kills"
+	[ "$(ls "$got" | grep -c "^$snap\$")" = 1 ] || fail "$snap: not exactly once: $(ls -a "$got")"
+done
+[ "$kills" -ge 20 ] || fail "only $kills kills landed"
+left=$(find "$DST/backup" -maxdepth 4 -name '.btrsend-*' | head -5)
+[ -z "$left" ] || fail "leftovers in the receive area: $left"
+[ "$(ls "$DST/backup/laptop.test/home" | wc -l)" = 3 ] ||
+	fail "expected exactly 3 snapshots: $(ls -a "$DST/backup/laptop.test/home")"
+echo "$kills kills -9 (sender, worker, daemon), 3 snapshots complete: ok"
