@@ -379,6 +379,43 @@ net_flush(struct netsend *n)
 	return net_poll_acks(n);
 }
 
+/*
+ * TEST ONLY: BTRSEND_TEST_FLIP_AT=N flips the last byte of the Nth stream
+ * command (counted from 0 as the receiver's errors count, header
+ * not counted) after the kernel produced it and
+ * the sender checked its CRC, once per process, so that the receiver's
+ * CRC check is exercised behind TLS (tests/integration/net_corrupt.sh).
+ * Unset, it costs one getenv.
+ */
+static uint64_t
+net_test_flip_at(void)
+{
+	static int read;
+	static uint64_t at;
+	const char *v;
+
+	if (!read) {
+		read = 1;
+		at = UINT64_MAX;
+		if ((v = getenv("BTRSEND_TEST_FLIP_AT")) != NULL)
+			at = strtoull(v, NULL, 10);
+	}
+	return at;
+}
+
+static void
+net_test_flip(struct netsend *n)
+{
+	static int flipped;
+
+	if (flipped)
+		return;
+	flipped = 1;
+	n->frame[n->flen - 1] ^= 0x01;
+	log_warnx("send: TEST: flipped the last byte of command %llu",
+	    (unsigned long long)n->ncmds);
+}
+
 static int
 net_stream(struct netsend *n, struct send *s)
 {
@@ -393,6 +430,8 @@ net_stream(struct netsend *n, struct send *s)
 				return -1;
 		memcpy(n->frame + n->flen, u.raw, u.len);
 		n->flen += u.len;
+		if (!u.is_header && n->ncmds == net_test_flip_at())
+			net_test_flip(n);
 		if (!u.is_header) {
 			n->f_ncmds++;
 			n->ncmds++;
