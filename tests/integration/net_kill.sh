@@ -68,7 +68,7 @@ for n in 1 2 3; do
 	for k in $(seq 8); do
 		kind=${kinds[$(( (n * 8 + k) % 3 ))]}
 		timeout 60 "$CTL" send -f "$d/send.conf" --job home --retries 0 \
-			--limit 40M --to backup "$SRC/snaps/$snap" \
+			--limit 16M --to backup "$SRC/snaps/$snap" \
 			> "$d/out" 2> "$d/err" &
 		sender=$!
 		fixture_track_pid "$sender"
