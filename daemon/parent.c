@@ -417,8 +417,10 @@ job_finished(struct child *c, int wstatus)
 	int64_t now = now_s();
 
 	o = job_outcome(c, wstatus, why, sizeof(why));
-	if (c->have_result)
+	if (c->have_result) {
 		job_targets_finished(c, now);
+		e = state_get(&P.st, c->job, NULL, 1);	/* moved by realloc */
+	}
 	log_fields(c->job, NULL, snap[0] ? snap : NULL, NULL);
 	e->end = now;
 	state_set_error(e, why);

@@ -89,7 +89,7 @@ pause_sender() {
 # Wait for the N-th "run ok" of the sender, then pause it.
 wait_run_ok() {
 	for i in $(seq 300); do
-		kill -0 $spid 2>/dev/null || fail "sender died: $(tail -20 "$d/send.log")"
+		kill -0 $spid 2>/dev/null || fail "sender died: $(grep -A40 "ERROR: AddressSanitizer\|runtime error" "$d/send.log" || tail -20 "$d/send.log")"
 		if [ "$(grep -c "job home: run ok" "$d/send.log")" -ge "$1" ]; then
 			pause_sender
 			return
