@@ -124,17 +124,22 @@ check_chain() {
 		fail "$(cat "$d/chain")"
 }
 
+planted=home.20000101T000000Z
 prev=
 for run in 1 2 3 4 5; do
 	wait_run_ok $run
 	check_newest
 	grep -q "sent $name to backup" "$d/send.log" || fail "no send of $name logged"
 	check_chain
-	# keep-source / keep-target { hourly 1 }: only the newest, both sides.
+	# keep-source / keep-target { hourly 1 }: only the newest, both sides
+	# (the target prunes after the send, in the same run), and never the
+	# old-named writable "partial" planted after run 1.
 	[ "$(ls "$SRC/snaps")" = "$name" ] || fail "run $run: local holds $(ls "$SRC/snaps" | tr '\n' ' ')"
-	# The target prunes after the send, in the same run.
-	[ "$(ls "$DST/backup/laptop.test/home")" = "$name" ] ||
+	[ "$(ls "$DST/backup/laptop.test/home" | grep -v "^$planted\$")" = "$name" ] ||
 		fail "run $run: target holds $(ls "$DST/backup/laptop.test/home" | tr '\n' ' ')"
+	[ $run = 1 ] || [ -d "$DST/backup/laptop.test/home/$planted" ] ||
+		fail "PRUNE deleted the writable partial $planted"
+	[ $run = 1 ] && btrfs -q subvolume create "$DST/backup/laptop.test/home/$planted"
 	prev=$name
 	scenario_mutate "$SRC/src" $run
 	kill -CONT $spid
@@ -166,7 +171,7 @@ grep "sent $name to backup" "$d/send.log" | grep -q "incremental from $prev" ||
 	fail "catch-up $name not incremental from $prev: $(grep "sent $name" "$d/send.log")"
 check_chain
 [ "$(ls "$SRC/snaps")" = "$name" ] || fail "after catch-up local holds $(ls "$SRC/snaps" | tr '\n' ' ')"
-[ "$(ls "$DST/backup/laptop.test/home")" = "$name" ] ||
+[ "$(ls "$DST/backup/laptop.test/home" | grep -v "^$planted\$")" = "$name" ] ||
 	fail "after catch-up target holds $(ls "$DST/backup/laptop.test/home" | tr '\n' ' ')"
 kill -CONT $spid
 note "5 runs replicated, target down and caught up with $name"
