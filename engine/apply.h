@@ -36,6 +36,8 @@
 #define APPLY_CKPT_BYTES_DEFAULT  (64ull << 20)
 #define APPLY_CKPT_MSECS_DEFAULT  10000
 #define APPLY_STAGING_PREFIX      ".btrsend-partial."
+#define APPLY_CKPT_PREFIX         ".btrsend-ckpt."   /* + slot + "." + name */
+#define APPLY_RESERVED_PREFIX     ".btrsend-"        /* never a subvolume we look up */
 #define APPLY_STATE_SUFFIX        ".state"
 #define APPLY_PROGRESS_SUFFIX     ".progress"
 #define APPLY_FLAGS_SUFFIX        ".flags"

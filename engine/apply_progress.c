@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -165,6 +166,9 @@ apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c)
 	ssize_t n;
 	int fd, i;
 
+	/* test only: act as if the machine had crashed (boot id changed) */
+	if (getenv("BTRSEND_TEST_IGNORE_PROGRESS") != NULL)
+		return 0;
 	if (snprintf(name, sizeof(name), "%s%s", staging,
 	    APPLY_PROGRESS_SUFFIX) > NAME_MAX)
 		return 0;
