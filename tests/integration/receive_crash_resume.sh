@@ -29,7 +29,9 @@ scenario_mutate "$S/vol" 1
 snap_ro "$S/vol" "$S/s1"
 scenario_mutate "$S/vol" 2
 scenario_mutate "$S/vol" 3
-# (round 4 also undoes round 3's setuid mode: see the report on 4750)
+# Round 4 too: after rounds 1 (s1) and 3 mut/own/file is 4750 both times,
+# so the kernel sends its chown but no chmod, and the chown clears setuid
+# in any receiver (btrfs receive included).  Round 4 makes it 0644.
 scenario_mutate "$S/vol" 4
 r=$S/vol/rot
 mv "$r/d1" "$r/tmp"
