@@ -319,19 +319,21 @@ staging_create(struct apply *a)
 	return apply_write_checkpoint(a, false, true);
 }
 
-/*
- * Open the staging subvolume of checkpoint ck for a resume.  The progress
- * record (apply_progress.c) may move ck further: then the staging is used
- * as it is and what follows is replayed tolerantly.  Otherwise, unless the
- * staging is sealed, it is replaced by the checkpoint's snapshot and the
- * resume is exact.  `refined`: the caller already applied the record.
- * 0, 1 when there is neither staging nor snapshot, -1 on error.
- */
 enum reopen_how {
 	REOPEN_REFINE,          /* apply the progress record if it is valid */
 	REOPEN_EXACT,           /* the caller resumes exactly at ck */
 	REOPEN_REFINED,         /* the caller applied the record */
 };
+
+/*
+ * Open the staging subvolume of checkpoint ck for a resume.  The progress
+ * record (apply_progress.c) may move ck further: then the staging is used
+ * as it is and what follows is replayed tolerantly.  Otherwise, unless the
+ * staging is sealed (complete), it is replaced by the checkpoint's
+ * snapshot and the resume is exact.  A state file without a snapshot
+ * (written before snapshots, or not on btrfs) is replayed tolerantly.
+ * 0, 1 when there is neither staging nor snapshot, -1 on error.
+ */
 
 static int
 staging_reopen(struct apply *a, struct checkpoint *ck, enum reopen_how how)

@@ -117,13 +117,21 @@ n=$(btrfs subvolume list -o "$D" | wc -l)
 
 # A discarded partial takes its checkpoint snapshots with it.
 btrfs -q subvolume delete "$D/r/s2" >/dev/null || fail "delete s2"
-$CTL receive $ckopts -f "$out/inc" "$D/r" > /dev/null 2>&1 &
-pid=$!
-fixture_track_pid $pid
-sleep "0.$((full_ms / 2 > 999 ? 500 : full_ms / 2 + 100))"
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
-ls -A "$D/r" | grep -q '^\.btrsend-ckpt\.' || fail "no checkpoint snapshot left by a killed run"
+for try in $(seq 1 20); do
+	$CTL receive $ckopts -f "$out/inc" "$D/r" > /dev/null 2>&1 &
+	pid=$!
+	fixture_track_pid $pid
+	ms=$((full_ms / 4 + RANDOM * full_ms / 2 / 32768))
+	sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	[ -e "$D/r/.btrsend-partial.s2.state" ] && break
+	[ -e "$D/r/s2" ] && { btrfs -q subvolume delete "$D/r/s2" >/dev/null ||
+		fail "delete s2"; }
+done
+check_state last
+ls -A "$D/r" | grep -q '^\.btrsend-ckpt\.[01]\.s2$' ||
+	fail "no checkpoint snapshot left by a killed run (20 tries)"
 btrfs -q send --proto 2 -p "$S/s1" -f "$out/inc.v2" "$S/s2" || fail "send v2 inc"
 $CTL receive -f "$out/inc.v2" "$D/r" > "$out/log.other" 2>&1 ||
 	{ cat "$out/log.other" >&2; fail "receive of a different stream"; }
