@@ -68,6 +68,9 @@ FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
 
+# Keep objects of chained rules (tests, tools): rebuilding them is waste.
+.SECONDARY:
+
 .PHONY: all deps check unit integration fuzz bench demo install uninstall clean
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,24 @@ ctl_send_parse(int argc, char **argv, struct ctl_send_args *a)
 	return 0;
 }
 
+static const char ctl_send_usage[] =
+    "usage: btrsendctl send [-p PARENT] [-c CLONE]... [--proto 1|2|auto]\n"
+    "           [--compressed-data] [--no-data] [--estimate] -o FILE SNAPSHOT...\n"
+    "       btrsendctl send -f CONF [-p PARENT] [-c CLONE]... [--proto 1|2|auto]\n"
+    "           [--compressed-data] [--job NAME] [--retries N] [--limit RATE]\n"
+    "           --to TARGET|HOST[:PORT] SNAPSHOT\n";
+
+static bool
+ctl_send_wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	return false;
+}
+
 int
 ctl_send(int argc, char **argv)
 {
@@ -279,6 +298,10 @@ ctl_send(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	memset(&pr, 0, sizeof(pr));
+	if (ctl_send_wants_help(argc, argv)) {
+		fputs(ctl_send_usage, stdout);
+		return CTL_OK;
+	}
 	if (ctl_send_wants_net(argc, argv))
 		return ctl_send_net(argc, argv);
 	if (ctl_send_parse(argc, argv, &a) == -1)

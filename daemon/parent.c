@@ -377,6 +377,34 @@ job_outcome(struct child *c, int wstatus, char *why, size_t len)
 	return o;
 }
 
+/* Each target's outcome, in the state file under (job, target). */
+static void
+job_targets_finished(struct child *c, int64_t now)
+{
+	const struct ipc_target_result *tr;
+	struct state_entry *te;
+	uint32_t i;
+
+	for (i = 0; i < c->res.ntargets; i++) {
+		tr = &c->res.targets[i];
+		te = state_get(&P.st, c->job, tr->name, 1);
+		te->start = c->start;
+		te->end = now;
+		state_set_error(te, tr->error);
+		te->result = tr->status == IPC_OK ? STATE_OK :
+		    tr->status == IPC_RETRY ? STATE_RETRY : STATE_FAILED;
+		log_fields(c->job, tr->name, NULL, NULL);
+		if (tr->status == IPC_OK)
+			log_info("job %s: target %s: ok%s%s", c->job, tr->name,
+			    tr->parent[0] ? ", incremental from " : ", full",
+			    tr->parent);
+		else
+			log_warnx("job %s: target %s: %s: %s", c->job,
+			    tr->name, tr->status == IPC_RETRY ? "will retry" :
+			    "failed", tr->error);
+	}
+}
+
 static void
 job_finished(struct child *c, int wstatus)
 {
@@ -389,6 +417,10 @@ job_finished(struct child *c, int wstatus)
 	int64_t now = now_s();
 
 	o = job_outcome(c, wstatus, why, sizeof(why));
+	if (c->have_result) {
+		job_targets_finished(c, now);
+		e = state_get(&P.st, c->job, NULL, 1);	/* moved by realloc */
+	}
 	log_fields(c->job, NULL, snap[0] ? snap : NULL, NULL);
 	e->end = now;
 	state_set_error(e, why);
@@ -471,9 +503,38 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 		.weekly = k->weekly, .monthly = k->monthly,
 		.yearly = k->yearly, .min_age = (int64_t)k->min_age,
 	};
+	const struct conf_retention *kt = &cj->keep_target;
+	struct ipc_target tg[IPC_TARGETS_MAX];
+	const struct conf_target *ct;
 	struct ipc_buf b = { 0 };
+	size_t i;
 	int r;
 
+	run.tls_certificate = P.conf->tls_certificate;
+	run.tls_key = P.conf->tls_key;
+	run.tls_ca = P.conf->tls_ca;
+	run.proto = (uint32_t)cj->protocol;
+	run.compressed_data = cj->compressed_data != 0;
+	run.tkeep_set = kt->set != 0;
+	run.thourly = kt->hourly;
+	run.tdaily = kt->daily;
+	run.tweekly = kt->weekly;
+	run.tmonthly = kt->monthly;
+	run.tmin_age = (int64_t)kt->min_age;
+	for (i = 0; i < cj->nsend_to && run.ntargets < IPC_TARGETS_MAX; i++) {
+		if ((ct = conf_target_find(P.conf, cj->send_to[i])) == NULL)
+			continue;
+		tg[run.ntargets] = (struct ipc_target){
+			.name = ct->name, .host = ct->address.host,
+			.port = ct->address.port,
+			.cert_name = ct->cert_name != NULL ? ct->cert_name :
+			    ct->address.host,
+			.bandwidth = ct->bandwidth,
+			.zstd = ct->compress == CONF_COMPRESS_ZSTD,
+		};
+		run.ntargets++;
+	}
+	run.targets = tg;
 	if (P.crash_job != NULL && strcmp(P.crash_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_CRASH;
 	if (P.hang_job != NULL && strcmp(P.hang_job, cj->name) == 0)
@@ -607,21 +668,6 @@ job_schedule(struct pjob *pj)
 	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000));
 }
 
-/*
- * Sending to targets needs the network sender (worker.h, WORKER_SEND);
- * until it exists, say so rather than let send-to look as if it worked.
- */
-static void
-jobs_warn_unreplicated(const struct conf_job *cj)
-{
-	size_t i;
-
-	for (i = 0; i < cj->nsend_to; i++)
-		log_warnx("job %s: send-to %s: replication is not available "
-		    "in this build; snapshots stay local", cj->name,
-		    cj->send_to[i]);
-}
-
 /* Match the runtime jobs to the config's after a (re)load. */
 static void
 jobs_sync(void)
@@ -648,8 +694,6 @@ jobs_sync(void)
 		P.jobs = xrealloc(P.jobs, (P.njobs + 1) * sizeof(*P.jobs));
 		P.jobs[P.njobs++] = pj;
 	}
-	for (j = 0; j < P.conf->njobs; j++)
-		jobs_warn_unreplicated(&P.conf->jobs[j]);
 	for (i = 0; i < P.njobs; i++) {
 		pj = P.jobs[i];
 		if (pj->gone && pj->queued) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zstd.h>
@@ -19,6 +20,7 @@
 #include "daemon/tls.h"
 #include "daemon/wireio.h"
 #include "engine/apply.h"
+#include "engine/retention.h"
 #include "engine/snapshot.h"
 #include "proto/digest.h"
 #include "proto/stream.h"
@@ -85,6 +87,96 @@ recv_list(struct recv *rv, const char *job)
 	}
 	rc = wireio_send(&rv->w, &m);
 	free(m.u.list.snaps);
+	free(snaps);
+	return rc;
+}
+
+/*
+ * PRUNE: keep-target retention over the job's complete snapshots in the
+ * client's own area, root/<client>/<job>/.  Partials (writable, or without
+ * a received uuid) are never candidates; the newest complete snapshot is
+ * pinned (the parent of the next incremental).  The directory is reached
+ * through an fd opened without following symlinks, so nothing outside
+ * the area can be named.
+ */
+static int
+recv_prune(struct recv *rv, const struct wire_prune *pr)
+{
+	struct retention_policy pol = { 0 };
+	struct retention_item *items = NULL;
+	struct snap_info *snaps = NULL;
+	struct wire_msg m;
+	static const uint8_t zero[16];
+	char path[64], err[256];
+	size_t n = 0, i, newest = (size_t)-1;
+	uint32_t deleted = 0, kept = 0;
+	int jobfd, rc;
+
+	if ((jobfd = openat(rv->areafd, pr->job, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT) {
+			log_warn("%s: prune %s", rv->tls.peer, pr->job);
+			wireio_fail(&rv->w, WIRE_E_INTERNAL, "prune %s: %s",
+			    pr->job, strerror(errno));
+			return -1;
+		}
+		goto reply;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", jobfd);
+	if (snapshot_list(path, pr->job, &snaps, &n, err, sizeof(err)) == -1) {
+		log_warnx("%s: prune %s: %s", rv->tls.peer, pr->job, err);
+		wireio_fail(&rv->w, WIRE_E_INTERNAL, "prune %s: %s", pr->job,
+		    err);
+		close(jobfd);
+		return -1;
+	}
+	pol.hourly = pr->hourly;
+	pol.daily = pr->daily;
+	pol.weekly = pr->weekly;
+	pol.monthly = pr->monthly;
+	pol.min_age = (int64_t)pr->min_age;
+	items = xcalloc(n + 1, sizeof(*items));
+	for (i = 0; i < n; i++) {
+		items[i].time = snaps[i].time;
+		if (!snaps[i].read_only ||
+		    memcmp(snaps[i].received_uuid, zero, 16) == 0) {
+			items[i].pinned = 1;    /* a partial: not ours to judge */
+			continue;
+		}
+		if (newest == (size_t)-1 ||
+		    snap_info_cmp(&snaps[i], &snaps[newest]) > 0)
+			newest = i;
+	}
+	if (newest != (size_t)-1)
+		items[newest].pinned = 1;
+	retention_apply(&pol, time(NULL), items, n);
+	for (i = 0; i < n; i++) {
+		if (!snaps[i].read_only ||
+		    memcmp(snaps[i].received_uuid, zero, 16) == 0)
+			continue;
+		if (items[i].keep != 0) {
+			kept++;
+			continue;
+		}
+		if (snapshot_delete(path, snaps[i].name, 0, err,
+		    sizeof(err)) == -1) {
+			log_warnx("%s: prune %s: %s", rv->tls.peer, pr->job,
+			    err);
+			kept++;
+			continue;
+		}
+		log_info("%s: pruned %s/%s by keep-target", rv->tls.peer,
+		    pr->job, snaps[i].name);
+		deleted++;
+	}
+	close(jobfd);
+reply:
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_PRUNE_REPLY;
+	m.u.prune_reply.deleted = deleted;
+	m.u.prune_reply.kept = kept;
+	rc = wireio_send(&rv->w, &m);
+	free(items);
 	free(snaps);
 	return rc;
 }
@@ -386,6 +478,9 @@ recv_serve(struct recv *rv)
 		switch (m.type) {
 		case WIRE_LIST:
 			rc = recv_list(rv, m.u.job);
+			break;
+		case WIRE_PRUNE:
+			rc = recv_prune(rv, &m.u.prune);
 			break;
 		case WIRE_BEGIN:
 			rc = recv_begin(rv, &m);

@@ -52,27 +52,18 @@ pid_t	worker_spawn(const char *self, int foreground, int verbose, int *fd);
 pid_t	worker_spawn_command(const char *cmdline, char *const env[]);
 
 /*
- * Replication (not in this build; the network sender is branch net).
- * The shape it is to take: after a job run succeeds, the parent starts
- * one send worker per target of the job, each counted against
- * max-transfers, each with an IPC_SEND message (job, target address and
- * certificate name, TLS files, snapshot-dir, protocol, compressed-data,
- * keep-target).  The worker calls the one sender function
- *
- *	int net_send_job(int fd, const struct ipc_send *, struct ipc_result *);
- *
- * which connects, asks what the target holds, sends the missing snapshots
- * incrementally (resuming a partial), asks the target to prune by
- * keep-target, and returns a WORKER_EXIT_* code; fd carries IPC_PROGRESS.
- * The parent records the outcome per job and target in the state file
- * (state_get(st, job, target, 1)) and passes the targets' newest held
- * snapshots to the next job run as retention pins.
+ * Replication happens inside the job run: IPC_RUN carries the job's
+ * targets (resolved by the parent), the tls block and keep-target;
+ * jobrun() sends the new snapshot to each with netsend_run()
+ * (daemon/netsend.h), asks each to prune, and reports per target in
+ * IPC_RESULT, which the parent records under (job, target) in the state
+ * file.  Any target failing temporarily makes the run WORKER_EXIT_RETRY.
  */
 
 /* The worker side: btrsendd -W.  Returns the process exit status. */
 int	worker_main(int foreground, int verbose);
 
-/* A job run inside the worker: snapshot, then prune by keep-source. */
+/* A job run inside the worker: snapshot, replicate, prune by keep-source. */
 int	jobrun(int fd, const struct ipc_run *, struct ipc_result *);
 
 #endif

@@ -56,6 +56,7 @@ apply_new(int dirfd, const struct apply_opts *o)
 		return NULL;
 	}
 	a->subfd = a->fd_file = a->clone_fd = a->progress_fd = -1;
+	a->ck_snap = -1;
 	for (i = 0; i < APPLY_NDIRS; i++)
 		a->dirs[i].fd = -1;
 	a->wbuf = xmalloc(APPLY_WBUF);
@@ -82,6 +83,7 @@ apply_clear_subvol(struct apply *a)
 	a->sub = SUB_NONE;
 	a->resuming = a->sealed = a->tolerant = a->resumed = false;
 	a->pub_pending = false;
+	a->ck_snap = -1;
 }
 
 void

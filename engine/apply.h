@@ -15,7 +15,8 @@
  * subvolume lives its checkpoint (engine/checkpoint.h).  When a SUBVOL or
  * SNAPSHOT command names a subvolume with a matching partial, the engine
  * skips the commands the partial already holds (checking the digest of the
- * skipped prefix) and replays the rest tolerantly.  A network receiver
+ * skipped prefix): exactly from the checkpoint snapshot after a machine
+ * crash, tolerantly from the progress record after a killed process.  A network receiver
  * that fast-forwards the sender instead calls apply_resume with the
  * checkpoint found by apply_find_checkpoint and feeds commands from
  * checkpoint.ncmds on.
@@ -36,6 +37,8 @@
 #define APPLY_CKPT_BYTES_DEFAULT  (64ull << 20)
 #define APPLY_CKPT_MSECS_DEFAULT  10000
 #define APPLY_STAGING_PREFIX      ".btrsend-partial."
+#define APPLY_CKPT_PREFIX         ".btrsend-ckpt."   /* + slot + "." + name */
+#define APPLY_RESERVED_PREFIX     ".btrsend-"        /* never a subvolume we look up */
 #define APPLY_STATE_SUFFIX        ".state"
 #define APPLY_PROGRESS_SUFFIX     ".progress"
 #define APPLY_FLAGS_SUFFIX        ".flags"

@@ -736,6 +736,33 @@ chmod_nofollow(int dfd, const char *name, mode_t mode)
 	return fchmodat(dfd, name, mode, AT_SYMLINK_NOFOLLOW);
 }
 
+/*
+ * chown(2) clears setuid and setgid on a regular file, even for root.  The
+ * kernel sends CHMOD after CHOWN only when the source's mode changed, so a
+ * file whose owner changed but whose mode did not (chown, then chmod back
+ * to the same mode on the source) would lose those bits here: btrfs
+ * receive has this bug.  Put back the bits the file had before; when the
+ * mode did change, the CHMOD that follows sets it anyway.
+ */
+static int
+chown_keep_setid(int dfd, const char *name, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int fd = name == NULL ? dfd : -1;
+
+	if ((fd != -1 ? fstat(fd, &st) :
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW)) == -1)
+		return -1;
+	if ((fd != -1 ? fchown(fd, uid, gid) :
+	    fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW)) == -1)
+		return -1;
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
+		return 0;
+	if (fd != -1)
+		return fchmod(fd, st.st_mode & 07777);
+	return chmod_nofollow(dfd, name, st.st_mode & 07777);
+}
+
 /* Attributes of the open file: no path resolution at all. */
 static int
 attr_on_fd(int fd, const struct stream_cmd *c, uint64_t mode, uint64_t uid,
@@ -745,7 +772,7 @@ attr_on_fd(int fd, const struct stream_cmd *c, uint64_t mode, uint64_t uid,
 	case SEND_C_CHMOD:
 		return fchmod(fd, (mode_t)(mode & 07777));
 	case SEND_C_CHOWN:
-		return fchown(fd, (uid_t)uid, (gid_t)gid);
+		return chown_keep_setid(fd, NULL, (uid_t)uid, (gid_t)gid);
 	default:
 		return futimens(fd, ts);
 	}
@@ -793,8 +820,7 @@ do_attr(struct apply *a, const struct stream_cmd *c)
 	else if (c->type == SEND_C_CHMOD)
 		rc = chmod_nofollow(dfd, name, (mode_t)(mode & 07777));
 	else if (c->type == SEND_C_CHOWN)
-		rc = fchownat(dfd, name, (uid_t)uid, (gid_t)gid,
-		    AT_SYMLINK_NOFOLLOW);
+		rc = chown_keep_setid(dfd, name, (uid_t)uid, (gid_t)gid);
 	else
 		rc = utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
 	if (replayable(a, c->type, rc, &v) == 0)

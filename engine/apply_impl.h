@@ -84,6 +84,8 @@ struct apply {
 	/* checkpoints */
 	uint64_t ck_pos;
 	struct timespec ck_time;
+	int ck_snap;                    /* slot the state file names, -1 none */
+	int ck_snaps;                   /* snapshots: 0 unknown, 1 on, -1 off */
 
 	/* descriptor caches */
 	struct apply_dir dirs[APPLY_NDIRS];
@@ -142,6 +144,15 @@ int  apply_defer_save(struct apply *a, const struct file_handle *fh,
 void apply_defer_load(struct apply *a);
 void apply_defer_remove(struct apply *a);
 
+/* engine/apply_ckpt.c */
+bool apply_ckpt_enabled(struct apply *a);
+int  apply_ckpt_name(const char *name, int slot, char out[NAME_MAX + 1]);
+int  apply_ckpt_slot(const struct apply *a, const char *field);
+int  apply_ckpt_take(struct apply *a, char out[NAME_MAX + 1], int *slot);
+int  apply_ckpt_restore(struct apply *a, int slot);
+void apply_ckpt_drop(struct apply *a, int slot);
+void apply_ckpt_drop_all(struct apply *a);
+
 /* engine/apply_progress.c */
 int  apply_progress_open(struct apply *a);
 void apply_progress_close(struct apply *a, bool remove);
@@ -150,7 +161,9 @@ void apply_progress_publish(struct apply *a, uint64_t ncmds, uint64_t offset,
 int  apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c);
 
 /* engine/apply_sync.c */
-int  apply_sync_request(struct apply *a, const struct checkpoint *ck);
+int  apply_sync_idle(struct apply *a);
+int  apply_sync_request(struct apply *a, const struct checkpoint *ck,
+    const char *drop);
 int  apply_sync_wait(struct apply *a);
 void apply_sync_free(struct apply *a);
 

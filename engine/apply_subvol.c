@@ -70,14 +70,15 @@ subvs_clear(struct apply *a)
 	a->nsubvs = 0;
 }
 
+/* Partials and checkpoint snapshots: never parents or clone sources. */
 static bool
-is_staging(const char *rel)
+is_reserved(const char *rel)
 {
-	return strncmp(rel, APPLY_STAGING_PREFIX,
-	    strlen(APPLY_STAGING_PREFIX)) == 0;
+	return strncmp(rel, APPLY_RESERVED_PREFIX,
+	    strlen(APPLY_RESERVED_PREFIX)) == 0;
 }
 
-/* Every subvolume beneath DIR (not the one DIR is in, nor partials). */
+/* Every subvolume beneath DIR (not the one DIR is in, nor ours). */
 static int
 subvs_load(struct apply *a)
 {
@@ -107,7 +108,7 @@ subvs_load(struct apply *a)
 			rel = NULL;
 		else if (plen > 0)
 			rel += plen + 1;
-		if (rel != NULL && !is_staging(rel)) {
+		if (rel != NULL && !is_reserved(rel)) {
 			struct apply_subv *s;
 
 			a->subvs = xrealloc(a->subvs,
@@ -273,6 +274,7 @@ apply_drop_partial(struct apply *a)
 		    btrfs_util_strerror(e));
 	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
 		log_warn("remove %s", a->statefile);
+	apply_ckpt_drop_all(a);
 	apply_progress_close(a, true);
 	apply_defer_remove(a);
 	a->sub = SUB_NONE;
@@ -295,6 +297,7 @@ staging_create(struct apply *a)
 	enum btrfs_util_error e;
 
 	apply_defer_remove(a);          /* left by a partial deleted by hand */
+	apply_ckpt_drop_all(a);
 	if (a->id.has_parent) {
 		if (apply_find_subvol(a, a->id.parent_uuid,
 		    a->id.parent_ctransid, "parent subvolume") == -1)
@@ -316,14 +319,60 @@ staging_create(struct apply *a)
 	return apply_write_checkpoint(a, false, true);
 }
 
+enum reopen_how {
+	REOPEN_REFINE,          /* apply the progress record if it is valid */
+	REOPEN_EXACT,           /* the caller resumes exactly at ck */
+	REOPEN_REFINED,         /* the caller applied the record */
+};
+
+/*
+ * Open the staging subvolume of checkpoint ck for a resume.  The progress
+ * record (apply_progress.c) may move ck further: then the staging is used
+ * as it is and what follows is replayed tolerantly.  Otherwise, unless the
+ * staging is sealed (complete), it is replaced by the checkpoint's
+ * snapshot and the resume is exact.  A state file without a snapshot
+ * (written before snapshots, or not on btrfs) is replayed tolerantly.
+ * 0, 1 when there is neither staging nor snapshot, -1 on error.
+ */
+
+static int
+staging_reopen(struct apply *a, struct checkpoint *ck, enum reopen_how how)
+{
+	struct stat st;
+	bool ro = false, refined = how == REOPEN_REFINED;
+	int slot;
+
+	if (how == REOPEN_REFINE)
+		refined = apply_progress_refine(a->dirfd, a->staging, ck) == 1;
+	slot = apply_ckpt_enabled(a) ? apply_ckpt_slot(a, ck->staging) : -1;
+	a->ck_snap = slot;
+	if (fstatat(a->dirfd, a->staging, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (staging_open(a) == -1)
+			return -1;
+		(void)btrfs_util_get_subvolume_read_only_fd(a->subfd, &ro);
+	} else if (slot == -1)
+		return 1;
+	a->sealed = ro;
+	a->tolerant = true;
+	if (!ro && !refined && slot != -1) {
+		if (apply_ckpt_restore(a, slot) == -1 || staging_open(a) == -1)
+			return -1;
+		/* worth a warning: it means the machine went down */
+		log_warnx("%s: no progress record of this boot; restored %s "
+		    "from checkpoint snapshot at command %llu", a->name,
+		    a->staging, (unsigned long long)ck->ncmds);
+		a->tolerant = false;
+	}
+	return apply_progress_open(a);
+}
+
 /* A partial exists: resume it if it is this stream's, else discard. */
 static int
 staging_resume(struct apply *a, bool *resumed)
 {
 	struct checkpoint ck;
 	char why[200];
-	bool ro = false;
-	int rc;
+	int rc, orc;
 
 	*resumed = false;
 	rc = checkpoint_read(a->dirfd, a->statefile, &ck, why, sizeof(why));
@@ -333,21 +382,19 @@ staging_resume(struct apply *a, bool *resumed)
 		snprintf(why, sizeof(why), "checkpoint of a different stream");
 	else if (rc == 0 && ck.ncmds <= a->cur->index)
 		snprintf(why, sizeof(why), "checkpoint before this stream");
-	else if (rc == 0) {
-		(void)apply_progress_refine(a->dirfd, a->staging, &ck);
-		if (staging_open(a) == -1 || apply_progress_open(a) == -1)
-			return -1;
-		(void)btrfs_util_get_subvolume_read_only_fd(a->subfd, &ro);
+	else if (rc == 0 && (orc = staging_reopen(a, &ck, REOPEN_REFINE)) == 0) {
 		a->sub = SUB_ACTIVE;
 		apply_defer_load(a);
 		a->resuming = true;
-		a->resumed = a->tolerant = true;
-		a->sealed = ro;
+		a->resumed = true;
 		a->resume_index = ck.ncmds;
 		a->resume_digest = ck.digest;
 		*resumed = true;
 		return 0;
-	}
+	} else if (rc == 0 && orc == -1)
+		return -1;
+	else if (rc == 0)
+		snprintf(why, sizeof(why), "no staging subvolume");
 	log_warnx("%s: discarding partial %s (%s); starting over", a->name,
 	    a->staging, why);
 	apply_drop_partial(a);
@@ -368,13 +415,15 @@ apply_subvol_begin(struct apply *a, const struct stream_cmd *c)
 	if (subvol_already(a, &already) == -1)
 		return -1;
 	if (already) {
+		apply_ckpt_drop_all(a);         /* left by a crash at the end */
 		log_info("%s: already received, skipping its commands", a->name);
 		a->sub = SUB_SKIP;
 		return 0;
 	}
 	if (apply_progress_open(a) == -1)
 		return -1;
-	if (fstatat(a->dirfd, a->staging, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if ((fstatat(a->dirfd, a->staging, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    fstatat(a->dirfd, a->statefile, &st, AT_SYMLINK_NOFOLLOW) == 0) &&
 	    staging_resume(a, &resumed) == -1)
 		return -1;
 	if (resumed)
@@ -451,6 +500,7 @@ apply_subvol_end(struct apply *a)
 		    a->name);
 	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
 		log_warn("remove %s", a->statefile);
+	apply_ckpt_drop_all(a);
 	apply_progress_close(a, true);
 	apply_defer_remove(a);
 	apply_summarize(a, false);
@@ -482,6 +532,8 @@ int
 apply_write_checkpoint(struct apply *a, bool sync, bool include_cur)
 {
 	struct checkpoint ck;
+	char snap[NAME_MAX + 1];
+	int slot = -1;
 
 	if (apply_sync_wait(a) == -1)
 		return apply_fail(a, errno, "background checkpoint %s",
@@ -490,10 +542,18 @@ apply_write_checkpoint(struct apply *a, bool sync, bool include_cur)
 		return -1;
 	if (sync && syncfs(a->subfd) == -1)
 		return apply_fail(a, errno, "syncfs");
+	if (apply_ckpt_enabled(a) && apply_ckpt_take(a, snap, &slot) == -1)
+		return -1;
 	ckpt_fill(a, &ck, include_cur);
+	if (slot != -1)
+		snprintf(ck.staging, sizeof(ck.staging), "%s", snap);
 	if (checkpoint_write(a->dirfd, a->statefile, &ck) == -1)
 		return apply_fail(a, errno, "write checkpoint %s",
 		    a->statefile);
+	if (slot != -1) {
+		apply_ckpt_drop(a, a->ck_snap);
+		a->ck_snap = slot;
+	}
 	a->ck_pos = ck.offset;
 	clock_gettime(CLOCK_MONOTONIC, &a->ck_time);
 	return 0;
@@ -504,12 +564,26 @@ int
 apply_checkpoint_async(struct apply *a)
 {
 	struct checkpoint ck;
+	char snap[NAME_MAX + 1], old[NAME_MAX + 1];
+	int idle, slot = -1;
 
 	if (apply_flush(a) == -1)
 		return -1;
+	if ((idle = apply_sync_idle(a)) == -1)
+		return apply_write_checkpoint(a, true, false);
 	ckpt_fill(a, &ck, false);
-	if (apply_sync_request(a, &ck) == -1)
+	old[0] = '\0';
+	if (idle == 1 && apply_ckpt_enabled(a)) {
+		if (apply_ckpt_take(a, snap, &slot) == -1)
+			return -1;
+		snprintf(ck.staging, sizeof(ck.staging), "%s", snap);
+		if (a->ck_snap != -1)
+			(void)apply_ckpt_name(a->name, a->ck_snap, old);
+	}
+	if (idle == 1 && apply_sync_request(a, &ck, old) == -1)
 		return -1;
+	if (slot != -1)
+		a->ck_snap = slot;
 	a->ck_pos = ck.offset;
 	clock_gettime(CLOCK_MONOTONIC, &a->ck_time);
 	return 0;
@@ -532,6 +606,32 @@ apply_find_checkpoint(int dirfd, const char *name, struct checkpoint *c,
 	return rc;
 }
 
+/*
+ * c came from apply_find_checkpoint: further than the state file only if
+ * the progress record moved it.  The resume is exact only at the state
+ * file's position, from its snapshot.
+ */
+static int
+apply_resume_open(struct apply *a, const struct checkpoint *c)
+{
+	struct checkpoint st;
+	char why[200];
+	int rc;
+
+	rc = checkpoint_read(a->dirfd, a->statefile, &st, why, sizeof(why));
+	if (rc == 0 && ckpt_identity_equal(&st.id, &c->id) &&
+	    st.ncmds == c->ncmds)
+		rc = staging_reopen(a, &st, REOPEN_EXACT);
+	else {
+		st = *c;
+		rc = staging_reopen(a, &st, REOPEN_REFINED);
+	}
+	if (rc == 1)
+		return apply_fail(a, ENOENT, "open staging subvolume %s",
+		    a->staging);
+	return rc;
+}
+
 int
 apply_resume(struct apply *a, const struct checkpoint *c)
 {
@@ -542,7 +642,7 @@ apply_resume(struct apply *a, const struct checkpoint *c)
 	snprintf(a->name, sizeof(a->name), "%s", c->id.name);
 	if (staging_names(a->name, a->staging, a->statefile) == -1)
 		return apply_fail(a, 0, "name too long");
-	if (staging_open(a) == -1 || apply_progress_open(a) == -1)
+	if (apply_resume_open(a, c) == -1)
 		return -1;
 	a->version = c->id.version;
 	a->digest = c->digest;
@@ -551,8 +651,7 @@ apply_resume(struct apply *a, const struct checkpoint *c)
 	a->ck_pos = c->offset;
 	a->sub = SUB_ACTIVE;
 	apply_defer_load(a);
-	a->resumed = a->tolerant = true;
-	(void)btrfs_util_get_subvolume_read_only_fd(a->subfd, &a->sealed);
+	a->resumed = true;
 	clock_gettime(CLOCK_MONOTONIC, &a->s_start);
 	a->ck_time = a->s_start;
 	return 0;

@@ -1,14 +1,19 @@
 /*
  * Periodic checkpoints without stopping the apply: a helper thread runs
- * syncfs and then writes the state file, while the engine carries on.
- * The checkpoint names the position reached when the request was made;
- * syncfs makes at least everything before that durable (and perhaps
- * more, which a resume replays tolerantly).  One request at a time: while
- * one runs, a due checkpoint waits for the next command.
+ * syncfs, writes the state file and deletes the checkpoint snapshot the
+ * state file named before, while the engine carries on.  The checkpoint
+ * names the position reached when the request was made; its snapshot
+ * (apply_ckpt.c) was taken by the engine at that position, before the
+ * request.  syncfs makes at least everything before that durable (and
+ * perhaps more, which a resume without the snapshot replays tolerantly).
+ * One request at a time: while one runs, a due checkpoint waits for the
+ * next command.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <btrfsutil.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +29,7 @@ struct apply_syncer {
 	int err;                        /* errno of the last failed request */
 	int dirfd, subfd;
 	char statefile[NAME_MAX + 1];
+	char drop[NAME_MAX + 1];        /* snapshot no longer named, or "" */
 	struct checkpoint ck;
 };
 
@@ -44,6 +50,10 @@ sync_main(void *arg)
 		if (syncfs(s->subfd) == -1 ||
 		    checkpoint_write(s->dirfd, s->statefile, &s->ck) == -1)
 			err = errno ? errno : EIO;
+		if (err == 0 && s->drop[0] != '\0' &&
+		    btrfs_util_delete_subvolume_fd(s->dirfd, s->drop, 0) !=
+		    BTRFS_UTIL_OK && errno != ENOENT)
+			log_warn("delete checkpoint snapshot %s", s->drop);
 		pthread_mutex_lock(&s->mu);
 		close(s->subfd);
 		s->subfd = -1;
@@ -96,9 +106,28 @@ apply_sync_wait(struct apply *a)
 	return -1;
 }
 
-/* Start a checkpoint at the current position unless one is running. */
+/* 1: a request can be made now, 0: one is running, -1: no helper thread. */
 int
-apply_sync_request(struct apply *a, const struct checkpoint *ck)
+apply_sync_idle(struct apply *a)
+{
+	struct apply_syncer *s;
+	bool busy;
+
+	if ((s = sync_get(a)) == NULL)
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	busy = s->busy;
+	pthread_mutex_unlock(&s->mu);
+	return busy ? 0 : 1;
+}
+
+/*
+ * Start a checkpoint at the current position unless one is running;
+ * once it is written, delete the snapshot `drop` (NULL: none).
+ */
+int
+apply_sync_request(struct apply *a, const struct checkpoint *ck,
+    const char *drop)
 {
 	struct apply_syncer *s;
 	int fd, err;
@@ -116,6 +145,7 @@ apply_sync_request(struct apply *a, const struct checkpoint *ck)
 		s->subfd = fd;
 		s->dirfd = a->dirfd;
 		memcpy(s->statefile, a->statefile, sizeof(s->statefile));
+		snprintf(s->drop, sizeof(s->drop), "%s", drop ? drop : "");
 		s->ck = *ck;
 		s->busy = true;
 		pthread_cond_broadcast(&s->cv);

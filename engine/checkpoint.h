@@ -38,7 +38,8 @@ struct checkpoint {
 	uint64_t offset;                /* input bytes consumed up to there */
 	struct stream_digest digest;    /* of the prefix [0, offset) */
 	uint64_t data_bytes;            /* file data bytes applied (progress) */
-	char staging[CKPT_NAME_MAX + 1];/* name of the staging subvolume */
+	/* the staging subvolume, or (receive engine) its checkpoint snapshot */
+	char staging[CKPT_NAME_MAX + 1];
 };
 
 /* Same stream?  Compares every identity field. */

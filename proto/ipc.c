@@ -29,11 +29,14 @@ ipc_max_len(uint16_t type)
 	case IPC_HELLO:
 		return 4;
 	case IPC_RUN:
-		return 3 * (2 + IPC_STR_MAX) + 8 + 1 + 5 * 4 + 8 + 4;
+		return 3 * (2 + IPC_STR_MAX) + 8 + 1 + 5 * 4 + 8 + 4 +
+		    3 * (2 + IPC_STR_MAX) + 4 + 1 + 1 + 4 * 4 + 8 + 4 +
+		    IPC_TARGETS_MAX * (3 * (2 + IPC_STR_MAX) + 4 + 8 + 1);
 	case IPC_PROGRESS:
 		return 2 + IPC_STR_MAX;
 	case IPC_RESULT:
-		return 1 + 4 + 2 * (2 + IPC_STR_MAX);
+		return 1 + 4 + 2 * (2 + IPC_STR_MAX) + 4 +
+		    IPC_TARGETS_MAX * (3 * (2 + IPC_STR_MAX) + 1);
 	}
 	return 0;
 }
@@ -131,6 +134,7 @@ void
 ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
 {
 	size_t s = ipc_begin(b, IPC_RUN, pid);
+	uint32_t i, n;
 
 	ipc_str(b, r->job);
 	ipc_str(b, r->source);
@@ -144,6 +148,27 @@ ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
 	ipc_u32(b, r->yearly);
 	ipc_u64(b, (uint64_t)r->min_age);
 	ipc_u32(b, r->flags);
+	ipc_str(b, r->tls_certificate);
+	ipc_str(b, r->tls_key);
+	ipc_str(b, r->tls_ca);
+	ipc_u32(b, r->proto);
+	ipc_u8(b, r->compressed_data);
+	ipc_u8(b, r->tkeep_set);
+	ipc_u32(b, r->thourly);
+	ipc_u32(b, r->tdaily);
+	ipc_u32(b, r->tweekly);
+	ipc_u32(b, r->tmonthly);
+	ipc_u64(b, (uint64_t)r->tmin_age);
+	n = r->ntargets < IPC_TARGETS_MAX ? r->ntargets : IPC_TARGETS_MAX;
+	ipc_u32(b, n);
+	for (i = 0; i < n; i++) {
+		ipc_str(b, r->targets[i].name);
+		ipc_str(b, r->targets[i].host);
+		ipc_u32(b, r->targets[i].port);
+		ipc_str(b, r->targets[i].cert_name);
+		ipc_u64(b, r->targets[i].bandwidth);
+		ipc_u8(b, r->targets[i].zstd);
+	}
 	ipc_end(b, s);
 }
 
@@ -160,11 +185,20 @@ void
 ipc_put_result(struct ipc_buf *b, uint32_t pid, const struct ipc_result *r)
 {
 	size_t s = ipc_begin(b, IPC_RESULT, pid);
+	uint32_t i, n;
 
 	ipc_u8(b, r->status);
 	ipc_u32(b, r->pruned);
 	ipc_str(b, r->snapshot);
 	ipc_str(b, r->error);
+	n = r->ntargets < IPC_TARGETS_MAX ? r->ntargets : IPC_TARGETS_MAX;
+	ipc_u32(b, n);
+	for (i = 0; i < n; i++) {
+		ipc_str(b, r->targets[i].name);
+		ipc_u8(b, r->targets[i].status);
+		ipc_str(b, r->targets[i].parent);
+		ipc_str(b, r->targets[i].error);
+	}
 	ipc_end(b, s);
 }
 
@@ -277,6 +311,7 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
     size_t errlen)
 {
 	struct ipc_rd r = { p, len, 0, 0 };
+	uint32_t i;
 
 	memset(run, 0, sizeof(*run));
 	run->job = rd_str(&r);
@@ -291,9 +326,43 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 	run->yearly = rd_u32(&r);
 	run->min_age = (int64_t)rd_u64(&r);
 	run->flags = rd_u32(&r);
+	run->tls_certificate = rd_str(&r);
+	run->tls_key = rd_str(&r);
+	run->tls_ca = rd_str(&r);
+	run->proto = rd_u32(&r);
+	run->compressed_data = rd_u8(&r);
+	run->tkeep_set = rd_u8(&r);
+	run->thourly = rd_u32(&r);
+	run->tdaily = rd_u32(&r);
+	run->tweekly = rd_u32(&r);
+	run->tmonthly = rd_u32(&r);
+	run->tmin_age = (int64_t)rd_u64(&r);
+	run->ntargets = rd_u32(&r);
+	if (run->ntargets > IPC_TARGETS_MAX) {
+		frame_errf(err, errlen, "ipc run: %u targets", run->ntargets);
+		run->ntargets = 0;
+		goto fail;
+	}
+	run->targets = xcalloc(run->ntargets + 1, sizeof(*run->targets));
+	for (i = 0; i < run->ntargets; i++) {
+		run->targets[i].name = rd_str(&r);
+		run->targets[i].host = rd_str(&r);
+		run->targets[i].port = rd_u32(&r);
+		run->targets[i].cert_name = rd_str(&r);
+		run->targets[i].bandwidth = rd_u64(&r);
+		run->targets[i].zstd = rd_u8(&r);
+	}
 	if (rd_done(&r, "run", err, errlen) == -1)
 		goto fail;
-	if (run->keep_set > 1 || run->job[0] == '\0' ||
+	for (i = 0; i < run->ntargets; i++)
+		if (run->targets[i].port == 0 || run->targets[i].port > 65535 ||
+		    run->targets[i].name[0] == '\0' ||
+		    run->targets[i].host[0] == '\0') {
+			frame_errf(err, errlen, "ipc run: invalid target %u", i);
+			goto fail;
+		}
+	if (run->keep_set > 1 || run->tkeep_set > 1 || run->proto > 3 ||
+	    run->compressed_data > 1 || run->job[0] == '\0' ||
 	    run->source[0] != '/' || run->snapshot_dir[0] != '/') {
 		frame_errf(err, errlen, "ipc run: invalid job description");
 		goto fail;
@@ -324,12 +393,28 @@ ipc_get_result(const uint8_t *p, size_t len, struct ipc_result *res,
     char *err, size_t errlen)
 {
 	struct ipc_rd r = { p, len, 0, 0 };
+	uint32_t i;
 
 	memset(res, 0, sizeof(*res));
 	res->status = rd_u8(&r);
 	res->pruned = rd_u32(&r);
 	res->snapshot = rd_str(&r);
 	res->error = rd_str(&r);
+	res->ntargets = rd_u32(&r);
+	if (res->ntargets > IPC_TARGETS_MAX) {
+		frame_errf(err, errlen, "ipc result: %u targets", res->ntargets);
+		res->ntargets = 0;
+		goto fail;
+	}
+	res->targets = xcalloc(res->ntargets + 1, sizeof(*res->targets));
+	for (i = 0; i < res->ntargets; i++) {
+		res->targets[i].name = rd_str(&r);
+		res->targets[i].status = rd_u8(&r);
+		res->targets[i].parent = rd_str(&r);
+		res->targets[i].error = rd_str(&r);
+		if (res->targets[i].status > IPC_FAILED)
+			r.bad = 1;
+	}
 	if (rd_done(&r, "result", err, errlen) == -1)
 		goto fail;
 	if (res->status > IPC_FAILED) {
@@ -346,17 +431,36 @@ fail:
 void
 ipc_run_free(struct ipc_run *r)
 {
+	uint32_t i;
+
 	free(r->job);
 	free(r->source);
 	free(r->snapshot_dir);
+	free(r->tls_certificate);
+	free(r->tls_key);
+	free(r->tls_ca);
+	for (i = 0; r->targets != NULL && i < r->ntargets; i++) {
+		free(r->targets[i].name);
+		free(r->targets[i].host);
+		free(r->targets[i].cert_name);
+	}
+	free(r->targets);
 	memset(r, 0, sizeof(*r));
 }
 
 void
 ipc_result_free(struct ipc_result *r)
 {
+	uint32_t i;
+
 	free(r->snapshot);
 	free(r->error);
+	for (i = 0; r->targets != NULL && i < r->ntargets; i++) {
+		free(r->targets[i].name);
+		free(r->targets[i].parent);
+		free(r->targets[i].error);
+	}
+	free(r->targets);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -20,7 +20,7 @@
 
 #include "proto/frame.h"
 
-#define IPC_VERSION	1
+#define IPC_VERSION	2	/* 2: targets in RUN, per-target RESULT */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -40,6 +40,18 @@ enum ipc_status {
 	IPC_FAILED,
 };
 
+#define IPC_TARGETS_MAX	16
+
+/* A target of the job (conf_target resolved by the parent). */
+struct ipc_target {
+	char		*name;
+	char		*host;
+	uint32_t	 port;
+	char		*cert_name;	/* expected peer certificate name */
+	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
+	uint8_t		 zstd;
+};
+
 /* What a job run needs; only the parent reads the config. */
 struct ipc_run {
 	char		*job;
@@ -50,16 +62,35 @@ struct ipc_run {
 	uint32_t	 hourly, daily, weekly, monthly, yearly;
 	int64_t		 min_age;
 	uint32_t	 flags;		/* IPC_RUN_* */
+	/* replication: send-to, with the tls block and keep-target */
+	char		*tls_certificate, *tls_key, *tls_ca;	/* "" none */
+	uint32_t	 proto;		/* 0 auto, else send-stream version */
+	uint8_t		 compressed_data;
+	uint8_t		 tkeep_set;	/* keep-target given */
+	uint32_t	 thourly, tdaily, tweekly, tmonthly;
+	int64_t		 tmin_age;
+	uint32_t	 ntargets;	/* <= IPC_TARGETS_MAX */
+	struct ipc_target *targets;
 };
 #define IPC_RUN_TEST_CRASH	0x1	/* test hook: die of SIGSEGV */
 #define IPC_RUN_TEST_HANG	0x2	/* test hook: wait to be killed */
 #define IPC_RUN_TEST_BABBLE	0x4	/* test hook: send an unknown type */
+
+/* How replication to one target went. */
+struct ipc_target_result {
+	char		*name;
+	uint8_t		 status;	/* enum ipc_status */
+	char		*parent;	/* incremental from, "" full or not sent */
+	char		*error;		/* "" on success */
+};
 
 struct ipc_result {
 	uint8_t		 status;	/* enum ipc_status */
 	uint32_t	 pruned;	/* snapshots deleted */
 	char		*snapshot;	/* name created, "" if none */
 	char		*error;		/* "" on success */
+	uint32_t	 ntargets;	/* <= IPC_TARGETS_MAX */
+	struct ipc_target_result *targets;
 };
 
 struct ipc_buf {

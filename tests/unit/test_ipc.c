@@ -273,6 +273,88 @@ test_read_frame_truncated_payload(void **state)
 	ipc_buf_free(&b);
 }
 
+/* Targets, tls files and keep-target travel in RUN; results per target. */
+static void
+test_targets_round_trip(void **state)
+{
+	struct ipc_target tg[2] = {
+		{ .name = "backup", .host = "10.0.0.2", .port = 7450,
+		  .cert_name = "backup.test", .bandwidth = 1 << 20, .zstd = 1 },
+		{ .name = "far", .host = "far.example", .port = 9,
+		  .cert_name = "", .bandwidth = 0, .zstd = 0 },
+	};
+	struct ipc_target_result trs[2] = {
+		{ .name = "backup", .status = IPC_OK, .parent = "home.1",
+		  .error = "" },
+		{ .name = "far", .status = IPC_RETRY, .parent = "",
+		  .error = "connection refused" },
+	};
+	struct ipc_run run = sample_run, r;
+	struct ipc_result res = { .status = IPC_RETRY, .snapshot = "home.2",
+	    .error = "x", .ntargets = 2, .targets = trs }, got;
+	struct ipc_buf b = { 0 };
+	struct frame_hdr h;
+	const uint8_t *p;
+	char err[192];
+	size_t cut;
+
+	(void)state;
+	run.tls_certificate = "/c.crt";
+	run.tls_key = "/c.key";
+	run.tls_ca = "/ca.crt";
+	run.proto = 2;
+	run.compressed_data = 1;
+	run.tkeep_set = 1;
+	run.thourly = 3;
+	run.tdaily = 4;
+	run.tweekly = 5;
+	run.tmonthly = 6;
+	run.tmin_age = 60;
+	run.ntargets = 2;
+	run.targets = tg;
+	ipc_put_run(&b, 1, &run);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.tls_key, "/c.key");
+	assert_int_equal(r.proto, 2);
+	assert_int_equal(r.compressed_data, 1);
+	assert_int_equal(r.tkeep_set, 1);
+	assert_int_equal(r.thourly, 3);
+	assert_int_equal(r.tmonthly, 6);
+	assert_int_equal(r.tmin_age, 60);
+	assert_int_equal(r.ntargets, 2);
+	assert_string_equal(r.targets[0].host, "10.0.0.2");
+	assert_int_equal(r.targets[0].port, 7450);
+	assert_string_equal(r.targets[0].cert_name, "backup.test");
+	assert_int_equal(r.targets[0].bandwidth, 1 << 20);
+	assert_int_equal(r.targets[0].zstd, 1);
+	assert_string_equal(r.targets[1].name, "far");
+	assert_int_equal(r.targets[1].zstd, 0);
+	ipc_run_free(&r);
+	for (cut = 0; cut < h.len; cut++)
+		assert_int_equal(ipc_get_run(p, cut, &r, err, sizeof(err)), -1);
+	ipc_buf_free(&b);
+	tg[1].port = 0;		/* no such port: refused */
+	ipc_put_run(&b, 1, &run);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), -1);
+	ipc_buf_free(&b);
+
+	ipc_put_result(&b, 1, &res);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_result(p, h.len, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.ntargets, 2);
+	assert_string_equal(got.targets[0].parent, "home.1");
+	assert_int_equal(got.targets[0].status, IPC_OK);
+	assert_int_equal(got.targets[1].status, IPC_RETRY);
+	assert_string_equal(got.targets[1].error, "connection refused");
+	ipc_result_free(&got);
+	for (cut = 0; cut < h.len; cut++)
+		assert_int_equal(ipc_get_result(p, cut, &got, err,
+		    sizeof(err)), -1);
+	ipc_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -285,6 +367,7 @@ main(void)
 		cmocka_unit_test(test_decoder_refuses_unknown_and_oversize),
 		cmocka_unit_test(test_read_frame_over_socketpair),
 		cmocka_unit_test(test_read_frame_truncated_payload),
+		cmocka_unit_test(test_targets_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,178 @@
+# Two real btrsendd on loopback btrfs: one runs a job `every 2s` with
+# send-to, keep-source { hourly 1 } and keep-target { hourly 1 }; the
+# other receives.  Between runs the sender is paused (SIGSTOP) while the
+# source changes (scenario_mutate) and the last run is checked: the
+# received snapshot equals its local source (treecmp, root times ignored
+# as after any incremental receive), is read-only with the source's uuid
+# as received uuid, was sent incrementally from the previous run's
+# snapshot (sender log), and retention left exactly the newest snapshot
+# on both sides.  Then the receiver stops: runs fail, are retried with
+# backoff, and keep the base the target needs; when the receiver is back
+# the retry catches up incrementally from that base.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/scenario.sh"
+fixture_init
+btrfs_fs SRC 512M
+btrfs_fs DST 512M
+d=$(scratch_dir)
+"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+mkdir -p "$DST/backup"
+btrfs -q subvolume create "$SRC/src"
+mkdir "$SRC/snaps"
+scenario_populate "$SRC/src" small
+
+port=$((20000 + RANDOM % 20000))
+cat > "$d/recv.conf" <<CONF
+tls {
+	certificate $d/certs/backup.test.crt
+	key $d/certs/backup.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/rstate
+receive {
+	listen 127.0.0.1:$port
+	root $DST/backup
+	client laptop.test
+}
+CONF
+cat > "$d/send.conf" <<CONF
+tls {
+	certificate $d/certs/laptop.test.crt
+	key $d/certs/laptop.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/sstate
+target backup {
+	address 127.0.0.1:$port
+	name backup.test
+	compress zstd
+}
+job home {
+	source       $SRC/src
+	snapshot-dir $SRC/snaps
+	schedule     every 2s
+	send-to      backup
+	keep-source  { hourly 1 }
+	keep-target  { hourly 1 }
+}
+CONF
+"$BTRSENDD" -n -f "$d/recv.conf" 2>/dev/null || fail "receiver config: $("$BTRSENDD" -n -f "$d/recv.conf" 2>&1)"
+"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
+
+start_receiver() {
+	"$BTRSENDD" -d -v -f "$d/recv.conf" 2>> "$d/recv.log" &
+	rpid=$!
+	fixture_track_pid $rpid
+	for i in $(seq 50); do
+		[ "$(grep -c "receiving into" "$d/recv.log")" -ge "$1" ] && return
+		sleep 0.1
+	done
+	fail "receiver did not start: $(cat "$d/recv.log")"
+}
+start_receiver 1
+"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
+spid=$!
+fixture_track_pid $spid
+
+# Pause the sender's parent (no new run starts) and wait for its
+# worker, if one had started, to finish.
+pause_sender() {
+	kill -STOP $spid
+	for i in $(seq 600); do
+		# A finished worker stays a zombie until the parent runs again.
+		ps -o stat= --ppid $spid | grep -qv '^Z' || return 0
+		sleep 0.1
+	done
+	fail "the job worker did not finish in 60 s"
+}
+
+# Wait for the N-th "run ok" of the sender, then pause it.
+wait_run_ok() {
+	for i in $(seq 300); do
+		kill -0 $spid 2>/dev/null || fail "sender died: $(grep -A40 "ERROR: AddressSanitizer\|runtime error" "$d/send.log" || tail -20 "$d/send.log")"
+		if [ "$(grep -c "job home: run ok" "$d/send.log")" -ge "$1" ]; then
+			pause_sender
+			return
+		fi
+		sleep 0.1
+	done
+	fail "no run ok #$1 in 30 s: $(tail -20 "$d/send.log")"
+}
+
+# The newest local snapshot is on the target, equal, read-only, received.
+check_newest() {
+	local got ruuid suuid
+	name=$(ls "$SRC/snaps" | sort | tail -n 1)
+	got=$DST/backup/laptop.test/home/$name
+	[ -d "$got" ] || fail "$name not received at $got: $(tail -10 "$d/send.log")"
+	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$name" "$got" ||
+		fail "$name differs from its source"
+	[ "$(btrfs property get -ts "$got" ro)" = "ro=true" ] || fail "$name not read-only"
+	ruuid=$(btrfs subvolume show "$got" | awk '/Received UUID:/ { print $3 }')
+	suuid=$(btrfs subvolume show "$SRC/snaps/$name" | awk '/^[[:space:]]*UUID:/ { print $2 }')
+	[ "$ruuid" = "$suuid" ] || fail "$name: received uuid '$ruuid', source '$suuid'"
+}
+
+# Every send after the first is incremental from the one sent before it.
+check_chain() {
+	awk '/: sent home\.[^ ]* to backup, / {
+		n++; name = $3; inc = ($0 ~ /, incremental from /)
+		if (n == 1 && inc) { print "first send incremental: " $0; bad = 1 }
+		if (n > 1 && $NF != prev) { print "broken chain: " $0 " (previous sent: " prev ")"; bad = 1 }
+		prev = name
+	} END { if (n == 0) { print "no sends logged"; bad = 1 }; exit bad }' "$d/send.log" > "$d/chain" ||
+		fail "$(cat "$d/chain")"
+}
+
+planted=home.20000101T000000Z
+prev=
+for run in 1 2 3 4 5; do
+	wait_run_ok $run
+	check_newest
+	grep -q "sent $name to backup" "$d/send.log" || fail "no send of $name logged"
+	check_chain
+	# keep-source / keep-target { hourly 1 }: only the newest, both sides
+	# (the target prunes after the send, in the same run), and never the
+	# old-named writable "partial" planted after run 1.
+	[ "$(ls "$SRC/snaps")" = "$name" ] || fail "run $run: local holds $(ls "$SRC/snaps" | tr '\n' ' ')"
+	[ "$(ls "$DST/backup/laptop.test/home" | grep -v "^$planted\$")" = "$name" ] ||
+		fail "run $run: target holds $(ls "$DST/backup/laptop.test/home" | tr '\n' ' ')"
+	[ $run = 1 ] || [ -d "$DST/backup/laptop.test/home/$planted" ] ||
+		fail "PRUNE deleted the writable partial $planted"
+	[ $run = 1 ] && btrfs -q subvolume create "$DST/backup/laptop.test/home/$planted"
+	prev=$name
+	scenario_mutate "$SRC/src" $run
+	kill -CONT $spid
+done
+grep -q "pruned home/.* by keep-target" "$d/recv.log" || fail "receiver logged no keep-target pruning"
+
+# The target goes away: the next run fails and is retried with backoff;
+# the base the target holds stays on the source.
+pause_sender
+kill -TERM $rpid
+wait $rpid 2>/dev/null || true
+kill -CONT $spid
+for i in $(seq 150); do
+	grep -q "job home: run did not complete:.*retry 1 of" "$d/send.log" && break
+	sleep 0.1
+done
+grep -q "job home: run did not complete:.*retry 1 of" "$d/send.log" ||
+	fail "no retry after the target went down: $(tail -20 "$d/send.log")"
+[ -d "$SRC/snaps/$prev" ] || fail "the target's base $prev was pruned while it was down"
+[ "$(ls "$SRC/snaps" | wc -l)" -ge 2 ] || fail "the failed run's snapshot is gone"
+grep -q "^home backup .* retry" "$d/sstate/state" 2>/dev/null ||
+	note "state: $(cat "$d/sstate/state" 2>/dev/null)"
+
+start_receiver 2
+okn=$(grep -c "job home: run ok" "$d/send.log")
+wait_run_ok $((okn + 1))	# the retry, about 10 s after the failure
+check_newest
+grep "sent $name to backup" "$d/send.log" | grep -q "incremental from $prev" ||
+	fail "catch-up $name not incremental from $prev: $(grep "sent $name" "$d/send.log")"
+check_chain
+[ "$(ls "$SRC/snaps")" = "$name" ] || fail "after catch-up local holds $(ls "$SRC/snaps" | tr '\n' ' ')"
+[ "$(ls "$DST/backup/laptop.test/home" | grep -v "^$planted\$")" = "$name" ] ||
+	fail "after catch-up target holds $(ls "$DST/backup/laptop.test/home" | tr '\n' ' ')"
+kill -CONT $spid
+note "5 runs replicated, target down and caught up with $name"
+echo "daemon_replicate: ok"
