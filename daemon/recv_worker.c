@@ -1,11 +1,13 @@
 /*
  * Receive worker (see recv_worker.h).
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +214,41 @@ recv_same_stream(const struct recv *rv, const struct checkpoint *ck)
 }
 
 /*
+ * The worker of an earlier connection may still be writing this partial's
+ * last checkpoint: its sender was cut or killed a moment ago, and the
+ * sender's retry can arrive first.  That worker holds the partial's lock
+ * (the apply engine's progress file) until it is done; wait for it,
+ * bounded, before looking at or replacing the partial.
+ */
+static int
+recv_wait_partial(struct recv *rv)
+{
+	char name[NAME_MAX + 1];
+	int fd, n, i;
+
+	n = snprintf(name, sizeof(name), "%s%s%s", APPLY_STAGING_PREFIX,
+	    rv->begin.name, APPLY_PROGRESS_SUFFIX);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return 0;
+	fd = openat(rv->jobfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	for (i = 0; i < RECV_LOCK_WAIT_MS / 50; i++) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EWOULDBLOCK)
+			break;
+		usleep(50 * 1000);
+	}
+	close(fd);
+	wireio_fail(&rv->w, WIRE_E_APPLY, "another transfer of %s is still "
+	    "running; try again later", rv->begin.name);
+	return -1;
+}
+
+/*
  * A partial of the same stream: resume at its checkpoint.  The reader
  * gets a synthetic stream header so that it parses the commands that
  * follow; their indexes and offsets are shifted back to the stream's.
@@ -225,6 +262,8 @@ recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
 	uint32_t v;
 	int r;
 
+	if (recv_wait_partial(rv) == -1)
+		return -1;
 	r = apply_find_checkpoint(rv->jobfd, rv->begin.name, &ck, err,
 	    sizeof(err));
 	if (r == 1)

@@ -15,6 +15,7 @@
 
 #define RECV_TIMEOUT_MS_DEFAULT 60000
 #define RECV_CKPT_BYTES_DEFAULT (64ull << 20)
+#define RECV_LOCK_WAIT_MS       30000   /* for an earlier worker to finish */
 
 struct recv_params {
 	const char *root;               /* the receive block's root */
