@@ -121,6 +121,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		tp.daily = run->tdaily;
 		tp.weekly = run->tweekly;
 		tp.monthly = run->tmonthly;
+		tp.yearly = run->tyearly;
 		tp.min_age = run->tmin_age;
 		if (netsend_prune(ctx, &tg, run->job, &tp) == -1)
 			log_warnx("job %s: target %s: pruning by keep-target "

@@ -612,6 +612,7 @@ netsend_prune(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	m.u.prune.daily = p->daily;
 	m.u.prune.weekly = p->weekly;
 	m.u.prune.monthly = p->monthly;
+	m.u.prune.yearly = p->yearly;
 	m.u.prune.min_age = (uint64_t)p->min_age;
 	if (wireio_send(&n.w, &m) == -1 || wireio_recv(&n.w, &m) == -1) {
 		net_fail(&n);
