@@ -1,6 +1,8 @@
 # Two real btrsendd on loopback btrfs, real TLS: the receiving daemon is
 # down for several runs of a job (`every 2s`, keep-source { hourly 1 },
-# no keep-target).  While it is down:
+# no keep-target).  Two older local snapshots the target never had are
+# not sent: with nothing in common only the newest goes, in full.  While
+# the receiver is down:
 #  * each run fails and is retried with growing delays (the parent's
 #    "retry N of M in Ss" lines);
 #  * every failed run's snapshot stays (snapshots pile up), and so does
@@ -23,6 +25,12 @@ mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps" "$SRC/ref"
 scenario_populate "$SRC/src" small
+# Two older snapshots the target never had: with nothing in common the
+# first run sends only its own snapshot, in full (docs/architecture.md).
+for ago in 2 1; do
+	btrfs -q subvolume snapshot -r "$SRC/src" \
+		"$SRC/snaps/home.$(date -u -d "$ago days ago" +%Y%m%dT%H%M%SZ)"
+done
 
 port=$((20000 + RANDOM % 20000))
 cat > "$d/recv.conf" <<CONF
@@ -102,6 +110,12 @@ fixture_track_pid $spid
 # Two good runs; the second's snapshot is the base the target keeps.
 wait_log "job home: run ok" 1 30
 pause_sender
+first=$(ls "$SRC/snaps" | sort | tail -n 1)
+[ "$(ls "$area")" = "$first" ] || fail "first run: target holds [$(ls "$area" | tr '\n' ' ')], expected only $first"
+grep -q ": sent $first to backup, full\$" "$d/send.log" || fail "first run: $first not sent in full"
+grep -q "job home: target backup holds none of this job's 3 snapshots" "$d/send.log" ||
+	fail "first run: no 'holds none' line"
+[ "$(ls "$SRC/snaps")" = "$first" ] || fail "first run: keep-source left [$(ls "$SRC/snaps" | tr '\n' ' ')]"
 scenario_mutate "$SRC/src" 1
 kill -CONT $spid
 wait_log "job home: run ok" 2 30
