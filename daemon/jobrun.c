@@ -55,10 +55,11 @@ jobrun_policy(const struct ipc_run *run, struct retention_policy *p)
 }
 
 /*
- * What a target holds (received uuids: held) and what its partials use
- * (inuse: each partial's snapshot, parent and clone sources; full: the
- * snapshots of partials of full sends), for planning and pinning.  n is
- * (size_t)-1 when the target could not be asked.
+ * What a target holds (uuids: the received uuids it lists), the
+ * snapshots of its partials of full sends (full), and what a transfer to
+ * it uses (inuse: a send that failed this run; the snapshot, parent and
+ * clone sources of the partial of a snapshot still to send), for
+ * planning and pinning.  n is (size_t)-1 when it could not be asked.
  */
 struct jobrun_held {
 	uint8_t		(*uuids)[16];
@@ -98,44 +99,61 @@ jobrun_key(const struct snap_info *si)
 	    si->uuid;
 }
 
-static void
-jobrun_holdings(const struct wire_list_reply *l, struct jobrun_held *h)
-{
-	static const uint8_t zero[16];
-	const struct wire_partial *p;
-	uint32_t i, c;
-
-	h->n = 0;
-	for (i = 0; i < l->nsnaps; i++)
-		jobrun_add(&h->uuids, &h->n, l->snaps[i].received.uuid);
-	for (i = 0; i < l->npartials; i++) {
-		p = &l->partials[i];
-		jobrun_add(&h->inuse, &h->ninuse, p->id.snap.uuid);
-		if (memcmp(p->id.parent.uuid, zero, 16) == 0)
-			jobrun_add(&h->full, &h->nfull, p->id.snap.uuid);
-		else
-			jobrun_add(&h->inuse, &h->ninuse, p->id.parent.uuid);
-		for (c = 0; c < p->id.nclones; c++)
-			jobrun_add(&h->inuse, &h->ninuse, p->id.clones[c].uuid);
-	}
-}
+static const uint8_t jobrun_zero[16];
 
 /* LIST: what the target holds.  -1 with *st when it could not say. */
 static int
 jobrun_ask(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
-    struct jobrun_held *h, uint8_t *st)
+    struct wire_msg *m, struct jobrun_held *h, uint8_t *st)
 {
-	struct wire_msg m;
+	const struct wire_list_reply *l = &m->u.list;
+	uint32_t i;
 	int permanent;
 
-	if (netsend_list(ctx, tg, job, &m, &permanent) == -1) {
+	if (netsend_list(ctx, tg, job, m, &permanent) == -1) {
 		h->n = (size_t)-1;
 		*st = permanent ? IPC_FAILED : IPC_RETRY;
 		return -1;
 	}
-	jobrun_holdings(&m.u.list, h);
-	wire_msg_free(&m);
+	h->n = l->nsnaps;
+	h->uuids = xcalloc(h->n + 1, 16);
+	for (i = 0; i < l->nsnaps; i++)
+		memcpy(h->uuids[i], l->snaps[i].received.uuid, 16);
+	for (i = 0; i < l->npartials; i++)
+		if (memcmp(l->partials[i].id.parent.uuid, jobrun_zero, 16) == 0)
+			jobrun_add(&h->full, &h->nfull,
+			    l->partials[i].id.snap.uuid);
 	return 0;
+}
+
+/*
+ * Pin what the partials of planned snapshots need to resume: the
+ * snapshot, its parent and clone sources.  A partial of anything else
+ * is never resumed (the chain has moved past it) and pins nothing.
+ */
+static void
+jobrun_pin_partials(const struct wire_list_reply *l,
+    const struct snap_info *local, const size_t *order, size_t n,
+    struct jobrun_held *h)
+{
+	const struct wire_partial *p;
+	uint32_t i, c;
+	size_t k;
+
+	for (i = 0; i < l->npartials; i++) {
+		p = &l->partials[i];
+		for (k = 0; k < n; k++)
+			if (memcmp(jobrun_key(&local[order[k]]), p->id.snap.uuid,
+			    16) == 0)
+				break;
+		if (k == n)
+			continue;
+		jobrun_add(&h->inuse, &h->ninuse, p->id.snap.uuid);
+		if (memcmp(p->id.parent.uuid, jobrun_zero, 16) != 0)
+			jobrun_add(&h->inuse, &h->ninuse, p->id.parent.uuid);
+		for (c = 0; c < p->id.nclones; c++)
+			jobrun_add(&h->inuse, &h->ninuse, p->id.clones[c].uuid);
+	}
 }
 
 static void
@@ -228,6 +246,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 {
 	struct retention_policy tp = { 0 };
 	struct netsend_target tg;
+	struct wire_msg m;
 	struct snap_info *local = NULL;
 	size_t *order = NULL, nlocal = 0, n, base, nsent = 0;
 	char port[8], parent[256] = "", err[512];
@@ -235,7 +254,8 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 
 	jobrun_target(it, port, sizeof(port), &tg);
 	log_fields(run->job, it->name, NULL, NULL);
-	if (jobrun_ask(ctx, &tg, run->job, h, &st) == -1) {
+	memset(&m, 0, sizeof(m));
+	if (jobrun_ask(ctx, &tg, run->job, &m, h, &st) == -1) {
 		frame_errf(err, sizeof(err), "could not ask it what it holds%s",
 		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
 		goto done;
@@ -253,6 +273,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		    "snapshots: starting it with %s (a full send)%s", run->job,
 		    it->name, nlocal, local[order[0]].name,
 		    h->nfull > 0 ? ", resuming its partial" : "");
+	jobrun_pin_partials(&m.u.list, local, order, n, h);
 	st = jobrun_send_missing(fd, ctx, run, &tg, local, order, n, h,
 	    &nsent, parent, sizeof(parent));
 	log_fields(run->job, it->name, NULL, NULL);
@@ -277,6 +298,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		    it->name);
 done:
 	jobrun_target_result(tr, it->name, st, parent, st == IPC_OK ? "" : err);
+	wire_msg_free(&m);
 	free(order);
 	free(local);
 	return st;
