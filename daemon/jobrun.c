@@ -22,6 +22,7 @@
 #include "daemon/tls.h"
 #include "daemon/worker.h"
 #include "engine/retention.h"
+#include "engine/send.h"
 #include "engine/snapshot.h"
 
 static void
@@ -56,7 +57,8 @@ jobrun_policy(const struct ipc_run *run, struct retention_policy *p)
 
 /*
  * What a target holds (uuids: the received uuids it lists), the
- * snapshots of its partials of full sends (full), and what a transfer to
+ * snapshots of its partials of full sends this run could resume (full),
+ * and what a transfer to
  * it uses (inuse: a send that failed this run; the snapshot, parent and
  * clone sources of the partial of a snapshot still to send), for
  * planning and pinning.  n is (size_t)-1 when it could not be asked.
@@ -101,16 +103,35 @@ jobrun_key(const struct snap_info *si)
 
 static const uint8_t jobrun_zero[16];
 
+/*
+ * Could this run's send of the partial's snapshot resume it?  A full
+ * send with the stream version and flags the run would ask for (as
+ * send_plan.c decides them: no version on a v1-only kernel).
+ */
+static int
+jobrun_resumable(const struct ipc_run *run, const struct wire_partial *p)
+{
+	uint32_t have = send_kernel_proto(), version, flags;
+
+	version = have > 1 ? (run->proto == SEND_PROTO_AUTO ? have :
+	    run->proto) : 0;
+	flags = run->compressed_data ? WIRE_BEGIN_COMPRESSED_DATA : 0;
+	return memcmp(p->id.parent.uuid, jobrun_zero, 16) == 0 &&
+	    p->id.nclones == 0 && p->id.version == version &&
+	    p->id.flags == flags;
+}
+
 /* LIST: what the target holds.  -1 with *st when it could not say. */
 static int
-jobrun_ask(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
-    struct wire_msg *m, struct jobrun_held *h, uint8_t *st)
+jobrun_ask(SSL_CTX *ctx, const struct ipc_run *run,
+    const struct netsend_target *tg, struct wire_msg *m,
+    struct jobrun_held *h, uint8_t *st)
 {
 	const struct wire_list_reply *l = &m->u.list;
 	uint32_t i;
 	int permanent;
 
-	if (netsend_list(ctx, tg, job, m, &permanent) == -1) {
+	if (netsend_list(ctx, tg, run->job, m, &permanent) == -1) {
 		h->n = (size_t)-1;
 		*st = permanent ? IPC_FAILED : IPC_RETRY;
 		return -1;
@@ -120,7 +141,7 @@ jobrun_ask(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	for (i = 0; i < l->nsnaps; i++)
 		memcpy(h->uuids[i], l->snaps[i].received.uuid, 16);
 	for (i = 0; i < l->npartials; i++)
-		if (memcmp(l->partials[i].id.parent.uuid, jobrun_zero, 16) == 0)
+		if (jobrun_resumable(run, &l->partials[i]))
 			jobrun_add(&h->full, &h->nfull,
 			    l->partials[i].id.snap.uuid);
 	return 0;
@@ -255,7 +276,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	jobrun_target(it, port, sizeof(port), &tg);
 	log_fields(run->job, it->name, NULL, NULL);
 	memset(&m, 0, sizeof(m));
-	if (jobrun_ask(ctx, &tg, run->job, &m, h, &st) == -1) {
+	if (jobrun_ask(ctx, run, &tg, &m, h, &st) == -1) {
 		frame_errf(err, sizeof(err), "could not ask it what it holds%s",
 		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
 		goto done;
@@ -268,7 +289,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	order = xcalloc(nlocal + 1, sizeof(*order));
 	n = snap_plan(local, nlocal, (const uint8_t (*)[16])h->uuids, h->n,
 	    (const uint8_t (*)[16])h->full, h->nfull, order, &base);
-	if (base == nlocal && n > 0 && n < nlocal)
+	if (base == nlocal && nlocal > 1)
 		log_info("job %s: target %s holds none of this job's %zu "
 		    "snapshots: starting it with %s (a full send)%s", run->job,
 		    it->name, nlocal, local[order[0]].name,
