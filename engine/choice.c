@@ -150,8 +150,9 @@ snap_plan(const struct snap_info *local, size_t nlocal,
 	/*
 	 * Nothing in common: the first snapshot sent is a full send.  Start
 	 * from a full partial the target already has (its bytes are paid
-	 * for) and chain the newer ones after it; else send only the newest,
-	 * as starting older would cost a full send for an older snapshot.
+	 * for) and chain the newer ones after it; else send only the newest:
+	 * starting older costs a full send plus every delta after it before
+	 * the target is current.
 	 */
 	if ((p = snap_newest_in(local, nlocal, partial, npartial)) < nlocal)
 		return snap_newer_than(local, nlocal, p, 1, order);
