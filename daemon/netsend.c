@@ -320,18 +320,15 @@ net_throttle(struct netsend *n)
 static int
 net_poll_acks(struct netsend *n)
 {
-	struct pollfd p = { n->t.fd, POLLIN, 0 };
 	struct wire_msg m;
+	int r;
 
-	while (tls_pending(&n->t) || poll(&p, 1, 0) == 1) {
-		if (wireio_recv(&n->w, &m) == -1)
-			return net_fail(n);
+	while ((r = wireio_poll(&n->w, &m)) == 1) {
 		if (m.type == WIRE_ACK)
 			n->acked = m.u.point.index;
 		wire_msg_free(&m);
-		p.revents = 0;
 	}
-	return 0;
+	return r == -1 ? net_fail(n) : 0;
 }
 
 static int

@@ -2,6 +2,7 @@
  * Network messages over TLS (see wireio.h).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,43 +268,70 @@ wireio_frame(struct wireio *w)
 	}
 }
 
-int
-wireio_recv(struct wireio *w, struct wire_msg *m)
+/* The next message, keepalives included.  0 or -1. */
+static int
+wireio_next(struct wireio *w, struct wire_msg *m)
 {
 	char why[256];
 	uint32_t code;
 
 	memset(m, 0, sizeof(*m));
+	if (wireio_frame(w) == -1)
+		return -1;
+	if (wire_decode(m, &w->dec.hdr, w->dec.payload, why,
+	    sizeof(why)) == -1) {
+		wire_msg_free(m);
+		wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s", why);
+		return -1;
+	}
+	if (wire_fsm_step(&w->fsm, false, m, why, sizeof(why)) == -1) {
+		code = m->type == WIRE_HELLO &&
+		    m->u.hello.version != WIRE_VERSION ?
+		    WIRE_E_VERSION : WIRE_E_PROTOCOL;
+		wire_msg_free(m);
+		wireio_fail(w, code, "protocol error: %s", why);
+		return -1;
+	}
+	if (m->type == WIRE_ERROR) {
+		wireio_ka_stop(w);
+		w->peer_error = m->u.error.code;
+		frame_errf(w->err, sizeof(w->err), "peer reports %s "
+		    "error: %s", wire_error_name(m->u.error.code),
+		    m->u.error.text);
+		wire_msg_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+wireio_recv(struct wireio *w, struct wire_msg *m)
+{
 	for (;;) {
-		if (wireio_frame(w) == -1)
+		if (wireio_next(w, m) == -1)
 			return -1;
-		if (wire_decode(m, &w->dec.hdr, w->dec.payload, why,
-		    sizeof(why)) == -1) {
-			wire_msg_free(m);
-			wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s", why);
-			return -1;
-		}
-		if (wire_fsm_step(&w->fsm, false, m, why, sizeof(why)) == -1) {
-			code = m->type == WIRE_HELLO &&
-			    m->u.hello.version != WIRE_VERSION ?
-			    WIRE_E_VERSION : WIRE_E_PROTOCOL;
-			wire_msg_free(m);
-			wireio_fail(w, code, "protocol error: %s", why);
-			return -1;
-		}
-		if (m->type == WIRE_ERROR) {
-			wireio_ka_stop(w);
-			w->peer_error = m->u.error.code;
-			frame_errf(w->err, sizeof(w->err), "peer reports %s "
-			    "error: %s", wire_error_name(m->u.error.code),
-			    m->u.error.text);
-			wire_msg_free(m);
-			return -1;
-		}
 		if (m->type != WIRE_KEEPALIVE)
 			return 0;
 		wire_msg_free(m);
 	}
+}
+
+int
+wireio_poll(struct wireio *w, struct wire_msg *m)
+{
+	struct pollfd p = { w->tls->fd, POLLIN, 0 };
+
+	memset(m, 0, sizeof(*m));
+	while (w->inoff < w->inlen || tls_pending(w->tls) ||
+	    poll(&p, 1, 0) == 1) {
+		if (wireio_next(w, m) == -1)
+			return -1;
+		if (m->type != WIRE_KEEPALIVE)
+			return 1;
+		wire_msg_free(m);
+		p.revents = 0;
+	}
+	return 0;
 }
 
 static int

@@ -45,6 +45,12 @@ int  wireio_send(struct wireio *w, const struct wire_msg *m);
  * is told), or an ERROR from the peer (w->peer_error set).
  */
 int  wireio_recv(struct wireio *w, struct wire_msg *m);
+/*
+ * Without waiting for one: 1 and the next message other than a
+ * keepalive when input is at hand (the rest of a started frame is
+ * waited for), 0 when there is none, -1 as wireio_recv.
+ */
+int  wireio_poll(struct wireio *w, struct wire_msg *m);
 /* Tell the peer why we stop (best effort); the text goes to w->err. */
 void wireio_fail(struct wireio *w, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
