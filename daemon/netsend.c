@@ -46,6 +46,7 @@ struct netsend {
 	bool use_zstd;
 	bool permanent;                 /* do not retry */
 	bool restart;                   /* next BEGIN asks for a fresh start */
+	bool restarted;                 /* it did once already */
 	int timeout_ms;
 	ZSTD_CCtx *cctx;
 	uint8_t *frame, *zbuf;
@@ -114,6 +115,8 @@ net_dial(struct netsend *n)
 	struct addrinfo hints, *res, *ai;
 	int fd = -1, e;
 
+	n->timeout_ms = n->tg->timeout_ms > 0 ? n->tg->timeout_ms :
+	    NET_TIMEOUT_MS;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if ((e = getaddrinfo(n->tg->host, n->tg->port, &hints, &res)) != 0) {
@@ -176,18 +179,6 @@ net_fail_send(struct netsend *n)
 	return net_fail(n);
 }
 
-/* dir and base (each PATH_MAX) of a path. */
-static void
-net_split(const char *path, char *dir, char *base)
-{
-	char a[4096], b[4096];
-
-	snprintf(a, sizeof(a), "%s", path);
-	snprintf(b, sizeof(b), "%s", path);
-	snprintf(dir, 4096, "%s", dirname(a));
-	snprintf(base, 4096, "%s", basename(b));
-}
-
 /* What LIST found: the newest snapshot held and every partial. */
 static void
 net_listed(struct netsend *n, const struct wire_list_reply *l)
@@ -217,6 +208,18 @@ net_listed(struct netsend *n, const struct wire_list_reply *l)
 		    p->id.nclones, p->id.nclones == 1 ? "" : "s",
 		    p->point.index, p->point.offset);
 	}
+}
+
+/* dir and base (each PATH_MAX) of a path. */
+static void
+net_split(const char *path, char *dir, char *base)
+{
+	char a[4096], b[4096];
+
+	snprintf(a, sizeof(a), "%s", path);
+	snprintf(b, sizeof(b), "%s", path);
+	snprintf(dir, 4096, "%s", dirname(a));
+	snprintf(base, 4096, "%s", basename(b));
 }
 
 /* Without -p: parent and clones among what the receiver holds. */
@@ -653,6 +656,11 @@ done:
 		wireio_free(&n->w);
 	tls_close(&n->t);
 	close(fd);
+	/* A fresh start after a digest mismatch is no failed try. */
+	if (rc == -1 && n->restart && !n->restarted) {
+		n->restarted = true;
+		return net_attempt(n, ctx);
+	}
 	return rc;
 }
 
@@ -663,7 +671,6 @@ netsend_run(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 {
 	struct netsend *n;
 	int attempt, delay = 1, rc = -1;
-	bool restarted = false;
 
 	memset(res, 0, sizeof(*res));
 	n = xcalloc(1, sizeof(*n));
@@ -676,7 +683,6 @@ netsend_run(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	n->limit = tg->bandwidth;
 	n->zstd = tg->zstd != 0;
 	n->t.fd = -1;
-	n->timeout_ms = tg->timeout_ms > 0 ? tg->timeout_ms : NET_TIMEOUT_MS;
 	signal(SIGPIPE, SIG_IGN);
 	n->cctx = ZSTD_createCCtx();
 	n->frame = xmalloc(WIRE_DATA_RAW_MAX);
@@ -686,12 +692,6 @@ netsend_run(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 		if (net_attempt(n, ctx) == 0) {
 			rc = 0;
 			break;
-		}
-		/* A fresh start after a digest mismatch is no failed try. */
-		if (n->restart && !restarted) {
-			restarted = true;
-			attempt--;
-			continue;
 		}
 		if (n->permanent || attempt >= o->retries) {
 			log_warnx("send: giving up on %s after %d attempt%s",
@@ -741,10 +741,9 @@ netsend_prune(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	n.to = tg->label;
 	n.job = job;
 	n.t.fd = -1;
-	n.timeout_ms = tg->timeout_ms > 0 ? tg->timeout_ms : NET_TIMEOUT_MS;
 	if ((fd = net_dial(&n)) == -1)
 		return -1;
-	if (tls_connect(&n.t, ctx, fd, tg->cert_name, n.timeout_ms, err,
+	if (tls_connect(&n.t, ctx, fd, tg->cert_name, NET_TIMEOUT_MS, err,
 	    sizeof(err)) == -1) {
 		log_warnx("prune on %s: %s", tg->label, err);
 		goto done;
