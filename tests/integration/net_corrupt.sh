@@ -77,6 +77,7 @@ off_at2=$(awk -v i=$at2 '$1 == i { print $2 }' "$d/offsets")
 read -r suuid sctransid < <(btrfs receive --dump -f "$d/stream" | sed -n \
 	'1s/.* uuid=\([0-9a-f-]*\) transid=\([0-9]*\).*/\1 \2/p')
 [ -n "$sctransid" ] || fail "no uuid/transid in the dump"
+size=$(stat -c %s "$d/stream")
 rm -f "$d/stream"
 got=$DST/backup/laptop.test/home/$snap
 
@@ -113,6 +114,9 @@ grep -q "peer reports stream error: command $at2 at byte offset $off_at2: crc" "
 	fail "the sender did not relay the second error: $(cat "$d/err2")"
 grep -q "resuming at command $at2, byte $off_at2\$" "$d/out2" ||
 	fail "second resume not at command $at2, byte $off_at2: $(cat "$d/out2")"
+# DONE after two resumes: the totals of the whole stream
+grep -q "laptop.test: received laptop.test/home/$snap ($ncmds commands, $size bytes)" "$d/recv.log.new" ||
+	fail "the receiver's totals are not the stream's ($ncmds, $size): $(grep received "$d/recv.log.new")"
 "$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got" ||
 	fail "received snapshot differs after a refused corrupt command"
 echo "corrupt command at $at (byte $off_at) and $at2 (byte $off_at2) of $ncmds refused by CRC, relayed, resumed: ok"
