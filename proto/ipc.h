@@ -20,7 +20,7 @@
 
 #include "proto/frame.h"
 
-#define IPC_VERSION	3	/* 2: targets in RUN, per-target RESULT; 3: tyearly */
+#define IPC_VERSION	3	/* 2: targets in RUN, per-target RESULT; 3: tyearly, target timeout */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -48,6 +48,7 @@ struct ipc_target {
 	char		*host;
 	uint32_t	 port;
 	char		*cert_name;	/* expected peer certificate name */
+	uint32_t	 timeout;	/* seconds, 0 = the default */
 	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
 	uint8_t		 zstd;
 };
