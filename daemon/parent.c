@@ -22,6 +22,7 @@
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/scheduler.h"
 #include "daemon/state.h"
@@ -880,6 +881,7 @@ reload(void)
 		    "only at restart; the client list applies now");
 	old = P.conf;
 	P.conf = conf;
+	metrics_reload(old);
 	jobs_sync();
 	conf_free(old);
 	queue_drain();
@@ -1066,6 +1068,10 @@ daemon_init(const char *conf_path, int verbose)
 		return 1;
 	if (stats_open(P.conf->state_dir, err, sizeof(err)) == -1)
 		log_warnx("history: %s; starting with an empty history", err);
+	if (metrics_start(P.base, &P.conf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
 	return 0;
 }
 
@@ -1087,6 +1093,7 @@ daemon_main(const char *conf_path, int foreground, int verbose)
 	if (event_base_dispatch(P.base) == -1)
 		fatalx("event_base_dispatch");
 	state_store();
+	metrics_stop();
 	stats_close();
 	log_info("stopped");
 	return 0;
