@@ -51,6 +51,7 @@ struct child {
 	uint32_t	 sid;			/* stats run id (jobs) */
 	int64_t		 logged;		/* last progress log line */
 	char		 logged_target[STATE_NAME_MAX];
+	enum stats_total logged_src;
 };
 
 #define PROGRESS_LOG_SECS	30	/* a running transfer's log line */
@@ -236,16 +237,21 @@ child_total_src(uint8_t src)
 	}
 }
 
-/* A line when a target's transfer starts, then every PROGRESS_LOG_SECS. */
+/*
+ * A line when a target's transfer starts, when its total becomes known,
+ * then every PROGRESS_LOG_SECS.
+ */
 static void
 child_log_progress(struct child *c, const struct stats_live *l, int64_t now)
 {
 	char total[64] = "";
 
 	if (strcmp(c->logged_target, l->target) == 0 &&
+	    c->logged_src == l->total_src &&
 	    now - c->logged < PROGRESS_LOG_SECS)
 		return;
 	c->logged = now;
+	c->logged_src = l->total_src;
 	snprintf(c->logged_target, sizeof(c->logged_target), "%s", l->target);
 	if (l->total > 0)
 		snprintf(total, sizeof(total), " of %llu (%s, %llu%%)",
