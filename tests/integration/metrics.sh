@@ -12,7 +12,8 @@
 #    connection, makes more runs: the cut transfer resumes; ok counts,
 #    bytes and resumes equal the history's, last success moves forward;
 #  - after a restart the counters start at 0 again but the last success
-#    time comes back from the history; other paths are 404.
+#    time comes back from the history; other paths are 404, POST and an
+#    oversized header are refused, an idle connection blocks nothing.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
 btrfs_fs SRC 512M
@@ -193,6 +194,17 @@ last2=$(q "$d/m2" "btrsend_last_success_timestamp_seconds{$J}")
 # 404 elsewhere, and a restart keeps the last success, not the counters.
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/nope")
 [ "$code" = 404 ] || fail "GET /nope: $code"
+# Bounded, and never blocking the parent: an idle half-open request and
+# an oversized header do not stop the next scrape.
+exec 3<>"/dev/tcp/127.0.0.1/$mport"
+printf 'GET /metrics HTTP/1.1\r\n' >&3
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' x)" \
+	"http://127.0.0.1:$mport/metrics")
+[ "$code" != 200 ] || fail "a 20 kB header was accepted"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$mport/metrics")
+[ "$code" != 200 ] || fail "POST /metrics was served"
+scrape "$d/m2b"
+exec 3>&-
 kill -TERM $spid
 wait $spid 2>/dev/null
 start_sender
