@@ -50,7 +50,7 @@ struct stats_listener {
 
 static struct {
 	char			*dir;
-	int			 fd;		/* history, O_APPEND; -1 closed */
+	int			 fd;		/* history, O_APPEND, or -1 */
 	size_t			 file_lines;	/* records in the file */
 	uint32_t		 next_id;
 
@@ -304,7 +304,8 @@ stats_hist_push(const struct stats_run *r)
 	if (st.hist == NULL)
 		st.hist = xcalloc(STATS_HISTORY_MAX, sizeof(*st.hist));
 	if (st.nhist == STATS_HISTORY_MAX) {
-		memmove(st.hist, st.hist + 1, (st.nhist - 1) * sizeof(*st.hist));
+		memmove(st.hist, st.hist + 1, (st.nhist - 1) *
+		    sizeof(*st.hist));
 		st.nhist--;
 	}
 	st.hist[st.nhist++] = *r;
