@@ -265,7 +265,8 @@ stats_learn(const struct stats_run *r)
 	if (r->result == STATE_OK) {
 		if (r->end > j->last_success)
 			j->last_success = r->end;
-		if (r->target[0] != '\0' && r->bytes > 0)
+		/* a resumed send's bytes are not its stream's size */
+		if (r->target[0] != '\0' && r->bytes > 0 && r->resumes == 0)
 			j->last_bytes = r->bytes;
 	}
 }

@@ -137,8 +137,8 @@ int64_t	 stats_last_success(const char *job, const char *target);
 /*
  * Per (job, target) aggregates; target "" is the job itself.  The
  * counters are since the daemon started; last_success and last_bytes
- * (stream bytes of the last successful send, 0 if none) also come from
- * the history loaded at start.
+ * (stream bytes of the last successful send that did not resume, 0 if
+ * none) also come from the history loaded at start.
  */
 struct stats_jt {
 	char		 job[STATE_NAME_MAX];
