@@ -84,6 +84,9 @@ client_flush(struct cclient *c)
 		c->closing = 1;
 	}
 	event_add(c->ev_write, NULL);
+	/* Its socket may never turn writable: close from the loop. */
+	if (c->closing && c->out.len == 0)
+		event_active(c->ev_write, EV_WRITE, 1);
 }
 
 /* Say why and close once that is written. */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,7 +112,9 @@ admin_hello(struct admin_conn *c)
 	const uint8_t *p;
 	char err[256];
 
-	if (admin_send(c, 0, NULL, 0) == -1 || admin_next(c, &hdr, &p) == -1)
+	/* A refusal may close before our hello is written: read it. */
+	if ((admin_send(c, 0, NULL, 0) == -1 && errno != EPIPE &&
+	    errno != ECONNRESET) || admin_next(c, &hdr, &p) == -1)
 		return -1;
 	if (hdr->type == CTL_M_FAIL) {
 		if (ctl_get_text(p, hdr->len, err, sizeof(err), err,
@@ -142,6 +145,7 @@ admin_connect(const struct admin_opts *o, struct admin_conn *c)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
+	signal(SIGPIPE, SIG_IGN);
 	memset(c, 0, sizeof(*c));
 	snprintf(c->sock, sizeof(c->sock), "%s", o->socket);
 	frame_decoder_init(&c->dec, &ctl_rules);
@@ -208,7 +212,8 @@ admin_send(struct admin_conn *c, uint8_t cmd, const char *arg, uint32_t num)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			log_warn("%s: write", c->sock);
+			if (errno != EPIPE && errno != ECONNRESET)
+				log_warn("%s: write", c->sock);
 			ctl_buf_free(&b);
 			return -1;
 		}
