@@ -50,7 +50,12 @@ struct child {
 	int		 term_sent;
 	int		 cancelled;		/* by btrsendctl cancel */
 	int64_t		 start;
+	uint32_t	 sid;			/* stats run id (jobs) */
+	int64_t		 logged;		/* last progress log line */
+	char		 logged_target[STATE_NAME_MAX];
 };
+
+#define PROGRESS_LOG_SECS	30	/* a running transfer's log line */
 
 struct pjob {
 	TAILQ_ENTRY(pjob) qentry;
@@ -222,6 +227,83 @@ child_protocol_error(struct child *c, const char *why)
 	child_signal(c, SIGKILL);
 }
 
+static enum stats_total
+child_total_src(uint8_t src)
+{
+	switch (src) {
+	case IPC_TOTAL_ESTIMATE:
+		return STATS_TOTAL_ESTIMATE;
+	case IPC_TOTAL_PREVIOUS:
+		return STATS_TOTAL_PREVIOUS;
+	default:
+		return STATS_TOTAL_UNKNOWN;
+	}
+}
+
+/* A line when a target's transfer starts, then every PROGRESS_LOG_SECS. */
+static void
+child_log_progress(struct child *c, const struct stats_live *l, int64_t now)
+{
+	char total[64] = "";
+
+	if (strcmp(c->logged_target, l->target) == 0 &&
+	    now - c->logged < PROGRESS_LOG_SECS)
+		return;
+	c->logged = now;
+	snprintf(c->logged_target, sizeof(c->logged_target), "%s", l->target);
+	if (l->total > 0)
+		snprintf(total, sizeof(total), " of %llu (%s, %llu%%)",
+		    (unsigned long long)l->total,
+		    l->total_src == STATS_TOTAL_ESTIMATE ? "estimate" :
+		    "previous run", (unsigned long long)(l->done * 100 /
+		    l->total));
+	log_fields(c->job, l->target, l->snapshot, NULL);
+	log_info("job %s: run %u: %s %s to %s: %llu bytes%s, %llu bytes/s%s",
+	    c->job, c->sid, l->phase, l->snapshot, l->target,
+	    (unsigned long long)l->done, total, (unsigned long long)l->rate,
+	    l->resumed_at ? ", resumed" : "");
+	log_fields(NULL, NULL, NULL, NULL);
+}
+
+static int
+child_xfer(struct child *c, const uint8_t *p, size_t len, char *err,
+    size_t errlen)
+{
+	struct stats_progress sp;
+	struct ipc_xfer x;
+	const struct stats_live *l;
+	int64_t now = now_s();
+
+	if (ipc_get_xfer(p, len, &x, err, errlen) == -1)
+		return -1;
+	sp.phase = x.phase;
+	sp.target = x.target;
+	sp.snapshot = x.snapshot;
+	sp.done = x.done;
+	sp.total = x.total;
+	sp.total_src = child_total_src(x.total_src);
+	sp.resumed_at = x.resumed_at;
+	sp.resumes = x.resumes;
+	stats_run_progress(c->sid, &sp, now);
+	if ((l = stats_live_find(c->sid)) != NULL)
+		child_log_progress(c, l, now);
+	ipc_xfer_free(&x);
+	return 0;
+}
+
+static int
+child_held(struct child *c, const uint8_t *p, size_t len, char *err,
+    size_t errlen)
+{
+	struct ipc_held h;
+
+	if (ipc_get_held(p, len, &h, err, errlen) == -1)
+		return -1;
+	stats_held_set(c->job, h.target, h.names, h.n, now_s());
+	ipc_held_free(&h);
+	return 0;
+}
+
 static void
 child_message(struct child *c)
 {
@@ -260,6 +342,20 @@ child_message(struct child *c)
 			return;
 		}
 		c->have_result = 1;
+		break;
+	case IPC_XFER:
+		if (child_xfer(c, c->dec.payload, h->len, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, err);
+			return;
+		}
+		break;
+	case IPC_HELD:
+		if (child_held(c, c->dec.payload, h->len, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, err);
+			return;
+		}
 		break;
 	default:
 		snprintf(err, sizeof(err), "%s message is not for the parent",
@@ -386,6 +482,46 @@ job_outcome(struct child *c, int wstatus, char *why, size_t len)
 	return o;
 }
 
+static void
+job_target_stats(const struct child *c, const struct ipc_target_result *tr,
+    enum state_result result, int64_t now)
+{
+	struct stats_run r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.job, sizeof(r.job), "%s", c->job);
+	snprintf(r.target, sizeof(r.target), "%s", tr->name);
+	snprintf(r.snapshot, sizeof(r.snapshot), "%s", c->res.snapshot);
+	snprintf(r.parent, sizeof(r.parent), "%s", tr->parent);
+	snprintf(r.error, sizeof(r.error), "%s", tr->error);
+	r.start = c->start;
+	r.end = now;
+	r.result = result;
+	r.bytes = tr->bytes;
+	r.resumes = tr->resumes;
+	stats_target_done(c->sid, &r);
+	log_info("job %s: run %u: target %s: %llu bytes sent, %u resumes",
+	    c->job, c->sid, tr->name, (unsigned long long)tr->bytes,
+	    tr->resumes);
+}
+
+static void
+job_run_stats(const struct child *c, const struct state_entry *e,
+    const char *why, int64_t now)
+{
+	struct stats_run r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.job, sizeof(r.job), "%s", c->job);
+	snprintf(r.snapshot, sizeof(r.snapshot), "%s", c->have_result ?
+	    c->res.snapshot : "");
+	snprintf(r.error, sizeof(r.error), "%s", why);
+	r.start = c->start;
+	r.end = now;
+	r.result = e->result;
+	stats_run_end(c->sid, &r);
+}
+
 /* Each target's outcome, in the state file under (job, target). */
 static void
 job_targets_finished(struct child *c, int64_t now)
@@ -402,6 +538,12 @@ job_targets_finished(struct child *c, int64_t now)
 		state_set_error(te, tr->error);
 		te->result = tr->status == IPC_OK ? STATE_OK :
 		    tr->status == IPC_RETRY ? STATE_RETRY : STATE_FAILED;
+		/* A cancelled send is not retried: it resumes next run. */
+		if (c->cancelled && te->result == STATE_RETRY) {
+			te->result = STATE_FAILED;
+			state_set_error(te, "cancelled by btrsendctl");
+		}
+		job_target_stats(c, tr, te->result, now);
 		log_fields(c->job, tr->name, NULL, NULL);
 		if (tr->status == IPC_OK)
 			log_info("job %s: target %s: ok%s%s", c->job, tr->name,
@@ -460,6 +602,7 @@ job_finished(struct child *c, int wstatus)
 	}
 	if (pj != NULL && e->result != STATE_RETRY)
 		pj->attempt = 0;
+	job_run_stats(c, e, why, now);
 	log_fields(NULL, NULL, NULL, NULL);
 	state_store();
 	if (pj != NULL) {
@@ -540,6 +683,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 			    ct->address.host,
 			.bandwidth = ct->bandwidth,
 			.zstd = ct->compress == CONF_COMPRESS_ZSTD,
+			.prev_bytes = stats_last_bytes(cj->name, ct->name),
 		};
 		run.ntargets++;
 	}
@@ -577,6 +721,7 @@ job_start(struct pjob *pj)
 	}
 	c = child_new(CHILD_JOB, pid, pj->name, "worker", P.worker_timeout);
 	c->fd = fd;
+	c->sid = stats_run_start(pj->name, now);
 	c->ev_read = event_new(P.base, fd, EV_READ | EV_PERSIST, child_read, c);
 	if (c->ev_read == NULL)
 		fatalx("event_new");
@@ -594,8 +739,8 @@ job_start(struct pjob *pj)
 	state_set_error(e, "");
 	state_store();
 	log_fields(pj->name, NULL, NULL, NULL);
-	log_info("job %s: run started (worker %ld)%s", pj->name, (long)pid,
-	    pj->attempt ? ", a retry" : "");
+	log_info("job %s: run started (id %u, worker %ld)%s", pj->name,
+	    c->sid, (long)pid, pj->attempt ? ", a retry" : "");
 	log_fields(NULL, NULL, NULL, NULL);
 }
 
@@ -919,6 +1064,7 @@ daemon_init(const char *conf_path, int verbose)
 	struct conf_errors errs;
 	struct event *ev;
 	const char *s;
+	char err[512];
 	ssize_t n;
 	size_t i;
 
@@ -956,6 +1102,8 @@ daemon_init(const char *conf_path, int verbose)
 		return 1;
 	if (daemon_state_open() == -1)
 		return 1;
+	if (stats_open(P.conf->state_dir, err, sizeof(err)) == -1)
+		log_warnx("history: %s; starting with an empty history", err);
 	/* Replication goes on without it; the admin learns why. */
 	if (control_start(P.base) == -1)
 		log_warnx("control socket %s unavailable: btrsendctl cannot "
@@ -981,6 +1129,7 @@ daemon_main(const char *conf_path, int foreground, int verbose)
 	if (event_base_dispatch(P.base) == -1)
 		fatalx("event_base_dispatch");
 	state_store();
+	stats_close();
 	log_info("stopped");
 	return 0;
 }
@@ -1061,20 +1210,14 @@ parent_run(const char *job, char *msg, size_t len)
 int
 parent_cancel(uint32_t id, char *msg, size_t len)
 {
-	const struct stats_live *l = stats_live_find(id);
 	struct child *c;
 
-	if (l == NULL) {
-		snprintf(msg, len, "no running run %u (see btrsendctl status)",
-		    id);
-		return -1;
-	}
 	TAILQ_FOREACH(c, &P.children, entry)
-		if (c->kind == CHILD_JOB && strcmp(c->job, l->job) == 0)
+		if (c->kind == CHILD_JOB && c->sid == id)
 			break;
 	if (c == NULL) {
-		snprintf(msg, len, "run %u of job %s has no worker any more",
-		    id, l->job);
+		snprintf(msg, len, "no running run %u (see btrsendctl status)",
+		    id);
 		return -1;
 	}
 	if (!c->cancelled) {
