@@ -89,16 +89,18 @@ reply_get(const struct admin_opts *o, uint8_t cmd, const char *arg,
 	return rc;
 }
 
+/* The reset after a colour from admin_result_colour, if any. */
 static const char *
-off(void)
+off(const char *colour)
 {
-	return admin_colour() ? "\033[0m" : "";
+	return colour[0] != '\0' ? "\033[0m" : "";
 }
 
 static void
 status_job_line(const struct ctl_job *j)
 {
 	char last[32], next[32];
+	const char *col;
 	const char *res = j->running ? "running" : j->start == 0 ? "-" :
 	    ctl_result_name(j->result);
 
@@ -110,9 +112,9 @@ status_job_line(const struct ctl_job *j)
 		    "queued");
 	else
 		admin_time(next, sizeof(next), j->next);
+	col = admin_result_colour(j->running ? CTL_R_RUNNING : j->result);
 	printf("%-11.11s %-11.11s %-19s %s%-7s%s %s\n", j->name, j->schedule,
-	    last, admin_result_colour(j->running ? CTL_R_RUNNING : j->result),
-	    res, off(), next);
+	    last, col, res, off(col), next);
 	if (j->error[0] != '\0' && !j->running)
 		printf("  error: %.70s\n", j->error);
 }
@@ -122,10 +124,12 @@ status_target_line(const struct ctl_target *t)
 {
 	char last[32];
 
+	const char *col = admin_result_colour(t->result);
+
 	admin_time(last, sizeof(last), t->end ? t->end : t->start);
-	printf("  -> %-19.19s %-19s %s%-7s%s %.28s\n", t->target, last,
-	    admin_result_colour(t->result), t->start == 0 ? "-" :
-	    ctl_result_name(t->result), off(), t->error);
+	printf("  -> %-19.19s %-19s %s%-7s%s %.28s\n", t->target, last, col,
+	    t->start == 0 ? "-" : ctl_result_name(t->result), off(col),
+	    t->error);
 }
 
 static void
@@ -295,6 +299,7 @@ ctl_snapshots(int argc, char **argv)
 static void
 history_line(const struct ctl_run *r)
 {
+	const char *col = admin_result_colour(r->result);
 	char start[32], dur[16], bytes[16];
 
 	admin_time(start, sizeof(start), r->start);
@@ -302,8 +307,7 @@ history_line(const struct ctl_run *r)
 	admin_size(bytes, sizeof(bytes), r->bytes);
 	printf("%-5u %-10.10s %-10.10s %-19s %7s %7s %3u %s%s%s\n", r->id,
 	    r->job, r->target[0] ? r->target : "-", start, dur, bytes,
-	    r->resumes, admin_result_colour(r->result),
-	    ctl_result_name(r->result), off());
+	    r->resumes, col, ctl_result_name(r->result), off(col));
 	if (r->error[0] != '\0')
 		printf("      error: %.67s\n", r->error);
 }
@@ -342,6 +346,7 @@ static void
 monitor_human(const struct ctl_event *e)
 {
 	char when[32], a[16], b[16];
+	const char *col;
 	time_t t = (time_t)e->when;
 	struct tm tm;
 	int pct;
@@ -365,11 +370,11 @@ monitor_human(const struct ctl_event *e)
 	case CTL_EV_TARGET_DONE:
 	case CTL_EV_RUN_END:
 		admin_size(a, sizeof(a), e->run.bytes);
+		col = admin_result_colour(e->run.result);
 		printf("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %.24s\n", when,
 		    ctl_event_name(e->kind), e->run.id, e->run.job,
-		    e->run.target[0] ? " -> " : "", e->run.target,
-		    admin_result_colour(e->run.result),
-		    ctl_result_name(e->run.result), off(), a, e->run.error);
+		    e->run.target[0] ? " -> " : "", e->run.target, col,
+		    ctl_result_name(e->run.result), off(col), a, e->run.error);
 		break;
 	}
 }

@@ -77,6 +77,9 @@ done
 "$CTL" monitor -s "$sock" --json > "$d/monitor.json" 2> "$d/monitor.err" &
 mon=$!
 fixture_track_pid $mon
+"$CTL" monitor -s "$sock" > "$d/monitor.txt" 2>&1 &
+hmon=$!
+fixture_track_pid $hmon
 sleep 0.3
 C() { "$CTL" "$1" -s "$sock" "${@:2}"; }
 
@@ -154,22 +157,41 @@ assert ev[-2]["run"]["target"] == "backup" and ev[-2]["run"]["bytes"] > 0, ev[-2
 assert ev[-1]["run"]["target"] == "" and ev[-1]["run"]["result"] == "ok", ev[-1]
 PY
 
+id1=$(python3 -c "import json; print(json.load(open('$d/h1.json'))['runs'][-1]['id'])")
+grep -Eq "^[0-9:]{8} run-start   #$id1 home$" "$d/monitor.txt" &&
+	grep -Eq "^[0-9:]{8} target-done #$id1 home -> backup: ok [0-9.]+M $" "$d/monitor.txt" &&
+	grep -Eq "^[0-9:]{8} run-end     #$id1 home: ok 0B $" "$d/monitor.txt" ||
+	fail "monitor: $(cat "$d/monitor.txt")"
+
 # A slow transfer: status shows it; cancel stops it for good.
 head -c 48M /dev/urandom > "$SRC/src/big"
 send_conf 4M > "$d/send.conf"
 C reload > /dev/null || fail "reload with a bandwidth limit"
 C run home > /dev/null || fail "run home (slow)"
-for i in $(seq 100); do
+for i in $(seq 200); do
 	C status --json > "$d/st2.json"
 	python3 -c "
 import json, sys
 r = json.load(open('$d/st2.json'))['running']
-sys.exit(not (r and r[0]['phase'] == 'send' and r[0]['bytes_done'] > 1 << 20))" && break
+sys.exit(not (r and r[0]['phase'] == 'send' and r[0]['bytes_done'] > 1 << 20
+    and r[0]['rate'] > 0))" && break
 	sleep 0.1
 done
 id=$(python3 -c "import json; print(json.load(open('$d/st2.json'))['running'][0]['id'])") ||
 	fail "no running transfer: $(cat "$d/st2.json")"
 csnap=$(python3 -c "import json; print(json.load(open('$d/st2.json'))['running'][0]['snapshot'])")
+python3 - "$d/st2.json" <<'PY' || fail "running transfer in status --json: $(cat "$d/st2.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))["running"][0]
+assert r["job"] == "home" and r["target"] == "backup", r
+assert r["total_source"] == "estimate", r
+# 48 MiB of random data dominate the stream.
+assert 48 << 20 <= r["bytes_total"] <= 56 << 20, r
+assert r["percent"] == r["bytes_done"] * 100 // r["bytes_total"], r
+assert r["eta"] == -(-(r["bytes_total"] - r["bytes_done"]) // r["rate"]), r
+# bandwidth 4M, however M is counted, with slack for a burst.
+assert 2 * 10**6 <= r["rate"] <= 8 << 20, r
+PY
 C status > "$d/st2.txt"
 grep -q "^  #$id home -> backup: send home\." "$d/st2.txt" &&
 	grep -Eq '^  \[#*\.+\] +[0-9]+%  [0-9.]+[KMG]/[0-9.]+[KMG]  [0-9.]+[KMG]/s  ETA [0-9hms]+  \((estimate|previous run)\)$' "$d/st2.txt" ||
@@ -215,7 +237,7 @@ assert r["result"] == "ok" and r["target"] == "backup" and r["bytes"] > 48 << 20
 PY
 newest=$(ls "$SRC/snaps" | sort | tail -n 1)
 [ -d "$DST/backup/laptop.test/home/$newest" ] || fail "$newest not on the target"
-kill $mon
+kill $mon $hmon
 kill -TERM $spid
 wait $spid || fail "sender exit $?"
 echo "control_replicate: ok"
