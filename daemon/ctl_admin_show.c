@@ -113,10 +113,10 @@ status_job_line(const struct ctl_job *j)
 	else
 		admin_time(next, sizeof(next), j->next);
 	col = admin_result_colour(j->running ? CTL_R_RUNNING : j->result);
-	printf("%-11.11s %-11.11s %-19s %s%-7s%s %s\n", j->name, j->schedule,
+	admin_line("%-11.11s %-11.11s %-19s %s%-7s%s %s", j->name, j->schedule,
 	    last, col, res, off(col), next);
 	if (j->error[0] != '\0' && !j->running)
-		printf("  error: %.70s\n", j->error);
+		admin_line("  error: %.70s", j->error);
 }
 
 static void
@@ -127,7 +127,7 @@ status_target_line(const struct ctl_target *t)
 	const char *col = admin_result_colour(t->result);
 
 	admin_time(last, sizeof(last), t->end ? t->end : t->start);
-	printf("  -> %-19.19s %-19s %s%-7s%s %.28s\n", t->target, last, col,
+	admin_line("  -> %-19.19s %-19s %s%-7s%s %.28s", t->target, last, col,
 	    t->start == 0 ? "-" : ctl_result_name(t->result), off(col),
 	    t->error);
 }
@@ -137,7 +137,7 @@ status_human(const struct reply *r)
 {
 	size_t i, k;
 
-	printf("%-11s %-11s %-19s %-7s %s\n", "JOB", "SCHEDULE", "LAST RUN",
+	admin_line("%-11s %-11s %-19s %-7s %s", "JOB", "SCHEDULE", "LAST RUN",
 	    "RESULT", "NEXT RUN");
 	for (i = 0; i < r->njobs; i++) {
 		status_job_line(&r->jobs[i]);
@@ -145,10 +145,12 @@ status_human(const struct reply *r)
 			if (strcmp(r->tgs[k].job, r->jobs[i].name) == 0)
 				status_target_line(&r->tgs[k]);
 	}
-	if (r->nlive > 0)
-		printf("\nRUNNING\n");
+	if (r->nlive > 0) {
+		admin_line("%s", "");
+		admin_line("RUNNING");
+	}
 	for (i = 0; i < r->nlive; i++) {
-		printf("  #%u %.24s%s%.24s: %s %.30s\n", r->live[i].id,
+		admin_line("  #%u %.24s%s%.24s: %s %.30s", r->live[i].id,
 		    r->live[i].job, r->live[i].target[0] ? " -> " : "",
 		    r->live[i].target, r->live[i].phase, r->live[i].snapshot);
 		admin_progress(stdout, &r->live[i]);
@@ -228,13 +230,13 @@ snapshots_human(const struct reply *r)
 	for (i = 0; i < r->ntgs; i++) {
 		admin_time(when, sizeof(when), r->tgs[i].held_when);
 		if (r->tgs[i].held_when == 0)
-			printf("target %.40s: never reported what it holds\n",
+			admin_line("target %.40s: never reported what it holds",
 			    r->tgs[i].target);
 		else
-			printf("target %.40s: %u snapshots at %s\n",
+			admin_line("target %.40s: %u snapshots at %s",
 			    r->tgs[i].target, r->tgs[i].nheld, when);
 	}
-	printf("%-40s %-19s %s\n", "SNAPSHOT", "CREATED", "HELD BY");
+	admin_line("%-40s %-19s %s", "SNAPSHOT", "CREATED", "HELD BY");
 	for (i = 0; i < r->nsnaps; i++) {
 		s = &r->snaps[i];
 		admin_time(when, sizeof(when), s->time);
@@ -242,7 +244,7 @@ snapshots_human(const struct reply *r)
 		for (k = 0, off = 0; k < s->nheld && off < sizeof(held); k++)
 			off += (size_t)snprintf(held + off, sizeof(held) - off,
 			    "%s%s", k ? "," : "", s->held[k]);
-		printf("%-40.40s %-19s %.19s\n", s->name, when,
+		admin_line("%-40.40s %-19s %.19s", s->name, when,
 		    s->nheld ? held : "-");
 	}
 }
@@ -305,11 +307,11 @@ history_line(const struct ctl_run *r)
 	admin_time(start, sizeof(start), r->start);
 	admin_duration(dur, sizeof(dur), r->end - r->start);
 	admin_size(bytes, sizeof(bytes), r->bytes);
-	printf("%-5u %-10.10s %-10.10s %-19s %7s %7s %3u %s%s%s\n", r->id,
+	admin_line("%-5u %-10.10s %-10.10s %-19s %7s %7s %3u %s%s%s", r->id,
 	    r->job, r->target[0] ? r->target : "-", start, dur, bytes,
 	    r->resumes, col, ctl_result_name(r->result), off(col));
 	if (r->error[0] != '\0')
-		printf("      error: %.67s\n", r->error);
+		admin_line("      error: %.67s", r->error);
 }
 
 int
@@ -333,7 +335,7 @@ ctl_history(int argc, char **argv)
 		}
 		printf("]}\n");
 	} else if (rc == CTL_OK) {
-		printf("%-5s %-10s %-10s %-19s %7s %7s %3s %s\n", "ID", "JOB",
+		admin_line("%-5s %-10s %-10s %-19s %7s %7s %3s %s", "ID", "JOB",
 		    "TARGET", "START", "TIME", "BYTES", "RES", "RESULT");
 		for (i = 0; i < r.nruns; i++)
 			history_line(&r.runs[i]);
@@ -355,14 +357,14 @@ monitor_human(const struct ctl_event *e)
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	switch (e->kind) {
 	case CTL_EV_RUN_START:
-		printf("%s run-start   #%u %.40s\n", when, e->live.id,
+		admin_line("%s run-start   #%u %.40s", when, e->live.id,
 		    e->live.job);
 		break;
 	case CTL_EV_PROGRESS:
 		admin_size(a, sizeof(a), e->live.done);
 		admin_size(b, sizeof(b), e->live.rate);
 		pct = admin_percent(&e->live);
-		printf("%s progress    #%u %.16s%s%.16s: %s %s %d%% %s/s\n",
+		admin_line("%s progress    #%u %.16s%s%.16s: %s %s %d%% %s/s",
 		    when, e->live.id, e->live.job, e->live.target[0] ?
 		    " -> " : "", e->live.target, e->live.phase, a,
 		    pct < 0 ? 0 : pct, b);
@@ -371,7 +373,7 @@ monitor_human(const struct ctl_event *e)
 	case CTL_EV_RUN_END:
 		admin_size(a, sizeof(a), e->run.bytes);
 		col = admin_result_colour(e->run.result);
-		printf("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %.24s\n", when,
+		admin_line("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %.24s", when,
 		    ctl_event_name(e->kind), e->run.id, e->run.job,
 		    e->run.target[0] ? " -> " : "", e->run.target, col,
 		    ctl_result_name(e->run.result), off(col), a, e->run.error);
