@@ -908,6 +908,12 @@ parent_reload(char *msg, size_t len)
 	}
 	if (mkdir(conf->state_dir, 0750) == -1 && errno != EEXIST)
 		log_warn("state-dir %s", conf->state_dir);
+	if (strcmp(P.conf->control_socket, conf->control_socket) != 0 ||
+	    (P.conf->control_group == NULL) != (conf->control_group == NULL) ||
+	    (conf->control_group != NULL &&
+	    strcmp(P.conf->control_group, conf->control_group) != 0))
+		log_warnx("reload: the control socket and its group change "
+		    "only at restart");
 	if (!conf_receive_bind_equal(&P.conf->receive, &conf->receive))
 		log_warnx("reload: receive listen addresses and root change "
 		    "only at restart; the client list applies now");
