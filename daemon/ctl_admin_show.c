@@ -396,6 +396,26 @@ monitor_json(const struct ctl_event *e)
 	printf("}\n");
 }
 
+static void
+monitor_stop(int sig)
+{
+	(void)sig;
+	admin_interrupted = 1;
+}
+
+/* Interrupted is the normal end: exit 0, not killed by the signal. */
+static void
+monitor_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = monitor_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 int
 ctl_monitor(int argc, char **argv)
 {
@@ -417,6 +437,7 @@ ctl_monitor(int argc, char **argv)
 		return rc;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	monitor_signals();
 	e = xmalloc(sizeof(*e));
 	while (admin_next(&c, &h, &p) == 0) {
 		if (h->type != CTL_EVENT ||
@@ -432,5 +453,5 @@ ctl_monitor(int argc, char **argv)
 	}
 	free(e);
 	admin_close(&c);
-	return CTL_FAILED;
+	return admin_interrupted ? CTL_OK : CTL_FAILED;
 }

@@ -237,7 +237,13 @@ assert r["result"] == "ok" and r["target"] == "backup" and r["bytes"] > 48 << 20
 PY
 newest=$(ls "$SRC/snaps" | sort | tail -n 1)
 [ -d "$DST/backup/laptop.test/home/$newest" ] || fail "$newest not on the target"
-kill $mon $hmon
+# Interrupted, monitor ends cleanly; when the daemon stops, with status 1.
+kill -INT $hmon
+wait $hmon || fail "monitor after SIGINT: exit $?"
 kill -TERM $spid
+rc=0
+wait $mon || rc=$?
+[ $rc = 1 ] && grep -q "btrsendd closed the connection" "$d/monitor.err" ||
+	fail "monitor when the daemon stops: exit $rc: $(cat "$d/monitor.err")"
 wait $spid || fail "sender exit $?"
 echo "control_replicate: ok"
