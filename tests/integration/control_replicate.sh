@@ -8,7 +8,8 @@
 # rate-limited transfer shows in status with a progress bar and is
 # cancelled by its id: the worker stops, the run is recorded failed
 # ("cancelled"), is not retried, and the target keeps its checkpointed
-# partial; the next `run` replicates again.
+# partial, which a send of that snapshot resumes; the next `run` sends
+# incrementally from it.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
@@ -224,16 +225,26 @@ part=$DST/backup/laptop.test/home/.btrsend-partial.$csnap
 [ -d "$part" ] || fail "no partial of $csnap on the target: $(ls -a "$DST/backup/laptop.test/home")"
 [ ! -d "$DST/backup/laptop.test/home/$csnap" ] || fail "cancelled $csnap completed anyway"
 
-# The next run, without the limit, replicates again.
+# The checkpoint is good: a send of the cancelled snapshot resumes it
+# (a run sends only the newest snapshot on this branch).
 send_conf > "$d/send.conf"
 C reload > /dev/null || fail "reload without the limit"
+"$CTL" send -f "$d/send.conf" --job home --retries 0 --proto 1 \
+	-p "$SRC/snaps/$name" --to backup "$SRC/snaps/$csnap" > "$d/resume.out" 2>&1 ||
+	fail "send of the cancelled $csnap: $(cat "$d/resume.out")"
+grep -q "$csnap: resuming at command [1-9][0-9]*, byte [1-9][0-9]*" "$d/resume.out" ||
+	fail "the cancelled transfer did not resume: $(cat "$d/resume.out")"
+[ -d "$DST/backup/laptop.test/home/$csnap" ] || fail "$csnap not on the target after resuming"
+
+# The next run replicates incrementally from it.
 C run home > /dev/null || fail "run home (after cancel)"
 wait_runs 3
 C history --json > "$d/h3.json"
-python3 - "$d/h3.json" <<'PY' || fail "run after cancel: $(cat "$d/h3.json")"
+python3 - "$d/h3.json" "$csnap" <<'PY' || fail "run after cancel: $(cat "$d/h3.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))["runs"][-1]
-assert r["result"] == "ok" and r["target"] == "backup" and r["bytes"] > 48 << 20, r
+assert r["result"] == "ok" and r["target"] == "backup", r
+assert r["parent"] == sys.argv[2] and r["bytes"] < 1 << 20, r
 PY
 newest=$(ls "$SRC/snaps" | sort | tail -n 1)
 [ -d "$DST/backup/laptop.test/home/$newest" ] || fail "$newest not on the target"
