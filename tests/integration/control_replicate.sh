@@ -174,7 +174,7 @@ for i in $(seq 200); do
 	python3 -c "
 import json, sys
 r = json.load(open('$d/st2.json'))['running']
-sys.exit(not (r and r[0]['phase'] == 'send' and r[0]['bytes_done'] > 1 << 20
+sys.exit(not (r and r[0]['phase'] == 'send' and r[0]['bytes_done'] > 3 << 20
     and r[0]['rate'] > 0))" && break
 	sleep 0.1
 done
@@ -190,8 +190,8 @@ assert r["total_source"] == "estimate", r
 assert 48 << 20 <= r["bytes_total"] <= 56 << 20, r
 assert r["percent"] == r["bytes_done"] * 100 // r["bytes_total"], r
 assert r["eta"] == -(-(r["bytes_total"] - r["bytes_done"]) // r["rate"]), r
-# bandwidth 4M, however M is counted, with slack for a burst.
-assert 2 * 10**6 <= r["rate"] <= 8 << 20, r
+# bandwidth 4M, however M is counted; the recent rate settles slowly.
+assert 10**6 <= r["rate"] <= 8 << 20, r
 PY
 C status > "$d/st2.txt"
 grep -q "^  #$id home -> backup: send home\." "$d/st2.txt" &&
