@@ -248,6 +248,14 @@ assert r["parent"] == sys.argv[2] and r["bytes"] < 1 << 20, r
 PY
 newest=$(ls "$SRC/snaps" | sort | tail -n 1)
 [ -d "$DST/backup/laptop.test/home/$newest" ] || fail "$newest not on the target"
+C history --json -n 2 > "$d/h4.json"
+python3 - "$d/h3.json" "$d/h4.json" <<'PY' || fail "history -n 2: $(cat "$d/h4.json")"
+import json, sys
+full = json.load(open(sys.argv[1]))["runs"]
+last = json.load(open(sys.argv[2]))["runs"]
+assert len(full) > 2 and last == full[-2:], (full, last)
+PY
+[ "$(C history -n 1 | wc -l)" = 2 ] || fail "history -n 1: $(C history -n 1)"
 # Interrupted, monitor ends cleanly; when the daemon stops, with status 1.
 kill -INT $hmon
 wait $hmon || fail "monitor after SIGINT: exit $?"
