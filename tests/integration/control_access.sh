@@ -152,6 +152,10 @@ start_daemon
 kill -TERM $pid
 wait $pid || fail "daemon exit $?"
 [ ! -e "$sock" ] || fail "socket left after a clean stop"
+rc=0
+"$CTL" status -s "$sock" > /dev/null 2> "$S/err" || rc=$?
+[ $rc = 1 ] && grep -q "is btrsendd running?" "$S/err" ||
+	fail "status without a daemon: exit $rc: $(cat "$S/err")"
 
 # Out of file descriptors: the listener pauses, it does not spin, and
 # takes connections again once some are closed.
