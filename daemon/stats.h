@@ -116,7 +116,8 @@ void	 stats_held_set(const char *job, const char *target,
 char *const *stats_held(const char *job, const char *target, size_t *n,
 	    int64_t *when);
 
-/* Running runs, oldest first; the one with id, or NULL. */
+/* Running runs, oldest first (valid until a run starts or ends); the one
+ * with id, or NULL. */
 const struct stats_live *stats_live_list(size_t *n);
 const struct stats_live *stats_live_find(uint32_t id);
 
