@@ -20,7 +20,8 @@
 
 #include "proto/frame.h"
 
-#define IPC_VERSION	3	/* 3: XFER, HELD, sizes in RUN and RESULT */
+#define IPC_VERSION	3	/* 3: XFER, HELD, timeout and sizes in RUN,
+				   sizes in RESULT */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -50,6 +51,7 @@ struct ipc_target {
 	char		*host;
 	uint32_t	 port;
 	char		*cert_name;	/* expected peer certificate name */
+	uint32_t	 timeout;	/* seconds, 0 = the default */
 	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
 	uint8_t		 zstd;
 	uint64_t	 prev_bytes;	/* last good send's size, 0 unknown */
