@@ -19,11 +19,13 @@
 #include <event2/event.h>
 
 #include "conf/conf.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "daemon/parent.h"
 #include "daemon/scheduler.h"
 #include "daemon/state.h"
 #include "daemon/stats.h"
@@ -47,6 +49,7 @@ struct child {
 	int		 bad;			/* protocol error: failed */
 	int		 killed;		/* we signalled it */
 	int		 term_sent;
+	int		 cancelled;		/* by btrsendctl cancel */
 	int64_t		 start;
 	uint32_t	 sid;			/* stats run id (jobs) */
 	int64_t		 logged;		/* last progress log line */
@@ -63,6 +66,7 @@ struct pjob {
 	int		 gone;			/* removed by a reload */
 	int		 running;
 	int		 queued;
+	int		 paused;		/* no scheduled runs */
 	unsigned	 attempt;		/* retries of the current run */
 	int64_t		 retry_at;
 	int64_t		 due;
@@ -90,6 +94,7 @@ static struct {
 } P;
 
 static void	job_schedule(struct pjob *);
+static int	paused_has(const char *);
 static void	queue_drain(void);
 
 static int64_t
@@ -464,7 +469,10 @@ job_outcome(struct child *c, int wstatus, char *why, size_t len)
 	char how[128];
 
 	worker_status_str(wstatus, how, sizeof(how));
-	if (c->bad) {
+	if (c->cancelled) {
+		o = WORKER_FAILED;
+		snprintf(why, len, "cancelled by btrsendctl (worker %s)", how);
+	} else if (c->bad) {
 		o = WORKER_FAILED;
 		snprintf(why, len, "worker protocol error (%s)", how);
 	} else if (o == WORKER_OK && !c->have_result) {
@@ -537,6 +545,11 @@ job_targets_finished(struct child *c, int64_t now)
 		state_set_error(te, tr->error);
 		te->result = tr->status == IPC_OK ? STATE_OK :
 		    tr->status == IPC_RETRY ? STATE_RETRY : STATE_FAILED;
+		/* A cancelled send is not retried: it resumes next run. */
+		if (c->cancelled && te->result == STATE_RETRY) {
+			te->result = STATE_FAILED;
+			state_set_error(te, "cancelled by btrsendctl");
+		}
 		job_target_stats(c, tr, te->result, now);
 		log_fields(c->job, tr->name, NULL, NULL);
 		if (tr->status == IPC_OK)
@@ -590,7 +603,7 @@ job_finished(struct child *c, int wstatus)
 	} else {
 		e->result = STATE_FAILED;
 		log_warnx("job %s: run failed: %s", c->job, why);
-		if (cj != NULL)
+		if (cj != NULL && !c->cancelled)
 			hook_run(c->job, "on-failure hook", cj->on_failure,
 			    snap, why);
 	}
@@ -759,7 +772,7 @@ job_due(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (P.stopping || pj->gone || pj->running || pj->queued)
+	if (P.stopping || pj->gone || pj->running || pj->queued || pj->paused)
 		return;
 	if (P.nrunning >= P.conf->max_transfers) {
 		log_info("job %s: due, waiting for one of %u running jobs",
@@ -791,7 +804,8 @@ job_schedule(struct pjob *pj)
 
 	evtimer_del(pj->timer);
 	pj->due = SCHED_NEVER;
-	if (P.stopping || pj->gone || pj->running || pj->queued || cj == NULL)
+	if (P.stopping || pj->gone || pj->running || pj->queued ||
+	    pj->paused || cj == NULL)
 		return;
 	if (pj->attempt > 0)
 		pj->due = pj->retry_at > now ? pj->retry_at : now;
@@ -837,6 +851,7 @@ jobs_sync(void)
 		pj = xcalloc(1, sizeof(*pj));
 		snprintf(pj->name, sizeof(pj->name), "%s",
 		    P.conf->jobs[j].name);
+		pj->paused = paused_has(pj->name);
 		pj->timer = evtimer_new(P.base, job_due, pj);
 		if (pj->timer == NULL)
 			fatalx("evtimer_new");
@@ -864,8 +879,24 @@ conf_report(const struct conf_errors *errs)
 		log_warnx("... and %zu more errors", errs->dropped);
 }
 
+/* The messages of a failed parse, one a line, cut to fit. */
 static void
-reload(void)
+conf_errors_join(const struct conf_errors *errs, char *msg, size_t len)
+{
+	size_t i, off;
+
+	off = (size_t)snprintf(msg, len, "%s has errors; keeping the running "
+	    "configuration", P.conf_path);
+	for (i = 0; i < errs->n && off < len; i++)
+		off += (size_t)snprintf(msg + off, len - off, "\n%s",
+		    errs->msg[i]);
+	if (errs->dropped && off < len)
+		snprintf(msg + off, len - off, "\n... and %zu more errors",
+		    errs->dropped);
+}
+
+int
+parent_reload(char *msg, size_t len)
 {
 	struct conf_errors errs;
 	struct conf *conf, *old;
@@ -874,15 +905,23 @@ reload(void)
 	log_info("reloading %s", P.conf_path);
 	if ((conf = conf_load(P.conf_path, &errs)) == NULL) {
 		conf_report(&errs);
+		if (msg != NULL)
+			conf_errors_join(&errs, msg, len);
 		conf_errors_free(&errs);
 		log_warnx("reload failed: %s has errors; keeping the "
 		    "running configuration", P.conf_path);
 		notify_ready();
 		status_update();
-		return;
+		return -1;
 	}
 	if (mkdir(conf->state_dir, 0750) == -1 && errno != EEXIST)
 		log_warn("state-dir %s", conf->state_dir);
+	if (strcmp(P.conf->control_socket, conf->control_socket) != 0 ||
+	    (P.conf->control_group == NULL) != (conf->control_group == NULL) ||
+	    (conf->control_group != NULL &&
+	    strcmp(P.conf->control_group, conf->control_group) != 0))
+		log_warnx("reload: the control socket and its group change "
+		    "only at restart");
 	if (!conf_receive_bind_equal(&P.conf->receive, &conf->receive))
 		log_warnx("reload: receive listen addresses and root change "
 		    "only at restart; the client list applies now");
@@ -894,8 +933,12 @@ reload(void)
 	queue_drain();
 	log_info("configuration reloaded: %zu job%s", conf->njobs,
 	    conf->njobs == 1 ? "" : "s");
+	if (msg != NULL)
+		snprintf(msg, len, "configuration reloaded: %zu job%s",
+		    conf->njobs, conf->njobs == 1 ? "" : "s");
 	notify_ready();
 	status_update();
+	return 0;
 }
 
 static void
@@ -935,6 +978,7 @@ stop(int sig)
 	notify_stopping();
 	log_info("%s: stopping", strsignal(sig));
 	listener_stop();
+	control_stop();
 	for (i = 0; i < P.njobs; i++)
 		evtimer_del(P.jobs[i]->timer);
 	TAILQ_INIT(&P.queue);
@@ -959,7 +1003,7 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		if (!P.stopping)
-			reload();
+			parent_reload(NULL, 0);
 		break;
 	case SIGCHLD:
 		child_reap(-1, 0, NULL);
@@ -1079,6 +1123,10 @@ daemon_init(const char *conf_path, int verbose)
 		log_warnx("%s", err);
 		return 1;
 	}
+	/* Replication goes on without it; the admin learns why. */
+	if (control_start(P.base) == -1)
+		log_warnx("control socket %s unavailable: btrsendctl cannot "
+		    "reach this daemon", P.conf->control_socket);
 	return 0;
 }
 
@@ -1103,5 +1151,177 @@ daemon_main(const char *conf_path, int foreground, int verbose)
 	metrics_stop();
 	stats_close();
 	log_info("stopped");
+	return 0;
+}
+
+/* Control socket actions and views (parent.h). */
+
+const struct conf *
+parent_conf(void)
+{
+	return P.conf;
+}
+
+const struct state_entry *
+parent_state_entry(const char *job, const char *target)
+{
+	return state_get(&P.st, job, target, 0);
+}
+
+int
+parent_job(const char *name, struct parent_job *out)
+{
+	const struct conf_job *cj = conf_job_find(P.conf, name);
+	const struct pjob *pj = job_lookup(name);
+
+	if (cj == NULL || pj == NULL)
+		return -1;
+	out->cj = cj;
+	out->paused = pj->paused;
+	out->running = pj->running;
+	out->queued = pj->queued;
+	out->due = pj->due;
+	return 0;
+}
+
+static struct pjob *
+control_job(const char *name, char *msg, size_t len)
+{
+	struct pjob *pj = job_lookup(name);
+
+	if (pj == NULL || pj->gone || conf_job_find(P.conf, name) == NULL) {
+		snprintf(msg, len, "no job '%s' in %s", name, P.conf_path);
+		return NULL;
+	}
+	return pj;
+}
+
+int
+parent_run(const char *job, char *msg, size_t len)
+{
+	struct pjob *pj;
+
+	if ((pj = control_job(job, msg, len)) == NULL)
+		return -1;
+	if (P.stopping) {
+		snprintf(msg, len, "the daemon is stopping");
+		return -1;
+	}
+	if (pj->running || pj->queued) {
+		snprintf(msg, len, "job %s is already %s", job,
+		    pj->running ? "running" : "queued");
+		return -1;
+	}
+	evtimer_del(pj->timer);
+	pj->attempt = 0;
+	if (P.nrunning >= P.conf->max_transfers) {
+		pj->queued = 1;
+		TAILQ_INSERT_TAIL(&P.queue, pj, qentry);
+		snprintf(msg, len, "job %s queued: %u of %u transfers running",
+		    job, P.nrunning, P.conf->max_transfers);
+	} else {
+		job_start(pj);
+		snprintf(msg, len, "job %s started", job);
+	}
+	status_update();
+	return 0;
+}
+
+int
+parent_cancel(uint32_t id, char *msg, size_t len)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &P.children, entry)
+		if (c->kind == CHILD_JOB && c->sid == id)
+			break;
+	if (c == NULL) {
+		snprintf(msg, len, "no running run %u (see btrsendctl status)",
+		    id);
+		return -1;
+	}
+	if (!c->cancelled) {
+		/* SIGTERM: the sender checkpoints, a later run resumes. */
+		c->cancelled = 1;
+		child_signal(c, SIGTERM);
+		log_info("job %s: run %u cancelled, stopping worker %ld",
+		    c->job, id, (long)c->pid);
+	}
+	snprintf(msg, len, "run %u of job %s cancelled", id, c->job);
+	return 0;
+}
+
+static int
+paused_has(const char *job)
+{
+	char path[PATH_MAX], line[STATE_NAME_MAX + 2];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", P.conf->state_dir,
+	    PARENT_PAUSED_FILE);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		found = strcmp(line, job) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Rewritten whole and renamed into place: old or new, never a mix. */
+static int
+paused_save(char *msg, size_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	size_t i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", P.conf->state_dir,
+	    PARENT_PAUSED_FILE);
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", P.conf->state_dir,
+	    PARENT_PAUSED_FILE);
+	if ((f = fopen(tmp, "we")) == NULL)
+		goto fail;
+	for (i = 0; i < P.njobs; i++)
+		if (P.jobs[i]->paused)
+			fprintf(f, "%s\n", P.jobs[i]->name);
+	if (fflush(f) == EOF || fsync(fileno(f)) == -1) {
+		fclose(f);
+		goto fail;
+	}
+	if (fclose(f) == EOF || rename(tmp, path) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(msg, len, "saving %s: %s", path, strerror(errno));
+	log_warnx("%s", msg);
+	unlink(tmp);
+	return -1;
+}
+
+int
+parent_pause(const char *job, int pause, char *msg, size_t len)
+{
+	struct pjob *pj;
+
+	if ((pj = control_job(job, msg, len)) == NULL)
+		return -1;
+	if (pj->paused == pause) {
+		snprintf(msg, len, "job %s is already %s", job,
+		    pause ? "paused" : "not paused");
+		return 0;
+	}
+	pj->paused = pause;
+	if (paused_save(msg, len) == -1) {
+		pj->paused = !pause;
+		return -1;
+	}
+	job_schedule(pj);
+	status_update();
+	log_info("job %s: %s", job, pause ? "paused" : "unpaused");
+	snprintf(msg, len, "job %s %s%s", job, pause ? "paused" : "unpaused",
+	    pause && pj->running ? "; the running run continues" : "");
 	return 0;
 }
