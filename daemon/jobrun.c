@@ -44,6 +44,53 @@ jobrun_progress(int fd, const char *fmt, ...)
 	ipc_buf_free(&b);
 }
 
+/* The progress callback's argument: where to, and what. */
+struct jobrun_meter {
+	int		 fd;
+	const char	*target;
+	const char	*snapshot;
+};
+
+static void
+jobrun_xfer(const struct netsend_progress *p, void *arg)
+{
+	struct jobrun_meter *m = arg;
+	struct ipc_buf b = { 0 };
+	struct ipc_xfer x;
+
+	memset(&x, 0, sizeof(x));
+	x.phase = (char *)(uintptr_t)p->phase;
+	x.target = (char *)(uintptr_t)m->target;
+	x.snapshot = (char *)(uintptr_t)m->snapshot;
+	x.done = p->done;
+	x.total = p->total;
+	x.total_src = p->total_src == NETSEND_TOTAL_ESTIMATE ?
+	    IPC_TOTAL_ESTIMATE : p->total_src == NETSEND_TOTAL_PREVIOUS ?
+	    IPC_TOTAL_PREVIOUS : IPC_TOTAL_UNKNOWN;
+	x.resumed_at = p->resumed_at;
+	x.resumes = p->resumes;
+	ipc_put_xfer(&b, (uint32_t)getpid(), &x);
+	if (ipc_write_all(m->fd, &b) == -1)
+		log_warn("worker: progress to parent");
+	ipc_buf_free(&b);
+}
+
+/* What the target reported holding, and the snapshots just sent. */
+static void
+jobrun_held_report(int fd, const char *target, char **names, size_t n)
+{
+	struct ipc_buf b = { 0 };
+	struct ipc_held h;
+
+	h.target = (char *)(uintptr_t)target;
+	h.n = n > IPC_HELD_MAX ? IPC_HELD_MAX : (uint32_t)n;
+	h.names = names;
+	ipc_put_held(&b, (uint32_t)getpid(), &h);
+	if (ipc_write_all(fd, &b) == -1)
+		log_warn("worker: held snapshots to parent");
+	ipc_buf_free(&b);
+}
+
 static void
 jobrun_policy(const struct ipc_run *run, struct retention_policy *p)
 {
@@ -192,37 +239,45 @@ jobrun_target(const struct ipc_target *it, char *port, size_t portlen,
 	tg->zstd = it->zstd;
 }
 
+/* What jobrun_send_missing did. */
+struct jobrun_sent {
+	size_t		 n;		/* snapshots that arrived */
+	char		 first_parent[256];	/* of the first send, "" full */
+	uint64_t	 bytes;		/* stream bytes sent, all attempts */
+	uint32_t	 resumes;	/* attempts that resumed a partial */
+};
+
 /*
  * Send local[order[0..n)] to the target, oldest first; each send asks
  * the target again (netsend_run), so each is incremental from the one
- * before.  *nsent is how many arrived; the status of the last attempt.
- * first_parent gets the parent of the first send ("" full).
+ * before.  The status of the last attempt.
  */
 static uint8_t
 jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
-    const struct netsend_target *tg, const struct snap_info *local,
-    const size_t *order, size_t n, struct jobrun_held *h, size_t *nsent,
-    char *first_parent, size_t plen)
+    const struct netsend_target *tg, struct netsend_opts *o,
+    const struct snap_info *local, const size_t *order, size_t n,
+    struct jobrun_held *h, struct jobrun_sent *out)
 {
-	struct netsend_opts o;
+	struct jobrun_meter *meter = o->progress_arg;
 	struct netsend_result nr;
 	const struct snap_info *si;
 	char path[4096];
 	size_t k;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
-	o.proto = run->proto;
-	o.compressed_data = run->compressed_data;
-	o.retries = JOBRUN_SEND_RETRIES;
-	first_parent[0] = '\0';
-	for (*nsent = k = 0; k < n; k++) {
+	memset(out, 0, sizeof(*out));
+	for (k = 0; k < n; k++) {
 		si = &local[order[k]];
 		snprintf(path, sizeof(path), "%s/%s", run->snapshot_dir,
 		    si->name);
 		log_fields(run->job, tg->label, si->name, NULL);
 		jobrun_progress(fd, "sending %s to %s (%zu of %zu)", si->name,
 		    tg->label, k + 1, n);
-		if (netsend_run(ctx, tg, run->job, path, &o, &nr) == -1) {
+		meter->snapshot = si->name;
+		rc = netsend_run(ctx, tg, run->job, path, o, &nr);
+		out->bytes += nr.sent;
+		out->resumes += nr.resumes;
+		if (rc == -1) {
 			/* Its partial on the target resumes next run. */
 			jobrun_add(&h->inuse, &h->ninuse, jobrun_key(si));
 			netsend_result_free(&nr);
@@ -231,12 +286,30 @@ jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		log_info("sent %s to %s%s%s", si->name, tg->label,
 		    nr.parent[0] ? ", incremental from " : ", full", nr.parent);
 		if (k == 0)
-			snprintf(first_parent, plen, "%s", nr.parent);
+			snprintf(out->first_parent, sizeof(out->first_parent),
+			    "%s", nr.parent);
 		jobrun_add(&h->uuids, &h->n, jobrun_key(si));
 		netsend_result_free(&nr);
-		(*nsent)++;
+		out->n++;
 	}
 	return IPC_OK;
+}
+
+/* IPC_HELD: what the target listed and what it was sent since. */
+static void
+jobrun_report_held(int fd, const char *target, const struct wire_list_reply *l,
+    const struct snap_info *local, const size_t *order, size_t nsent)
+{
+	char **names;
+	size_t i, n = 0;
+
+	names = xcalloc(l->nsnaps + nsent + 1, sizeof(*names));
+	for (i = 0; i < l->nsnaps; i++)
+		names[n++] = (char *)(uintptr_t)l->snaps[i].name;
+	for (i = 0; i < nsent; i++)
+		names[n++] = (char *)(uintptr_t)local[order[i]].name;
+	jobrun_held_report(fd, target, names, n);
+	free(names);
 }
 
 /* What a run sent to one target, in one line. */
@@ -268,13 +341,24 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 {
 	struct retention_policy tp = { 0 };
 	struct netsend_target tg;
+	struct netsend_opts o;
+	struct jobrun_meter meter = { fd, it->name, "" };
+	struct jobrun_sent sent = { 0 };
 	struct wire_msg m;
 	struct snap_info *local = NULL;
-	size_t *order = NULL, nlocal = 0, n, base, nsent = 0;
-	char port[8], parent[256] = "", err[512];
+	size_t *order = NULL, nlocal = 0, n, base;
+	char port[8], err[512];
 	uint8_t st;
 
 	jobrun_target(it, port, sizeof(port), &tg);
+	memset(&o, 0, sizeof(o));
+	o.proto = run->proto;
+	o.compressed_data = run->compressed_data;
+	o.retries = JOBRUN_SEND_RETRIES;
+	o.on_progress = jobrun_xfer;
+	o.progress_arg = &meter;
+	o.estimate = 1;		/* beside the send: costs no time */
+	o.prev_total = it->prev_bytes;
 	log_fields(run->job, it->name, NULL, NULL);
 	memset(&m, 0, sizeof(m));
 	if (jobrun_ask(ctx, run, &tg, &m, h, &st) == -1) {
@@ -296,16 +380,17 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		    it->name, nlocal, local[order[0]].name,
 		    h->nfull > 0 ? ", resuming its partial" : "");
 	jobrun_pin_partials(&m.u.list, local, order, n, h);
-	st = jobrun_send_missing(fd, ctx, run, &tg, local, order, n, h,
-	    &nsent, parent, sizeof(parent));
+	st = jobrun_send_missing(fd, ctx, run, &tg, &o, local, order, n, h,
+	    &sent);
 	log_fields(run->job, it->name, NULL, NULL);
-	if (nsent < n)
+	if (sent.n < n)
 		frame_errf(err, sizeof(err), "sent %zu of the %zu snapshots it "
-		    "misses; %s failed%s", nsent, n, local[order[nsent]].name,
+		    "misses; %s failed%s", sent.n, n, local[order[sent.n]].name,
 		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
 	else
 		err[0] = '\0';
-	jobrun_report(run->job, it->name, local, order, n, nsent);
+	jobrun_report(run->job, it->name, local, order, n, sent.n);
+	jobrun_report_held(fd, it->name, &m.u.list, local, order, sent.n);
 	if (st != IPC_OK || !run->tkeep_set)
 		goto done;
 	tp.hourly = run->thourly;
@@ -319,7 +404,10 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		    "failed; will try after the next send", run->job,
 		    it->name);
 done:
-	jobrun_target_result(tr, it->name, st, parent, st == IPC_OK ? "" : err);
+	jobrun_target_result(tr, it->name, st, sent.first_parent,
+	    st == IPC_OK ? "" : err);
+	tr->bytes = sent.bytes;
+	tr->resumes = sent.resumes;
 	wire_msg_free(&m);
 	free(order);
 	free(local);

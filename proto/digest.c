@@ -32,6 +32,13 @@ digest_context(void)
 }
 
 void
+stream_digest_thread_done(void)
+{
+	EVP_MD_CTX_free(digest_ctx);
+	digest_ctx = NULL;
+}
+
+void
 stream_digest_init(struct stream_digest *d)
 {
 	memset(d->d, 0, sizeof(d->d));
