@@ -2,11 +2,13 @@
 # `sync` on the receiving side included in every timing:
 #   net:   btrsendd (TLS, loopback) <- btrsendctl send --to, full send
 #   progs: btrfs send | btrfs receive
+#   ssh:   btrfs send | ssh localhost btrfs receive, ssh's default cipher,
+#          against a private sshd (own config, host key, authorized_keys
+#          and port; the system's ssh setup is not touched)
 #   file:  btrsendctl receive -f of the same stream, saved beforehand
 #   cut:   the network send through faultproxy, cut once at 50% of the
 #          stream: wall time and the client bytes resent
-# of $BENCH_MIB (1536) MiB of incompressible data.  ssh is not measured
-# here (no sshd in the image).
+# of $BENCH_MIB (1536) MiB of incompressible data.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
 mib=${BENCH_MIB:-1536}
@@ -61,6 +63,53 @@ grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$
 fixture_track_pid $!
 for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
 [ -s "$d/proxy.port" ] || fail "faultproxy did not start"
+# A private sshd on 127.0.0.1: it needs only its privilege separation
+# directory from the system, made (and removed) here if missing.
+[ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (make deps)"
+command -v ssh >/dev/null || skip "no ssh client (make deps)"
+if [ ! -d /run/sshd ]; then
+	mkdir -m 0755 /run/sshd && trap 'fixture_cleanup; rmdir /run/sshd 2>/dev/null' EXIT
+fi
+ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_host" || fail "ssh-keygen host"
+ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_user" || fail "ssh-keygen user"
+cp "$d/ssh_user.pub" "$d/authorized_keys"
+sshport=$((20000 + RANDOM % 20000))
+[ "$sshport" = "$port" ] && sshport=$((port + 1))
+cat > "$d/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+HostKey $d/ssh_host
+AuthorizedKeysFile $d/authorized_keys
+PidFile $d/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+CONF
+cat > "$d/ssh_config" <<CONF
+Host bench
+	HostName 127.0.0.1
+	Port $sshport
+	User root
+	IdentityFile $d/ssh_user
+	IdentitiesOnly yes
+	BatchMode yes
+	StrictHostKeyChecking no
+	UserKnownHostsFile $d/known_hosts
+	GlobalKnownHostsFile /dev/null
+	LogLevel ERROR
+CONF
+/usr/sbin/sshd -D -e -f "$d/sshd_config" -p "$sshport" 2> "$d/sshd.log" &
+fixture_track_pid $!
+for i in $(seq 50); do
+	ssh -F "$d/ssh_config" -i "$d/ssh_user" bench true 2>/dev/null && break
+	sleep 0.1
+done
+ssh -F "$d/ssh_config" -i "$d/ssh_user" bench true ||
+	fail "private sshd on port $sshport: $(cat "$d/sshd.log")"
+cipher=$(ssh -v -F "$d/ssh_config" -i "$d/ssh_user" bench true 2>&1 |
+	awk '/kex: server->client cipher:/ { print $5; exit }')
+
 sendconf() {	# sendconf FILE PORT
 	cat > "$1" <<CONF
 tls {
@@ -97,12 +146,20 @@ drop() {	# drop SUBVOL: delete what a run received
 progs_pipe() {
 	btrfs send -q "$SRC/snaps/$snap" | btrfs receive -q "$DST/plain"
 }
+ssh_pipe() {
+	btrfs send -q "$SRC/snaps/$snap" |
+		ssh -F "$d/ssh_config" -i "$d/ssh_user" bench \
+		btrfs receive -q "$DST/plain"
+}
 
 t_net=$(timed "$CTL" send -f "$d/direct.conf" --job home --to backup "$SRC/snaps/$snap")
 "$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got" || fail "net: received snapshot differs"
 drop "$got"
 t_progs=$(timed progs_pipe)
 "$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "progs: differs"
+drop "$DST/plain/$snap"
+t_ssh=$(timed ssh_pipe)
+"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "ssh: differs"
 drop "$DST/plain/$snap"
 t_file=$(timed "$CTL" receive -q -f "$d/stream" "$DST/plain")
 "$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "file receive: differs"
@@ -120,7 +177,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "net: stream $stream bytes ($mib MiB incompressible), ckpt ${ckpt:-default}"
 printf '  %-34s %7d ms %5s MiB/s\n' "btrsendctl send --to (TLS)" "$t_net" "$(mbs "$t_net")"
 printf '  %-34s %7d ms %5s MiB/s\n' "btrfs send | btrfs receive" "$t_progs" "$(mbs "$t_progs")"
+printf '  %-34s %7d ms %5s MiB/s\n' "btrfs send | ssh | btrfs receive" "$t_ssh" "$(mbs "$t_ssh")"
 printf '  %-34s %7d ms %5s MiB/s\n' "btrsendctl receive -f (file)" "$t_file" "$(mbs "$t_file")"
 printf '  %-34s %7d ms\n' "send --to, cut at 50%, resumed" "$t_cut"
+echo "  net/progs time $(ratio "$t_net" "$t_progs") (target <= 1.11, i.e. speed >= 0.9 of the local pipe)"
+echo "  ssh/net time $(ratio "$t_ssh" "$t_net") (target >= 1.5; ssh cipher ${cipher:-unknown}), ssh/progs $(ratio "$t_ssh" "$t_progs")"
 echo "  ratio progs/net $(ratio "$t_progs" "$t_net"), file/net $(ratio "$t_file" "$t_net"), progs/file $(ratio "$t_progs" "$t_file")"
 echo "  cut: $c2s client bytes for a $stream-byte stream, resent $((c2s > stream ? c2s - stream : 0)) ($(ratio $((c2s - stream)) "$stream") of the stream); time vs uncut $(ratio "$t_cut" "$t_net")"
