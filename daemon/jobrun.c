@@ -1,13 +1,15 @@
 /*
- * A job run inside a worker: take the snapshot, send it to each target
- * of send-to (incremental from the newest snapshot the target holds,
- * resuming a partial; daemon/netsend.c), ask each target to prune by
- * keep-target, then prune the job's snapshots by keep-source.
+ * A job run inside a worker: take the snapshot; for each target of
+ * send-to, ask what it holds (LIST) and send every snapshot it misses,
+ * oldest first, each incremental from the one before (snap_plan in
+ * engine/choice.c; docs/architecture.md, "A job run"), resuming a
+ * partial; ask it to prune by keep-target; then prune the job's
+ * snapshots by keep-source.
  *
  * Pruning never deletes the newest snapshot a target holds (the parent
- * of its next incremental) nor the one just taken.  When a target could
- * not say what it holds (unreachable), nothing is pruned this run: any
- * snapshot may be the base it needs.
+ * of its next incremental), one a transfer uses, nor the one just taken.
+ * When a target could not say what it holds (unreachable), nothing is
+ * pruned this run: any snapshot may be the base it needs.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,10 +54,19 @@ jobrun_policy(const struct ipc_run *run, struct retention_policy *p)
 	p->min_age = run->min_age;
 }
 
-/* What each target holds, for pinning. */
+/*
+ * What a target holds (received uuids: held) and what its partials use
+ * (inuse: each partial's snapshot, parent and clone sources; full: the
+ * snapshots of partials of full sends), for planning and pinning.  n is
+ * (size_t)-1 when the target could not be asked.
+ */
 struct jobrun_held {
 	uint8_t		(*uuids)[16];
 	size_t		 n;
+	uint8_t		(*inuse)[16];
+	size_t		 ninuse;
+	uint8_t		(*full)[16];
+	size_t		 nfull;
 };
 
 #define JOBRUN_SEND_RETRIES	2	/* within a run; the parent backs off */
@@ -70,71 +81,204 @@ jobrun_target_result(struct ipc_target_result *tr, const char *name,
 	tr->error = xstrdup(error);
 }
 
-/* One target: send the new snapshot, then PRUNE by keep-target. */
-static uint8_t
-jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
-    const struct ipc_target *it, const char *made, struct jobrun_held *h,
-    struct ipc_target_result *tr)
+static void
+jobrun_add(uint8_t (**set)[16], size_t *n, const uint8_t *uuid)
 {
-	struct retention_policy tp = { 0 };
-	struct netsend_target tg;
+	*set = xrealloc(*set, (*n + 1) * 16);
+	memcpy((*set)[(*n)++], uuid, 16);
+}
+
+/* The uuid a target knows a local snapshot by (see snap_choose). */
+static const uint8_t *
+jobrun_key(const struct snap_info *si)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(si->received_uuid, zero, 16) != 0 ? si->received_uuid :
+	    si->uuid;
+}
+
+static void
+jobrun_holdings(const struct wire_list_reply *l, struct jobrun_held *h)
+{
+	static const uint8_t zero[16];
+	const struct wire_partial *p;
+	uint32_t i, c;
+
+	h->n = 0;
+	for (i = 0; i < l->nsnaps; i++)
+		jobrun_add(&h->uuids, &h->n, l->snaps[i].received.uuid);
+	for (i = 0; i < l->npartials; i++) {
+		p = &l->partials[i];
+		jobrun_add(&h->inuse, &h->ninuse, p->id.snap.uuid);
+		if (memcmp(p->id.parent.uuid, zero, 16) == 0)
+			jobrun_add(&h->full, &h->nfull, p->id.snap.uuid);
+		else
+			jobrun_add(&h->inuse, &h->ninuse, p->id.parent.uuid);
+		for (c = 0; c < p->id.nclones; c++)
+			jobrun_add(&h->inuse, &h->ninuse, p->id.clones[c].uuid);
+	}
+}
+
+/* LIST: what the target holds.  -1 with *st when it could not say. */
+static int
+jobrun_ask(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
+    struct jobrun_held *h, uint8_t *st)
+{
+	struct wire_msg m;
+	int permanent;
+
+	if (netsend_list(ctx, tg, job, &m, &permanent) == -1) {
+		h->n = (size_t)-1;
+		*st = permanent ? IPC_FAILED : IPC_RETRY;
+		return -1;
+	}
+	jobrun_holdings(&m.u.list, h);
+	wire_msg_free(&m);
+	return 0;
+}
+
+static void
+jobrun_target(const struct ipc_target *it, char *port, size_t portlen,
+    struct netsend_target *tg)
+{
+	snprintf(port, portlen, "%u", it->port);
+	memset(tg, 0, sizeof(*tg));
+	tg->label = it->name;
+	tg->host = it->host;
+	tg->port = port;
+	tg->cert_name = it->cert_name[0] ? it->cert_name : it->host;
+	tg->bandwidth = it->bandwidth;
+	tg->zstd = it->zstd;
+}
+
+/*
+ * Send local[order[0..n)] to the target, oldest first; each send asks
+ * the target again (netsend_run), so each is incremental from the one
+ * before.  *nsent is how many arrived; the status of the last attempt.
+ * first_parent gets the parent of the first send ("" full).
+ */
+static uint8_t
+jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
+    const struct netsend_target *tg, const struct snap_info *local,
+    const size_t *order, size_t n, struct jobrun_held *h, size_t *nsent,
+    char *first_parent, size_t plen)
+{
 	struct netsend_opts o;
 	struct netsend_result nr;
-	struct snap_info si;
-	char port[8], path[4096], err[512];
-	uint8_t st;
+	const struct snap_info *si;
+	char path[4096];
+	size_t k;
 
-	snprintf(port, sizeof(port), "%u", it->port);
-	memset(&tg, 0, sizeof(tg));
-	tg.label = it->name;
-	tg.host = it->host;
-	tg.port = port;
-	tg.cert_name = it->cert_name[0] ? it->cert_name : it->host;
-	tg.bandwidth = it->bandwidth;
-	tg.zstd = it->zstd;
 	memset(&o, 0, sizeof(o));
 	o.proto = run->proto;
 	o.compressed_data = run->compressed_data;
 	o.retries = JOBRUN_SEND_RETRIES;
-	snprintf(path, sizeof(path), "%s/%s", run->snapshot_dir, made);
-	log_fields(run->job, it->name, made, NULL);
-	jobrun_progress(fd, "sending %s to %s", made, it->name);
-	if (netsend_run(ctx, &tg, run->job, path, &o, &nr) == -1) {
-		st = nr.permanent ? IPC_FAILED : IPC_RETRY;
-		jobrun_target_result(tr, it->name, st, "",
-		    nr.permanent ? "send failed (see log)" :
-		    "send failed, will retry (see log)");
+	first_parent[0] = '\0';
+	for (*nsent = k = 0; k < n; k++) {
+		si = &local[order[k]];
+		snprintf(path, sizeof(path), "%s/%s", run->snapshot_dir,
+		    si->name);
+		log_fields(run->job, tg->label, si->name, NULL);
+		jobrun_progress(fd, "sending %s to %s (%zu of %zu)", si->name,
+		    tg->label, k + 1, n);
+		if (netsend_run(ctx, tg, run->job, path, &o, &nr) == -1) {
+			/* Its partial on the target resumes next run. */
+			jobrun_add(&h->inuse, &h->ninuse, jobrun_key(si));
+			netsend_result_free(&nr);
+			return nr.permanent ? IPC_FAILED : IPC_RETRY;
+		}
+		log_info("sent %s to %s%s%s", si->name, tg->label,
+		    nr.parent[0] ? ", incremental from " : ", full", nr.parent);
+		if (k == 0)
+			snprintf(first_parent, plen, "%s", nr.parent);
+		jobrun_add(&h->uuids, &h->n, jobrun_key(si));
+		netsend_result_free(&nr);
+		(*nsent)++;
+	}
+	return IPC_OK;
+}
+
+/* What a run sent to one target, in one line. */
+static void
+jobrun_report(const char *job, const char *target,
+    const struct snap_info *local, const size_t *order, size_t n,
+    size_t nsent)
+{
+	if (n == 0)
+		log_info("job %s: target %s: nothing missing", job, target);
+	else if (nsent == 0)
+		log_info("job %s: target %s: %zu missing, none sent", job,
+		    target, n);
+	else
+		log_info("job %s: target %s: %zu missing, %zu sent: %s%s%s",
+		    job, target, n, nsent, local[order[0]].name,
+		    nsent > 1 ? " .. " : "",
+		    nsent > 1 ? local[order[nsent - 1]].name : "");
+}
+
+/*
+ * One target: ask what it holds, send every snapshot it misses (see
+ * snap_plan), then PRUNE by keep-target.
+ */
+static uint8_t
+jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
+    const struct ipc_target *it, struct jobrun_held *h,
+    struct ipc_target_result *tr)
+{
+	struct retention_policy tp = { 0 };
+	struct netsend_target tg;
+	struct snap_info *local = NULL;
+	size_t *order = NULL, nlocal = 0, n, base, nsent = 0;
+	char port[8], parent[256] = "", err[512];
+	uint8_t st;
+
+	jobrun_target(it, port, sizeof(port), &tg);
+	log_fields(run->job, it->name, NULL, NULL);
+	if (jobrun_ask(ctx, &tg, run->job, h, &st) == -1) {
+		frame_errf(err, sizeof(err), "could not ask it what it holds%s",
+		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
 		goto done;
 	}
-	st = IPC_OK;
-	/* The target now holds the new snapshot too. */
-	if (snapshot_info(path, &si, err, sizeof(err)) == 0) {
-		nr.held = xrealloc(nr.held, (nr.nheld + 1) * 16);
-		memcpy(nr.held[nr.nheld++], si.uuid, 16);
-		nr.listed = 1;
+	if (snapshot_list(run->snapshot_dir, run->job, &local, &nlocal, err,
+	    sizeof(err)) == -1) {
+		st = IPC_FAILED;
+		goto done;
 	}
-	log_info("sent %s to %s%s%s", made, it->name,
-	    nr.parent[0] ? ", incremental from " : ", full", nr.parent);
-	jobrun_target_result(tr, it->name, st, nr.parent, "");
-	if (run->tkeep_set) {
-		tp.hourly = run->thourly;
-		tp.daily = run->tdaily;
-		tp.weekly = run->tweekly;
-		tp.monthly = run->tmonthly;
-		tp.min_age = run->tmin_age;
-		if (netsend_prune(ctx, &tg, run->job, &tp) == -1)
-			log_warnx("job %s: target %s: pruning by keep-target "
-			    "failed; will try after the next send", run->job,
-			    it->name);
-	}
+	order = xcalloc(nlocal + 1, sizeof(*order));
+	n = snap_plan(local, nlocal, (const uint8_t (*)[16])h->uuids, h->n,
+	    (const uint8_t (*)[16])h->full, h->nfull, order, &base);
+	if (base == nlocal && n > 0 && n < nlocal)
+		log_info("job %s: target %s holds none of this job's %zu "
+		    "snapshots: starting it with %s (a full send)%s", run->job,
+		    it->name, nlocal, local[order[0]].name,
+		    h->nfull > 0 ? ", resuming its partial" : "");
+	st = jobrun_send_missing(fd, ctx, run, &tg, local, order, n, h,
+	    &nsent, parent, sizeof(parent));
+	log_fields(run->job, it->name, NULL, NULL);
+	if (nsent < n)
+		frame_errf(err, sizeof(err), "sent %zu of the %zu snapshots it "
+		    "misses; %s failed%s", nsent, n, local[order[nsent]].name,
+		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
+	else
+		err[0] = '\0';
+	jobrun_report(run->job, it->name, local, order, n, nsent);
+	if (st != IPC_OK || !run->tkeep_set)
+		goto done;
+	tp.hourly = run->thourly;
+	tp.daily = run->tdaily;
+	tp.weekly = run->tweekly;
+	tp.monthly = run->tmonthly;
+	tp.yearly = run->tyearly;
+	tp.min_age = run->tmin_age;
+	if (netsend_prune(ctx, &tg, run->job, &tp) == -1)
+		log_warnx("job %s: target %s: pruning by keep-target "
+		    "failed; will try after the next send", run->job,
+		    it->name);
 done:
-	if (nr.listed) {
-		h->uuids = nr.held;
-		h->n = nr.nheld;
-		nr.held = NULL;
-	} else
-		h->n = (size_t)-1;
-	netsend_result_free(&nr);
+	jobrun_target_result(tr, it->name, st, parent, st == IPC_OK ? "" : err);
+	free(order);
+	free(local);
 	return st;
 }
 
@@ -143,8 +287,8 @@ done:
  * when target i could not say what it holds.
  */
 static uint8_t
-jobrun_replicate(int fd, const struct ipc_run *run, const char *made,
-    struct ipc_result *res, struct jobrun_held *h)
+jobrun_replicate(int fd, const struct ipc_run *run, struct ipc_result *res,
+    struct jobrun_held *h)
 {
 	struct tls_conf tc;
 	SSL_CTX *ctx = NULL;
@@ -171,7 +315,7 @@ jobrun_replicate(int fd, const struct ipc_run *run, const char *made,
 			st = IPC_FAILED;
 		} else
 			st = jobrun_send_one(fd, ctx, run, &run->targets[i],
-			    made, &h[i], &res->targets[i]);
+			    &h[i], &res->targets[i]);
 		if (st > worst)
 			worst = st;
 	}
@@ -180,19 +324,22 @@ jobrun_replicate(int fd, const struct ipc_run *run, const char *made,
 	return worst;
 }
 
-/* Delete what keep-source does not keep; the count deleted, or -1. */
+/*
+ * Delete what keep-source does not keep; the count deleted, or -1.
+ * Pinned: the snapshot just taken, the newest each target holds (the
+ * base of its next incremental) and every snapshot a transfer uses (a
+ * send that failed this run, and the snapshot, parent and clone sources
+ * of each partial a target reported): its resume needs them unchanged.
+ */
 static int
 jobrun_prune(int fd, const struct ipc_run *run, const char *made,
     const struct jobrun_held *h, char *err, size_t errlen)
 {
-	int *pinned = NULL;
-	size_t t;
-
 	struct retention_policy pol = { 0 };
 	struct retention_item *items = NULL;
 	struct snap_info *snaps = NULL;
-	size_t i, n = 0;
-	int deleted = 0;
+	size_t i, t, n = 0;
+	int *pinned = NULL, deleted = 0;
 
 	if (!run->keep_set)
 		return 0;
@@ -208,9 +355,12 @@ jobrun_prune(int fd, const struct ipc_run *run, const char *made,
 		return -1;
 	items = xcalloc(n + 1, sizeof(*items));
 	pinned = xcalloc(n + 1, sizeof(*pinned));
-	for (t = 0; t < run->ntargets; t++)
+	for (t = 0; t < run->ntargets; t++) {
 		snap_pin_held(snaps, n, (const uint8_t (*)[16])h[t].uuids,
 		    h[t].n, pinned);
+		snap_pin_uuids(snaps, n, (const uint8_t (*)[16])h[t].inuse,
+		    h[t].ninuse, pinned);
+	}
 	for (i = 0; i < n; i++) {
 		items[i].time = snaps[i].time;
 		items[i].pinned = pinned[i] || strcmp(snaps[i].name, made) == 0;
@@ -256,11 +406,14 @@ jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 	jobrun_progress(fd, "created snapshot %s", name);
 	h = xcalloc(run->ntargets + 1, sizeof(*h));
 	if (run->ntargets > 0)
-		st = jobrun_replicate(fd, run, name, res, h);
+		st = jobrun_replicate(fd, run, res, h);
 	log_fields(run->job, NULL, name, NULL);
 	pruned = jobrun_prune(fd, run, name, h, err, sizeof(err));
-	for (i = 0; i < run->ntargets; i++)
+	for (i = 0; i < run->ntargets; i++) {
 		free(h[i].uuids);
+		free(h[i].inuse);
+		free(h[i].full);
+	}
 	free(h);
 	if (pruned == -1) {
 		log_warnx("job %s: pruning by keep-source: %s", run->job, err);

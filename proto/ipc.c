@@ -158,6 +158,7 @@ ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
 	ipc_u32(b, r->tdaily);
 	ipc_u32(b, r->tweekly);
 	ipc_u32(b, r->tmonthly);
+	ipc_u32(b, r->tyearly);
 	ipc_u64(b, (uint64_t)r->tmin_age);
 	n = r->ntargets < IPC_TARGETS_MAX ? r->ntargets : IPC_TARGETS_MAX;
 	ipc_u32(b, n);
@@ -336,6 +337,7 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 	run->tdaily = rd_u32(&r);
 	run->tweekly = rd_u32(&r);
 	run->tmonthly = rd_u32(&r);
+	run->tyearly = rd_u32(&r);
 	run->tmin_age = (int64_t)rd_u64(&r);
 	run->ntargets = rd_u32(&r);
 	if (run->ntargets > IPC_TARGETS_MAX) {

@@ -20,7 +20,7 @@
 
 #include "proto/frame.h"
 
-#define IPC_VERSION	2	/* 2: targets in RUN, per-target RESULT */
+#define IPC_VERSION	3	/* 2: targets in RUN, per-target RESULT; 3: tyearly */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -68,6 +68,7 @@ struct ipc_run {
 	uint8_t		 compressed_data;
 	uint8_t		 tkeep_set;	/* keep-target given */
 	uint32_t	 thourly, tdaily, tweekly, tmonthly;
+	uint32_t	 tyearly;
 	int64_t		 tmin_age;
 	uint32_t	 ntargets;	/* <= IPC_TARGETS_MAX */
 	struct ipc_target *targets;
