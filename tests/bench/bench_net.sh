@@ -56,7 +56,8 @@ if [ -n "$ckpt" ]; then
 else
 	"$BTRSENDD" -d -f "$d/recv.conf" 2> "$d/recv.log" &
 fi
-fixture_track_pid $!
+rpid=$!
+fixture_track_pid $rpid
 for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
 grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
 "$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" -c $((stream / 2)) -m 1 \
@@ -101,7 +102,8 @@ Host bench
 	LogLevel ERROR
 CONF
 /usr/sbin/sshd -D -e -f "$d/sshd_config" -p "$sshport" 2> "$d/sshd.log" &
-fixture_track_pid $!
+sshd_pid=$!
+fixture_track_pid $sshd_pid
 for i in $(seq 50); do
 	ssh -F "$d/ssh_config" -i "$d/ssh_user" bench true 2>/dev/null && break
 	sleep 0.1
@@ -128,16 +130,30 @@ sendconf "$d/direct.conf" "$port"
 sendconf "$d/proxy.conf" "$(cat "$d/proxy.port")"
 got=$DST/backup/laptop.test/home/$snap
 
-# timed CMD...: wall milliseconds of CMD and a sync of both filesystems
+# cpu_ms PID: CPU time of PID and of its children it has reaped.
+tck=$(getconf CLK_TCK)
+cpu_ms() {
+	sed 's/.*) //' "/proc/$1/stat" |
+		awk -v t="$tck" '{ printf "%d", ($12 + $13 + $14 + $15) * 1000 / t }'
+}
+# timed CMD...: wall milliseconds of CMD and a sync of both filesystems,
+# then the CPU milliseconds of CMD and of the receiving btrsendd and sshd
+# (whose workers and sessions they reap; kernel writeback is not counted).
 timed() {
-	local t0 t1
+	local t0 t1 c0 c1 i me=$BASHPID
 	sync
+	c0=$(( $(cpu_ms $rpid) + $(cpu_ms $sshd_pid) + $(cpu_ms $me) ))
 	t0=$(date +%s%N)
 	"$@" > "$d/out" 2> "$d/err" ||
 		{ cat "$d/out" "$d/err" >&2; tail -5 "$d/recv.log" >&2; fail "$*"; }
 	sync
 	t1=$(date +%s%N)
-	echo $(( (t1 - t0) / 1000000 ))
+	for i in $(seq 100); do
+		[ -z "$(pgrep -P $rpid)" ] && [ -z "$(pgrep -P $sshd_pid)" ] && break
+		sleep 0.05
+	done
+	c1=$(( $(cpu_ms $rpid) + $(cpu_ms $sshd_pid) + $(cpu_ms $me) ))
+	echo $(( (t1 - t0) / 1000000 )) $((c1 - c0))
 }
 drop() {	# drop SUBVOL: delete what a run received
 	btrfs -q subvolume delete "$1" >/dev/null || fail "delete $1"
@@ -158,27 +174,33 @@ ssh_pipe() {
 reps=${BENCH_REPS:-3}
 best() { printf '%s\n' "$@" | sort -n | head -1; }
 all_net= all_progs= all_ssh= all_file=
+cpu_net= cpu_progs= cpu_ssh= cpu_file=
 for rep in $(seq "$reps"); do
-	t=$(timed "$CTL" send -f "$d/direct.conf" --job home --to backup "$SRC/snaps/$snap")
-	all_net="$all_net $t"
+	read -r t c <<< "$(timed "$CTL" send -f "$d/direct.conf" --job home --to backup "$SRC/snaps/$snap")"
+	[ -n "$c" ] || exit 1
+	all_net="$all_net $t" cpu_net="$cpu_net $c"
 	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got" || fail "net: received snapshot differs"
 	drop "$got"
-	t=$(timed progs_pipe)
-	all_progs="$all_progs $t"
+	read -r t c <<< "$(timed progs_pipe)"
+	[ -n "$c" ] || exit 1
+	all_progs="$all_progs $t" cpu_progs="$cpu_progs $c"
 	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "progs: differs"
 	drop "$DST/plain/$snap"
-	t=$(timed ssh_pipe)
-	all_ssh="$all_ssh $t"
+	read -r t c <<< "$(timed ssh_pipe)"
+	[ -n "$c" ] || exit 1
+	all_ssh="$all_ssh $t" cpu_ssh="$cpu_ssh $c"
 	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "ssh: differs"
 	drop "$DST/plain/$snap"
-	t=$(timed "$CTL" receive -q -f "$d/stream" "$DST/plain")
-	all_file="$all_file $t"
+	read -r t c <<< "$(timed "$CTL" receive -q -f "$d/stream" "$DST/plain")"
+	[ -n "$c" ] || exit 1
+	all_file="$all_file $t" cpu_file="$cpu_file $c"
 	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "file receive: differs"
 	drop "$DST/plain/$snap"
 done
 t_net=$(best $all_net) t_progs=$(best $all_progs)
 t_ssh=$(best $all_ssh) t_file=$(best $all_file)
-t_cut=$(timed "$CTL" send -f "$d/proxy.conf" --job home --retries 3 --to backup "$SRC/snaps/$snap")
+read -r t_cut c_cut <<< "$(timed "$CTL" send -f "$d/proxy.conf" --job home --retries 3 --to backup "$SRC/snaps/$snap")"
+[ -n "$c_cut" ] || exit 1
 grep -q "resuming at command" "$d/out" || fail "cut run did not resume: $(cat "$d/out")"
 "$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got" || fail "cut: received snapshot differs"
 sleep 0.5
@@ -189,11 +211,15 @@ cuts=$(awk '$1 == "cuts" { print $2 }' "$d/proxy.count")
 mbs() { awk -v b="$stream" -v t="$1" 'BEGIN { printf "%.0f", b / 1048576 / (t / 1000) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "net: stream $stream bytes ($mib MiB incompressible), ckpt ${ckpt:-default}, best of $reps"
-printf '  %-34s %7d ms %5s MiB/s  (ms:%s)\n' "btrsendctl send --to (TLS)" "$t_net" "$(mbs "$t_net")" "$all_net"
-printf '  %-34s %7d ms %5s MiB/s  (ms:%s)\n' "btrfs send | btrfs receive" "$t_progs" "$(mbs "$t_progs")" "$all_progs"
-printf '  %-34s %7d ms %5s MiB/s  (ms:%s)\n' "btrfs send | ssh | btrfs receive" "$t_ssh" "$(mbs "$t_ssh")" "$all_ssh"
-printf '  %-34s %7d ms %5s MiB/s  (ms:%s)\n' "btrsendctl receive -f (file)" "$t_file" "$(mbs "$t_file")" "$all_file"
-printf '  %-34s %7d ms\n' "send --to, cut at 50%, resumed" "$t_cut"
+row() {	# row LABEL BEST ALL CPUS
+	printf '  %-34s %7d ms %5s MiB/s  cpu %5d ms  (wall ms:%s; cpu ms:%s)\n' \
+		"$1" "$2" "$(mbs "$2")" "$(best $4)" "$3" "$4"
+}
+row "btrsendctl send --to (TLS)" "$t_net" "$all_net" "$cpu_net"
+row "btrfs send | btrfs receive" "$t_progs" "$all_progs" "$cpu_progs"
+row "btrfs send | ssh | btrfs receive" "$t_ssh" "$all_ssh" "$cpu_ssh"
+row "btrsendctl receive -f (file)" "$t_file" "$all_file" "$cpu_file"
+printf '  %-34s %7d ms                cpu %5d ms\n' "send --to, cut at 50%, resumed" "$t_cut" "$c_cut"
 echo "  net/progs time $(ratio "$t_net" "$t_progs") (target <= 1.11, i.e. speed >= 0.9 of the local pipe)"
 echo "  ssh/net time $(ratio "$t_ssh" "$t_net") (target >= 1.5; ssh cipher ${cipher:-unknown}), ssh/progs $(ratio "$t_ssh" "$t_progs")"
 echo "  ratio progs/net $(ratio "$t_progs" "$t_net"), file/net $(ratio "$t_file" "$t_net"), progs/file $(ratio "$t_progs" "$t_file")"
