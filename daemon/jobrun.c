@@ -22,6 +22,7 @@
 #include "daemon/tls.h"
 #include "daemon/worker.h"
 #include "engine/retention.h"
+#include "engine/send.h"
 #include "engine/snapshot.h"
 
 static void
@@ -55,10 +56,12 @@ jobrun_policy(const struct ipc_run *run, struct retention_policy *p)
 }
 
 /*
- * What a target holds (received uuids: held) and what its partials use
- * (inuse: each partial's snapshot, parent and clone sources; full: the
- * snapshots of partials of full sends), for planning and pinning.  n is
- * (size_t)-1 when the target could not be asked.
+ * What a target holds (uuids: the received uuids it lists), the
+ * snapshots of its partials of full sends this run could resume (full),
+ * and what a transfer to
+ * it uses (inuse: a send that failed this run; the snapshot, parent and
+ * clone sources of the partial of a snapshot still to send), for
+ * planning and pinning.  n is (size_t)-1 when it could not be asked.
  */
 struct jobrun_held {
 	uint8_t		(*uuids)[16];
@@ -98,44 +101,80 @@ jobrun_key(const struct snap_info *si)
 	    si->uuid;
 }
 
-static void
-jobrun_holdings(const struct wire_list_reply *l, struct jobrun_held *h)
-{
-	static const uint8_t zero[16];
-	const struct wire_partial *p;
-	uint32_t i, c;
+static const uint8_t jobrun_zero[16];
 
-	h->n = 0;
-	for (i = 0; i < l->nsnaps; i++)
-		jobrun_add(&h->uuids, &h->n, l->snaps[i].received.uuid);
-	for (i = 0; i < l->npartials; i++) {
-		p = &l->partials[i];
-		jobrun_add(&h->inuse, &h->ninuse, p->id.snap.uuid);
-		if (memcmp(p->id.parent.uuid, zero, 16) == 0)
-			jobrun_add(&h->full, &h->nfull, p->id.snap.uuid);
-		else
-			jobrun_add(&h->inuse, &h->ninuse, p->id.parent.uuid);
-		for (c = 0; c < p->id.nclones; c++)
-			jobrun_add(&h->inuse, &h->ninuse, p->id.clones[c].uuid);
-	}
+/*
+ * Could this run's send of the partial's snapshot resume it?  A full
+ * send with the stream version and flags the run would ask for (as
+ * send_plan.c decides them: no version on a v1-only kernel).
+ */
+static int
+jobrun_resumable(const struct ipc_run *run, const struct wire_partial *p)
+{
+	uint32_t have = send_kernel_proto(), version, flags;
+
+	version = have > 1 ? (run->proto == SEND_PROTO_AUTO ? have :
+	    run->proto) : 0;
+	flags = run->compressed_data ? WIRE_BEGIN_COMPRESSED_DATA : 0;
+	return memcmp(p->id.parent.uuid, jobrun_zero, 16) == 0 &&
+	    p->id.nclones == 0 && p->id.version == version &&
+	    p->id.flags == flags;
 }
 
 /* LIST: what the target holds.  -1 with *st when it could not say. */
 static int
-jobrun_ask(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
+jobrun_ask(SSL_CTX *ctx, const struct ipc_run *run,
+    const struct netsend_target *tg, struct wire_msg *m,
     struct jobrun_held *h, uint8_t *st)
 {
-	struct wire_msg m;
+	const struct wire_list_reply *l = &m->u.list;
+	uint32_t i;
 	int permanent;
 
-	if (netsend_list(ctx, tg, job, &m, &permanent) == -1) {
+	if (netsend_list(ctx, tg, run->job, m, &permanent) == -1) {
 		h->n = (size_t)-1;
 		*st = permanent ? IPC_FAILED : IPC_RETRY;
 		return -1;
 	}
-	jobrun_holdings(&m.u.list, h);
-	wire_msg_free(&m);
+	h->n = l->nsnaps;
+	h->uuids = xcalloc(h->n + 1, 16);
+	for (i = 0; i < l->nsnaps; i++)
+		memcpy(h->uuids[i], l->snaps[i].received.uuid, 16);
+	for (i = 0; i < l->npartials; i++)
+		if (jobrun_resumable(run, &l->partials[i]))
+			jobrun_add(&h->full, &h->nfull,
+			    l->partials[i].id.snap.uuid);
 	return 0;
+}
+
+/*
+ * Pin what the partials of planned snapshots need to resume: the
+ * snapshot, its parent and clone sources.  A partial of anything else
+ * is never resumed (the chain has moved past it) and pins nothing.
+ */
+static void
+jobrun_pin_partials(const struct wire_list_reply *l,
+    const struct snap_info *local, const size_t *order, size_t n,
+    struct jobrun_held *h)
+{
+	const struct wire_partial *p;
+	uint32_t i, c;
+	size_t k;
+
+	for (i = 0; i < l->npartials; i++) {
+		p = &l->partials[i];
+		for (k = 0; k < n; k++)
+			if (memcmp(jobrun_key(&local[order[k]]), p->id.snap.uuid,
+			    16) == 0)
+				break;
+		if (k == n)
+			continue;
+		jobrun_add(&h->inuse, &h->ninuse, p->id.snap.uuid);
+		if (memcmp(p->id.parent.uuid, jobrun_zero, 16) != 0)
+			jobrun_add(&h->inuse, &h->ninuse, p->id.parent.uuid);
+		for (c = 0; c < p->id.nclones; c++)
+			jobrun_add(&h->inuse, &h->ninuse, p->id.clones[c].uuid);
+	}
 }
 
 static void
@@ -228,6 +267,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 {
 	struct retention_policy tp = { 0 };
 	struct netsend_target tg;
+	struct wire_msg m;
 	struct snap_info *local = NULL;
 	size_t *order = NULL, nlocal = 0, n, base, nsent = 0;
 	char port[8], parent[256] = "", err[512];
@@ -235,7 +275,8 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 
 	jobrun_target(it, port, sizeof(port), &tg);
 	log_fields(run->job, it->name, NULL, NULL);
-	if (jobrun_ask(ctx, &tg, run->job, h, &st) == -1) {
+	memset(&m, 0, sizeof(m));
+	if (jobrun_ask(ctx, run, &tg, &m, h, &st) == -1) {
 		frame_errf(err, sizeof(err), "could not ask it what it holds%s",
 		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
 		goto done;
@@ -248,11 +289,12 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	order = xcalloc(nlocal + 1, sizeof(*order));
 	n = snap_plan(local, nlocal, (const uint8_t (*)[16])h->uuids, h->n,
 	    (const uint8_t (*)[16])h->full, h->nfull, order, &base);
-	if (base == nlocal && n > 0 && n < nlocal)
+	if (base == nlocal && nlocal > 1)
 		log_info("job %s: target %s holds none of this job's %zu "
 		    "snapshots: starting it with %s (a full send)%s", run->job,
 		    it->name, nlocal, local[order[0]].name,
 		    h->nfull > 0 ? ", resuming its partial" : "");
+	jobrun_pin_partials(&m.u.list, local, order, n, h);
 	st = jobrun_send_missing(fd, ctx, run, &tg, local, order, n, h,
 	    &nsent, parent, sizeof(parent));
 	log_fields(run->job, it->name, NULL, NULL);
@@ -277,6 +319,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		    it->name);
 done:
 	jobrun_target_result(tr, it->name, st, parent, st == IPC_OK ? "" : err);
+	wire_msg_free(&m);
 	free(order);
 	free(local);
 	return st;
