@@ -2,7 +2,7 @@
 # loopback, the target's bandwidth limited so each transfer takes
 # seconds): in turn the sending daemon, its send worker, the receiving
 # daemon (the listening parent) and a receive worker, at a random point
-# of a transfer, for about $KILL_SECONDS (80) s; what was killed is
+# of a transfer, for about $KILL_SECONDS (70) s; what was killed is
 # restarted.  A killed daemon's send worker must die with it (else the
 # restarted daemon would run the job twice at once).  Kills start after
 # the first (full) send.  Then the schedule
@@ -20,7 +20,7 @@ mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/home" || fail "subvolume create"
 mkdir "$SRC/snaps"
 dd if=/dev/urandom of="$SRC/home/base" bs=1M count=24 status=none
-secs=${KILL_SECONDS:-80}
+secs=${KILL_SECONDS:-70}
 
 port=$((20000 + RANDOM % 20000))
 cat > "$d/recv.conf" <<CONF
