@@ -12,6 +12,7 @@
 
 
 #include "conf/conf.h"
+#include "conf/value.h"
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/netsend.h"
@@ -28,6 +29,7 @@ struct netsend {
 	uint32_t proto;
 	int compressed_data, retries;
 	uint64_t limit;
+	uint64_t timeout;       /* seconds, 0: the target's or the default */
 	/* resolved */
 	struct tls_conf tls;
 	char host[256], name[256], port[8];
@@ -58,7 +60,7 @@ net_parse_size(const char *s, uint64_t *v)
 }
 
 enum { OPT_PROTO = 256, OPT_COMPRESSED, OPT_JOB, OPT_TO, OPT_RETRIES,
-    OPT_LIMIT };
+    OPT_LIMIT, OPT_TIMEOUT };
 
 static const struct option net_opts[] = {
 	{ "proto", required_argument, NULL, OPT_PROTO },
@@ -67,12 +69,14 @@ static const struct option net_opts[] = {
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ NULL, 0, NULL, 0 },
 };
 
 static int
 net_parse(int argc, char **argv, struct netsend *n)
 {
+	const char *why;
 	int c;
 
 	n->conf_path = CONF_DEFAULT_PATH;
@@ -103,6 +107,14 @@ net_parse(int argc, char **argv, struct netsend *n)
 		case OPT_LIMIT:
 			if (net_parse_size(optarg, &n->limit) == -1)
 				return -1;
+			break;
+		case OPT_TIMEOUT:
+			if (conf_parse_duration(optarg, &n->timeout, &why) == -1 ||
+			    n->timeout == 0 || n->timeout > CONF_MAX_TIMEOUT) {
+				log_warnx("send: --timeout %s: from 1s to 1d",
+				    optarg);
+				return -1;
+			}
 			break;
 		default:
 			return -1;
@@ -146,6 +158,8 @@ net_resolve(struct netsend *n)
 		n->zstd = tg->compress == CONF_COMPRESS_ZSTD;
 		if (n->limit == 0)
 			n->limit = tg->bandwidth;
+		if (n->timeout == 0)
+			n->timeout = tg->timeout;
 	} else {
 		snprintf(n->host, sizeof(n->host), "%s", n->to);
 		snprintf(n->port, sizeof(n->port), "%d", WIRE_DEFAULT_PORT);
@@ -174,7 +188,8 @@ ctl_send_net(int argc, char **argv)
 	if (net_parse(argc, argv, &n) == -1) {
 		log_warnx("send: usage: send [-f CONF] [-p PARENT] [-c CLONE]... "
 		    "[--proto 1|2|3|auto] [--compressed-data] [--job NAME] "
-		    "[--retries N] [--limit BYTES/S] --to HOST[:PORT] SNAPSHOT");
+		    "[--retries N] [--limit BYTES/S] [--timeout DURATION] "
+		    "--to HOST[:PORT] SNAPSHOT");
 		return CTL_USAGE;
 	}
 	if (net_resolve(&n) == -1)
@@ -190,6 +205,8 @@ ctl_send_net(int argc, char **argv)
 	tg.cert_name = n.name;
 	tg.bandwidth = n.limit;
 	tg.zstd = n.zstd;
+	tg.timeout_ms = (int)(n.timeout ? n.timeout : CONF_DEFAULT_TIMEOUT) *
+	    1000;
 	memset(&o, 0, sizeof(o));
 	o.proto = n.proto;
 	o.compressed_data = n.compressed_data;
@@ -210,7 +227,7 @@ int
 ctl_send_wants_net(int argc, char **argv)
 {
 	static const char *const only_net[] = { "--to", "--job", "--retries",
-	    "--limit", "-f" };
+	    "--limit", "--timeout", "-f" };
 	size_t j, n;
 	int i;
 

@@ -186,6 +186,7 @@ jobrun_target(const struct ipc_target *it, char *port, size_t portlen,
 	tg->label = it->name;
 	tg->host = it->host;
 	tg->port = port;
+	tg->timeout_ms = (int)it->timeout * 1000;
 	tg->cert_name = it->cert_name[0] ? it->cert_name : it->host;
 	tg->bandwidth = it->bandwidth;
 	tg->zstd = it->zstd;
