@@ -74,10 +74,18 @@ start_receiver() {
 	done
 	fail "receiver did not start: $(tail -5 "$d/recv.log")"
 }
+# Started: its signal handlers are set (a SIGTERM before would kill it).
 start_sender() {
+	local n
+	n=$(grep -c "started with" "$d/send.log" 2>/dev/null)
 	"$BTRSENDD" -d -v -f "$d/send.conf" 2>> "$d/send.log" &
 	spid=$!
 	fixture_track_pid $spid
+	for i in $(seq 200); do
+		[ "$(grep -c "started with" "$d/send.log")" -gt "${n:-0}" ] && return
+		sleep 0.05
+	done
+	fail "sender did not start: $(tail -5 "$d/send.log")"
 }
 start_receiver
 start_sender
