@@ -2,14 +2,14 @@
 # loopback, the target's bandwidth limited so each transfer takes
 # seconds): in turn the sending daemon, its send worker, the receiving
 # daemon (the listening parent) and a receive worker, at a random point
-# of a transfer, for about $KILL_SECONDS (70) s; what was killed is
-# restarted.  A killed daemon's send worker must die with it (else the
-# restarted daemon would run the job twice at once).  Kills start after
-# the first (full) send.  Then the schedule
-# stops (reload to `manual`) and the last run completes.  At the end every
-# snapshot the sender made is on the receiver exactly once, identical to
-# its source, read-only with its source's uuid as received uuid; nothing
-# else is in the job's area (no staging, no partial); the state says ok.
+# of a transfer, for about $KILL_SECONDS (70) s, starting after the first
+# (full) send; what was killed is restarted.  A killed daemon's send
+# worker must die with it (else the restarted daemon would run the job
+# twice at once).  Then the sender restarts with the job `manual`: only
+# an interrupted run goes on, and completes.  At the end every snapshot
+# the sender made is on the receiver exactly once, identical to its
+# source, read-only with its source's uuid as received uuid; nothing else
+# is in the job's area (no staging, no partial); the state says ok.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
 btrfs_fs SRC 1G
