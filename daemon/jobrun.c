@@ -372,8 +372,8 @@ jobrun_replicate(int fd, const struct ipc_run *run, struct ipc_result *res,
  * Delete what keep-source does not keep; the count deleted, or -1.
  * Pinned: the snapshot just taken, the newest each target holds (the
  * base of its next incremental) and every snapshot a transfer uses (a
- * send that failed this run, and the snapshot, parent and clone sources
- * of each partial a target reported): its resume needs them unchanged.
+ * send that failed this run; the snapshot, parent and clone sources of a
+ * partial of a snapshot still to send): its resume needs them unchanged.
  */
 static int
 jobrun_prune(int fd, const struct ipc_run *run, const char *made,

@@ -738,7 +738,7 @@ net_open_request(struct netsend *n, SSL_CTX *ctx, const char *what)
 	n->t.fd = -1;
 	if ((fd = net_dial(n)) == -1)
 		return -1;
-	if (tls_connect(&n->t, ctx, fd, n->tg->cert_name, NET_TIMEOUT_MS, err,
+	if (tls_connect(&n->t, ctx, fd, n->tg->cert_name, n->timeout_ms, err,
 	    sizeof(err)) == -1) {
 		log_warnx("%s on %s: %s", what, n->tg->label, err);
 		n->permanent = strstr(err, "certificate") != NULL;

@@ -148,10 +148,11 @@ snap_plan(const struct snap_info *local, size_t nlocal,
 		return snap_newer_than(local, nlocal, b, 0, order);
 	}
 	/*
-	 * Nothing in common: every snapshot sent now is a full send except
-	 * those that can follow it incrementally.  Start from a full partial
-	 * the target already has (its bytes are paid for), else send only
-	 * the newest: each older one would cost another full send.
+	 * Nothing in common: the first snapshot sent is a full send.  Start
+	 * from a full partial the target already has (its bytes are paid
+	 * for) and chain the newer ones after it; else send only the newest:
+	 * starting older costs a full send plus every delta after it before
+	 * the target is current.
 	 */
 	if ((p = snap_newest_in(local, nlocal, partial, npartial)) < nlocal)
 		return snap_newer_than(local, nlocal, p, 1, order);

@@ -87,7 +87,8 @@ void snap_pin_uuids(const struct snap_info *local, size_t nlocal,
  * snapshot the target holds, the parent of order[0], or nlocal when
  * nothing is common; then order[0] is the newest full partial, resumed,
  * followed by everything newer, or else only the newest snapshot (one
- * full send, not one per snapshot).  Returns the count.
+ * full send, not a full send of an older one plus every delta after it).
+ * Returns the count.
  */
 size_t snap_plan(const struct snap_info *local, size_t nlocal,
     const uint8_t (*held)[16], size_t nheld, const uint8_t (*partial)[16],

@@ -20,7 +20,7 @@
 
 #include "proto/frame.h"
 
-#define IPC_VERSION	3	/* 2: targets in RUN, per-target RESULT; 3: tyearly */
+#define IPC_VERSION	3	/* 2: targets in RUN, per-target RESULT; 3: tyearly, target timeout */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 

@@ -11,8 +11,9 @@
 #    "incremental from" that one;
 #  * both sides hold exactly what docs/retention.md says, computed here
 #    by an independent python3 model from the snapshot names:
-#    keep-source { hourly 2 daily 2 weekly 2 min-age 5s } (min-age keeps
-#    a rolling window of recent runs; "now" is the new snapshot's time)
+#    keep-source { hourly 2 daily 2 weekly 2 min-age 15s } (min-age keeps
+#    a rolling window of recent runs, which are at least 2 s apart, so
+#    early runs leave it; "now" is the new snapshot's time)
 #    and keep-target { hourly 2 monthly 2 yearly 3 } (only yearly keeps
 #    the snapshots 500 and 800 days old: PRUNE must carry it).
 . "$(dirname "$0")/../lib/common.sh"
@@ -65,7 +66,7 @@ for p, c in enumerate(counts):
         keep.add(n)
 print("\n".join(sorted(keep)))
 PY
-expect_src() { python3 "$d/keep.py" 5 "$1" 2 2 2 0 0; }
+expect_src() { python3 "$d/keep.py" 15 "$1" 2 2 2 0 0; }
 expect_dst() { python3 "$d/keep.py" 0 "$1" 2 0 0 2 3; }
 name_time() { date -u -d "$(echo "$1" | sed -E 's/^home\.([0-9]{8})T([0-9]{2})([0-9]{2})([0-9]{2})Z.*/\1 \2:\3:\4/')" +%s; }
 
@@ -100,7 +101,7 @@ job home {
 	snapshot-dir $SRC/snaps
 	schedule     every 2s
 	send-to      backup
-	keep-source  { hourly 2 daily 2 weekly 2 min-age 5s }
+	keep-source  { hourly 2 daily 2 weekly 2 min-age 15s }
 	keep-target  { hourly 2 monthly 2 yearly 3 }
 }
 CONF
@@ -188,6 +189,7 @@ wait_run_ok() {
 
 runs=11
 window=0
+mades=
 for run in $(seq $runs); do
 	wait_run_ok $run
 	grep -q "run did not complete" "$d/send.log" &&
@@ -212,10 +214,11 @@ for run in $(seq $runs); do
 	got=$(ls "$area" | sort)
 	[ "$got" = "$model_dst" ] ||
 		fail "run $run: target holds [$(echo $got)], keep-target says [$(echo $model_dst)]"
-	# min-age 5s keeps the run before this one when it is recent enough.
+	# min-age keeps the run before this one when it is recent enough.
 	[ $run -gt 1 ] && echo "$model_src" | grep -qx "$prev" && window=1
 	note "run $run: $made; source keeps $(echo "$model_src" | wc -l), target $(echo "$model_dst" | wc -l)"
 	prev=$made
+	mades="$mades $made"
 	scenario_mutate "$SRC/src" $((run + 7))
 	kill -CONT $spid
 done
@@ -230,5 +233,9 @@ second=$(printf '%s\n' $planted | sed -n 2p)
 	fail "keep-target yearly 3 did not keep $oldest and $second"
 [ -d "$SRC/snaps/$oldest" ] && fail "keep-source kept $oldest"
 [ $window = 1 ] || fail "min-age never kept an older run: the check is vacuous"
+for m in $mades; do
+	echo "$model_src" | grep -qx "$m" || dropped=1
+done
+[ "${dropped:-0}" = 1 ] || fail "keep-source never dropped a run's snapshot: the check is vacuous"
 note "$runs runs along the chain; retention as modelled on both sides"
 echo "daemon_chain: ok"
