@@ -629,6 +629,148 @@ recv_test_pause(void)
 	sleep((unsigned)atoi(v));
 }
 
+/*
+ * The snapshot name a receiver-side entry of the job directory belongs
+ * to: ".btrsend-partial.NAME[.state|.progress|.flags]" or
+ * ".btrsend-ckpt.{0,1}.NAME"; 0 and name, or -1 for anything else.
+ */
+static int
+recv_partial_owner(const char *ent, char name[NAME_MAX + 1])
+{
+	static const char *const sufs[] = { APPLY_STATE_SUFFIX,
+	    APPLY_PROGRESS_SUFFIX, APPLY_FLAGS_SUFFIX };
+	size_t len, sl, i;
+
+	if (strncmp(ent, APPLY_STAGING_PREFIX,
+	    sizeof(APPLY_STAGING_PREFIX) - 1) == 0)
+		ent += sizeof(APPLY_STAGING_PREFIX) - 1;
+	else if (strncmp(ent, APPLY_CKPT_PREFIX,
+	    sizeof(APPLY_CKPT_PREFIX) - 1) == 0 &&
+	    (ent[sizeof(APPLY_CKPT_PREFIX) - 1] == '0' ||
+	    ent[sizeof(APPLY_CKPT_PREFIX) - 1] == '1') &&
+	    ent[sizeof(APPLY_CKPT_PREFIX)] == '.')
+		ent += sizeof(APPLY_CKPT_PREFIX) + 1;
+	else
+		return -1;
+	len = strlen(ent);
+	for (i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++) {
+		sl = strlen(sufs[i]);
+		if (len > sl && strcmp(ent + len - sl, sufs[i]) == 0) {
+			len -= sl;
+			break;
+		}
+	}
+	if (len == 0 || len > NAME_MAX)
+		return -1;
+	memcpy(name, ent, len);
+	name[len] = '\0';
+	return 0;
+}
+
+/*
+ * Discard one stale partial, unless a worker holds its lock (the apply
+ * engine's progress file): then it is being written and is not ours.
+ * The lock is taken, creating the file if need be, and held across the
+ * discard, so a worker that starts on this name meanwhile waits for it
+ * (recv_wait_partial) or is refused (apply_progress_open), never finds
+ * half a partial.
+ */
+static void
+recv_discard_stale(struct recv *rv, struct apply *a, const char *name)
+{
+	char lock[NAME_MAX + 1];
+	int fd, n;
+
+	n = snprintf(lock, sizeof(lock), "%s%s%s", APPLY_STAGING_PREFIX, name,
+	    APPLY_PROGRESS_SUFFIX);
+	if (n < 0 || (size_t)n >= sizeof(lock))
+		return;
+	fd = openat(rv->jobfd, lock, O_RDONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_warn("%s: stale partial %s/%s: lock %s", rv->tls.peer,
+		    rv->begin.job, name, lock);
+		return;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		log_info("%s: stale partial %s/%s kept: another transfer is "
+		    "writing it", rv->tls.peer, rv->begin.job, name);
+		close(fd);
+		return;
+	}
+	log_warnx("%s: DISCARDING stale partial %s/%s (staging subvolume, "
+	    "checkpoint snapshots, state): %s was just received complete and "
+	    "is newer, so no job run will send %s again", rv->tls.peer,
+	    rv->begin.job, name, rv->begin.name, name);
+	if (apply_discard_partial(a, name) == -1)
+		log_warnx("%s: discard stale partial %s/%s: %s", rv->tls.peer,
+		    rv->begin.job, name, apply_error(a));
+	close(fd);
+}
+
+/*
+ * A job run sends only snapshots newer than the newest one the target
+ * holds (snap_plan), so once begin.name is complete, a partial of an
+ * older snapshot of the same job will never be resumed: discard it.
+ * Only names of this job (<job>.<UTC time>[.seq]) older than the one
+ * received are candidates, only in this client's job directory; any
+ * other entry is left alone.  Failures are logged, never fatal.
+ */
+static void
+recv_sweep_stale(struct recv *rv)
+{
+	struct apply_opts o;
+	struct apply *a = NULL;
+	struct snap_info done, s;
+	struct dirent *de;
+	char (*names)[NAME_MAX + 1] = NULL;
+	char name[NAME_MAX + 1];
+	size_t n = 0, cap = 0, i;
+	DIR *d = NULL;
+	int fd;
+
+	memset(&done, 0, sizeof(done));
+	if (snap_name_parse(rv->begin.name, rv->begin.job, &done.time,
+	    &done.seq) == -1)
+		return;
+	if ((fd = dup(rv->jobfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		log_warn("%s: stale partials of %s", rv->tls.peer, rv->begin.job);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		memset(&s, 0, sizeof(s));
+		if (recv_partial_owner(de->d_name, name) == -1 ||
+		    snap_name_parse(name, rv->begin.job, &s.time, &s.seq) == -1 ||
+		    snap_info_cmp(&s, &done) >= 0)
+			continue;
+		for (i = 0; i < n && strcmp(names[i], name) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		memcpy(names[n++], name, sizeof(name));
+	}
+	closedir(d);
+	if (n == 0)
+		goto done;
+	memset(&o, 0, sizeof(o));
+	o.quiet = true;
+	if ((a = apply_new(rv->jobfd, &o)) == NULL) {
+		log_warn("%s: stale partials of %s", rv->tls.peer, rv->begin.job);
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		recv_discard_stale(rv, a, names[i]);
+	apply_free(a);
+done:
+	free(names);
+}
+
 static int
 recv_end(struct recv *rv, const struct wire_point *pt)
 {
@@ -653,6 +795,7 @@ recv_end(struct recv *rv, const struct wire_point *pt)
 		    apply_error(rv->a));
 		return -1;
 	}
+	recv_sweep_stale(rv);
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_DONE;
 	m.u.done.point = *pt;
