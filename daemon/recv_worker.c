@@ -629,27 +629,21 @@ recv_test_pause(void)
 	sleep((unsigned)atoi(v));
 }
 
-/*
- * The snapshot name a receiver-side entry of the job directory belongs
- * to: ".btrsend-partial.NAME[.state|.progress|.flags]" or
- * ".btrsend-ckpt.{0,1}.NAME"; 0 and name, or -1 for anything else.
- */
+/* The snapshot name an entry of a job directory belongs to, or -1. */
 static int
 recv_partial_owner(const char *ent, char name[NAME_MAX + 1])
 {
 	static const char *const sufs[] = { APPLY_STATE_SUFFIX,
 	    APPLY_PROGRESS_SUFFIX, APPLY_FLAGS_SUFFIX };
+	const size_t cl = sizeof(APPLY_CKPT_PREFIX) - 1;
 	size_t len, sl, i;
 
 	if (strncmp(ent, APPLY_STAGING_PREFIX,
 	    sizeof(APPLY_STAGING_PREFIX) - 1) == 0)
 		ent += sizeof(APPLY_STAGING_PREFIX) - 1;
-	else if (strncmp(ent, APPLY_CKPT_PREFIX,
-	    sizeof(APPLY_CKPT_PREFIX) - 1) == 0 &&
-	    (ent[sizeof(APPLY_CKPT_PREFIX) - 1] == '0' ||
-	    ent[sizeof(APPLY_CKPT_PREFIX) - 1] == '1') &&
-	    ent[sizeof(APPLY_CKPT_PREFIX)] == '.')
-		ent += sizeof(APPLY_CKPT_PREFIX) + 1;
+	else if (strncmp(ent, APPLY_CKPT_PREFIX, cl) == 0 &&
+	    (ent[cl] == '0' || ent[cl] == '1') && ent[cl + 1] == '.')
+		ent += cl + 2;
 	else
 		return -1;
 	len = strlen(ent);
@@ -665,6 +659,20 @@ recv_partial_owner(const char *ent, char name[NAME_MAX + 1])
 	memcpy(name, ent, len);
 	name[len] = '\0';
 	return 0;
+}
+
+bool
+recv_stale_partial(const char *ent, const char *job, const char *done,
+    char *name)
+{
+	struct snap_info d, s;
+
+	memset(&d, 0, sizeof(d));
+	memset(&s, 0, sizeof(s));
+	return snap_name_parse(done, job, &d.time, &d.seq) == 0 &&
+	    recv_partial_owner(ent, name) == 0 &&
+	    snap_name_parse(name, job, &s.time, &s.seq) == 0 &&
+	    snap_info_cmp(&s, &d) < 0;
 }
 
 /*
@@ -721,7 +729,6 @@ recv_sweep_stale(struct recv *rv)
 {
 	struct apply_opts o;
 	struct apply *a = NULL;
-	struct snap_info done, s;
 	struct dirent *de;
 	char (*names)[NAME_MAX + 1] = NULL;
 	char name[NAME_MAX + 1];
@@ -729,10 +736,6 @@ recv_sweep_stale(struct recv *rv)
 	DIR *d = NULL;
 	int fd;
 
-	memset(&done, 0, sizeof(done));
-	if (snap_name_parse(rv->begin.name, rv->begin.job, &done.time,
-	    &done.seq) == -1)
-		return;
 	if ((fd = dup(rv->jobfd)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
@@ -740,10 +743,8 @@ recv_sweep_stale(struct recv *rv)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		memset(&s, 0, sizeof(s));
-		if (recv_partial_owner(de->d_name, name) == -1 ||
-		    snap_name_parse(name, rv->begin.job, &s.time, &s.seq) == -1 ||
-		    snap_info_cmp(&s, &done) >= 0)
+		if (!recv_stale_partial(de->d_name, rv->begin.job,
+		    rv->begin.name, name))
 			continue;
 		for (i = 0; i < n && strcmp(names[i], name) != 0; i++)
 			;
