@@ -151,4 +151,6 @@ grep -q "DISCARDING stale partial .*\($new\|$wold\)" "$d/recv.log" &&
 grep -q "resuming at command" "$d/desk.out" ||
 	fail "desktop.test's partial of $old was not resumed: $(cat "$d/desk.out")"
 [ -d "$DST/backup/desktop.test/home/$old" ] || fail "desktop.test: $old not received"
+grep -q "runtime error:\|Sanitizer" "$d/recv.log" &&
+	fail "sanitizer report in the receiver: $(grep -A5 "runtime error:\|Sanitizer" "$d/recv.log")"
 echo "daemon_stale_partial: ok"
