@@ -50,6 +50,8 @@ struct netsend {
 	uint32_t f_ncmds;
 	struct wire_point resume;       /* from the receiver's BEGIN-REPLY */
 	struct timespec start;
+	/* across attempts */
+	uint64_t sent_to;               /* furthest stream byte sent */
 };
 
 static void
@@ -274,6 +276,8 @@ net_flush(struct netsend *n)
 	n->bytes += n->flen;
 	n->f_index += n->f_ncmds;
 	n->f_offset += n->flen;
+	if (n->f_offset > n->sent_to)
+		n->sent_to = n->f_offset;
 	n->flen = 0;
 	n->f_ncmds = 0;
 	net_throttle(n);
@@ -435,8 +439,16 @@ net_skip(struct netsend *n, struct send *s)
 	 */
 	n->f_index = n->ncmds = n->resume.index;
 	n->f_offset = n->resume.offset;
-	net_say(n, "%s: resuming at command %" PRIu64 ", byte %" PRIu64 "\n",
-	    n->snapshot, n->resume.index, n->resume.offset);
+	/* What an earlier attempt sent past the checkpoint goes again. */
+	if (n->sent_to > 0)
+		net_say(n, "%s: resuming at command %" PRIu64 ", byte %" PRIu64
+		    " (%" PRIu64 " bytes sent before the cut go again)\n",
+		    n->snapshot, n->resume.index, n->resume.offset,
+		    n->sent_to > n->resume.offset ?
+		    n->sent_to - n->resume.offset : 0);
+	else
+		net_say(n, "%s: resuming at command %" PRIu64 ", byte %" PRIu64
+		    "\n", n->snapshot, n->resume.index, n->resume.offset);
 	fflush(stdout);
 	return 0;
 }
