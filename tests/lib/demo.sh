@@ -76,15 +76,20 @@ fi
 
 runs_ok() { grep -c "job home: run ok" "$WORK/laptop.log"; }
 
-# run_job N: start run number N (if runs are asked for) and wait for it.
-run_job() {
-	local n=$1 i
+# run_start N: ask for run number N, or say that the schedule will start it.
+run_start() {
 	if [ "$SCHEDULE" = manual ]; then
+		say "btrsendctl run home:"
 		"$CTL" -f "$WORK/laptop.conf" run home | show
 		[ "${PIPESTATUS[0]}" = 0 ] || demo_fail "btrsendctl run home"
 	else
-		say "(waiting for the schedule to start run $n)"
+		say "(the job runs every 10 s: waiting for run $1 to start)"
 	fi
+}
+
+# run_wait N: wait until run number N has ended well.
+run_wait() {
+	local n=$1 i
 	for i in $(seq 600); do
 		kill -0 "$LAPTOP_PID" 2>/dev/null || demo_fail "the laptop's btrsendd died"
 		[ "$(runs_ok)" -ge "$n" ] && return 0
@@ -147,7 +152,10 @@ say "backup admits only the client names its config lists."
 
 step "4. Two configurations"
 port=$((20000 + RANDOM % 20000))
-while ss -Htln "sport = :$port" | grep -q .; do port=$((20000 + RANDOM % 20000)); done
+# Something answering there already?  Then another one.
+while (exec 3<> "/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+	port=$((20000 + RANDOM % 20000))
+done
 cat > "$WORK/backup.conf" <<CONF
 tls {
 	certificate $WORK/certs/backup.test.crt
@@ -204,10 +212,17 @@ for i in $(seq 100); do
 done
 grep -q "receiving into" "$WORK/backup.log" || demo_fail "the backup's btrsendd did not start"
 say "backup: btrsendd -d -v -f backup.conf   (pid $BACKUP_PID, log backup.log,"
-say "        checkpoints every $CKPT_MIB MiB instead of 64 MiB for this demo)"
+say "        checkpoints every $CKPT_MIB MiB instead of 64 MiB for this demo):"
+show < "$WORK/backup.log"
 "$BTRSENDD" -d -v -f "$WORK/laptop.conf" 2> "$WORK/laptop.log" &
 LAPTOP_PID=$!
-say "laptop: btrsendd -d -v -f laptop.conf   (pid $LAPTOP_PID, log laptop.log)"
+for i in $(seq 100); do
+	grep -q "started with" "$WORK/laptop.log" && break
+	sleep 0.1
+done
+grep -q "started with" "$WORK/laptop.log" || demo_fail "the laptop's btrsendd did not start"
+say "laptop: btrsendd -d -v -f laptop.conf   (pid $LAPTOP_PID, log laptop.log):"
+grep "started with" "$WORK/laptop.log" | show
 AREA=$DST/backup/laptop.test/home
 say "The backup keeps what laptop.test sends for job home in"
 say "$AREA, and nothing of it anywhere else."
@@ -215,7 +230,8 @@ say "$AREA, and nothing of it anywhere else."
 # ---------------------------------------------------------------- 6
 step "6. First run: snapshot, full send"
 l=$(log_len "$WORK/laptop.log"); r=$(log_len "$WORK/backup.log")
-run_job 1
+run_start 1
+run_wait 1
 S1=$(newest)
 say "laptop.log:"
 log_since "$WORK/laptop.log" $((l + 1)) "job home: run|sent |incremental" | show
@@ -224,16 +240,18 @@ log_since "$WORK/backup.log" $((r + 1)) "receiving |received " | show
 grep -q "sent $S1 to backup, full" "$WORK/laptop.log" ||
 	demo_fail "the first send of $S1 was not logged as full"
 check_snapshot "$S1"
-say "The laptop made the read-only snapshot $S1 and sent all of it;"
-say "treecmp finds the copy on the backup equal to it (types, modes, owners,"
-say "contents, holes aside, times to the nanosecond, xattrs, hard links)."
+say "The laptop made the read-only snapshot $S1 and sent all of it"
+say "(nothing on the backup to start from). treecmp finds the copy equal to its"
+say "source: types, modes, owners, sizes, contents, symlink targets, devices,"
+say "times to the nanosecond, every xattr (ACLs, capabilities) and hard links."
 
 # ---------------------------------------------------------------- 7
 step "7. Change files, run again: only the difference travels"
 scenario_mutate "$SRC/home" 1
 say "renamed, swapped, deleted, rewritten, punched holes in files under home/mut"
 l=$(log_len "$WORK/laptop.log"); r=$(log_len "$WORK/backup.log")
-run_job 2
+run_start 2
+run_wait 2
 S2=$(newest)
 [ "$S2" != "$S1" ] || demo_fail "run 2 made no new snapshot"
 log_since "$WORK/laptop.log" $((l + 1)) "job home: run|sent |incremental" | show
@@ -245,12 +263,12 @@ say "$S2 went as an incremental stream from $S1 (the newest"
 say "snapshot both sides hold) and is equal to its source."
 
 # ---------------------------------------------------------------- 8
-step "8. A transfer cut in the middle resumes from the last checkpoint"
+step "8. A transfer cut in the middle resumes where it stopped"
 dd if=/dev/urandom of="$SRC/home/big" bs=1M count=$BIG_MIB status=none ||
 	demo_fail "writing $SRC/home/big"
 say "A new $BIG_MIB MiB file; at $RATE_MIB MiB/s the next send takes about $((BIG_MIB / RATE_MIB)) s."
 l=$(log_len "$WORK/laptop.log"); r=$(log_len "$WORK/backup.log")
-[ "$SCHEDULE" = manual ] && { "$CTL" -f "$WORK/laptop.conf" run home | show; }
+run_start 3
 # Wait until KILL_MIB MiB of the file are on the backup (in the partial),
 # so several checkpoints lie behind the cut.
 for i in $(seq 600); do
@@ -264,7 +282,7 @@ worker=$(pgrep -P "$BACKUP_PID" | head -n 1)
 [ -n "$worker" ] || demo_fail "no receive worker under the backup's btrsendd"
 kill -9 "$worker" || demo_fail "kill -9 $worker"
 say "kill -9 $worker: the backup's receive worker dies with $(($(stat -c %s "$part") >> 20)) MiB of big written."
-run_job 3
+run_wait 3
 S3=$(newest)
 say "laptop.log:"
 log_since "$WORK/laptop.log" $((l + 1)) "job home: run|send|resuming|sent |incremental" | show
@@ -278,11 +296,14 @@ again=$(sed -n 's/.* (\([0-9]*\) bytes sent before the cut go again).*/\1/p' <<<
 	demo_fail "$S3 resumed at byte '$offset', not from a checkpoint"
 [ -n "$again" ] || demo_fail "the resume line does not say what was sent again: $line"
 check_snapshot "$S3"
-say "The laptop reconnected by itself and the backup answered with its last"
-say "checkpoint: byte $offset ($((offset >> 20)) MiB). The laptop regenerated the stream, checked"
-say "the digest of those bytes, and sent only what followed. Sent twice: $again bytes"
-say "(what had gone out after that checkpoint), not the $((offset >> 20)) MiB before it."
-say "$S3 is complete and equal to its source."
+say "The laptop reconnected by itself 1 s later; a new receive worker found the"
+say "partial and answered that it holds the stream up to byte $offset ($((offset >> 20)) MiB)."
+say "(A killed process leaves its writes in the page cache, so the backup picks up"
+say "exactly where it stopped; after a crash of the whole machine it would go back"
+say "to its last durable checkpoint, every $CKPT_MIB MiB here.) The laptop re-ran the"
+say "kernel's send, checked the digest of those $offset bytes against the backup's"
+say "and skipped them; only what followed went over the wire. Sent twice because"
+say "of the cut: $again bytes. $S3 is complete and equal to its source."
 
 # ---------------------------------------------------------------- 9
 step "9. What the laptop's btrsendd says about its job"
