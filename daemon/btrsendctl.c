@@ -19,12 +19,30 @@ static int ctl_version(int, char **);
 
 /* Sorted by name. */
 static const struct ctl_command ctl_commands[] = {
+	{ "cancel", ctl_cancel, "[-f CONF|-s SOCK] ID",
+	  "stop a running run (it checkpoints; a later run resumes)" },
 	{ "dump", ctl_dump, "[-f FILE]",
 	  "print a send stream like 'btrfs receive --dump'" },
+	{ "history", ctl_history, "[-f CONF|-s SOCK] [--json] [-n N]",
+	  "past runs: start, duration, bytes, resumes, result" },
+	{ "monitor", ctl_monitor, "[-f CONF|-s SOCK] [--json]",
+	  "print the daemon's events as they happen" },
+	{ "pause", ctl_pause, "[-f CONF|-s SOCK] JOB",
+	  "no scheduled runs of JOB until unpause (kept on restart)" },
 	{ "receive", ctl_receive, "[-f FILE] [--force-decompress] DIR",
 	  "apply send streams into DIR (on btrfs), confined and resumable" },
+	{ "reload", ctl_reload, "[-f CONF|-s SOCK]",
+	  "reread the daemon's configuration, or show its errors" },
+	{ "run", ctl_run_job, "[-f CONF|-s SOCK] JOB",
+	  "start a run of JOB now" },
 	{ "send", ctl_send, "[-p P] [-c C]... (-o FILE|--to T) SNAP",
 	  "kernel send of read-only snapshots to a file or a btrsendd" },
+	{ "snapshots", ctl_snapshots, "[-f CONF|-s SOCK] [--json] JOB",
+	  "JOB's local snapshots and the targets holding each" },
+	{ "status", ctl_status, "[-f CONF|-s SOCK] [--json]",
+	  "jobs, last results, next runs, running transfers" },
+	{ "unpause", ctl_unpause, "[-f CONF|-s SOCK] JOB",
+	  "schedule JOB again" },
 	{ "verify", ctl_verify, "[-v] [-f FILE]",
 	  "check a send stream; -v lists the commands" },
 	{ "version", ctl_version, "",
@@ -40,7 +58,7 @@ usage(FILE *f)
 
 	fprintf(f, "usage: btrsendctl COMMAND [ARGS]\n\ncommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-8s %-40s %s\n", ctl_commands[i].name,
+		fprintf(f, "  %-9s %-40s %s\n", ctl_commands[i].name,
 		    ctl_commands[i].usage, ctl_commands[i].summary);
 	fprintf(f, "\nExit status: 0 ok, 1 operation failed, 2 usage error.\n");
 }

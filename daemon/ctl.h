@@ -17,12 +17,21 @@ struct ctl_command {
 	const char *summary;    /* one line */
 };
 
+int ctl_cancel(int argc, char **argv);
 int ctl_dump(int argc, char **argv);
+int ctl_history(int argc, char **argv);
+int ctl_monitor(int argc, char **argv);
+int ctl_pause(int argc, char **argv);
 int ctl_receive(int argc, char **argv);
+int ctl_reload(int argc, char **argv);
+int ctl_run_job(int argc, char **argv);
 int ctl_send(int argc, char **argv);
 /* send --to HOST: to a btrsendd receiver (ctl_netsend.c). */
 int ctl_send_net(int argc, char **argv);
 int ctl_send_wants_net(int argc, char **argv);
+int ctl_snapshots(int argc, char **argv);
+int ctl_status(int argc, char **argv);
+int ctl_unpause(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 
 /* Open -f FILE or stdin ("-" or NULL) for reading; -1 with a message. */

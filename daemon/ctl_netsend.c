@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -26,13 +27,131 @@ struct netsend {
 	const char *clones[NET_MAX_CLONES];
 	size_t nclones;
 	uint32_t proto;
-	int compressed_data, retries;
+	int compressed_data, retries, no_estimate;
 	uint64_t limit;
 	/* resolved */
 	struct tls_conf tls;
 	char host[256], name[256], port[8];
 	bool zstd;
 };
+
+#define NET_LINE_SECS	10	/* plain progress lines when not a terminal */
+
+struct net_meter {
+	const char	*snapshot;
+	int		 tty;
+	int		 started;
+	int		 said_total;
+	struct timespec	 last;
+};
+
+static const char *const net_total_names[] = {
+	[NETSEND_TOTAL_UNKNOWN] = "unknown",
+	[NETSEND_TOTAL_ESTIMATE] = "estimate",
+	[NETSEND_TOTAL_PREVIOUS] = "previous run",
+};
+
+static void
+net_human(char *buf, size_t len, double v)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	size_t u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+/*
+ * Percent and ETA need a total; an estimate can fall short, so percent
+ * stops at 99 until the receiver has it all and the ETA is then unknown.
+ */
+static void
+net_meter_tail(const struct netsend_progress *p, double rate, char *buf,
+    size_t len)
+{
+	double pct, eta;
+
+	buf[0] = '\0';
+	if (p->total == 0)
+		return;
+	pct = 100.0 * (double)p->done / (double)p->total;
+	if (p->final)
+		pct = 100;
+	else if (pct > 99)
+		pct = 99;
+	if (p->final || rate <= 0 || p->done >= p->total) {
+		snprintf(buf, len, "  %3.0f%%", pct);
+		return;
+	}
+	eta = (double)(p->total - p->done) / rate;
+	snprintf(buf, len, "  %3.0f%%  ETA %02d:%02d:%02d", pct,
+	    (int)(eta / 3600), (int)(eta / 60) % 60, (int)eta % 60);
+}
+
+static void
+net_meter_tty(const struct netsend_progress *p, double rate, const char *tail)
+{
+	char done[32], total[32] = "", r[32];
+
+	net_human(done, sizeof(done), (double)p->done);
+	net_human(r, sizeof(r), rate);
+	if (p->total > 0) {
+		strcpy(total, " of ");
+		net_human(total + 4, sizeof(total) - 4, (double)p->total);
+	}
+	fprintf(stderr, "\r%s%s  %s/s%s%s\033[K%s", done, total, r, tail,
+	    p->total ? (p->total_src == NETSEND_TOTAL_ESTIMATE ?
+	    " (est.)" : " (prev.)") : "", p->final ? "\n" : "");
+}
+
+static void
+net_meter_line(struct net_meter *m, const struct netsend_progress *p,
+    double rate, const char *tail)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!m->started) {
+		m->started = 1;
+		m->last = now;
+	}
+	/* the estimate comes while the send runs: say the total when known */
+	if (!m->said_total && (p->total_src != NETSEND_TOTAL_UNKNOWN ||
+	    p->final)) {
+		m->said_total = p->total_src == NETSEND_TOTAL_ESTIMATE ||
+		    p->final;
+		fprintf(stderr, "btrsendctl: send: %s: total %llu bytes (%s",
+		    m->snapshot, (unsigned long long)p->total,
+		    net_total_names[p->total_src]);
+		if (p->total_src == NETSEND_TOTAL_ESTIMATE)
+			fprintf(stderr, ", %.3f s", p->estimate_secs);
+		fputs(")\n", stderr);
+	}
+	if (!p->final && now.tv_sec - m->last.tv_sec < NET_LINE_SECS)
+		return;
+	m->last = now;
+	fprintf(stderr, "btrsendctl: send: %s: %llu bytes%s, %.0f bytes/s%s\n",
+	    m->snapshot, (unsigned long long)p->done, p->final ? " done" : "",
+	    rate, tail);
+}
+
+static void
+net_meter(const struct netsend_progress *p, void *arg)
+{
+	struct net_meter *m = arg;
+	char tail[64];
+	double rate;
+
+	rate = p->secs > 0 ? (double)(p->done - p->resumed_at) / p->secs : 0;
+	net_meter_tail(p, rate, tail, sizeof(tail));
+	if (m->tty)
+		net_meter_tty(p, rate, tail);
+	else
+		net_meter_line(m, p, rate, tail);
+}
 
 static int
 net_parse_size(const char *s, uint64_t *v)
@@ -58,7 +177,7 @@ net_parse_size(const char *s, uint64_t *v)
 }
 
 enum { OPT_PROTO = 256, OPT_COMPRESSED, OPT_JOB, OPT_TO, OPT_RETRIES,
-    OPT_LIMIT };
+    OPT_LIMIT, OPT_NO_ESTIMATE };
 
 static const struct option net_opts[] = {
 	{ "proto", required_argument, NULL, OPT_PROTO },
@@ -67,6 +186,7 @@ static const struct option net_opts[] = {
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "no-estimate", no_argument, NULL, OPT_NO_ESTIMATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -100,6 +220,7 @@ net_parse(int argc, char **argv, struct netsend *n)
 		case OPT_JOB: n->job = optarg; break;
 		case OPT_TO: n->to = optarg; break;
 		case OPT_RETRIES: n->retries = atoi(optarg); break;
+		case OPT_NO_ESTIMATE: n->no_estimate = 1; break;
 		case OPT_LIMIT:
 			if (net_parse_size(optarg, &n->limit) == -1)
 				return -1;
@@ -166,6 +287,7 @@ ctl_send_net(int argc, char **argv)
 	struct netsend_target tg;
 	struct netsend_opts o;
 	struct netsend_result res;
+	struct net_meter m;
 	SSL_CTX *ctx;
 	char err[512];
 	int rc;
@@ -174,7 +296,8 @@ ctl_send_net(int argc, char **argv)
 	if (net_parse(argc, argv, &n) == -1) {
 		log_warnx("send: usage: send [-f CONF] [-p PARENT] [-c CLONE]... "
 		    "[--proto 1|2|3|auto] [--compressed-data] [--job NAME] "
-		    "[--retries N] [--limit BYTES/S] --to HOST[:PORT] SNAPSHOT");
+		    "[--retries N] [--limit BYTES/S] [--no-estimate] "
+		    "--to HOST[:PORT] SNAPSHOT");
 		return CTL_USAGE;
 	}
 	if (net_resolve(&n) == -1)
@@ -197,7 +320,12 @@ ctl_send_net(int argc, char **argv)
 	o.parent = n.parent;
 	o.clones = n.clones;
 	o.nclones = n.nclones;
-	o.progress = isatty(STDERR_FILENO);
+	memset(&m, 0, sizeof(m));
+	m.snapshot = n.snapshot;
+	m.tty = isatty(STDERR_FILENO);
+	o.on_progress = net_meter;
+	o.progress_arg = &m;
+	o.estimate = !n.no_estimate;
 	o.print = 1;
 	rc = netsend_run(ctx, &tg, n.job, n.snapshot, &o, &res);
 	netsend_result_free(&res);
@@ -210,7 +338,7 @@ int
 ctl_send_wants_net(int argc, char **argv)
 {
 	static const char *const only_net[] = { "--to", "--job", "--retries",
-	    "--limit", "-f" };
+	    "--limit", "--no-estimate", "-f" };
 	size_t j, n;
 	int i;
 

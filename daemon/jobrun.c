@@ -41,6 +41,53 @@ jobrun_progress(int fd, const char *fmt, ...)
 	ipc_buf_free(&b);
 }
 
+/* The progress callback's argument: where to, and what. */
+struct jobrun_meter {
+	int		 fd;
+	const char	*target;
+	const char	*snapshot;
+};
+
+static void
+jobrun_xfer(const struct netsend_progress *p, void *arg)
+{
+	struct jobrun_meter *m = arg;
+	struct ipc_buf b = { 0 };
+	struct ipc_xfer x;
+
+	memset(&x, 0, sizeof(x));
+	x.phase = (char *)(uintptr_t)p->phase;
+	x.target = (char *)(uintptr_t)m->target;
+	x.snapshot = (char *)(uintptr_t)m->snapshot;
+	x.done = p->done;
+	x.total = p->total;
+	x.total_src = p->total_src == NETSEND_TOTAL_ESTIMATE ?
+	    IPC_TOTAL_ESTIMATE : p->total_src == NETSEND_TOTAL_PREVIOUS ?
+	    IPC_TOTAL_PREVIOUS : IPC_TOTAL_UNKNOWN;
+	x.resumed_at = p->resumed_at;
+	x.resumes = p->resumes;
+	ipc_put_xfer(&b, (uint32_t)getpid(), &x);
+	if (ipc_write_all(m->fd, &b) == -1)
+		log_warn("worker: progress to parent");
+	ipc_buf_free(&b);
+}
+
+/* What the target reported holding, and the snapshot just sent. */
+static void
+jobrun_held_report(int fd, const char *target, const struct netsend_result *nr)
+{
+	struct ipc_buf b = { 0 };
+	struct ipc_held h;
+
+	h.target = (char *)(uintptr_t)target;
+	h.n = nr->nheld > IPC_HELD_MAX ? IPC_HELD_MAX : (uint32_t)nr->nheld;
+	h.names = nr->held_names;
+	ipc_put_held(&b, (uint32_t)getpid(), &h);
+	if (ipc_write_all(fd, &b) == -1)
+		log_warn("worker: held snapshots to parent");
+	ipc_buf_free(&b);
+}
+
 static void
 jobrun_policy(const struct ipc_run *run, struct retention_policy *p)
 {
@@ -59,6 +106,8 @@ struct jobrun_held {
 };
 
 #define JOBRUN_SEND_RETRIES	2	/* within a run; the parent backs off */
+/* The metadata-only estimate pass even when the previous size is known. */
+#define JOBRUN_ESTIMATE		1
 
 static void
 jobrun_target_result(struct ipc_target_result *tr, const char *name,
@@ -80,6 +129,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	struct netsend_target tg;
 	struct netsend_opts o;
 	struct netsend_result nr;
+	struct jobrun_meter m = { fd, it->name, made };
 	struct snap_info si;
 	char port[8], path[4096], err[512];
 	uint8_t st;
@@ -96,6 +146,10 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	o.proto = run->proto;
 	o.compressed_data = run->compressed_data;
 	o.retries = JOBRUN_SEND_RETRIES;
+	o.on_progress = jobrun_xfer;
+	o.progress_arg = &m;
+	o.estimate = it->prev_bytes == 0 || JOBRUN_ESTIMATE;
+	o.prev_total = it->prev_bytes;
 	snprintf(path, sizeof(path), "%s/%s", run->snapshot_dir, made);
 	log_fields(run->job, it->name, made, NULL);
 	jobrun_progress(fd, "sending %s to %s", made, it->name);
@@ -110,7 +164,10 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	/* The target now holds the new snapshot too. */
 	if (snapshot_info(path, &si, err, sizeof(err)) == 0) {
 		nr.held = xrealloc(nr.held, (nr.nheld + 1) * 16);
-		memcpy(nr.held[nr.nheld++], si.uuid, 16);
+		nr.held_names = xrealloc(nr.held_names, (nr.nheld + 1) *
+		    sizeof(*nr.held_names));
+		memcpy(nr.held[nr.nheld], si.uuid, 16);
+		nr.held_names[nr.nheld++] = xstrdup(made);
 		nr.listed = 1;
 	}
 	log_info("sent %s to %s%s%s", made, it->name,
@@ -128,6 +185,10 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 			    it->name);
 	}
 done:
+	tr->bytes = nr.sent;
+	tr->resumes = nr.resumes;
+	if (nr.listed)
+		jobrun_held_report(fd, it->name, &nr);
 	if (nr.listed) {
 		h->uuids = nr.held;
 		h->n = nr.nheld;

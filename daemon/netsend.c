@@ -9,6 +9,8 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +32,21 @@
 #define NET_MAX_CLONES  WIRE_CLONES_MAX
 #define NET_FRAME       (1u << 20)      /* raw bytes per DATA frame */
 #define NET_TIMEOUT_MS  60000
+/* Data bytes per WRITE command the kernel emits: v1, and v2 and later. */
+#define NET_EST_WRITE_V1        (48u << 10)
+#define NET_EST_WRITE_V2        (128u << 10)
+
+enum { NET_EST_RUNNING, NET_EST_DONE, NET_EST_FAILED };
+
+struct net_est {
+	pthread_t th;
+	bool running;                   /* started, not joined */
+	atomic_int state;               /* NET_EST_* */
+	struct send_params p;
+	struct send_error e;
+	uint64_t total;
+	double secs;
+};
 
 struct netsend {
 	const struct netsend_target *tg;
@@ -49,8 +66,12 @@ struct netsend {
 	uint64_t f_index, f_offset, ncmds, bytes, acked;
 	uint32_t f_ncmds;
 	struct wire_point resume;       /* from the receiver's BEGIN-REPLY */
-	struct timespec start;
-	/* across attempts */
+	struct timespec start, reported;
+	/* progress, across attempts */
+	struct net_est est;
+	bool estimated;
+	uint64_t total, resumed_at;
+	enum netsend_total total_src;
 	uint64_t sent_to;               /* furthest stream byte sent */
 };
 
@@ -133,6 +154,20 @@ net_split(const char *path, char *dir, char *base)
 	snprintf(base, 4096, "%s", basename(b));
 }
 
+static void
+net_held_free(struct netsend_result *res)
+{
+	size_t i;
+
+	for (i = 0; res->held_names != NULL && i < res->nheld; i++)
+		free(res->held_names[i]);
+	free(res->held_names);
+	free(res->held);
+	res->held_names = NULL;
+	res->held = NULL;
+	res->nheld = 0;
+}
+
 /* Without -p: parent and clones among what the receiver holds. */
 static int
 net_choose(struct netsend *n, char *parent, size_t plen,
@@ -152,11 +187,14 @@ net_choose(struct netsend *n, char *parent, size_t plen,
 	snprintf(m.u.job, sizeof(m.u.job), "%s", n->job);
 	if (wireio_send(&n->w, &m) == -1 || wireio_recv(&n->w, &m) == -1)
 		return net_fail(n);
-	free(n->res->held);
+	net_held_free(n->res);
 	n->res->nheld = m.u.list.nsnaps;
 	n->res->held = xcalloc(m.u.list.nsnaps + 1, 16);
-	for (i = 0; i < m.u.list.nsnaps; i++)
+	n->res->held_names = xcalloc(m.u.list.nsnaps + 1, sizeof(char *));
+	for (i = 0; i < m.u.list.nsnaps; i++) {
 		memcpy(n->res->held[i], m.u.list.snaps[i].received.uuid, 16);
+		n->res->held_names[i] = xstrdup(m.u.list.snaps[i].name);
+	}
 	n->res->listed = 1;
 	net_split(n->snapshot, dir, base);
 	if (snapshot_list(dir, n->job, &local, &nlocal, err, sizeof(err)) == -1) {
@@ -192,21 +230,145 @@ done:
 	return rc;
 }
 
-static void
-net_progress(struct netsend *n, bool final)
+static double
+net_secs(const struct timespec *a, const struct timespec *b)
 {
-	struct timespec now;
-	double secs, rate;
+	return (double)(b->tv_sec - a->tv_sec) +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
 
-	if (!n->o->progress)
+static void net_est_collect(struct netsend *, bool);
+
+/* Report to the callback: always when forced, else at a bounded rate. */
+static void
+net_progress(struct netsend *n, bool force, bool final)
+{
+	struct netsend_progress p;
+	struct timespec now;
+
+	net_est_collect(n, final);
+	if (n->o->on_progress == NULL)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	secs = (double)(now.tv_sec - n->start.tv_sec) +
-	    (double)(now.tv_nsec - n->start.tv_nsec) / 1e9;
-	rate = secs > 0 ? (double)n->bytes / secs : 0;
-	fprintf(stderr, "\r%s: %.1f MiB sent, %.1f MiB/s, %" PRIu64
-	    " commands%s", n->snapshot, (double)n->bytes / 1048576.0,
-	    rate / 1048576.0, n->ncmds, final ? "\n" : "");
+	if (!force && net_secs(&n->reported, &now) * 1000 < NETSEND_PROGRESS_MS)
+		return;
+	n->reported = now;
+	memset(&p, 0, sizeof(p));
+	p.phase = "send";
+	p.done = n->f_offset;
+	p.total = n->total;
+	p.total_src = n->total_src;
+	p.estimate_secs = n->res->estimate_secs;
+	p.resumed_at = n->resumed_at;
+	p.resumes = n->res->resumes;
+	p.secs = net_secs(&n->start, &now);
+	p.final = final;
+	n->o->on_progress(&p, n->o->progress_arg);
+}
+
+/*
+ * The size the real stream will have, from a metadata-only pass
+ * (NO_FILE_DATA): the kernel sends UPDATE_EXTENT (path, offset, size)
+ * where it would send WRITEs of that range.  Each becomes size bytes of
+ * data in WRITEs of at most NET_EST_WRITE_* bytes, each WRITE carrying
+ * about the UPDATE_EXTENT's own overhead less its 12-byte size attribute
+ * plus a 4-byte data attribute header.  CLONEs are sent as they will be.
+ * Compressed extents sent with --compressed-data travel smaller than
+ * this counts.
+ *
+ * It runs in a thread beside the real send: on many small files it costs
+ * seconds (docs/metrics.md), which would otherwise delay the transfer
+ * and idle the connection.
+ */
+static void *
+net_estimate_main(void *arg)
+{
+	struct net_est *est = arg;
+	struct send_unit u;
+	struct send *s = NULL;
+	struct timespec t0, t1;
+	uint64_t sum = 0, size, chunk, nw;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (send_start(&s, &est->p, &est->e) == -1) {
+		atomic_store(&est->state, NET_EST_FAILED);
+		return NULL;
+	}
+	while ((r = send_next(s, &u, &est->e)) == 1) {
+		sum += u.len;
+		if (u.is_header || u.cmd->type != SEND_C_UPDATE_EXTENT ||
+		    stream_get_u64(u.cmd, SEND_A_SIZE, &size) == -1)
+			continue;
+		chunk = u.cmd->version >= 2 ? NET_EST_WRITE_V2 :
+		    NET_EST_WRITE_V1;
+		nw = (size + chunk - 1) / chunk;
+		sum += size + nw * (u.len - 8) - u.len;
+	}
+	send_free(s);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	est->total = sum;
+	est->secs = net_secs(&t0, &t1);
+	atomic_store(&est->state, r == 0 ? NET_EST_DONE : NET_EST_FAILED);
+	return NULL;
+}
+
+/* Take the estimate once it is there (or, with wait, once it ends). */
+static void
+net_est_collect(struct netsend *n, bool wait)
+{
+	struct net_est *est = &n->est;
+	int st;
+
+	if (!est->running)
+		return;
+	st = atomic_load(&est->state);
+	if (st == NET_EST_RUNNING && !wait)
+		return;
+	pthread_join(est->th, NULL);
+	est->running = false;
+	if (atomic_load(&est->state) == NET_EST_DONE) {
+		n->total = est->total;
+		n->total_src = NETSEND_TOTAL_ESTIMATE;
+		n->res->estimate_secs = est->secs;
+		log_debug("send: %s: estimated %" PRIu64 " stream bytes in "
+		    "%.3f s", n->snapshot, est->total, est->secs);
+	} else
+		log_warnx("send: %s: estimate pass: %s; the progress total is "
+		    "%s", n->snapshot, est->e.msg, n->total_src ==
+		    NETSEND_TOTAL_PREVIOUS ? "the previous run's size" :
+		    "unknown");
+}
+
+/*
+ * Once per netsend_run: the previous size at once, replaced by the
+ * estimate when it comes.  p and what it points to outlive the thread:
+ * net_attempt collects it before returning.
+ */
+static void
+net_total(struct netsend *n, const struct send_params *p)
+{
+	struct net_est *est = &n->est;
+
+	if (n->estimated)
+		return;
+	n->estimated = true;
+	if (n->o->prev_total > 0) {
+		n->total = n->o->prev_total;
+		n->total_src = NETSEND_TOTAL_PREVIOUS;
+	}
+	if (!n->o->estimate)
+		return;
+	memset(est, 0, sizeof(*est));
+	est->p = *p;
+	est->p.no_data = 1;
+	atomic_store(&est->state, NET_EST_RUNNING);
+	if (pthread_create(&est->th, NULL, net_estimate_main, est) != 0) {
+		log_warnx("send: %s: cannot start the estimate pass",
+		    n->snapshot);
+		return;
+	}
+	est->running = true;
 }
 
 /* Keep the average rate at or below the limit. */
@@ -281,7 +443,7 @@ net_flush(struct netsend *n)
 	n->flen = 0;
 	n->f_ncmds = 0;
 	net_throttle(n);
-	net_progress(n, false);
+	net_progress(n, false, false);
 	return net_poll_acks(n);
 }
 
@@ -370,7 +532,8 @@ net_finish(struct netsend *n, struct send *s)
 			break;
 		wire_msg_free(&m);
 	}
-	net_progress(n, true);
+	n->res->stream_bytes = n->f_offset;
+	net_progress(n, true, true);
 	net_say(n, "%s: sent to %s as %s (%" PRIu64 " commands, %" PRIu64
 	    " bytes)\n", n->snapshot, n->to, m.u.done.path, n->ncmds, n->bytes);
 	wire_msg_free(&m);
@@ -438,7 +601,8 @@ net_skip(struct netsend *n, struct send *s)
 	 * its length: equal digests mean equal offsets too.
 	 */
 	n->f_index = n->ncmds = n->resume.index;
-	n->f_offset = n->resume.offset;
+	n->f_offset = n->resumed_at = n->resume.offset;
+	n->res->resumes++;
 	/* What an earlier attempt sent past the checkpoint goes again. */
 	if (n->sent_to > 0)
 		net_say(n, "%s: resuming at command %" PRIu64 ", byte %" PRIu64
@@ -512,13 +676,16 @@ net_attempt(struct netsend *n, SSL_CTX *ctx)
 		goto done;
 	}
 	n->flen = n->f_ncmds = 0;
-	n->f_index = n->f_offset = n->ncmds = n->bytes = 0;
+	n->f_index = n->f_offset = n->ncmds = n->bytes = n->resumed_at = 0;
+	net_total(n, &p);
 	if (st == WIRE_BEGIN_RESUME && net_skip(n, s) == -1)
 		goto done;
 	clock_gettime(CLOCK_MONOTONIC, &n->start);
+	net_progress(n, true, false);
 	if (net_stream(n, s) == 0 && net_finish(n, s) == 0)
 		rc = 0;
 done:
+	net_est_collect(n, true);
 	if (s != NULL)
 		send_free(s);
 	if (n->w.in != NULL)
@@ -553,11 +720,13 @@ netsend_run(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	n->zbuf = xmalloc(ZSTD_compressBound(WIRE_DATA_RAW_MAX));
 	for (attempt = 0; ; attempt++) {
 		n->permanent = false;
-		if (net_attempt(n, ctx) == 0) {
-			rc = 0;
+		n->bytes = 0;
+		rc = net_attempt(n, ctx);
+		res->sent += n->bytes;
+		if (rc == 0)
 			break;
-		}
 		if (n->permanent || attempt >= o->retries) {
+			rc = -1;
 			log_warnx("send: giving up on %s after %d attempt%s",
 			    snapshot, attempt + 1, attempt ? "s" : "");
 			break;
@@ -570,6 +739,8 @@ netsend_run(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	res->ncmds = n->ncmds;
 	res->bytes = n->bytes;
 	res->permanent = n->permanent;
+	res->total = n->total;
+	res->total_src = n->total_src;
 	ZSTD_freeCCtx(n->cctx);
 	free(n->frame);
 	free(n->zbuf);
@@ -580,9 +751,7 @@ netsend_run(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 void
 netsend_result_free(struct netsend_result *res)
 {
-	free(res->held);
-	res->held = NULL;
-	res->nheld = 0;
+	net_held_free(res);
 }
 
 int

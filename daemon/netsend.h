@@ -24,6 +24,30 @@ struct netsend_target {
 	int		 zstd;		/* compress DATA frames if the peer can */
 };
 
+/* Where a progress report's total comes from (stats.h says the same). */
+enum netsend_total {
+	NETSEND_TOTAL_UNKNOWN = 0,
+	NETSEND_TOTAL_ESTIMATE,		/* metadata-only pass (estimate) */
+	NETSEND_TOTAL_PREVIOUS,		/* opts->prev_total */
+};
+
+/* What a progress callback sees; bytes are stream bytes. */
+struct netsend_progress {
+	const char	*phase;		/* "estimate", "send" */
+	uint64_t	 done;		/* from the start of the stream */
+	uint64_t	 total;		/* 0 unknown */
+	enum netsend_total total_src;
+	double		 estimate_secs;	/* what the estimate pass cost */
+	uint64_t	 resumed_at;	/* where this attempt started */
+	uint32_t	 resumes;	/* attempts that resumed, so far */
+	double		 secs;		/* since this attempt began streaming */
+	int		 final;		/* the receiver has it all */
+};
+
+typedef void netsend_progress_fn(const struct netsend_progress *, void *);
+
+#define NETSEND_PROGRESS_MS	250	/* at most 4 reports a second */
+
 struct netsend_opts {
 	uint32_t	 proto;		/* SEND_PROTO_* or 1..3 */
 	int		 compressed_data;
@@ -31,15 +55,31 @@ struct netsend_opts {
 	const char	*parent;	/* NULL: choose from what the target holds */
 	const char	**clones;
 	size_t		 nclones;
-	int		 progress;	/* a progress line on stderr */
 	int		 print;		/* outcome lines on stdout, else log_info */
+	/*
+	 * Progress: on_progress (if set) is called at the start of each
+	 * attempt's streaming, at most every NETSEND_PROGRESS_MS, and when
+	 * done.  The total is the estimate pass's when estimate is set and
+	 * it succeeds, else prev_total when not 0, else unknown.
+	 */
+	netsend_progress_fn *on_progress;
+	void		*progress_arg;
+	int		 estimate;
+	uint64_t	 prev_total;
 };
 
 struct netsend_result {
-	uint64_t	 ncmds, bytes;
+	uint64_t	 ncmds, bytes;	/* of the last attempt */
+	uint64_t	 sent;		/* stream bytes sent, all attempts */
+	uint64_t	 stream_bytes;	/* the whole stream, once sent */
+	uint32_t	 resumes;	/* attempts that resumed a partial */
+	uint64_t	 total;		/* the progress total, 0 unknown */
+	enum netsend_total total_src;
+	double		 estimate_secs;	/* the estimate pass took */
 	int		 permanent;	/* the last failure is not worth retrying */
 	int		 listed;	/* held[] is what the target reported */
 	uint8_t		 (*held)[16];	/* received uuids the target holds */
+	char		**held_names;	/* their names, nheld of them */
 	size_t		 nheld;
 	char		 parent[256];	/* name of the parent used, "" if full */
 };

@@ -19,12 +19,15 @@
 #include <event2/event.h>
 
 #include "conf/conf.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
+#include "daemon/parent.h"
 #include "daemon/scheduler.h"
 #include "daemon/state.h"
+#include "daemon/stats.h"
 #include "daemon/worker.h"
 
 enum child_kind { CHILD_JOB, CHILD_HOOK };
@@ -45,8 +48,14 @@ struct child {
 	int		 bad;			/* protocol error: failed */
 	int		 killed;		/* we signalled it */
 	int		 term_sent;
+	int		 cancelled;		/* by btrsendctl cancel */
 	int64_t		 start;
+	uint32_t	 sid;			/* stats run id (jobs) */
+	int64_t		 logged;		/* last progress log line */
+	char		 logged_target[STATE_NAME_MAX];
 };
+
+#define PROGRESS_LOG_SECS	30	/* a running transfer's log line */
 
 struct pjob {
 	TAILQ_ENTRY(pjob) qentry;
@@ -55,6 +64,7 @@ struct pjob {
 	int		 gone;			/* removed by a reload */
 	int		 running;
 	int		 queued;
+	int		 paused;		/* no scheduled runs */
 	unsigned	 attempt;		/* retries of the current run */
 	int64_t		 retry_at;
 	int64_t		 due;
@@ -82,6 +92,7 @@ static struct {
 } P;
 
 static void	job_schedule(struct pjob *);
+static int	paused_has(const char *);
 static void	queue_drain(void);
 
 static int64_t
@@ -216,6 +227,83 @@ child_protocol_error(struct child *c, const char *why)
 	child_signal(c, SIGKILL);
 }
 
+static enum stats_total
+child_total_src(uint8_t src)
+{
+	switch (src) {
+	case IPC_TOTAL_ESTIMATE:
+		return STATS_TOTAL_ESTIMATE;
+	case IPC_TOTAL_PREVIOUS:
+		return STATS_TOTAL_PREVIOUS;
+	default:
+		return STATS_TOTAL_UNKNOWN;
+	}
+}
+
+/* A line when a target's transfer starts, then every PROGRESS_LOG_SECS. */
+static void
+child_log_progress(struct child *c, const struct stats_live *l, int64_t now)
+{
+	char total[64] = "";
+
+	if (strcmp(c->logged_target, l->target) == 0 &&
+	    now - c->logged < PROGRESS_LOG_SECS)
+		return;
+	c->logged = now;
+	snprintf(c->logged_target, sizeof(c->logged_target), "%s", l->target);
+	if (l->total > 0)
+		snprintf(total, sizeof(total), " of %llu (%s, %llu%%)",
+		    (unsigned long long)l->total,
+		    l->total_src == STATS_TOTAL_ESTIMATE ? "estimate" :
+		    "previous run", (unsigned long long)(l->done * 100 /
+		    l->total));
+	log_fields(c->job, l->target, l->snapshot, NULL);
+	log_info("job %s: run %u: %s %s to %s: %llu bytes%s, %llu bytes/s%s",
+	    c->job, c->sid, l->phase, l->snapshot, l->target,
+	    (unsigned long long)l->done, total, (unsigned long long)l->rate,
+	    l->resumed_at ? ", resumed" : "");
+	log_fields(NULL, NULL, NULL, NULL);
+}
+
+static int
+child_xfer(struct child *c, const uint8_t *p, size_t len, char *err,
+    size_t errlen)
+{
+	struct stats_progress sp;
+	struct ipc_xfer x;
+	const struct stats_live *l;
+	int64_t now = now_s();
+
+	if (ipc_get_xfer(p, len, &x, err, errlen) == -1)
+		return -1;
+	sp.phase = x.phase;
+	sp.target = x.target;
+	sp.snapshot = x.snapshot;
+	sp.done = x.done;
+	sp.total = x.total;
+	sp.total_src = child_total_src(x.total_src);
+	sp.resumed_at = x.resumed_at;
+	sp.resumes = x.resumes;
+	stats_run_progress(c->sid, &sp, now);
+	if ((l = stats_live_find(c->sid)) != NULL)
+		child_log_progress(c, l, now);
+	ipc_xfer_free(&x);
+	return 0;
+}
+
+static int
+child_held(struct child *c, const uint8_t *p, size_t len, char *err,
+    size_t errlen)
+{
+	struct ipc_held h;
+
+	if (ipc_get_held(p, len, &h, err, errlen) == -1)
+		return -1;
+	stats_held_set(c->job, h.target, h.names, h.n, now_s());
+	ipc_held_free(&h);
+	return 0;
+}
+
 static void
 child_message(struct child *c)
 {
@@ -254,6 +342,20 @@ child_message(struct child *c)
 			return;
 		}
 		c->have_result = 1;
+		break;
+	case IPC_XFER:
+		if (child_xfer(c, c->dec.payload, h->len, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, err);
+			return;
+		}
+		break;
+	case IPC_HELD:
+		if (child_held(c, c->dec.payload, h->len, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, err);
+			return;
+		}
 		break;
 	default:
 		snprintf(err, sizeof(err), "%s message is not for the parent",
@@ -360,7 +462,10 @@ job_outcome(struct child *c, int wstatus, char *why, size_t len)
 	char how[128];
 
 	worker_status_str(wstatus, how, sizeof(how));
-	if (c->bad) {
+	if (c->cancelled) {
+		o = WORKER_FAILED;
+		snprintf(why, len, "cancelled by btrsendctl (worker %s)", how);
+	} else if (c->bad) {
 		o = WORKER_FAILED;
 		snprintf(why, len, "worker protocol error (%s)", how);
 	} else if (o == WORKER_OK && !c->have_result) {
@@ -375,6 +480,46 @@ job_outcome(struct child *c, int wstatus, char *why, size_t len)
 		why[0] = '\0';
 	}
 	return o;
+}
+
+static void
+job_target_stats(const struct child *c, const struct ipc_target_result *tr,
+    enum state_result result, int64_t now)
+{
+	struct stats_run r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.job, sizeof(r.job), "%s", c->job);
+	snprintf(r.target, sizeof(r.target), "%s", tr->name);
+	snprintf(r.snapshot, sizeof(r.snapshot), "%s", c->res.snapshot);
+	snprintf(r.parent, sizeof(r.parent), "%s", tr->parent);
+	snprintf(r.error, sizeof(r.error), "%s", tr->error);
+	r.start = c->start;
+	r.end = now;
+	r.result = result;
+	r.bytes = tr->bytes;
+	r.resumes = tr->resumes;
+	stats_target_done(c->sid, &r);
+	log_info("job %s: run %u: target %s: %llu bytes sent, %u resumes",
+	    c->job, c->sid, tr->name, (unsigned long long)tr->bytes,
+	    tr->resumes);
+}
+
+static void
+job_run_stats(const struct child *c, const struct state_entry *e,
+    const char *why, int64_t now)
+{
+	struct stats_run r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.job, sizeof(r.job), "%s", c->job);
+	snprintf(r.snapshot, sizeof(r.snapshot), "%s", c->have_result ?
+	    c->res.snapshot : "");
+	snprintf(r.error, sizeof(r.error), "%s", why);
+	r.start = c->start;
+	r.end = now;
+	r.result = e->result;
+	stats_run_end(c->sid, &r);
 }
 
 /* Each target's outcome, in the state file under (job, target). */
@@ -393,6 +538,12 @@ job_targets_finished(struct child *c, int64_t now)
 		state_set_error(te, tr->error);
 		te->result = tr->status == IPC_OK ? STATE_OK :
 		    tr->status == IPC_RETRY ? STATE_RETRY : STATE_FAILED;
+		/* A cancelled send is not retried: it resumes next run. */
+		if (c->cancelled && te->result == STATE_RETRY) {
+			te->result = STATE_FAILED;
+			state_set_error(te, "cancelled by btrsendctl");
+		}
+		job_target_stats(c, tr, te->result, now);
 		log_fields(c->job, tr->name, NULL, NULL);
 		if (tr->status == IPC_OK)
 			log_info("job %s: target %s: ok%s%s", c->job, tr->name,
@@ -445,12 +596,13 @@ job_finished(struct child *c, int wstatus)
 	} else {
 		e->result = STATE_FAILED;
 		log_warnx("job %s: run failed: %s", c->job, why);
-		if (cj != NULL)
+		if (cj != NULL && !c->cancelled)
 			hook_run(c->job, "on-failure hook", cj->on_failure,
 			    snap, why);
 	}
 	if (pj != NULL && e->result != STATE_RETRY)
 		pj->attempt = 0;
+	job_run_stats(c, e, why, now);
 	log_fields(NULL, NULL, NULL, NULL);
 	state_store();
 	if (pj != NULL) {
@@ -531,6 +683,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 			    ct->address.host,
 			.bandwidth = ct->bandwidth,
 			.zstd = ct->compress == CONF_COMPRESS_ZSTD,
+			.prev_bytes = stats_last_bytes(cj->name, ct->name),
 		};
 		run.ntargets++;
 	}
@@ -568,6 +721,7 @@ job_start(struct pjob *pj)
 	}
 	c = child_new(CHILD_JOB, pid, pj->name, "worker", P.worker_timeout);
 	c->fd = fd;
+	c->sid = stats_run_start(pj->name, now);
 	c->ev_read = event_new(P.base, fd, EV_READ | EV_PERSIST, child_read, c);
 	if (c->ev_read == NULL)
 		fatalx("event_new");
@@ -585,8 +739,8 @@ job_start(struct pjob *pj)
 	state_set_error(e, "");
 	state_store();
 	log_fields(pj->name, NULL, NULL, NULL);
-	log_info("job %s: run started (worker %ld)%s", pj->name, (long)pid,
-	    pj->attempt ? ", a retry" : "");
+	log_info("job %s: run started (id %u, worker %ld)%s", pj->name,
+	    c->sid, (long)pid, pj->attempt ? ", a retry" : "");
 	log_fields(NULL, NULL, NULL, NULL);
 }
 
@@ -610,7 +764,7 @@ job_due(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (P.stopping || pj->gone || pj->running || pj->queued)
+	if (P.stopping || pj->gone || pj->running || pj->queued || pj->paused)
 		return;
 	if (P.nrunning >= P.conf->max_transfers) {
 		log_info("job %s: due, waiting for one of %u running jobs",
@@ -642,7 +796,8 @@ job_schedule(struct pjob *pj)
 
 	evtimer_del(pj->timer);
 	pj->due = SCHED_NEVER;
-	if (P.stopping || pj->gone || pj->running || pj->queued || cj == NULL)
+	if (P.stopping || pj->gone || pj->running || pj->queued ||
+	    pj->paused || cj == NULL)
 		return;
 	if (pj->attempt > 0)
 		pj->due = pj->retry_at > now ? pj->retry_at : now;
@@ -688,6 +843,7 @@ jobs_sync(void)
 		pj = xcalloc(1, sizeof(*pj));
 		snprintf(pj->name, sizeof(pj->name), "%s",
 		    P.conf->jobs[j].name);
+		pj->paused = paused_has(pj->name);
 		pj->timer = evtimer_new(P.base, job_due, pj);
 		if (pj->timer == NULL)
 			fatalx("evtimer_new");
@@ -715,8 +871,24 @@ conf_report(const struct conf_errors *errs)
 		log_warnx("... and %zu more errors", errs->dropped);
 }
 
+/* The messages of a failed parse, one a line, cut to fit. */
 static void
-reload(void)
+conf_errors_join(const struct conf_errors *errs, char *msg, size_t len)
+{
+	size_t i, off;
+
+	off = (size_t)snprintf(msg, len, "%s has errors; keeping the running "
+	    "configuration", P.conf_path);
+	for (i = 0; i < errs->n && off < len; i++)
+		off += (size_t)snprintf(msg + off, len - off, "\n%s",
+		    errs->msg[i]);
+	if (errs->dropped && off < len)
+		snprintf(msg + off, len - off, "\n... and %zu more errors",
+		    errs->dropped);
+}
+
+int
+parent_reload(char *msg, size_t len)
 {
 	struct conf_errors errs;
 	struct conf *conf, *old;
@@ -725,12 +897,14 @@ reload(void)
 	log_info("reloading %s", P.conf_path);
 	if ((conf = conf_load(P.conf_path, &errs)) == NULL) {
 		conf_report(&errs);
+		if (msg != NULL)
+			conf_errors_join(&errs, msg, len);
 		conf_errors_free(&errs);
 		log_warnx("reload failed: %s has errors; keeping the "
 		    "running configuration", P.conf_path);
 		notify_ready();
 		status_update();
-		return;
+		return -1;
 	}
 	if (mkdir(conf->state_dir, 0750) == -1 && errno != EEXIST)
 		log_warn("state-dir %s", conf->state_dir);
@@ -744,8 +918,12 @@ reload(void)
 	queue_drain();
 	log_info("configuration reloaded: %zu job%s", conf->njobs,
 	    conf->njobs == 1 ? "" : "s");
+	if (msg != NULL)
+		snprintf(msg, len, "configuration reloaded: %zu job%s",
+		    conf->njobs, conf->njobs == 1 ? "" : "s");
 	notify_ready();
 	status_update();
+	return 0;
 }
 
 static void
@@ -785,6 +963,7 @@ stop(int sig)
 	notify_stopping();
 	log_info("%s: stopping", strsignal(sig));
 	listener_stop();
+	control_stop();
 	for (i = 0; i < P.njobs; i++)
 		evtimer_del(P.jobs[i]->timer);
 	TAILQ_INIT(&P.queue);
@@ -809,7 +988,7 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		if (!P.stopping)
-			reload();
+			parent_reload(NULL, 0);
 		break;
 	case SIGCHLD:
 		child_reap(-1, 0, NULL);
@@ -885,6 +1064,7 @@ daemon_init(const char *conf_path, int verbose)
 	struct conf_errors errs;
 	struct event *ev;
 	const char *s;
+	char err[512];
 	ssize_t n;
 	size_t i;
 
@@ -922,6 +1102,12 @@ daemon_init(const char *conf_path, int verbose)
 		return 1;
 	if (daemon_state_open() == -1)
 		return 1;
+	if (stats_open(P.conf->state_dir, err, sizeof(err)) == -1)
+		log_warnx("history: %s; starting with an empty history", err);
+	/* Replication goes on without it; the admin learns why. */
+	if (control_start(P.base) == -1)
+		log_warnx("control socket %s unavailable: btrsendctl cannot "
+		    "reach this daemon", P.conf->control_socket);
 	return 0;
 }
 
@@ -943,6 +1129,179 @@ daemon_main(const char *conf_path, int foreground, int verbose)
 	if (event_base_dispatch(P.base) == -1)
 		fatalx("event_base_dispatch");
 	state_store();
+	stats_close();
 	log_info("stopped");
+	return 0;
+}
+
+/* Control socket actions and views (parent.h). */
+
+const struct conf *
+parent_conf(void)
+{
+	return P.conf;
+}
+
+const struct state_entry *
+parent_state_entry(const char *job, const char *target)
+{
+	return state_get(&P.st, job, target, 0);
+}
+
+int
+parent_job(const char *name, struct parent_job *out)
+{
+	const struct conf_job *cj = conf_job_find(P.conf, name);
+	const struct pjob *pj = job_lookup(name);
+
+	if (cj == NULL || pj == NULL)
+		return -1;
+	out->cj = cj;
+	out->paused = pj->paused;
+	out->running = pj->running;
+	out->queued = pj->queued;
+	out->due = pj->due;
+	return 0;
+}
+
+static struct pjob *
+control_job(const char *name, char *msg, size_t len)
+{
+	struct pjob *pj = job_lookup(name);
+
+	if (pj == NULL || pj->gone || conf_job_find(P.conf, name) == NULL) {
+		snprintf(msg, len, "no job '%s' in %s", name, P.conf_path);
+		return NULL;
+	}
+	return pj;
+}
+
+int
+parent_run(const char *job, char *msg, size_t len)
+{
+	struct pjob *pj;
+
+	if ((pj = control_job(job, msg, len)) == NULL)
+		return -1;
+	if (P.stopping) {
+		snprintf(msg, len, "the daemon is stopping");
+		return -1;
+	}
+	if (pj->running || pj->queued) {
+		snprintf(msg, len, "job %s is already %s", job,
+		    pj->running ? "running" : "queued");
+		return -1;
+	}
+	evtimer_del(pj->timer);
+	pj->attempt = 0;
+	if (P.nrunning >= P.conf->max_transfers) {
+		pj->queued = 1;
+		TAILQ_INSERT_TAIL(&P.queue, pj, qentry);
+		snprintf(msg, len, "job %s queued: %u of %u transfers running",
+		    job, P.nrunning, P.conf->max_transfers);
+	} else {
+		job_start(pj);
+		snprintf(msg, len, "job %s started", job);
+	}
+	status_update();
+	return 0;
+}
+
+int
+parent_cancel(uint32_t id, char *msg, size_t len)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &P.children, entry)
+		if (c->kind == CHILD_JOB && c->sid == id)
+			break;
+	if (c == NULL) {
+		snprintf(msg, len, "no running run %u (see btrsendctl status)",
+		    id);
+		return -1;
+	}
+	if (!c->cancelled) {
+		/* SIGTERM: the sender checkpoints, a later run resumes. */
+		c->cancelled = 1;
+		child_signal(c, SIGTERM);
+		log_info("job %s: run %u cancelled, stopping worker %ld",
+		    c->job, id, (long)c->pid);
+	}
+	snprintf(msg, len, "run %u of job %s cancelled", id, c->job);
+	return 0;
+}
+
+static int
+paused_has(const char *job)
+{
+	char path[PATH_MAX], line[STATE_NAME_MAX + 2];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", P.conf->state_dir,
+	    PARENT_PAUSED_FILE);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		found = strcmp(line, job) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Rewritten whole and renamed into place: old or new, never a mix. */
+static int
+paused_save(char *msg, size_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	size_t i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", P.conf->state_dir,
+	    PARENT_PAUSED_FILE);
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", P.conf->state_dir,
+	    PARENT_PAUSED_FILE);
+	if ((f = fopen(tmp, "we")) == NULL)
+		goto fail;
+	for (i = 0; i < P.njobs; i++)
+		if (P.jobs[i]->paused)
+			fprintf(f, "%s\n", P.jobs[i]->name);
+	if (fflush(f) == EOF || fsync(fileno(f)) == -1) {
+		fclose(f);
+		goto fail;
+	}
+	if (fclose(f) == EOF || rename(tmp, path) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(msg, len, "saving %s: %s", path, strerror(errno));
+	log_warnx("%s", msg);
+	unlink(tmp);
+	return -1;
+}
+
+int
+parent_pause(const char *job, int pause, char *msg, size_t len)
+{
+	struct pjob *pj;
+
+	if ((pj = control_job(job, msg, len)) == NULL)
+		return -1;
+	if (pj->paused == pause) {
+		snprintf(msg, len, "job %s is already %s", job,
+		    pause ? "paused" : "not paused");
+		return 0;
+	}
+	pj->paused = pause;
+	if (paused_save(msg, len) == -1) {
+		pj->paused = !pause;
+		return -1;
+	}
+	job_schedule(pj);
+	status_update();
+	log_info("job %s: %s", job, pause ? "paused" : "unpaused");
+	snprintf(msg, len, "job %s %s%s", job, pause ? "paused" : "unpaused",
+	    pause && pj->running ? "; the running run continues" : "");
 	return 0;
 }

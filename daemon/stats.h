@@ -133,6 +133,23 @@ void	 stats_counters(struct stats_counters *);
 /* Last successful end for (job, target), 0 if none since history began. */
 int64_t	 stats_last_success(const char *job, const char *target);
 
+/*
+ * Per (job, target) aggregates; target "" is the job itself.  The
+ * counters are since the daemon started; last_success and last_bytes
+ * (stream bytes of the last successful send, 0 if none) also come from
+ * the history loaded at start.
+ */
+struct stats_jt {
+	char		 job[STATE_NAME_MAX];
+	char		 target[STATE_NAME_MAX];
+	uint64_t	 bytes, resumes;
+	uint64_t	 ok, retry, failed;
+	int64_t		 last_success;
+	uint64_t	 last_bytes;
+};
+const struct stats_jt *stats_jt_list(size_t *n);
+uint64_t stats_last_bytes(const char *job, const char *target);
+
 /* Monitor subscription; remove with the same fn and arg. */
 void	 stats_listen(stats_listener_fn *fn, void *arg);
 void	 stats_unlisten(stats_listener_fn *fn, void *arg);

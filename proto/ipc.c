@@ -31,12 +31,16 @@ ipc_max_len(uint16_t type)
 	case IPC_RUN:
 		return 3 * (2 + IPC_STR_MAX) + 8 + 1 + 5 * 4 + 8 + 4 +
 		    3 * (2 + IPC_STR_MAX) + 4 + 1 + 1 + 4 * 4 + 8 + 4 +
-		    IPC_TARGETS_MAX * (3 * (2 + IPC_STR_MAX) + 4 + 8 + 1);
+		    IPC_TARGETS_MAX * (3 * (2 + IPC_STR_MAX) + 4 + 8 + 1 + 8);
 	case IPC_PROGRESS:
 		return 2 + IPC_STR_MAX;
 	case IPC_RESULT:
 		return 1 + 4 + 2 * (2 + IPC_STR_MAX) + 4 +
-		    IPC_TARGETS_MAX * (3 * (2 + IPC_STR_MAX) + 1);
+		    IPC_TARGETS_MAX * (3 * (2 + IPC_STR_MAX) + 1 + 8 + 4);
+	case IPC_XFER:
+		return 3 * (2 + IPC_STR_MAX) + 8 + 8 + 1 + 8 + 4;
+	case IPC_HELD:
+		return 2 + IPC_STR_MAX + 4 + IPC_HELD_MAX * (2 + IPC_NAME_MAX);
 	}
 	return 0;
 }
@@ -49,6 +53,7 @@ ipc_type_name(uint16_t type)
 	static const char *names[IPC_TYPE_END] = {
 		[IPC_HELLO] = "hello", [IPC_RUN] = "run",
 		[IPC_PROGRESS] = "progress", [IPC_RESULT] = "result",
+		[IPC_XFER] = "xfer", [IPC_HELD] = "held",
 	};
 
 	return ipc_known(type) ? names[type] : "unknown";
@@ -168,6 +173,7 @@ ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
 		ipc_str(b, r->targets[i].cert_name);
 		ipc_u64(b, r->targets[i].bandwidth);
 		ipc_u8(b, r->targets[i].zstd);
+		ipc_u64(b, r->targets[i].prev_bytes);
 	}
 	ipc_end(b, s);
 }
@@ -198,7 +204,45 @@ ipc_put_result(struct ipc_buf *b, uint32_t pid, const struct ipc_result *r)
 		ipc_u8(b, r->targets[i].status);
 		ipc_str(b, r->targets[i].parent);
 		ipc_str(b, r->targets[i].error);
+		ipc_u64(b, r->targets[i].bytes);
+		ipc_u32(b, r->targets[i].resumes);
 	}
+	ipc_end(b, s);
+}
+
+void
+ipc_put_xfer(struct ipc_buf *b, uint32_t pid, const struct ipc_xfer *x)
+{
+	size_t s = ipc_begin(b, IPC_XFER, pid);
+
+	ipc_str(b, x->phase);
+	ipc_str(b, x->target);
+	ipc_str(b, x->snapshot);
+	ipc_u64(b, x->done);
+	ipc_u64(b, x->total);
+	ipc_u8(b, x->total_src);
+	ipc_u64(b, x->resumed_at);
+	ipc_u32(b, x->resumes);
+	ipc_end(b, s);
+}
+
+/* Names longer than a snapshot name cannot be one: left out. */
+void
+ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *h)
+{
+	size_t s = ipc_begin(b, IPC_HELD, pid), at;
+	uint32_t i, n = 0;
+
+	ipc_str(b, h->target);
+	at = b->len;
+	ipc_u32(b, 0);
+	for (i = 0; i < h->n && n < IPC_HELD_MAX; i++) {
+		if (strlen(h->names[i]) > IPC_NAME_MAX)
+			continue;
+		ipc_str(b, h->names[i]);
+		n++;
+	}
+	frame_put32(b->p + at, n);
 	ipc_end(b, s);
 }
 
@@ -351,6 +395,7 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 		run->targets[i].cert_name = rd_str(&r);
 		run->targets[i].bandwidth = rd_u64(&r);
 		run->targets[i].zstd = rd_u8(&r);
+		run->targets[i].prev_bytes = rd_u64(&r);
 	}
 	if (rd_done(&r, "run", err, errlen) == -1)
 		goto fail;
@@ -412,6 +457,8 @@ ipc_get_result(const uint8_t *p, size_t len, struct ipc_result *res,
 		res->targets[i].status = rd_u8(&r);
 		res->targets[i].parent = rd_str(&r);
 		res->targets[i].error = rd_str(&r);
+		res->targets[i].bytes = rd_u64(&r);
+		res->targets[i].resumes = rd_u32(&r);
 		if (res->targets[i].status > IPC_FAILED)
 			r.bad = 1;
 	}
@@ -426,6 +473,84 @@ ipc_get_result(const uint8_t *p, size_t len, struct ipc_result *res,
 fail:
 	ipc_result_free(res);
 	return -1;
+}
+
+int
+ipc_get_xfer(const uint8_t *p, size_t len, struct ipc_xfer *x, char *err,
+    size_t errlen)
+{
+	struct ipc_rd r = { p, len, 0, 0 };
+
+	memset(x, 0, sizeof(*x));
+	x->phase = rd_str(&r);
+	x->target = rd_str(&r);
+	x->snapshot = rd_str(&r);
+	x->done = rd_u64(&r);
+	x->total = rd_u64(&r);
+	x->total_src = rd_u8(&r);
+	x->resumed_at = rd_u64(&r);
+	x->resumes = rd_u32(&r);
+	if (rd_done(&r, "xfer", err, errlen) == -1)
+		goto fail;
+	if (x->total_src > IPC_TOTAL_PREVIOUS) {
+		frame_errf(err, errlen, "ipc xfer: unknown total source %u",
+		    x->total_src);
+		goto fail;
+	}
+	return 0;
+fail:
+	ipc_xfer_free(x);
+	return -1;
+}
+
+int
+ipc_get_held(const uint8_t *p, size_t len, struct ipc_held *h, char *err,
+    size_t errlen)
+{
+	struct ipc_rd r = { p, len, 0, 0 };
+	uint32_t i;
+
+	memset(h, 0, sizeof(*h));
+	h->target = rd_str(&r);
+	h->n = rd_u32(&r);
+	if (h->n > IPC_HELD_MAX) {
+		frame_errf(err, errlen, "ipc held: %u names", h->n);
+		h->n = 0;
+		goto fail;
+	}
+	h->names = xcalloc((size_t)h->n + 1, sizeof(*h->names));
+	for (i = 0; i < h->n && !r.bad; i++) {
+		h->names[i] = rd_str(&r);
+		if (h->names[i] != NULL && strlen(h->names[i]) > IPC_NAME_MAX)
+			r.bad = 1;
+	}
+	if (rd_done(&r, "held", err, errlen) == -1)
+		goto fail;
+	return 0;
+fail:
+	ipc_held_free(h);
+	return -1;
+}
+
+void
+ipc_xfer_free(struct ipc_xfer *x)
+{
+	free(x->phase);
+	free(x->target);
+	free(x->snapshot);
+	memset(x, 0, sizeof(*x));
+}
+
+void
+ipc_held_free(struct ipc_held *h)
+{
+	uint32_t i;
+
+	for (i = 0; h->names != NULL && i < h->n; i++)
+		free(h->names[i]);
+	free(h->names);
+	free(h->target);
+	memset(h, 0, sizeof(*h));
 }
 
 void

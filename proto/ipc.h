@@ -5,8 +5,8 @@
  *
  * A conversation: both sides send IPC_HELLO with IPC_VERSION first and
  * refuse any other version; the parent sends one IPC_RUN; the worker
- * sends any number of IPC_PROGRESS and at most one IPC_RESULT, then
- * exits.  The exit status is authoritative for ok / retry / failed; the
+ * sends any number of IPC_PROGRESS, IPC_XFER and IPC_HELD and at most
+ * one IPC_RESULT, then exits.  The exit status is authoritative for ok / retry / failed; the
  * result carries what happened (snapshot, error text) for logs and hooks.
  *
  * Payload fields, big-endian: u8/u32/u64 integers, strings as u16 length
@@ -20,7 +20,7 @@
 
 #include "proto/frame.h"
 
-#define IPC_VERSION	2	/* 2: targets in RUN, per-target RESULT */
+#define IPC_VERSION	3	/* 3: XFER, HELD, sizes in RUN and RESULT */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -31,6 +31,8 @@ enum ipc_type {
 	/* worker -> parent */
 	IPC_PROGRESS,		/* str: what the worker is doing */
 	IPC_RESULT,		/* struct ipc_result */
+	IPC_XFER,		/* struct ipc_xfer: numeric progress */
+	IPC_HELD,		/* struct ipc_held: what a target holds */
 	IPC_TYPE_END
 };
 
@@ -50,6 +52,7 @@ struct ipc_target {
 	char		*cert_name;	/* expected peer certificate name */
 	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
 	uint8_t		 zstd;
+	uint64_t	 prev_bytes;	/* last good send's size, 0 unknown */
 };
 
 /* What a job run needs; only the parent reads the config. */
@@ -82,6 +85,8 @@ struct ipc_target_result {
 	uint8_t		 status;	/* enum ipc_status */
 	char		*parent;	/* incremental from, "" full or not sent */
 	char		*error;		/* "" on success */
+	uint64_t	 bytes;		/* stream bytes sent, all attempts */
+	uint32_t	 resumes;	/* attempts that resumed a partial */
 };
 
 struct ipc_result {
@@ -91,6 +96,34 @@ struct ipc_result {
 	char		*error;		/* "" on success */
 	uint32_t	 ntargets;	/* <= IPC_TARGETS_MAX */
 	struct ipc_target_result *targets;
+};
+
+/* Where a transfer stands; a worker sends a few per second at most. */
+enum ipc_total_src {
+	IPC_TOTAL_UNKNOWN = 0,
+	IPC_TOTAL_ESTIMATE,	/* metadata-only estimate pass */
+	IPC_TOTAL_PREVIOUS,	/* the previous run's size (ipc_target) */
+};
+
+struct ipc_xfer {
+	char		*phase;		/* "estimate", "send" */
+	char		*target;
+	char		*snapshot;
+	uint64_t	 done;		/* stream bytes, from the stream start */
+	uint64_t	 total;		/* 0 unknown */
+	uint8_t		 total_src;	/* enum ipc_total_src */
+	uint64_t	 resumed_at;	/* stream offset this attempt resumed at */
+	uint32_t	 resumes;
+};
+
+#define IPC_HELD_MAX	4096		/* names per IPC_HELD */
+#define IPC_NAME_MAX	255		/* a snapshot name */
+
+/* The snapshots of the job a target reported holding (names). */
+struct ipc_held {
+	char		*target;
+	uint32_t	 n;		/* <= IPC_HELD_MAX */
+	char		**names;	/* each <= IPC_NAME_MAX bytes */
 };
 
 struct ipc_buf {
@@ -107,6 +140,8 @@ void	ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *);
 void	ipc_put_progress(struct ipc_buf *b, uint32_t pid, const char *what);
 void	ipc_put_result(struct ipc_buf *b, uint32_t pid,
 	    const struct ipc_result *);
+void	ipc_put_xfer(struct ipc_buf *b, uint32_t pid, const struct ipc_xfer *);
+void	ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *);
 void	ipc_buf_free(struct ipc_buf *b);
 
 /*
@@ -121,7 +156,13 @@ int	ipc_get_progress(const uint8_t *p, size_t len, char **what,
 	    char *err, size_t errlen);
 int	ipc_get_result(const uint8_t *p, size_t len, struct ipc_result *,
 	    char *err, size_t errlen);
+int	ipc_get_xfer(const uint8_t *p, size_t len, struct ipc_xfer *,
+	    char *err, size_t errlen);
+int	ipc_get_held(const uint8_t *p, size_t len, struct ipc_held *,
+	    char *err, size_t errlen);
 void	ipc_run_free(struct ipc_run *);
+void	ipc_xfer_free(struct ipc_xfer *);
+void	ipc_held_free(struct ipc_held *);
 void	ipc_result_free(struct ipc_result *);
 
 /* Blocking helpers for the worker side: write all of b; read one frame. */

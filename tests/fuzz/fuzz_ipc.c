@@ -25,6 +25,8 @@ fz_message(const struct frame_hdr *h, const uint8_t *p)
 	struct ipc_buf b = { 0 };
 	struct ipc_result res;
 	struct ipc_run run;
+	struct ipc_xfer x;
+	struct ipc_held held;
 	char err[256], *what;
 
 	switch (h->type) {
@@ -53,6 +55,20 @@ fz_message(const struct frame_hdr *h, const uint8_t *p)
 			ipc_put_result(&b, 0, &res);
 			fz_same(&b, p, h->len);
 			ipc_result_free(&res);
+		}
+		break;
+	case IPC_XFER:
+		if (ipc_get_xfer(p, h->len, &x, err, sizeof(err)) == 0) {
+			ipc_put_xfer(&b, 0, &x);
+			fz_same(&b, p, h->len);
+			ipc_xfer_free(&x);
+		}
+		break;
+	case IPC_HELD:
+		if (ipc_get_held(p, h->len, &held, err, sizeof(err)) == 0) {
+			ipc_put_held(&b, 0, &held);
+			fz_same(&b, p, h->len);
+			ipc_held_free(&held);
 		}
 		break;
 	default:

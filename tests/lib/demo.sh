@@ -23,12 +23,13 @@ show() { sed 's/^/   | /'; }
 # The cut transfer: a file of BIG_MIB MiB sent at RATE_MIB MiB/s, the
 # receiver checkpointing every CKPT_MIB MiB, killed once KILL_MIB MiB of
 # the file have arrived.
-BIG_MIB=48
+BIG_MIB=64
 RATE_MIB=16
 CKPT_MIB=4
-KILL_MIB=22
+KILL_MIB=38
 
-ctl_has() { "$CTL" --help 2>&1 | grep -qE "^ +$1( |\$)"; }
+# ctl COMMAND ARGS...: a btrsendctl command for the laptop's daemon.
+ctl() { "$CTL" "$1" -f "$WORK/laptop.conf" "${@:2}"; }
 
 # On any failure: the end of both logs, so the reason is on screen.
 demo_fail() {
@@ -65,26 +66,15 @@ say "working in $FIX_DIR (removed at the end)"
 
 # ---------------------------------------------------------------- runs
 #
-# With `btrsendctl run` (control socket) the job is manual and each run is
-# asked for; without it the job runs `every 10s` and the demo waits for
-# the next run.  Either way a run is over when the laptop's log says so.
-if ctl_has run; then
-	SCHEDULE=manual
-else
-	SCHEDULE="every 10s"
-fi
-
+# The job's schedule is manual: each run is asked for with `btrsendctl
+# run` over the laptop's control socket, and is over when the laptop's
+# log says so.
 runs_ok() { grep -c "job home: run ok" "$WORK/laptop.log"; }
 
-# run_start N: ask for run number N, or say that the schedule will start it.
 run_start() {
-	if [ "$SCHEDULE" = manual ]; then
-		say "btrsendctl run home:"
-		"$CTL" -f "$WORK/laptop.conf" run home | show
-		[ "${PIPESTATUS[0]}" = 0 ] || demo_fail "btrsendctl run home"
-	else
-		say "(the job runs every 10 s: waiting for run $1 to start)"
-	fi
+	say "btrsendctl run -f laptop.conf home:"
+	ctl run home | show
+	[ "${PIPESTATUS[0]}" = 0 ] || demo_fail "btrsendctl run home"
 }
 
 # run_wait N: wait until run number N has ended well.
@@ -162,6 +152,7 @@ tls {
 	key         $WORK/certs/backup.test.key
 	ca          $WORK/certs/ca.crt
 }
+control { socket $WORK/backup.sock }
 state-dir $WORK/backup-state
 receive {
 	listen 127.0.0.1:$port
@@ -185,7 +176,7 @@ target backup {
 job home {
 	source       $SRC/home
 	snapshot-dir $SRC/snaps
-	schedule     $SCHEDULE
+	schedule     manual
 	send-to      backup
 }
 CONF
@@ -230,11 +221,11 @@ say "$AREA, and nothing of it anywhere else."
 # ---------------------------------------------------------------- 6
 step "6. First run: snapshot, full send"
 l=$(log_len "$WORK/laptop.log"); r=$(log_len "$WORK/backup.log")
-run_start 1
+run_start
 run_wait 1
 S1=$(newest)
 say "laptop.log:"
-log_since "$WORK/laptop.log" $((l + 1)) "job home: run|sent |incremental" | show
+log_since "$WORK/laptop.log" $((l + 1)) "job home: run (started|ok)|sent |incremental|resum|target backup" | show
 say "backup.log:"
 log_since "$WORK/backup.log" $((r + 1)) "receiving |received " | show
 grep -q "sent $S1 to backup, full" "$WORK/laptop.log" ||
@@ -250,11 +241,11 @@ step "7. Change files, run again: only the difference travels"
 scenario_mutate "$SRC/home" 1
 say "renamed, swapped, deleted, rewritten, punched holes in files under home/mut"
 l=$(log_len "$WORK/laptop.log"); r=$(log_len "$WORK/backup.log")
-run_start 2
+run_start
 run_wait 2
 S2=$(newest)
 [ "$S2" != "$S1" ] || demo_fail "run 2 made no new snapshot"
-log_since "$WORK/laptop.log" $((l + 1)) "job home: run|sent |incremental" | show
+log_since "$WORK/laptop.log" $((l + 1)) "job home: run (started|ok)|sent |incremental|resum|target backup" | show
 log_since "$WORK/backup.log" $((r + 1)) "receiving |received " | show
 grep -q "sent $S2 to backup, incremental from $S1" "$WORK/laptop.log" ||
 	demo_fail "$S2 was not sent incrementally from $S1"
@@ -268,16 +259,26 @@ dd if=/dev/urandom of="$SRC/home/big" bs=1M count=$BIG_MIB status=none ||
 	demo_fail "writing $SRC/home/big"
 say "A new $BIG_MIB MiB file; at $RATE_MIB MiB/s the next send takes about $((BIG_MIB / RATE_MIB)) s."
 l=$(log_len "$WORK/laptop.log"); r=$(log_len "$WORK/backup.log")
-run_start 3
-# Wait until KILL_MIB MiB of the file are on the backup (in the partial),
-# so several checkpoints lie behind the cut.
-for i in $(seq 600); do
-	part=$(ls -d "$AREA"/.btrsend-partial.*/big 2>/dev/null | head -n 1)
-	[ -n "$part" ] && [ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -ge $((KILL_MIB << 20)) ] && break
-	[ "$(runs_ok)" -ge 3 ] && demo_fail "run 3 ended before it could be cut"
-	sleep 0.1
-done
-[ -n "$part" ] || demo_fail "run 3 never reached $KILL_MIB MiB of big on the backup"
+run_start
+# big_at MIB: wait until MIB MiB of the file are on the backup (in the
+# partial); $part is its path there.
+big_at() {
+	local i
+	for i in $(seq 600); do
+		part=$(ls -d "$AREA"/.btrsend-partial.*/big 2>/dev/null | head -n 1)
+		[ -n "$part" ] && [ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -ge $(($1 << 20)) ] &&
+			return 0
+		[ "$(runs_ok)" -ge 3 ] && demo_fail "run 3 ended before it could be cut"
+		sleep 0.1
+	done
+	demo_fail "run 3 never reached $1 MiB of big on the backup"
+}
+big_at 18
+say "btrsendctl status -f laptop.conf, during the transfer:"
+ctl status | show
+[ "${PIPESTATUS[0]}" = 0 ] || demo_fail "btrsendctl status during a transfer"
+# Several checkpoints lie behind the cut.
+big_at $KILL_MIB
 worker=$(pgrep -P "$BACKUP_PID" | head -n 1)
 [ -n "$worker" ] || demo_fail "no receive worker under the backup's btrsendd"
 kill -9 "$worker" || demo_fail "kill -9 $worker"
@@ -285,7 +286,7 @@ say "kill -9 $worker: the backup's receive worker dies with $(($(stat -c %s "$pa
 run_wait 3
 S3=$(newest)
 say "laptop.log:"
-log_since "$WORK/laptop.log" $((l + 1)) "job home: run|send|resuming|sent |incremental" | show
+log_since "$WORK/laptop.log" $((l + 1)) "job home: run (started|ok)|sent |incremental|resum|send to|send: retry|target backup" | show
 say "backup.log:"
 log_since "$WORK/backup.log" $((r + 1)) "receiv|partial|worker .* (exited|killed)" | show
 line=$(log_since "$WORK/laptop.log" $((l + 1)) "$S3: resuming at command") ||
@@ -302,23 +303,36 @@ say "(A killed process leaves its writes in the page cache, so the backup picks 
 say "exactly where it stopped; after a crash of the whole machine it would go back"
 say "to its last durable checkpoint, every $CKPT_MIB MiB here.) The laptop re-ran the"
 say "kernel's send, checked the digest of those $offset bytes against the backup's"
-say "and skipped them; only what followed went over the wire. Sent twice because"
-say "of the cut: $again bytes. $S3 is complete and equal to its source."
+say "and skipped them; only what followed went over the wire."
+if [ "$again" = 0 ]; then
+	say "Nothing was sent twice: the backup had applied all that reached it."
+else
+	say "Sent twice because of the cut: $again bytes (sent, but not yet applied"
+	say "on the backup when its worker died)."
+fi
+say "$S3 is complete and equal to its source."
 
 # ---------------------------------------------------------------- 9
 step "9. What the laptop's btrsendd says about its job"
-if ctl_has status; then
-	"$CTL" -f "$WORK/laptop.conf" status | show
-	[ "${PIPESTATUS[0]}" = 0 ] || demo_fail "btrsendctl status"
-else
-	say "(this btrsendctl has no 'status' yet: it comes with the control socket);"
-	say "its state file records the last run of each job and of each of its"
-	say "targets (job, target or - for the run, start and end in seconds since"
-	say "1970, result, error):"
-	show < "$WORK/laptop-state/state"
-	grep -q "^home backup [0-9]* [0-9]* ok" "$WORK/laptop-state/state" ||
-		demo_fail "the state file has no successful run to backup"
-fi
+say "btrsendctl status -f laptop.conf   (over the daemon's control socket):"
+ctl status > "$WORK/status" || demo_fail "btrsendctl status: $(cat "$WORK/status")"
+show < "$WORK/status"
+grep -qE "^home .* ok " "$WORK/status" || demo_fail "status does not say the job's last run was ok"
+say "btrsendctl snapshots -f laptop.conf home:"
+ctl snapshots home > "$WORK/snapshots" || demo_fail "btrsendctl snapshots home"
+show < "$WORK/snapshots"
+for name in "$S1" "$S2" "$S3"; do
+	grep -qE "^$name .* backup\$" "$WORK/snapshots" ||
+		demo_fail "snapshots does not show $name as held by backup"
+done
+say "btrsendctl history -f laptop.conf:"
+ctl history | show
+[ "${PIPESTATUS[0]}" = 0 ] || demo_fail "btrsendctl history"
+ctl history --json | grep -q "\"snapshot\":\"$S3\",[^}]*\"result\":\"ok\",[^}]*\"resumes\":1[,}]" ||
+	demo_fail "history does not record run 3 as ok with one resume: $(ctl history --json)"
+say "status: each job, its schedule, last run and result, per target;"
+say "snapshots: the laptop's snapshots and which targets hold each;"
+say "history: one line per run and target, with bytes sent and resumes (run 3: 1)."
 # Stop the laptop first, so no run starts while the backup is inspected.
 kill -TERM "$LAPTOP_PID"
 wait "$LAPTOP_PID" || demo_fail "the laptop's btrsendd exited with status $? after SIGTERM"

@@ -279,13 +279,14 @@ test_targets_round_trip(void **state)
 {
 	struct ipc_target tg[2] = {
 		{ .name = "backup", .host = "10.0.0.2", .port = 7450,
-		  .cert_name = "backup.test", .bandwidth = 1 << 20, .zstd = 1 },
+		  .cert_name = "backup.test", .bandwidth = 1 << 20, .zstd = 1,
+		  .prev_bytes = 5000000000ULL },
 		{ .name = "far", .host = "far.example", .port = 9,
 		  .cert_name = "", .bandwidth = 0, .zstd = 0 },
 	};
 	struct ipc_target_result trs[2] = {
 		{ .name = "backup", .status = IPC_OK, .parent = "home.1",
-		  .error = "" },
+		  .error = "", .bytes = 6000000000ULL, .resumes = 2 },
 		{ .name = "far", .status = IPC_RETRY, .parent = "",
 		  .error = "connection refused" },
 	};
@@ -328,6 +329,8 @@ test_targets_round_trip(void **state)
 	assert_string_equal(r.targets[0].cert_name, "backup.test");
 	assert_int_equal(r.targets[0].bandwidth, 1 << 20);
 	assert_int_equal(r.targets[0].zstd, 1);
+	assert_int_equal(r.targets[0].prev_bytes, 5000000000ULL);
+	assert_int_equal(r.targets[1].prev_bytes, 0);
 	assert_string_equal(r.targets[1].name, "far");
 	assert_int_equal(r.targets[1].zstd, 0);
 	ipc_run_free(&r);
@@ -346,6 +349,9 @@ test_targets_round_trip(void **state)
 	assert_int_equal(got.ntargets, 2);
 	assert_string_equal(got.targets[0].parent, "home.1");
 	assert_int_equal(got.targets[0].status, IPC_OK);
+	assert_int_equal(got.targets[0].bytes, 6000000000ULL);
+	assert_int_equal(got.targets[0].resumes, 2);
+	assert_int_equal(got.targets[1].bytes, 0);
 	assert_int_equal(got.targets[1].status, IPC_RETRY);
 	assert_string_equal(got.targets[1].error, "connection refused");
 	ipc_result_free(&got);
@@ -353,6 +359,108 @@ test_targets_round_trip(void **state)
 		assert_int_equal(ipc_get_result(p, cut, &got, err,
 		    sizeof(err)), -1);
 	ipc_buf_free(&b);
+}
+
+static void
+test_xfer(void **state)
+{
+	struct ipc_xfer x = { .phase = "send", .target = "backup",
+	    .snapshot = "home.2", .done = 3000000000ULL,
+	    .total = 4000000001ULL, .total_src = IPC_TOTAL_ESTIMATE,
+	    .resumed_at = 1234567, .resumes = 4 }, got;
+	struct ipc_buf b = { 0 };
+	struct frame_hdr h;
+	const uint8_t *p;
+	char err[192];
+	size_t cut;
+
+	(void)state;
+	ipc_put_xfer(&b, 9, &x);
+	one_frame(&b, &h, &p);
+	assert_int_equal(h.type, IPC_XFER);
+	assert_string_equal(ipc_type_name(h.type), "xfer");
+	assert_int_equal(ipc_get_xfer(p, h.len, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.phase, "send");
+	assert_string_equal(got.target, "backup");
+	assert_string_equal(got.snapshot, "home.2");
+	assert_int_equal(got.done, 3000000000ULL);
+	assert_int_equal(got.total, 4000000001ULL);
+	assert_int_equal(got.total_src, IPC_TOTAL_ESTIMATE);
+	assert_int_equal(got.resumed_at, 1234567);
+	assert_int_equal(got.resumes, 4);
+	ipc_xfer_free(&got);
+	for (cut = 0; cut < h.len; cut++)
+		assert_int_equal(ipc_get_xfer(p, cut, &got, err, sizeof(err)),
+		    -1);
+	/* an unknown total source is refused (its byte: 8 + 8 from the end) */
+	b.p[b.len - 8 - 4 - 1] = IPC_TOTAL_PREVIOUS + 1;
+	assert_int_equal(ipc_get_xfer(p, h.len, &got, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "total source"));
+	ipc_buf_free(&b);
+}
+
+static void
+test_held(void **state)
+{
+	char *names[] = { "home.1", "home.2", "" }, *many[IPC_HELD_MAX + 3];
+	char longname[IPC_NAME_MAX + 2];
+	uint8_t raw[2 + 1 + 4 + 2 + IPC_NAME_MAX + 1];
+	struct ipc_held hd = { .target = "backup", .n = 3, .names = names };
+	struct ipc_held got;
+	struct ipc_buf b = { 0 };
+	struct frame_hdr h;
+	const uint8_t *p;
+	char err[192];
+	size_t cut, i;
+
+	(void)state;
+	ipc_put_held(&b, 9, &hd);
+	one_frame(&b, &h, &p);
+	assert_int_equal(h.type, IPC_HELD);
+	assert_int_equal(ipc_get_held(p, h.len, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.target, "backup");
+	assert_int_equal(got.n, 3);
+	assert_string_equal(got.names[0], "home.1");
+	assert_string_equal(got.names[1], "home.2");
+	assert_string_equal(got.names[2], "");
+	ipc_held_free(&got);
+	for (cut = 0; cut < h.len; cut++)
+		assert_int_equal(ipc_get_held(p, cut, &got, err, sizeof(err)),
+		    -1);
+	ipc_buf_free(&b);
+
+	/* more than the bound: the first IPC_HELD_MAX; over-long names left
+	 * out by the writer and refused by the reader */
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	many[0] = longname;
+	for (i = 1; i < IPC_HELD_MAX + 3; i++)
+		many[i] = "s";
+	hd.names = many;
+	hd.n = IPC_HELD_MAX + 3;
+	ipc_put_held(&b, 9, &hd);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_held(p, h.len, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.n, IPC_HELD_MAX);
+	assert_string_equal(got.names[0], "s");
+	ipc_held_free(&got);
+	ipc_buf_free(&b);
+
+	/* by hand: target "t", one name of IPC_NAME_MAX + 1 bytes */
+	frame_put16(raw, 1);
+	raw[2] = 't';
+	frame_put32(raw + 3, 1);
+	frame_put16(raw + 7, IPC_NAME_MAX + 1);
+	memset(raw + 9, 'n', IPC_NAME_MAX + 1);
+	assert_int_equal(ipc_get_held(raw, sizeof(raw), &got, err,
+	    sizeof(err)), -1);
+	frame_put16(raw + 7, IPC_NAME_MAX);
+	assert_int_equal(ipc_get_held(raw, sizeof(raw) - 1, &got, err,
+	    sizeof(err)), 0);
+	ipc_held_free(&got);
+	frame_put32(raw + 3, IPC_HELD_MAX + 1);
+	assert_int_equal(ipc_get_held(raw, sizeof(raw) - 1, &got, err,
+	    sizeof(err)), -1);
 }
 
 int
@@ -368,6 +476,8 @@ main(void)
 		cmocka_unit_test(test_read_frame_over_socketpair),
 		cmocka_unit_test(test_read_frame_truncated_payload),
 		cmocka_unit_test(test_targets_round_trip),
+		cmocka_unit_test(test_xfer),
+		cmocka_unit_test(test_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

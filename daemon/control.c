@@ -1,0 +1,784 @@
+/*
+ * The control socket (see control.h).  Plain events on non-blocking
+ * sockets: a client's requests are answered from the parent's tables at
+ * once into its bounded output buffer, so a slow or dead client costs
+ * memory up to CONTROL_OUT_MAX and is then dropped, never a wait.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "daemon/control.h"
+#include "daemon/log.h"
+#include "daemon/parent.h"
+#include "daemon/scheduler.h"
+#include "daemon/stats.h"
+#include "engine/snapshot.h"
+#include "proto/ctl.h"
+
+struct cclient {
+	TAILQ_ENTRY(cclient) entry;
+	int		 fd;
+	uid_t		 uid;
+	pid_t		 pid;
+	int		 access;	/* enum ctl_access once allowed */
+	int		 hello;
+	int		 monitor;
+	int		 closing;	/* close once out is written */
+	struct event	*ev_read, *ev_write;
+	struct frame_decoder dec;
+	struct ctl_buf	 out;
+};
+
+static struct {
+	struct event_base *base;
+	int		 fd;
+	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t		 dev;
+	ino_t		 ino;
+	gid_t		 gid;
+	int		 have_gid;
+	struct event	*ev_accept, *ev_resume;
+	TAILQ_HEAD(, cclient) clients;
+	unsigned	 nclients;
+} C = { .fd = -1 };
+
+static void	client_write(evutil_socket_t, short, void *);
+static void	monitor_event(const struct stats_event *, void *);
+
+static void
+client_free(struct cclient *c)
+{
+	if (c->monitor)
+		stats_unlisten(monitor_event, c);
+	TAILQ_REMOVE(&C.clients, c, entry);
+	C.nclients--;
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	close(c->fd);
+	frame_decoder_free(&c->dec);
+	ctl_buf_free(&c->out);
+	free(c);
+}
+
+/* Queue what out holds; a client that does not read is dropped. */
+static void
+client_flush(struct cclient *c)
+{
+	if (c->out.len > CONTROL_OUT_MAX && !c->closing) {
+		log_warnx("control: uid %u pid %ld does not read its replies "
+		    "(%zu bytes waiting); closing it", (unsigned)c->uid,
+		    (long)c->pid, c->out.len);
+		c->out.len = 0;
+		c->closing = 1;
+	}
+	event_add(c->ev_write, NULL);
+	/* Its socket may never turn writable: close from the loop. */
+	if (c->closing && c->out.len == 0)
+		event_active(c->ev_write, EV_WRITE, 1);
+}
+
+/* Say why and close once that is written. */
+static void
+client_refuse(struct cclient *c, const char *why)
+{
+	ctl_put_text(&c->out, CTL_M_FAIL, why);
+	c->closing = 1;
+	event_del(c->ev_read);
+	client_flush(c);
+}
+
+static void
+client_write(evutil_socket_t fd, short ev, void *arg)
+{
+	struct cclient *c = arg;
+	ssize_t n;
+
+	(void)fd;
+	(void)ev;
+	while (c->out.len > 0) {
+		n = write(c->fd, c->out.p, c->out.len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n == -1) {
+			client_free(c);
+			return;
+		}
+		ctl_buf_consume(&c->out, (size_t)n);
+	}
+	event_del(c->ev_write);
+	if (c->closing)
+		client_free(c);
+}
+
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src != NULL ? src : "");
+}
+
+static void
+ctl_from_live(struct ctl_live *o, const struct stats_live *l)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = l->id;
+	copy_str(o->job, sizeof(o->job), l->job);
+	copy_str(o->phase, sizeof(o->phase), l->phase);
+	copy_str(o->target, sizeof(o->target), l->target);
+	copy_str(o->snapshot, sizeof(o->snapshot), l->snapshot);
+	o->start = l->start;
+	o->done = l->done;
+	o->total = l->total;
+	o->total_src = (uint8_t)l->total_src;
+	o->resumed_at = l->resumed_at;
+	o->rate = l->rate;
+	o->resumes = l->resumes;
+}
+
+static void
+ctl_from_run(struct ctl_run *o, const struct stats_run *r)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = r->id;
+	copy_str(o->job, sizeof(o->job), r->job);
+	copy_str(o->target, sizeof(o->target), r->target);
+	copy_str(o->snapshot, sizeof(o->snapshot), r->snapshot);
+	copy_str(o->parent, sizeof(o->parent), r->parent);
+	o->start = r->start;
+	o->end = r->end;
+	o->result = (uint8_t)r->result;
+	o->bytes = r->bytes;
+	o->resumes = r->resumes;
+	copy_str(o->error, sizeof(o->error), r->error);
+}
+
+static void
+schedule_str(char *buf, size_t len, const struct conf_schedule *s)
+{
+	switch (s->kind) {
+	case CONF_SCHED_MANUAL:
+		snprintf(buf, len, "manual");
+		break;
+	case CONF_SCHED_EVERY:
+		if (s->every % 86400 == 0)
+			snprintf(buf, len, "every %llud",
+			    (unsigned long long)(s->every / 86400));
+		else if (s->every % 3600 == 0)
+			snprintf(buf, len, "every %lluh",
+			    (unsigned long long)(s->every / 3600));
+		else if (s->every % 60 == 0)
+			snprintf(buf, len, "every %llum",
+			    (unsigned long long)(s->every / 60));
+		else
+			snprintf(buf, len, "every %llus",
+			    (unsigned long long)s->every);
+		break;
+	case CONF_SCHED_AT:
+		snprintf(buf, len, "at %02d:%02d", s->hour, s->minute);
+		break;
+	}
+}
+
+static void
+put_job(struct cclient *c, const char *name)
+{
+	const struct state_entry *e;
+	struct parent_job pj;
+	struct ctl_job j;
+
+	if (parent_job(name, &pj) == -1)
+		return;
+	memset(&j, 0, sizeof(j));
+	copy_str(j.name, sizeof(j.name), name);
+	schedule_str(j.schedule, sizeof(j.schedule), &pj.cj->schedule);
+	j.paused = pj.paused != 0;
+	j.running = pj.running != 0;
+	j.queued = pj.queued != 0;
+	j.next = pj.due == SCHED_NEVER ? 0 : pj.due;
+	e = parent_state_entry(name, NULL);
+	if (e != NULL) {
+		j.start = e->start;
+		j.end = e->end;
+		j.result = (uint8_t)e->result;
+		copy_str(j.error, sizeof(j.error), e->error);
+	}
+	ctl_put_job(&c->out, &j);
+}
+
+static void
+put_targets(struct cclient *c, const struct conf_job *cj)
+{
+	const struct state_entry *e;
+	struct ctl_target t;
+	size_t i, n;
+
+	for (i = 0; i < cj->nsend_to; i++) {
+		memset(&t, 0, sizeof(t));
+		copy_str(t.job, sizeof(t.job), cj->name);
+		copy_str(t.target, sizeof(t.target), cj->send_to[i]);
+		e = parent_state_entry(cj->name, cj->send_to[i]);
+		if (e != NULL) {
+			t.start = e->start;
+			t.end = e->end;
+			t.result = (uint8_t)e->result;
+			copy_str(t.error, sizeof(t.error), e->error);
+		}
+		t.last_success = stats_last_success(cj->name, cj->send_to[i]);
+		if (stats_held(cj->name, cj->send_to[i], &n, &t.held_when) !=
+		    NULL)
+			t.nheld = (uint32_t)n;
+		ctl_put_target(&c->out, &t);
+	}
+}
+
+static void
+do_status(struct cclient *c)
+{
+	const struct conf *conf = parent_conf();
+	const struct stats_live *l;
+	struct ctl_live cl;
+	size_t i, n;
+
+	for (i = 0; i < conf->njobs; i++) {
+		put_job(c, conf->jobs[i].name);
+		put_targets(c, &conf->jobs[i]);
+	}
+	l = stats_live_list(&n);
+	for (i = 0; i < n; i++) {
+		ctl_from_live(&cl, &l[i]);
+		ctl_put_live(&c->out, &cl);
+	}
+	ctl_put_text(&c->out, CTL_M_OK, "");
+}
+
+static int
+held_by(const char *job, const char *target, const char *snap)
+{
+	char *const *names;
+	int64_t when;
+	size_t i, n;
+
+	if ((names = stats_held(job, target, &n, &when)) == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], snap) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+do_snapshots(struct cclient *c, const char *job)
+{
+	const struct conf_job *cj = conf_job_find(parent_conf(), job);
+	struct snap_info *si = NULL;
+	struct ctl_snap s;
+	char err[512], msg[1024];
+	size_t i, j, n = 0;
+
+	if (cj == NULL) {
+		snprintf(msg, sizeof(msg), "no job '%s' in the configuration",
+		    job);
+		ctl_put_text(&c->out, CTL_M_FAIL, msg);
+		return;
+	}
+	if (snapshot_list(cj->snapshot_dir, job, &si, &n, err,
+	    sizeof(err)) == -1) {
+		snprintf(msg, sizeof(msg), "job %s: listing snapshots: %s",
+		    job, err);
+		ctl_put_text(&c->out, CTL_M_FAIL, msg);
+		return;
+	}
+	put_targets(c, cj);
+	for (i = 0; i < n; i++) {
+		memset(&s, 0, sizeof(s));
+		copy_str(s.job, sizeof(s.job), job);
+		copy_str(s.name, sizeof(s.name), si[i].name);
+		s.time = si[i].time;
+		for (j = 0; j < cj->nsend_to && s.nheld < CTL_HELD_MAX; j++)
+			if (held_by(job, cj->send_to[j], si[i].name))
+				copy_str(s.held[s.nheld++], CTL_NAME_MAX,
+				    cj->send_to[j]);
+		ctl_put_snap(&c->out, &s);
+	}
+	free(si);
+	ctl_put_text(&c->out, CTL_M_OK, "");
+}
+
+static void
+do_history(struct cclient *c, uint32_t last)
+{
+	const struct stats_run *r;
+	struct ctl_run cr;
+	size_t i, n;
+
+	r = stats_history(&n);
+	i = last != 0 && last < n ? n - last : 0;
+	for (; i < n; i++) {
+		ctl_from_run(&cr, &r[i]);
+		ctl_put_run(&c->out, &cr);
+	}
+	ctl_put_text(&c->out, CTL_M_OK, "");
+}
+
+static void
+monitor_event(const struct stats_event *ev, void *arg)
+{
+	struct cclient *c = arg;
+	struct ctl_event ce;
+
+	if (c->closing)
+		return;
+	memset(&ce, 0, sizeof(ce));
+	ce.kind = (uint8_t)ev->kind;
+	ce.when = ev->when;
+	if (ev->live != NULL)
+		ctl_from_live(&ce.live, ev->live);
+	if (ev->run != NULL)
+		ctl_from_run(&ce.run, ev->run);
+	ctl_put_event(&c->out, &ce);
+	client_flush(c);
+}
+
+static void
+do_action(struct cclient *c, const struct ctl_request *rq)
+{
+	char msg[CTL_TEXT_MAX];
+	int r;
+
+	msg[0] = '\0';
+	log_info("control: uid %u pid %ld: %s %s", (unsigned)c->uid,
+	    (long)c->pid, ctl_cmd_name(rq->cmd), rq->cmd == CTL_CMD_CANCEL ?
+	    "" : rq->arg);
+	switch (rq->cmd) {
+	case CTL_CMD_RUN:
+		r = parent_run(rq->arg, msg, sizeof(msg));
+		break;
+	case CTL_CMD_CANCEL:
+		r = parent_cancel(rq->num, msg, sizeof(msg));
+		break;
+	case CTL_CMD_PAUSE:
+	case CTL_CMD_UNPAUSE:
+		r = parent_pause(rq->arg, rq->cmd == CTL_CMD_PAUSE, msg,
+		    sizeof(msg));
+		break;
+	default:
+		r = parent_reload(msg, sizeof(msg));
+		break;
+	}
+	ctl_put_text(&c->out, r == 0 ? CTL_M_OK : CTL_M_FAIL, msg);
+}
+
+static void
+client_request(struct cclient *c, const struct ctl_request *rq)
+{
+	char msg[256];
+
+	if (!ctl_cmd_readonly(rq->cmd) && c->access != CTL_ACCESS_ADMIN) {
+		log_warnx("control: uid %u pid %ld: %s refused: read-only "
+		    "access", (unsigned)c->uid, (long)c->pid,
+		    ctl_cmd_name(rq->cmd));
+		snprintf(msg, sizeof(msg), "permission denied: '%s' needs "
+		    "root; uid %u is in the control group and may only read "
+		    "(status, snapshots, history, monitor)",
+		    ctl_cmd_name(rq->cmd), (unsigned)c->uid);
+		ctl_put_text(&c->out, CTL_M_FAIL, msg);
+		return;
+	}
+	switch (rq->cmd) {
+	case CTL_CMD_STATUS:
+		do_status(c);
+		break;
+	case CTL_CMD_SNAPSHOTS:
+		do_snapshots(c, rq->arg);
+		break;
+	case CTL_CMD_HISTORY:
+		do_history(c, rq->num);
+		break;
+	case CTL_CMD_MONITOR:
+		ctl_put_text(&c->out, CTL_M_OK, "monitoring");
+		if (!c->monitor)
+			stats_listen(monitor_event, c);
+		c->monitor = 1;
+		break;
+	default:
+		do_action(c, rq);
+		break;
+	}
+}
+
+static void
+client_hello(struct cclient *c, const struct ctl_hello *h)
+{
+	struct ctl_hello me = { .version = CTL_VERSION, .access = c->access };
+	char msg[256];
+
+	if (h->version != CTL_VERSION) {
+		log_warnx("control: uid %u pid %ld speaks control protocol "
+		    "version %u, not %u; refused", (unsigned)c->uid,
+		    (long)c->pid, h->version, CTL_VERSION);
+		snprintf(msg, sizeof(msg), "control protocol version %u is "
+		    "not supported: this btrsendd speaks version %u (use the "
+		    "btrsendctl of the same release)", h->version,
+		    CTL_VERSION);
+		client_refuse(c, msg);
+		return;
+	}
+	c->hello = 1;
+	ctl_put_hello(&c->out, &me);
+}
+
+static void
+client_message(struct cclient *c)
+{
+	const struct frame_hdr *h = &c->dec.hdr;
+	struct ctl_request rq;
+	struct ctl_hello hello;
+	char err[256], msg[320];
+
+	if (h->type == CTL_HELLO && !c->hello) {
+		if (ctl_get_hello(c->dec.payload, h->len, &hello, err,
+		    sizeof(err)) == 0) {
+			client_hello(c, &hello);
+			return;
+		}
+	} else if (h->type == CTL_REQUEST && c->hello) {
+		if (ctl_get_request(c->dec.payload, h->len, &rq, err,
+		    sizeof(err)) == 0) {
+			client_request(c, &rq);
+			return;
+		}
+	} else {
+		snprintf(err, sizeof(err), "unexpected %s message%s",
+		    ctl_type_name(h->type), c->hello ? "" : " before hello");
+	}
+	log_warnx("control: uid %u pid %ld: message %llu: %s; closing it",
+	    (unsigned)c->uid, (long)c->pid,
+	    (unsigned long long)c->dec.nframes, err);
+	snprintf(msg, sizeof(msg), "protocol error: %s", err);
+	client_refuse(c, msg);
+}
+
+static void
+client_read(evutil_socket_t fd, short ev, void *arg)
+{
+	struct cclient *c = arg;
+	uint8_t buf[4096];
+	size_t off, used;
+	ssize_t n;
+
+	(void)fd;
+	(void)ev;
+	n = read(c->fd, buf, sizeof(buf));
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		client_free(c);
+		return;
+	}
+	for (off = 0; off < (size_t)n && !c->closing; off += used) {
+		switch (frame_decoder_push(&c->dec, buf + off,
+		    (size_t)n - off, &used)) {
+		case FRAME_ERROR:
+			log_warnx("control: uid %u pid %ld: %s; closing it",
+			    (unsigned)c->uid, (long)c->pid, c->dec.err);
+			client_refuse(c, c->dec.err);
+			break;
+		case FRAME_READY:
+			client_message(c);
+			break;
+		case FRAME_NEED_MORE:
+			break;
+		}
+	}
+	client_flush(c);
+}
+
+static int
+uid_in_group(uid_t uid, gid_t peer_gid, gid_t gid)
+{
+	struct passwd *pw;
+	gid_t *groups;
+	int i, n = 64, found = 0;
+
+	if (peer_gid == gid)
+		return 1;
+	if ((pw = getpwuid(uid)) == NULL)
+		return 0;
+	if (pw->pw_gid == gid)
+		return 1;
+	groups = xcalloc((size_t)n, sizeof(*groups));
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1) {
+		groups = xrealloc(groups, (size_t)n * sizeof(*groups));
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
+			n = 0;
+	}
+	for (i = 0; i < n && !found; i++)
+		found = groups[i] == gid;
+	free(groups);
+	return found;
+}
+
+static unsigned
+clients_of(uid_t uid)
+{
+	struct cclient *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &C.clients, entry)
+		if (c->uid == uid)
+			n++;
+	return n;
+}
+
+static void
+client_admit(struct cclient *c, const struct ucred *cr)
+{
+	char msg[256];
+
+	if (cr->uid == 0)
+		c->access = CTL_ACCESS_ADMIN;
+	else if (C.have_gid && uid_in_group(cr->uid, cr->gid, C.gid))
+		c->access = CTL_ACCESS_READ;
+	if (c->access == CTL_ACCESS_NONE) {
+		log_warnx("control: uid %u pid %ld refused: not root and not "
+		    "in the control group", (unsigned)cr->uid, (long)cr->pid);
+		snprintf(msg, sizeof(msg), "permission denied: uid %u is "
+		    "neither root nor a member of the control group (the "
+		    "control block's group in btrsend.conf)",
+		    (unsigned)cr->uid);
+		client_refuse(c, msg);
+	} else if (clients_of(cr->uid) > CONTROL_PER_UID) {
+		log_warnx("control: uid %u has %u connections; refusing more",
+		    (unsigned)cr->uid, CONTROL_PER_UID);
+		snprintf(msg, sizeof(msg), "too many connections: uid %u "
+		    "already has %u", (unsigned)cr->uid, CONTROL_PER_UID);
+		client_refuse(c, msg);
+	} else if (C.nclients > CONTROL_CLIENTS_MAX) {
+		log_warnx("control: %u connections; refusing more",
+		    CONTROL_CLIENTS_MAX);
+		client_refuse(c, "too many control connections");
+	} else {
+		event_add(c->ev_read, NULL);
+	}
+}
+
+static void
+control_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	event_add(C.ev_accept, NULL);
+}
+
+static void
+control_accept(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval tv = { CONTROL_BACKOFF, 0 };
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct cclient *c;
+	int s;
+
+	(void)ev;
+	(void)arg;
+	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("control: accept; pausing for %ds",
+			    CONTROL_BACKOFF);
+			event_del(C.ev_accept);
+			evtimer_add(C.ev_resume, &tv);
+		} else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("control: accept");
+		return;
+	}
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		close(s);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->fd = s;
+	c->uid = cr.uid;
+	c->pid = cr.pid;
+	frame_decoder_init(&c->dec, &ctl_rules);
+	c->ev_read = event_new(C.base, s, EV_READ | EV_PERSIST, client_read, c);
+	c->ev_write = event_new(C.base, s, EV_WRITE | EV_PERSIST, client_write,
+	    c);
+	if (c->ev_read == NULL || c->ev_write == NULL)
+		fatalx("event_new");
+	TAILQ_INSERT_TAIL(&C.clients, c, entry);
+	C.nclients++;
+	client_admit(c, &cr);
+}
+
+static int
+control_group(const struct conf *conf)
+{
+	struct group *gr;
+	char *end;
+	long v;
+
+	C.have_gid = 1;
+	if (conf->control_group == NULL) {
+		C.gid = getegid();
+		return 0;
+	}
+	if ((gr = getgrnam(conf->control_group)) != NULL) {
+		C.gid = gr->gr_gid;
+		return 0;
+	}
+	v = strtol(conf->control_group, &end, 10);
+	if (*end == '\0' && end != conf->control_group && v >= 0) {
+		C.gid = (gid_t)v;
+		return 0;
+	}
+	C.have_gid = 0;
+	log_warnx("control: group %s does not exist; only root may use the "
+	    "socket", conf->control_group);
+	return -1;
+}
+
+/* A socket file nobody answers on is left from a crash: remove it. */
+static int
+control_unlink_stale(const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int s, r;
+
+	if (lstat(sun->sun_path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_warnx("control: %s exists and is not a socket",
+		    sun->sun_path);
+		return -1;
+	}
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	r = connect(s, (const struct sockaddr *)sun, sizeof(*sun));
+	close(s);
+	if (r == 0) {
+		log_warnx("control: %s is in use by another process (another "
+		    "btrsendd?)", sun->sun_path);
+		return -1;
+	}
+	if (unlink(sun->sun_path) == -1 && errno != ENOENT) {
+		log_warn("control: unlink %s", sun->sun_path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+control_mkdirs(const char *path)
+{
+	char dir[PATH_MAX], *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((p = strrchr(dir, '/')) == NULL || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+control_start(struct event_base *base)
+{
+	const struct conf *conf = parent_conf();
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old;
+	int s = -1;
+
+	C.base = base;
+	TAILQ_INIT(&C.clients);
+	if (strlen(conf->control_socket) >= sizeof(sun.sun_path)) {
+		log_warnx("control: socket path %s is too long",
+		    conf->control_socket);
+		return -1;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    conf->control_socket);
+	control_group(conf);
+	if (control_mkdirs(sun.sun_path) == -1) {
+		log_warn("control: creating the directory of %s",
+		    sun.sun_path);
+		return -1;
+	}
+	if (control_unlink_stale(&sun) == -1)
+		return -1;
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		goto fail;
+	old = umask(0117);
+	if (bind(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		goto fail;
+	}
+	umask(old);
+	if (chmod(sun.sun_path, 0660) == -1 ||
+	    (C.have_gid && chown(sun.sun_path, (uid_t)-1, C.gid) == -1) ||
+	    stat(sun.sun_path, &st) == -1 || listen(s, 16) == -1)
+		goto fail;
+	C.fd = s;
+	C.dev = st.st_dev;
+	C.ino = st.st_ino;
+	snprintf(C.path, sizeof(C.path), "%s", sun.sun_path);
+	C.ev_accept = event_new(base, s, EV_READ | EV_PERSIST, control_accept,
+	    NULL);
+	C.ev_resume = evtimer_new(base, control_resume, NULL);
+	if (C.ev_accept == NULL || C.ev_resume == NULL)
+		fatalx("event_new");
+	event_add(C.ev_accept, NULL);
+	log_info("control socket %s", C.path);
+	return 0;
+fail:
+	log_warn("control: %s", sun.sun_path);
+	if (s != -1)
+		close(s);
+	return -1;
+}
+
+void
+control_stop(void)
+{
+	struct stat st;
+
+	if (C.fd == -1)
+		return;
+	while (!TAILQ_EMPTY(&C.clients))
+		client_free(TAILQ_FIRST(&C.clients));
+	event_free(C.ev_accept);
+	event_free(C.ev_resume);
+	close(C.fd);
+	C.fd = -1;
+	/* Only our own socket: another daemon may have replaced it. */
+	if (stat(C.path, &st) == 0 && st.st_dev == C.dev &&
+	    st.st_ino == C.ino)
+		unlink(C.path);
+}

@@ -1,0 +1,868 @@
+/*
+ * Run bookkeeping for the parent (see stats.h).
+ *
+ * The history file is one header line and then one line per finished
+ * (run, target):
+ *
+ *   btrsend-history 1
+ *   ID START END RESULT BYTES RESUMES JOB TARGET SNAPSHOT PARENT ERROR
+ *
+ * Text fields are percent-encoded (every byte <= ' ', '%' and DEL), "-"
+ * stands for an empty field.  Lines are appended whole with one write to
+ * an O_APPEND descriptor and fsynced; when the file holds more than twice
+ * STATS_HISTORY_MAX records it is replaced by the records in memory
+ * (temporary file, fsync, rename, fsync of the directory).  A crash can
+ * thus leave at worst a torn last line, which the next load skips.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "daemon/stats.h"
+
+#define STATS_MAGIC	"btrsend-history 1"
+#define STATS_LINE_MAX	4096
+
+struct stats_livereg {
+	struct stats_live	 l;
+	uint32_t		 targets_done;
+	int64_t			 win_t;		/* rate window start */
+	uint64_t		 win_done;
+};
+
+struct stats_held {
+	char		 job[STATE_NAME_MAX];
+	char		 target[STATE_NAME_MAX];
+	char		**names;
+	size_t		 n;
+	int64_t		 when;
+};
+
+struct stats_listener {
+	stats_listener_fn	*fn;
+	void			*arg;
+};
+
+static struct {
+	char			*dir;
+	int			 fd;		/* history, O_APPEND; -1 closed */
+	size_t			 file_lines;	/* records in the file */
+	uint32_t		 next_id;
+
+	struct stats_run	*hist;		/* oldest first */
+	size_t			 nhist;
+
+	struct stats_livereg	*live;
+	struct stats_live	*live_view;	/* stats_live_list() */
+	size_t			 nlive;
+
+	struct stats_held	*held;
+	size_t			 nheld;
+
+	struct stats_jt		*jt;
+	size_t			 njt;
+
+	struct stats_counters	 ctr;
+
+	struct stats_listener	*lsn;
+	size_t			 nlsn;
+	int			 dispatching;
+} st = { .fd = -1, .next_id = 1 };
+
+static const char *stats_result_names[] = {
+	[STATE_NEVER] = "never", [STATE_OK] = "ok", [STATE_RETRY] = "retry",
+	[STATE_FAILED] = "failed", [STATE_RUNNING] = "running",
+};
+
+static void
+stats_copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+/* ------------------------------------------------------------------ */
+/* History file encoding */
+
+static void
+stats_enc(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (*p == '\0') {
+		fputc('-', f);
+		return;
+	}
+	if (strcmp(s, "-") == 0) {
+		fputs("%2D", f);
+		return;
+	}
+	for (; *p != '\0'; p++) {
+		if (*p <= ' ' || *p == '%' || *p == 0x7f)
+			fprintf(f, "%%%02X", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+static int
+stats_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode one token into dst; -1 if malformed or too long. */
+static int
+stats_dec(const char *tok, char *dst, size_t len)
+{
+	size_t o = 0;
+	int hi, lo;
+
+	if (strcmp(tok, "-") == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	for (; *tok != '\0'; tok++) {
+		if (o + 1 >= len)
+			return -1;
+		if (*tok != '%') {
+			dst[o++] = *tok;
+			continue;
+		}
+		if ((hi = stats_hexval(tok[1])) == -1 ||
+		    (lo = stats_hexval(tok[2])) == -1 || (hi == 0 && lo == 0))
+			return -1;
+		dst[o++] = (char)(hi << 4 | lo);
+		tok += 2;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+static int
+stats_result_parse(const char *s, enum state_result *r)
+{
+	if (strcmp(s, "ok") == 0)
+		*r = STATE_OK;
+	else if (strcmp(s, "retry") == 0)
+		*r = STATE_RETRY;
+	else if (strcmp(s, "failed") == 0)
+		*r = STATE_FAILED;
+	else
+		return -1;
+	return 0;
+}
+
+static void
+stats_format(FILE *f, const struct stats_run *r)
+{
+	const char *res = "failed";
+
+	if ((size_t)r->result < sizeof(stats_result_names) /
+	    sizeof(stats_result_names[0]))
+		res = stats_result_names[r->result];
+	fprintf(f, "%" PRIu32 " %" PRId64 " %" PRId64 " %s %" PRIu64 " %"
+	    PRIu32 " ", r->id, r->start, r->end, res, r->bytes, r->resumes);
+	stats_enc(f, r->job);
+	fputc(' ', f);
+	stats_enc(f, r->target);
+	fputc(' ', f);
+	stats_enc(f, r->snapshot);
+	fputc(' ', f);
+	stats_enc(f, r->parent);
+	fputc(' ', f);
+	stats_enc(f, r->error);
+	fputc('\n', f);
+}
+
+/* The line as a string (for one write); NULL if too long. */
+static char *
+stats_line(const struct stats_run *r, size_t *len)
+{
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &sz)) == NULL)
+		fatal("open_memstream");
+	stats_format(f, r);
+	if (fclose(f) != 0)
+		fatal("open_memstream");
+	*len = sz;
+	return buf;
+}
+
+static int
+stats_parse(char *line, struct stats_run *r)
+{
+	char res[16], *tok[5], *save = NULL, *p;
+	int off = 0, i;
+
+	memset(r, 0, sizeof(*r));
+	if (sscanf(line, "%" SCNu32 " %" SCNd64 " %" SCNd64 " %15s %" SCNu64
+	    " %" SCNu32 " %n", &r->id, &r->start, &r->end, res, &r->bytes,
+	    &r->resumes, &off) != 6 || off == 0)
+		return -1;
+	if (stats_result_parse(res, &r->result) == -1 || r->start < 0 ||
+	    r->end < 0 || r->id == 0)
+		return -1;
+	p = line + off;
+	for (i = 0; i < 5; i++, p = NULL)
+		if ((tok[i] = strtok_r(p, " \n", &save)) == NULL)
+			return -1;
+	if (strtok_r(NULL, " \n", &save) != NULL)
+		return -1;
+	if (stats_dec(tok[0], r->job, sizeof(r->job)) == -1 ||
+	    r->job[0] == '\0' ||
+	    stats_dec(tok[1], r->target, sizeof(r->target)) == -1 ||
+	    stats_dec(tok[2], r->snapshot, sizeof(r->snapshot)) == -1 ||
+	    stats_dec(tok[3], r->parent, sizeof(r->parent)) == -1 ||
+	    stats_dec(tok[4], r->error, sizeof(r->error)) == -1)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Per (job, target) aggregates */
+
+static struct stats_jt *
+stats_jt_get(const char *job, const char *target)
+{
+	struct stats_jt *j;
+	size_t i;
+
+	if (target == NULL)
+		target = "";
+	for (i = 0; i < st.njt; i++) {
+		j = &st.jt[i];
+		if (strcmp(j->job, job) == 0 && strcmp(j->target, target) == 0)
+			return j;
+	}
+	st.jt = xrealloc(st.jt, (st.njt + 1) * sizeof(*st.jt));
+	j = &st.jt[st.njt++];
+	memset(j, 0, sizeof(*j));
+	stats_copy(j->job, sizeof(j->job), job);
+	stats_copy(j->target, sizeof(j->target), target);
+	return j;
+}
+
+/* What every finished record teaches, loaded or live. */
+static void
+stats_learn(const struct stats_run *r)
+{
+	struct stats_jt *j = stats_jt_get(r->job, r->target);
+
+	if (r->result == STATE_OK) {
+		if (r->end > j->last_success)
+			j->last_success = r->end;
+		if (r->target[0] != '\0' && r->bytes > 0)
+			j->last_bytes = r->bytes;
+	}
+}
+
+static void
+stats_count(const struct stats_run *r)
+{
+	struct stats_jt *j = stats_jt_get(r->job, r->target);
+
+	j->bytes += r->bytes;
+	j->resumes += r->resumes;
+	st.ctr.bytes += r->bytes;
+	st.ctr.resumes += r->resumes;
+	switch (r->result) {
+	case STATE_OK:
+		j->ok++;
+		st.ctr.ok++;
+		break;
+	case STATE_RETRY:
+		j->retry++;
+		st.ctr.retry++;
+		break;
+	default:
+		j->failed++;
+		st.ctr.failed++;
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* History: memory and file */
+
+static void
+stats_hist_push(const struct stats_run *r)
+{
+	if (st.hist == NULL)
+		st.hist = xcalloc(STATS_HISTORY_MAX, sizeof(*st.hist));
+	if (st.nhist == STATS_HISTORY_MAX) {
+		memmove(st.hist, st.hist + 1, (st.nhist - 1) * sizeof(*st.hist));
+		st.nhist--;
+	}
+	st.hist[st.nhist++] = *r;
+	stats_learn(r);
+	if (r->id >= st.next_id)
+		st.next_id = r->id + 1;
+}
+
+static char *
+stats_path(const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", st.dir, name) == -1)
+		fatal("asprintf");
+	return p;
+}
+
+static int
+stats_fsync_dir(void)
+{
+	int fd, rv;
+
+	if ((fd = open(st.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rv = fsync(fd);
+	close(fd);
+	return rv;
+}
+
+static int
+stats_write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+stats_open_append(void)
+{
+	char *path = stats_path(STATS_HISTORY_FILE);
+
+	st.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (st.fd == -1)
+		log_warn("history %s", path);
+	free(path);
+	return st.fd == -1 ? -1 : 0;
+}
+
+/* Replace the file by the records in memory. */
+static int
+stats_rewrite(void)
+{
+	char *path = stats_path(STATS_HISTORY_FILE);
+	char *tmp = stats_path(STATS_HISTORY_FILE ".tmp");
+	FILE *f = NULL;
+	size_t i;
+	int fd;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0640)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		goto fail;
+	}
+	fputs(STATS_MAGIC "\n", f);
+	for (i = 0; i < st.nhist; i++)
+		stats_format(f, &st.hist[i]);
+	if (fflush(f) != 0 || fsync(fileno(f)) == -1)
+		goto fail;
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto fail;
+	}
+	f = NULL;
+	if (rename(tmp, path) == -1 || stats_fsync_dir() == -1)
+		goto fail;
+	if (st.fd != -1)
+		close(st.fd);
+	st.fd = -1;
+	st.file_lines = st.nhist;
+	free(path);
+	free(tmp);
+	return stats_open_append();
+fail:
+	log_warn("history %s: rewrite", path);
+	if (f != NULL)
+		fclose(f);
+	unlink(tmp);
+	free(path);
+	free(tmp);
+	return -1;
+}
+
+/* Append one record; the file is compacted once it holds 2x the bound. */
+static void
+stats_hist_append(const struct stats_run *r)
+{
+	char *line;
+	size_t len;
+
+	stats_hist_push(r);
+	if (st.dir == NULL)
+		return;
+	if (st.file_lines + 1 > 2 * STATS_HISTORY_MAX) {
+		stats_rewrite();
+		return;
+	}
+	if (st.fd == -1 && stats_open_append() == -1)
+		return;
+	line = stats_line(r, &len);
+	if (lseek(st.fd, 0, SEEK_END) == 0) {
+		if (stats_write_all(st.fd, STATS_MAGIC "\n",
+		    sizeof(STATS_MAGIC)) == -1)
+			goto fail;
+	}
+	if (stats_write_all(st.fd, line, len) == -1 || fsync(st.fd) == -1)
+		goto fail;
+	st.file_lines++;
+	free(line);
+	return;
+fail:
+	log_warn("history: append run %" PRIu32, r->id);
+	free(line);
+}
+
+/*
+ * Read the file; *dirty when it should be rewritten (damaged lines, a
+ * torn tail, or grown past the bound).
+ */
+static int
+stats_load(FILE *f, const char *path, int *dirty)
+{
+	char line[STATS_LINE_MAX];
+	struct stats_run r;
+	unsigned lineno = 1;
+	size_t len;
+
+	if (fgets(line, sizeof(line), f) == NULL)
+		return 0;
+	if (strcmp(line, STATS_MAGIC "\n") != 0) {
+		log_warnx("%s:1: not a btrsend history file (expected \"%s\"); "
+		    "starting a new one", path, STATS_MAGIC);
+		*dirty = 1;
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		len = strlen(line);
+		if (len == 0 || line[len - 1] != '\n' ||
+		    stats_parse(line, &r) == -1) {
+			log_warnx("%s:%u: malformed history line skipped",
+			    path, lineno);
+			*dirty = 1;
+			/* the rest of an overlong line */
+			while (len > 0 && line[len - 1] != '\n' &&
+			    fgets(line, sizeof(line), f) != NULL)
+				len = strlen(line);
+			continue;
+		}
+		st.file_lines++;
+		stats_hist_push(&r);
+	}
+	if (ferror(f))
+		return -1;
+	if (st.file_lines > 2 * STATS_HISTORY_MAX)
+		*dirty = 1;
+	return 0;
+}
+
+int
+stats_open(const char *state_dir, char *err, size_t errlen)
+{
+	char *path;
+	int dirty = 0;
+	FILE *f;
+
+	stats_close();
+	st.dir = xstrdup(state_dir);
+	path = stats_path(STATS_HISTORY_FILE);
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT) {
+			free(path);
+			return 0;
+		}
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (stats_load(f, path, &dirty) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(f);
+		goto fail;
+	}
+	fclose(f);
+	if (dirty && stats_rewrite() == -1) {
+		snprintf(err, errlen, "%s: could not rewrite a damaged history",
+		    path);
+		goto fail;
+	}
+	free(path);
+	return 0;
+fail:
+	free(path);
+	free(st.dir);
+	st.dir = NULL;
+	return -1;
+}
+
+void
+stats_close(void)
+{
+	size_t i, k;
+
+	if (st.fd != -1)
+		close(st.fd);
+	for (i = 0; i < st.nheld; i++) {
+		for (k = 0; k < st.held[i].n; k++)
+			free(st.held[i].names[k]);
+		free(st.held[i].names);
+	}
+	free(st.held);
+	free(st.hist);
+	free(st.live);
+	free(st.live_view);
+	free(st.jt);
+	free(st.lsn);
+	free(st.dir);
+	memset(&st, 0, sizeof(st));
+	st.fd = -1;
+	st.next_id = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Listeners */
+
+static void
+stats_emit(enum stats_event_kind kind, int64_t when,
+    const struct stats_live *l, const struct stats_run *r)
+{
+	struct stats_event ev = { kind, when, l, r };
+	size_t i, o;
+
+	st.dispatching++;
+	for (i = 0; i < st.nlsn; i++)
+		if (st.lsn[i].fn != NULL)
+			st.lsn[i].fn(&ev, st.lsn[i].arg);
+	if (--st.dispatching > 0)
+		return;
+	for (i = o = 0; i < st.nlsn; i++)
+		if (st.lsn[i].fn != NULL)
+			st.lsn[o++] = st.lsn[i];
+	st.nlsn = o;
+}
+
+void
+stats_listen(stats_listener_fn *fn, void *arg)
+{
+	st.lsn = xrealloc(st.lsn, (st.nlsn + 1) * sizeof(*st.lsn));
+	st.lsn[st.nlsn].fn = fn;
+	st.lsn[st.nlsn].arg = arg;
+	st.nlsn++;
+}
+
+/* During a dispatch the slot is only cleared: the loop is walking it. */
+void
+stats_unlisten(stats_listener_fn *fn, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < st.nlsn; i++) {
+		if (st.lsn[i].fn != fn || st.lsn[i].arg != arg)
+			continue;
+		if (st.dispatching) {
+			st.lsn[i].fn = NULL;
+		} else {
+			memmove(&st.lsn[i], &st.lsn[i + 1],
+			    (st.nlsn - i - 1) * sizeof(*st.lsn));
+			st.nlsn--;
+		}
+		return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Live runs */
+
+static struct stats_livereg *
+stats_live_reg(uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < st.nlive; i++)
+		if (st.live[i].l.id == id)
+			return &st.live[i];
+	return NULL;
+}
+
+uint32_t
+stats_run_start(const char *job, int64_t now)
+{
+	struct stats_livereg *g;
+
+	st.live = xrealloc(st.live, (st.nlive + 1) * sizeof(*st.live));
+	g = &st.live[st.nlive++];
+	memset(g, 0, sizeof(*g));
+	g->l.id = st.next_id++;
+	if (st.next_id == 0)
+		st.next_id = 1;
+	stats_copy(g->l.job, sizeof(g->l.job), job);
+	stats_copy(g->l.phase, sizeof(g->l.phase), "start");
+	g->l.start = now;
+	g->win_t = now;
+	stats_emit(STATS_EV_RUN_START, now, &g->l, NULL);
+	return g->l.id;
+}
+
+/*
+ * The rate is an average over windows of at least a second, each new
+ * window weighing half: recent, yet not jumping with every message.  A
+ * new target or a restart from an earlier offset starts over.
+ */
+static void
+stats_rate(struct stats_livereg *g, const struct stats_progress *p,
+    int64_t now)
+{
+	uint64_t inst;
+	int restart;
+
+	restart = strcmp(g->l.target, p->target ? p->target : "") != 0 ||
+	    p->done < g->win_done;
+	if (restart) {
+		g->l.rate = 0;
+		g->win_t = now;
+		g->win_done = p->done;
+		return;
+	}
+	if (now <= g->win_t)
+		return;
+	inst = (p->done - g->win_done) / (uint64_t)(now - g->win_t);
+	g->l.rate = g->l.rate == 0 ? inst : (g->l.rate + inst) / 2;
+	g->win_t = now;
+	g->win_done = p->done;
+}
+
+void
+stats_run_progress(uint32_t id, const struct stats_progress *p, int64_t now)
+{
+	struct stats_livereg *g;
+	struct stats_live *l;
+
+	if ((g = stats_live_reg(id)) == NULL)
+		return;
+	l = &g->l;
+	stats_rate(g, p, now);
+	if (p->phase != NULL)
+		stats_copy(l->phase, sizeof(l->phase), p->phase);
+	stats_copy(l->target, sizeof(l->target), p->target);
+	if (p->snapshot != NULL && p->snapshot[0] != '\0')
+		stats_copy(l->snapshot, sizeof(l->snapshot), p->snapshot);
+	l->done = p->done;
+	l->total = p->total;
+	l->total_src = p->total == 0 ? STATS_TOTAL_UNKNOWN : p->total_src;
+	l->resumed_at = p->resumed_at;
+	l->resumes = p->resumes;
+	stats_emit(STATS_EV_PROGRESS, now, l, NULL);
+}
+
+void
+stats_target_done(uint32_t id, const struct stats_run *r)
+{
+	struct stats_livereg *g = stats_live_reg(id);
+	struct stats_run rec = *r;
+
+	rec.id = id;
+	if (g != NULL) {
+		g->targets_done++;
+		if (rec.job[0] == '\0')
+			stats_copy(rec.job, sizeof(rec.job), g->l.job);
+		g->l.done = g->l.total = 0;
+		g->l.total_src = STATS_TOTAL_UNKNOWN;
+		g->l.rate = 0;
+		g->l.resumed_at = 0;
+		g->l.resumes = 0;
+		g->l.target[0] = '\0';
+	}
+	stats_count(&rec);
+	stats_hist_append(&rec);
+	stats_emit(STATS_EV_TARGET_DONE, rec.end, NULL, &rec);
+}
+
+void
+stats_run_end(uint32_t id, const struct stats_run *r)
+{
+	struct stats_livereg *g = stats_live_reg(id);
+	struct stats_run rec = *r;
+	struct stats_jt *j;
+	int sent = 0;
+
+	rec.id = id;
+	rec.target[0] = '\0';
+	if (g != NULL) {
+		sent = g->targets_done > 0;
+		if (rec.job[0] == '\0')
+			stats_copy(rec.job, sizeof(rec.job), g->l.job);
+		if (rec.start == 0)
+			rec.start = g->l.start;
+		memmove(g, g + 1, (size_t)(st.live + st.nlive - g - 1) *
+		    sizeof(*g));
+		st.nlive--;
+	}
+	if (!sent) {
+		stats_hist_append(&rec);
+	} else if (rec.result == STATE_OK) {
+		j = stats_jt_get(rec.job, "");
+		if (rec.end > j->last_success)
+			j->last_success = rec.end;
+	}
+	stats_emit(STATS_EV_RUN_END, rec.end, NULL, &rec);
+}
+
+const struct stats_live *
+stats_live_list(size_t *n)
+{
+	size_t i;
+
+	free(st.live_view);
+	st.live_view = NULL;
+	*n = st.nlive;
+	if (st.nlive == 0)
+		return NULL;
+	st.live_view = xcalloc(st.nlive, sizeof(*st.live_view));
+	for (i = 0; i < st.nlive; i++)
+		st.live_view[i] = st.live[i].l;
+	return st.live_view;
+}
+
+const struct stats_live *
+stats_live_find(uint32_t id)
+{
+	struct stats_livereg *g = stats_live_reg(id);
+
+	return g == NULL ? NULL : &g->l;
+}
+
+const struct stats_run *
+stats_history(size_t *n)
+{
+	*n = st.nhist;
+	return st.hist;
+}
+
+/* ------------------------------------------------------------------ */
+/* Held snapshots */
+
+static struct stats_held *
+stats_held_get(const char *job, const char *target, int create)
+{
+	struct stats_held *h;
+	size_t i;
+
+	for (i = 0; i < st.nheld; i++) {
+		h = &st.held[i];
+		if (strcmp(h->job, job) == 0 && strcmp(h->target, target) == 0)
+			return h;
+	}
+	if (!create)
+		return NULL;
+	st.held = xrealloc(st.held, (st.nheld + 1) * sizeof(*st.held));
+	h = &st.held[st.nheld++];
+	memset(h, 0, sizeof(*h));
+	stats_copy(h->job, sizeof(h->job), job);
+	stats_copy(h->target, sizeof(h->target), target);
+	return h;
+}
+
+void
+stats_held_set(const char *job, const char *target, char *const *names,
+    size_t n, int64_t now)
+{
+	struct stats_held *h = stats_held_get(job, target, 1);
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		free(h->names[i]);
+	free(h->names);
+	if (n > STATS_HELD_MAX) {
+		log_warnx("job %s target %s: %zu snapshots held, keeping the "
+		    "first %d", job, target, n, STATS_HELD_MAX);
+		n = STATS_HELD_MAX;
+	}
+	/* never NULL once reported, even when empty */
+	h->names = xcalloc(n + 1, sizeof(*h->names));
+	for (i = 0; i < n; i++)
+		h->names[i] = xstrdup(names[i]);
+	h->n = n;
+	h->when = now;
+}
+
+char *const *
+stats_held(const char *job, const char *target, size_t *n, int64_t *when)
+{
+	struct stats_held *h = stats_held_get(job, target, 0);
+
+	if (h == NULL)
+		return NULL;
+	*n = h->n;
+	*when = h->when;
+	return h->names;
+}
+
+/* ------------------------------------------------------------------ */
+/* Counters */
+
+void
+stats_counters(struct stats_counters *c)
+{
+	*c = st.ctr;
+}
+
+int64_t
+stats_last_success(const char *job, const char *target)
+{
+	size_t i;
+
+	if (target == NULL)
+		target = "";
+	for (i = 0; i < st.njt; i++)
+		if (strcmp(st.jt[i].job, job) == 0 &&
+		    strcmp(st.jt[i].target, target) == 0)
+			return st.jt[i].last_success;
+	return 0;
+}
+
+uint64_t
+stats_last_bytes(const char *job, const char *target)
+{
+	size_t i;
+
+	for (i = 0; i < st.njt; i++)
+		if (strcmp(st.jt[i].job, job) == 0 &&
+		    strcmp(st.jt[i].target, target) == 0)
+			return st.jt[i].last_bytes;
+	return 0;
+}
+
+const struct stats_jt *
+stats_jt_list(size_t *n)
+{
+	*n = st.njt;
+	return st.jt;
+}

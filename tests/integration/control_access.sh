@@ -1,0 +1,154 @@
+# Who may use btrsendd's control socket, and what a bad client costs.
+# The socket is mode 0660 in the configured group; root may act, a member
+# of the group (a throwaway user and group made here) may read status,
+# history and snapshots but its run, pause and reload are refused; a user
+# outside the group is refused by the file mode, and one that reaches the
+# socket anyway (holding the group only in its process, not in
+# /etc/group) is refused by the daemon on its peer credentials, with a
+# log line.  A hello of another protocol version, a request before the
+# hello, an unknown message type and an oversize length each get a clear
+# refusal and close that client only; the 17th connection of one uid is
+# refused; a client that sends requests but never reads is dropped.  A
+# stale socket left by a killed daemon is replaced; a second daemon does
+# not steal a live one; stopping removes it.
+. "$(dirname "$0")/../lib/common.sh"
+
+command -v useradd >/dev/null && command -v setpriv >/dev/null ||
+	skip "useradd/setpriv not installed"
+fixture_init
+S=$(scratch_dir)
+chmod 711 "$FIX_DIR" "$S"
+tag=$$$RANDOM
+grp=bsctl$tag
+uin=bsin$tag
+uout=bsout$tag
+access_cleanup() {
+	fixture_cleanup
+	userdel "$uin" 2>/dev/null || true
+	userdel "$uout" 2>/dev/null || true
+	groupdel "$grp" 2>/dev/null || true
+}
+trap access_cleanup EXIT
+groupadd "$grp" || fail "groupadd $grp"
+useradd -M -N -s /usr/sbin/nologin -G "$grp" "$uin" || fail "useradd $uin"
+useradd -M -N -s /usr/sbin/nologin "$uout" || fail "useradd $uout"
+
+sock=$S/run/btrsend/ctl.sock
+cat > "$S/btrsend.conf" <<EOC
+state-dir $S/state
+control {
+    socket $sock
+    group  $grp
+}
+job home {
+    source       /nonexistent/src
+    snapshot-dir /nonexistent/snaps
+}
+EOC
+start_daemon() {
+	"$BTRSENDD" -d -f "$S/btrsend.conf" 2>> "$S/daemon.log" &
+	pid=$!
+	fixture_track_pid $pid
+	for i in $(seq 50); do
+		[ -S "$sock" ] && "$CTL" status -s "$sock" > /dev/null 2>&1 && return
+		sleep 0.1
+	done
+	cat "$S/daemon.log" >&2
+	fail "no control socket at $sock"
+}
+start_daemon
+
+# The socket: made with its directory, 0660, in the group.
+[ "$(stat -c '%a %G' "$sock")" = "660 $grp" ] ||
+	fail "socket mode/group: $(stat -c '%a %G' "$sock")"
+
+as() { local u=$1; shift; runuser -u "$u" -- "$@"; }
+
+# A member reads.
+as "$uin" "$CTL" status -s "$sock" > "$S/st" 2> "$S/err" ||
+	fail "group member: status refused: $(cat "$S/err")"
+grep -q '^home  *manual ' "$S/st" || fail "status of a member: $(cat "$S/st")"
+as "$uin" "$CTL" status -s "$sock" --json > "$S/st.json" || fail "member: status --json"
+python3 - "$S/st.json" <<'PY' || fail "member's status --json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["version"] == 1, d
+assert [j["name"] for j in d["jobs"]] == ["home"], d
+assert d["jobs"][0]["schedule"] == "manual" and d["jobs"][0]["next_run"] is None, d
+PY
+as "$uin" "$CTL" history -s "$sock" > /dev/null || fail "member: history refused"
+# ... and may not act.
+for cmd in "run home" "pause home" "unpause home" "reload" "cancel 1"; do
+	rc=0
+	as "$uin" "$CTL" $cmd -s "$sock" > /dev/null 2> "$S/err" || rc=$?
+	[ $rc = 1 ] || fail "member: '$cmd' exit $rc, want 1"
+	grep -q "permission denied: '${cmd%% *}' needs root" "$S/err" ||
+		fail "member: '$cmd': $(cat "$S/err")"
+done
+grep -q "control: uid $(id -u "$uin") pid [0-9]*: run refused: read-only access" \
+	"$S/daemon.log" || fail "no log line for the member's refused run"
+[ ! -e "$S/state/paused" ] || fail "a member's pause was carried out"
+
+# An outsider: the file mode stops it.
+rc=0
+as "$uout" "$CTL" status -s "$sock" > /dev/null 2> "$S/err" || rc=$?
+[ $rc = 1 ] && grep -q "permission denied" "$S/err" ||
+	fail "outsider: exit $rc: $(cat "$S/err")"
+# Holding the group in its process only, it reaches the socket: the
+# daemon's own check refuses it and says so in its log.
+gid=$(getent group "$grp" | cut -d: -f3)
+rc=0
+setpriv --reuid "$(id -u "$uout")" --regid "$(id -g "$uout")" --groups "$gid" \
+	"$CTL" status -s "$sock" > /dev/null 2> "$S/err" || rc=$?
+[ $rc = 1 ] || fail "outsider with the group in its process: exit $rc"
+grep -q "permission denied: uid $(id -u "$uout") is neither root nor a member" \
+	"$S/err" || fail "outsider's refusal: $(cat "$S/err")"
+grep -q "control: uid $(id -u "$uout") pid [0-9]* refused: not root and not in the control group" \
+	"$S/daemon.log" || fail "no log line for the outsider"
+
+# Protocol: version, order, unknown type, oversize length.
+out=$("$TOOLS/ctlpeer" "$sock" hello 2)
+[ "$out" = "fail control protocol version 2 is not supported: this btrsendd speaks version 1 (use the btrsendctl of the same release)" ] ||
+	fail "version 2 hello: $out"
+out=$("$TOOLS/ctlpeer" "$sock" hello 1)
+[ "$out" = "hello 1 2" ] || fail "root's hello: $out"
+out=$("$TOOLS/ctlpeer" "$sock" early)
+[ "$out" = "fail protocol error: unexpected request message before hello" ] ||
+	fail "request before hello: $out"
+# type 99, length 0
+out=$("$TOOLS/ctlpeer" "$sock" raw 00630000000000000000000000000000)
+case $out in "fail frame 0 at byte 0: unknown message type 99"*) ;;
+	*) fail "unknown type: $out" ;; esac
+# a hello claiming 1 MiB
+out=$("$TOOLS/ctlpeer" "$sock" raw 00010000001000000000000000000000)
+case $out in *"payload of 1048576 bytes exceeds the limit of 5"*) ;;
+	*) fail "oversize hello: $out" ;; esac
+# 16 connections per uid, the 17th refused.
+out=$("$TOOLS/ctlpeer" "$sock" many 17)
+[ "$out" = "ok 16 refused 1" ] || fail "17 connections: $out"
+# A client that never reads is dropped, the daemon lives on.
+out=$(timeout 60 "$TOOLS/ctlpeer" "$sock" flood) || fail "flood: timed out"
+[ "$out" = closed ] || fail "flood: $out"
+grep -q "does not read its replies" "$S/daemon.log" || fail "no log of the dropped reader"
+kill -0 $pid || fail "daemon died"
+"$CTL" status -s "$sock" > /dev/null || fail "status after bad clients"
+
+# A second daemon leaves the live socket alone.
+sed "s|^state-dir .*|state-dir $S/state2|" "$S/btrsend.conf" > "$S/second.conf"
+timeout 5 "$BTRSENDD" -d -f "$S/second.conf" 2> "$S/second.log" &
+sleep 1
+"$CTL" status -s "$sock" > /dev/null || fail "second daemon took the socket"
+grep -q "is in use by another process" "$S/second.log" ||
+	fail "second daemon: $(cat "$S/second.log")"
+wait $! || true
+
+# A killed daemon leaves a stale socket; the next one replaces it.
+kill -9 $pid
+wait $pid 2>/dev/null || true
+[ -S "$sock" ] || fail "no stale socket after kill -9"
+start_daemon
+"$CTL" status -f "$S/btrsend.conf" > /dev/null || fail "status with -f after restart"
+kill -TERM $pid
+wait $pid || fail "daemon exit $?"
+[ ! -e "$sock" ] || fail "socket left after a clean stop"
+echo "control_access: ok"

@@ -1,0 +1,95 @@
+# Progress totals of `btrsendctl send --to` (stderr not a terminal: plain
+# lines).  The metadata-only estimate pass must predict the stream size
+# within 10% for a full and an incremental send, v1 and v2; the "done"
+# byte count must equal the stream size, which `btrfs send` (btrfs-progs,
+# the oracle) produces for the same snapshot and parent.  --no-estimate
+# reports an unknown total and no percent.
+# NET_PROGRESS_SIZE=small|medium|large picks the scenario (default small).
+. "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/scenario.sh"
+fixture_init
+btrfs_fs SRC 1G
+btrfs_fs DST 1G
+d=$(scratch_dir)
+"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+mkdir -p "$DST/backup"
+port=$((20000 + RANDOM % 20000))
+cat > "$d/recv.conf" <<CONF
+tls {
+	certificate $d/certs/backup.test.crt
+	key $d/certs/backup.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/state
+receive {
+	listen 127.0.0.1:$port
+	root $DST/backup
+	client laptop.test
+}
+CONF
+cat > "$d/send.conf" <<CONF
+tls {
+	certificate $d/certs/laptop.test.crt
+	key $d/certs/laptop.test.key
+	ca $d/certs/ca.crt
+}
+target backup {
+	address 127.0.0.1:$port
+	name backup.test
+}
+CONF
+"$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
+fixture_track_pid $!
+for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
+grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+
+btrfs -q subvolume create "$SRC/src"
+mkdir "$SRC/snaps"
+scenario_populate "$SRC/src" "${NET_PROGRESS_SIZE:-small}"
+
+# check NAME PARENT|- PROTO [ARGS...]: send, compare totals with progs
+check() {
+	local name=$1 parent=$2 proto=$3 pargs=() total done est secs
+	shift 3
+	snap_ro "$SRC/src" "$SRC/snaps/$name"
+	[ "$parent" = - ] || pargs=(-p "$SRC/snaps/$parent")
+	timeout 300 "$CTL" send -f "$d/send.conf" --job home --retries 0 \
+		--proto "$proto" "${pargs[@]}" "$@" --to backup "$SRC/snaps/$name" \
+		> "$d/out" 2> "$d/err" || fail "send $name: $(cat "$d/err")"
+	# shellcheck disable=SC2046
+	btrfs -q send --proto "$proto" "${pargs[@]}" $(printf '%s\n' "$@" | grep -x -- --compressed-data) \
+		"$SRC/snaps/$name" 2>/dev/null |
+		wc -c > "$d/progs" || fail "btrfs send $name"
+	total=$(cat "$d/progs")
+	done=$(sed -n "s/^btrsendctl: send: .*$name: \([0-9]*\) bytes done,.*/\1/p" "$d/err")
+	[ "$done" = "$total" ] ||
+		fail "$name: progress says $done bytes done, btrfs send makes $total: $(cat "$d/err")"
+	grep -q " $total bytes)" "$d/out" || fail "$name: outcome line: $(cat "$d/out")"
+	line=$(grep "^btrsendctl: send: .*$name: total " "$d/err") ||
+		fail "$name: no total line: $(cat "$d/err")"
+	est=$(echo "$line" | sed -n 's/.*: total \([0-9]*\) bytes .*/\1/p')
+	case $line in
+	*"(estimate, "*)
+		secs=$(echo "$line" | sed -n 's/.*(estimate, \([0-9.]*\) s)/\1/p')
+		awk -v e="$est" -v t="$total" 'BEGIN { r = e / t; exit !(r > 0.9 && r < 1.1) }' ||
+			fail "$name: estimate $est vs stream $total"
+		grep -q "100%" "$d/err" || fail "$name: no 100% at the end: $(cat "$d/err")"
+		note "$name (v$proto, parent $parent): estimate $est, stream $total, ratio $(awk -v e="$est" -v t="$total" 'BEGIN { printf "%.4f", e / t }'), estimate pass $secs s" ;;
+	*"(unknown)"*)
+		[ "$est" = 0 ] || fail "$name: unknown total but $est"
+		grep -q "%" "$d/err" && fail "$name: percent without a total: $(cat "$d/err")"
+		note "$name: no estimate, stream $total" ;;
+	*)	fail "$name: total line: $line" ;;
+	esac
+}
+
+check home.1 - 1
+scenario_mutate "$SRC/src" 1
+check home.2 home.1 1
+scenario_mutate "$SRC/src" 2
+check home.3 home.2 2
+check home.4 - 2 --compressed-data
+scenario_mutate "$SRC/src" 3
+check home.5 home.4 1 --no-estimate
+grep -q "(unknown)" "$d/err" || fail "--no-estimate: $(cat "$d/err")"
+echo "net_progress: ok"
