@@ -11,7 +11,7 @@
 # Each time nothing is left behind: no mount, loop device, process or
 # directory of the demo.
 . "$(dirname "$0")/../lib/common.sh"
-fixture_init
+fixture_init	# skips unless root with loop devices and btrfs, as the demo needs
 d=$(scratch_dir)
 
 # The demo's fixture directory, from its first line.

@@ -45,6 +45,7 @@ demo_fail() {
 	fail "$*"
 }
 
+[ "$(id -u)" = 0 ] || fail "the demo needs root: it makes loop devices and mounts btrfs"
 for t in treecmp gen mksock clonerange; do
 	[ -x "$TOOLS/$t" ] || fail "$TOOLS/$t missing: run 'make' first"
 done
