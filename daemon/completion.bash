@@ -1,9 +1,10 @@
 # bash completion for btrsendctl(8).
 #
-# Nothing here lists what btrsendctl can do: the commands and their short
-# options come from `btrsendctl --help` of the binary being completed, and
-# job names from the canonical configuration `btrsendd -nv` prints, so
-# completion follows the installed build and config.
+# Nothing here lists what btrsendctl can do: the commands and their
+# options come from `btrsendctl --help` of the binary being completed; job
+# names (and run ids for cancel) from the running daemon's `status --json`,
+# or else from the canonical configuration `btrsendd -nv` prints, so
+# completion follows the installed build, daemon and config.
 # BTRSEND_CONF overrides the config (default /etc/btrsend/btrsend.conf).
 
 # The commands, one per line, from the table `btrsendctl --help` prints.
@@ -20,7 +21,8 @@ _btrsendctl_options()
 {
 	"$1" --help 2>/dev/null |
 	    awk -v c="$2" '$1 == c { $1 = ""; print }' |
-	    grep -o -- '-[A-Za-z]\b' | sort -u
+	    grep -oE -- '(^|[][ |(])(-[A-Za-z]\b|--[a-z][a-z-]*)' |
+	    tr -d '[]|( ' | sort -u
 }
 
 # btrsendd: next to btrsendctl in a build tree, in ../sbin when installed,
@@ -35,12 +37,32 @@ _btrsendctl_daemon()
 	done
 }
 
+# Job names: from the running daemon (`status --json`, through -s or -f
+# on the command line if given), else from the configuration file.
 _btrsendctl_jobs()
 {
-	local d conf=${BTRSEND_CONF:-/etc/btrsend/btrsend.conf}
+	local d conf=${BTRSEND_CONF:-/etc/btrsend/btrsend.conf} jobs
+	jobs=$(timeout 2 "$1" status "${@:2}" --json 2>/dev/null |
+	    python3 -c 'import json, sys
+for j in json.load(sys.stdin)["jobs"]: print(j["name"])' 2>/dev/null)
+	if [ -n "$jobs" ]; then
+		echo "$jobs"
+		return
+	fi
 	d=$(_btrsendctl_daemon "$1")
 	[ -n "$d" ] && [ -r "$conf" ] || return
 	"$d" -nv -f "$conf" 2>/dev/null | sed -n 's/^job \(.*\) {$/\1/p'
+}
+
+# -s SOCKET or -f CONF among the words typed so far.
+_btrsendctl_where()
+{
+	local i
+	for ((i = 2; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-s|-f) echo "${COMP_WORDS[i]}"; echo "${COMP_WORDS[i + 1]}" ;;
+		esac
+	done
 }
 
 _btrsendctl()
@@ -58,9 +80,11 @@ _btrsendctl()
 	fi
 	cmd=${COMP_WORDS[1]}
 	case $prev in
-	-f|-o)
+	-f|-o|-s)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		compopt -o filenames 2>/dev/null
+		return ;;
+	-n)
 		return ;;
 	-p|-c)
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
@@ -74,8 +98,18 @@ _btrsendctl()
 	fi
 	case $cmd in
 	run|pause|unpause|snapshots)
+		local where
+		mapfile -t where < <(_btrsendctl_where)
 		mapfile -t COMPREPLY < <(compgen -W \
-		    "$(_btrsendctl_jobs "$ctl")" -- "$cur") ;;
+		    "$(_btrsendctl_jobs "$ctl" "${where[@]}")" -- "$cur") ;;
+	cancel)
+		local where
+		mapfile -t where < <(_btrsendctl_where)
+		mapfile -t COMPREPLY < <(compgen -W "$(timeout 2 "$ctl" \
+		    status "${where[@]}" --json 2>/dev/null | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["running"]: print(r["id"])' 2>/dev/null)" \
+		    -- "$cur") ;;
 	send)
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		compopt -o filenames 2>/dev/null ;;

@@ -12,6 +12,7 @@
 #include "proto/ctl.h"
 
 #define ADMIN_JSON_VERSION	1	/* the "version" of every --json */
+#define ADMIN_COLUMNS		80	/* human output's width */
 
 struct admin_opts {
 	const char	*socket;	/* -s, or from -f / the default */
@@ -66,6 +67,14 @@ int	admin_simple(const struct admin_opts *, uint8_t cmd, const char *arg,
 	    uint32_t num);
 
 /* Formatting (ctl_admin_fmt.c). */
+/*
+ * Copy src into dst (len bytes) up to columns visible characters;
+ * colour escapes are kept and take none, and a cut colour is reset.
+ * Returns the columns used.
+ */
+size_t	 admin_fit(char *dst, size_t len, const char *src, size_t columns);
+/* printf one line of human output, cut to ADMIN_COLUMNS. */
+void	 admin_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	 admin_colour(void);
 const char *admin_result_colour(uint8_t result);
 void	 admin_size(char *buf, size_t len, uint64_t bytes);

@@ -4,6 +4,7 @@
  * by status, history, snapshots and monitor (docs/control.md).
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,7 +12,7 @@
 
 #include "daemon/ctl_admin.h"
 
-#define BAR_WIDTH	16
+#define BAR_WIDTH	12
 
 int
 admin_colour(void)
@@ -72,11 +73,17 @@ admin_time(char *buf, size_t len, int64_t t)
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* At most 7 characters: "999d23h". */
 void
 admin_duration(char *buf, size_t len, int64_t s)
 {
 	if (s < 0)
 		snprintf(buf, len, "-");
+	else if (s >= 1000 * 86400)
+		snprintf(buf, len, ">999d");
+	else if (s >= 100 * 3600)
+		snprintf(buf, len, "%lldd%02lldh", (long long)(s / 86400),
+		    (long long)(s / 3600 % 24));
 	else if (s < 60)
 		snprintf(buf, len, "%llds", (long long)s);
 	else if (s < 3600)
@@ -94,17 +101,21 @@ admin_percent(const struct ctl_live *l)
 		return -1;
 	if (l->done >= l->total)
 		return 100;
-	return (int)(l->done * 100 / l->total);
+	return (int)((unsigned __int128)l->done * 100 / l->total);
 }
 
 int64_t
 admin_eta(const struct ctl_live *l)
 {
+	uint64_t left, secs;
+
 	if (l->total == 0 || l->rate == 0)
 		return -1;
 	if (l->done >= l->total)
 		return 0;
-	return (int64_t)((l->total - l->done + l->rate - 1) / l->rate);
+	left = l->total - l->done;
+	secs = left / l->rate + (left % l->rate != 0);
+	return secs > INT64_MAX ? INT64_MAX : (int64_t)secs;
 }
 
 static const char *
@@ -119,11 +130,59 @@ total_word(uint8_t src)
 	return "(total unknown)";
 }
 
-/* "  [####............]  25%  1.2G/4.8G  34.0M/s  ETA 1m45s  (estimate)" */
+size_t
+admin_fit(char *dst, size_t len, const char *src, size_t columns)
+{
+	size_t used = 0, cols = 0, n;
+	int coloured = 0;
+
+	while (*src != '\0' && used + 1 < len) {
+		if (*src == '\033') {
+			/* An escape sequence takes no column: copy it whole. */
+			n = strcspn(src, "m") + 1;
+			if (src[n - 1] != 'm' || used + n + 1 >= len)
+				break;
+			coloured = strncmp(src, "\033[0m", n) != 0;
+			memcpy(dst + used, src, n);
+			used += n;
+			src += n;
+			continue;
+		}
+		/* UTF-8 continuation bytes share their character's column. */
+		if (((unsigned char)*src & 0xc0) != 0x80) {
+			if (cols == columns)
+				break;
+			cols++;
+		}
+		dst[used++] = *src++;
+	}
+	if (coloured && used + 5 < len) {
+		memcpy(dst + used, "\033[0m", 4);
+		used += 4;
+	}
+	dst[used] = '\0';
+	return cols;
+}
+
+void
+admin_line(const char *fmt, ...)
+{
+	char buf[1024], out[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	admin_fit(out, sizeof(out), buf, ADMIN_COLUMNS);
+	printf("%s\n", out);
+}
+
+/* "  [###.........]  25%  1.2G/4.8G  34.0M/s  ETA 1m45s  (estimate)" */
 void
 admin_progress(FILE *f, const struct ctl_live *l)
 {
 	char bar[BAR_WIDTH + 1], done[16], total[16], rate[16], eta[16];
+	char pcts[16], line[256], out[256];
 	int pct = admin_percent(l), fill, i;
 	int64_t e = admin_eta(l);
 
@@ -135,14 +194,16 @@ admin_progress(FILE *f, const struct ctl_live *l)
 	admin_size(total, sizeof(total), l->total);
 	admin_size(rate, sizeof(rate), l->rate);
 	admin_duration(eta, sizeof(eta), e);
-	fprintf(f, "  [%s%s%s] ", admin_colour() ? "\033[36m" : "", bar,
-	    admin_colour() ? "\033[0m" : "");
 	if (pct < 0)
-		fprintf(f, "   ?%%");
+		snprintf(pcts, sizeof(pcts), "   ?%%");
 	else
-		fprintf(f, "%3d%%", pct);
-	fprintf(f, "  %s/%s  %s/s  ETA %s  %s\n", done, l->total ? total : "?",
-	    rate, eta, total_word(l->total_src));
+		snprintf(pcts, sizeof(pcts), "%3d%%", pct);
+	snprintf(line, sizeof(line), "  [%s%s%s] %s  %s/%s  %s/s  ETA %s  %s",
+	    admin_colour() ? "\033[36m" : "", bar,
+	    admin_colour() ? "\033[0m" : "", pcts, done,
+	    l->total ? total : "?", rate, eta, total_word(l->total_src));
+	admin_fit(out, sizeof(out), line, ADMIN_COLUMNS);
+	fprintf(f, "%s\n", out);
 }
 
 void

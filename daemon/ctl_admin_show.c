@@ -89,16 +89,18 @@ reply_get(const struct admin_opts *o, uint8_t cmd, const char *arg,
 	return rc;
 }
 
+/* The reset after a colour from admin_result_colour, if any. */
 static const char *
-off(void)
+off(const char *colour)
 {
-	return admin_colour() ? "\033[0m" : "";
+	return colour[0] != '\0' ? "\033[0m" : "";
 }
 
 static void
 status_job_line(const struct ctl_job *j)
 {
 	char last[32], next[32];
+	const char *col;
 	const char *res = j->running ? "running" : j->start == 0 ? "-" :
 	    ctl_result_name(j->result);
 
@@ -110,11 +112,11 @@ status_job_line(const struct ctl_job *j)
 		    "queued");
 	else
 		admin_time(next, sizeof(next), j->next);
-	printf("%-11.11s %-11.11s %-19s %s%-7s%s %s\n", j->name, j->schedule,
-	    last, admin_result_colour(j->running ? CTL_R_RUNNING : j->result),
-	    res, off(), next);
+	col = admin_result_colour(j->running ? CTL_R_RUNNING : j->result);
+	admin_line("%-11.11s %-11.11s %-19s %s%-7s%s %s", j->name, j->schedule,
+	    last, col, res, off(col), next);
 	if (j->error[0] != '\0' && !j->running)
-		printf("  error: %.70s\n", j->error);
+		admin_line("  error: %.70s", j->error);
 }
 
 static void
@@ -122,10 +124,12 @@ status_target_line(const struct ctl_target *t)
 {
 	char last[32];
 
+	const char *col = admin_result_colour(t->result);
+
 	admin_time(last, sizeof(last), t->end ? t->end : t->start);
-	printf("  -> %-19.19s %-19s %s%-7s%s %.28s\n", t->target, last,
-	    admin_result_colour(t->result), t->start == 0 ? "-" :
-	    ctl_result_name(t->result), off(), t->error);
+	admin_line("  -> %-19.19s %-19s %s%-7s%s %.28s", t->target, last, col,
+	    t->start == 0 ? "-" : ctl_result_name(t->result), off(col),
+	    t->error);
 }
 
 static void
@@ -133,7 +137,7 @@ status_human(const struct reply *r)
 {
 	size_t i, k;
 
-	printf("%-11s %-11s %-19s %-7s %s\n", "JOB", "SCHEDULE", "LAST RUN",
+	admin_line("%-11s %-11s %-19s %-7s %s", "JOB", "SCHEDULE", "LAST RUN",
 	    "RESULT", "NEXT RUN");
 	for (i = 0; i < r->njobs; i++) {
 		status_job_line(&r->jobs[i]);
@@ -141,10 +145,12 @@ status_human(const struct reply *r)
 			if (strcmp(r->tgs[k].job, r->jobs[i].name) == 0)
 				status_target_line(&r->tgs[k]);
 	}
-	if (r->nlive > 0)
-		printf("\nRUNNING\n");
+	if (r->nlive > 0) {
+		admin_line("%s", "");
+		admin_line("RUNNING");
+	}
 	for (i = 0; i < r->nlive; i++) {
-		printf("  #%u %.24s%s%.24s: %s %.30s\n", r->live[i].id,
+		admin_line("  #%u %.24s%s%.24s: %s %.30s", r->live[i].id,
 		    r->live[i].job, r->live[i].target[0] ? " -> " : "",
 		    r->live[i].target, r->live[i].phase, r->live[i].snapshot);
 		admin_progress(stdout, &r->live[i]);
@@ -224,13 +230,13 @@ snapshots_human(const struct reply *r)
 	for (i = 0; i < r->ntgs; i++) {
 		admin_time(when, sizeof(when), r->tgs[i].held_when);
 		if (r->tgs[i].held_when == 0)
-			printf("target %.40s: never reported what it holds\n",
+			admin_line("target %.40s: never reported what it holds",
 			    r->tgs[i].target);
 		else
-			printf("target %.40s: %u snapshots at %s\n",
+			admin_line("target %.40s: %u snapshots at %s",
 			    r->tgs[i].target, r->tgs[i].nheld, when);
 	}
-	printf("%-40s %-19s %s\n", "SNAPSHOT", "CREATED", "HELD BY");
+	admin_line("%-40s %-19s %s", "SNAPSHOT", "CREATED", "HELD BY");
 	for (i = 0; i < r->nsnaps; i++) {
 		s = &r->snaps[i];
 		admin_time(when, sizeof(when), s->time);
@@ -238,7 +244,7 @@ snapshots_human(const struct reply *r)
 		for (k = 0, off = 0; k < s->nheld && off < sizeof(held); k++)
 			off += (size_t)snprintf(held + off, sizeof(held) - off,
 			    "%s%s", k ? "," : "", s->held[k]);
-		printf("%-40.40s %-19s %.19s\n", s->name, when,
+		admin_line("%-40.40s %-19s %.19s", s->name, when,
 		    s->nheld ? held : "-");
 	}
 }
@@ -295,17 +301,17 @@ ctl_snapshots(int argc, char **argv)
 static void
 history_line(const struct ctl_run *r)
 {
+	const char *col = admin_result_colour(r->result);
 	char start[32], dur[16], bytes[16];
 
 	admin_time(start, sizeof(start), r->start);
 	admin_duration(dur, sizeof(dur), r->end - r->start);
 	admin_size(bytes, sizeof(bytes), r->bytes);
-	printf("%-5u %-10.10s %-10.10s %-19s %7s %7s %3u %s%s%s\n", r->id,
+	admin_line("%-5u %-10.10s %-10.10s %-19s %7s %7s %3u %s%s%s", r->id,
 	    r->job, r->target[0] ? r->target : "-", start, dur, bytes,
-	    r->resumes, admin_result_colour(r->result),
-	    ctl_result_name(r->result), off());
+	    r->resumes, col, ctl_result_name(r->result), off(col));
 	if (r->error[0] != '\0')
-		printf("      error: %.67s\n", r->error);
+		admin_line("      error: %.67s", r->error);
 }
 
 int
@@ -329,7 +335,7 @@ ctl_history(int argc, char **argv)
 		}
 		printf("]}\n");
 	} else if (rc == CTL_OK) {
-		printf("%-5s %-10s %-10s %-19s %7s %7s %3s %s\n", "ID", "JOB",
+		admin_line("%-5s %-10s %-10s %-19s %7s %7s %3s %s", "ID", "JOB",
 		    "TARGET", "START", "TIME", "BYTES", "RES", "RESULT");
 		for (i = 0; i < r.nruns; i++)
 			history_line(&r.runs[i]);
@@ -342,6 +348,7 @@ static void
 monitor_human(const struct ctl_event *e)
 {
 	char when[32], a[16], b[16];
+	const char *col;
 	time_t t = (time_t)e->when;
 	struct tm tm;
 	int pct;
@@ -350,14 +357,14 @@ monitor_human(const struct ctl_event *e)
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	switch (e->kind) {
 	case CTL_EV_RUN_START:
-		printf("%s run-start   #%u %.40s\n", when, e->live.id,
+		admin_line("%s run-start   #%u %.40s", when, e->live.id,
 		    e->live.job);
 		break;
 	case CTL_EV_PROGRESS:
 		admin_size(a, sizeof(a), e->live.done);
 		admin_size(b, sizeof(b), e->live.rate);
 		pct = admin_percent(&e->live);
-		printf("%s progress    #%u %.16s%s%.16s: %s %s %d%% %s/s\n",
+		admin_line("%s progress    #%u %.16s%s%.16s: %s %s %d%% %s/s",
 		    when, e->live.id, e->live.job, e->live.target[0] ?
 		    " -> " : "", e->live.target, e->live.phase, a,
 		    pct < 0 ? 0 : pct, b);
@@ -365,11 +372,11 @@ monitor_human(const struct ctl_event *e)
 	case CTL_EV_TARGET_DONE:
 	case CTL_EV_RUN_END:
 		admin_size(a, sizeof(a), e->run.bytes);
-		printf("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %.24s\n", when,
+		col = admin_result_colour(e->run.result);
+		admin_line("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %.24s", when,
 		    ctl_event_name(e->kind), e->run.id, e->run.job,
-		    e->run.target[0] ? " -> " : "", e->run.target,
-		    admin_result_colour(e->run.result),
-		    ctl_result_name(e->run.result), off(), a, e->run.error);
+		    e->run.target[0] ? " -> " : "", e->run.target, col,
+		    ctl_result_name(e->run.result), off(col), a, e->run.error);
 		break;
 	}
 }

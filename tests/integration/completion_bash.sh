@@ -1,8 +1,9 @@
 # bash completion of btrsendctl, sourced into bash and driven through
 # COMP_WORDS/COMP_CWORD as bash does: commands come from the completed
-# binary's --help (a command added to --help is offered at once), short
-# options from its usage column, files after -f/-o, directories after
-# -p/-c, job names from the configuration through btrsendd -nv.
+# binary's --help (a command added to --help is offered at once), options
+# (short and long) from its usage column, files after -f/-o, directories
+# after -p/-c, job names from the configuration through btrsendd -nv, and
+# (as root) from a running daemon's status --json through -s or -f.
 . "$(dirname "$0")/../lib/common.sh"
 
 [ -x "$CTL" ] && [ -x "$BTRSENDD" ] || fail "binaries not built (make CI=1)"
@@ -47,9 +48,16 @@ expect "$tmp/want" "a new command in --help"
 printf '%s\n' -f -v > "$tmp/want"
 complete_words "$CTL" verify - > "$tmp/got"
 expect "$tmp/want" "verify -<TAB>"
-printf '%s\n' -c -o -p > "$tmp/want"
+printf '%s\n' --to -c -o -p > "$tmp/want"
 complete_words "$CTL" send - > "$tmp/got"
 expect "$tmp/want" "send -<TAB>"
+# Long options too: the admin commands' --json.
+printf '%s\n' --json -f -n -s > "$tmp/want"
+complete_words "$CTL" history - > "$tmp/got"
+expect "$tmp/want" "history -<TAB>"
+printf '%s\n' --json > "$tmp/want"
+complete_words "$CTL" status --j > "$tmp/got"
+expect "$tmp/want" "status --j<TAB>"
 
 # Files after -f and -o, directories only after -p.
 mkdir "$tmp/files" "$tmp/files/snapdir"
@@ -85,4 +93,41 @@ expect "$tmp/want" "run ph<TAB>"
 : > "$tmp/want"
 BTRSEND_CONF=$tmp/absent.conf complete_words "$CTL" run "" > "$tmp/got"
 expect "$tmp/want" "run <TAB> without a config"
+
+# Job names and run ids from a running daemon, through -s or -f.
+if [ "$(id -u)" = 0 ]; then
+	cat > "$tmp/live.conf" <<CONF
+state-dir $tmp/state
+control { socket $tmp/ctl.sock }
+job alpha { source /nonexistent/a
+  snapshot-dir /nonexistent/s }
+job beta { source /nonexistent/b
+  snapshot-dir /nonexistent/s }
+CONF
+	BTRSENDD_TEST_HANG_JOB=alpha "$BTRSENDD" -d -f "$tmp/live.conf" \
+		2> "$tmp/daemon.log" &
+	dpid=$!
+	trap 'kill $dpid 2>/dev/null; wait $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
+	for i in $(seq 50); do
+		"$CTL" status -s "$tmp/ctl.sock" > /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	printf '%s\n' alpha beta > "$tmp/want"
+	complete_words "$CTL" pause -s "$tmp/ctl.sock" "" > "$tmp/got"
+	expect "$tmp/want" "pause -s SOCK <TAB> (from the daemon)"
+	BTRSEND_CONF=$tmp/jobs.conf complete_words "$CTL" run -f "$tmp/live.conf" "" > "$tmp/got"
+	expect "$tmp/want" "run -f CONF <TAB> (the daemon, not BTRSEND_CONF)"
+	: > "$tmp/want"
+	complete_words "$CTL" cancel -s "$tmp/ctl.sock" "" > "$tmp/got"
+	expect "$tmp/want" "cancel <TAB> with nothing running"
+	"$CTL" run -s "$tmp/ctl.sock" alpha > /dev/null || fail "run alpha"
+	"$CTL" status -s "$tmp/ctl.sock" --json | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["running"]: print(r["id"])' > "$tmp/want"
+	[ -s "$tmp/want" ] || fail "no running run to cancel"
+	complete_words "$CTL" cancel -s "$tmp/ctl.sock" "" > "$tmp/got"
+	expect "$tmp/want" "cancel <TAB> with a run going"
+	kill $dpid
+	wait $dpid
+fi
 echo "bash completion: ok"

@@ -10,7 +10,8 @@
 # refusal and close that client only; the 17th connection of one uid is
 # refused; a client that sends requests but never reads is dropped.  A
 # stale socket left by a killed daemon is replaced; a second daemon does
-# not steal a live one; stopping removes it.
+# not steal a live one; stopping removes it.  Out of file descriptors,
+# the listener pauses instead of spinning.
 . "$(dirname "$0")/../lib/common.sh"
 
 command -v useradd >/dev/null && command -v setpriv >/dev/null ||
@@ -151,4 +152,22 @@ start_daemon
 kill -TERM $pid
 wait $pid || fail "daemon exit $?"
 [ ! -e "$sock" ] || fail "socket left after a clean stop"
+
+# Out of file descriptors: the listener pauses, it does not spin, and
+# takes connections again once some are closed.
+(ulimit -n 20; exec "$BTRSENDD" -d -f "$S/btrsend.conf" 2> "$S/emfile.log") &
+pid=$!
+fixture_track_pid $pid
+for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+used=$(ls /proc/$pid/fd | wc -l)
+"$TOOLS/ctlpeer" "$sock" hold $((20 - used + 4)) 3 &
+sleep 2.5
+n=$(grep -c "control: accept; pausing for 1s: Too many open files" "$S/emfile.log")
+[ "$n" -ge 1 ] && [ "$n" -le 4 ] ||
+	fail "EMFILE: $n pauses logged in 2.5 s: $(head -5 "$S/emfile.log")"
+note "EMFILE: $n pauses logged in 2.5 s ($used descriptors in use of 20)"
+wait $!
+"$CTL" status -s "$sock" > /dev/null || fail "no status after the EMFILE pause"
+kill -TERM $pid
+wait $pid || fail "daemon exit $? (EMFILE)"
 echo "control_access: ok"

@@ -77,6 +77,14 @@ PY
 	fail "status/snapshots JSON disagree with the state file and snapshot dir"
 C snapshots man | grep -q "^$(ls "$FS/snaps-man") " || fail "snapshots: $(C snapshots man)"
 
+# Colour only on a terminal, and not with NO_COLOR.
+esc=$(printf '\033[')
+script -qec "$CTL status -s $sock" /dev/null > "$S/tty.out"
+grep -qF "$esc" "$S/tty.out" || fail "no colour on a terminal: $(cat -v "$S/tty.out")"
+NO_COLOR=1 script -qec "$CTL status -s $sock" /dev/null > "$S/tty.out"
+grep -qF "$esc" "$S/tty.out" && fail "colour despite NO_COLOR: $(cat -v "$S/tty.out")"
+C status | grep -qF "$esc" && fail "colour into a pipe"
+
 # run of a running job is refused, and says so.
 C run hang > /dev/null || fail "run hang"
 rc=0

@@ -7,8 +7,9 @@
  *   ctlpeer SOCK early              a request before the hello
  *   ctlpeer SOCK many N             N connections with a hello each,
  *                                   held open; print "ok A refused R"
- *   ctlpeer SOCK flood              monitor without reading, until the
+ *   ctlpeer SOCK flood              requests without reading, until the
  *                                   daemon closes; print "closed"
+ *   ctlpeer SOCK hold N SECS        N connections, silent, for SECS
  *
  * A reply prints as "hello VERSION ACCESS", "fail TEXT", "ok TEXT" or
  * "closed".  Exit 0 unless the tool itself failed.
@@ -138,7 +139,17 @@ peer_many(const char *path, int n)
 	free(fds);
 }
 
-/* Ask for events and history over and over, never reading. */
+static void
+peer_hold(const char *path, int n, int secs)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		peer_connect(path);
+	sleep((unsigned)secs);
+}
+
+/* Ask for status over and over, never reading. */
 static void
 peer_flood(int s)
 {
@@ -175,6 +186,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(argv[2], "hold") == 0 && argc == 5) {
+		peer_hold(argv[1], atoi(argv[3]), atoi(argv[4]));
+		return 0;
+	}
 	if (strcmp(argv[2], "many") == 0 && argc == 4) {
 		peer_many(argv[1], atoi(argv[3]));
 		return 0;
