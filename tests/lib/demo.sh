@@ -19,9 +19,11 @@
 . "$TOP/tests/lib/scenario.sh"
 
 if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD= PLAIN=; fi
+# Output: the fixture's directory is $D on screen, tabs are 4 spaces.
+short() { sed -e "s|${FIX_DIR:-/nonexistent}|\$D|g" -e 's/\t/    /g'; }
 step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
-say() { printf '   %s\n' "$*"; }
-show() { sed 's/^/   | /'; }
+say() { printf '   %s\n' "$*" | short; }
+show() { short | sed 's/^/   | /'; }
 
 # The cut transfer: a file of BIG_MIB MiB sent at RATE_MIB MiB/s, the
 # receiver checkpointing every CKPT_MIB MiB, killed once KILL_MIB MiB of
@@ -66,7 +68,7 @@ demo_cleanup() {
 	fixture_cleanup
 }
 trap demo_cleanup EXIT
-say "working in $FIX_DIR (removed at the end)"
+printf '   working in %s (removed at the end), $D below\n' "$FIX_DIR"
 
 # ---------------------------------------------------------------- runs
 #
@@ -191,8 +193,9 @@ say "laptop.conf, for the laptop (bandwidth ${RATE_MIB} MiB/s, so that step 8 ca
 say "a transfer in the middle):"
 show < "$WORK/laptop.conf"
 for h in backup laptop; do
-	"$BTRSENDD" -n -f "$WORK/$h.conf" 2>&1 | show
-	[ "${PIPESTATUS[0]}" = 0 ] || demo_fail "btrsendd -n rejected $h.conf"
+	out=$("$BTRSENDD" -n -f "$WORK/$h.conf" 2>&1) ||
+		demo_fail "btrsendd -n rejected $h.conf: $out"
+	say "btrsendd -n -f $h.conf: $out"
 done
 
 step "5. Start both daemons in the foreground, logging to files"
