@@ -359,9 +359,12 @@ do_action(struct cclient *c, const struct ctl_request *rq)
 	int r;
 
 	msg[0] = '\0';
-	log_info("control: uid %u pid %ld: %s %s", (unsigned)c->uid,
-	    (long)c->pid, ctl_cmd_name(rq->cmd), rq->cmd == CTL_CMD_CANCEL ?
-	    "" : rq->arg);
+	if (rq->cmd == CTL_CMD_CANCEL)
+		log_info("control: uid %u pid %ld: cancel %u", (unsigned)c->uid,
+		    (long)c->pid, rq->num);
+	else
+		log_info("control: uid %u pid %ld: %s %s", (unsigned)c->uid,
+		    (long)c->pid, ctl_cmd_name(rq->cmd), rq->arg);
 	switch (rq->cmd) {
 	case CTL_CMD_RUN:
 		r = parent_run(rq->arg, msg, sizeof(msg));

@@ -293,6 +293,7 @@ net_estimate_main(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (send_start(&s, &est->p, &est->e) == -1) {
 		atomic_store(&est->state, NET_EST_FAILED);
+		stream_digest_thread_done();
 		return NULL;
 	}
 	while ((r = send_next(s, &u, &est->e)) == 1) {
@@ -310,6 +311,7 @@ net_estimate_main(void *arg)
 	est->total = sum;
 	est->secs = net_secs(&t0, &t1);
 	atomic_store(&est->state, r == 0 ? NET_EST_DONE : NET_EST_FAILED);
+	stream_digest_thread_done();
 	return NULL;
 }
 

@@ -23,6 +23,7 @@
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/parent.h"
 #include "daemon/scheduler.h"
@@ -53,6 +54,7 @@ struct child {
 	uint32_t	 sid;			/* stats run id (jobs) */
 	int64_t		 logged;		/* last progress log line */
 	char		 logged_target[STATE_NAME_MAX];
+	enum stats_total logged_src;
 };
 
 #define PROGRESS_LOG_SECS	30	/* a running transfer's log line */
@@ -240,16 +242,21 @@ child_total_src(uint8_t src)
 	}
 }
 
-/* A line when a target's transfer starts, then every PROGRESS_LOG_SECS. */
+/*
+ * A line when a target's transfer starts, when its total becomes known,
+ * then every PROGRESS_LOG_SECS.
+ */
 static void
 child_log_progress(struct child *c, const struct stats_live *l, int64_t now)
 {
 	char total[64] = "";
 
 	if (strcmp(c->logged_target, l->target) == 0 &&
+	    c->logged_src == l->total_src &&
 	    now - c->logged < PROGRESS_LOG_SECS)
 		return;
 	c->logged = now;
+	c->logged_src = l->total_src;
 	snprintf(c->logged_target, sizeof(c->logged_target), "%s", l->target);
 	if (l->total > 0)
 		snprintf(total, sizeof(total), " of %llu (%s, %llu%%)",
@@ -908,11 +915,18 @@ parent_reload(char *msg, size_t len)
 	}
 	if (mkdir(conf->state_dir, 0750) == -1 && errno != EEXIST)
 		log_warn("state-dir %s", conf->state_dir);
+	if (strcmp(P.conf->control_socket, conf->control_socket) != 0 ||
+	    (P.conf->control_group == NULL) != (conf->control_group == NULL) ||
+	    (conf->control_group != NULL &&
+	    strcmp(P.conf->control_group, conf->control_group) != 0))
+		log_warnx("reload: the control socket and its group change "
+		    "only at restart");
 	if (!conf_receive_bind_equal(&P.conf->receive, &conf->receive))
 		log_warnx("reload: receive listen addresses and root change "
 		    "only at restart; the client list applies now");
 	old = P.conf;
 	P.conf = conf;
+	metrics_reload(old);
 	jobs_sync();
 	conf_free(old);
 	queue_drain();
@@ -1104,6 +1118,10 @@ daemon_init(const char *conf_path, int verbose)
 		return 1;
 	if (stats_open(P.conf->state_dir, err, sizeof(err)) == -1)
 		log_warnx("history: %s; starting with an empty history", err);
+	if (metrics_start(P.base, &P.conf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
 	/* Replication goes on without it; the admin learns why. */
 	if (control_start(P.base) == -1)
 		log_warnx("control socket %s unavailable: btrsendctl cannot "
@@ -1129,6 +1147,7 @@ daemon_main(const char *conf_path, int foreground, int verbose)
 	if (event_base_dispatch(P.base) == -1)
 		fatalx("event_base_dispatch");
 	state_store();
+	metrics_stop();
 	stats_close();
 	log_info("stopped");
 	return 0;

@@ -797,6 +797,7 @@ stats_held_set(const char *job, const char *target, char *const *names,
 	struct stats_held *h = stats_held_get(job, target, 1);
 	size_t i;
 
+	stats_jt_get(job, target);	/* a series for /metrics */
 	for (i = 0; i < h->n; i++)
 		free(h->names[i]);
 	free(h->names);

@@ -285,7 +285,6 @@ fields_job(struct cx *c, struct ctl_job *j)
 	cx_u8(c, "result", &j->result, CTL_R_END - 1);
 	cx_str(c, "error", j->error, sizeof(j->error));
 	cx_i64(c, "next", &j->next);
-	cx_u32(c, "nsnapshots", &j->nsnapshots);
 }
 
 static void

@@ -98,7 +98,6 @@ struct ctl_job {
 	uint8_t		 result;	/* enum ctl_result */
 	char		 error[CTL_ERR_MAX];
 	int64_t		 next;		/* next scheduled start; 0 none */
-	uint32_t	 nsnapshots;	/* local, when counted; else 0 */
 };
 
 /* One (job, target): its last result and what it last said it held. */

@@ -12,40 +12,30 @@
 
 static EVP_MD *digest_md;
 static pthread_once_t digest_once = PTHREAD_ONCE_INIT;
-/*
- * One context per thread, reused: the digest runs once per command.  The
- * key frees it when a thread that used it exits (the sender's estimate
- * thread does), which the thread-local pointer alone would leak.
- */
+/* One context per thread, reused: the digest runs once per command. */
 static __thread EVP_MD_CTX *digest_ctx;
-static pthread_key_t digest_key;
-
-static void
-digest_ctx_free(void *ctx)
-{
-	EVP_MD_CTX_free(ctx);
-}
 
 static void
 digest_fetch(void)
 {
 	if ((digest_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
 		fatalx("digest: OpenSSL has no SHA256");
-	if (pthread_key_create(&digest_key, digest_ctx_free) != 0)
-		fatalx("digest: no thread key");
 }
 
 static EVP_MD_CTX *
 digest_context(void)
 {
 	pthread_once(&digest_once, digest_fetch);
-	if (digest_ctx == NULL) {
-		if ((digest_ctx = EVP_MD_CTX_new()) == NULL)
-			fatalx("digest: out of memory");
-		if (pthread_setspecific(digest_key, digest_ctx) != 0)
-			fatalx("digest: cannot remember the thread's context");
-	}
+	if (digest_ctx == NULL && (digest_ctx = EVP_MD_CTX_new()) == NULL)
+		fatalx("digest: out of memory");
 	return digest_ctx;
+}
+
+void
+stream_digest_thread_done(void)
+{
+	EVP_MD_CTX_free(digest_ctx);
+	digest_ctx = NULL;
 }
 
 void

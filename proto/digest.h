@@ -25,6 +25,8 @@ struct stream_digest {
 void stream_digest_init(struct stream_digest *d);
 /* Fold one framing unit (stream header or command header) into d. */
 void stream_digest_add(struct stream_digest *d, const void *unit, size_t len);
+/* Free the calling thread's digest context: before a thread exits. */
+void stream_digest_thread_done(void);
 void stream_digest_hex(const struct stream_digest *d, char out[STREAM_DIGEST_HEXLEN]);
 /* 0 on success, -1 when hex is not 64 hex digits. */
 int  stream_digest_parse(struct stream_digest *d, const char *hex);

@@ -210,7 +210,6 @@ test_job_and_target_round_trip(void **state)
 		.name = "home", .schedule = "every 1h", .paused = 1,
 		.start = 1795497556, .end = 1795497600, .result = CTL_R_FAILED,
 		.error = "connection refused", .next = 1795501156,
-		.nsnapshots = 3,
 	};
 	static struct ctl_target t = {
 		.job = "home", .target = "backup1", .start = 10, .end = 20,

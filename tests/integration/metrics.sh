@@ -1,0 +1,195 @@
+# /metrics of a real sending btrsendd (metrics listen) replicating to a
+# real receiving btrsendd over TLS.  The page is read with a strict
+# parser of the Prometheus text format (tests/lib/promcheck.py; Debian's
+# promtool comes only with the whole Prometheus server).  Checked:
+#  - before and during the first, rate-limited run: configured series at
+#    0, then one transfer in progress with done bytes and an estimated
+#    total within 10% of the stream `btrfs send` makes;
+#  - after it: ok 1, bytes equal to that `btrfs send` stream size (and to
+#    what the history file records), last success time within the run,
+#    snapshots 1 on each side, nothing in progress;
+#  - a reload to a short schedule makes more runs: ok counts and bytes
+#    equal the history's, last success moves forward;
+#  - after a restart the counters start at 0 again but the last success
+#    time comes back from the history; other paths are 404.
+. "$(dirname "$0")/../lib/common.sh"
+fixture_init
+btrfs_fs SRC 512M
+btrfs_fs DST 512M
+d=$(scratch_dir)
+"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+PROM="/usr/bin/python3 $TOP/tests/lib/promcheck.py"
+[ -x /usr/bin/python3 ] || skip "python3 missing (make deps)"
+mkdir -p "$DST/backup"
+btrfs -q subvolume create "$SRC/src"
+mkdir "$SRC/snaps"
+"$TOOLS/gen" metrics:big $((12 * 1024 * 1024)) > "$SRC/src/big"
+mkdir "$SRC/src/dir"
+for i in $(seq 50); do echo "file $i" > "$SRC/src/dir/f$i"; done
+
+port=$((20000 + RANDOM % 20000))
+mport=$((port + 1))
+cat > "$d/recv.conf" <<CONF
+tls {
+	certificate $d/certs/backup.test.crt
+	key $d/certs/backup.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/rstate
+receive {
+	listen 127.0.0.1:$port
+	root $DST/backup
+	client laptop.test
+}
+CONF
+send_conf() {	# send_conf SCHEDULE
+	cat > "$d/send.conf" <<CONF
+tls {
+	certificate $d/certs/laptop.test.crt
+	key $d/certs/laptop.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/sstate
+metrics listen 127.0.0.1:$mport
+target backup {
+	address 127.0.0.1:$port
+	name backup.test
+	bandwidth 3M
+}
+job home {
+	source       $SRC/src
+	snapshot-dir $SRC/snaps
+	schedule     $1
+	send-to      backup
+	protocol     1
+}
+CONF
+}
+send_conf "every 1h"
+"$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
+fixture_track_pid $!
+for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
+grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+
+start_sender() {
+	"$BTRSENDD" -d -v -f "$d/send.conf" 2>> "$d/send.log" &
+	spid=$!
+	fixture_track_pid $spid
+}
+
+scrape() {	# scrape FILE: GET /metrics, checked by the strict reader
+	curl -sS -f -m 5 -D "$1.hdr" -o "$1" "http://127.0.0.1:$mport/metrics" ||
+		fail "GET /metrics: $(tail -5 "$d/send.log")"
+	grep -qi '^content-type: text/plain; version=0.0.4' "$1.hdr" ||
+		fail "content type: $(cat "$1.hdr")"
+	$PROM "$1" > /dev/null || fail "not Prometheus text: $(cat "$1")"
+}
+
+q() {	# q FILE SERIES: its value, or "absent"
+	$PROM "$1" "$2"
+}
+
+J='job="home",target="backup"'
+wait_ok() {	# wait_ok N: the sender's N-th "run ok"
+	for i in $(seq 600); do
+		kill -0 $spid 2>/dev/null || fail "sender died: $(tail -20 "$d/send.log")"
+		[ "$(grep -c "job home: run ok" "$d/send.log")" -ge "$1" ] && return
+		sleep 0.1
+	done
+	fail "no run ok #$1: $(tail -20 "$d/send.log")"
+}
+
+t0=$(date +%s)
+start_sender
+for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$mport/metrics" && break; sleep 0.1; done
+
+# During the first run (12 MiB at 3 MiB/s): in progress, with a total.
+seen=
+for i in $(seq 400); do	# the first run waits up to the schedule's jitter
+	scrape "$d/m"
+	[ "$(q "$d/m" "btrsend_transfers_total{$J,result=\"ok\"}")" = 0 ] ||
+		{ [ -n "$seen" ] && break; fail "the first run ended before it was seen in progress"; }
+	if [ "$(q "$d/m" btrsend_transfers_in_progress)" = 1 ] &&
+	   [ "$(q "$d/m" "btrsend_transfer_total_bytes{$J,source=\"estimate\"}")" != absent ] &&
+	   [ "$(q "$d/m" "btrsend_transfer_done_bytes{$J}")" -gt 0 ]; then
+		seen=$(q "$d/m" "btrsend_transfer_total_bytes{$J,source=\"estimate\"}")
+		cp "$d/m" "$d/m.during"
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$seen" ] || fail "no transfer in progress with an estimated total seen: $(cat "$d/m")"
+[ "$(q "$d/m.during" btrsend_runs_in_progress)" = 1 ] || fail "runs in progress: $(cat "$d/m.during")"
+[ "$(q "$d/m.during" "btrsend_transferred_bytes_total{$J}")" = 0 ] || fail "bytes before the end"
+
+wait_ok 1
+t1=$(date +%s)
+s1=$(ls "$SRC/snaps")
+size1=$(btrfs -q send "$SRC/snaps/$s1" | wc -c)
+awk -v e="$seen" -v t="$size1" 'BEGIN { r = e / t; exit !(r > 0.9 && r < 1.1) }' ||
+	fail "estimated total $seen, stream $size1"
+for i in $(seq 50); do	# the worker's exit is reaped just after the log line
+	scrape "$d/m"
+	[ "$(q "$d/m" btrsend_runs_in_progress)" = 0 ] && break
+	sleep 0.1
+done
+[ "$(q "$d/m" "btrsend_transfers_total{$J,result=\"ok\"}")" = 1 ] || fail "ok: $(cat "$d/m")"
+[ "$(q "$d/m" "btrsend_transfers_total{$J,result=\"retry\"}")" = 0 ] || fail "retry: $(cat "$d/m")"
+[ "$(q "$d/m" "btrsend_transfers_total{$J,result=\"failed\"}")" = 0 ] || fail "failed: $(cat "$d/m")"
+got=$(q "$d/m" "btrsend_transferred_bytes_total{$J}")
+[ "$got" = "$size1" ] || fail "transferred bytes $got, btrfs send stream $size1"
+hist=$(awk -v s="$s1" '$4 == "ok" && $8 == "backup" && $9 == s { print $5 }' "$d/sstate/history")
+[ "$hist" = "$size1" ] || fail "history says $hist bytes for $s1: $(cat "$d/sstate/history")"
+[ "$(q "$d/m" "btrsend_resumes_total{$J}")" = 0 ] || fail "resumes: $(cat "$d/m")"
+last1=$(q "$d/m" "btrsend_last_success_timestamp_seconds{$J}")
+[ "$last1" -ge "$t0" ] && [ "$last1" -le "$t1" ] || fail "last success $last1 not in [$t0, $t1]"
+[ "$(q "$d/m" 'btrsend_snapshots{job="home",side="source"}')" = 1 ] || fail "source snapshots: $(cat "$d/m")"
+[ "$(q "$d/m" "btrsend_snapshots{$J,side=\"target\"}")" = 1 ] || fail "target snapshots: $(cat "$d/m")"
+[ "$(q "$d/m" btrsend_transfers_in_progress)" = 0 ] || fail "still in progress: $(cat "$d/m")"
+[ "$(q "$d/m" 'btrsend_build_info{version="0.1.0"}')" = 1 ] || fail "build info: $(cat "$d/m")"
+# the parent logs progress: the start of the transfer, then now and then
+grep -q "job home: run [0-9]*: send $s1 to backup: [0-9]* bytes of [0-9]* (estimate, [0-9]*%)" "$d/send.log" ||
+	fail "no progress line in the log: $(grep "job home" "$d/send.log")"
+
+# More runs: reload to a short schedule, then back; compare with history.
+echo "more" > "$SRC/src/dir/more"
+sleep 1	# a later second than the first run's end
+send_conf "every 2s"
+kill -HUP $spid
+wait_ok 2
+send_conf "every 1h"
+kill -HUP $spid
+for i in $(seq 300); do	# no worker left
+	ps -o stat= --ppid $spid | grep -qv '^Z' || break
+	sleep 0.1
+done
+sleep 0.5
+scrape "$d/m2"
+runs=$(grep -c "job home: run ok" "$d/send.log")
+hbytes=$(awk '$4 == "ok" && $8 == "backup" { s += $5 } END { print s }' "$d/sstate/history")
+[ "$(q "$d/m2" "btrsend_transfers_total{$J,result=\"ok\"}")" = "$runs" ] ||
+	fail "ok $(q "$d/m2" "btrsend_transfers_total{$J,result=\"ok\"}") after $runs runs"
+[ "$(q "$d/m2" "btrsend_transferred_bytes_total{$J}")" = "$hbytes" ] ||
+	fail "bytes $(q "$d/m2" "btrsend_transferred_bytes_total{$J}"), history $hbytes"
+s2=$(ls "$SRC/snaps" | sort | sed -n 2p)
+size2=$(btrfs -q send -p "$SRC/snaps/$s1" "$SRC/snaps/$s2" | wc -c)
+grep -q "^[0-9]* [0-9]* [0-9]* ok $size2 0 home backup $s2 $s1 -$" "$d/sstate/history" ||
+	fail "history lacks $s2 incremental from $s1 with $size2 bytes: $(cat "$d/sstate/history")"
+last2=$(q "$d/m2" "btrsend_last_success_timestamp_seconds{$J}")
+[ "$last2" -gt "$last1" ] || fail "last success did not move: $last1 -> $last2"
+[ "$(q "$d/m2" 'btrsend_snapshots{job="home",side="source"}')" = "$runs" ] ||
+	fail "source snapshots after $runs runs: $(cat "$d/m2")"
+
+# 404 elsewhere, and a restart keeps the last success, not the counters.
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/nope")
+[ "$code" = 404 ] || fail "GET /nope: $code"
+kill -TERM $spid
+wait $spid 2>/dev/null
+start_sender
+for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$mport/metrics" && break; sleep 0.1; done
+scrape "$d/m3"
+[ "$(q "$d/m3" "btrsend_transfers_total{$J,result=\"ok\"}")" = 0 ] || fail "counters after restart: $(cat "$d/m3")"
+[ "$(q "$d/m3" "btrsend_last_success_timestamp_seconds{$J}")" = "$last2" ] ||
+	fail "last success after restart: $(cat "$d/m3")"
+note "first run $size1 bytes (estimate $seen), $runs runs, $hbytes bytes in all"
+echo "metrics: ok"
