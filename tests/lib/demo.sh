@@ -147,11 +147,17 @@ say "Both sides must present a certificate from this CA (TLS 1.3 only); the"
 say "backup admits only the client names its config lists."
 
 step "4. Two configurations"
-port=$((20000 + RANDOM % 20000))
-# Something answering there already?  Then another one.
-while (exec 3<> "/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-	port=$((20000 + RANDOM % 20000))
-done
+# free_port: a port nothing answers on (yet).
+free_port() {
+	local p=$((20000 + RANDOM % 20000))
+	while (exec 3<> "/dev/tcp/127.0.0.1/$p") 2>/dev/null; do
+		p=$((20000 + RANDOM % 20000))
+	done
+	echo "$p"
+}
+port=$(free_port)
+mport=$port
+while [ "$mport" = "$port" ]; do mport=$(free_port); done
 cat > "$WORK/backup.conf" <<CONF
 tls {
 	certificate $WORK/certs/backup.test.crt
@@ -173,6 +179,7 @@ tls {
 	ca          $WORK/certs/ca.crt
 }
 control { socket $WORK/laptop.sock }
+metrics listen 127.0.0.1:$mport
 state-dir $WORK/laptop-state
 target backup {
 	address   127.0.0.1:$port
@@ -343,6 +350,13 @@ ctl history --json | grep -q "\"snapshot\":\"$S3\",[^}]*\"result\":\"ok\",[^}]*\
 say "status: each job, its schedule, last run and result, per target;"
 say "snapshots: the laptop's snapshots and which targets hold each;"
 say "history: one line per run and target, with bytes sent and resumes (run 3: 1)."
+say "The same for Prometheus: curl http://127.0.0.1:$mport/metrics (some lines):"
+curl -sf "http://127.0.0.1:$mport/metrics" > "$WORK/metrics" ||
+	demo_fail "no metrics at 127.0.0.1:$mport"
+grep -E '^btrsend_(transfers_total|resumes_total|transferred_bytes_total|snapshots)\b' \
+	"$WORK/metrics" | show
+grep -qE '^btrsend_resumes_total\{[^}]*\} 1$' "$WORK/metrics" ||
+	demo_fail "the metrics do not count the resume: $(grep resumes "$WORK/metrics")"
 # Stop the laptop first, so no run starts while the backup is inspected.
 kill -TERM "$LAPTOP_PID"
 wait "$LAPTOP_PID" || demo_fail "the laptop's btrsendd exited with status $? after SIGTERM"
