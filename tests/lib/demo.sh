@@ -7,9 +7,9 @@
 # Runs are asked for with `btrsendctl run`: a full send; files change and
 # an incremental one; a third, bandwidth-limited, is cut by a kill -9 of
 # the backup's receive worker and resumes where it stopped.  `btrsendctl
-# status`, `snapshots` and `history` show the laptop's view, `btrfs
-# subvolume list` the backup's; every received snapshot is compared with
-# its source.  Everything is removed at the end, also after a failure or
+# status`, `snapshots`, `history` and the metrics endpoint show the
+# laptop's view, `btrfs subvolume list` the backup's; every received
+# snapshot is compared with its source.  Everything is removed at the end, also after a failure or
 # ^C.
 #
 # Exit 0 only when every check passed.  Run it through `make demo` (which
