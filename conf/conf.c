@@ -144,7 +144,8 @@ conf_target_eq(const struct conf_target *a, const struct conf_target *b)
 	return conf_str_eq(a->name, b->name) &&
 	    conf_addr_eq(&a->address, &b->address) &&
 	    conf_str_eq(a->cert_name, b->cert_name) &&
-	    a->bandwidth == b->bandwidth && a->compress == b->compress;
+	    a->bandwidth == b->bandwidth && a->compress == b->compress &&
+	    a->timeout == b->timeout;
 }
 
 static int
@@ -169,7 +170,7 @@ conf_receive_eq(const struct conf_receive *a, const struct conf_receive *b)
 	size_t i;
 
 	if (a->set != b->set || a->nlisten != b->nlisten ||
-	    !conf_str_eq(a->root, b->root) ||
+	    a->timeout != b->timeout || !conf_str_eq(a->root, b->root) ||
 	    !conf_strv_eq(a->clients, a->nclients, b->clients, b->nclients))
 		return 0;
 	for (i = 0; i < a->nlisten; i++)

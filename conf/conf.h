@@ -19,6 +19,8 @@
 #define CONF_DEFAULT_SOCKET        "/run/btrsend/control.sock"
 #define CONF_DEFAULT_TIMEZONE      "UTC"
 #define CONF_DEFAULT_MAX_TRANSFERS 2
+#define CONF_DEFAULT_TIMEOUT       60      /* seconds, network connections */
+#define CONF_MAX_TIMEOUT           86400
 #define CONF_MAX_TRANSFERS_LIMIT   1024
 
 /* A HOST:PORT or [V6]:PORT endpoint. */
@@ -75,6 +77,7 @@ struct conf_target {
 					   default: address.host */
 	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
 	enum conf_compress compress;	/* wire compression */
+	uint64_t	 timeout;	/* seconds; 0 = CONF_DEFAULT_TIMEOUT */
 };
 
 struct conf_job {
@@ -99,6 +102,7 @@ struct conf_receive {
 	char		*root;		/* absolute path, on btrfs */
 	char		**clients;	/* admitted certificate names, >= 1 */
 	size_t		 nclients;
+	uint64_t	 timeout;	/* seconds; 0 = CONF_DEFAULT_TIMEOUT */
 };
 
 struct conf {

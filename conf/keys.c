@@ -20,6 +20,7 @@ static conf_kw_fn kw_str, kw_count, kw_duration, kw_bool, kw_addr;
 static conf_kw_fn kw_include, kw_max_transfers, kw_metrics, kw_tls;
 static conf_kw_fn kw_control, kw_target, kw_job, kw_receive, kw_bandwidth;
 static conf_kw_fn kw_compress, kw_schedule, kw_send_to, kw_protocol;
+static conf_kw_fn kw_timeout;
 static conf_kw_fn kw_retention, kw_listen, kw_client;
 
 #define TABLE(t) { t, sizeof(t) / sizeof(t[0]) }
@@ -66,6 +67,8 @@ static const struct conf_kw target_kw[] = {
 	{ "compress", kw_compress, 0, NULL, 0 },
 	{ "name", kw_str, offsetof(struct conf_target, cert_name),
 	  conf_check_host, 0 },
+	{ "timeout", kw_timeout, offsetof(struct conf_target, timeout), NULL,
+	  0 },
 };
 static const struct conf_table target_table = TABLE(target_kw);
 
@@ -110,6 +113,8 @@ static const struct conf_kw receive_kw[] = {
 	{ "listen", kw_listen, 0, NULL, REQ | REP },
 	{ "root", kw_str, offsetof(struct conf_receive, root),
 	  conf_check_path, REQ },
+	{ "timeout", kw_timeout, offsetof(struct conf_receive, timeout), NULL,
+	  0 },
 };
 static const struct conf_table receive_table = TABLE(receive_kw);
 
@@ -218,6 +223,32 @@ kw_duration(struct conf_parser *p, const struct conf_kw *kw, void *obj,
 	int ok, r;
 
 	r = conf_scalar(p, kw, kwloc, conf_parse_duration, &v, &ok);
+	if (ok)
+		*FIELD(obj, kw, uint64_t) = v;
+	return r;
+}
+
+/* A connection timeout: whole seconds, 1 s to 1 day. */
+static int
+conf_parse_timeout(const char *s, uint64_t *out, const char **why)
+{
+	if (conf_parse_duration(s, out, why) == -1)
+		return -1;
+	if (*out == 0 || *out > CONF_MAX_TIMEOUT) {
+		*why = "must be from 1s to 1d";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_timeout(struct conf_parser *p, const struct conf_kw *kw, void *obj,
+    const struct conf_loc *kwloc)
+{
+	uint64_t v;
+	int ok, r;
+
+	r = conf_scalar(p, kw, kwloc, conf_parse_timeout, &v, &ok);
 	if (ok)
 		*FIELD(obj, kw, uint64_t) = v;
 	return r;

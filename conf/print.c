@@ -79,6 +79,9 @@ print_target(FILE *f, const struct conf_target *t)
 		    conf_fmt_size(t->bandwidth, buf, sizeof(buf)));
 	fprintf(f, "\tcompress %s\n",
 	    t->compress == CONF_COMPRESS_ZSTD ? "zstd" : "none");
+	if (t->timeout != 0)
+		fprintf(f, "\ttimeout %s\n",
+		    conf_fmt_duration(t->timeout, buf, sizeof(buf)));
 	fprintf(f, "}\n");
 }
 
@@ -153,6 +156,7 @@ print_job(FILE *f, const struct conf_job *j)
 static void
 print_receive(FILE *f, const struct conf_receive *r)
 {
+	char buf[32];
 	size_t i;
 
 	if (!r->set)
@@ -166,6 +170,9 @@ print_receive(FILE *f, const struct conf_receive *r)
 	print_str(f, "\t", "root", r->root);
 	for (i = 0; i < r->nclients; i++)
 		fprintf(f, "\tclient %s\n", r->clients[i]);
+	if (r->timeout != 0)
+		fprintf(f, "\ttimeout %s\n",
+		    conf_fmt_duration(r->timeout, buf, sizeof(buf)));
 	fprintf(f, "}\n");
 }
 

@@ -13,6 +13,7 @@
 
 
 #include "conf/conf.h"
+#include "conf/value.h"
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/netsend.h"
@@ -29,6 +30,7 @@ struct netsend {
 	uint32_t proto;
 	int compressed_data, retries, no_estimate;
 	uint64_t limit;
+	uint64_t timeout;       /* seconds, 0: the target's or the default */
 	/* resolved */
 	struct tls_conf tls;
 	char host[256], name[256], port[8];
@@ -177,7 +179,7 @@ net_parse_size(const char *s, uint64_t *v)
 }
 
 enum { OPT_PROTO = 256, OPT_COMPRESSED, OPT_JOB, OPT_TO, OPT_RETRIES,
-    OPT_LIMIT, OPT_NO_ESTIMATE };
+    OPT_LIMIT, OPT_NO_ESTIMATE, OPT_TIMEOUT };
 
 static const struct option net_opts[] = {
 	{ "proto", required_argument, NULL, OPT_PROTO },
@@ -187,12 +189,14 @@ static const struct option net_opts[] = {
 	{ "retries", required_argument, NULL, OPT_RETRIES },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "no-estimate", no_argument, NULL, OPT_NO_ESTIMATE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ NULL, 0, NULL, 0 },
 };
 
 static int
 net_parse(int argc, char **argv, struct netsend *n)
 {
+	const char *why;
 	int c;
 
 	n->conf_path = CONF_DEFAULT_PATH;
@@ -224,6 +228,14 @@ net_parse(int argc, char **argv, struct netsend *n)
 		case OPT_LIMIT:
 			if (net_parse_size(optarg, &n->limit) == -1)
 				return -1;
+			break;
+		case OPT_TIMEOUT:
+			if (conf_parse_duration(optarg, &n->timeout, &why) == -1 ||
+			    n->timeout == 0 || n->timeout > CONF_MAX_TIMEOUT) {
+				log_warnx("send: --timeout %s: from 1s to 1d",
+				    optarg);
+				return -1;
+			}
 			break;
 		default:
 			return -1;
@@ -267,6 +279,8 @@ net_resolve(struct netsend *n)
 		n->zstd = tg->compress == CONF_COMPRESS_ZSTD;
 		if (n->limit == 0)
 			n->limit = tg->bandwidth;
+		if (n->timeout == 0)
+			n->timeout = tg->timeout;
 	} else {
 		snprintf(n->host, sizeof(n->host), "%s", n->to);
 		snprintf(n->port, sizeof(n->port), "%d", WIRE_DEFAULT_PORT);
@@ -297,6 +311,7 @@ ctl_send_net(int argc, char **argv)
 		log_warnx("send: usage: send [-f CONF] [-p PARENT] [-c CLONE]... "
 		    "[--proto 1|2|3|auto] [--compressed-data] [--job NAME] "
 		    "[--retries N] [--limit BYTES/S] [--no-estimate] "
+		    "[--timeout DURATION] "
 		    "--to HOST[:PORT] SNAPSHOT");
 		return CTL_USAGE;
 	}
@@ -313,6 +328,8 @@ ctl_send_net(int argc, char **argv)
 	tg.cert_name = n.name;
 	tg.bandwidth = n.limit;
 	tg.zstd = n.zstd;
+	tg.timeout_ms = (int)(n.timeout ? n.timeout : CONF_DEFAULT_TIMEOUT) *
+	    1000;
 	memset(&o, 0, sizeof(o));
 	o.proto = n.proto;
 	o.compressed_data = n.compressed_data;
@@ -338,7 +355,7 @@ int
 ctl_send_wants_net(int argc, char **argv)
 {
 	static const char *const only_net[] = { "--to", "--job", "--retries",
-	    "--limit", "--no-estimate", "-f" };
+	    "--limit", "--no-estimate", "--timeout", "-f" };
 	size_t j, n;
 	int i;
 

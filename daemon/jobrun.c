@@ -139,6 +139,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	tg.label = it->name;
 	tg.host = it->host;
 	tg.port = port;
+	tg.timeout_ms = (int)it->timeout * 1000;
 	tg.cert_name = it->cert_name[0] ? it->cert_name : it->host;
 	tg.bandwidth = it->bandwidth;
 	tg.zstd = it->zstd;

@@ -90,7 +90,8 @@ listener_child(int fd)
 	p.root = conf->receive.root;
 	p.clients = conf->receive.clients;
 	p.nclients = conf->receive.nclients;
-	p.timeout_ms = RECV_TIMEOUT_MS_DEFAULT;
+	p.timeout_ms = conf->receive.timeout != 0 ?
+	    (int)conf->receive.timeout * 1000 : RECV_TIMEOUT_MS_DEFAULT;
 	p.ckpt_bytes = RECV_CKPT_BYTES_DEFAULT;
 	/* Tests shorten the checkpoint interval to exercise resume. */
 	if ((env = getenv("BTRSEND_CKPT_BYTES")) != NULL)

@@ -6,6 +6,7 @@
 #include <netdb.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uuid/uuid.h>
 #include <zstd.h>
 
 #include "daemon/log.h"
@@ -60,6 +62,9 @@ struct netsend {
 	struct wireio w;
 	bool use_zstd;
 	bool permanent;                 /* do not retry */
+	bool restart;                   /* next BEGIN asks for a fresh start */
+	bool restarted;                 /* it did once already */
+	int timeout_ms;
 	ZSTD_CCtx *cctx;
 	uint8_t *frame, *zbuf;
 	size_t flen;
@@ -99,12 +104,42 @@ net_say(struct netsend *n, const char *fmt, ...)
 	log_info("%s", line);
 }
 
+/* connect(2), bounded by the timeout (a black-holed SYN takes minutes). */
+static int
+net_connect(int fd, const struct addrinfo *ai, int timeout_ms)
+{
+	struct pollfd p = { fd, POLLOUT, 0 };
+	socklen_t len = sizeof(int);
+	int r, e = 0;
+
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -1;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r == -1 && errno == EINTR);
+	if (r == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (r == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+		return -1;
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 net_dial(struct netsend *n)
 {
 	struct addrinfo hints, *res, *ai;
 	int fd = -1, e;
 
+	n->timeout_ms = n->tg->timeout_ms > 0 ? n->tg->timeout_ms :
+	    NET_TIMEOUT_MS;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if ((e = getaddrinfo(n->tg->host, n->tg->port, &hints, &res)) != 0) {
@@ -112,13 +147,15 @@ net_dial(struct netsend *n)
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC,
-		    0)) == -1)
+		if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0)) == -1)
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (net_connect(fd, ai, n->timeout_ms) == 0)
 			break;
+		e = errno;
 		close(fd);
 		fd = -1;
+		errno = e;
 	}
 	freeaddrinfo(res);
 	if (fd == -1)
@@ -140,6 +177,60 @@ net_fail(struct netsend *n)
 	}
 	log_warnx("send to %s: %s", n->to, n->w.err);
 	return -1;
+}
+
+/*
+ * Sending failed.  A receiver that refuses a command sends ERROR and then
+ * closes; the ERROR may be waiting unread while our write failed.  Read
+ * for a moment so that the log says why, not just "connection closed".
+ */
+static int
+net_fail_send(struct netsend *n)
+{
+	struct wire_msg m;
+	char err[sizeof(n->w.err)];
+
+	if (n->w.peer_error == 0 && !n->w.fsm.closed && n->t.ssl != NULL &&
+	    !n->t.timed_out) {
+		memcpy(err, n->w.err, sizeof(err));
+		n->t.timeout_ms = 2000;
+		while (wireio_recv(&n->w, &m) == 0)
+			wire_msg_free(&m);      /* ACKs still in flight */
+		if (n->w.peer_error == 0)
+			memcpy(n->w.err, err, sizeof(err));
+	}
+	return net_fail(n);
+}
+
+/* What LIST found: the newest snapshot held and every partial. */
+static void
+net_listed(struct netsend *n, const struct wire_list_reply *l)
+{
+	const struct wire_partial *p;
+	char u[37];
+	uint32_t i;
+
+	if (l->nsnaps > 0) {
+		uuid_unparse(l->snaps[l->nsnaps - 1].received.uuid, u);
+		net_say(n, "%s holds %u snapshot%s of job %s, the last %s "
+		    "(received uuid %s, ctransid %" PRIu64 ")\n", n->to,
+		    l->nsnaps, l->nsnaps == 1 ? "" : "s", n->job,
+		    l->snaps[l->nsnaps - 1].name, u,
+		    l->snaps[l->nsnaps - 1].received.ctransid);
+	} else
+		net_say(n, "%s holds no snapshot of job %s\n", n->to, n->job);
+	for (i = 0; i < l->npartials; i++) {
+		p = &l->partials[i];
+		uuid_unparse(p->id.snap.uuid, u);
+		net_say(n, "%s holds a partial of %s (uuid %s, ctransid %"
+		    PRIu64 ", %s, stream v%u, flags 0x%x, %u clone source%s) "
+		    "at command %" PRIu64 ", byte %" PRIu64 "\n", n->to,
+		    p->name, u, p->id.snap.ctransid, memcmp(&p->id.parent,
+		    &(struct wire_ref){ 0 }, sizeof(p->id.parent)) ?
+		    "incremental" : "full", p->id.version, p->id.flags,
+		    p->id.nclones, p->id.nclones == 1 ? "" : "s",
+		    p->point.index, p->point.offset);
+	}
 }
 
 /* dir and base (each PATH_MAX) of a path. */
@@ -196,6 +287,7 @@ net_choose(struct netsend *n, char *parent, size_t plen,
 		n->res->held_names[i] = xstrdup(m.u.list.snaps[i].name);
 	}
 	n->res->listed = 1;
+	net_listed(n, &m.u.list);
 	net_split(n->snapshot, dir, base);
 	if (snapshot_list(dir, n->job, &local, &nlocal, err, sizeof(err)) == -1) {
 		log_warnx("send: %s", err);
@@ -397,18 +489,15 @@ net_throttle(struct netsend *n)
 static int
 net_poll_acks(struct netsend *n)
 {
-	struct pollfd p = { n->t.fd, POLLIN, 0 };
 	struct wire_msg m;
+	int r;
 
-	while (tls_pending(&n->t) || poll(&p, 1, 0) == 1) {
-		if (wireio_recv(&n->w, &m) == -1)
-			return net_fail(n);
+	while ((r = wireio_poll(&n->w, &m)) == 1) {
 		if (m.type == WIRE_ACK)
 			n->acked = m.u.point.index;
 		wire_msg_free(&m);
-		p.revents = 0;
 	}
-	return 0;
+	return r == -1 ? net_fail(n) : 0;
 }
 
 static int
@@ -436,7 +525,7 @@ net_flush(struct netsend *n)
 		m.u.data.body_len = (uint32_t)z;
 	}
 	if (wireio_send(&n->w, &m) == -1)
-		return net_fail(n);
+		return net_fail_send(n);
 	n->bytes += n->flen;
 	n->f_index += n->f_ncmds;
 	n->f_offset += n->flen;
@@ -486,6 +575,40 @@ net_test_flip(struct netsend *n)
 	    (unsigned long long)n->ncmds);
 }
 
+/*
+ * TEST ONLY: BTRSEND_TEST_PAUSE_AT=N:SECS makes the sender, once per
+ * process, flush what it holds and then send nothing for SECS seconds
+ * before command N (counted like BTRSEND_TEST_FLIP_AT), as a slow kernel
+ * or a long fast-forward would: keepalives must carry the connection
+ * (tests/integration/net_keepalive.sh).  Unset, it costs one getenv.
+ */
+static int
+net_test_pause(struct netsend *n)
+{
+	static int read, done;
+	static uint64_t at = UINT64_MAX;
+	static unsigned secs;
+	const char *v;
+	char *end;
+
+	if (!read) {
+		read = 1;
+		if ((v = getenv("BTRSEND_TEST_PAUSE_AT")) != NULL) {
+			at = strtoull(v, &end, 10);
+			secs = *end == ':' ? (unsigned)atoi(end + 1) : 0;
+		}
+	}
+	if (done || n->ncmds != at)
+		return 0;
+	done = 1;
+	if (net_flush(n) == -1)
+		return -1;
+	log_warnx("send: TEST: pausing %u s before command %llu", secs,
+	    (unsigned long long)n->ncmds);
+	sleep(secs);
+	return 0;
+}
+
 static int
 net_stream(struct netsend *n, struct send *s)
 {
@@ -494,6 +617,8 @@ net_stream(struct netsend *n, struct send *s)
 	int r;
 
 	while ((r = send_next(s, &u, &e)) == 1) {
+		if (!u.is_header && net_test_pause(n) == -1)
+			return -1;
 		if (n->flen + u.len > WIRE_DATA_RAW_MAX ||
 		    (n->flen >= NET_FRAME && n->f_ncmds > 0))
 			if (net_flush(n) == -1)
@@ -526,7 +651,7 @@ net_finish(struct netsend *n, struct send *s)
 	m.u.point.offset = n->f_offset;
 	send_get_digest(s, &m.u.point.digest);
 	if (wireio_send(&n->w, &m) == -1)
-		return net_fail(n);
+		return net_fail_send(n);
 	for (;;) {
 		if (wireio_recv(&n->w, &m) == -1)
 			return net_fail(n);
@@ -571,6 +696,8 @@ net_begin(struct netsend *n, struct send *s, const struct send_params *p)
 		memcpy(m.u.begin.id.clones[i].uuid, d.clone_uuids[i], 16);
 	m.u.begin.id.version = d.version;
 	m.u.begin.id.flags = p->compressed_data ? WIRE_BEGIN_COMPRESSED_DATA : 0;
+	if (n->restart)
+		m.u.begin.id.flags |= WIRE_BEGIN_RESTART;
 	if (wireio_send(&n->w, &m) == -1) {
 		free(m.u.begin.id.clones);
 		return net_fail(n);
@@ -579,7 +706,8 @@ net_begin(struct netsend *n, struct send *s, const struct send_params *p)
 	if (wireio_recv(&n->w, &m) == -1)
 		return net_fail(n);
 	if (m.u.begin_reply.reason[0] != '\0')
-		log_warnx("send: receiver: %s", m.u.begin_reply.reason);
+		log_warnx("send: RECEIVER: %s", m.u.begin_reply.reason);
+	n->restart = false;
 	n->resume = m.u.begin_reply.point;
 	return (int)m.u.begin_reply.status;
 }
@@ -591,11 +719,24 @@ net_skip(struct netsend *n, struct send *s)
 	struct send_error e;
 
 	if (send_skip(s, n->resume.index, &n->resume.digest, &e) == -1) {
-		log_warnx("send: CANNOT RESUME %s at command %" PRIu64 ": %s",
-		    n->snapshot, n->resume.index, e.msg);
+		if (e.cls != SEND_ERR_PERMANENT) {
+			log_warnx("send: fast-forward of %s: %s", n->snapshot,
+			    e.msg);
+			wireio_fail(&n->w, WIRE_E_INTERNAL, "sender: %s", e.msg);
+			return -1;
+		}
+		/*
+		 * The receiver's partial is not a prefix of this stream (a
+		 * damaged checkpoint, another kernel): never build on it.
+		 */
+		log_warnx("send: CANNOT RESUME %s at command %" PRIu64 " (byte "
+		    "%" PRIu64 "): %s; asking the receiver to DISCARD its "
+		    "partial and starting over", n->snapshot, n->resume.index,
+		    n->resume.offset, e.msg);
 		wireio_fail(&n->w, WIRE_E_STREAM, "sender cannot resume at "
-		    "command %" PRIu64 ": %s", n->resume.index, e.msg);
-		n->permanent = true;
+		    "command %" PRIu64 ": %s; it will ask for a fresh start",
+		    n->resume.index, e.msg);
+		n->restart = true;
 		return -1;
 	}
 	/*
@@ -605,16 +746,13 @@ net_skip(struct netsend *n, struct send *s)
 	n->f_index = n->ncmds = n->resume.index;
 	n->f_offset = n->resumed_at = n->resume.offset;
 	n->res->resumes++;
+	net_say(n, "%s: resuming at command %" PRIu64 ", byte %" PRIu64 "\n",
+	    n->snapshot, n->resume.index, n->resume.offset);
 	/* What an earlier attempt sent past the checkpoint goes again. */
 	if (n->sent_to > 0)
-		net_say(n, "%s: resuming at command %" PRIu64 ", byte %" PRIu64
-		    " (%" PRIu64 " bytes sent before the cut go again)\n",
-		    n->snapshot, n->resume.index, n->resume.offset,
-		    n->sent_to > n->resume.offset ?
+		net_say(n, "%s: %" PRIu64 " bytes sent before the cut go "
+		    "again\n", n->snapshot, n->sent_to > n->resume.offset ?
 		    n->sent_to - n->resume.offset : 0);
-	else
-		net_say(n, "%s: resuming at command %" PRIu64 ", byte %" PRIu64
-		    "\n", n->snapshot, n->resume.index, n->resume.offset);
 	fflush(stdout);
 	return 0;
 }
@@ -633,7 +771,7 @@ net_attempt(struct netsend *n, SSL_CTX *ctx)
 
 	if ((fd = net_dial(n)) == -1)
 		return -1;
-	if (tls_connect(&n->t, ctx, fd, n->tg->cert_name, NET_TIMEOUT_MS, err,
+	if (tls_connect(&n->t, ctx, fd, n->tg->cert_name, n->timeout_ms, err,
 	    sizeof(err)) == -1) {
 		log_warnx("send to %s: %s", n->to, err);
 		n->permanent = strstr(err, "certificate") != NULL;
@@ -645,6 +783,8 @@ net_attempt(struct netsend *n, SSL_CTX *ctx)
 		net_fail(n);
 		goto done;
 	}
+	if (wireio_keepalive_start(&n->w, n->timeout_ms / 3) == -1)
+		log_warn("send: keepalive thread");
 	n->use_zstd = n->zstd && (peer.caps & WIRE_CAP_ZSTD);
 	memset(&p, 0, sizeof(p));
 	p.snapshots = snaps;
@@ -694,6 +834,11 @@ done:
 		wireio_free(&n->w);
 	tls_close(&n->t);
 	close(fd);
+	/* A fresh start after a digest mismatch is no failed try. */
+	if (rc == -1 && n->restart && !n->restarted) {
+		n->restarted = true;
+		return net_attempt(n, ctx);
+	}
 	return rc;
 }
 

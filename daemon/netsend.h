@@ -22,6 +22,7 @@ struct netsend_target {
 	const char	*cert_name;	/* expected peer certificate name */
 	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
 	int		 zstd;		/* compress DATA frames if the peer can */
+	int		 timeout_ms;	/* silent or stalled peer; 0: 60 s */
 };
 
 /* Where a progress report's total comes from (stats.h says the same). */

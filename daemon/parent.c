@@ -686,6 +686,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 		tg[run.ntargets] = (struct ipc_target){
 			.name = ct->name, .host = ct->address.host,
 			.port = ct->address.port,
+			.timeout = (uint32_t)ct->timeout,
 			.cert_name = ct->cert_name != NULL ? ct->cert_name :
 			    ct->address.host,
 			.bandwidth = ct->bandwidth,

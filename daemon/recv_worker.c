@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -59,22 +60,88 @@ recv_subdir(int dirfd, const char *name)
 	    O_CLOEXEC);
 }
 
+void
+recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p)
+{
+	uint32_t i;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", ck->id.name);
+	memcpy(p->id.snap.uuid, ck->id.uuid, 16);
+	p->id.snap.ctransid = ck->id.ctransid;
+	if (ck->id.has_parent) {
+		memcpy(p->id.parent.uuid, ck->id.parent_uuid, 16);
+		p->id.parent.ctransid = ck->id.parent_ctransid;
+	}
+	p->id.version = ck->id.version;
+	p->id.flags = (uint32_t)(ck->id.flags & WIRE_BEGIN_FLAGS_KNOWN);
+	p->id.nclones = ck->id.nclones > CKPT_MAX_CLONES ? 0 : ck->id.nclones;
+	p->id.clones = xcalloc(p->id.nclones + 1, sizeof(*p->id.clones));
+	for (i = 0; i < p->id.nclones; i++)
+		memcpy(p->id.clones[i].uuid, ck->id.clone_uuids[i], 16);
+	p->point.index = ck->ncmds;
+	p->point.offset = ck->offset;
+	p->point.digest = ck->digest;
+}
+
+/* Partials of the job: ".btrsend-partial.NAME.state" beside each. */
+static void
+recv_list_partials(struct recv *rv, int jobfd, struct wire_list_reply *l)
+{
+	static const char pre[] = APPLY_STAGING_PREFIX;
+	static const char suf[] = APPLY_STATE_SUFFIX;
+	struct checkpoint ck;
+	struct dirent *de;
+	char name[NAME_MAX + 1], err[256];
+	size_t len;
+	DIR *d;
+	int fd;
+
+	l->partials = xcalloc(WIRE_PARTIALS_MAX, sizeof(*l->partials));
+	if ((fd = dup(jobfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL && l->npartials < WIRE_PARTIALS_MAX) {
+		len = strlen(de->d_name);
+		if (len <= sizeof(pre) - 1 + sizeof(suf) - 1 ||
+		    strncmp(de->d_name, pre, sizeof(pre) - 1) != 0 ||
+		    strcmp(de->d_name + len - (sizeof(suf) - 1), suf) != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len -
+		    (sizeof(pre) - 1) - (sizeof(suf) - 1)),
+		    de->d_name + sizeof(pre) - 1);
+		if (!wire_name_valid(name))
+			continue;
+		if (apply_find_checkpoint(jobfd, name, &ck, err,
+		    sizeof(err)) != 0) {
+			log_warnx("%s: list: partial %s: %s", rv->tls.peer, name,
+			    err);
+			continue;
+		}
+		recv_partial_describe(&ck, &l->partials[l->npartials++]);
+	}
+	closedir(d);
+}
+
 static int
 recv_list(struct recv *rv, const char *job)
 {
 	struct wire_msg m;
 	struct snap_info *snaps = NULL;
-	char path[4096], err[256];
+	char path[64], err[256];
 	size_t n = 0, i;
-	int rc;
+	int rc, jobfd;
 	static const uint8_t zero[16];
 
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_LIST_REPLY;
-	snprintf(path, sizeof(path), "%s/%s/%s", rv->p->root, rv->tls.peer,
-	    job);
-	if (faccessat(rv->areafd, job, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    snapshot_list(path, job, &snaps, &n, err, sizeof(err)) == -1) {
+	jobfd = openat(rv->areafd, job, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", jobfd);
+	if (jobfd != -1 && snapshot_list(path, job, &snaps, &n, err,
+	    sizeof(err)) == -1) {
 		log_warnx("%s: list %s: %s", rv->tls.peer, job, err);
 		n = 0;
 	}
@@ -86,10 +153,21 @@ recv_list(struct recv *rv, const char *job)
 		struct wire_snapshot *s = &m.u.list.snaps[m.u.list.nsnaps++];
 		snprintf(s->name, sizeof(s->name), "%s", snaps[i].name);
 		memcpy(s->received.uuid, snaps[i].received_uuid, 16);
+		s->received.ctransid = snaps[i].stransid;
 	}
+	if (jobfd != -1)
+		recv_list_partials(rv, jobfd, &m.u.list);
+	log_info("%s: list %s: %u snapshot%s, %u partial%s", rv->tls.peer,
+	    job, m.u.list.nsnaps, m.u.list.nsnaps == 1 ? "" : "s",
+	    m.u.list.npartials, m.u.list.npartials == 1 ? "" : "s");
 	rc = wireio_send(&rv->w, &m);
+	for (i = 0; i < m.u.list.npartials; i++)
+		free(m.u.list.partials[i].id.clones);
+	free(m.u.list.partials);
 	free(m.u.list.snaps);
 	free(snaps);
+	if (jobfd != -1)
+		close(jobfd);
 	return rc;
 }
 
@@ -198,19 +276,49 @@ recv_end_transfer(struct recv *rv)
 	rv->begin.id.clones = NULL;
 }
 
-/* Does the partial hold the stream the sender announces? */
-static bool
-recv_same_stream(const struct recv *rv, const struct checkpoint *ck)
+bool
+recv_stream_matches(const struct wire_begin *b, const struct checkpoint *ck)
 {
 	static const uint8_t zero[16];
-	const struct wire_stream_id *id = &rv->begin.id;
+	const struct wire_stream_id *id = &b->id;
 	bool has_parent = memcmp(id->parent.uuid, zero, 16) != 0;
+	uint32_t i;
 
-	return strcmp(ck->id.name, rv->begin.name) == 0 &&
-	    memcmp(ck->id.uuid, id->snap.uuid, 16) == 0 &&
-	    ck->id.has_parent == has_parent &&
-	    (!has_parent || memcmp(ck->id.parent_uuid, id->parent.uuid, 16) == 0) &&
-	    ck->id.version == id->version && ck->ncmds > 0;
+	if (strcmp(ck->id.name, b->name) != 0 ||
+	    memcmp(ck->id.uuid, id->snap.uuid, 16) != 0 ||
+	    ck->id.ctransid != id->snap.ctransid ||
+	    ck->id.has_parent != has_parent ||
+	    (has_parent && memcmp(ck->id.parent_uuid, id->parent.uuid, 16) != 0) ||
+	    ck->id.version != id->version ||
+	    ck->id.flags != (id->flags & WIRE_BEGIN_FLAGS_KNOWN) ||
+	    ck->id.nclones != id->nclones || ck->ncmds == 0)
+		return false;
+	for (i = 0; i < id->nclones; i++)
+		if (memcmp(ck->id.clone_uuids[i], id->clones[i].uuid, 16) != 0)
+			return false;
+	return true;
+}
+
+/* Which stream parameter differs, for the log and the sender. */
+static const char *
+recv_stream_differs(const struct wire_begin *b, const struct checkpoint *ck)
+{
+	static const uint8_t zero[16];
+	const struct wire_stream_id *id = &b->id;
+
+	if (ck->ncmds == 0)
+		return "it holds no command yet";
+	if (memcmp(ck->id.uuid, id->snap.uuid, 16) != 0 ||
+	    ck->id.ctransid != id->snap.ctransid)
+		return "it is of another snapshot (uuid or ctransid)";
+	if (ck->id.has_parent != (memcmp(id->parent.uuid, zero, 16) != 0) ||
+	    memcmp(ck->id.parent_uuid, id->parent.uuid, 16) != 0)
+		return "its stream had another parent";
+	if (ck->id.version != id->version)
+		return "its stream had another send-stream version";
+	if (ck->id.flags != (id->flags & WIRE_BEGIN_FLAGS_KNOWN))
+		return "its stream had other send flags";
+	return "its stream had other clone sources";
 }
 
 /*
@@ -259,6 +367,7 @@ recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
 	struct checkpoint ck;
 	uint8_t hdr[STREAM_HEADER_LEN];
 	char err[256];
+	const char *why;
 	uint32_t v;
 	int r;
 
@@ -266,16 +375,31 @@ recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
 		return -1;
 	r = apply_find_checkpoint(rv->jobfd, rv->begin.name, &ck, err,
 	    sizeof(err));
-	if (r == 1)
+	if (r == 1 && !(rv->begin.id.flags & WIRE_BEGIN_RESTART))
 		return 0;
-	if (r == -1 || !recv_same_stream(rv, &ck)) {
-		/* The engine replaces the partial when the stream starts. */
-		frame_errf(br->reason, sizeof(br->reason), "partial of %s "
-		    "discarded: %s", rv->begin.name, r == -1 ? err :
-		    "its stream had other parameters");
-		log_warnx("%s: %s", rv->tls.peer, br->reason);
-		return 0;
+	if (r == 0 && !(rv->begin.id.flags & WIRE_BEGIN_RESTART) &&
+	    recv_stream_matches(&rv->begin, &ck))
+		goto resume;
+	if (rv->begin.id.flags & WIRE_BEGIN_RESTART)
+		why = "the sender asks for a fresh start (its regenerated "
+		    "stream does not match the partial's digest)";
+	else
+		why = r == -1 ? err : recv_stream_differs(&rv->begin, &ck);
+	if (r == 0)
+		frame_errf(br->reason, sizeof(br->reason), "DISCARDING partial "
+		    "of %s at command %" PRIu64 ", byte %" PRIu64 ": %s; "
+		    "starting over", rv->begin.name, ck.ncmds, ck.offset, why);
+	else
+		frame_errf(br->reason, sizeof(br->reason), "DISCARDING partial "
+		    "of %s: %s; starting over", rv->begin.name, why);
+	log_warnx("%s: %s", rv->tls.peer, br->reason);
+	if (apply_discard_partial(rv->a, rv->begin.name) == -1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "discard partial: %s",
+		    apply_error(rv->a));
+		return -1;
 	}
+	return 0;
+resume:
 	if (apply_resume(rv->a, &ck) == -1) {
 		wireio_fail(&rv->w, WIRE_E_APPLY, "resume: %s",
 		    apply_error(rv->a));
@@ -301,6 +425,26 @@ recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
 	return 0;
 }
 
+/* Flags and clone sources join the identity of the partial. */
+static int
+recv_tell_params(struct recv *rv)
+{
+	const struct wire_stream_id *id = &rv->begin.id;
+	uint8_t (*u)[16];
+	uint32_t i;
+	int rc;
+
+	u = xcalloc(id->nclones + 1, 16);
+	for (i = 0; i < id->nclones; i++)
+		memcpy(u[i], id->clones[i].uuid, 16);
+	rc = apply_set_stream_params(rv->a, id->flags & WIRE_BEGIN_FLAGS_KNOWN,
+	    id->nclones, (const uint8_t (*)[16])u);
+	free(u);
+	if (rc == -1)
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "%s", apply_error(rv->a));
+	return rc;
+}
+
 static int
 recv_begin(struct recv *rv, struct wire_msg *req)
 {
@@ -324,6 +468,8 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 		    strerror(errno));
 		return -1;
 	}
+	if (recv_tell_params(rv) == -1)
+		return -1;
 	stream_digest_init(&rv->digest);
 	rv->last_ack = 0;
 	rv->first_cmd_seen = false;
@@ -386,9 +532,11 @@ recv_stream_error(struct recv *rv)
 {
 	const struct stream_error *e = &rv->r.err;
 
+	/* The reader counts from the resume point; the stream from 0. */
 	apply_abort(rv->a, true);
 	wireio_fail(&rv->w, WIRE_E_STREAM, "command %" PRIu64 " at byte "
-	    "offset %" PRIu64 ": %s", e->index, e->offset, e->msg);
+	    "offset %" PRIu64 ": %s", rv->idx_base + e->index,
+	    rv->off_base + e->offset, e->msg);
 	return -1;
 }
 
@@ -463,6 +611,23 @@ recv_data(struct recv *rv, const struct wire_data *d)
 	return 0;
 }
 
+/*
+ * TEST ONLY: BTRSEND_TEST_RECV_PAUSE=SECS makes the worker send nothing
+ * for SECS seconds before it finishes a snapshot, like a slow syncfs:
+ * its keepalives must keep the waiting sender from timing out
+ * (tests/integration/net_keepalive.sh).  Unset, it costs one getenv.
+ */
+static void
+recv_test_pause(void)
+{
+	const char *v;
+
+	if ((v = getenv("BTRSEND_TEST_RECV_PAUSE")) == NULL)
+		return;
+	log_warnx("TEST: pausing %d s before finishing", atoi(v));
+	sleep((unsigned)atoi(v));
+}
+
 static int
 recv_end(struct recv *rv, const struct wire_point *pt)
 {
@@ -471,6 +636,7 @@ recv_end(struct recv *rv, const struct wire_point *pt)
 	stream_reader_eof(&rv->r);
 	if (recv_drain(rv) == -1)
 		return -1;
+	recv_test_pause();
 	if (pt->index != rv->idx_base + rv->r.ncmds ||
 	    pt->offset != rv->off_base + rv->r.consumed ||
 	    memcmp(pt->digest.d, rv->digest.d, STREAM_DIGEST_LEN) != 0) {
@@ -507,6 +673,8 @@ recv_serve(struct recv *rv)
 	if (wireio_hello(&rv->w, WIRE_CAP_ZSTD | WIRE_CAP_COMPRESSED_DATA,
 	    STREAM_VERSION_MAX, &peer) == -1)
 		return -1;
+	if (wireio_keepalive_start(&rv->w, rv->p->timeout_ms / 3) == -1)
+		log_warn("%s: keepalive thread", rv->tls.peer);
 	for (;;) {
 		if (wireio_recv(&rv->w, &m) == -1) {
 			if (!rv->w.fsm.xfer && strstr(rv->w.err,
@@ -573,12 +741,16 @@ recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
 	}
 	if (recv_serve(&rv) == 0)
 		rc = 0;
+	else if (wireio_timed_out(&rv.w))
+		log_warnx("%s: timeout: %s; dropping the connection",
+		    rv.tls.peer, rv.w.err);
 	else
 		log_warnx("%s: %s", rv.tls.peer, rv.w.err);
 	/* Cut or failed mid-transfer: an exact checkpoint for the resume. */
 	if (rv.a != NULL && apply_finish(rv.a) == -1)
-		log_info("%s: partial %s kept for resume", rv.tls.peer,
-		    rv.begin.name);
+		log_info("%s: partial %s kept for resume at command %" PRIu64
+		    ", byte %" PRIu64, rv.tls.peer, rv.begin.name,
+		    rv.idx_base + rv.r.ncmds, rv.off_base + rv.r.consumed);
 done:
 	recv_end_transfer(&rv);
 	if (rv.w.in != NULL)

@@ -8,6 +8,7 @@
 #ifndef BTRSEND_DAEMON_RECV_WORKER_H
 #define BTRSEND_DAEMON_RECV_WORKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,19 @@ struct recv_params {
 	int timeout_ms;
 	uint64_t ckpt_bytes;            /* acknowledge every this many bytes */
 };
+
+struct checkpoint;
+struct wire_begin;
+struct wire_partial;
+
+/*
+ * Does the partial of checkpoint ck hold the stream BEGIN b announces?
+ * Every stream parameter must agree: name, snapshot uuid and ctransid,
+ * parent, send-stream version, flags, clone sources.
+ */
+bool recv_stream_matches(const struct wire_begin *b, const struct checkpoint *ck);
+/* The partial of ck as LIST-REPLY carries it; free p->id.clones. */
+void recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p);
 
 /* Serve one accepted connection; the exit status for the worker. */
 int recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p);

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -141,6 +142,7 @@ tls_wait(struct tls_conn *t, bool for_write, char *err, size_t errlen)
 		return -1;
 	}
 	if (r == 0) {
+		t->timed_out = true;
 		frame_errf(err, errlen, "peer %s for %d s (timeout)", for_write ?
 		    "accepted no data" : "sent nothing", t->timeout_ms / 1000);
 		return -1;
@@ -372,6 +374,39 @@ tls_connect(struct tls_conn *t, SSL_CTX *ctx, int fd, const char *name,
 	return tls_handshake(t, err, errlen);
 }
 
+static void
+tls_lock(struct tls_conn *t)
+{
+	if (t->lock != NULL)
+		pthread_mutex_lock(t->lock);
+}
+
+static void
+tls_unlock(struct tls_conn *t)
+{
+	if (t->lock != NULL)
+		pthread_mutex_unlock(t->lock);
+}
+
+/* One SSL_read_ex, under the lock: 1 and *n, or 0 and the SSL error. */
+static int
+tls_read_once(struct tls_conn *t, void *buf, size_t len, size_t *n, int *e,
+    char *err, size_t errlen)
+{
+	int ok;
+
+	tls_lock(t);
+	ERR_clear_error();
+	errno = 0;
+	ok = SSL_read_ex(t->ssl, buf, len, n);
+	*e = ok == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, 0);
+	if (*e != SSL_ERROR_NONE && *e != SSL_ERROR_ZERO_RETURN &&
+	    *e != SSL_ERROR_WANT_READ && *e != SSL_ERROR_WANT_WRITE)
+		tls_explain(t, *e, "read", err, errlen);
+	tls_unlock(t);
+	return ok == 1;
+}
+
 ssize_t
 tls_read(struct tls_conn *t, void *buf, size_t len, char *err, size_t errlen)
 {
@@ -379,19 +414,14 @@ tls_read(struct tls_conn *t, void *buf, size_t len, char *err, size_t errlen)
 	int e;
 
 	for (;;) {
-		ERR_clear_error();
-		errno = 0;
-		if (SSL_read_ex(t->ssl, buf, len, &n) == 1) {
+		if (tls_read_once(t, buf, len, &n, &e, err, errlen)) {
 			t->nread += n;
 			return (ssize_t)n;
 		}
-		e = SSL_get_error(t->ssl, 0);
 		if (e == SSL_ERROR_ZERO_RETURN)
 			return 0;
-		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-			tls_explain(t, e, "read", err, errlen);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			return -1;
-		}
 		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
 			return -1;
 	}
@@ -403,22 +433,27 @@ tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
 {
 	const char *p = buf;
 	size_t n;
-	int e;
+	int e, ok;
 
 	while (len > 0) {
+		tls_lock(t);
 		ERR_clear_error();
 		errno = 0;
-		if (SSL_write_ex(t->ssl, p, len, &n) == 1) {
+		ok = SSL_write_ex(t->ssl, p, len, &n);
+		e = ok == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, 0);
+		if (ok == 1)
+			t->nwritten += n;
+		if (ok != 1 && e != SSL_ERROR_WANT_READ &&
+		    e != SSL_ERROR_WANT_WRITE)
+			tls_explain(t, e, "write", err, errlen);
+		tls_unlock(t);
+		if (ok == 1) {
 			p += n;
 			len -= n;
-			t->nwritten += n;
 			continue;
 		}
-		e = SSL_get_error(t->ssl, 0);
-		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-			tls_explain(t, e, "write", err, errlen);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			return -1;
-		}
 		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
 			return -1;
 	}
@@ -428,7 +463,16 @@ tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
 bool
 tls_pending(const struct tls_conn *t)
 {
-	return t->ssl != NULL && SSL_pending(t->ssl) > 0;
+	bool r;
+
+	if (t->ssl == NULL)
+		return false;
+	if (t->lock != NULL)
+		pthread_mutex_lock(t->lock);
+	r = SSL_pending(t->ssl) > 0;
+	if (t->lock != NULL)
+		pthread_mutex_unlock(t->lock);
+	return r;
 }
 
 /*
@@ -441,16 +485,24 @@ static void
 tls_linger(int fd)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
+	struct timespec start, now;
 	char buf[16384];
 	ssize_t n;
-	int i;
+	long ms;
 
 	if (shutdown(fd, SHUT_WR) == -1)
 		return;
-	/* At most 20 waits of 100 ms. */
-	for (i = 0; i < 20; i++) {
-		if (poll(&p, 1, 100) != 1)
-			continue;
+	/*
+	 * Bounded by time, not by reads: a sender in full flight may have
+	 * megabytes on the way, and stopping early resets the connection.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (ms >= 2000 || poll(&p, 1, (int)(2000 - ms)) != 1)
+			return;
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
 			return;

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <pthread.h>
+
 #include <openssl/ssl.h>
 
 #define TLS_NAME_MAX 255
@@ -33,6 +35,12 @@ struct tls_conn {
 	int timeout_ms;         /* for each wait; 0: forever */
 	char peer[TLS_NAME_MAX + 1];    /* admitted client / server name */
 	unsigned long long nread, nwritten;     /* application bytes */
+	bool timed_out;         /* the last failure was a timeout */
+	/*
+	 * When set, held around every SSL call (never across a wait), so
+	 * that a keepalive thread may write while the owner waits to read.
+	 */
+	pthread_mutex_t *lock;
 };
 
 /* A context for one role; NULL with a message (which file, why). */

@@ -1,6 +1,8 @@
 /*
  * Network messages over TLS (see wireio.h).
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 #ifndef BTRSEND_VERSION
 #define BTRSEND_VERSION "0.1.0"
 #endif
+
+static void wireio_ka_stop(struct wireio *);
 
 void
 wireio_init(struct wireio *w, struct tls_conn *t, enum wire_role role)
@@ -26,10 +30,143 @@ wireio_init(struct wireio *w, struct tls_conn *t, enum wire_role role)
 void
 wireio_free(struct wireio *w)
 {
+	if (w->ka_running) {
+		wireio_ka_stop(w);
+		pthread_join(w->ka_thread, NULL);
+		w->tls->lock = NULL;
+		pthread_cond_destroy(&w->ka_cond);
+		pthread_mutex_destroy(&w->ka_lock);
+		w->ka_running = false;
+	}
 	frame_decoder_free(&w->dec);
 	wire_buf_free(&w->out);
 	free(w->in);
 	w->in = NULL;
+}
+
+/* Writes of whole frames exclude each other (and keepalives). */
+static void
+wireio_write_begin(struct wireio *w)
+{
+	if (!w->ka_running)
+		return;
+	pthread_mutex_lock(&w->ka_lock);
+	while (w->ka_writing)
+		pthread_cond_wait(&w->ka_cond, &w->ka_lock);
+	w->ka_writing = true;
+	pthread_mutex_unlock(&w->ka_lock);
+}
+
+static void
+wireio_write_end(struct wireio *w, bool last)
+{
+	if (!w->ka_running)
+		return;
+	pthread_mutex_lock(&w->ka_lock);
+	w->ka_writing = false;
+	clock_gettime(CLOCK_MONOTONIC, &w->ka_last);
+	if (last)
+		w->ka_stop = true;
+	pthread_cond_broadcast(&w->ka_cond);
+	pthread_mutex_unlock(&w->ka_lock);
+}
+
+static void
+wireio_ka_stop(struct wireio *w)
+{
+	if (!w->ka_running)
+		return;
+	pthread_mutex_lock(&w->ka_lock);
+	w->ka_stop = true;
+	pthread_cond_broadcast(&w->ka_cond);
+	pthread_mutex_unlock(&w->ka_lock);
+}
+
+static void *
+wireio_ka_main(void *arg)
+{
+	struct wireio *w = arg;
+	struct wire_buf b = { 0 };
+	struct wire_msg m;
+	struct timespec due, now;
+	char why[256];
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_KEEPALIVE;
+	if (wire_encode(&b, &m, why, sizeof(why)) == -1)
+		return NULL;
+	pthread_mutex_lock(&w->ka_lock);
+	while (!w->ka_stop) {
+		due = w->ka_last;
+		due.tv_sec += w->ka_ms / 1000;
+		due.tv_nsec += (long)(w->ka_ms % 1000) * 1000000;
+		if (due.tv_nsec >= 1000000000) {
+			due.tv_sec++;
+			due.tv_nsec -= 1000000000;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < due.tv_sec || (now.tv_sec == due.tv_sec &&
+		    now.tv_nsec < due.tv_nsec) || w->ka_writing) {
+			if (w->ka_writing)
+				pthread_cond_wait(&w->ka_cond, &w->ka_lock);
+			else
+				pthread_cond_timedwait(&w->ka_cond, &w->ka_lock,
+				    &due);
+			continue;
+		}
+		w->ka_writing = true;
+		pthread_mutex_unlock(&w->ka_lock);
+		r = tls_write_all(w->tls, b.p, b.len, why, sizeof(why));
+		pthread_mutex_lock(&w->ka_lock);
+		w->ka_writing = false;
+		clock_gettime(CLOCK_MONOTONIC, &w->ka_last);
+		w->ka_sent++;
+		pthread_cond_broadcast(&w->ka_cond);
+		if (r == -1)
+			break;  /* the owner sees the broken connection itself */
+	}
+	pthread_mutex_unlock(&w->ka_lock);
+	wire_buf_free(&b);
+	return NULL;
+}
+
+int
+wireio_keepalive_start(struct wireio *w, int interval_ms)
+{
+	pthread_condattr_t ca;
+
+	if (w->ka_running || interval_ms <= 0)
+		return 0;
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_mutex_init(&w->ka_lock, NULL) != 0 ||
+	    pthread_cond_init(&w->ka_cond, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
+	w->ka_ms = interval_ms;
+	w->ka_stop = w->ka_writing = false;
+	clock_gettime(CLOCK_MONOTONIC, &w->ka_last);
+	w->tls->lock = &w->ka_lock;
+	w->ka_running = true;
+	if ((errno = pthread_create(&w->ka_thread, NULL, wireio_ka_main,
+	    w)) != 0) {
+		w->ka_running = false;
+		w->tls->lock = NULL;
+		pthread_cond_destroy(&w->ka_cond);
+		pthread_mutex_destroy(&w->ka_lock);
+		return -1;
+	}
+	return 0;
+}
+
+bool
+wireio_timed_out(const struct wireio *w)
+{
+	return w->tls != NULL && w->tls->timed_out;
 }
 
 int
@@ -47,11 +184,14 @@ wireio_send(struct wireio *w, const struct wire_msg *m)
 		    wire_type_name(m->type), why);
 		return -1;
 	}
+	wireio_write_begin(w);
 	if (tls_write_all(w->tls, w->out.p, w->out.len, why, sizeof(why)) == -1) {
+		wireio_write_end(w, true);
 		frame_errf(w->err, sizeof(w->err), "sending %s: %s",
 		    wire_type_name(m->type), why);
 		return -1;
 	}
+	wireio_write_end(w, m->type == WIRE_ERROR);
 	return 0;
 }
 
@@ -74,10 +214,18 @@ wireio_fail(struct wireio *w, uint32_t code, const char *fmt, ...)
 	if (wire_encode(&w->out, &m, NULL, 0) == 0 &&
 	    wire_fsm_step(&w->fsm, true, &m, NULL, 0) == 0) {
 		char why[256];
+		int saved = w->tls->timeout_ms;
 
+		/* Last words: not worth a whole timeout of a stalled peer. */
+		if (saved == 0 || saved > 2000)
+			w->tls->timeout_ms = 2000;
+		wireio_write_begin(w);
 		(void)tls_write_all(w->tls, w->out.p, w->out.len, why,
 		    sizeof(why));
+		wireio_write_end(w, true);
+		w->tls->timeout_ms = saved;
 	}
+	wireio_ka_stop(w);
 }
 
 /* Bytes until the decoder holds one whole frame.  0 or -1. */
@@ -103,6 +251,11 @@ wireio_frame(struct wireio *w)
 			}
 		}
 		n = tls_read(w->tls, w->in, WIREIO_READ_CHUNK, why, sizeof(why));
+		if (n < 0 && w->tls->timed_out) {
+			/* tell the peer, if it still listens: it may resume */
+			wireio_fail(w, WIRE_E_TIMEOUT, "%s", why);
+			return -1;
+		}
 		if (n <= 0) {
 			frame_errf(w->err, sizeof(w->err), "%s",
 			    n == 0 ? (frame_decoder_idle(&w->dec) ?
@@ -115,42 +268,70 @@ wireio_frame(struct wireio *w)
 	}
 }
 
-int
-wireio_recv(struct wireio *w, struct wire_msg *m)
+/* The next message, keepalives included.  0 or -1. */
+static int
+wireio_next(struct wireio *w, struct wire_msg *m)
 {
 	char why[256];
 	uint32_t code;
 
 	memset(m, 0, sizeof(*m));
+	if (wireio_frame(w) == -1)
+		return -1;
+	if (wire_decode(m, &w->dec.hdr, w->dec.payload, why,
+	    sizeof(why)) == -1) {
+		wire_msg_free(m);
+		wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s", why);
+		return -1;
+	}
+	if (wire_fsm_step(&w->fsm, false, m, why, sizeof(why)) == -1) {
+		code = m->type == WIRE_HELLO &&
+		    m->u.hello.version != WIRE_VERSION ?
+		    WIRE_E_VERSION : WIRE_E_PROTOCOL;
+		wire_msg_free(m);
+		wireio_fail(w, code, "protocol error: %s", why);
+		return -1;
+	}
+	if (m->type == WIRE_ERROR) {
+		wireio_ka_stop(w);
+		w->peer_error = m->u.error.code;
+		frame_errf(w->err, sizeof(w->err), "peer reports %s "
+		    "error: %s", wire_error_name(m->u.error.code),
+		    m->u.error.text);
+		wire_msg_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+wireio_recv(struct wireio *w, struct wire_msg *m)
+{
 	for (;;) {
-		if (wireio_frame(w) == -1)
+		if (wireio_next(w, m) == -1)
 			return -1;
-		if (wire_decode(m, &w->dec.hdr, w->dec.payload, why,
-		    sizeof(why)) == -1) {
-			wire_msg_free(m);
-			wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s", why);
-			return -1;
-		}
-		if (wire_fsm_step(&w->fsm, false, m, why, sizeof(why)) == -1) {
-			code = m->type == WIRE_HELLO &&
-			    m->u.hello.version != WIRE_VERSION ?
-			    WIRE_E_VERSION : WIRE_E_PROTOCOL;
-			wire_msg_free(m);
-			wireio_fail(w, code, "protocol error: %s", why);
-			return -1;
-		}
-		if (m->type == WIRE_ERROR) {
-			w->peer_error = m->u.error.code;
-			frame_errf(w->err, sizeof(w->err), "peer reports %s "
-			    "error: %s", wire_error_name(m->u.error.code),
-			    m->u.error.text);
-			wire_msg_free(m);
-			return -1;
-		}
 		if (m->type != WIRE_KEEPALIVE)
 			return 0;
 		wire_msg_free(m);
 	}
+}
+
+int
+wireio_poll(struct wireio *w, struct wire_msg *m)
+{
+	struct pollfd p = { w->tls->fd, POLLIN, 0 };
+
+	memset(m, 0, sizeof(*m));
+	while (w->inoff < w->inlen || tls_pending(w->tls) ||
+	    poll(&p, 1, 0) == 1) {
+		if (wireio_next(w, m) == -1)
+			return -1;
+		if (m->type != WIRE_KEEPALIVE)
+			return 1;
+		wire_msg_free(m);
+		p.revents = 0;
+	}
+	return 0;
 }
 
 static int

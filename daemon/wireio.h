@@ -7,6 +7,10 @@
 #ifndef BTRSEND_DAEMON_WIREIO_H
 #define BTRSEND_DAEMON_WIREIO_H
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
 #include "daemon/tls.h"
 #include "proto/wire.h"
 
@@ -21,6 +25,14 @@ struct wireio {
 	size_t inlen, inoff;
 	uint32_t peer_error;    /* code of an ERROR received, else 0 */
 	char err[512];
+	/* keepalive thread (wireio_keepalive_start); fields under ka_lock */
+	bool ka_running, ka_stop, ka_writing;
+	int ka_ms;              /* interval */
+	struct timespec ka_last;        /* when we last sent anything */
+	unsigned long ka_sent;  /* keepalives sent, for logs and tests */
+	pthread_mutex_t ka_lock;        /* also the TLS lock (tls_conn.lock) */
+	pthread_cond_t ka_cond;
+	pthread_t ka_thread;
 };
 
 void wireio_init(struct wireio *w, struct tls_conn *t, enum wire_role role);
@@ -33,6 +45,12 @@ int  wireio_send(struct wireio *w, const struct wire_msg *m);
  * is told), or an ERROR from the peer (w->peer_error set).
  */
 int  wireio_recv(struct wireio *w, struct wire_msg *m);
+/*
+ * Without waiting for one: 1 and the next message other than a
+ * keepalive when input is at hand (the rest of a started frame is
+ * waited for), 0 when there is none, -1 as wireio_recv.
+ */
+int  wireio_poll(struct wireio *w, struct wire_msg *m);
 /* Tell the peer why we stop (best effort); the text goes to w->err. */
 void wireio_fail(struct wireio *w, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -42,5 +60,18 @@ void wireio_fail(struct wireio *w, uint32_t code, const char *fmt, ...)
  */
 int  wireio_hello(struct wireio *w, uint32_t caps, uint32_t stream_max,
     struct wire_hello *peer);
+/*
+ * After the hellos: a thread sends KEEPALIVE whenever this end has sent
+ * nothing for interval_ms, so a peer waiting on us while we are busy
+ * (the kernel's send, a fast-forward, a syncfs, a long apply) does not
+ * take us for dead.  It never cuts into a message, and stops at the
+ * first ERROR either way.  wireio_free stops it.  0 or -1.
+ */
+int  wireio_keepalive_start(struct wireio *w, int interval_ms);
+/*
+ * Whether the last failure was a timeout of ours (the peer sent nothing,
+ * or accepted nothing, for the connection's timeout).
+ */
+bool wireio_timed_out(const struct wireio *w);
 
 #endif

@@ -83,6 +83,22 @@ int apply_finish(struct apply *a);
 /* After a bad command: drop the current partial (it is not resumable). */
 void apply_abort(struct apply *a, bool keep_partial);
 
+/*
+ * Stream parameters the stream itself does not carry (send flags, clone
+ * sources), told by a network sender: they become part of the identity of
+ * every subvolume begun afterwards, so a partial of the same snapshot sent
+ * with other flags or clone sources is not resumed.  0, or -1 (more than
+ * CKPT_MAX_CLONES clone sources).
+ */
+int apply_set_stream_params(struct apply *a, uint64_t flags, uint32_t nclones,
+    const uint8_t (*clones)[16]);
+/*
+ * Delete the partial of subvolume `name` (staging subvolume, state file,
+ * checkpoint snapshots, progress record), if any, so that its stream
+ * starts from zero.  No subvolume may be open.  0 or -1.
+ */
+int apply_discard_partial(struct apply *a, const char *name);
+
 /* Resume driven by a network receiver (see above). */
 int apply_find_checkpoint(int dirfd, const char *name, struct checkpoint *c,
     char *err, size_t errlen);

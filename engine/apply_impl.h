@@ -70,6 +70,11 @@ struct apply {
 	char statefile[NAME_MAX + 1];
 	int subfd;
 	struct ckpt_identity id;
+	/* what the sender told us beyond the stream (apply_set_stream_params) */
+	bool told;
+	uint64_t told_flags;
+	uint32_t told_nclones;
+	uint8_t told_clones[CKPT_MAX_CLONES][16];
 	bool resuming;                  /* skipping up to resume_index */
 	uint64_t resume_index;
 	struct stream_digest resume_digest;

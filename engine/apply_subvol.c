@@ -223,6 +223,12 @@ subvol_identity(struct apply *a, const struct stream_cmd *c)
 			    "CLONE_CTRANSID");
 	}
 	a->id.version = a->version;
+	if (a->told) {
+		a->id.flags = a->told_flags;
+		a->id.nclones = a->told_nclones;
+		memcpy(a->id.clone_uuids, a->told_clones,
+		    (size_t)a->told_nclones * 16);
+	}
 	memcpy(a->name, a->id.name, len + 1);
 	if (staging_names(a->name, a->staging, a->statefile) == -1)
 		return apply_fail(a, 0, "subvolume name '%s' too long for a "
@@ -278,6 +284,35 @@ apply_drop_partial(struct apply *a)
 	apply_progress_close(a, true);
 	apply_defer_remove(a);
 	a->sub = SUB_NONE;
+}
+
+int
+apply_set_stream_params(struct apply *a, uint64_t flags, uint32_t nclones,
+    const uint8_t (*clones)[16])
+{
+	if (nclones > CKPT_MAX_CLONES)
+		return apply_fail(a, 0, "%u clone sources: a checkpoint records "
+		    "at most %d", nclones, CKPT_MAX_CLONES);
+	a->told = true;
+	a->told_flags = flags;
+	a->told_nclones = nclones;
+	if (nclones > 0)
+		memcpy(a->told_clones, clones, (size_t)nclones * 16);
+	return 0;
+}
+
+int
+apply_discard_partial(struct apply *a, const char *name)
+{
+	if (a->sub != SUB_NONE)
+		return apply_fail(a, 0, "discard %s while a subvolume is open",
+		    name);
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	if (staging_names(a->name, a->staging, a->statefile) == -1)
+		return apply_fail(a, 0, "name too long");
+	apply_drop_partial(a);
+	a->name[0] = '\0';
+	return 0;
 }
 
 static int

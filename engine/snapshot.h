@@ -22,6 +22,7 @@ struct snap_info {
 	uint8_t parent_uuid[16];
 	uint8_t received_uuid[16];
 	uint64_t ctransid, otransid;
+	uint64_t stransid;              /* received: the source's ctransid */
 	struct timespec otime;          /* creation time as btrfs recorded it */
 	int read_only;
 };

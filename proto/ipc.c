@@ -171,6 +171,7 @@ ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
 		ipc_str(b, r->targets[i].host);
 		ipc_u32(b, r->targets[i].port);
 		ipc_str(b, r->targets[i].cert_name);
+		ipc_u32(b, r->targets[i].timeout);
 		ipc_u64(b, r->targets[i].bandwidth);
 		ipc_u8(b, r->targets[i].zstd);
 		ipc_u64(b, r->targets[i].prev_bytes);
@@ -393,6 +394,7 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 		run->targets[i].host = rd_str(&r);
 		run->targets[i].port = rd_u32(&r);
 		run->targets[i].cert_name = rd_str(&r);
+		run->targets[i].timeout = rd_u32(&r);
 		run->targets[i].bandwidth = rd_u64(&r);
 		run->targets[i].zstd = rd_u8(&r);
 		run->targets[i].prev_bytes = rd_u64(&r);

@@ -50,6 +50,7 @@ struct ipc_target {
 	char		*host;
 	uint32_t	 port;
 	char		*cert_name;	/* expected peer certificate name */
+	uint32_t	 timeout;	/* seconds, 0 = the default */
 	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
 	uint8_t		 zstd;
 	uint64_t	 prev_bytes;	/* last good send's size, 0 unknown */

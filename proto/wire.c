@@ -487,8 +487,10 @@ rd_count(struct rd *r, uint32_t n, uint32_t max, size_t each, const char *what)
 }
 
 static void
-rd_stream_id(struct rd *r, struct wire_stream_id *id)
+rd_stream_id(struct rd *r, struct wire_stream_id *id, bool in_begin)
 {
+	uint32_t known = WIRE_BEGIN_FLAGS_KNOWN |
+	    (in_begin ? WIRE_BEGIN_RESTART : 0);
 	uint32_t i, n;
 
 	rd_ref(r, &id->snap, "snapshot uuid");
@@ -498,7 +500,7 @@ rd_stream_id(struct rd *r, struct wire_stream_id *id)
 	n = rd_u32(r, "clone count");
 	if (rd_count(r, n, WIRE_CLONES_MAX, REF_LEN, "clone sources") == -1)
 		return;
-	if (id->flags & ~WIRE_BEGIN_FLAGS_KNOWN) {
+	if (id->flags & ~known) {
 		rd_fail(r, "unknown stream flags");
 		return;
 	}
@@ -533,7 +535,7 @@ rd_list_reply(struct rd *r, struct wire_list_reply *l)
 	l->npartials = n;
 	for (i = 0; i < n && !r->bad; i++) {
 		rd_name(r, l->partials[i].name, "partial name");
-		rd_stream_id(r, &l->partials[i].id);
+		rd_stream_id(r, &l->partials[i].id, false);
 		rd_point(r, &l->partials[i].point);
 	}
 }
@@ -578,7 +580,7 @@ rd_payload(struct rd *r, const struct frame_hdr *h, struct wire_msg *m)
 	case WIRE_BEGIN:
 		rd_name(r, m->u.begin.job, "job name");
 		rd_name(r, m->u.begin.name, "snapshot name");
-		rd_stream_id(r, &m->u.begin.id);
+		rd_stream_id(r, &m->u.begin.id, true);
 		m->u.begin.size_hint = rd_u64(r, "size hint");
 		break;
 	case WIRE_BEGIN_REPLY:
@@ -762,6 +764,9 @@ fsm_begin_reply(struct wire_fsm *f, const struct wire_msg *m, char *err,
 		return -1;
 	if (b->status == WIRE_BEGIN_COMPLETE)
 		return 0;
+	if (b->status == WIRE_BEGIN_RESUME && f->restart)
+		return fsm_fail(err, errlen, false, m,
+		    "the sender asked to restart, not to resume");
 	if (b->status == WIRE_BEGIN_FRESH && (b->point.index != 0 ||
 	    b->point.offset != 0))
 		return fsm_fail(err, errlen, false, m,
@@ -860,6 +865,8 @@ fsm_request(struct wire_fsm *f, const struct wire_msg *m, char *err,
 	if (f->xfer)
 		return fsm_fail(err, errlen, true, m, "a transfer is open");
 	f->pending = m->type;
+	f->restart = m->type == WIRE_BEGIN &&
+	    (m->u.begin.id.flags & WIRE_BEGIN_RESTART) != 0;
 	return 0;
 }
 

@@ -63,6 +63,13 @@ enum wire_type {
 /* BEGIN flags: stream parameters (part of the stream's identity). */
 #define WIRE_BEGIN_COMPRESSED_DATA 0x00000001u
 #define WIRE_BEGIN_FLAGS_KNOWN  0x00000001u
+/*
+ * Not a stream parameter and only valid in BEGIN: "discard any partial of
+ * this snapshot and start fresh" (the sender found, fast-forwarding, that
+ * the partial's digest does not match the regenerated stream).  The reply
+ * must not be RESUME.  Never part of the identity, never in a partial.
+ */
+#define WIRE_BEGIN_RESTART      0x80000000u
 
 enum wire_begin_status {
 	WIRE_BEGIN_FRESH = 0,           /* send from the start */
@@ -237,6 +244,7 @@ struct wire_fsm {
 	bool hello_c, hello_s;          /* client / server hello seen */
 	uint16_t pending;               /* request awaiting its reply */
 	bool xfer, end_sent, closed;
+	bool restart;                   /* pending BEGIN has WIRE_BEGIN_RESTART */
 	uint64_t next_index, next_offset;       /* next DATA must start here */
 	uint64_t acked;                 /* last ACK index */
 };

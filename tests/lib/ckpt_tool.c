@@ -5,6 +5,10 @@
  *				checkpoints with ncmds 1, 2, 3, ... until
  *				killed
  *   ckpt_tool read DIR NAME	check DIR/NAME and print its ncmds
+ *   ckpt_tool tamper DIR NAME	flip one bit of the digest of the real
+ *				checkpoint DIR/NAME and write it back
+ *				(valid file, wrong digest: resume must
+ *				not trust it); prints "ncmds offset"
  *
  * Checkpoint n is fully derived from n (offset, digest chain, data_bytes,
  * a fixed identity), so `read` can tell a genuine checkpoint from a mix of
@@ -92,14 +96,37 @@ tool_loop(int dirfd, const char *name)
 	}
 }
 
+static int
+tool_tamper(int dirfd, const char *name)
+{
+	struct checkpoint c;
+	char err[256];
+	int rv;
+
+	rv = checkpoint_read(dirfd, name, &c, err, sizeof(err));
+	if (rv != 0) {
+		fprintf(stderr, "ckpt_tool: %s: %s\n", name, rv == 1 ?
+		    "no such checkpoint" : err);
+		return rv == 1 ? 3 : 1;
+	}
+	c.digest.d[0] ^= 0x01;
+	if (checkpoint_write(dirfd, name, &c) == -1) {
+		perror("ckpt_tool: checkpoint_write");
+		return 1;
+	}
+	printf("%" PRIu64 " %" PRIu64 "\n", c.ncmds, c.offset);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	uint64_t n;
 	int dirfd, rv;
 
-	if (argc != 4 || (strcmp(argv[1], "loop") && strcmp(argv[1], "read"))) {
-		fprintf(stderr, "usage: ckpt_tool loop|read DIR NAME\n");
+	if (argc != 4 || (strcmp(argv[1], "loop") && strcmp(argv[1], "read") &&
+	    strcmp(argv[1], "tamper"))) {
+		fprintf(stderr, "usage: ckpt_tool loop|read|tamper DIR NAME\n");
 		return 2;
 	}
 	if ((dirfd = open(argv[2], O_RDONLY | O_DIRECTORY)) == -1) {
@@ -108,6 +135,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "loop") == 0)
 		return tool_loop(dirfd, argv[3]);
+	if (strcmp(argv[1], "tamper") == 0)
+		return tool_tamper(dirfd, argv[3]);
 	if ((rv = tool_read(dirfd, argv[3], &n)) == 0)
 		printf("%" PRIu64 "\n", n);
 	return rv;

@@ -303,16 +303,17 @@ say "kill -9 $worker: the backup's receive worker dies with $(($(stat -c %s "$pa
 run_wait 3
 S3=$(newest)
 say "laptop.log:"
-log_since "$WORK/laptop.log" $((l + 1)) "job home: run (started|ok)|sent |incremental|resum|send to|send: retry|target backup" | show
+log_since "$WORK/laptop.log" $((l + 1)) "job home: run (started|ok)|sent |incremental|resum|send to|send: retry|target backup|go again" | show
 say "backup.log:"
 log_since "$WORK/backup.log" $((r + 1)) "receiv|partial|worker .* (exited|killed)" | show
 line=$(log_since "$WORK/laptop.log" $((l + 1)) "$S3: resuming at command") ||
 	demo_fail "the laptop did not resume $S3"
-offset=$(sed -n 's/.*resuming at command [0-9]*, byte \([0-9]*\).*/\1/p' <<< "$line")
-again=$(sed -n 's/.* (\([0-9]*\) bytes sent before the cut go again).*/\1/p' <<< "$line")
+offset=$(sed -n 's/.*resuming at command [0-9]*, byte \([0-9]*\)$/\1/p' <<< "$line")
 [ -n "$offset" ] && [ "$offset" -gt 0 ] ||
-	demo_fail "$S3 resumed at byte '$offset', not from a checkpoint"
-[ -n "$again" ] || demo_fail "the resume line does not say what was sent again: $line"
+	demo_fail "$S3 resumed at byte '$offset', not from a checkpoint: $line"
+line=$(log_since "$WORK/laptop.log" $((l + 1)) "$S3: [0-9]+ bytes sent before the cut go again") ||
+	demo_fail "the laptop did not say what it sent again"
+again=$(sed -n 's/.*: \([0-9]*\) bytes sent before the cut go again$/\1/p' <<< "$line")
 check_snapshot "$S3"
 say "The laptop reconnected by itself 1 s later; a new receive worker found the"
 say "partial and answered that it holds the stream up to byte $offset ($((offset >> 20)) MiB)."

@@ -845,6 +845,42 @@ test_round_trip(void **state)
 	    "  root /srv/backup\n"
 	    "  client x.example y.example\n"
 	    "}\n");
+	round_trip(TLS "target a { address h:1 timeout 90s }\n"
+	    "receive { listen h:2 root /r timeout 2h client c }\n");
+}
+
+/*
+ * `timeout` in target and receive blocks: seconds, 1s..1d, 0 (unset)
+ * meaning the default; printed only when set.
+ */
+static void
+test_timeout(void **state)
+{
+	struct conf *c;
+	char *p;
+
+	(void)state;
+	c = parse_ok(TLS "target a { address h:1 timeout 90s }\n"
+	    "target b { address h:1 }\n"
+	    "receive { listen h:2 root /r timeout 1h client c }\n");
+	assert_int_equal(c->targets[0].timeout, 90);
+	assert_int_equal(c->targets[1].timeout, 0);
+	assert_int_equal(c->receive.timeout, 3600);
+	p = print_to_string(c);
+	assert_non_null(strstr(p, "\ttimeout 90s\n"));
+	assert_non_null(strstr(p, "\ttimeout 1h\n"));
+	assert_null(strstr(strstr(p, "target b"), "timeout 90s"));
+	free(p);
+	conf_free(c);
+	c = parse_ok(TLS "receive { listen h:2 root /r client c }\n");
+	assert_int_equal(c->receive.timeout, 0);
+	conf_free(c);
+	expect_error(TARGET("address h:1\ntimeout 0s"),
+	    "t.conf:4:9: timeout '0s': must be from 1s to 1d");
+	expect_error(TARGET("address h:1\ntimeout 2d"),
+	    "t.conf:4:9: timeout '2d': must be from 1s to 1d");
+	expect_error(TLS "receive { listen h:2 root /r timeout x client c }\n",
+	    "t.conf:2:38: timeout 'x': expected a decimal number");
 }
 
 static char *
@@ -886,6 +922,8 @@ test_equal_detects_changes(void **state)
 		{ "state-dir", "max-transfers 3\nstate-dir" },
 		{ "    keep-target     { daily 30 weekly 12 monthly 24 }\n", "" },
 		{ "}\n\nreceive", "on-success /bin/true\n}\n\nreceive" },
+		{ "compress  zstd", "compress zstd timeout 2m" },
+		{ "/srv/backup", "/srv/backup timeout 30s" },
 	};
 	struct conf *base = parse_ok(design_example), *c;
 	char *text;
@@ -926,6 +964,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_timezone,
 		    setup_dir, teardown_dir),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_equal_detects_changes),
 	};
 

@@ -280,7 +280,7 @@ test_targets_round_trip(void **state)
 	struct ipc_target tg[2] = {
 		{ .name = "backup", .host = "10.0.0.2", .port = 7450,
 		  .cert_name = "backup.test", .bandwidth = 1 << 20, .zstd = 1,
-		  .prev_bytes = 5000000000ULL },
+		  .prev_bytes = 5000000000ULL, .timeout = 90 },
 		{ .name = "far", .host = "far.example", .port = 9,
 		  .cert_name = "", .bandwidth = 0, .zstd = 0 },
 	};
@@ -327,6 +327,8 @@ test_targets_round_trip(void **state)
 	assert_string_equal(r.targets[0].host, "10.0.0.2");
 	assert_int_equal(r.targets[0].port, 7450);
 	assert_string_equal(r.targets[0].cert_name, "backup.test");
+	assert_int_equal(r.targets[0].timeout, 90);
+	assert_int_equal(r.targets[1].timeout, 0);
 	assert_int_equal(r.targets[0].bandwidth, 1 << 20);
 	assert_int_equal(r.targets[0].zstd, 1);
 	assert_int_equal(r.targets[0].prev_bytes, 5000000000ULL);

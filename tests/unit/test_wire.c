@@ -688,6 +688,88 @@ test_fsm_out_of_order(void **state)
 	refused_after(begun, 2, true, &m, "totals differ");
 }
 
+/* Encode m, decode it back into out: 0, or -1 with err. */
+static int
+roundtrip(const struct wire_msg *m, struct wire_msg *out, char *err,
+    size_t errlen)
+{
+	struct wire_buf b = { 0 };
+	struct frame_decoder d;
+	int rc;
+
+	encode_ok(&b, m);
+	decode_frame(&b, b.len, &d);
+	rc = wire_decode(out, &d.hdr, d.payload, err, errlen);
+	frame_decoder_free(&d);
+	wire_buf_free(&b);
+	return rc;
+}
+
+/*
+ * WIRE_BEGIN_RESTART: carried by BEGIN only, never by a partial, and the
+ * reply to such a BEGIN may start fresh or say complete but not resume.
+ */
+static void
+test_restart(void **state)
+{
+	struct wire_fsm c, s;
+	struct wire_msg m, out;
+	char err[256];
+
+	(void)state;
+	sample(WIRE_BEGIN, &m);
+	m.u.begin.id.flags = WIRE_BEGIN_RESTART | WIRE_BEGIN_COMPRESSED_DATA;
+	assert_int_equal(roundtrip(&m, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.u.begin.id.flags,
+	    WIRE_BEGIN_RESTART | WIRE_BEGIN_COMPRESSED_DATA);
+	wire_msg_free(&out);
+
+	sample(WIRE_LIST_REPLY, &m);
+	m.u.list.partials[0].id.flags |= WIRE_BEGIN_RESTART;
+	assert_int_equal(roundtrip(&m, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown stream flags"));
+	wire_msg_free(&out);
+	m.u.list.partials[0].id.flags &= ~WIRE_BEGIN_RESTART;
+
+	/* restart answered by resume: refused on both ends */
+	fsm_pair(&c, &s);
+	sample(WIRE_BEGIN, &m);
+	m.u.begin.id.flags = WIRE_BEGIN_RESTART;
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_BEGIN_REPLY, &m);
+	assert_int_equal(m.u.begin_reply.status, WIRE_BEGIN_RESUME);
+	assert_int_equal(wire_fsm_step(&s, true, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "restart"));
+	assert_int_equal(wire_fsm_step(&c, false, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "restart"));
+
+	/* restart answered by a fresh start: a transfer from zero */
+	fsm_pair(&c, &s);
+	sample(WIRE_BEGIN, &m);
+	m.u.begin.id.flags = WIRE_BEGIN_RESTART;
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_BEGIN_REPLY, &m);
+	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
+	m.u.begin_reply.point = point(0, 0, 0);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_DATA, &m);
+	m.u.data.index = m.u.data.offset = 0;
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+
+	/* a later BEGIN without the flag may be resumed again */
+	fsm_pair(&c, &s);
+	sample(WIRE_BEGIN, &m);
+	m.u.begin.id.flags = WIRE_BEGIN_RESTART;
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_BEGIN_REPLY, &m);
+	m.u.begin_reply.status = WIRE_BEGIN_COMPLETE;
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_BEGIN, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_BEGIN_REPLY, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+}
+
 /*
  * With WIRE_CORPUS set to a directory, write every sample frame and a
  * whole sender session there: the seed corpus of fuzz_wire.
@@ -747,6 +829,7 @@ main(void)
 		cmocka_unit_test(test_zstd),
 		cmocka_unit_test(test_fsm_transfer),
 		cmocka_unit_test(test_fsm_out_of_order),
+		cmocka_unit_test(test_restart),
 	};
 
 	if (getenv("WIRE_CORPUS") != NULL)
