@@ -709,14 +709,39 @@ control_mkdirs(const char *path)
 	return 0;
 }
 
+/* The listening socket at sun, 0660 in the control group; -1 logged. */
+static int
+control_bind(const struct sockaddr_un *sun, struct stat *st)
+{
+	int s, bound = 0;
+	mode_t old;
+
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		goto fail;
+	old = umask(0117);
+	bound = bind(s, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	umask(old);
+	if (!bound || chmod(sun->sun_path, 0660) == -1 ||
+	    (C.have_gid && chown(sun->sun_path, (uid_t)-1, C.gid) == -1) ||
+	    stat(sun->sun_path, st) == -1 || listen(s, 16) == -1)
+		goto fail;
+	return s;
+fail:
+	log_warn("control: %s", sun->sun_path);
+	if (bound)
+		unlink(sun->sun_path);
+	if (s != -1)
+		close(s);
+	return -1;
+}
+
 int
 control_start(struct event_base *base)
 {
 	const struct conf *conf = parent_conf();
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
-	mode_t old;
-	int s = -1;
 
 	C.base = base;
 	TAILQ_INIT(&C.clients);
@@ -733,38 +758,20 @@ control_start(struct event_base *base)
 		    sun.sun_path);
 		return -1;
 	}
-	if (control_unlink_stale(&sun) == -1)
+	if (control_unlink_stale(&sun) == -1 ||
+	    (C.fd = control_bind(&sun, &st)) == -1)
 		return -1;
-	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1)
-		goto fail;
-	old = umask(0117);
-	if (bind(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		umask(old);
-		goto fail;
-	}
-	umask(old);
-	if (chmod(sun.sun_path, 0660) == -1 ||
-	    (C.have_gid && chown(sun.sun_path, (uid_t)-1, C.gid) == -1) ||
-	    stat(sun.sun_path, &st) == -1 || listen(s, 16) == -1)
-		goto fail;
-	C.fd = s;
 	C.dev = st.st_dev;
 	C.ino = st.st_ino;
 	snprintf(C.path, sizeof(C.path), "%s", sun.sun_path);
-	C.ev_accept = event_new(base, s, EV_READ | EV_PERSIST, control_accept,
-	    NULL);
+	C.ev_accept = event_new(base, C.fd, EV_READ | EV_PERSIST,
+	    control_accept, NULL);
 	C.ev_resume = evtimer_new(base, control_resume, NULL);
 	if (C.ev_accept == NULL || C.ev_resume == NULL)
 		fatalx("event_new");
 	event_add(C.ev_accept, NULL);
 	log_info("control socket %s", C.path);
 	return 0;
-fail:
-	log_warn("control: %s", sun.sun_path);
-	if (s != -1)
-		close(s);
-	return -1;
 }
 
 void

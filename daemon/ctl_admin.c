@@ -223,6 +223,8 @@ admin_send(struct admin_conn *c, uint8_t cmd, const char *arg, uint32_t num)
 	return 0;
 }
 
+volatile sig_atomic_t admin_interrupted;
+
 int
 admin_next(struct admin_conn *c, const struct frame_hdr **h,
     const uint8_t **p)
@@ -248,6 +250,8 @@ admin_next(struct admin_conn *c, const struct frame_hdr **h,
 			}
 		}
 		n = read(c->fd, c->buf, sizeof(c->buf));
+		if (n == -1 && errno == EINTR && admin_interrupted)
+			return -1;
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {

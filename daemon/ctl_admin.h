@@ -6,6 +6,7 @@
 #ifndef BTRSEND_DAEMON_CTL_ADMIN_H
 #define BTRSEND_DAEMON_CTL_ADMIN_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -44,9 +45,13 @@ int	admin_connect(const struct admin_opts *, struct admin_conn *);
 void	admin_close(struct admin_conn *);
 int	admin_send(struct admin_conn *, uint8_t cmd, const char *arg,
 	    uint32_t num);
+/* Set by SIGINT/SIGTERM while monitoring: stop quietly. */
+extern volatile sig_atomic_t admin_interrupted;
+
 /*
  * The next message; 0 with *h and *p (valid until the next call), or -1
- * after saying why (connection closed, protocol error).
+ * after saying why (connection closed, protocol error), or quietly once
+ * admin_interrupted is set.
  */
 int	admin_next(struct admin_conn *, const struct frame_hdr **h,
 	    const uint8_t **p);

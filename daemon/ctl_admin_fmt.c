@@ -169,11 +169,15 @@ admin_line(const char *fmt, ...)
 {
 	char buf[1024], out[1024];
 	va_list ap;
+	size_t n;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	admin_fit(out, sizeof(out), buf, ADMIN_COLUMNS);
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == ' ')
+		out[--n] = '\0';
 	printf("%s\n", out);
 }
 

@@ -347,7 +347,7 @@ ctl_history(int argc, char **argv)
 static void
 monitor_human(const struct ctl_event *e)
 {
-	char when[32], a[16], b[16];
+	char when[32], a[16], b[16], pcts[16];
 	const char *col;
 	time_t t = (time_t)e->when;
 	struct tm tm;
@@ -364,19 +364,25 @@ monitor_human(const struct ctl_event *e)
 		admin_size(a, sizeof(a), e->live.done);
 		admin_size(b, sizeof(b), e->live.rate);
 		pct = admin_percent(&e->live);
-		admin_line("%s progress    #%u %.16s%s%.16s: %s %s %d%% %s/s",
+		if (pct < 0)
+			snprintf(pcts, sizeof(pcts), "?%%");
+		else
+			snprintf(pcts, sizeof(pcts), "%d%%", pct);
+		admin_line("%s progress    #%u %.16s%s%.16s: %s %s %s %s/s",
 		    when, e->live.id, e->live.job, e->live.target[0] ?
-		    " -> " : "", e->live.target, e->live.phase, a,
-		    pct < 0 ? 0 : pct, b);
+		    " -> " : "", e->live.target, e->live.phase, a, pcts, b);
 		break;
 	case CTL_EV_TARGET_DONE:
 	case CTL_EV_RUN_END:
+		/* A target: bytes sent; the run: the snapshot it made. */
 		admin_size(a, sizeof(a), e->run.bytes);
 		col = admin_result_colour(e->run.result);
-		admin_line("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %.24s", when,
+		admin_line("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %s", when,
 		    ctl_event_name(e->kind), e->run.id, e->run.job,
 		    e->run.target[0] ? " -> " : "", e->run.target, col,
-		    ctl_result_name(e->run.result), off(col), a, e->run.error);
+		    ctl_result_name(e->run.result), off(col),
+		    e->kind == CTL_EV_TARGET_DONE ? a : e->run.snapshot,
+		    e->run.error);
 		break;
 	}
 }
@@ -394,6 +400,26 @@ monitor_json(const struct ctl_event *e)
 		json_run(stdout, &e->run);
 	}
 	printf("}\n");
+}
+
+static void
+monitor_stop(int sig)
+{
+	(void)sig;
+	admin_interrupted = 1;
+}
+
+/* Interrupted is the normal end: exit 0, not killed by the signal. */
+static void
+monitor_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = monitor_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 int
@@ -417,6 +443,7 @@ ctl_monitor(int argc, char **argv)
 		return rc;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	monitor_signals();
 	e = xmalloc(sizeof(*e));
 	while (admin_next(&c, &h, &p) == 0) {
 		if (h->type != CTL_EVENT ||
@@ -432,5 +459,5 @@ ctl_monitor(int argc, char **argv)
 	}
 	free(e);
 	admin_close(&c);
-	return CTL_FAILED;
+	return admin_interrupted ? CTL_OK : CTL_FAILED;
 }

@@ -179,7 +179,7 @@ net_parse_size(const char *s, uint64_t *v)
 }
 
 enum { OPT_PROTO = 256, OPT_COMPRESSED, OPT_JOB, OPT_TO, OPT_RETRIES,
-    OPT_LIMIT, OPT_NO_ESTIMATE, OPT_TIMEOUT };
+    OPT_LIMIT, OPT_TIMEOUT, OPT_NO_ESTIMATE };
 
 static const struct option net_opts[] = {
 	{ "proto", required_argument, NULL, OPT_PROTO },
@@ -188,8 +188,8 @@ static const struct option net_opts[] = {
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
-	{ "no-estimate", no_argument, NULL, OPT_NO_ESTIMATE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "no-estimate", no_argument, NULL, OPT_NO_ESTIMATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -310,8 +310,8 @@ ctl_send_net(int argc, char **argv)
 	if (net_parse(argc, argv, &n) == -1) {
 		log_warnx("send: usage: send [-f CONF] [-p PARENT] [-c CLONE]... "
 		    "[--proto 1|2|3|auto] [--compressed-data] [--job NAME] "
-		    "[--retries N] [--limit BYTES/S] [--no-estimate] "
-		    "[--timeout DURATION] "
+		    "[--retries N] [--limit BYTES/S] [--timeout DURATION] "
+		    "[--no-estimate] "
 		    "--to HOST[:PORT] SNAPSHOT");
 		return CTL_USAGE;
 	}
@@ -355,7 +355,7 @@ int
 ctl_send_wants_net(int argc, char **argv)
 {
 	static const char *const only_net[] = { "--to", "--job", "--retries",
-	    "--limit", "--no-estimate", "--timeout", "-f" };
+	    "--limit", "--timeout", "--no-estimate", "-f" };
 	size_t j, n;
 	int i;
 

@@ -106,8 +106,6 @@ struct jobrun_held {
 };
 
 #define JOBRUN_SEND_RETRIES	2	/* within a run; the parent backs off */
-/* The metadata-only estimate pass even when the previous size is known. */
-#define JOBRUN_ESTIMATE		1
 
 static void
 jobrun_target_result(struct ipc_target_result *tr, const char *name,
@@ -149,7 +147,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	o.retries = JOBRUN_SEND_RETRIES;
 	o.on_progress = jobrun_xfer;
 	o.progress_arg = &m;
-	o.estimate = it->prev_bytes == 0 || JOBRUN_ESTIMATE;
+	o.estimate = 1;		/* beside the send: costs no time */
 	o.prev_total = it->prev_bytes;
 	snprintf(path, sizeof(path), "%s/%s", run->snapshot_dir, made);
 	log_fields(run->job, it->name, made, NULL);

@@ -262,7 +262,8 @@ metrics_live(FILE *f)
 		if (l[i].target[0] == '\0')
 			continue;
 		snprintf(extra, sizeof(extra), "source=\"%s\"",
-		    (size_t)l[i].total_src < 3 ? src[l[i].total_src] : "unknown");
+		    (size_t)l[i].total_src < 3 ? src[l[i].total_src] :
+		    "unknown");
 		metrics_series(f, "btrsend_transfer_total_bytes", l[i].job,
 		    l[i].target, extra);
 		fprintf(f, "%" PRIu64 "\n", l[i].total);

@@ -262,8 +262,8 @@ child_log_progress(struct child *c, const struct stats_live *l, int64_t now)
 		snprintf(total, sizeof(total), " of %llu (%s, %llu%%)",
 		    (unsigned long long)l->total,
 		    l->total_src == STATS_TOTAL_ESTIMATE ? "estimate" :
-		    "previous run", (unsigned long long)(l->done * 100 /
-		    l->total));
+		    "previous run", (unsigned long long)(l->done >= l->total ?
+		    99 : l->done * 100 / l->total));
 	log_fields(c->job, l->target, l->snapshot, NULL);
 	log_info("job %s: run %u: %s %s to %s: %llu bytes%s, %llu bytes/s%s",
 	    c->job, c->sid, l->phase, l->snapshot, l->target,

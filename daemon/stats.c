@@ -28,8 +28,8 @@
 #define STATS_MAGIC	"btrsend-history 1"
 #define STATS_LINE_MAX	4096
 
-struct stats_livereg {
-	struct stats_live	 l;
+/* What the parent keeps about a live run beside what it shows. */
+struct stats_win {
 	uint32_t		 targets_done;
 	int64_t			 win_t;		/* rate window start */
 	uint64_t		 win_done;
@@ -50,15 +50,15 @@ struct stats_listener {
 
 static struct {
 	char			*dir;
-	int			 fd;		/* history, O_APPEND; -1 closed */
+	int			 fd;		/* history, O_APPEND, or -1 */
 	size_t			 file_lines;	/* records in the file */
 	uint32_t		 next_id;
 
 	struct stats_run	*hist;		/* oldest first */
 	size_t			 nhist;
 
-	struct stats_livereg	*live;
-	struct stats_live	*live_view;	/* stats_live_list() */
+	struct stats_live	*live;		/* oldest first */
+	struct stats_win	*win;		/* live[i]'s */
 	size_t			 nlive;
 
 	struct stats_held	*held;
@@ -265,7 +265,8 @@ stats_learn(const struct stats_run *r)
 	if (r->result == STATE_OK) {
 		if (r->end > j->last_success)
 			j->last_success = r->end;
-		if (r->target[0] != '\0' && r->bytes > 0)
+		/* a resumed send's bytes are not its stream's size */
+		if (r->target[0] != '\0' && r->bytes > 0 && r->resumes == 0)
 			j->last_bytes = r->bytes;
 	}
 }
@@ -304,7 +305,8 @@ stats_hist_push(const struct stats_run *r)
 	if (st.hist == NULL)
 		st.hist = xcalloc(STATS_HISTORY_MAX, sizeof(*st.hist));
 	if (st.nhist == STATS_HISTORY_MAX) {
-		memmove(st.hist, st.hist + 1, (st.nhist - 1) * sizeof(*st.hist));
+		memmove(st.hist, st.hist + 1, (st.nhist - 1) *
+		    sizeof(*st.hist));
 		st.nhist--;
 	}
 	st.hist[st.nhist++] = *r;
@@ -538,7 +540,7 @@ stats_close(void)
 	free(st.held);
 	free(st.hist);
 	free(st.live);
-	free(st.live_view);
+	free(st.win);
 	free(st.jt);
 	free(st.lsn);
 	free(st.dir);
@@ -601,34 +603,36 @@ stats_unlisten(stats_listener_fn *fn, void *arg)
 /* ------------------------------------------------------------------ */
 /* Live runs */
 
-static struct stats_livereg *
-stats_live_reg(uint32_t id)
+static ssize_t
+stats_live_idx(uint32_t id)
 {
 	size_t i;
 
 	for (i = 0; i < st.nlive; i++)
-		if (st.live[i].l.id == id)
-			return &st.live[i];
-	return NULL;
+		if (st.live[i].id == id)
+			return (ssize_t)i;
+	return -1;
 }
 
 uint32_t
 stats_run_start(const char *job, int64_t now)
 {
-	struct stats_livereg *g;
+	struct stats_live *l;
 
 	st.live = xrealloc(st.live, (st.nlive + 1) * sizeof(*st.live));
-	g = &st.live[st.nlive++];
-	memset(g, 0, sizeof(*g));
-	g->l.id = st.next_id++;
+	st.win = xrealloc(st.win, (st.nlive + 1) * sizeof(*st.win));
+	memset(&st.win[st.nlive], 0, sizeof(*st.win));
+	st.win[st.nlive].win_t = now;
+	l = &st.live[st.nlive++];
+	memset(l, 0, sizeof(*l));
+	l->id = st.next_id++;
 	if (st.next_id == 0)
 		st.next_id = 1;
-	stats_copy(g->l.job, sizeof(g->l.job), job);
-	stats_copy(g->l.phase, sizeof(g->l.phase), "start");
-	g->l.start = now;
-	g->win_t = now;
-	stats_emit(STATS_EV_RUN_START, now, &g->l, NULL);
-	return g->l.id;
+	stats_copy(l->job, sizeof(l->job), job);
+	stats_copy(l->phase, sizeof(l->phase), "start");
+	l->start = now;
+	stats_emit(STATS_EV_RUN_START, now, l, NULL);
+	return l->id;
 }
 
 /*
@@ -637,38 +641,38 @@ stats_run_start(const char *job, int64_t now)
  * new target or a restart from an earlier offset starts over.
  */
 static void
-stats_rate(struct stats_livereg *g, const struct stats_progress *p,
-    int64_t now)
+stats_rate(struct stats_live *l, struct stats_win *w,
+    const struct stats_progress *p, int64_t now)
 {
 	uint64_t inst;
 	int restart;
 
-	restart = strcmp(g->l.target, p->target ? p->target : "") != 0 ||
-	    p->done < g->win_done;
+	restart = strcmp(l->target, p->target ? p->target : "") != 0 ||
+	    p->done < w->win_done;
 	if (restart) {
-		g->l.rate = 0;
-		g->win_t = now;
-		g->win_done = p->done;
+		l->rate = 0;
+		w->win_t = now;
+		w->win_done = p->done;
 		return;
 	}
-	if (now <= g->win_t)
+	if (now <= w->win_t)
 		return;
-	inst = (p->done - g->win_done) / (uint64_t)(now - g->win_t);
-	g->l.rate = g->l.rate == 0 ? inst : (g->l.rate + inst) / 2;
-	g->win_t = now;
-	g->win_done = p->done;
+	inst = (p->done - w->win_done) / (uint64_t)(now - w->win_t);
+	l->rate = l->rate == 0 ? inst : (l->rate + inst) / 2;
+	w->win_t = now;
+	w->win_done = p->done;
 }
 
 void
 stats_run_progress(uint32_t id, const struct stats_progress *p, int64_t now)
 {
-	struct stats_livereg *g;
 	struct stats_live *l;
+	ssize_t i;
 
-	if ((g = stats_live_reg(id)) == NULL)
+	if ((i = stats_live_idx(id)) == -1)
 		return;
-	l = &g->l;
-	stats_rate(g, p, now);
+	l = &st.live[i];
+	stats_rate(l, &st.win[i], p, now);
 	if (p->phase != NULL)
 		stats_copy(l->phase, sizeof(l->phase), p->phase);
 	stats_copy(l->target, sizeof(l->target), p->target);
@@ -685,45 +689,55 @@ stats_run_progress(uint32_t id, const struct stats_progress *p, int64_t now)
 void
 stats_target_done(uint32_t id, const struct stats_run *r)
 {
-	struct stats_livereg *g = stats_live_reg(id);
 	struct stats_run rec = *r;
+	struct stats_live *l;
+	ssize_t i;
 
 	rec.id = id;
-	if (g != NULL) {
-		g->targets_done++;
+	if ((i = stats_live_idx(id)) != -1) {
+		l = &st.live[i];
+		st.win[i].targets_done++;
 		if (rec.job[0] == '\0')
-			stats_copy(rec.job, sizeof(rec.job), g->l.job);
-		g->l.done = g->l.total = 0;
-		g->l.total_src = STATS_TOTAL_UNKNOWN;
-		g->l.rate = 0;
-		g->l.resumed_at = 0;
-		g->l.resumes = 0;
-		g->l.target[0] = '\0';
+			stats_copy(rec.job, sizeof(rec.job), l->job);
+		l->done = l->total = 0;
+		l->total_src = STATS_TOTAL_UNKNOWN;
+		l->rate = 0;
+		l->resumed_at = 0;
+		l->resumes = 0;
+		l->target[0] = '\0';
 	}
 	stats_count(&rec);
 	stats_hist_append(&rec);
 	stats_emit(STATS_EV_TARGET_DONE, rec.end, NULL, &rec);
 }
 
+static void
+stats_live_drop(size_t i)
+{
+	memmove(&st.live[i], &st.live[i + 1], (st.nlive - i - 1) *
+	    sizeof(*st.live));
+	memmove(&st.win[i], &st.win[i + 1], (st.nlive - i - 1) *
+	    sizeof(*st.win));
+	st.nlive--;
+}
+
 void
 stats_run_end(uint32_t id, const struct stats_run *r)
 {
-	struct stats_livereg *g = stats_live_reg(id);
 	struct stats_run rec = *r;
 	struct stats_jt *j;
+	ssize_t i;
 	int sent = 0;
 
 	rec.id = id;
 	rec.target[0] = '\0';
-	if (g != NULL) {
-		sent = g->targets_done > 0;
+	if ((i = stats_live_idx(id)) != -1) {
+		sent = st.win[i].targets_done > 0;
 		if (rec.job[0] == '\0')
-			stats_copy(rec.job, sizeof(rec.job), g->l.job);
+			stats_copy(rec.job, sizeof(rec.job), st.live[i].job);
 		if (rec.start == 0)
-			rec.start = g->l.start;
-		memmove(g, g + 1, (size_t)(st.live + st.nlive - g - 1) *
-		    sizeof(*g));
-		st.nlive--;
+			rec.start = st.live[i].start;
+		stats_live_drop((size_t)i);
 	}
 	if (!sent) {
 		stats_hist_append(&rec);
@@ -735,28 +749,20 @@ stats_run_end(uint32_t id, const struct stats_run *r)
 	stats_emit(STATS_EV_RUN_END, rec.end, NULL, &rec);
 }
 
+/* Valid until a run starts or ends. */
 const struct stats_live *
 stats_live_list(size_t *n)
 {
-	size_t i;
-
-	free(st.live_view);
-	st.live_view = NULL;
 	*n = st.nlive;
-	if (st.nlive == 0)
-		return NULL;
-	st.live_view = xcalloc(st.nlive, sizeof(*st.live_view));
-	for (i = 0; i < st.nlive; i++)
-		st.live_view[i] = st.live[i].l;
-	return st.live_view;
+	return st.live;
 }
 
 const struct stats_live *
 stats_live_find(uint32_t id)
 {
-	struct stats_livereg *g = stats_live_reg(id);
+	ssize_t i = stats_live_idx(id);
 
-	return g == NULL ? NULL : &g->l;
+	return i == -1 ? NULL : &st.live[i];
 }
 
 const struct stats_run *

@@ -116,7 +116,8 @@ void	 stats_held_set(const char *job, const char *target,
 char *const *stats_held(const char *job, const char *target, size_t *n,
 	    int64_t *when);
 
-/* Running runs, oldest first; the one with id, or NULL. */
+/* Running runs, oldest first (valid until a run starts or ends); the one
+ * with id, or NULL. */
 const struct stats_live *stats_live_list(size_t *n);
 const struct stats_live *stats_live_find(uint32_t id);
 
@@ -136,8 +137,8 @@ int64_t	 stats_last_success(const char *job, const char *target);
 /*
  * Per (job, target) aggregates; target "" is the job itself.  The
  * counters are since the daemon started; last_success and last_bytes
- * (stream bytes of the last successful send, 0 if none) also come from
- * the history loaded at start.
+ * (stream bytes of the last successful send that did not resume, 0 if
+ * none) also come from the history loaded at start.
  */
 struct stats_jt {
 	char		 job[STATE_NAME_MAX];

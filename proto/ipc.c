@@ -31,7 +31,8 @@ ipc_max_len(uint16_t type)
 	case IPC_RUN:
 		return 3 * (2 + IPC_STR_MAX) + 8 + 1 + 5 * 4 + 8 + 4 +
 		    3 * (2 + IPC_STR_MAX) + 4 + 1 + 1 + 4 * 4 + 8 + 4 +
-		    IPC_TARGETS_MAX * (3 * (2 + IPC_STR_MAX) + 4 + 8 + 1 + 8);
+		    IPC_TARGETS_MAX *
+		    (3 * (2 + IPC_STR_MAX) + 4 + 8 + 1 + 4 + 8);
 	case IPC_PROGRESS:
 		return 2 + IPC_STR_MAX;
 	case IPC_RESULT:

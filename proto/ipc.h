@@ -6,8 +6,9 @@
  * A conversation: both sides send IPC_HELLO with IPC_VERSION first and
  * refuse any other version; the parent sends one IPC_RUN; the worker
  * sends any number of IPC_PROGRESS, IPC_XFER and IPC_HELD and at most
- * one IPC_RESULT, then exits.  The exit status is authoritative for ok / retry / failed; the
- * result carries what happened (snapshot, error text) for logs and hooks.
+ * one IPC_RESULT, then exits.  The exit status is authoritative for ok /
+ * retry / failed; the result carries what happened (snapshot, error
+ * text, per-target bytes and resumes) for logs, hooks and stats.
  *
  * Payload fields, big-endian: u8/u32/u64 integers, strings as u16 length
  * and bytes (no NUL inside).
@@ -20,7 +21,8 @@
 
 #include "proto/frame.h"
 
-#define IPC_VERSION	3	/* 3: XFER, HELD, sizes in RUN and RESULT */
+#define IPC_VERSION	3	/* 3: XFER, HELD, timeout and sizes in RUN,
+				   sizes in RESULT */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -110,10 +112,10 @@ struct ipc_xfer {
 	char		*phase;		/* "estimate", "send" */
 	char		*target;
 	char		*snapshot;
-	uint64_t	 done;		/* stream bytes, from the stream start */
+	uint64_t	 done;		/* stream bytes, from its start */
 	uint64_t	 total;		/* 0 unknown */
 	uint8_t		 total_src;	/* enum ipc_total_src */
-	uint64_t	 resumed_at;	/* stream offset this attempt resumed at */
+	uint64_t	 resumed_at;	/* where this attempt resumed */
 	uint32_t	 resumes;
 };
 

@@ -7,7 +7,8 @@
 # /etc/group) is refused by the daemon on its peer credentials, with a
 # log line.  A hello of another protocol version, a request before the
 # hello, an unknown message type and an oversize length each get a clear
-# refusal and close that client only; the 17th connection of one uid is
+# refusal and close that client only (and btrsendctl refuses a daemon of
+# another version); the 17th connection of one uid is
 # refused; a client that sends requests but never reads is dropped.  A
 # stale socket left by a killed daemon is replaced; a second daemon does
 # not steal a live one; stopping removes it.  Out of file descriptors,
@@ -134,6 +135,18 @@ grep -q "does not read its replies" "$S/daemon.log" || fail "no log of the dropp
 kill -0 $pid || fail "daemon died"
 "$CTL" status -s "$sock" > /dev/null || fail "status after bad clients"
 
+# btrsendctl refuses a daemon of another protocol version.
+"$TOOLS/ctlpeer" "$S/fake.sock" serve 2 > "$S/fake.out" &
+fake=$!
+for i in $(seq 50); do [ -S "$S/fake.sock" ] && break; sleep 0.1; done
+rc=0
+"$CTL" status -s "$S/fake.sock" > /dev/null 2> "$S/err" || rc=$?
+wait $fake
+[ $rc = 1 ] && grep -q "btrsendd speaks control protocol version 2, this btrsendctl 1" "$S/err" ||
+	fail "btrsendctl and a version 2 daemon: exit $rc: $(cat "$S/err")"
+[ "$(cat "$S/fake.out")" = "$(printf 'client hello 1 0\nclosed')" ] ||
+	fail "fake daemon saw: $(cat "$S/fake.out")"
+
 # A second daemon leaves the live socket alone.
 sed "s|^state-dir .*|state-dir $S/state2|" "$S/btrsend.conf" > "$S/second.conf"
 timeout 5 "$BTRSENDD" -d -f "$S/second.conf" 2> "$S/second.log" &
@@ -152,6 +165,10 @@ start_daemon
 kill -TERM $pid
 wait $pid || fail "daemon exit $?"
 [ ! -e "$sock" ] || fail "socket left after a clean stop"
+rc=0
+"$CTL" status -s "$sock" > /dev/null 2> "$S/err" || rc=$?
+[ $rc = 1 ] && grep -q "is btrsendd running?" "$S/err" ||
+	fail "status without a daemon: exit $rc: $(cat "$S/err")"
 
 # Out of file descriptors: the listener pauses, it does not spin, and
 # takes connections again once some are closed.

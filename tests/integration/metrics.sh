@@ -8,10 +8,12 @@
 #  - after it: ok 1, bytes equal to that `btrfs send` stream size (and to
 #    what the history file records), last success time within the run,
 #    snapshots 1 on each side, nothing in progress;
-#  - a reload to a short schedule makes more runs: ok counts and bytes
-#    equal the history's, last success moves forward;
+#  - a reload to a short schedule, through a proxy that cuts the first
+#    connection, makes more runs: the cut transfer resumes; ok counts,
+#    bytes and resumes equal the history's, last success moves forward;
 #  - after a restart the counters start at 0 again but the last success
-#    time comes back from the history; other paths are 404.
+#    time comes back from the history; other paths are 404, POST and an
+#    oversized header are refused, an idle connection blocks nothing.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
 btrfs_fs SRC 512M
@@ -42,7 +44,7 @@ receive {
 	client laptop.test
 }
 CONF
-send_conf() {	# send_conf SCHEDULE
+send_conf() {	# send_conf SCHEDULE [PORT]
 	cat > "$d/send.conf" <<CONF
 tls {
 	certificate $d/certs/laptop.test.crt
@@ -52,7 +54,7 @@ tls {
 state-dir $d/sstate
 metrics listen 127.0.0.1:$mport
 target backup {
-	address 127.0.0.1:$port
+	address 127.0.0.1:${2:-$port}
 	name backup.test
 	bandwidth 3M
 }
@@ -66,7 +68,8 @@ job home {
 CONF
 }
 send_conf "every 1h"
-"$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
+# checkpoints every MB, so that a cut transfer resumes
+BTRSEND_CKPT_BYTES=1000000 "$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
 fixture_track_pid $!
 for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
 grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
@@ -152,9 +155,12 @@ grep -q "job home: run [0-9]*: send $s1 to backup: [0-9]* bytes of [0-9]* (estim
 	fail "no progress line in the log: $(grep "job home" "$d/send.log")"
 
 # More runs: reload to a short schedule, then back; compare with history.
-echo "more" > "$SRC/src/dir/more"
+"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" -c 4000000 -o "$d/proxy.count" -T 300 &
+fixture_track_pid $!
+for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
+"$TOOLS/gen" metrics:big2 $((8 * 1024 * 1024)) > "$SRC/src/big2"
 sleep 1	# a later second than the first run's end
-send_conf "every 2s"
+send_conf "every 2s" "$(cat "$d/proxy.port")"
 kill -HUP $spid
 wait_ok 2
 send_conf "every 1h"
@@ -167,14 +173,19 @@ sleep 0.5
 scrape "$d/m2"
 runs=$(grep -c "job home: run ok" "$d/send.log")
 hbytes=$(awk '$4 == "ok" && $8 == "backup" { s += $5 } END { print s }' "$d/sstate/history")
+hres=$(awk '$8 == "backup" { s += $6 } END { print s }' "$d/sstate/history")
 [ "$(q "$d/m2" "btrsend_transfers_total{$J,result=\"ok\"}")" = "$runs" ] ||
 	fail "ok $(q "$d/m2" "btrsend_transfers_total{$J,result=\"ok\"}") after $runs runs"
 [ "$(q "$d/m2" "btrsend_transferred_bytes_total{$J}")" = "$hbytes" ] ||
 	fail "bytes $(q "$d/m2" "btrsend_transferred_bytes_total{$J}"), history $hbytes"
 s2=$(ls "$SRC/snaps" | sort | sed -n 2p)
 size2=$(btrfs -q send -p "$SRC/snaps/$s1" "$SRC/snaps/$s2" | wc -c)
-grep -q "^[0-9]* [0-9]* [0-9]* ok $size2 0 home backup $s2 $s1 -$" "$d/sstate/history" ||
-	fail "history lacks $s2 incremental from $s1 with $size2 bytes: $(cat "$d/sstate/history")"
+# the cut: more bytes than the stream, one resume
+read -r b2 r2 < <(awk -v s="$s2" -v p="$s1" '$4 == "ok" && $8 == "backup" && $9 == s && $10 == p { print $5, $6 }' "$d/sstate/history")
+[ "${r2:-0}" -ge 1 ] && [ "$b2" -ge "$size2" ] ||
+	fail "history: $s2 from $s1 ($size2 bytes) not resumed or short: $(cat "$d/sstate/history") / $(grep -i "resum\|cut\|retry" "$d/send.log")"
+[ "$hres" -ge 1 ] && [ "$(q "$d/m2" "btrsend_resumes_total{$J}")" = "$hres" ] ||
+	fail "resumes $(q "$d/m2" "btrsend_resumes_total{$J}"), history $hres"
 last2=$(q "$d/m2" "btrsend_last_success_timestamp_seconds{$J}")
 [ "$last2" -gt "$last1" ] || fail "last success did not move: $last1 -> $last2"
 [ "$(q "$d/m2" 'btrsend_snapshots{job="home",side="source"}')" = "$runs" ] ||
@@ -183,6 +194,17 @@ last2=$(q "$d/m2" "btrsend_last_success_timestamp_seconds{$J}")
 # 404 elsewhere, and a restart keeps the last success, not the counters.
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/nope")
 [ "$code" = 404 ] || fail "GET /nope: $code"
+# Bounded, and never blocking the parent: an idle half-open request and
+# an oversized header do not stop the next scrape.
+exec 3<>"/dev/tcp/127.0.0.1/$mport"
+printf 'GET /metrics HTTP/1.1\r\n' >&3
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' x)" \
+	"http://127.0.0.1:$mport/metrics")
+[ "$code" != 200 ] || fail "a 20 kB header was accepted"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$mport/metrics")
+[ "$code" != 200 ] || fail "POST /metrics was served"
+scrape "$d/m2b"
+exec 3>&-
 kill -TERM $spid
 wait $spid 2>/dev/null
 start_sender
@@ -191,5 +213,5 @@ scrape "$d/m3"
 [ "$(q "$d/m3" "btrsend_transfers_total{$J,result=\"ok\"}")" = 0 ] || fail "counters after restart: $(cat "$d/m3")"
 [ "$(q "$d/m3" "btrsend_last_success_timestamp_seconds{$J}")" = "$last2" ] ||
 	fail "last success after restart: $(cat "$d/m3")"
-note "first run $size1 bytes (estimate $seen), $runs runs, $hbytes bytes in all"
+note "first run $size1 bytes (estimate $seen), $runs runs, $hbytes bytes in all, $hres resumes; $s2: stream $size2, sent $b2"
 echo "metrics: ok"

@@ -3,7 +3,8 @@
 # within 10% for a full and an incremental send, v1 and v2; the "done"
 # byte count must equal the stream size, which `btrfs send` (btrfs-progs,
 # the oracle) produces for the same snapshot and parent.  --no-estimate
-# reports an unknown total and no percent.
+# reports an unknown total and no percent.  On a terminal (script(1)),
+# a rate-limited send shows a refreshed line with percent and ETA.
 # NET_PROGRESS_SIZE=small|medium|large picks the scenario (default small).
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/scenario.sh"
@@ -92,4 +93,17 @@ check home.4 - 2 --compressed-data
 scenario_mutate "$SRC/src" 3
 check home.5 home.4 1 --no-estimate
 grep -q "(unknown)" "$d/err" || fail "--no-estimate: $(cat "$d/err")"
+
+# On a terminal (script(1) gives it one): a refreshed line with bytes,
+# total, rate, percent and ETA, ending at 100%.
+command -v script > /dev/null || skip "script(1) missing"
+snap_ro "$SRC/src" "$SRC/snaps/home.6"
+timeout 120 script -qfec "$CTL send -f $d/send.conf --job tty --retries 0 --limit 8M --to backup $SRC/snaps/home.6" /dev/null \
+	> "$d/tty" 2>&1 || fail "send on a terminal: $(cat "$d/tty")"
+tr '\r' '\n' < "$d/tty" > "$d/lines"
+grep -aqE '^[0-9.]+ MiB of [0-9.]+ MiB  [0-9.]+ [KM]iB/s +[0-9]+%  ETA [0-9]{2}:[0-9]{2}:[0-9]{2} \(est\.\)' "$d/lines" ||
+	fail "no progress line with percent and ETA: $(head -c 2000 "$d/lines")"
+[ "$(grep -ac 'ETA' "$d/lines")" -ge 3 ] || fail "the line was not refreshed: $(cat "$d/lines")"
+grep -aq ' 100% (est\.)' "$d/lines" || fail "no 100% at the end: $(tail -3 "$d/lines")"
+grep -aq "^btrsendctl: send: .*bytes" "$d/lines" && fail "plain lines on a terminal"
 echo "net_progress: ok"

@@ -10,6 +10,8 @@
  *   ctlpeer SOCK flood              requests without reading, until the
  *                                   daemon closes; print "closed"
  *   ctlpeer SOCK hold N SECS        N connections, silent, for SECS
+ *   ctlpeer SOCK serve VERSION      a daemon of another version: answer
+ *                                   one client's hello with VERSION
  *
  * A reply prints as "hello VERSION ACCESS", "fail TEXT", "ok TEXT" or
  * "closed".  Exit 0 unless the tool itself failed.
@@ -140,6 +142,39 @@ peer_many(const char *path, int n)
 }
 
 static void
+peer_serve(const char *path, uint32_t version)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct ctl_hello h = { .version = version,
+	    .access = CTL_ACCESS_ADMIN };
+	struct ctl_buf b = { 0 };
+	char text[CTL_TEXT_MAX];
+	int s, c;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((s = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    bind(s, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(s, 1) == -1 || (c = accept(s, NULL, NULL)) == -1) {
+		perror(path);
+		exit(1);
+	}
+	if (peer_reply(c, text, sizeof(text)) != CTL_HELLO) {
+		fprintf(stderr, "ctlpeer: no hello from the client\n");
+		exit(1);
+	}
+	printf("client hello %s\n", text);
+	ctl_put_hello(&b, &h);
+	peer_write(c, b.p, b.len);
+	ctl_buf_free(&b);
+	/* The client must close: read until it does. */
+	printf("%s\n", peer_reply(c, text, sizeof(text)) == 0 ? "closed" :
+	    "client went on");
+	close(c);
+	close(s);
+	unlink(path);
+}
+
+static void
 peer_hold(const char *path, int n, int secs)
 {
 	int i;
@@ -188,6 +223,10 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(argv[2], "hold") == 0 && argc == 5) {
 		peer_hold(argv[1], atoi(argv[3]), atoi(argv[4]));
+		return 0;
+	}
+	if (strcmp(argv[2], "serve") == 0 && argc == 4) {
+		peer_serve(argv[1], (uint32_t)strtoul(argv[3], NULL, 10));
 		return 0;
 	}
 	if (strcmp(argv[2], "many") == 0 && argc == 4) {

@@ -280,7 +280,8 @@ test_targets_round_trip(void **state)
 	struct ipc_target tg[2] = {
 		{ .name = "backup", .host = "10.0.0.2", .port = 7450,
 		  .cert_name = "backup.test", .bandwidth = 1 << 20, .zstd = 1,
-		  .prev_bytes = 5000000000ULL, .timeout = 90 },
+		  .timeout = 90,
+		  .prev_bytes = 5000000000ULL },
 		{ .name = "far", .host = "far.example", .port = 9,
 		  .cert_name = "", .bandwidth = 0, .zstd = 0 },
 	};
@@ -465,6 +466,67 @@ test_held(void **state)
 	    sizeof(err)), -1);
 }
 
+/* Every field at its largest still fits the type's bound (ipc_end would
+ * abort) and decodes. */
+static void
+test_largest_messages_fit(void **state)
+{
+	struct ipc_target tg[IPC_TARGETS_MAX];
+	struct ipc_target_result trs[IPC_TARGETS_MAX];
+	struct ipc_run run = sample_run, r;
+	struct ipc_result res = { 0 }, got;
+	struct ipc_xfer x, gx;
+	struct ipc_buf b = { 0 };
+	struct frame_hdr h;
+	const uint8_t *p;
+	char *big, *path, err[192];
+	size_t i;
+
+	(void)state;
+	big = malloc(IPC_STR_MAX + 1);
+	memset(big, 'x', IPC_STR_MAX);
+	big[IPC_STR_MAX] = '\0';
+	path = strdup(big);
+	path[0] = '/';
+	for (i = 0; i < IPC_TARGETS_MAX; i++) {
+		tg[i] = (struct ipc_target){ .name = big, .host = big,
+		    .port = 65535, .cert_name = big, .bandwidth = UINT64_MAX,
+		    .zstd = 1, .timeout = UINT32_MAX, .prev_bytes = UINT64_MAX };
+		trs[i] = (struct ipc_target_result){ .name = big,
+		    .status = IPC_FAILED, .parent = big, .error = big,
+		    .bytes = UINT64_MAX, .resumes = UINT32_MAX };
+	}
+	run.job = big;
+	run.source = path;
+	run.snapshot_dir = path;
+	run.tls_certificate = run.tls_key = run.tls_ca = big;
+	run.ntargets = IPC_TARGETS_MAX;
+	run.targets = tg;
+	ipc_put_run(&b, 1, &run);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.targets[IPC_TARGETS_MAX - 1].timeout, UINT32_MAX);
+	ipc_run_free(&r);
+	ipc_buf_free(&b);
+	res.snapshot = res.error = big;
+	res.ntargets = IPC_TARGETS_MAX;
+	res.targets = trs;
+	ipc_put_result(&b, 1, &res);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_result(p, h.len, &got, err, sizeof(err)), 0);
+	ipc_result_free(&got);
+	ipc_buf_free(&b);
+	x = (struct ipc_xfer){ big, big, big, UINT64_MAX, UINT64_MAX,
+	    IPC_TOTAL_PREVIOUS, UINT64_MAX, UINT32_MAX };
+	ipc_put_xfer(&b, 1, &x);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_xfer(p, h.len, &gx, err, sizeof(err)), 0);
+	ipc_xfer_free(&gx);
+	ipc_buf_free(&b);
+	free(path);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -480,6 +542,7 @@ main(void)
 		cmocka_unit_test(test_targets_round_trip),
 		cmocka_unit_test(test_xfer),
 		cmocka_unit_test(test_held),
+		cmocka_unit_test(test_largest_messages_fit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -230,15 +230,26 @@ test_counters_and_last_success(void **state)
 	assert_int_equal(stats_last_success("j", "t2"), 0);
 	assert_int_equal(stats_last_success("nope", "t1"), 0);
 	assert_int_equal(stats_last_bytes("j", "t1"), 2000);
+	/* a resumed send sent less (or more) than its stream: not a size */
+	{
+		struct stats_run r = mkrun("j", "t1", STATE_OK, 700, 90);
+		uint32_t id = stats_run_start("j", 85);
+
+		r.resumes = 1;
+		stats_target_done(id, &r);
+		assert_int_equal(stats_last_bytes("j", "t1"), 2000);
+		assert_int_equal(stats_last_success("j", "t1"), 90);
+	}
 	jt = stats_jt_list(&n);
 	for (i = 0; i < n; i++) {
 		if (strcmp(jt[i].job, "j") != 0 ||
 		    strcmp(jt[i].target, "t1") != 0)
 			continue;
 		found++;
-		assert_int_equal(jt[i].bytes, 3300);
-		assert_int_equal(jt[i].ok, 2);
+		assert_int_equal(jt[i].bytes, 3300 + 700);
+		assert_int_equal(jt[i].ok, 3);
 		assert_int_equal(jt[i].retry, 1);
+		assert_int_equal(jt[i].resumes, 1);
 	}
 	assert_int_equal(found, 1);
 }
