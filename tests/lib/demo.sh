@@ -296,7 +296,9 @@ show < "$WORK/status"
 grep -qi running "$WORK/status" || demo_fail "status does not show the running transfer"
 # Several checkpoints lie behind the cut.
 big_at $KILL_MIB
-worker=$(pgrep -P "$BACKUP_PID" | head -n 1)
+# The newest child: a run may first open a short connection to ask what
+# the backup holds, whose worker may not be gone yet.
+worker=$(pgrep -n -P "$BACKUP_PID")
 [ -n "$worker" ] || demo_fail "no receive worker under the backup's btrsendd"
 kill -9 "$worker" || demo_fail "kill -9 $worker"
 say "kill -9 $worker: the backup's receive worker dies with $(($(stat -c %s "$part") >> 20)) MiB of big written."
