@@ -97,6 +97,14 @@ int	netsend_run(SSL_CTX *ctx, const struct netsend_target *t,
 void	netsend_result_free(struct netsend_result *);
 
 /*
+ * Ask the receiver what it holds of job: *m becomes its LIST-REPLY (free
+ * it with wire_msg_free).  0, or -1 (logged) when it could not be asked,
+ * with *permanent set when asking again will not help.
+ */
+int	netsend_list(SSL_CTX *ctx, const struct netsend_target *t,
+	    const char *job, struct wire_msg *m, int *permanent);
+
+/*
  * Ask the receiver to prune job's snapshots by the keep-target policy.
  * The count it deleted, or -1 (logged).
  */

@@ -679,6 +679,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 	run.tdaily = kt->daily;
 	run.tweekly = kt->weekly;
 	run.tmonthly = kt->monthly;
+	run.tyearly = kt->yearly;
 	run.tmin_age = (int64_t)kt->min_age;
 	for (i = 0; i < cj->nsend_to && run.ntargets < IPC_TARGETS_MAX; i++) {
 		if ((ct = conf_target_find(P.conf, cj->send_to[i])) == NULL)

@@ -214,6 +214,7 @@ recv_prune(struct recv *rv, const struct wire_prune *pr)
 	pol.daily = pr->daily;
 	pol.weekly = pr->weekly;
 	pol.monthly = pr->monthly;
+	pol.yearly = pr->yearly;
 	pol.min_age = (int64_t)pr->min_age;
 	items = xcalloc(n + 1, sizeof(*items));
 	for (i = 0; i < n; i++) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,7 +92,7 @@ worker_spawn(const char *self, int foreground, int verbose, int *fd)
 	char *argv[8];
 	int i, n = 0;
 	int sv[2];
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		return -1;
@@ -104,6 +105,13 @@ worker_spawn(const char *self, int foreground, int verbose, int *fd)
 		setpgid(0, 0);
 		worker_child_signals();
 		worker_child_env();
+		/*
+		 * A worker outliving a killed parent would run its job beside
+		 * the restarted daemon's run of the same job.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != parent)
+			_exit(WORKER_EXIT_RETRY);
 		if (sv[1] == IPC_WORKER_FD)
 			fcntl(sv[1], F_SETFD, 0);
 		else if (dup2(sv[1], IPC_WORKER_FD) == -1)

@@ -54,7 +54,7 @@ pid_t	worker_spawn_command(const char *cmdline, char *const env[]);
 /*
  * Replication happens inside the job run: IPC_RUN carries the job's
  * targets (resolved by the parent), the tls block and keep-target;
- * jobrun() sends the new snapshot to each with netsend_run()
+ * jobrun() sends each target every snapshot it misses with netsend_run()
  * (daemon/netsend.h), asks each to prune, and reports per target in
  * IPC_RESULT, which the parent records under (job, target) in the state
  * file.  Any target failing temporarily makes the run WORKER_EXIT_RETRY.

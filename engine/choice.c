@@ -77,3 +77,88 @@ snap_pin_held(const struct snap_info *local, size_t nlocal,
 	if (best < nlocal)
 		pinned[best] = 1;
 }
+
+void
+snap_pin_uuids(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*uuids)[16], size_t nuuids, int *pinned)
+{
+	size_t i;
+
+	for (i = 0; i < nlocal; i++)
+		if (snap_is_held(&local[i], uuids, nuuids))
+			pinned[i] = 1;
+}
+
+/* Index of the newest local snapshot that set names, or nlocal. */
+static size_t
+snap_newest_in(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*set)[16], size_t nset)
+{
+	size_t i, best = nlocal;
+
+	for (i = 0; i < nlocal; i++) {
+		if (!snap_is_held(&local[i], set, nset))
+			continue;
+		if (best == nlocal || snap_info_cmp(&local[i], &local[best]) > 0)
+			best = i;
+	}
+	return best;
+}
+
+/*
+ * Every local snapshot newer than local[from] (and local[from] itself
+ * when with_from), oldest first, into order.  The count.
+ */
+static size_t
+snap_newer_than(const struct snap_info *local, size_t nlocal, size_t from,
+    int with_from, size_t *order)
+{
+	size_t i, j, n = 0, tmp;
+
+	for (i = 0; i < nlocal; i++) {
+		if (i == from ? !with_from :
+		    snap_info_cmp(&local[i], &local[from]) <= 0)
+			continue;
+		order[n++] = i;
+	}
+	/* Insertion sort: lists are short and usually already in order. */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 &&
+		    snap_info_cmp(&local[order[j - 1]], &local[order[j]]) > 0;
+		    j--) {
+			tmp = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = tmp;
+		}
+	return n;
+}
+
+size_t
+snap_plan(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*held)[16], size_t nheld, const uint8_t (*partial)[16],
+    size_t npartial, size_t *order, size_t *base)
+{
+	size_t b, p, newest;
+
+	*base = nlocal;
+	if (nlocal == 0)
+		return 0;
+	if ((b = snap_newest_in(local, nlocal, held, nheld)) < nlocal) {
+		*base = b;
+		return snap_newer_than(local, nlocal, b, 0, order);
+	}
+	/*
+	 * Nothing in common: the first snapshot sent is a full send.  Start
+	 * from a full partial the target already has (its bytes are paid
+	 * for) and chain the newer ones after it; else send only the newest:
+	 * starting older costs a full send plus every delta after it before
+	 * the target is current.
+	 */
+	if ((p = snap_newest_in(local, nlocal, partial, npartial)) < nlocal)
+		return snap_newer_than(local, nlocal, p, 1, order);
+	for (newest = 0, b = 1; b < nlocal; b++)
+		if (snap_info_cmp(&local[b], &local[newest]) > 0)
+			newest = b;
+	order[0] = newest;
+	return 1;
+}

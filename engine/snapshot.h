@@ -72,4 +72,26 @@ int  snap_choose(const struct snap_info *local, size_t nlocal,
 void snap_pin_held(const struct snap_info *local, size_t nlocal,
     const uint8_t (*held)[16], size_t nheld, int *pinned);
 
+/*
+ * Set pinned[i] for every local snapshot that uuids names (its received
+ * uuid if set, else its uuid): the snapshots a transfer uses.
+ */
+void snap_pin_uuids(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*uuids)[16], size_t nuuids, int *pinned);
+
+/*
+ * What a job run sends to one target, given what it holds (held, as for
+ * snap_choose) and the snapshots of its full-send partials (partial):
+ * the indices of local go to order (room for nlocal), oldest first, each
+ * to be sent incrementally from the one before it.  *base is the newest
+ * snapshot the target holds, the parent of order[0], or nlocal when
+ * nothing is common; then order[0] is the newest full partial, resumed,
+ * followed by everything newer, or else only the newest snapshot (one
+ * full send, not a full send of an older one plus every delta after it).
+ * Returns the count.
+ */
+size_t snap_plan(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*held)[16], size_t nheld, const uint8_t (*partial)[16],
+    size_t npartial, size_t *order, size_t *base);
+
 #endif

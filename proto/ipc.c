@@ -30,7 +30,7 @@ ipc_max_len(uint16_t type)
 		return 4;
 	case IPC_RUN:
 		return 3 * (2 + IPC_STR_MAX) + 8 + 1 + 5 * 4 + 8 + 4 +
-		    3 * (2 + IPC_STR_MAX) + 4 + 1 + 1 + 4 * 4 + 8 + 4 +
+		    3 * (2 + IPC_STR_MAX) + 4 + 1 + 1 + 5 * 4 + 8 + 4 +
 		    IPC_TARGETS_MAX *
 		    (3 * (2 + IPC_STR_MAX) + 4 + 8 + 1 + 4 + 8);
 	case IPC_PROGRESS:
@@ -164,6 +164,7 @@ ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
 	ipc_u32(b, r->tdaily);
 	ipc_u32(b, r->tweekly);
 	ipc_u32(b, r->tmonthly);
+	ipc_u32(b, r->tyearly);
 	ipc_u64(b, (uint64_t)r->tmin_age);
 	n = r->ntargets < IPC_TARGETS_MAX ? r->ntargets : IPC_TARGETS_MAX;
 	ipc_u32(b, n);
@@ -382,6 +383,7 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 	run->tdaily = rd_u32(&r);
 	run->tweekly = rd_u32(&r);
 	run->tmonthly = rd_u32(&r);
+	run->tyearly = rd_u32(&r);
 	run->tmin_age = (int64_t)rd_u64(&r);
 	run->ntargets = rd_u32(&r);
 	if (run->ntargets > IPC_TARGETS_MAX) {

@@ -21,8 +21,8 @@
 
 #include "proto/frame.h"
 
-#define IPC_VERSION	3	/* 3: XFER, HELD, timeout and sizes in RUN,
-				   sizes in RESULT */
+#define IPC_VERSION	4	/* 3: XFER, HELD, timeout and sizes in RUN,
+				   sizes in RESULT; 4: tyearly in RUN */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -74,6 +74,7 @@ struct ipc_run {
 	uint8_t		 compressed_data;
 	uint8_t		 tkeep_set;	/* keep-target given */
 	uint32_t	 thourly, tdaily, tweekly, tmonthly;
+	uint32_t	 tyearly;
 	int64_t		 tmin_age;
 	uint32_t	 ntargets;	/* <= IPC_TARGETS_MAX */
 	struct ipc_target *targets;

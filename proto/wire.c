@@ -287,6 +287,7 @@ wr_payload(struct wr *w, const struct wire_msg *m)
 		wr_u32(w, m->u.prune.daily);
 		wr_u32(w, m->u.prune.weekly);
 		wr_u32(w, m->u.prune.monthly);
+		wr_u32(w, m->u.prune.yearly);
 		wr_u64(w, m->u.prune.min_age);
 		break;
 	case WIRE_PRUNE_REPLY:
@@ -607,6 +608,7 @@ rd_payload(struct rd *r, const struct frame_hdr *h, struct wire_msg *m)
 		m->u.prune.daily = rd_u32(r, "daily");
 		m->u.prune.weekly = rd_u32(r, "weekly");
 		m->u.prune.monthly = rd_u32(r, "monthly");
+		m->u.prune.yearly = rd_u32(r, "yearly");
 		m->u.prune.min_age = rd_u64(r, "min-age");
 		break;
 	case WIRE_PRUNE_REPLY:

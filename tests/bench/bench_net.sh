@@ -2,11 +2,14 @@
 # `sync` on the receiving side included in every timing:
 #   net:   btrsendd (TLS, loopback) <- btrsendctl send --to, full send
 #   progs: btrfs send | btrfs receive
+#   ssh:   btrfs send | ssh localhost btrfs receive, ssh's default cipher,
+#          against a private sshd (own config, host key, authorized_keys
+#          and port; the system's ssh setup is not touched)
 #   file:  btrsendctl receive -f of the same stream, saved beforehand
 #   cut:   the network send through faultproxy, cut once at 50% of the
 #          stream: wall time and the client bytes resent
-# of $BENCH_MIB (1536) MiB of incompressible data.  ssh is not measured
-# here (no sshd in the image).
+# of $BENCH_MIB (1536) MiB of incompressible data, each but the cut
+# $BENCH_REPS (3) times, the best time counting.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
 mib=${BENCH_MIB:-1536}
@@ -53,7 +56,8 @@ if [ -n "$ckpt" ]; then
 else
 	"$BTRSENDD" -d -f "$d/recv.conf" 2> "$d/recv.log" &
 fi
-fixture_track_pid $!
+rpid=$!
+fixture_track_pid $rpid
 for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
 grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
 "$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" -c $((stream / 2)) -m 1 \
@@ -61,6 +65,54 @@ grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$
 fixture_track_pid $!
 for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
 [ -s "$d/proxy.port" ] || fail "faultproxy did not start"
+# A private sshd on 127.0.0.1: it needs only its privilege separation
+# directory from the system, made (and removed) here if missing.
+[ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (make deps)"
+command -v ssh >/dev/null || skip "no ssh client (make deps)"
+if [ ! -d /run/sshd ]; then
+	mkdir -m 0755 /run/sshd && trap 'fixture_cleanup; rmdir /run/sshd 2>/dev/null' EXIT
+fi
+ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_host" || fail "ssh-keygen host"
+ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_user" || fail "ssh-keygen user"
+cp "$d/ssh_user.pub" "$d/authorized_keys"
+sshport=$((20000 + RANDOM % 20000))
+[ "$sshport" = "$port" ] && sshport=$((port + 1))
+cat > "$d/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+HostKey $d/ssh_host
+AuthorizedKeysFile $d/authorized_keys
+PidFile $d/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+CONF
+cat > "$d/ssh_config" <<CONF
+Host bench
+	HostName 127.0.0.1
+	Port $sshport
+	User root
+	IdentityFile $d/ssh_user
+	IdentitiesOnly yes
+	BatchMode yes
+	StrictHostKeyChecking no
+	UserKnownHostsFile $d/known_hosts
+	GlobalKnownHostsFile /dev/null
+	LogLevel ERROR
+CONF
+/usr/sbin/sshd -D -e -f "$d/sshd_config" -p "$sshport" 2> "$d/sshd.log" &
+sshd_pid=$!
+fixture_track_pid $sshd_pid
+for i in $(seq 50); do
+	ssh -F "$d/ssh_config" -i "$d/ssh_user" bench true 2>/dev/null && break
+	sleep 0.1
+done
+ssh -F "$d/ssh_config" -i "$d/ssh_user" bench true ||
+	fail "private sshd on port $sshport: $(cat "$d/sshd.log")"
+cipher=$(ssh -v -F "$d/ssh_config" -i "$d/ssh_user" bench true 2>&1 |
+	awk '/kex: server->client cipher:/ { print $5; exit }')
+
 sendconf() {	# sendconf FILE PORT
 	cat > "$1" <<CONF
 tls {
@@ -78,16 +130,30 @@ sendconf "$d/direct.conf" "$port"
 sendconf "$d/proxy.conf" "$(cat "$d/proxy.port")"
 got=$DST/backup/laptop.test/home/$snap
 
-# timed CMD...: wall milliseconds of CMD and a sync of both filesystems
+# cpu_ms PID: CPU time of PID and of its children it has reaped.
+tck=$(getconf CLK_TCK)
+cpu_ms() {
+	sed 's/.*) //' "/proc/$1/stat" |
+		awk -v t="$tck" '{ printf "%d", ($12 + $13 + $14 + $15) * 1000 / t }'
+}
+# timed CMD...: wall milliseconds of CMD and a sync of both filesystems,
+# then the CPU milliseconds of CMD and of the receiving btrsendd and sshd
+# (whose workers and sessions they reap; kernel writeback is not counted).
 timed() {
-	local t0 t1
+	local t0 t1 c0 c1 i me=$BASHPID
 	sync
+	c0=$(( $(cpu_ms $rpid) + $(cpu_ms $sshd_pid) + $(cpu_ms $me) ))
 	t0=$(date +%s%N)
 	"$@" > "$d/out" 2> "$d/err" ||
 		{ cat "$d/out" "$d/err" >&2; tail -5 "$d/recv.log" >&2; fail "$*"; }
 	sync
 	t1=$(date +%s%N)
-	echo $(( (t1 - t0) / 1000000 ))
+	for i in $(seq 100); do
+		[ -z "$(pgrep -P $rpid)" ] && [ -z "$(pgrep -P $sshd_pid)" ] && break
+		sleep 0.05
+	done
+	c1=$(( $(cpu_ms $rpid) + $(cpu_ms $sshd_pid) + $(cpu_ms $me) ))
+	echo $(( (t1 - t0) / 1000000 )) $((c1 - c0))
 }
 drop() {	# drop SUBVOL: delete what a run received
 	btrfs -q subvolume delete "$1" >/dev/null || fail "delete $1"
@@ -97,17 +163,44 @@ drop() {	# drop SUBVOL: delete what a run received
 progs_pipe() {
 	btrfs send -q "$SRC/snaps/$snap" | btrfs receive -q "$DST/plain"
 }
+ssh_pipe() {
+	btrfs send -q "$SRC/snaps/$snap" |
+		ssh -F "$d/ssh_config" -i "$d/ssh_user" bench \
+		btrfs receive -q "$DST/plain"
+}
 
-t_net=$(timed "$CTL" send -f "$d/direct.conf" --job home --to backup "$SRC/snaps/$snap")
-"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got" || fail "net: received snapshot differs"
-drop "$got"
-t_progs=$(timed progs_pipe)
-"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "progs: differs"
-drop "$DST/plain/$snap"
-t_file=$(timed "$CTL" receive -q -f "$d/stream" "$DST/plain")
-"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "file receive: differs"
-drop "$DST/plain/$snap"
-t_cut=$(timed "$CTL" send -f "$d/proxy.conf" --job home --retries 3 --to backup "$SRC/snaps/$snap")
+# Shared machine: each way runs $BENCH_REPS (3) times, interleaved, and
+# its best time counts (all times are printed).
+reps=${BENCH_REPS:-3}
+best() { printf '%s\n' "$@" | sort -n | head -1; }
+all_net= all_progs= all_ssh= all_file=
+cpu_net= cpu_progs= cpu_ssh= cpu_file=
+for rep in $(seq "$reps"); do
+	read -r t c <<< "$(timed "$CTL" send -f "$d/direct.conf" --job home --to backup "$SRC/snaps/$snap")"
+	[ -n "$c" ] || exit 1
+	all_net="$all_net $t" cpu_net="$cpu_net $c"
+	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got" || fail "net: received snapshot differs"
+	drop "$got"
+	read -r t c <<< "$(timed progs_pipe)"
+	[ -n "$c" ] || exit 1
+	all_progs="$all_progs $t" cpu_progs="$cpu_progs $c"
+	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "progs: differs"
+	drop "$DST/plain/$snap"
+	read -r t c <<< "$(timed ssh_pipe)"
+	[ -n "$c" ] || exit 1
+	all_ssh="$all_ssh $t" cpu_ssh="$cpu_ssh $c"
+	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "ssh: differs"
+	drop "$DST/plain/$snap"
+	read -r t c <<< "$(timed "$CTL" receive -q -f "$d/stream" "$DST/plain")"
+	[ -n "$c" ] || exit 1
+	all_file="$all_file $t" cpu_file="$cpu_file $c"
+	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$DST/plain/$snap" || fail "file receive: differs"
+	drop "$DST/plain/$snap"
+done
+t_net=$(best $all_net) t_progs=$(best $all_progs)
+t_ssh=$(best $all_ssh) t_file=$(best $all_file)
+read -r t_cut c_cut <<< "$(timed "$CTL" send -f "$d/proxy.conf" --job home --retries 3 --to backup "$SRC/snaps/$snap")"
+[ -n "$c_cut" ] || exit 1
 grep -q "resuming at command" "$d/out" || fail "cut run did not resume: $(cat "$d/out")"
 "$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" "$got" || fail "cut: received snapshot differs"
 sleep 0.5
@@ -117,10 +210,17 @@ cuts=$(awk '$1 == "cuts" { print $2 }' "$d/proxy.count")
 
 mbs() { awk -v b="$stream" -v t="$1" 'BEGIN { printf "%.0f", b / 1048576 / (t / 1000) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "net: stream $stream bytes ($mib MiB incompressible), ckpt ${ckpt:-default}"
-printf '  %-34s %7d ms %5s MiB/s\n' "btrsendctl send --to (TLS)" "$t_net" "$(mbs "$t_net")"
-printf '  %-34s %7d ms %5s MiB/s\n' "btrfs send | btrfs receive" "$t_progs" "$(mbs "$t_progs")"
-printf '  %-34s %7d ms %5s MiB/s\n' "btrsendctl receive -f (file)" "$t_file" "$(mbs "$t_file")"
-printf '  %-34s %7d ms\n' "send --to, cut at 50%, resumed" "$t_cut"
+echo "net: stream $stream bytes ($mib MiB incompressible), ckpt ${ckpt:-default}, best of $reps"
+row() {	# row LABEL BEST ALL CPUS
+	printf '  %-34s %7d ms %5s MiB/s  cpu %5d ms  (wall ms:%s; cpu ms:%s)\n' \
+		"$1" "$2" "$(mbs "$2")" "$(best $4)" "$3" "$4"
+}
+row "btrsendctl send --to (TLS)" "$t_net" "$all_net" "$cpu_net"
+row "btrfs send | btrfs receive" "$t_progs" "$all_progs" "$cpu_progs"
+row "btrfs send | ssh | btrfs receive" "$t_ssh" "$all_ssh" "$cpu_ssh"
+row "btrsendctl receive -f (file)" "$t_file" "$all_file" "$cpu_file"
+printf '  %-34s %7d ms                cpu %5d ms\n' "send --to, cut at 50%, resumed" "$t_cut" "$c_cut"
+echo "  net/progs time $(ratio "$t_net" "$t_progs") (target <= 1.11, i.e. speed >= 0.9 of the local pipe)"
+echo "  ssh/net time $(ratio "$t_ssh" "$t_net") (target >= 1.5; ssh cipher ${cipher:-unknown}), ssh/progs $(ratio "$t_ssh" "$t_progs")"
 echo "  ratio progs/net $(ratio "$t_progs" "$t_net"), file/net $(ratio "$t_file" "$t_net"), progs/file $(ratio "$t_progs" "$t_file")"
 echo "  cut: $c2s client bytes for a $stream-byte stream, resent $((c2s > stream ? c2s - stream : 0)) ($(ratio $((c2s - stream)) "$stream") of the stream); time vs uncut $(ratio "$t_cut" "$t_net")"

@@ -311,6 +311,7 @@ test_targets_round_trip(void **state)
 	run.tdaily = 4;
 	run.tweekly = 5;
 	run.tmonthly = 6;
+	run.tyearly = 7;
 	run.tmin_age = 60;
 	run.ntargets = 2;
 	run.targets = tg;
@@ -323,6 +324,7 @@ test_targets_round_trip(void **state)
 	assert_int_equal(r.tkeep_set, 1);
 	assert_int_equal(r.thourly, 3);
 	assert_int_equal(r.tmonthly, 6);
+	assert_int_equal(r.tyearly, 7);
 	assert_int_equal(r.tmin_age, 60);
 	assert_int_equal(r.ntargets, 2);
 	assert_string_equal(r.targets[0].host, "10.0.0.2");

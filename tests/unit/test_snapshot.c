@@ -193,6 +193,124 @@ test_pin_held(void **state)
 	assert_false(pinned[0]);
 }
 
+static void
+test_plan_chain_from_newest_held(void **state)
+{
+	uint8_t held[2][16];
+	size_t order[6], base, n;
+
+	(void)state;
+	/* Unsorted on purpose; the target holds 0xa1 and 0xa3. */
+	mk(0, 500, 0xa5, 0);
+	mk(1, 100, 0xa1, 0);
+	mk(2, 300, 0xa3, 0);
+	mk(3, 600, 0xa6, 0);
+	mk(4, 200, 0xa2, 0);    /* older than the base: never sent */
+	mk(5, 400, 0xa4, 0);
+	memset(held, 0, sizeof(held));
+	held[0][0] = 0xa1;
+	held[1][0] = 0xa3;
+	n = snap_plan(snaps, 6, held, 2, NULL, 0, order, &base);
+	assert_int_equal(base, 2);
+	assert_int_equal(n, 3);
+	assert_int_equal(order[0], 5);  /* 400 */
+	assert_int_equal(order[1], 0);  /* 500 */
+	assert_int_equal(order[2], 3);  /* 600 */
+
+	/* The target holds the newest: nothing to send. */
+	held[1][0] = 0xa6;
+	n = snap_plan(snaps, 6, held, 2, NULL, 0, order, &base);
+	assert_int_equal(base, 3);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_plan_same_second_and_received(void **state)
+{
+	uint8_t held[1][16];
+	size_t order[3], base, n;
+
+	(void)state;
+	mk(0, 100, 0xd3, 0);
+	snaps[0].seq = 3;
+	mk(1, 100, 0xd1, 0xc1); /* known to the target by its received uuid */
+	mk(2, 100, 0xd2, 0);
+	snaps[2].seq = 2;
+	memset(held, 0, sizeof(held));
+	held[0][0] = 0xc1;
+	n = snap_plan(snaps, 3, held, 1, NULL, 0, order, &base);
+	assert_int_equal(base, 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(order[1], 0);
+	/* Its own uuid is not what the target knows it by. */
+	held[0][0] = 0xd1;
+	n = snap_plan(snaps, 3, held, 1, NULL, 0, order, &base);
+	assert_int_equal(base, 3);
+	assert_int_equal(n, 1);
+	assert_int_equal(order[0], 0);
+}
+
+static void
+test_plan_nothing_common(void **state)
+{
+	uint8_t held[1][16], partial[2][16];
+	size_t order[4], base, n;
+
+	(void)state;
+	mk(0, 300, 0xb3, 0);
+	mk(1, 100, 0xb1, 0);
+	mk(2, 400, 0xb4, 0);
+	mk(3, 200, 0xb2, 0);
+	memset(held, 0, sizeof(held));
+	memset(partial, 0, sizeof(partial));
+	held[0][0] = 0x77;      /* something this job does not have */
+	/* One full send of the newest only. */
+	n = snap_plan(snaps, 4, held, 1, partial, 0, order, &base);
+	assert_int_equal(base, 4);
+	assert_int_equal(n, 1);
+	assert_int_equal(order[0], 2);
+	/* A full partial of 0xb2 is resumed first, then the newer ones. */
+	partial[0][0] = 0xb2;
+	partial[1][0] = 0x99;
+	n = snap_plan(snaps, 4, held, 1, partial, 2, order, &base);
+	assert_int_equal(base, 4);
+	assert_int_equal(n, 3);
+	assert_int_equal(order[0], 3);
+	assert_int_equal(order[1], 0);
+	assert_int_equal(order[2], 2);
+	/* A base wins over a partial: the partial's stream is not needed. */
+	held[0][0] = 0xb3;
+	n = snap_plan(snaps, 4, held, 1, partial, 2, order, &base);
+	assert_int_equal(base, 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(order[0], 2);
+	/* No local snapshot at all. */
+	assert_int_equal(snap_plan(snaps, 0, held, 1, NULL, 0, order, &base), 0);
+	assert_int_equal(base, 0);
+}
+
+static void
+test_pin_uuids(void **state)
+{
+	uint8_t use[2][16];
+	int pinned[4] = { 0 };
+
+	(void)state;
+	mk(0, 400, 0xe4, 0);
+	mk(1, 100, 0xe1, 0);
+	mk(2, 300, 0xe3, 0xf3);
+	mk(3, 200, 0xe2, 0);
+	memset(use, 0, sizeof(use));
+	use[0][0] = 0xe1;
+	use[1][0] = 0xf3;       /* by received uuid */
+	snap_pin_uuids(snaps, 4, use, 2, pinned);
+	assert_false(pinned[0]);
+	assert_true(pinned[1]);
+	assert_true(pinned[2]);
+	assert_false(pinned[3]);
+}
+
 int
 main(void)
 {
@@ -205,6 +323,10 @@ main(void)
 		cmocka_unit_test(test_choose_received_uuid),
 		cmocka_unit_test(test_choose_same_second_uses_seq),
 		cmocka_unit_test(test_pin_held),
+		cmocka_unit_test(test_plan_chain_from_newest_held),
+		cmocka_unit_test(test_plan_same_second_and_received),
+		cmocka_unit_test(test_plan_nothing_common),
+		cmocka_unit_test(test_pin_uuids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

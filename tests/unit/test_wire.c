@@ -119,6 +119,7 @@ sample(uint16_t type, struct wire_msg *m)
 		m->u.prune.daily = 30;
 		m->u.prune.weekly = 12;
 		m->u.prune.monthly = 24;
+		m->u.prune.yearly = 5;
 		m->u.prune.min_age = 3600;
 		break;
 	case WIRE_PRUNE_REPLY:
@@ -221,6 +222,43 @@ test_roundtrip_all(void **state)
 	}
 	wire_buf_free(&b);
 	wire_buf_free(&b2);
+}
+
+static void
+test_prune_layout(void **state)
+{
+	/*
+	 * docs/protocol.md: name job (u16 length, bytes), u32 hourly, daily,
+	 * weekly, monthly, yearly, u64 min-age; all big-endian.
+	 */
+	static const uint8_t want[] = {
+		0x00, 0x04, 'h', 'o', 'm', 'e',
+		0x00, 0x00, 0x00, 0x01,
+		0x00, 0x00, 0x00, 0x1e,
+		0x00, 0x00, 0x00, 0x0c,
+		0x00, 0x00, 0x00, 0x18,
+		0x00, 0x00, 0x00, 0x05,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0e, 0x10,
+	};
+	struct wire_buf b = { 0 };
+	struct frame_decoder d;
+	struct wire_msg m, g;
+	char err[256];
+
+	(void)state;
+	sample(WIRE_PRUNE, &m);
+	encode_ok(&b, &m);
+	assert_int_equal(b.len, FRAME_HEADER_LEN + sizeof(want));
+	assert_memory_equal(b.p + FRAME_HEADER_LEN, want, sizeof(want));
+	decode_frame(&b, 9, &d);
+	assert_int_equal(wire_decode(&g, &d.hdr, d.payload, err,
+	    sizeof(err)), 0);
+	assert_int_equal(g.u.prune.monthly, 24);
+	assert_int_equal(g.u.prune.yearly, 5);
+	assert_int_equal(g.u.prune.min_age, 3600);
+	wire_msg_free(&g);
+	frame_decoder_free(&d);
+	wire_buf_free(&b);
 }
 
 static void
@@ -821,6 +859,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_layout),
 		cmocka_unit_test(test_roundtrip_all),
+		cmocka_unit_test(test_prune_layout),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_truncation_every_byte),
 		cmocka_unit_test(test_oversize_unknown),

@@ -1,0 +1,144 @@
+# keep-source never deletes a snapshot a transfer is using.  Two real
+# btrsendd with real TLS, the sender's target behind tests/lib/faultproxy
+# (connections counted from 1).  Run 1 sends B.  Then two snapshots P1 and
+# P2 are taken by hand (P2 with 16 MiB of new data), and run 2 must send
+# P1, P2 and its own snapshot M2: its connections are LIST (3), P1 (4),
+# P2 (5, 6, 7: the first attempt and the worker's two retries), each P2
+# connection cut after 1.5 MB, so the run fails with a partial of P2 on
+# the target.  keep-source { hourly 1 } then keeps exactly P1 (the newest
+# the target holds), P2 (in use: its partial resumes next run) and M2
+# (just taken); B, no longer the base, goes.  The parent's retry (run 3)
+# resumes P2 (sender log) and sends M2 and its own M3 along the chain;
+# P2 on the target equals its source and carries its uuid.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/scenario.sh"
+fixture_init
+btrfs_fs SRC 512M
+btrfs_fs DST 512M
+d=$(scratch_dir)
+"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+mkdir -p "$DST/backup"
+btrfs -q subvolume create "$SRC/src"
+mkdir "$SRC/snaps" "$SRC/ref"
+scenario_populate "$SRC/src" small
+
+port=$((20000 + RANDOM % 20000))
+cat > "$d/recv.conf" <<CONF
+tls {
+	certificate $d/certs/backup.test.crt
+	key $d/certs/backup.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/rstate
+receive {
+	listen 127.0.0.1:$port
+	root $DST/backup
+	client laptop.test
+}
+CONF
+BTRSEND_CKPT_BYTES=$((512 << 10)) "$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
+fixture_track_pid $!
+for i in $(seq 50); do
+	grep -q "receiving into" "$d/recv.log" && break
+	sleep 0.1
+done
+grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+big=999999999
+"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" \
+	-c $big,$big,$big,$big,1500000,1500000,1500000 -o "$d/proxy.count" -T 300 &
+fixture_track_pid $!
+for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
+[ -s "$d/proxy.port" ] || fail "faultproxy did not start"
+cat > "$d/send.conf" <<CONF
+tls {
+	certificate $d/certs/laptop.test.crt
+	key $d/certs/laptop.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/sstate
+target backup {
+	address 127.0.0.1:$(cat "$d/proxy.port")
+	name backup.test
+}
+job home {
+	source       $SRC/src
+	snapshot-dir $SRC/snaps
+	schedule     every 2s
+	send-to      backup
+	keep-source  { hourly 1 }
+}
+CONF
+"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
+area=$DST/backup/laptop.test/home
+uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
+field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }
+
+"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
+spid=$!
+fixture_track_pid $spid
+pause_sender() {
+	kill -STOP $spid
+	for i in $(seq 600); do
+		ps -o stat= --ppid $spid | grep -qv '^Z' || return 0
+		sleep 0.1
+	done
+	fail "the job worker did not finish in 60 s"
+}
+wait_log() {	# PATTERN COUNT SECONDS
+	for i in $(seq $(($3 * 10))); do
+		kill -0 $spid 2>/dev/null || fail "sender died: $(tail -20 "$d/send.log")"
+		[ "$(grep -c "$1" "$d/send.log")" -ge "$2" ] && return
+		sleep 0.1
+	done
+	fail "no '$1' #$2 in $3 s: $(tail -20 "$d/send.log")"
+}
+
+wait_log "job home: run ok" 1 30
+pause_sender
+b=$(ls "$SRC/snaps")
+[ -d "$area/$b" ] || fail "run 1 did not send $b"
+grep -q "conns 2" "$d/proxy.count" || fail "run 1 did not use 2 connections: $(cat "$d/proxy.count")"
+
+# P1 and P2, named in the second after B and the one after that; the
+# next run's snapshot comes later (the sender stays paused meanwhile).
+t=$(date -u -d "$(echo "$b" | sed -E 's/^home\.([0-9]{8})T([0-9]{2})([0-9]{2})([0-9]{2})Z/\1 \2:\3:\4/')" +%s)
+p1=home.$(date -u -d "@$((t + 1))" +%Y%m%dT%H%M%SZ)
+p2=home.$(date -u -d "@$((t + 2))" +%Y%m%dT%H%M%SZ)
+scenario_mutate "$SRC/src" 1
+btrfs -q subvolume snapshot -r "$SRC/src" "$SRC/snaps/$p1"
+dd if=/dev/urandom of="$SRC/src/big" bs=1M count=16 status=none
+btrfs -q subvolume snapshot -r "$SRC/src" "$SRC/snaps/$p2"
+btrfs -q subvolume snapshot -r "$SRC/snaps/$p2" "$SRC/ref/$p2"
+p2_uuid=$(uuid_of "$SRC/snaps/$p2")
+sleep 3
+scenario_mutate "$SRC/src" 2
+kill -CONT $spid
+
+wait_log "job home: run did not complete" 1 60
+pause_sender
+m2=$(ls "$SRC/snaps" | sort | tail -n 1)
+[ "$m2" != "$p2" ] || fail "run 2 made no snapshot"
+grep -q "conns 7" "$d/proxy.count" || fail "run 2 did not use connections 3..7: $(cat "$d/proxy.count")"
+grep -q ": sent $p1 to backup, incremental from $b\$" "$d/send.log" || fail "run 2 did not send $p1 from $b"
+[ -d "$area/$p2" ] && fail "$p2 arrived despite the cuts"
+ls -A "$area" | grep -q "$p2" || fail "no partial of $p2 on the target: $(ls -A "$area" | tr '\n' ' ')"
+want=$(printf '%s\n' "$p1" "$p2" "$m2" | sort)
+[ "$(ls "$SRC/snaps" | sort)" = "$want" ] ||
+	fail "after the failed run the source holds [$(ls "$SRC/snaps" | tr '\n' ' ')], expected [$(echo $want)]"
+
+kill -CONT $spid
+wait_log "job home: run ok" 2 60	# the parent's retry, 10 s later
+pause_sender
+grep -q "$p2: resuming at command [1-9]" "$d/send.log" ||
+	fail "$p2 was not resumed: $(grep "$p2" "$d/send.log")"
+m3=$(ls "$SRC/snaps")
+for s in $p2 $m2 $m3; do
+	[ -d "$area/$s" ] || fail "$s missing on the target after the retry"
+done
+grep -q ": sent $p2 to backup, incremental from $p1\$" "$d/send.log" || fail "$p2 not incremental from $p1"
+grep -q ": sent $m2 to backup, incremental from $p2\$" "$d/send.log" || fail "$m2 not incremental from $p2"
+grep -q ": sent $m3 to backup, incremental from $m2\$" "$d/send.log" || fail "$m3 not incremental from $m2"
+"$TOOLS/treecmp" --ignore-root-times "$SRC/ref/$p2" "$area/$p2" || fail "$p2 differs from its source"
+[ "$(field_of "$area/$p2" "Received UUID")" = "$p2_uuid" ] || fail "$p2: wrong received uuid"
+kill -CONT $spid
+echo "daemon_inflight_pin: ok"

@@ -1,0 +1,115 @@
+# A target that holds nothing of the job but a partial of a full send of
+# an older snapshot: the daemon's first run resumes that partial first
+# (its bytes are paid for), then sends everything newer incrementally
+# along the chain, instead of starting over with a full send of the
+# newest (docs/architecture.md, "A job run").  The partial is made by
+# kill -9 of `btrsendctl send --to` after the receiver acknowledged a
+# checkpoint.  The receiver's LIST-REPLY carries the partial
+# (protocol.md §3); the manual send uses the job's stream parameters
+# (--proto auto), or the partial could not be resumed.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/scenario.sh"
+fixture_init
+btrfs_fs SRC 512M
+btrfs_fs DST 512M
+d=$(scratch_dir)
+"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+mkdir -p "$DST/backup"
+btrfs -q subvolume create "$SRC/src"
+mkdir "$SRC/snaps"
+scenario_populate "$SRC/src" small
+dd if=/dev/urandom of="$SRC/src/big" bs=1M count=24 status=none
+
+port=$((20000 + RANDOM % 20000))
+cat > "$d/recv.conf" <<CONF
+tls {
+	certificate $d/certs/backup.test.crt
+	key $d/certs/backup.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/rstate
+receive {
+	listen 127.0.0.1:$port
+	root $DST/backup
+	client laptop.test
+}
+CONF
+cat > "$d/send.conf" <<CONF
+tls {
+	certificate $d/certs/laptop.test.crt
+	key $d/certs/laptop.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/sstate
+target backup {
+	address 127.0.0.1:$port
+	name backup.test
+}
+job home {
+	source       $SRC/src
+	snapshot-dir $SRC/snaps
+	schedule     every 1h
+	send-to      backup
+}
+CONF
+BTRSEND_CKPT_BYTES=$((2 << 20)) "$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
+rpid=$!
+fixture_track_pid $rpid
+for i in $(seq 50); do
+	grep -q "receiving into" "$d/recv.log" && break
+	sleep 0.1
+done
+grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+area=$DST/backup/laptop.test/home
+uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
+field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }
+
+# A full send of the oldest snapshot, cut after a checkpoint.
+old=home.$(date -u -d "2 days ago" +%Y%m%dT%H%M%SZ)
+btrfs -q subvolume snapshot -r "$SRC/src" "$SRC/snaps/$old"
+"$CTL" send -f "$d/send.conf" --job home --retries 0 --limit 4M --proto auto \
+	--to backup "$SRC/snaps/$old" > "$d/manual.out" 2>&1 &
+cpid=$!
+fixture_track_pid $cpid
+sleep 2	# 8 MiB at 4 MiB/s: a few 2 MiB checkpoints
+kill -9 $cpid
+wait $cpid 2>/dev/null
+sleep 1
+[ -d "$area/$old" ] && fail "the cut send completed anyway; nothing to resume"
+ls -A "$area" | grep -q . || fail "the cut send left no partial"
+
+scenario_mutate "$SRC/src" 1
+mid=home.$(date -u -d "1 day ago" +%Y%m%dT%H%M%SZ)
+btrfs -q subvolume snapshot -r "$SRC/src" "$SRC/snaps/$mid"
+scenario_mutate "$SRC/src" 2
+
+"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
+spid=$!
+fixture_track_pid $spid
+for i in $(seq 600); do
+	grep -q "job home: run ok\|job home: run did not complete\|job home: run failed" "$d/send.log" && break
+	sleep 0.1
+done
+grep -q "job home: run ok" "$d/send.log" || fail "the run did not succeed: $(tail -20 "$d/send.log")"
+grep -q "list home: 0 snapshots, 1 partial" "$d/recv.log" ||
+	fail "the receiver did not list the partial: $(grep "list home" "$d/recv.log")"
+made=$(ls "$SRC/snaps" | sort | tail -n 1)
+
+grep -q "job home: target backup holds none of this job's 3 snapshots: starting it with $old (a full send), resuming its partial" "$d/send.log" ||
+	fail "no partial-first plan: $(grep "target backup" "$d/send.log")"
+grep -q "$old: resuming at command" "$d/send.log" ||
+	fail "$old was not resumed: $(grep "$old" "$d/send.log")"
+grep -q ": sent $old to backup, full\$" "$d/send.log" || fail "$old not sent in full"
+grep -q ": sent $mid to backup, incremental from $old\$" "$d/send.log" || fail "$mid not incremental from $old"
+grep -q ": sent $made to backup, incremental from $mid\$" "$d/send.log" || fail "$made not incremental from $mid"
+prev_uuid=
+for s in $old $mid $made; do
+	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$s" "$area/$s" || fail "$s differs from its source"
+	[ "$(field_of "$area/$s" "Received UUID")" = "$(uuid_of "$SRC/snaps/$s")" ] || fail "$s: wrong received uuid"
+	[ -z "$prev_uuid" ] || [ "$(field_of "$area/$s" "Parent UUID")" = "$prev_uuid" ] ||
+		fail "$s was not made from its predecessor on the target"
+	prev_uuid=$(uuid_of "$area/$s")
+done
+[ "$(ls "$area" | sort)" = "$(printf '%s\n' $old $mid $made | sort)" ] ||
+	fail "target holds [$(ls -A "$area" | tr '\n' ' ')]"
+echo "daemon_partial_first: ok"

@@ -1,0 +1,196 @@
+# Two real btrsendd on loopback btrfs, real TLS: the receiving daemon is
+# down for several runs of a job (`every 2s`, keep-source { hourly 1 },
+# no keep-target).  Two older local snapshots the target never had are
+# not sent: with nothing in common only the newest goes, in full.  While
+# the receiver is down:
+#  * each run fails and is retried with growing delays (the parent's
+#    "retry N of M in Ss" lines);
+#  * every failed run's snapshot stays (snapshots pile up), and so does
+#    the base the target still holds, although hourly 1 alone would keep
+#    only the newest: a target that cannot be asked pins everything.
+# When it is back, the next retry catches up: the target receives every
+# snapshot taken meanwhile, oldest first, each incremental from the one
+# before (sender log and Parent UUID on the target), each equal to its
+# source (treecmp against a read-only copy, as keep-source prunes the
+# originals once the target has them) and received from it (received
+# uuid); then keep-source leaves only the newest on the source.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/scenario.sh"
+fixture_init
+btrfs_fs SRC 512M
+btrfs_fs DST 512M
+d=$(scratch_dir)
+"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+mkdir -p "$DST/backup"
+btrfs -q subvolume create "$SRC/src"
+mkdir "$SRC/snaps" "$SRC/ref"
+scenario_populate "$SRC/src" small
+# Two older snapshots the target never had: with nothing in common the
+# first run sends only its own snapshot, in full (docs/architecture.md).
+for ago in 2 1; do
+	btrfs -q subvolume snapshot -r "$SRC/src" \
+		"$SRC/snaps/home.$(date -u -d "$ago days ago" +%Y%m%dT%H%M%SZ)"
+done
+
+port=$((20000 + RANDOM % 20000))
+cat > "$d/recv.conf" <<CONF
+tls {
+	certificate $d/certs/backup.test.crt
+	key $d/certs/backup.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/rstate
+receive {
+	listen 127.0.0.1:$port
+	root $DST/backup
+	client laptop.test
+}
+CONF
+cat > "$d/send.conf" <<CONF
+tls {
+	certificate $d/certs/laptop.test.crt
+	key $d/certs/laptop.test.key
+	ca $d/certs/ca.crt
+}
+state-dir $d/sstate
+target backup {
+	address 127.0.0.1:$port
+	name backup.test
+}
+job home {
+	source       $SRC/src
+	snapshot-dir $SRC/snaps
+	schedule     every 2s
+	send-to      backup
+	keep-source  { hourly 1 }
+}
+CONF
+"$BTRSENDD" -n -f "$d/recv.conf" 2>/dev/null || fail "receiver config: $("$BTRSENDD" -n -f "$d/recv.conf" 2>&1)"
+"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
+
+area=$DST/backup/laptop.test/home
+uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
+field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }
+
+start_receiver() {
+	"$BTRSENDD" -d -v -f "$d/recv.conf" 2>> "$d/recv.log" &
+	rpid=$!
+	fixture_track_pid $rpid
+	for i in $(seq 50); do
+		[ "$(grep -c "receiving into" "$d/recv.log")" -ge "$1" ] && return
+		sleep 0.1
+	done
+	fail "receiver did not start: $(cat "$d/recv.log")"
+}
+
+pause_sender() {
+	kill -STOP $spid
+	for i in $(seq 600); do
+		ps -o stat= --ppid $spid | grep -qv '^Z' || return 0
+		sleep 0.1
+	done
+	fail "the job worker did not finish in 60 s"
+}
+
+# wait_log PATTERN COUNT SECONDS: COUNT lines of the sender's log match.
+wait_log() {
+	for i in $(seq $(($3 * 10))); do
+		kill -0 $spid 2>/dev/null || fail "sender died: $(grep -A40 "ERROR: AddressSanitizer\|runtime error" "$d/send.log" || tail -20 "$d/send.log")"
+		[ "$(grep -c "$1" "$d/send.log")" -ge "$2" ] && return
+		sleep 0.1
+	done
+	fail "no '$1' #$2 in $3 s: $(tail -20 "$d/send.log")"
+}
+
+start_receiver 1
+"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
+spid=$!
+fixture_track_pid $spid
+
+# Two good runs; the second's snapshot is the base the target keeps.
+wait_log "job home: run ok" 1 30
+pause_sender
+first=$(ls "$SRC/snaps" | sort | tail -n 1)
+[ "$(ls "$area")" = "$first" ] || fail "first run: target holds [$(ls "$area" | tr '\n' ' ')], expected only $first"
+grep -q ": sent $first to backup, full\$" "$d/send.log" || fail "first run: $first not sent in full"
+grep -q "job home: target backup holds none of this job's 3 snapshots" "$d/send.log" ||
+	fail "first run: no 'holds none' line"
+[ "$(ls "$SRC/snaps")" = "$first" ] || fail "first run: keep-source left [$(ls "$SRC/snaps" | tr '\n' ' ')]"
+scenario_mutate "$SRC/src" 1
+kill -CONT $spid
+wait_log "job home: run ok" 2 30
+pause_sender
+base=$(ls "$SRC/snaps")
+[ "$(echo "$base" | wc -l)" = 1 ] || fail "hourly 1 left [$(echo $base)] before the outage"
+[ -d "$area/$base" ] || fail "base $base not on the target"
+base_uuid=$(uuid_of "$area/$base")
+before=$(ls "$area")
+
+kill -TERM $rpid
+wait $rpid 2>/dev/null || true
+round=1
+for fails in 1 2; do
+	round=$((round + 1))
+	scenario_mutate "$SRC/src" $round
+	kill -CONT $spid
+	wait_log "job home: run did not complete" $fails 60
+	pause_sender
+	[ -d "$SRC/snaps/$base" ] || fail "outage run $fails: the target's base $base was pruned"
+	n=$(ls "$SRC/snaps" | wc -l)
+	[ "$n" = $((fails + 1)) ] ||
+		fail "outage run $fails: $n local snapshots, expected the base and $fails piled up"
+done
+grep -q "job home: not pruning: target backup did not say what it holds" "$d/send.log" ||
+	fail "no 'not pruning' line while the target was down"
+[ "$(grep -c "job home: run ok" "$d/send.log")" = 2 ] || fail "a run succeeded while the target was down"
+
+# Growing delays: each retry waits longer than the one before.
+grep "job home: run did not complete:.*retry [0-9]* of [0-9]* in [0-9]*s" "$d/send.log" |
+	sed -E 's/.*retry ([0-9]+) of [0-9]+ in ([0-9]+)s.*/\1 \2/' > "$d/retries"
+awk 'NR > 1 && ($1 != pa + 1 || $2 <= pd) { bad = 1 } { pa = $1; pd = $2 }
+     END { exit bad || NR < 2 }' "$d/retries" ||
+	fail "retry delays do not grow: $(cat "$d/retries" | tr '\n' ' ')"
+
+# What piled up: a read-only copy of each (keep-source prunes the
+# originals once the target holds them) and its uuid.
+piled=$(ls "$SRC/snaps" | grep -vx "$base")
+for p in $piled; do
+	btrfs -q subvolume snapshot -r "$SRC/snaps/$p" "$SRC/ref/$p"
+	uuid_of "$SRC/snaps/$p" > "$d/uuid.$p"
+	[ -d "$area/$p" ] && fail "$p reached the target while it was down"
+done
+
+start_receiver 2
+scenario_mutate "$SRC/src" $((round + 1))
+kill -CONT $spid
+wait_log "job home: run ok" 3 60	# the second retry, 20 s after its failure
+pause_sender
+made=$(ls "$SRC/snaps")
+[ "$(echo "$made" | wc -l)" = 1 ] ||
+	fail "after the catch-up keep-source left [$(echo $made)], expected only the newest"
+btrfs -q subvolume snapshot -r "$SRC/snaps/$made" "$SRC/ref/$made"
+uuid_of "$SRC/snaps/$made" > "$d/uuid.$made"
+
+# Every snapshot newer than the base arrived, in order, along the chain.
+prev=$base prev_uuid=$base_uuid
+for p in $piled $made; do
+	got=$area/$p
+	[ -d "$got" ] || fail "catch-up: $p missing on the target: $(grep ": sent \|missing" "$d/send.log")"
+	"$TOOLS/treecmp" --ignore-root-times "$SRC/ref/$p" "$got" || fail "catch-up: $p differs from its source"
+	[ "$(btrfs property get -ts "$got" ro)" = "ro=true" ] || fail "catch-up: $p not read-only"
+	[ "$(field_of "$got" "Received UUID")" = "$(cat "$d/uuid.$p")" ] ||
+		fail "catch-up: $p received uuid $(field_of "$got" "Received UUID"), source $(cat "$d/uuid.$p")"
+	[ "$(field_of "$got" "Parent UUID")" = "$prev_uuid" ] ||
+		fail "catch-up: $p was not made from $prev on the target"
+	grep -q ": sent $p to backup, incremental from $prev\$" "$d/send.log" ||
+		fail "catch-up: $p not sent incrementally from $prev: $(grep ": sent $p " "$d/send.log")"
+	prev=$p prev_uuid=$(uuid_of "$got")
+done
+npiled=$(echo $piled $made | wc -w)
+grep -q "job home: target backup: $npiled missing, $npiled sent: " "$d/send.log" ||
+	fail "no per-target report of $npiled sent: $(grep "target backup:" "$d/send.log")"
+[ "$(ls "$area" | sort)" = "$(printf '%s\n' $before $piled $made | sort)" ] ||
+	fail "target holds [$(ls "$area" | tr '\n' ' ')]"
+kill -CONT $spid
+note "down for 2 runs, caught up with $npiled snapshots from $base"
+echo "daemon_target_down: ok"
