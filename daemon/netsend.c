@@ -77,6 +77,7 @@ struct netsend {
 	bool estimated;
 	uint64_t total, resumed_at;
 	enum netsend_total total_src;
+	uint64_t sent_to;               /* furthest stream byte sent */
 };
 
 static void
@@ -528,6 +529,8 @@ net_flush(struct netsend *n)
 	n->bytes += n->flen;
 	n->f_index += n->f_ncmds;
 	n->f_offset += n->flen;
+	if (n->f_offset > n->sent_to)
+		n->sent_to = n->f_offset;
 	n->flen = 0;
 	n->f_ncmds = 0;
 	net_throttle(n);
@@ -745,6 +748,11 @@ net_skip(struct netsend *n, struct send *s)
 	n->res->resumes++;
 	net_say(n, "%s: resuming at command %" PRIu64 ", byte %" PRIu64 "\n",
 	    n->snapshot, n->resume.index, n->resume.offset);
+	/* What an earlier attempt sent past the checkpoint goes again. */
+	if (n->sent_to > 0)
+		net_say(n, "%s: %" PRIu64 " bytes sent before the cut go "
+		    "again\n", n->snapshot, n->sent_to > n->resume.offset ?
+		    n->sent_to - n->resume.offset : 0);
 	fflush(stdout);
 	return 0;
 }

@@ -92,7 +92,7 @@ wait_log() {
 # The transfer is under way: the receiver has begun the subvolume.
 wait_log "$d/recv.log" ": receiving home/home\." 10
 sleep 1
-worker=$(sed -n 's/.*job home: run started (worker \([0-9]*\)).*/\1/p' "$d/send.log")
+worker=$(sed -n 's/.*job home: run started (id [0-9]*, worker \([0-9]*\)).*/\1/p' "$d/send.log")
 [ -n "$worker" ] || fail "no worker pid logged: $(cat "$d/send.log")"
 h1=$(sed -n 's/.*: receiving home\/\(home\.[0-9TZ]*\).*/\1/p' "$d/recv.log")
 [ -d "$SRC/snaps-home/$h1" ] || fail "receiving $h1, which is not a local snapshot"

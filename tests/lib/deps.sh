@@ -8,7 +8,7 @@ PKGS=(
 	libevent-dev libssl-dev libbtrfsutil-dev uuid-dev libsystemd-dev
 	libcmocka-dev libisal-dev libzstd-dev zlib1g-dev liblzo2-dev
 	btrfs-progs util-linux attr acl libcap2-bin xxd openssl curl
-	systemd man-db groff-base e2fsprogs time python3
+	systemd man-db groff-base e2fsprogs time python3 procps
 	openssh-server openssh-client
 )
 
