@@ -420,17 +420,48 @@ child_read(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/*
+ * The targets a hook's outcome concerns, space-separated: on success all
+ * the run sent to; on failure those that failed, or all of them when the
+ * run failed before reaching any (then the result lists none).
+ */
 static void
-hook_run(const char *job, const char *which, const char *cmd,
-    const char *snapshot, const char *error)
+hook_targets(const struct child *c, int failed, char *buf, size_t len)
 {
+	const struct ipc_target_result *tr;
+	size_t off = 0;
+	uint32_t i;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; c->have_result && i < c->res.ntargets; i++) {
+		tr = &c->res.targets[i];
+		if (failed && tr->status == IPC_OK)
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s", off ? " " : "",
+		    tr->name);
+		if (n < 0 || (size_t)n >= len - off) {
+			buf[off] = '\0';
+			break;
+		}
+		off += (size_t)n;
+	}
+}
+
+static void
+hook_run(const struct child *c, const char *which, const char *cmd,
+    const char *snapshot, const char *error, int failed)
+{
+	const char *job = c->job;
+	char targets[1024];
 	char *env[5];
 	pid_t pid;
 
 	if (cmd == NULL || P.stopping)
 		return;
+	hook_targets(c, failed, targets, sizeof(targets));
 	if (asprintf(&env[0], "JOB=%s", job) == -1 ||
-	    asprintf(&env[1], "TARGET=%s", "") == -1 ||
+	    asprintf(&env[1], "TARGET=%s", targets) == -1 ||
 	    asprintf(&env[2], "SNAPSHOT=%s", snapshot) == -1 ||
 	    asprintf(&env[3], "ERROR=%s", error) == -1)
 		fatalx("out of memory");
@@ -598,14 +629,14 @@ job_finished(struct child *c, int wstatus)
 		log_info("job %s: run ok: snapshot %s, %u pruned, %llds",
 		    c->job, snap, c->res.pruned, (long long)(now - c->start));
 		if (cj != NULL)
-			hook_run(c->job, "on-success hook", cj->on_success,
-			    snap, "");
+			hook_run(c, "on-success hook", cj->on_success,
+			    snap, "", 0);
 	} else {
 		e->result = STATE_FAILED;
 		log_warnx("job %s: run failed: %s", c->job, why);
 		if (cj != NULL && !c->cancelled)
-			hook_run(c->job, "on-failure hook", cj->on_failure,
-			    snap, why);
+			hook_run(c, "on-failure hook", cj->on_failure,
+			    snap, why, 1);
 	}
 	if (pj != NULL && e->result != STATE_RETRY)
 		pj->attempt = 0;

@@ -55,8 +55,14 @@ job home {
 	send-to      backup
 	keep-source  { hourly 1 }
 	keep-target  { hourly 1 }
+	on-success   "$d/hook.sh"
 }
 CONF
+cat > "$d/hook.sh" <<EOC
+#!/bin/sh
+echo "\$JOB|\$TARGET|\$SNAPSHOT|\$ERROR" >> $d/hook.log
+EOC
+chmod +x "$d/hook.sh"
 "$BTRSENDD" -n -f "$d/recv.conf" 2>/dev/null || fail "receiver config: $("$BTRSENDD" -n -f "$d/recv.conf" 2>&1)"
 "$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
 
@@ -186,5 +192,15 @@ check_chain
 [ "$(ls "$DST/backup/laptop.test/home" | grep -v "^$planted\$")" = "$name" ] ||
 	fail "after catch-up target holds $(ls "$DST/backup/laptop.test/home" | tr '\n' ' ')"
 kill -CONT $spid
+# The on-success hook saw the job, the target it sent to and the run's
+# snapshot, once per ok run (hooks run after the run is logged ok).
+for i in $(seq 50); do
+	[ "$(wc -l < "$d/hook.log")" -ge "$(grep -c "job home: run ok" "$d/send.log")" ] && break
+	sleep 0.1
+done
+grep -q "^home|backup|$name|\$" "$d/hook.log" ||
+	fail "no on-success hook with TARGET=backup for $name: $(cat "$d/hook.log")"
+grep -v "^home|backup|home\.[0-9TZ.]*|\$" "$d/hook.log" &&
+	fail "hook environment wrong in the lines above"
 note "5 runs replicated, target down and caught up with $name"
 echo "daemon_replicate: ok"
