@@ -107,9 +107,10 @@ wait_transfer() {
 	fail "no transfer under way in 60 s: $(tail -10 "$d/send.log")"
 }
 
-# The first, full send completes unharmed: with nothing in common a run
-# sends only the newest snapshot, and the receiver does not yet list
-# partials, so an older full partial would be left behind by design.
+# The first, full send completes unharmed, so that the kills land on
+# the incremental chain; a full partial of an older snapshot cut here
+# would be removed as stale by the receiver once a newer one arrives
+# (daemon_stale_partial.sh tests that), not resumed.
 for i in $(seq 300); do
 	grep -q "job home: run ok" "$d/send.log" && break
 	sleep 0.1
