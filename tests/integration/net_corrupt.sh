@@ -9,52 +9,21 @@
 # and after a resume, is the absolute one in the stream: checked against
 # offsets counted independently from `btrfs send` output.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 1G
 btrfs_fs DST 1G
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-}
-CONF
+net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
+net_send_conf "$d/send.conf"
 daemon=
 start_daemon() {
-	local i
 	: > "$d/recv.log.new"
-	BTRSEND_CKPT_BYTES=$((2 << 20)) "$BTRSENDD" -d -v -f "$d/recv.conf" \
-		2> "$d/recv.log.new" &
-	daemon=$!
-	fixture_track_pid "$daemon"
-	for i in $(seq 100); do
-		grep -q "receiving into" "$d/recv.log.new" && break
-		sleep 0.05
-	done
-	grep -q "receiving into" "$d/recv.log.new" ||
-		fail "receiver did not start: $(cat "$d/recv.log.new")"
+	BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log.new"
+	daemon=$NET_RECV_PID
 	cat "$d/recv.log.new" >> "$d/recv.log"
 }
 start_daemon
