@@ -17,13 +17,14 @@
 #    and keep-target { hourly 2 monthly 2 yearly 3 } (only yearly keeps
 #    the snapshots 500 and 800 days old: PRUNE must carry it).
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 command -v python3 >/dev/null || fail "python3 missing (make deps)"
 btrfs_fs SRC 512M
 btrfs_fs DST 512M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"
@@ -70,32 +71,9 @@ expect_src() { python3 "$d/keep.py" 15 "$1" 2 2 2 0 0; }
 expect_dst() { python3 "$d/keep.py" 0 "$1" 2 0 0 2 3; }
 name_time() { date -u -d "$(echo "$1" | sed -E 's/^home\.([0-9]{8})T([0-9]{2})([0-9]{2})([0-9]{2})Z.*/\1 \2:\3:\4/')" +%s; }
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/sstate
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-	compress zstd
-}
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
+net_send_conf -s "$d/sstate" "$d/send.conf" "compress zstd"
+cat >> "$d/send.conf" <<CONF
 job home {
 	source       $SRC/src
 	snapshot-dir $SRC/snaps
@@ -105,16 +83,10 @@ job home {
 	keep-target  { hourly 2 monthly 2 yearly 3 }
 }
 CONF
-"$BTRSENDD" -n -f "$d/recv.conf" 2>/dev/null || fail "receiver config: $("$BTRSENDD" -n -f "$d/recv.conf" 2>&1)"
-"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
-"$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-rpid=$!
-fixture_track_pid $rpid
-for i in $(seq 50); do
-	grep -q "receiving into" "$d/recv.log" && break
-	sleep 0.1
-done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+net_check_conf "$d/recv.conf" receiver
+net_check_conf "$d/send.conf" sender
+net_start_receiver "$d/recv.conf" "$d/recv.log"
+rpid=$NET_RECV_PID
 
 area=$DST/backup/laptop.test/home
 uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }

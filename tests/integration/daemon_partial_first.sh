@@ -8,43 +8,22 @@
 # (protocol.md §3); the manual send uses the job's stream parameters
 # (--proto auto), or the partial could not be resumed.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 512M
 btrfs_fs DST 512M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"
 scenario_populate "$SRC/src" small
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=24 status=none
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/sstate
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-}
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
+net_send_conf -s "$d/sstate" "$d/send.conf"
+cat >> "$d/send.conf" <<CONF
 job home {
 	source       $SRC/src
 	snapshot-dir $SRC/snaps
@@ -52,14 +31,8 @@ job home {
 	send-to      backup
 }
 CONF
-BTRSEND_CKPT_BYTES=$((2 << 20)) "$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-rpid=$!
-fixture_track_pid $rpid
-for i in $(seq 50); do
-	grep -q "receiving into" "$d/recv.log" && break
-	sleep 0.1
-done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log"
+rpid=$NET_RECV_PID
 area=$DST/backup/laptop.test/home
 uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
 field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }

@@ -11,43 +11,21 @@
 # the retry catches up: every snapshot taken meanwhile, incrementally
 # from that base.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 512M
 btrfs_fs DST 512M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"
 scenario_populate "$SRC/src" small
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/sstate
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-	compress zstd
-}
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
+net_send_conf -s "$d/sstate" "$d/send.conf" "compress zstd"
+cat >> "$d/send.conf" <<CONF
 job home {
 	source       $SRC/src
 	snapshot-dir $SRC/snaps
@@ -63,18 +41,12 @@ cat > "$d/hook.sh" <<EOC
 echo "\$JOB|\$TARGET|\$SNAPSHOT|\$ERROR" >> $d/hook.log
 EOC
 chmod +x "$d/hook.sh"
-"$BTRSENDD" -n -f "$d/recv.conf" 2>/dev/null || fail "receiver config: $("$BTRSENDD" -n -f "$d/recv.conf" 2>&1)"
-"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
+net_check_conf "$d/recv.conf" receiver
+net_check_conf "$d/send.conf" sender
 
 start_receiver() {
-	"$BTRSENDD" -d -v -f "$d/recv.conf" 2>> "$d/recv.log" &
-	rpid=$!
-	fixture_track_pid $rpid
-	for i in $(seq 50); do
-		[ "$(grep -c "receiving into" "$d/recv.log")" -ge "$1" ] && return
-		sleep 0.1
-	done
-	fail "receiver did not start: $(cat "$d/recv.log")"
+	net_start_receiver "$d/recv.conf" "$d/recv.log" "$1"
+	rpid=$NET_RECV_PID
 }
 start_receiver 1
 "$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &

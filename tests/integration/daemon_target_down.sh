@@ -15,12 +15,13 @@
 # originals once the target has them) and received from it (received
 # uuid); then keep-source leaves only the newest on the source.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 512M
 btrfs_fs DST 512M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps" "$SRC/ref"
@@ -32,31 +33,9 @@ for ago in 2 1; do
 		"$SRC/snaps/home.$(date -u -d "$ago days ago" +%Y%m%dT%H%M%SZ)"
 done
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/sstate
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-}
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
+net_send_conf -s "$d/sstate" "$d/send.conf"
+cat >> "$d/send.conf" <<CONF
 job home {
 	source       $SRC/src
 	snapshot-dir $SRC/snaps
@@ -65,22 +44,16 @@ job home {
 	keep-source  { hourly 1 }
 }
 CONF
-"$BTRSENDD" -n -f "$d/recv.conf" 2>/dev/null || fail "receiver config: $("$BTRSENDD" -n -f "$d/recv.conf" 2>&1)"
-"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
+net_check_conf "$d/recv.conf" receiver
+net_check_conf "$d/send.conf" sender
 
 area=$DST/backup/laptop.test/home
 uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
 field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }
 
 start_receiver() {
-	"$BTRSENDD" -d -v -f "$d/recv.conf" 2>> "$d/recv.log" &
-	rpid=$!
-	fixture_track_pid $rpid
-	for i in $(seq 50); do
-		[ "$(grep -c "receiving into" "$d/recv.log")" -ge "$1" ] && return
-		sleep 0.1
-	done
-	fail "receiver did not start: $(cat "$d/recv.log")"
+	net_start_receiver "$d/recv.conf" "$d/recv.log" "$1"
+	rpid=$NET_RECV_PID
 }
 
 pause_sender() {

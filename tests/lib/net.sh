@@ -10,15 +10,19 @@
 #                                    state-dir STATE, receive block on
 #                                    $NET_PORT into ROOT for client
 #                                    laptop.test, then each LINE
-#   net_send_conf FILE [LINE...]     sender: tls as laptop.test, target
-#                                    backup at $NET_PORT (name
-#                                    backup.test), then each LINE in
-#                                    the target block
-#   net_start_receiver CONF LOG      btrsendd -d -v -f CONF, stderr
+#   net_send_conf [-s STATE] FILE [LINE...]
+#                                    sender: tls as laptop.test
+#                                    (state-dir STATE), target backup at
+#                                    $NET_PORT (name backup.test), then
+#                                    each LINE in the target block
+#   net_check_conf FILE WHAT         btrsendd -n accepts FILE, or fail
+#                                    naming WHAT with its message
+#   net_start_receiver CONF LOG [N]  btrsendd -d -v -f CONF, stderr
 #                                    appended to LOG, pid in
 #                                    $NET_RECV_PID (tracked); fails with
-#                                    LOG unless it logs "receiving into"
-#                                    within 5 s
+#                                    LOG unless within 5 s LOG holds N
+#                                    "receiving into" lines (default: one
+#                                    more than before)
 #
 # A test needing more keys passes them as LINEs or appends its own
 # blocks (`cat >> FILE`); environment for the daemon goes before the
@@ -63,10 +67,16 @@ CONF
 }
 
 net_send_conf() {
-	local file=$1 line
+	local state= file line
+	if [ "$1" = -s ]; then
+		state=$2
+		shift 2
+	fi
+	file=$1
 	shift
 	{
 		net_tls laptop
+		[ -z "$state" ] || echo "state-dir $state"
 		cat <<CONF
 target backup {
 	address 127.0.0.1:$NET_PORT
@@ -77,16 +87,22 @@ CONF
 	} > "$file"
 }
 
-# The log may hold earlier daemons' lines: wait for one more start line
-# than it had.
+net_check_conf() {
+	"$BTRSENDD" -n -f "$1" 2>/dev/null ||
+		fail "$2 config: $("$BTRSENDD" -n -f "$1" 2>&1)"
+}
+
+# The log may hold earlier daemons' lines: by default wait for one more
+# start line than it had.
 net_start_receiver() {
-	local conf=$1 log=$2 i before
-	before=$(grep -c "receiving into" "$log" 2>/dev/null)
+	local conf=$1 log=$2 want=${3:-} i
+	[ -n "$want" ] ||
+		want=$(($(grep -c "receiving into" "$log" 2>/dev/null) + 1))
 	"$BTRSENDD" -d -v -f "$conf" 2>> "$log" &
 	NET_RECV_PID=$!
 	fixture_track_pid "$NET_RECV_PID"
 	for i in $(seq 100); do
-		[ "$(grep -c "receiving into" "$log")" -gt "${before:-0}" ] && return 0
+		[ "$(grep -c "receiving into" "$log")" -ge "$want" ] && return 0
 		sleep 0.05
 	done
 	fail "receiver did not start: $(cat "$log")"
