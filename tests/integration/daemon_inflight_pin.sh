@@ -11,40 +11,22 @@
 # resumes P2 (sender log) and sends M2 and its own M3 along the chain;
 # P2 on the target equals its source and carries its uuid.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 512M
 btrfs_fs DST 512M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps" "$SRC/ref"
 scenario_populate "$SRC/src" small
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-BTRSEND_CKPT_BYTES=$((512 << 10)) "$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-fixture_track_pid $!
-for i in $(seq 50); do
-	grep -q "receiving into" "$d/recv.log" && break
-	sleep 0.1
-done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
+BTRSEND_CKPT_BYTES=$((512 << 10)) net_start_receiver "$d/recv.conf" "$d/recv.log"
 big=999999999
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" \
+"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" \
 	-c $big,$big,$big,$big,1500000,1500000,1500000 -o "$d/proxy.count" -T 300 &
 fixture_track_pid $!
 for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
@@ -68,7 +50,7 @@ job home {
 	keep-source  { hourly 1 }
 }
 CONF
-"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
+net_check_conf "$d/send.conf" sender
 area=$DST/backup/laptop.test/home
 uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
 field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }

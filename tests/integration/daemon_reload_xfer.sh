@@ -8,11 +8,12 @@
 #     disturbed (same worker, no retry, no resume, received once) and
 #     completes identically; the job's next run follows the new schedule.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 fixture_init
 btrfs_fs SRC 512M
 btrfs_fs DST 512M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 for j in home etc; do
 	btrfs -q subvolume create "$SRC/$j" || fail "subvolume create $j"
@@ -23,20 +24,7 @@ echo "fresh" > "$SRC/home/small"
 printf 'nameserver 192.0.2.1\n' > "$SRC/etc/resolv.conf"
 mkdir "$SRC/etc/ssh" && echo "Port 22" > "$SRC/etc/ssh/sshd_config"
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 # sendconf HOME-SCHEDULE [EXTRA]: the sender's config, EXTRA appended.
 sendconf() {
 	cat <<CONF
@@ -47,7 +35,7 @@ tls {
 }
 state-dir $d/sstate
 target backup {
-	address 127.0.0.1:$port
+	address 127.0.0.1:$NET_PORT
 	name backup.test
 	bandwidth 4M
 }
@@ -67,13 +55,10 @@ etcjob="job etc {
 	send-to      backup
 }"
 sendconf "every 20s" > "$d/send.conf"
-"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
+net_check_conf "$d/send.conf" sender
 
-"$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-rpid=$!
-fixture_track_pid $rpid
-for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+net_start_receiver "$d/recv.conf" "$d/recv.log"
+rpid=$NET_RECV_PID
 "$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
 spid=$!
 fixture_track_pid $spid

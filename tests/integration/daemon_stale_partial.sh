@@ -9,32 +9,19 @@
 # partials are real: `btrsendctl send --to` against a real btrsendd,
 # killed with -9 after the receiver acknowledged checkpoints.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 512M
 btrfs_fs DST 768M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup" "$SRC/snaps" "$SRC/wsnaps"
 btrfs -q subvolume create "$SRC/src"
 scenario_populate "$SRC/src" small
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=24 status=none
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-	client desktop.test
-}
-CONF
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup" "client desktop.test"
 sendconf() {	# sendconf CLIENT FILE
 	cat > "$2" <<CONF
 tls {
@@ -44,7 +31,7 @@ tls {
 }
 state-dir $d/state-$1
 target backup {
-	address 127.0.0.1:$port
+	address 127.0.0.1:$NET_PORT
 	name backup.test
 }
 job home {
@@ -64,14 +51,8 @@ CONF
 sendconf laptop.test "$d/laptop.conf"
 sendconf desktop.test "$d/desktop.conf"
 
-BTRSEND_CKPT_BYTES=$((2 << 20)) "$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-rpid=$!
-fixture_track_pid $rpid
-for i in $(seq 50); do
-	grep -q "receiving into" "$d/recv.log" && break
-	sleep 0.1
-done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log"
+rpid=$NET_RECV_PID
 area=$DST/backup/laptop.test/home
 
 # cut CONF JOB SNAPSHOT: a full send killed after a few 2 MiB checkpoints;
