@@ -6,28 +6,15 @@
 # cannot name its way out: job names like ".." are refused on the wire.
 # An unlisted client is refused and gets nothing.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 512M
 btrfs_fs DST 512M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-	client desktop.test
-}
-CONF
+net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup" "client desktop.test"
 for who in laptop desktop intruder; do
 	cat > "$d/$who.conf" <<CONF
 tls {
@@ -36,14 +23,12 @@ tls {
 	ca $d/certs/ca.crt
 }
 target backup {
-	address 127.0.0.1:$port
+	address 127.0.0.1:$NET_PORT
 	name backup.test
 }
 CONF
 done
-"$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-fixture_track_pid $!
-for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
+net_start_receiver "$d/recv.conf" "$d/recv.log"
 
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"

@@ -7,45 +7,17 @@
 # finishes the snapshot (a slow syncfs) while the sender waits for DONE.
 # With --retries 0 any timeout would fail the send; nothing may resume.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 512M
 btrfs_fs DST 512M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	timeout 2s
-	client laptop.test
-}
-CONF
-BTRSEND_TEST_RECV_PAUSE=6 "$BTRSENDD" -d -v -f "$d/recv.conf" \
-	2> "$d/recv.log" &
-fixture_track_pid $!
-for i in $(seq 100); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.05; done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-	timeout 2s
-}
-CONF
+net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup" "timeout 2s"
+BTRSEND_TEST_RECV_PAUSE=6 net_start_receiver "$d/recv.conf" "$d/recv.log"
+net_send_conf "$d/send.conf" "timeout 2s"
 
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"

@@ -7,42 +7,17 @@
 # a rate-limited send shows a refreshed line with percent and ETA.
 # NET_PROGRESS_SIZE=small|medium|large picks the scenario (default small).
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 1G
 btrfs_fs DST 1G
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-}
-CONF
-"$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-fixture_track_pid $!
-for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
+net_send_conf "$d/send.conf"
+net_start_receiver "$d/recv.conf" "$d/recv.log"
 
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"

@@ -11,39 +11,23 @@
 # Along the way LIST-REPLY must describe each partial (parameters and
 # checkpoint) and each held snapshot (received uuid and ctransid).
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 1G "compress=zstd"
 btrfs_fs DST 1G
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-BTRSEND_CKPT_BYTES=$((2 << 20)) "$BTRSENDD" -d -v -f "$d/recv.conf" \
-	2> "$d/recv.log" &
-fixture_track_pid $!
-for i in $(seq 100); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.05; done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
+BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log"
 # each of the first two connections is cut after 6 MB from the sender
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" -c 6000000,6000000 \
+"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" -c 6000000,6000000 \
 	-o "$d/proxy.count" -T 200 &
 fixture_track_pid $!
 for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
 pport=$(cat "$d/proxy.port")
-for t in direct:$port proxy:$pport; do
+for t in direct:$NET_PORT proxy:$pport; do
 	cat >> "$d/send.conf" <<CONF
 target ${t%%:*} {
 	address 127.0.0.1:${t#*:}

@@ -6,38 +6,23 @@
 # Then kill -9 of the receive worker mid-transfer: the rerun of the same
 # command resumes and completes.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 1G
 btrfs_fs DST 1G
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 ckpt=$((4 << 20))
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-BTRSEND_CKPT_BYTES=$ckpt "$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-fixture_track_pid $!
-daemon=$!
-for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
+BTRSEND_CKPT_BYTES=$ckpt net_start_receiver "$d/recv.conf" "$d/recv.log"
+daemon=$NET_RECV_PID
 
 # The sender goes through the proxy; cuts after 7 MB on each of the
 # first two connections.
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" -c 7000000,7000000 \
+"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" -c 7000000,7000000 \
 	-o "$d/proxy.count" -T 300 &
 fixture_track_pid $!
 for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
@@ -84,7 +69,7 @@ note "stream $stream bytes, client bytes through proxy $c2s, bound $bound ($cuts
 
 # kill -9 of the receive worker in the middle of a transfer; the same
 # command run again resumes.
-sendconf "$port"
+sendconf "$NET_PORT"
 scenario_mutate "$SRC/src" 1
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=48 status=none
 snap_ro "$SRC/src" "$SRC/snaps/home.20260102T000000Z"

@@ -9,38 +9,21 @@
 # one byte of the ClientHello and then sleeps makes the sender and the
 # receive worker each give up after the timeout.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 1G
 btrfs_fs DST 1G
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	timeout 3s
-	client laptop.test
-}
-CONF
-BTRSEND_CKPT_BYTES=$((2 << 20)) "$BTRSENDD" -d -v -f "$d/recv.conf" \
-	2> "$d/recv.log" &
-fixture_track_pid $!
-for i in $(seq 100); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.05; done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup" "timeout 3s"
+BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log"
 
-"$TOOLS/faultproxy" -P "$d/hs.port" -t "$port" -s 1:10 -T 60 \
+"$TOOLS/faultproxy" -P "$d/hs.port" -t "$NET_PORT" -s 1:10 -T 60 \
 	-o "$d/hs.count" &
 fixture_track_pid $!
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" -s 8000000:9 \
+"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" -s 8000000:9 \
 	-o "$d/proxy.count" -T 200 &
 fixture_track_pid $!
 for i in $(seq 50); do [ -s "$d/proxy.port" ] && [ -s "$d/hs.port" ] && break; sleep 0.1; done

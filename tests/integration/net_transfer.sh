@@ -8,46 +8,20 @@
 # an incremental stream may not carry them, and `btrfs receive` leaves
 # them differing the same way.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 1G compress=zstd
 btrfs_fs DST 1G
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-	compress zstd
-}
-CONF
-"$BTRSENDD" -n -f "$d/recv.conf" 2>/dev/null || fail "receiver config: $("$BTRSENDD" -n -f "$d/recv.conf" 2>&1)"
-"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
-"$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-fixture_track_pid $!
-for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
+net_send_conf "$d/send.conf" "compress zstd"
+net_check_conf "$d/recv.conf" receiver
+net_check_conf "$d/send.conf" sender
+net_start_receiver "$d/recv.conf" "$d/recv.log"
 
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"
