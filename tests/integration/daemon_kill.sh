@@ -11,44 +11,22 @@
 # source, read-only with its source's uuid as received uuid; nothing else
 # is in the job's area (no staging, no partial); the state says ok.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 fixture_init
 btrfs_fs SRC 1G
 btrfs_fs DST 1G
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/home" || fail "subvolume create"
 mkdir "$SRC/snaps"
 dd if=/dev/urandom of="$SRC/home/base" bs=1M count=24 status=none
 secs=${KILL_SECONDS:-70}
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 sendconf() {	# sendconf SCHEDULE
-	cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/sstate
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-	bandwidth 8M
-}
+	net_send_conf -s "$d/sstate" "$d/send.conf" "bandwidth 8M"
+	cat >> "$d/send.conf" <<CONF
 job home {
 	source       $SRC/home
 	snapshot-dir $SRC/snaps
@@ -58,21 +36,12 @@ job home {
 CONF
 }
 sendconf "every 3s"
-"$BTRSENDD" -n -f "$d/send.conf" 2>/dev/null || fail "sender config: $("$BTRSENDD" -n -f "$d/send.conf" 2>&1)"
+net_check_conf "$d/send.conf" sender
 
 rpid= spid=
 start_receiver() {
-	local n
-	n=$(grep -c "receiving into" "$d/recv.log" 2>/dev/null)
-	BTRSEND_CKPT_BYTES=$((2 << 20)) "$BTRSENDD" -d -v -f "$d/recv.conf" \
-		2>> "$d/recv.log" &
-	rpid=$!
-	fixture_track_pid $rpid
-	for i in $(seq 100); do
-		[ "$(grep -c "receiving into" "$d/recv.log")" -gt "${n:-0}" ] && return
-		sleep 0.05
-	done
-	fail "receiver did not start: $(tail -5 "$d/recv.log")"
+	BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log"
+	rpid=$NET_RECV_PID
 }
 # Started: its signal handlers are set (a SIGTERM before would kill it).
 start_sender() {

@@ -15,11 +15,12 @@
 #    time comes back from the history; other paths are 404, POST and an
 #    oversized header are refused, an idle connection blocks nothing.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 fixture_init
 btrfs_fs SRC 512M
 btrfs_fs DST 512M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+net_setup "$d"
 PROM="/usr/bin/python3 $TOP/tests/lib/promcheck.py"
 [ -x /usr/bin/python3 ] || skip "python3 missing (make deps)"
 mkdir -p "$DST/backup"
@@ -29,21 +30,8 @@ mkdir "$SRC/snaps"
 mkdir "$SRC/src/dir"
 for i in $(seq 50); do echo "file $i" > "$SRC/src/dir/f$i"; done
 
-port=$((20000 + RANDOM % 20000))
 mport=$((port + 1))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 send_conf() {	# send_conf SCHEDULE [PORT]
 	cat > "$d/send.conf" <<CONF
 tls {
@@ -54,7 +42,7 @@ tls {
 state-dir $d/sstate
 metrics listen 127.0.0.1:$mport
 target backup {
-	address 127.0.0.1:${2:-$port}
+	address 127.0.0.1:${2:-$NET_PORT}
 	name backup.test
 	bandwidth 3M
 }
@@ -69,10 +57,7 @@ CONF
 }
 send_conf "every 1h"
 # checkpoints every MB, so that a cut transfer resumes
-BTRSEND_CKPT_BYTES=1000000 "$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-fixture_track_pid $!
-for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+BTRSEND_CKPT_BYTES=1000000 net_start_receiver "$d/recv.conf" "$d/recv.log"
 
 start_sender() {
 	"$BTRSENDD" -d -v -f "$d/send.conf" 2>> "$d/send.log" &
@@ -157,7 +142,7 @@ grep -q "job home: run [0-9]*: send $s1 to backup: [0-9]* bytes of [0-9]* (estim
 # More runs: reload to a short schedule, then back; compare with history.
 # A run first asks the target what it holds on a connection of its own
 # (daemon/jobrun.c); the second connection is the transfer, cut once.
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" -c 999999999,4000000 -o "$d/proxy.count" -T 300 &
+"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" -c 999999999,4000000 -o "$d/proxy.count" -T 300 &
 fixture_track_pid $!
 for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
 "$TOOLS/gen" metrics:big2 $((8 * 1024 * 1024)) > "$SRC/src/big2"
