@@ -11,12 +11,13 @@
 # partial, which a send of that snapshot resumes; the next `run` sends
 # incrementally from it.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 btrfs_fs SRC 1G
 btrfs_fs DST 1G
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"
@@ -24,35 +25,12 @@ scenario_populate "$SRC/src" small
 sock=$d/ctl.sock
 rsock=$d/rctl.sock
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/rstate
-control { socket $rsock }
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
-send_conf() {   # send_conf BANDWIDTH
-	cat <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/sstate
+net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
+echo "control { socket $rsock }" >> "$d/recv.conf"
+send_conf() {   # send_conf [BANDWIDTH]: writes $d/send.conf
+	net_send_conf -s "$d/sstate" "$d/send.conf" ${1:+"bandwidth $1"}
+	cat >> "$d/send.conf" <<CONF
 control { socket $sock }
-target backup {
-	address 127.0.0.1:$port
-	name backup.test
-	${1:+bandwidth $1}
-}
 job home {
 	source       $SRC/src
 	snapshot-dir $SRC/snaps
@@ -62,7 +40,7 @@ job home {
 }
 CONF
 }
-send_conf > "$d/send.conf"
+send_conf
 "$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
 fixture_track_pid $!
 "$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
@@ -166,7 +144,7 @@ grep -Eq "^[0-9:]{8} run-start   #$id1 home$" "$d/monitor.txt" &&
 
 # A slow transfer: status shows it; cancel stops it for good.
 head -c 48M /dev/urandom > "$SRC/src/big"
-send_conf 4M > "$d/send.conf"
+send_conf 4M
 C reload > /dev/null || fail "reload with a bandwidth limit"
 C run home > /dev/null || fail "run home (slow)"
 for i in $(seq 200); do
@@ -228,7 +206,7 @@ part=$DST/backup/laptop.test/home/.btrsend-partial.$csnap
 
 # The checkpoint is good: a send of the cancelled snapshot resumes it
 # (a run sends only the newest snapshot on this branch).
-send_conf > "$d/send.conf"
+send_conf
 C reload > /dev/null || fail "reload without the limit"
 "$CTL" send -f "$d/send.conf" --job home --retries 0 --proto 1 \
 	-p "$SRC/snaps/$name" --to backup "$SRC/snaps/$csnap" > "$d/resume.out" 2>&1 ||
