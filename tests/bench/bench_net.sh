@@ -11,13 +11,14 @@
 # of $BENCH_MIB (1536) MiB of incompressible data, each but the cut
 # $BENCH_REPS (3) times, the best time counting.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/net.sh"
 fixture_init
 mib=${BENCH_MIB:-1536}
 ckpt=${BENCH_CKPT_BYTES:-}
 btrfs_fs SRC $((mib + 768))M
 btrfs_fs DST $((mib * 2 + 1024))M
 d=$(scratch_dir)
-"$TOP/tests/lib/mkcerts.sh" "$d/certs" >/dev/null || fail "mkcerts"
+net_setup "$d"
 mkdir -p "$DST/backup" "$DST/plain"
 
 # Incompressible: AES-CTR keystream in files of 100 MiB.
@@ -37,20 +38,8 @@ btrfs -q send -f "$d/stream" "$SRC/snaps/$snap" || fail "btrfs send -f"
 stream=$(stat -c %s "$d/stream")
 sync
 
-port=$((20000 + RANDOM % 20000))
-cat > "$d/recv.conf" <<CONF
-tls {
-	certificate $d/certs/backup.test.crt
-	key $d/certs/backup.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state
-receive {
-	listen 127.0.0.1:$port
-	root $DST/backup
-	client laptop.test
-}
-CONF
+port=$NET_PORT
+net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 if [ -n "$ckpt" ]; then
 	BTRSEND_CKPT_BYTES=$ckpt "$BTRSENDD" -d -f "$d/recv.conf" 2> "$d/recv.log" &
 else
