@@ -20,6 +20,7 @@
 #include "proto/wire.h"
 
 #define TLS_ALPN_WIRE "\x09" WIRE_ALPN
+#define TLS_READ_BUF	(256u << 10)
 
 /* Told to a client that speaks plaintext to a TLS port. */
 static const char tls_plaintext_reply[] =
@@ -121,6 +122,13 @@ tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
 		goto fail;
 	}
 	SSL_CTX_set_verify(ctx, mode, NULL);
+	/*
+	 * Without read-ahead OpenSSL reads each 16 KiB record in two
+	 * read(2)s (header, body); with it, one read fills TLS_READ_BUF.
+	 * tls_pending then must count the undecrypted bytes too.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUF);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
@@ -469,7 +477,7 @@ tls_pending(const struct tls_conn *t)
 		return false;
 	if (t->lock != NULL)
 		pthread_mutex_lock(t->lock);
-	r = SSL_pending(t->ssl) > 0;
+	r = SSL_has_pending(t->ssl) == 1;
 	if (t->lock != NULL)
 		pthread_mutex_unlock(t->lock);
 	return r;
