@@ -21,6 +21,7 @@
 
 #define TLS_ALPN_WIRE "\x09" WIRE_ALPN
 #define TLS_READ_BUF	(256u << 10)
+#define TLS_WRITE_BUF	(256u << 10)
 
 /* Told to a client that speaks plaintext to a TLS port. */
 static const char tls_plaintext_reply[] =
@@ -252,6 +253,31 @@ tls_explain(struct tls_conn *t, int e, const char *op, char *err,
 	ERR_clear_error();
 }
 
+/*
+ * Reads go straight to the socket (read-ahead batches them); writes go
+ * through a buffer, so that a frame's 16 KiB records leave in write(2)s
+ * of TLS_WRITE_BUF, not one each.  tls_write_all flushes it; OpenSSL
+ * flushes it itself after handshake messages and alerts.
+ */
+static int
+tls_set_bios(struct tls_conn *t)
+{
+	BIO *sock, *buf;
+
+	if ((sock = BIO_new_socket(t->fd, BIO_NOCLOSE)) == NULL)
+		return -1;
+	if ((buf = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_write_buffer_size(buf, TLS_WRITE_BUF) != 1 ||
+	    BIO_up_ref(sock) != 1) {
+		BIO_free(buf);
+		BIO_free(sock);
+		return -1;
+	}
+	BIO_push(buf, sock);
+	SSL_set_bio(t->ssl, sock, buf);         /* takes both references */
+	return 0;
+}
+
 static int
 tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
     char *err, size_t errlen)
@@ -266,7 +292,7 @@ tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 		frame_errf(err, errlen, "fcntl: %s", strerror(errno));
 		return -1;
 	}
-	if ((t->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(t->ssl, fd) != 1) {
+	if ((t->ssl = SSL_new(ctx)) == NULL || tls_set_bios(t) == -1) {
 		frame_errf(err, errlen, "tls: out of memory");
 		return -1;
 	}
@@ -435,6 +461,32 @@ tls_read(struct tls_conn *t, void *buf, size_t len, char *err, size_t errlen)
 	}
 }
 
+/* Push out what the write buffer holds.  0 or -1 with a message. */
+static int
+tls_flush(struct tls_conn *t, char *err, size_t errlen)
+{
+	BIO *b;
+	int ok, retry;
+
+	for (;;) {
+		tls_lock(t);
+		b = SSL_get_wbio(t->ssl);
+		errno = 0;
+		ok = BIO_flush(b) == 1;
+		retry = !ok && BIO_should_retry(b);
+		tls_unlock(t);
+		if (ok)
+			return 0;
+		if (!retry) {
+			frame_errf(err, errlen, "write: %s", errno ?
+			    strerror(errno) : "connection closed by peer");
+			return -1;
+		}
+		if (tls_wait(t, true, err, errlen) == -1)
+			return -1;
+	}
+}
+
 int
 tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
     size_t errlen)
@@ -465,7 +517,7 @@ tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
 		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
 			return -1;
 	}
-	return 0;
+	return tls_flush(t, err, errlen);
 }
 
 bool
