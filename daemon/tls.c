@@ -22,6 +22,8 @@
 #define TLS_ALPN_WIRE "\x09" WIRE_ALPN
 #define TLS_READ_BUF	(256u << 10)
 #define TLS_WRITE_BUF	(256u << 10)
+#define TLS_SUITES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+	"TLS_CHACHA20_POLY1305_SHA256"
 
 /* Told to a client that speaks plaintext to a TLS port. */
 static const char tls_plaintext_reply[] =
@@ -109,6 +111,17 @@ tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
 		frame_errf(err, errlen, "tls: this OpenSSL lacks TLS 1.3");
 		goto fail;
 	}
+	/*
+	 * AES-128-GCM first: with AES-NI it is the cheapest TLS 1.3 suite
+	 * (10 AES rounds, not 14), and at 1.5 GB per transfer the cipher is
+	 * a good part of both sides' CPU.  The server's order decides.
+	 */
+	if (SSL_CTX_set_ciphersuites(ctx, TLS_SUITES) != 1) {
+		frame_errf(err, errlen, "tls: cannot set the cipher suites");
+		goto fail;
+	}
+	if (server)
+		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (tls_ctx_files(ctx, c, server, err, errlen) == -1)
 		goto fail;
 	if (server) {
