@@ -500,8 +500,8 @@ tls_flush(struct tls_conn *t, char *err, size_t errlen)
 	}
 }
 
-int
-tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
+static int
+tls_write_buf(struct tls_conn *t, const void *buf, size_t len, char *err,
     size_t errlen)
 {
 	const char *p = buf;
@@ -530,6 +530,25 @@ tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
 		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+int
+tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	if (tls_write_buf(t, buf, len, err, errlen) == -1)
+		return -1;
+	return tls_flush(t, err, errlen);
+}
+
+int
+tls_write2_all(struct tls_conn *t, const void *a, size_t alen, const void *b,
+    size_t blen, char *err, size_t errlen)
+{
+	if (tls_write_buf(t, a, alen, err, errlen) == -1 ||
+	    tls_write_buf(t, b, blen, err, errlen) == -1)
+		return -1;
 	return tls_flush(t, err, errlen);
 }
 

@@ -173,19 +173,25 @@ int
 wireio_send(struct wireio *w, const struct wire_msg *m)
 {
 	char why[256];
+	bool data;
 
 	if (wire_fsm_step(&w->fsm, true, m, why, sizeof(why)) == -1) {
 		frame_errf(w->err, sizeof(w->err), "internal: %s", why);
 		return -1;
 	}
+	/* A DATA body (up to 8 MiB) goes from the caller's buffer. */
+	data = m->type == WIRE_DATA;
 	w->out.len = 0;
-	if (wire_encode(&w->out, m, why, sizeof(why)) == -1) {
+	if ((data ? wire_encode_head(&w->out, m, why, sizeof(why)) :
+	    wire_encode(&w->out, m, why, sizeof(why))) == -1) {
 		frame_errf(w->err, sizeof(w->err), "cannot encode %s: %s",
 		    wire_type_name(m->type), why);
 		return -1;
 	}
 	wireio_write_begin(w);
-	if (tls_write_all(w->tls, w->out.p, w->out.len, why, sizeof(why)) == -1) {
+	if (tls_write2_all(w->tls, w->out.p, w->out.len, data ?
+	    m->u.data.body : NULL, data ? m->u.data.body_len : 0, why,
+	    sizeof(why)) == -1) {
 		wireio_write_end(w, true);
 		frame_errf(w->err, sizeof(w->err), "sending %s: %s",
 		    wire_type_name(m->type), why);

@@ -223,6 +223,45 @@ test_roundtrip_all(void **state)
 	wire_buf_free(&b2);
 }
 
+/*
+ * wire_encode_head leaves a DATA body to be sent after it: head then
+ * body must be the bytes wire_encode gives, for every type.
+ */
+static void
+test_encode_head(void **state)
+{
+	struct wire_buf whole = { 0 }, head = { 0 };
+	struct wire_msg m;
+	char err[256];
+	uint16_t t;
+	size_t blen;
+
+	(void)state;
+	for (t = 1; t <= WIRE_TYPE_MAX; t++) {
+		assert_int_equal(sample(t, &m), 0);
+		whole.len = head.len = 0;
+		encode_ok(&whole, &m);
+		if (wire_encode_head(&head, &m, err, sizeof(err)) == -1)
+			fail_msg("encode head %s: %s", wire_type_name(t), err);
+		blen = t == WIRE_DATA ? m.u.data.body_len : 0;
+		if (t == WIRE_DATA)
+			assert_true(blen > 0);
+		assert_int_equal(head.len + blen, whole.len);
+		assert_memory_equal(head.p, whole.p, head.len);
+		if (blen > 0)
+			assert_memory_equal(whole.p + head.len, m.u.data.body,
+			    blen);
+	}
+	/* A bad DATA is refused, as by wire_encode. */
+	assert_int_equal(sample(WIRE_DATA, &m), 0);
+	m.u.data.body_len--;
+	head.len = 0;
+	assert_int_equal(wire_encode_head(&head, &m, err, sizeof(err)), -1);
+	assert_int_equal(head.len, 0);
+	wire_buf_free(&whole);
+	wire_buf_free(&head);
+}
+
 static void
 test_fields(void **state)
 {
@@ -821,6 +860,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_layout),
 		cmocka_unit_test(test_roundtrip_all),
+		cmocka_unit_test(test_encode_head),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_truncation_every_byte),
 		cmocka_unit_test(test_oversize_unknown),
