@@ -241,7 +241,8 @@ wireio_frame(struct wireio *w)
 	enum frame_event ev;
 	char why[256];
 	ssize_t n;
-	size_t used;
+	size_t used, dlen;
+	uint8_t *direct;
 
 	for (;;) {
 		if (w->inoff < w->inlen) {
@@ -256,7 +257,16 @@ wireio_frame(struct wireio *w)
 				return -1;
 			}
 		}
-		n = tls_read(w->tls, w->in, WIREIO_READ_CHUNK, why, sizeof(why));
+		/* Inside a big payload: read into it, not through w->in. */
+		if (w->inoff == w->inlen &&
+		    (direct = frame_decoder_space(&w->dec, &dlen)) != NULL &&
+		    dlen >= WIREIO_DIRECT_MIN)
+			n = tls_read(w->tls, direct, dlen, why, sizeof(why));
+		else {
+			direct = NULL;
+			n = tls_read(w->tls, w->in, WIREIO_READ_CHUNK, why,
+			    sizeof(why));
+		}
 		if (n < 0 && w->tls->timed_out) {
 			/* tell the peer, if it still listens: it may resume */
 			wireio_fail(w, WIRE_E_TIMEOUT, "%s", why);
@@ -268,6 +278,17 @@ wireio_frame(struct wireio *w)
 			    "connection closed by peer" :
 			    "connection closed by peer inside a message") : why);
 			return -1;
+		}
+		if (direct != NULL) {
+			ev = frame_decoder_commit(&w->dec, (size_t)n);
+			if (ev == FRAME_READY)
+				return 0;
+			if (ev == FRAME_ERROR) {
+				wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s",
+				    w->dec.err);
+				return -1;
+			}
+			continue;
 		}
 		w->inlen = (size_t)n;
 		w->inoff = 0;
