@@ -20,6 +20,10 @@
 #include "proto/wire.h"
 
 #define TLS_ALPN_WIRE "\x09" WIRE_ALPN
+#define TLS_READ_BUF	(256u << 10)
+#define TLS_WRITE_BUF	(256u << 10)
+#define TLS_SUITES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+	"TLS_CHACHA20_POLY1305_SHA256"
 
 /* Told to a client that speaks plaintext to a TLS port. */
 static const char tls_plaintext_reply[] =
@@ -107,6 +111,17 @@ tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
 		frame_errf(err, errlen, "tls: this OpenSSL lacks TLS 1.3");
 		goto fail;
 	}
+	/*
+	 * AES-128-GCM first: with AES-NI it is the cheapest TLS 1.3 suite
+	 * (10 AES rounds, not 14), and at 1.5 GB per transfer the cipher is
+	 * a good part of both sides' CPU.  The server's order decides.
+	 */
+	if (SSL_CTX_set_ciphersuites(ctx, TLS_SUITES) != 1) {
+		frame_errf(err, errlen, "tls: cannot set the cipher suites");
+		goto fail;
+	}
+	if (server)
+		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (tls_ctx_files(ctx, c, server, err, errlen) == -1)
 		goto fail;
 	if (server) {
@@ -121,6 +136,13 @@ tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
 		goto fail;
 	}
 	SSL_CTX_set_verify(ctx, mode, NULL);
+	/*
+	 * Without read-ahead OpenSSL reads each 16 KiB record in two
+	 * read(2)s (header, body); with it, one read fills TLS_READ_BUF.
+	 * tls_pending then must count the undecrypted bytes too.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUF);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
@@ -244,6 +266,31 @@ tls_explain(struct tls_conn *t, int e, const char *op, char *err,
 	ERR_clear_error();
 }
 
+/*
+ * Reads go straight to the socket (read-ahead batches them); writes go
+ * through a buffer, so that a frame's 16 KiB records leave in write(2)s
+ * of TLS_WRITE_BUF, not one each.  tls_write_all flushes it; OpenSSL
+ * flushes it itself after handshake messages and alerts.
+ */
+static int
+tls_set_bios(struct tls_conn *t)
+{
+	BIO *sock, *buf;
+
+	if ((sock = BIO_new_socket(t->fd, BIO_NOCLOSE)) == NULL)
+		return -1;
+	if ((buf = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_write_buffer_size(buf, TLS_WRITE_BUF) != 1 ||
+	    BIO_up_ref(sock) != 1) {
+		BIO_free(buf);
+		BIO_free(sock);
+		return -1;
+	}
+	BIO_push(buf, sock);
+	SSL_set_bio(t->ssl, sock, buf);         /* takes both references */
+	return 0;
+}
+
 static int
 tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
     char *err, size_t errlen)
@@ -258,7 +305,7 @@ tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 		frame_errf(err, errlen, "fcntl: %s", strerror(errno));
 		return -1;
 	}
-	if ((t->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(t->ssl, fd) != 1) {
+	if ((t->ssl = SSL_new(ctx)) == NULL || tls_set_bios(t) == -1) {
 		frame_errf(err, errlen, "tls: out of memory");
 		return -1;
 	}
@@ -427,8 +474,34 @@ tls_read(struct tls_conn *t, void *buf, size_t len, char *err, size_t errlen)
 	}
 }
 
-int
-tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
+/* Push out what the write buffer holds.  0 or -1 with a message. */
+static int
+tls_flush(struct tls_conn *t, char *err, size_t errlen)
+{
+	BIO *b;
+	int ok, retry;
+
+	for (;;) {
+		tls_lock(t);
+		b = SSL_get_wbio(t->ssl);
+		errno = 0;
+		ok = BIO_flush(b) == 1;
+		retry = !ok && BIO_should_retry(b);
+		tls_unlock(t);
+		if (ok)
+			return 0;
+		if (!retry) {
+			frame_errf(err, errlen, "write: %s", errno ?
+			    strerror(errno) : "connection closed by peer");
+			return -1;
+		}
+		if (tls_wait(t, true, err, errlen) == -1)
+			return -1;
+	}
+}
+
+static int
+tls_write_buf(struct tls_conn *t, const void *buf, size_t len, char *err,
     size_t errlen)
 {
 	const char *p = buf;
@@ -460,6 +533,25 @@ tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
 	return 0;
 }
 
+int
+tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	if (tls_write_buf(t, buf, len, err, errlen) == -1)
+		return -1;
+	return tls_flush(t, err, errlen);
+}
+
+int
+tls_write2_all(struct tls_conn *t, const void *a, size_t alen, const void *b,
+    size_t blen, char *err, size_t errlen)
+{
+	if (tls_write_buf(t, a, alen, err, errlen) == -1 ||
+	    tls_write_buf(t, b, blen, err, errlen) == -1)
+		return -1;
+	return tls_flush(t, err, errlen);
+}
+
 bool
 tls_pending(const struct tls_conn *t)
 {
@@ -469,7 +561,7 @@ tls_pending(const struct tls_conn *t)
 		return false;
 	if (t->lock != NULL)
 		pthread_mutex_lock(t->lock);
-	r = SSL_pending(t->ssl) > 0;
+	r = SSL_has_pending(t->ssl) == 1;
 	if (t->lock != NULL)
 		pthread_mutex_unlock(t->lock);
 	return r;

@@ -68,6 +68,9 @@ ssize_t tls_read(struct tls_conn *t, void *buf, size_t len, char *err,
     size_t errlen);
 int  tls_write_all(struct tls_conn *t, const void *buf, size_t len,
     char *err, size_t errlen);
+/* a then b, as one write: no copy of b to join them. */
+int  tls_write2_all(struct tls_conn *t, const void *a, size_t alen,
+    const void *b, size_t blen, char *err, size_t errlen);
 /* Bytes OpenSSL already holds decrypted: read them before polling. */
 bool tls_pending(const struct tls_conn *t);
 /*

@@ -173,19 +173,25 @@ int
 wireio_send(struct wireio *w, const struct wire_msg *m)
 {
 	char why[256];
+	bool data;
 
 	if (wire_fsm_step(&w->fsm, true, m, why, sizeof(why)) == -1) {
 		frame_errf(w->err, sizeof(w->err), "internal: %s", why);
 		return -1;
 	}
+	/* A DATA body (up to 8 MiB) goes from the caller's buffer. */
+	data = m->type == WIRE_DATA;
 	w->out.len = 0;
-	if (wire_encode(&w->out, m, why, sizeof(why)) == -1) {
+	if ((data ? wire_encode_head(&w->out, m, why, sizeof(why)) :
+	    wire_encode(&w->out, m, why, sizeof(why))) == -1) {
 		frame_errf(w->err, sizeof(w->err), "cannot encode %s: %s",
 		    wire_type_name(m->type), why);
 		return -1;
 	}
 	wireio_write_begin(w);
-	if (tls_write_all(w->tls, w->out.p, w->out.len, why, sizeof(why)) == -1) {
+	if (tls_write2_all(w->tls, w->out.p, w->out.len, data ?
+	    m->u.data.body : NULL, data ? m->u.data.body_len : 0, why,
+	    sizeof(why)) == -1) {
 		wireio_write_end(w, true);
 		frame_errf(w->err, sizeof(w->err), "sending %s: %s",
 		    wire_type_name(m->type), why);
@@ -235,7 +241,8 @@ wireio_frame(struct wireio *w)
 	enum frame_event ev;
 	char why[256];
 	ssize_t n;
-	size_t used;
+	size_t used, dlen;
+	uint8_t *direct;
 
 	for (;;) {
 		if (w->inoff < w->inlen) {
@@ -250,7 +257,16 @@ wireio_frame(struct wireio *w)
 				return -1;
 			}
 		}
-		n = tls_read(w->tls, w->in, WIREIO_READ_CHUNK, why, sizeof(why));
+		/* Inside a big payload: read into it, not through w->in. */
+		if (w->inoff == w->inlen &&
+		    (direct = frame_decoder_space(&w->dec, &dlen)) != NULL &&
+		    dlen >= WIREIO_DIRECT_MIN)
+			n = tls_read(w->tls, direct, dlen, why, sizeof(why));
+		else {
+			direct = NULL;
+			n = tls_read(w->tls, w->in, WIREIO_READ_CHUNK, why,
+			    sizeof(why));
+		}
 		if (n < 0 && w->tls->timed_out) {
 			/* tell the peer, if it still listens: it may resume */
 			wireio_fail(w, WIRE_E_TIMEOUT, "%s", why);
@@ -262,6 +278,17 @@ wireio_frame(struct wireio *w)
 			    "connection closed by peer" :
 			    "connection closed by peer inside a message") : why);
 			return -1;
+		}
+		if (direct != NULL) {
+			ev = frame_decoder_commit(&w->dec, (size_t)n);
+			if (ev == FRAME_READY)
+				return 0;
+			if (ev == FRAME_ERROR) {
+				wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s",
+				    w->dec.err);
+				return -1;
+			}
+			continue;
 		}
 		w->inlen = (size_t)n;
 		w->inoff = 0;

@@ -15,6 +15,8 @@
 #include "proto/wire.h"
 
 #define WIREIO_READ_CHUNK (256u << 10)
+/* A payload missing at least this much is read straight into place. */
+#define WIREIO_DIRECT_MIN (16u << 10)
 
 struct wireio {
 	struct tls_conn *tls;

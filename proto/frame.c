@@ -175,3 +175,26 @@ frame_decoder_push(struct frame_decoder *d, const void *p, size_t len,
 	d->nframes++;
 	return FRAME_READY;
 }
+
+uint8_t *
+frame_decoder_space(struct frame_decoder *d, size_t *len)
+{
+	if (d->state != FR_PAYLOAD || d->phave >= d->hdr.len)
+		return NULL;
+	*len = d->hdr.len - d->phave;
+	return d->payload + d->phave;
+}
+
+enum frame_event
+frame_decoder_commit(struct frame_decoder *d, size_t n)
+{
+	if (d->state != FR_PAYLOAD || n > d->hdr.len - d->phave)
+		return frame_decoder_fail(d, "internal: payload overrun");
+	d->phave += n;
+	d->consumed += n;
+	if (d->phave < d->hdr.len)
+		return FRAME_NEED_MORE;
+	d->state = FR_READY;
+	d->nframes++;
+	return FRAME_READY;
+}

@@ -78,6 +78,14 @@ void frame_decoder_free(struct frame_decoder *d);
  */
 enum frame_event frame_decoder_push(struct frame_decoder *d, const void *p,
     size_t len, size_t *used);
+/*
+ * Reading straight into the payload, without a copy through push: where
+ * the rest of the current payload goes and how long it is (NULL when no
+ * payload is under way), then commit the n bytes put there (as push,
+ * but n past the space is an error).
+ */
+uint8_t *frame_decoder_space(struct frame_decoder *d, size_t *len);
+enum frame_event frame_decoder_commit(struct frame_decoder *d, size_t n);
 /* True when no partial frame is buffered (a clean place to stop). */
 bool frame_decoder_idle(const struct frame_decoder *d);
 

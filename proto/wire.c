@@ -101,6 +101,7 @@ struct wr {
 	char *err;
 	size_t errlen;
 	int bad;
+	bool head_only;         /* a DATA body is left to the caller */
 };
 
 static uint8_t *
@@ -271,7 +272,8 @@ wr_payload(struct wr *w, const struct wire_msg *m)
 		wr_u64(w, m->u.data.offset);
 		wr_u32(w, m->u.data.ncmds);
 		wr_u32(w, m->u.data.raw_len);
-		wr_raw(w, m->u.data.body, m->u.data.body_len);
+		if (!w->head_only)
+			wr_raw(w, m->u.data.body, m->u.data.body_len);
 		break;
 	case WIRE_ACK:
 	case WIRE_END:
@@ -305,17 +307,19 @@ wr_payload(struct wr *w, const struct wire_msg *m)
 	}
 }
 
-int
-wire_encode(struct wire_buf *b, const struct wire_msg *m, char *err,
-    size_t errlen)
+static int
+wire_encode_part(struct wire_buf *b, const struct wire_msg *m, bool head_only,
+    char *err, size_t errlen)
 {
-	struct wr w = { b, b->len, err, errlen, 0 };
+	struct wr w = { b, b->len, err, errlen, 0, head_only };
 	struct frame_hdr h;
 	size_t len;
 
 	wr_space(&w, FRAME_HEADER_LEN);
 	wr_payload(&w, m);
 	len = b->len - w.start - FRAME_HEADER_LEN;
+	if (head_only && m->type == WIRE_DATA)
+		len += m->u.data.body_len;
 	if (!w.bad && wire_known(m->type) && len > wire_max_len(m->type))
 		wr_bad(&w, "payload over the bound of its type");
 	if (w.bad) {
@@ -328,6 +332,20 @@ wire_encode(struct wire_buf *b, const struct wire_msg *m, char *err,
 	h.len = (uint32_t)len;
 	frame_hdr_encode(b->p + w.start, &h);
 	return 0;
+}
+
+int
+wire_encode(struct wire_buf *b, const struct wire_msg *m, char *err,
+    size_t errlen)
+{
+	return wire_encode_part(b, m, false, err, errlen);
+}
+
+int
+wire_encode_head(struct wire_buf *b, const struct wire_msg *m, char *err,
+    size_t errlen)
+{
+	return wire_encode_part(b, m, true, err, errlen);
 }
 
 void

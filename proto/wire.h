@@ -219,6 +219,13 @@ const char *wire_error_name(uint32_t code);
  */
 int  wire_encode(struct wire_buf *b, const struct wire_msg *m,
     char *err, size_t errlen);
+/*
+ * The same, but for DATA without its body: the frame's bytes are what b
+ * got followed by m->u.data.body (sent after it, not copied).  Other
+ * types are encoded whole.
+ */
+int  wire_encode_head(struct wire_buf *b, const struct wire_msg *m,
+    char *err, size_t errlen);
 void wire_buf_free(struct wire_buf *b);
 
 /*
