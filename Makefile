@@ -102,7 +102,7 @@ $(B)/tests/%: $(B)/tests/lib/%.o $(LIB)
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_SRCS = $(filter-out daemon/ctl_%.c,$(LIB_SRCS))
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+build-fuzz/%: tests/fuzz/%.c tests/fuzz/frames.h $(FUZZ_LIB_SRCS)
 	@mkdir -p build-fuzz
 	$(if $(filter 0,$(V)),@echo "  FUZZ    $@")
 	$(Q)clang $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) $(LDLIBS) -o $@

@@ -92,6 +92,8 @@ int	 admin_percent(const struct ctl_live *);
 int64_t	 admin_eta(const struct ctl_live *);
 void	 json_str(FILE *, const char *);
 void	 json_time(FILE *, int64_t);
+void	 json_field_str(FILE *, const char *key, const char *);
+void	 json_field_time(FILE *, const char *key, int64_t);
 void	 json_live(FILE *, const struct ctl_live *);
 void	 json_run(FILE *, const struct ctl_run *);
 void	 json_target(FILE *, const struct ctl_target *);

@@ -239,6 +239,21 @@ json_time(FILE *f, int64_t t)
 		fprintf(f, "%lld", (long long)t);
 }
 
+/* ,"key":value -- a member after the first. */
+void
+json_field_str(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, ",\"%s\":", key);
+	json_str(f, s);
+}
+
+void
+json_field_time(FILE *f, const char *key, int64_t t)
+{
+	fprintf(f, ",\"%s\":", key);
+	json_time(f, t);
+}
+
 void
 json_live(FILE *f, const struct ctl_live *l)
 {
@@ -247,14 +262,10 @@ json_live(FILE *f, const struct ctl_live *l)
 
 	fprintf(f, "{\"id\":%u,\"job\":", l->id);
 	json_str(f, l->job);
-	fputs(",\"phase\":", f);
-	json_str(f, l->phase);
-	fputs(",\"target\":", f);
-	json_str(f, l->target);
-	fputs(",\"snapshot\":", f);
-	json_str(f, l->snapshot);
-	fputs(",\"start\":", f);
-	json_time(f, l->start);
+	json_field_str(f, "phase", l->phase);
+	json_field_str(f, "target", l->target);
+	json_field_str(f, "snapshot", l->snapshot);
+	json_field_time(f, "start", l->start);
 	fprintf(f, ",\"bytes_done\":%" PRIu64 ",\"bytes_total\":", l->done);
 	if (l->total)
 		fprintf(f, "%" PRIu64, l->total);
@@ -279,16 +290,11 @@ json_run(FILE *f, const struct ctl_run *r)
 {
 	fprintf(f, "{\"id\":%u,\"job\":", r->id);
 	json_str(f, r->job);
-	fputs(",\"target\":", f);
-	json_str(f, r->target);
-	fputs(",\"snapshot\":", f);
-	json_str(f, r->snapshot);
-	fputs(",\"parent\":", f);
-	json_str(f, r->parent);
-	fputs(",\"start\":", f);
-	json_time(f, r->start);
-	fputs(",\"end\":", f);
-	json_time(f, r->end);
+	json_field_str(f, "target", r->target);
+	json_field_str(f, "snapshot", r->snapshot);
+	json_field_str(f, "parent", r->parent);
+	json_field_time(f, "start", r->start);
+	json_field_time(f, "end", r->end);
 	fprintf(f, ",\"duration\":%lld,\"result\":\"%s\",\"bytes\":%" PRIu64
 	    ",\"resumes\":%u,\"error\":", (long long)(r->end >= r->start ?
 	    r->end - r->start : 0), ctl_result_name(r->result), r->bytes,
@@ -302,16 +308,12 @@ json_target(FILE *f, const struct ctl_target *t)
 {
 	fputs("{\"name\":", f);
 	json_str(f, t->target);
-	fputs(",\"start\":", f);
-	json_time(f, t->start);
-	fputs(",\"end\":", f);
-	json_time(f, t->end);
+	json_field_time(f, "start", t->start);
+	json_field_time(f, "end", t->end);
 	fprintf(f, ",\"result\":\"%s\",\"error\":", ctl_result_name(t->result));
 	json_str(f, t->error);
-	fputs(",\"last_success\":", f);
-	json_time(f, t->last_success);
-	fputs(",\"held_reported\":", f);
-	json_time(f, t->held_when);
+	json_field_time(f, "last_success", t->last_success);
+	json_field_time(f, "held_reported", t->held_when);
 	if (t->held_when == 0)
 		fputs(",\"held_count\":null}", f);
 	else

@@ -169,14 +169,12 @@ status_json(const struct reply *r)
 		j = &r->jobs[i];
 		printf("%s{\"name\":", i ? "," : "");
 		json_str(stdout, j->name);
-		printf(",\"schedule\":");
-		json_str(stdout, j->schedule);
+		json_field_str(stdout, "schedule", j->schedule);
 		printf(",\"paused\":%s,\"running\":%s,\"queued\":%s,"
 		    "\"last_run\":{\"start\":", j->paused ? "true" : "false",
 		    j->running ? "true" : "false", j->queued ? "true" : "false");
 		json_time(stdout, j->start);
-		printf(",\"end\":");
-		json_time(stdout, j->end);
+		json_field_time(stdout, "end", j->end);
 		printf(",\"result\":\"%s\",\"error\":",
 		    ctl_result_name(j->result));
 		json_str(stdout, j->error);
@@ -267,8 +265,7 @@ snapshots_json(const struct reply *r, const char *job)
 		s = &r->snaps[i];
 		printf("%s{\"name\":", i ? "," : "");
 		json_str(stdout, s->name);
-		printf(",\"time\":");
-		json_time(stdout, s->time);
+		json_field_time(stdout, "time", s->time);
 		printf(",\"held_by\":[");
 		for (k = 0; k < s->nheld; k++) {
 			printf("%s", k ? "," : "");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "proto/ctl.h"
+#include "tests/fuzz/frames.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 
@@ -81,22 +82,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct frame_decoder d;
-	size_t off = 0, used, chunk;
-	enum frame_event ev;
-
-	frame_decoder_init(&d, &ctl_rules);
-	while (off < size) {
-		chunk = 1 + data[off] % 64;
-		if (chunk > size - off)
-			chunk = size - off;
-		ev = frame_decoder_push(&d, data + off, chunk, &used);
-		off += used;
-		if (ev == FRAME_ERROR)
-			break;
-		if (ev == FRAME_READY)
-			fz_message(&d.hdr, d.payload);
-	}
-	frame_decoder_free(&d);
+	fuzz_frames(data, size, &ctl_rules, fz_message);
 	return 0;
 }

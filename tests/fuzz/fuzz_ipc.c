@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto/ipc.h"
+#include "tests/fuzz/frames.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 
@@ -82,23 +83,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct frame_decoder d;
-	size_t off = 0, used, chunk;
-	enum frame_event ev;
-
-	frame_decoder_init(&d, &ipc_rules);
-	while (off < size) {
-		/* Chunk sizes from the data, like short reads. */
-		chunk = 1 + data[off] % 64;
-		if (chunk > size - off)
-			chunk = size - off;
-		ev = frame_decoder_push(&d, data + off, chunk, &used);
-		off += used;
-		if (ev == FRAME_ERROR)
-			break;
-		if (ev == FRAME_READY)
-			fz_message(&d.hdr, d.payload);
-	}
-	frame_decoder_free(&d);
+	fuzz_frames(data, size, &ipc_rules, fz_message);
 	return 0;
 }
