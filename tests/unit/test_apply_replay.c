@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -230,6 +231,22 @@ area(char *tmpl)
 	return fd;
 }
 
+static int
+area_unlink(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Close an area and remove it with everything in it. */
+static void
+area_done(int fd, const char *tmpl)
+{
+	close(fd);
+	assert_int_equal(nftw(tmpl, area_unlink, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 /* A text form of a tree: names, types, modes, contents, links, xattrs. */
 static void
 dump(int dfd, const char *rel, char **out, size_t *len, FILE *f)
@@ -319,7 +336,7 @@ setup(void **state)
 	feed(a, 1, ncmds);
 	apply_free(a);
 	reference = tree(dfd);
-	close(dfd);
+	area_done(dfd, tmpl);
 	return 0;
 }
 
@@ -390,7 +407,7 @@ test_resume_with_progress(void **state)
 		assert_int_equal(checkpoint_write(dfd, ".btrsend-partial.t.state",
 		    &ck), 0);
 		resume_and_check(dfd, p, "with progress record");
-		close(dfd);
+		area_done(dfd, tmpl);
 	}
 }
 
@@ -424,7 +441,7 @@ test_replay_in_flight(void **state)
 		assert_int_equal(checkpoint_write(dfd, ".btrsend-partial.t.state",
 		    &ck), 0);
 		resume_and_check(dfd, p, "tolerant replay of the command in flight");
-		close(dfd);
+		area_done(dfd, tmpl);
 	}
 }
 

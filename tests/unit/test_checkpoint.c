@@ -70,6 +70,8 @@ teardown(void **state)
 	DIR *d;
 
 	d = fdopendir(dup(f->dirfd));
+	if (d)
+		rewinddir(d);   /* count_entries may have left it at the end */
 	while (d && (de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			unlinkat(f->dirfd, de->d_name, 0);
