@@ -17,6 +17,15 @@
  *
  * Two slots, written alternately, each with a sequence number and a CRC,
  * so a kill in the middle of an update leaves the other slot intact.
+ *
+ * The file beside the staging subvolume is the lock ("a receive of this
+ * name is running"); the record itself lives on tmpfs, in
+ * /dev/shm/btrsend-progress.<dev>.<inode of that file>.  It has to
+ * outlive the process, not the boot, and on btrfs every write-back
+ * (apply_sync.c) took its page and made the next store wait until the
+ * page was on disk behind the data being flushed: the apply stood still
+ * for most of each flush.  Without /dev/shm the record stays in the file
+ * beside the subvolume, as it was.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -26,12 +35,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/apply_impl.h"
 
 #define PROGRESS_MAGIC  "BTRSPRG1"
 #define PROGRESS_SIZE   4096
+#define PROGRESS_SHM    "/dev/shm/btrsend-progress."
 
 struct progress_slot {
 	char magic[8];
@@ -76,21 +87,56 @@ progress_name(const struct apply *a, char out[NAME_MAX + 1])
 	return n < 0 || n > NAME_MAX ? -1 : 0;
 }
 
-/* Create (or reuse) and map the progress file of the current subvolume. */
+/* The tmpfs path of the record of the lock file described by st. */
+static void
+progress_shm_name(const struct stat *st, char out[64])
+{
+	snprintf(out, 64, PROGRESS_SHM "%llx.%llx",
+	    (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+}
+
+/*
+ * The record of lock file `lockfd`: its tmpfs file, emptied when `fresh`
+ * (a new lock file may reuse the inode of one gone), or the lock file
+ * itself when there is no tmpfs.  A descriptor, or -1.
+ */
+static int
+progress_record_open(int lockfd, bool fresh)
+{
+	struct stat st;
+	char shm[64];
+	int fd;
+
+	if (fstat(lockfd, &st) == -1)
+		return -1;
+	progress_shm_name(&st, shm);
+	fd = open(shm, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	    (fresh ? O_TRUNC : 0), 0600);
+	if (fd == -1)
+		fd = fcntl(lockfd, F_DUPFD_CLOEXEC, 3);
+	return fd;
+}
+
+/* Create (or reuse) and map the progress record of the current subvolume. */
 int
 apply_progress_open(struct apply *a)
 {
 	struct progress_slot *slots;
 	char name[NAME_MAX + 1];
+	bool fresh = true;
 	void *p;
-	int fd;
+	int fd, rec;
 
 	if (a->progress != NULL)
 		return 0;
 	if (progress_name(a, name) == -1)
 		return apply_fail(a, 0, "progress file name too long");
-	fd = openat(a->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	fd = openat(a->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1 && errno == EEXIST) {
+		fresh = false;
+		fd = openat(a->dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd == -1)
 		return apply_fail(a, errno, "open %s", name);
 	/* the lock says "a receive of this name is running": held to the end */
@@ -100,11 +146,16 @@ apply_progress_open(struct apply *a)
 		    "another receive of %s is running in DIR (lock on %s)",
 		    a->name, name);
 	}
-	if (ftruncate(fd, PROGRESS_SIZE) == -1) {
+	if ((rec = progress_record_open(fd, fresh)) == -1 ||
+	    ftruncate(rec, PROGRESS_SIZE) == -1) {
+		if (rec != -1)
+			close(rec);
 		close(fd);
-		return apply_fail(a, errno, "size %s", name);
+		return apply_fail(a, errno, "progress record of %s", name);
 	}
-	p = mmap(NULL, PROGRESS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, PROGRESS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, rec,
+	    0);
+	close(rec);
 	if (p == MAP_FAILED) {
 		close(fd);
 		return apply_fail(a, errno, "map %s", name);
@@ -121,14 +172,20 @@ apply_progress_open(struct apply *a)
 void
 apply_progress_close(struct apply *a, bool remove)
 {
-	char name[NAME_MAX + 1];
+	char name[NAME_MAX + 1], shm[64];
+	struct stat st;
 
 	if (a->progress != NULL)
 		munmap(a->progress, PROGRESS_SIZE);
 	a->progress = NULL;
 	/* unlink before the lock goes, so no one locks a file on its way out */
-	if (remove && progress_name(a, name) == 0)
+	if (remove && progress_name(a, name) == 0) {
+		if (fstatat(a->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			progress_shm_name(&st, shm);
+			(void)unlink(shm);
+		}
 		(void)unlinkat(a->dirfd, name, 0);
+	}
 	if (a->progress_fd != -1)
 		close(a->progress_fd);
 	a->progress_fd = -1;
@@ -166,9 +223,10 @@ int
 apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c)
 {
 	struct progress_slot slots[2], *best = NULL;
-	char name[NAME_MAX + 1];
+	char name[NAME_MAX + 1], shm[64];
+	struct stat st;
 	ssize_t n;
-	int fd, i;
+	int fd, rec, i;
 
 	/* test only: act as if the machine had crashed (boot id changed) */
 	if (getenv("BTRSEND_TEST_IGNORE_PROGRESS") != NULL)
@@ -179,6 +237,13 @@ apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c)
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return 0;
+	if (fstat(fd, &st) == 0) {
+		progress_shm_name(&st, shm);
+		if ((rec = open(shm, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+			close(fd);
+			fd = rec;
+		}
+	}
 	n = read(fd, slots, sizeof(slots));
 	close(fd);
 	if (n != (ssize_t)sizeof(slots))

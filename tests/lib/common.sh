@@ -37,6 +37,11 @@ fixture_teardown_dir() {
 	[ -d "$dir" ] || return 0
 	if [ -f "$dir/.mounts" ]; then
 		tac "$dir/.mounts" | while read -r m; do
+			# progress records of partials left here (apply_progress.c)
+			find "$m" -name '*.progress' -type f -printf '%D %i\n' 2>/dev/null |
+				while read -r dev ino; do
+					rm -f "$(printf '/dev/shm/btrsend-progress.%x.%x' "$dev" "$ino")"
+				done
 			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 		done
 	fi
