@@ -180,9 +180,12 @@ stream_reader_init(struct stream_reader *r, const struct stream_reader_opts *o)
 void
 stream_reader_free(struct stream_reader *r)
 {
-	if (!r->borrowed)
+	if (r->lent)
+		free(r->own);
+	else if (!r->borrowed)
 		free(r->buf);
-	r->buf = NULL;
+	r->buf = r->own = NULL;
+	r->lent = false;
 	r->cap = r->start = r->end = 0;
 }
 
@@ -193,6 +196,10 @@ stream_reader_space(struct stream_reader *r, size_t want, size_t *avail)
 	uint8_t *nbuf;
 
 	if (r->borrowed) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (r->lent) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -237,6 +244,43 @@ stream_reader_feed(struct stream_reader *r, const void *p, size_t len)
 	memcpy(dst, p, len);
 	stream_reader_commit(r, len);
 	return 0;
+}
+
+int
+stream_reader_lend(struct stream_reader *r, const void *p, size_t len)
+{
+	if (r->borrowed || r->lent) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (r->start != r->end || len == 0)
+		return stream_reader_feed(r, p, len);
+	r->own = r->buf;
+	r->owncap = r->cap;
+	/* never written through: only space() writes, and it refuses */
+	r->buf = (uint8_t *)(uintptr_t)p;
+	r->cap = r->end = len;
+	r->start = 0;
+	r->lent = true;
+	return 0;
+}
+
+int
+stream_reader_keep(struct stream_reader *r)
+{
+	const uint8_t *rest;
+	size_t len;
+
+	if (!r->lent)
+		return 0;
+	rest = r->buf + r->start;
+	len = r->end - r->start;
+	r->buf = r->own;
+	r->cap = r->owncap;
+	r->own = NULL;
+	r->start = r->end = 0;
+	r->lent = false;
+	return stream_reader_feed(r, rest, len);
 }
 
 void

@@ -165,6 +165,9 @@ struct stream_reader {
 	int state;
 	bool eof;
 	bool borrowed;          /* buf belongs to the caller (attach) */
+	bool lent;              /* buf is the caller's until _keep (lend) */
+	uint8_t *own;           /* our buffer while lent */
+	size_t owncap;
 	size_t need;            /* bytes the unit at start needs, 0: unknown */
 };
 
@@ -177,6 +180,15 @@ uint8_t *stream_reader_space(struct stream_reader *r, size_t want, size_t *avail
 void stream_reader_commit(struct stream_reader *r, size_t n);
 /* No more input will come. */
 void stream_reader_eof(struct stream_reader *r);
+/*
+ * Input without a copy: parse the len bytes at p in place when nothing
+ * is buffered (else they are copied in, as by _feed).  The caller takes
+ * what stream_reader_next yields before p changes, then calls
+ * stream_reader_keep, which copies the unparsed rest (part of a unit)
+ * into the reader's own buffer.  Both return 0, or -1 (ENOMEM, EINVAL).
+ */
+int  stream_reader_lend(struct stream_reader *r, const void *p, size_t len);
+int  stream_reader_keep(struct stream_reader *r);
 /*
  * Parse the len bytes at p in place instead of a buffer (e.g. a mapped
  * file): no copy.  Only before any other input; implies eof.  p must stay

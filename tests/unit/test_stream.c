@@ -36,7 +36,7 @@ struct run {
 	uint64_t ncmds, nstreams;
 };
 
-enum chunking { CH_WHOLE, CH_BYTE, CH_RANDOM, CH_SPACE, CH_ATTACH };
+enum chunking { CH_WHOLE, CH_BYTE, CH_RANDOM, CH_SPACE, CH_LEND, CH_ATTACH };
 
 static const uint8_t uuid_a[16] = {
 	0xe4, 0x52, 0xaa, 0xf5, 0x55, 0x97, 0x2e, 0x49,
@@ -122,6 +122,20 @@ run_stream(const uint8_t *p, size_t len, enum chunking how,
 				n = avail;
 			memcpy(dst, p + pos, n);
 			stream_reader_commit(&r, n);
+		} else if (how == CH_LEND) {
+			/* lent memory is scribbled over once kept: the reader
+			 * must have copied what it still needs */
+			uint8_t *lent = malloc(n);
+
+			assert_non_null(lent);
+			memcpy(lent, p + pos, n);
+			assert_int_equal(stream_reader_lend(&r, lent, n), 0);
+			pos += n;
+			ev = drain(&r, out);
+			assert_int_equal(stream_reader_keep(&r), 0);
+			memset(lent, 0xa5, n);
+			free(lent);
+			continue;
 		} else
 			assert_int_equal(stream_reader_feed(&r, p + pos, n), 0);
 		pos += n;
