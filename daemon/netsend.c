@@ -32,7 +32,7 @@
 #include "engine/snapshot.h"
 
 #define NET_MAX_CLONES  WIRE_CLONES_MAX
-#define NET_FRAME       (1u << 20)      /* raw bytes per DATA frame */
+#define NET_FRAME       (128u << 10)      /* raw bytes per DATA frame */
 #define NET_TIMEOUT_MS  60000
 /* Data bytes per WRITE command the kernel emits: v1, and v2 and later. */
 #define NET_EST_WRITE_V1        (48u << 10)

@@ -40,7 +40,7 @@ struct recv {
 	struct apply *a;
 	struct stream_reader r;
 	struct stream_digest digest;
-	uint64_t last_ack;              /* offset of the last checkpoint */
+	uint64_t last_ack;              /* offset of the last checkpoint started */
 	bool first_cmd_seen;
 	/* Resumed: the reader starts at a synthetic header, so its
 	 * indexes and offsets are shifted from the stream's. */
@@ -509,23 +509,50 @@ recv_check_first(struct recv *rv, const struct stream_cmd *c)
 	return 0;
 }
 
+/* An ACK for every checkpoint that became durable in the background. */
 static int
-recv_ack(struct recv *rv)
+recv_acks(struct recv *rv)
 {
+	struct checkpoint ck;
 	struct wire_msg m;
+	int r;
 
-	if (apply_checkpoint(rv->a) == -1) {
+	while ((r = apply_checkpoint_done(rv->a, &ck)) == 1) {
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_ACK;
+		m.u.point.index = ck.ncmds;
+		m.u.point.offset = ck.offset;
+		m.u.point.digest = ck.digest;
+		if (wireio_send(&rv->w, &m) == -1)
+			return -1;
+	}
+	if (r == -1) {
 		wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
 		    apply_error(rv->a));
 		return -1;
 	}
-	memset(&m, 0, sizeof(m));
-	m.type = WIRE_ACK;
-	m.u.point.index = rv->idx_base + rv->r.ncmds;
-	m.u.point.offset = rv->off_base + rv->r.consumed;
-	m.u.point.digest = rv->digest;
-	rv->last_ack = m.u.point.offset;
-	return wireio_send(&rv->w, &m);
+	return 0;
+}
+
+/*
+ * Every ckpt_bytes, a checkpoint: made durable beside the apply, acked
+ * when it is (recv_acks), so the transfer never waits for the disk
+ * unless the disk falls a whole interval behind.
+ */
+static int
+recv_checkpoint(struct recv *rv)
+{
+	uint64_t at = rv->off_base + rv->r.consumed;
+
+	if (at - rv->last_ack >= rv->p->ckpt_bytes) {
+		if (apply_checkpoint_start(rv->a) == -1) {
+			wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
+			    apply_error(rv->a));
+			return -1;
+		}
+		rv->last_ack = at;
+	}
+	return recv_acks(rv);
 }
 
 static int
@@ -601,15 +628,18 @@ recv_data(struct recv *rv, const struct wire_data *d)
 		}
 		p = rv->raw;
 	}
-	if (stream_reader_feed(&rv->r, p, d->raw_len) == -1) {
+	/* parsed where it lies: the payload outlives the drain */
+	if (stream_reader_lend(&rv->r, p, d->raw_len) == -1) {
 		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
 		return -1;
 	}
 	if (recv_drain(rv) == -1)
 		return -1;
-	if (rv->off_base + rv->r.consumed - rv->last_ack >= rv->p->ckpt_bytes)
-		return recv_ack(rv);
-	return 0;
+	if (stream_reader_keep(&rv->r) == -1) {
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
+		return -1;
+	}
+	return recv_checkpoint(rv);
 }
 
 /*

@@ -183,6 +183,20 @@ apply_ckpt_due(struct apply *a)
 	    ms_since(&a->ck_time) >= a->o.ckpt_msecs;
 }
 
+/* Every APPLY_FLUSH_AHEAD bytes, start writing back (apply_sync.c). */
+static int
+apply_flush_ahead(struct apply *a)
+{
+	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed ||
+	    a->pos - a->flush_pos < APPLY_FLUSH_AHEAD ||
+	    apply_sync_idle(a) != 1)
+		return 0;
+	if (apply_flush(a) == -1)
+		return -1;
+	a->flush_pos = a->pos;
+	return apply_sync_flush(a);
+}
+
 /* Skipping the prefix a partial already holds; check it on arrival. */
 static int
 apply_skip_check(struct apply *a, const struct stream_cmd *c)
@@ -268,7 +282,7 @@ apply_cmd(struct apply *a, const struct stream_cmd *c)
 	apply_progress_note(a);
 	if (apply_ckpt_due(a))
 		return apply_checkpoint_async(a);
-	return 0;
+	return apply_flush_ahead(a);
 }
 
 int
@@ -277,6 +291,14 @@ apply_checkpoint(struct apply *a)
 	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed)
 		return 0;
 	return apply_write_checkpoint(a, true, false);
+}
+
+int
+apply_checkpoint_start(struct apply *a)
+{
+	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed)
+		return 0;
+	return apply_checkpoint_async(a);
 }
 
 int

@@ -75,6 +75,14 @@ int apply_cmd(struct apply *a, const struct stream_cmd *c);
 /* Make the applied state durable and write the checkpoint. */
 int apply_checkpoint(struct apply *a);
 /*
+ * The same without waiting, for a receiver that acks checkpoints: start
+ * one at the current position in the background (after the one still
+ * running, if any); apply_checkpoint_done hands each out once it is
+ * durable: 1 and *c, 0 when none is new, -1 when one failed.
+ */
+int apply_checkpoint_start(struct apply *a);
+int apply_checkpoint_done(struct apply *a, struct checkpoint *c);
+/*
  * End of input.  Clean (every subvolume finished): 0.  A subvolume still
  * open (input ended early or was cut): its checkpoint is written exactly
  * at the last applied command, the partial is kept for resume, -1.

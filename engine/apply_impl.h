@@ -14,6 +14,7 @@
 #define APPLY_NDIRS     64              /* parent directory fds kept open */
 #define APPLY_WBUF      (1u << 20)      /* consecutive writes merged up to */
 #define APPLY_WDIRECT   (32u << 10)     /* writes this big are not merged */
+#define APPLY_FLUSH_AHEAD (16ull << 20) /* write back between checkpoints */
 
 struct apply_dir {
 	char *path;                     /* relative to the subvolume, "" root */
@@ -88,6 +89,7 @@ struct apply {
 
 	/* checkpoints */
 	uint64_t ck_pos;
+	uint64_t flush_pos;             /* of the last write-back started */
 	struct timespec ck_time;
 	int ck_snap;                    /* slot the state file names, -1 none */
 	int ck_snaps;                   /* snapshots: 0 unknown, 1 on, -1 off */
@@ -169,6 +171,7 @@ int  apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c)
 int  apply_sync_idle(struct apply *a);
 int  apply_sync_request(struct apply *a, const struct checkpoint *ck,
     const char *drop);
+int  apply_sync_flush(struct apply *a);
 int  apply_sync_wait(struct apply *a);
 void apply_sync_free(struct apply *a);
 

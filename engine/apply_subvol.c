@@ -589,37 +589,43 @@ apply_write_checkpoint(struct apply *a, bool sync, bool include_cur)
 		apply_ckpt_drop(a, a->ck_snap);
 		a->ck_snap = slot;
 	}
-	a->ck_pos = ck.offset;
+	a->ck_pos = a->flush_pos = ck.offset;
 	clock_gettime(CLOCK_MONOTONIC, &a->ck_time);
 	return 0;
 }
 
-/* Due by size or time: hand it to the background thread. */
+/*
+ * Due by size or time: hand it to the background thread, once the one
+ * running there is done (so the durable state lags by one at most).
+ */
 int
 apply_checkpoint_async(struct apply *a)
 {
 	struct checkpoint ck;
 	char snap[NAME_MAX + 1], old[NAME_MAX + 1];
-	int idle, slot = -1;
+	int slot = -1;
 
 	if (apply_flush(a) == -1)
 		return -1;
-	if ((idle = apply_sync_idle(a)) == -1)
+	if (apply_sync_idle(a) == -1)
 		return apply_write_checkpoint(a, true, false);
+	if (apply_sync_wait(a) == -1)
+		return apply_fail(a, errno, "background checkpoint %s",
+		    a->statefile);
 	ckpt_fill(a, &ck, false);
 	old[0] = '\0';
-	if (idle == 1 && apply_ckpt_enabled(a)) {
+	if (apply_ckpt_enabled(a)) {
 		if (apply_ckpt_take(a, snap, &slot) == -1)
 			return -1;
 		snprintf(ck.staging, sizeof(ck.staging), "%s", snap);
 		if (a->ck_snap != -1)
 			(void)apply_ckpt_name(a->name, a->ck_snap, old);
 	}
-	if (idle == 1 && apply_sync_request(a, &ck, old) == -1)
+	if (apply_sync_request(a, &ck, old) == -1)
 		return -1;
 	if (slot != -1)
 		a->ck_snap = slot;
-	a->ck_pos = ck.offset;
+	a->ck_pos = a->flush_pos = ck.offset;
 	clock_gettime(CLOCK_MONOTONIC, &a->ck_time);
 	return 0;
 }
@@ -683,7 +689,7 @@ apply_resume(struct apply *a, const struct checkpoint *c)
 	a->digest = c->digest;
 	a->pos = c->offset;
 	a->next_index = c->ncmds;
-	a->ck_pos = c->offset;
+	a->ck_pos = a->flush_pos = c->offset;
 	a->sub = SUB_ACTIVE;
 	apply_defer_load(a);
 	a->resumed = true;
