@@ -535,16 +535,18 @@ recv_acks(struct recv *rv)
 }
 
 /*
- * Every ckpt_bytes, a checkpoint: made durable beside the apply, acked
- * when it is (recv_acks), so the transfer never waits for the disk
- * unless the disk falls a whole interval behind.
+ * A checkpoint every half ckpt_bytes: made durable beside the apply and
+ * acked when it is (recv_acks), so the transfer does not wait for the
+ * disk unless the disk falls behind.  Each waits for the one before, so
+ * the durable point lags the applied one by less than two halves: a
+ * crash of this host costs at most one ckpt_bytes of retransmission.
  */
 static int
 recv_checkpoint(struct recv *rv)
 {
 	uint64_t at = rv->off_base + rv->r.consumed;
 
-	if (at - rv->last_ack >= rv->p->ckpt_bytes) {
+	if (at - rv->last_ack >= rv->p->ckpt_bytes / 2) {
 		if (apply_checkpoint_start(rv->a) == -1) {
 			wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
 			    apply_error(rv->a));
