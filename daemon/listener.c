@@ -1,6 +1,7 @@
 /*
  * Listener (see listener.h).
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netdb.h>
@@ -66,7 +67,7 @@ listener_bind(const struct conf_addr *a)
 
 /* In the forked worker: nothing of the parent but the connection. */
 static void
-listener_child(int fd)
+listener_child(int fd, pid_t parent)
 {
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGPIPE };
 	const struct conf *conf = *L.confp;
@@ -80,6 +81,13 @@ listener_child(int fd)
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * A receive worker dies with its daemon, like a job worker: its
+	 * transfer resumes through the restarted daemon (systemd would kill
+	 * it at the restart anyway), and none works on unseen.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != parent)
+		_exit(1);
 	if (fd != 3) {
 		if (dup2(fd, 3) == -1)
 			_exit(1);
@@ -127,7 +135,7 @@ listener_resume(evutil_socket_t fd, short ev, void *arg)
 static void
 listener_accept(evutil_socket_t lfd, short ev, void *arg)
 {
-	pid_t pid;
+	pid_t pid, parent;
 	int fd;
 
 	(void)ev;
@@ -147,13 +155,14 @@ listener_accept(evutil_socket_t lfd, short ev, void *arg)
 		close(fd);
 		return;
 	}
+	parent = getpid();
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		close(fd);
 		return;
 	}
 	if (pid == 0)
-		listener_child(fd);
+		listener_child(fd, parent);
 	close(fd);
 	L.workers[L.nworkers++] = pid;
 	log_debug("receive worker %ld started", (long)pid);
