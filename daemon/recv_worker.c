@@ -40,7 +40,8 @@ struct recv {
 	struct apply *a;
 	struct stream_reader r;
 	struct stream_digest digest;
-	uint64_t last_ack;              /* offset of the last checkpoint started */
+	uint64_t last_ckpt;             /* offset of the last checkpoint asked */
+	uint64_t durable;               /* offset of the last one acked */
 	bool first_cmd_seen;
 	/* Resumed: the reader starts at a synthetic header, so its
 	 * indexes and offsets are shifted from the stream's. */
@@ -418,7 +419,7 @@ resume:
 	rv->idx_base = ck.ncmds;
 	rv->off_base = ck.offset - STREAM_HEADER_LEN;
 	rv->digest = ck.digest;
-	rv->last_ack = ck.offset;
+	rv->last_ckpt = rv->durable = ck.offset;
 	br->status = WIRE_BEGIN_RESUME;
 	br->point.index = ck.ncmds;
 	br->point.offset = ck.offset;
@@ -472,7 +473,7 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	if (recv_tell_params(rv) == -1)
 		return -1;
 	stream_digest_init(&rv->digest);
-	rv->last_ack = 0;
+	rv->last_ckpt = rv->durable = 0;
 	rv->first_cmd_seen = false;
 	rv->resumed = false;
 	rv->idx_base = rv->off_base = 0;
@@ -525,6 +526,7 @@ recv_acks(struct recv *rv)
 		m.u.point.digest = ck.digest;
 		if (wireio_send(&rv->w, &m) == -1)
 			return -1;
+		rv->durable = ck.offset;
 	}
 	if (r == -1) {
 		wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
@@ -537,22 +539,26 @@ recv_acks(struct recv *rv)
 /*
  * A checkpoint every half ckpt_bytes: made durable beside the apply and
  * acked when it is (recv_acks), so the transfer does not wait for the
- * disk unless the disk falls behind.  Each waits for the one before, so
- * the durable point lags the applied one by less than two halves: a
- * crash of this host costs at most one ckpt_bytes of retransmission.
+ * disk unless the disk falls behind.  One still being made durable (or a
+ * write-back ahead) leaves the next pending until it is done, and only
+ * once the applied point is a whole ckpt_bytes past the durable one does
+ * the transfer wait for it: a crash of this host costs at most one
+ * ckpt_bytes of retransmission.
  */
 static int
 recv_checkpoint(struct recv *rv)
 {
 	uint64_t at = rv->off_base + rv->r.consumed;
+	bool due = at - rv->last_ckpt >= rv->p->ckpt_bytes / 2;
+	bool wait = at - rv->durable >= rv->p->ckpt_bytes;
 
-	if (at - rv->last_ack >= rv->p->ckpt_bytes / 2) {
-		if (apply_checkpoint_start(rv->a) == -1) {
+	if (due || wait) {
+		if (apply_checkpoint_start(rv->a, wait) == -1) {
 			wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
 			    apply_error(rv->a));
 			return -1;
 		}
-		rv->last_ack = at;
+		rv->last_ckpt = at;
 	}
 	return recv_acks(rv);
 }

@@ -183,12 +183,18 @@ apply_ckpt_due(struct apply *a)
 	    ms_since(&a->ck_time) >= a->o.ckpt_msecs;
 }
 
+/* A subvolume is being written: checkpoints have something to name. */
+static bool
+apply_ckpt_active(const struct apply *a)
+{
+	return a->sub == SUB_ACTIVE && !a->resuming && !a->sealed;
+}
+
 /* Every APPLY_FLUSH_AHEAD bytes, start writing back (apply_sync.c). */
 static int
 apply_flush_ahead(struct apply *a)
 {
-	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed ||
-	    a->pos - a->flush_pos < APPLY_FLUSH_AHEAD ||
+	if (!apply_ckpt_active(a) || a->pos - a->flush_pos < APPLY_FLUSH_AHEAD ||
 	    apply_sync_idle(a) != 1)
 		return 0;
 	if (apply_flush(a) == -1)
@@ -282,22 +288,29 @@ apply_cmd(struct apply *a, const struct stream_cmd *c)
 	apply_progress_note(a);
 	if (apply_ckpt_due(a))
 		return apply_checkpoint_async(a);
+	if (a->ck_pending)
+		return apply_ckpt_active(a) && apply_sync_idle(a) == 1 ?
+		    apply_checkpoint_async(a) : 0;
 	return apply_flush_ahead(a);
 }
 
 int
 apply_checkpoint(struct apply *a)
 {
-	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed)
+	if (!apply_ckpt_active(a))
 		return 0;
 	return apply_write_checkpoint(a, true, false);
 }
 
 int
-apply_checkpoint_start(struct apply *a)
+apply_checkpoint_start(struct apply *a, bool wait)
 {
-	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed)
+	if (!apply_ckpt_active(a))
 		return 0;
+	if (!wait && apply_sync_idle(a) == 0) {
+		a->ck_pending = true;
+		return 0;
+	}
 	return apply_checkpoint_async(a);
 }
 

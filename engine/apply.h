@@ -76,11 +76,13 @@ int apply_cmd(struct apply *a, const struct stream_cmd *c);
 int apply_checkpoint(struct apply *a);
 /*
  * The same without waiting, for a receiver that acks checkpoints: start
- * one at the current position in the background (after the one still
- * running, if any); apply_checkpoint_done hands each out once it is
- * durable: 1 and *c, 0 when none is new, -1 when one failed.
+ * one at the current position in the background.  If one is still being
+ * made durable there, `wait` waits for it; otherwise the new one is left
+ * pending and starts after the first command applied once the background
+ * is free.  0, or -1 on failure.  apply_checkpoint_done hands each out
+ * once it is durable: 1 and *c, 0 when none is new, -1 when one failed.
  */
-int apply_checkpoint_start(struct apply *a);
+int apply_checkpoint_start(struct apply *a, bool wait);
 int apply_checkpoint_done(struct apply *a, struct checkpoint *c);
 /*
  * End of input.  Clean (every subvolume finished): 0.  A subvolume still

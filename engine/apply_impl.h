@@ -90,6 +90,7 @@ struct apply {
 	/* checkpoints */
 	uint64_t ck_pos;
 	uint64_t flush_pos;             /* of the last write-back started */
+	bool ck_pending;                /* start one when the thread is free */
 	struct timespec ck_time;
 	int ck_snap;                    /* slot the state file names, -1 none */
 	int ck_snaps;                   /* snapshots: 0 unknown, 1 on, -1 off */

@@ -570,6 +570,7 @@ apply_write_checkpoint(struct apply *a, bool sync, bool include_cur)
 	char snap[NAME_MAX + 1];
 	int slot = -1;
 
+	a->ck_pending = false;
 	if (apply_sync_wait(a) == -1)
 		return apply_fail(a, errno, "background checkpoint %s",
 		    a->statefile);
@@ -605,6 +606,7 @@ apply_checkpoint_async(struct apply *a)
 	char snap[NAME_MAX + 1], old[NAME_MAX + 1];
 	int slot = -1;
 
+	a->ck_pending = false;
 	if (apply_flush(a) == -1)
 		return -1;
 	if (apply_sync_idle(a) == -1)
