@@ -858,6 +858,9 @@ recv_serve(struct recv *rv)
 		return -1;
 	if (wireio_keepalive_start(&rv->w, rv->p->timeout_ms / 3) == -1)
 		log_warn("%s: keepalive thread", rv->tls.peer);
+	/* Receive and decrypt beside the apply. */
+	else if (tls_reader_start(&rv->tls) == -1)
+		log_warn("%s: read-ahead thread", rv->tls.peer);
 	for (;;) {
 		if (wireio_recv(&rv->w, &m) == -1) {
 			if (!rv->w.fsm.xfer && strstr(rv->w.err,

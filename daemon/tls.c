@@ -1,12 +1,15 @@
 /*
  * TLS 1.3 connections with mutual authentication (see tls.h).
  */
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +25,7 @@
 #define TLS_ALPN_WIRE "\x09" WIRE_ALPN
 #define TLS_READ_BUF	(256u << 10)
 #define TLS_WRITE_BUF	(256u << 10)
+#define TLS_RING	(4u << 20)      /* tls_reader_start's read-ahead */
 #define TLS_SUITES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
 	"TLS_CHACHA20_POLY1305_SHA256"
 
@@ -149,15 +153,24 @@ fail:
 	return NULL;
 }
 
-/* Wait until the socket is ready; -1 with a message on timeout. */
+/*
+ * Wait until the socket is ready; -1 with a message on timeout.  The
+ * waits of a read (`wakeable`) also end, with -1, when t->wake_fd is
+ * signalled: that is how tls_reader_stop reaches its thread.
+ */
 static int
-tls_wait(struct tls_conn *t, bool for_write, char *err, size_t errlen)
+tls_wait(struct tls_conn *t, bool for_write, bool wakeable, char *err,
+    size_t errlen)
 {
-	struct pollfd p = { t->fd, for_write ? POLLOUT : POLLIN, 0 };
+	struct pollfd p[2] = {
+		{ t->fd, for_write ? POLLOUT : POLLIN, 0 },
+		{ t->wake_fd, POLLIN, 0 },
+	};
+	nfds_t n = wakeable && t->wake_fd != -1 ? 2 : 1;
 	int r;
 
 	do
-		r = poll(&p, 1, t->timeout_ms > 0 ? t->timeout_ms : -1);
+		r = poll(p, n, t->timeout_ms > 0 ? t->timeout_ms : -1);
 	while (r == -1 && errno == EINTR);
 	if (r == -1) {
 		frame_errf(err, errlen, "poll: %s", strerror(errno));
@@ -167,6 +180,10 @@ tls_wait(struct tls_conn *t, bool for_write, char *err, size_t errlen)
 		t->timed_out = true;
 		frame_errf(err, errlen, "peer %s for %d s (timeout)", for_write ?
 		    "accepted no data" : "sent nothing", t->timeout_ms / 1000);
+		return -1;
+	}
+	if (n == 2 && p[1].revents != 0) {
+		frame_errf(err, errlen, "reading stopped");
 		return -1;
 	}
 	return 0;
@@ -299,6 +316,7 @@ tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 
 	memset(t, 0, sizeof(*t));
 	t->fd = fd;
+	t->wake_fd = -1;
 	t->timeout_ms = timeout_ms;
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
@@ -330,7 +348,8 @@ tls_handshake(struct tls_conn *t, char *err, size_t errlen)
 			tls_explain(t, e, "handshake", err, errlen);
 			return -1;
 		}
-		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
+		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, false, err,
+		    errlen) == -1)
 			return -1;
 	}
 	SSL_get0_alpn_selected(t->ssl, &alpn, &alpnlen);
@@ -348,7 +367,7 @@ tls_check_plaintext(struct tls_conn *t, char *err, size_t errlen)
 	unsigned char b[8];
 	ssize_t n;
 
-	if (tls_wait(t, false, err, errlen) == -1)
+	if (tls_wait(t, false, false, err, errlen) == -1)
 		return -1;
 	do
 		n = recv(t->fd, b, sizeof(b), MSG_PEEK);
@@ -454,8 +473,9 @@ tls_read_once(struct tls_conn *t, void *buf, size_t len, size_t *n, int *e,
 	return ok == 1;
 }
 
-ssize_t
-tls_read(struct tls_conn *t, void *buf, size_t len, char *err, size_t errlen)
+static ssize_t
+tls_read_socket(struct tls_conn *t, void *buf, size_t len, char *err,
+    size_t errlen)
 {
 	size_t n;
 	int e;
@@ -469,9 +489,163 @@ tls_read(struct tls_conn *t, void *buf, size_t len, char *err, size_t errlen)
 			return 0;
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			return -1;
-		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
+		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, true, err,
+		    errlen) == -1)
 			return -1;
 	}
+}
+
+/*
+ * The read-ahead thread.  It alone calls SSL_read once started, into the
+ * free part of the ring; the owner takes from the filled part.  Only
+ * the counters move under r->mu, never the bytes: each part belongs to
+ * one side until the counters hand it over.  The first failure or the
+ * peer's close ends the thread and is reported after the bytes before.
+ */
+struct tls_reader {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint8_t *ring;
+	size_t head, len;               /* filled part, from head, wrapping */
+	bool stop, done, failed, timed_out;
+	char err[256];
+};
+
+static void
+tls_reader_free(struct tls_reader *r, struct tls_conn *t)
+{
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r->ring);
+	free(r);
+	close(t->wake_fd);
+	t->wake_fd = -1;
+}
+
+static void *
+tls_reader_main(void *arg)
+{
+	struct tls_conn *t = arg;
+	struct tls_reader *r = t->rd;
+	size_t tail, span;
+	char err[sizeof(r->err)];
+	ssize_t n;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (!r->stop && r->len == TLS_RING)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->stop)
+			break;
+		tail = (r->head + r->len) % TLS_RING;
+		span = TLS_RING - r->len;
+		if (span > TLS_RING - tail)
+			span = TLS_RING - tail;
+		if (span > TLS_READ_BUF)
+			span = TLS_READ_BUF;
+		pthread_mutex_unlock(&r->mu);
+		n = tls_read_socket(t, r->ring + tail, span, err, sizeof(err));
+		pthread_mutex_lock(&r->mu);
+		if (n > 0) {
+			r->len += (size_t)n;
+		} else {
+			r->done = true;
+			r->failed = n < 0;
+			r->timed_out = t->timed_out;
+			memcpy(r->err, err, sizeof(err));
+		}
+		pthread_cond_broadcast(&r->cv);
+		if (n <= 0)
+			break;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+int
+tls_reader_start(struct tls_conn *t)
+{
+	struct tls_reader *r;
+
+	if (t->rd != NULL || t->lock == NULL)
+		return -1;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->ring = malloc(TLS_RING)) == NULL ||
+	    (t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		if (r != NULL)
+			free(r->ring);
+		free(r);
+		return -1;
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	t->rd = r;
+	if (pthread_create(&r->th, NULL, tls_reader_main, t) != 0) {
+		t->rd = NULL;
+		tls_reader_free(r, t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+tls_reader_stop(struct tls_conn *t)
+{
+	struct tls_reader *r = t->rd;
+	uint64_t one = 1;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	if (write(t->wake_fd, &one, sizeof(one)) == -1)
+		log_warn("waking the TLS reader");
+	pthread_join(r->th, NULL);
+	t->rd = NULL;
+	tls_reader_free(r, t);
+}
+
+/* From the ring: as tls_read, in the order the thread read. */
+static ssize_t
+tls_read_ring(struct tls_conn *t, void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	struct tls_reader *r = t->rd;
+	size_t n;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->len == 0 && !r->done)
+		pthread_cond_wait(&r->cv, &r->mu);
+	if (r->len == 0) {
+		pthread_mutex_unlock(&r->mu);
+		t->timed_out = r->timed_out;
+		if (!r->failed)
+			return 0;
+		frame_errf(err, errlen, "%s", r->err);
+		return -1;
+	}
+	n = r->len < len ? r->len : len;
+	if (n > TLS_RING - r->head)
+		n = TLS_RING - r->head;
+	pthread_mutex_unlock(&r->mu);
+	memcpy(buf, r->ring + r->head, n);
+	pthread_mutex_lock(&r->mu);
+	r->head = (r->head + n) % TLS_RING;
+	r->len -= n;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return (ssize_t)n;
+}
+
+ssize_t
+tls_read(struct tls_conn *t, void *buf, size_t len, char *err, size_t errlen)
+{
+	if (t->rd != NULL)
+		return tls_read_ring(t, buf, len, err, errlen);
+	return tls_read_socket(t, buf, len, err, errlen);
 }
 
 /* Push out what the write buffer holds.  0 or -1 with a message. */
@@ -495,7 +669,7 @@ tls_flush(struct tls_conn *t, char *err, size_t errlen)
 			    strerror(errno) : "connection closed by peer");
 			return -1;
 		}
-		if (tls_wait(t, true, err, errlen) == -1)
+		if (tls_wait(t, true, false, err, errlen) == -1)
 			return -1;
 	}
 }
@@ -527,7 +701,8 @@ tls_write_buf(struct tls_conn *t, const void *buf, size_t len, char *err,
 		}
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			return -1;
-		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, err, errlen) == -1)
+		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, false, err,
+		    errlen) == -1)
 			return -1;
 	}
 	return 0;
@@ -559,6 +734,12 @@ tls_pending(const struct tls_conn *t)
 
 	if (t->ssl == NULL)
 		return false;
+	if (t->rd != NULL) {
+		pthread_mutex_lock(&t->rd->mu);
+		r = t->rd->len > 0 || t->rd->done;
+		pthread_mutex_unlock(&t->rd->mu);
+		return r;
+	}
 	if (t->lock != NULL)
 		pthread_mutex_lock(t->lock);
 	r = SSL_has_pending(t->ssl) == 1;
@@ -606,6 +787,7 @@ tls_close(struct tls_conn *t)
 {
 	if (t->ssl == NULL)
 		return;
+	tls_reader_stop(t);
 	ERR_clear_error();
 	/* One non-blocking attempt: never wait on a peer that is gone. */
 	(void)SSL_shutdown(t->ssl);

@@ -41,6 +41,8 @@ struct tls_conn {
 	 * that a keepalive thread may write while the owner waits to read.
 	 */
 	pthread_mutex_t *lock;
+	struct tls_reader *rd;  /* tls_reader_start's thread, or NULL */
+	int wake_fd;            /* ends the reader's waits; -1 without one */
 };
 
 /* A context for one role; NULL with a message (which file, why). */
@@ -71,6 +73,16 @@ int  tls_write_all(struct tls_conn *t, const void *buf, size_t len,
 /* a then b, as one write: no copy of b to join them. */
 int  tls_write2_all(struct tls_conn *t, const void *a, size_t alen,
     const void *b, size_t blen, char *err, size_t errlen);
+/*
+ * Read ahead in a thread of its own: from here on a thread receives and
+ * decrypts into a ring of 4 MiB while the caller works, and
+ * tls_read takes from the ring (its timeout and errors are the thread's,
+ * passed on in order).  Needs t->lock (a keepalive thread's).  0, or -1
+ * and reads stay in the caller.  Stopped by tls_reader_stop or
+ * tls_close.
+ */
+int  tls_reader_start(struct tls_conn *t);
+void tls_reader_stop(struct tls_conn *t);
 /* Bytes OpenSSL already holds decrypted: read them before polling. */
 bool tls_pending(const struct tls_conn *t);
 /*

@@ -30,6 +30,7 @@ wireio_init(struct wireio *w, struct tls_conn *t, enum wire_role role)
 void
 wireio_free(struct wireio *w)
 {
+	tls_reader_stop(w->tls);        /* it takes the keepalive's lock */
 	if (w->ka_running) {
 		wireio_ka_stop(w);
 		pthread_join(w->ka_thread, NULL);
