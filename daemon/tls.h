@@ -4,7 +4,8 @@
  * Connections are single-transfer and live in worker processes (or in
  * btrsendctl), so the model is a blocking one with deadlines: the socket
  * is non-blocking underneath and every wait goes through poll(2) with the
- * connection's timeout; a peer silent for longer is dropped.
+ * connection's timeout; a peer silent for longer is dropped.  A receiver
+ * may move its reads to a thread of their own (tls_reader_start).
  *
  * Failures come back as one clear line in err, naming the likely cause
  * (plaintext client, old TLS, other CA, name mismatch, ...), for the
