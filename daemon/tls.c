@@ -509,6 +509,7 @@ struct tls_reader {
 	uint8_t *ring;
 	size_t head, len;               /* filled part, from head, wrapping */
 	bool stop, done, failed, timed_out;
+	bool thread_waits, owner_waits; /* on cv: for room, for bytes */
 	char err[256];
 };
 
@@ -534,8 +535,11 @@ tls_reader_main(void *arg)
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
-		while (!r->stop && r->len == TLS_RING)
+		while (!r->stop && r->len == TLS_RING) {
+			r->thread_waits = true;
 			pthread_cond_wait(&r->cv, &r->mu);
+			r->thread_waits = false;
+		}
 		if (r->stop)
 			break;
 		tail = (r->head + r->len) % TLS_RING;
@@ -555,7 +559,8 @@ tls_reader_main(void *arg)
 			r->timed_out = t->timed_out;
 			memcpy(r->err, err, sizeof(err));
 		}
-		pthread_cond_broadcast(&r->cv);
+		if (r->owner_waits)
+			pthread_cond_signal(&r->cv);
 		if (n <= 0)
 			break;
 	}
@@ -617,8 +622,11 @@ tls_read_ring(struct tls_conn *t, void *buf, size_t len, char *err,
 	size_t n;
 
 	pthread_mutex_lock(&r->mu);
-	while (r->len == 0 && !r->done)
+	while (r->len == 0 && !r->done) {
+		r->owner_waits = true;
 		pthread_cond_wait(&r->cv, &r->mu);
+		r->owner_waits = false;
+	}
 	if (r->len == 0) {
 		pthread_mutex_unlock(&r->mu);
 		t->timed_out = r->timed_out;
@@ -635,7 +643,9 @@ tls_read_ring(struct tls_conn *t, void *buf, size_t len, char *err,
 	pthread_mutex_lock(&r->mu);
 	r->head = (r->head + n) % TLS_RING;
 	r->len -= n;
-	pthread_cond_broadcast(&r->cv);
+	/* a thread waiting for room gets it by the quarter, not by the read */
+	if (r->thread_waits && r->len <= TLS_RING / 4 * 3)
+		pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	return (ssize_t)n;
 }

@@ -29,6 +29,7 @@ struct wireio {
 	char err[512];
 	/* keepalive thread (wireio_keepalive_start); fields under ka_lock */
 	bool ka_running, ka_stop, ka_writing;
+	int ka_waiters;         /* threads waiting for ka_writing to clear */
 	int ka_ms;              /* interval */
 	struct timespec ka_last;        /* when we last sent anything */
 	unsigned long ka_sent;  /* keepalives sent, for logs and tests */
