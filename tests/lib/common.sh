@@ -3,6 +3,16 @@
 # `btrfs_fs VAR [SIZE] [MOUNT_OPTS]` for each filesystem it needs.
 # Everything made is torn down on exit, failure or interruption.
 #
+# For the subvolumes a test received:
+#   subvol_uuid PATH             the UUID of subvolume PATH
+#   subvol_field PATH FIELD      the value of FIELD ("Received UUID",
+#                                "Parent UUID", ...) in `btrfs
+#                                subvolume show PATH`
+#   check_received SRC GOT       GOT equals SRC (treecmp, root times
+#                                ignored, as after any incremental
+#                                receive), is read-only and has SRC's
+#                                uuid as its received uuid, or fail
+#
 # Exit codes of a test: 0 pass, 1 fail, 77 skip (never under CI=true).
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -114,4 +124,17 @@ scratch_dir() {
 	local d
 	d=$(mktemp -d "$FIX_DIR/scratch.XXXX")
 	echo "$d"
+}
+
+subvol_uuid() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
+subvol_field() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }
+
+check_received() {
+	local src=$1 got=$2 name=${2##*/} ruuid suuid
+	"$TOOLS/treecmp" --ignore-root-times "$src" "$got" ||
+		fail "$name differs from its source"
+	[ "$(btrfs property get -ts "$got" ro)" = "ro=true" ] || fail "$name not read-only"
+	ruuid=$(subvol_field "$got" "Received UUID")
+	suuid=$(subvol_uuid "$src")
+	[ "$ruuid" = "$suuid" ] || fail "$name: received uuid '$ruuid', source '$suuid'"
 }

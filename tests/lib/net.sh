@@ -1,7 +1,15 @@
 # Sourced after common.sh by the tests that run btrsendd over real TLS on
-# loopback: the certificates, the port, the two configurations every
-# such test starts from and the start of a receiving daemon.
+# loopback: the two filesystems, the certificates, the port, the
+# configurations every such test starts from, the start of a receiving
+# and of a sending daemon, and the fault proxy between them.
 #
+#   net_fixture VAR SIZE [DST_SIZE [SRC_OPTS]]
+#                                    after fixture_init: btrfs $SRC of
+#                                    SIZE (mounted with SRC_OPTS) and
+#                                    $DST of DST_SIZE (default SIZE), a
+#                                    scratch directory in VAR given to
+#                                    net_setup, the receive root
+#                                    $DST/backup
 #   net_setup DIR                    certificates (tests/lib/mkcerts.sh)
 #                                    in DIR/certs ($NET_CERTS) and a
 #                                    random port ($NET_PORT)
@@ -10,11 +18,17 @@
 #                                    state-dir STATE, receive block on
 #                                    $NET_PORT into ROOT for client
 #                                    laptop.test, then each LINE
-#   net_send_conf [-s STATE] FILE [LINE...]
-#                                    sender: tls as laptop.test
-#                                    (state-dir STATE), target backup at
-#                                    $NET_PORT (name backup.test), then
-#                                    each LINE in the target block
+#   net_send_conf [-c NAME] [-s STATE] [-p PORT] FILE [LINE...]
+#                                    sender: tls as NAME.test (default
+#                                    laptop), state-dir STATE, target
+#                                    backup at PORT (default $NET_PORT;
+#                                    name backup.test), then each LINE
+#                                    in the target block
+#   net_job_conf FILE SCHEDULE [LINE...]
+#                                    appends to FILE job home: source
+#                                    $SRC/src, snapshot-dir $SRC/snaps,
+#                                    schedule SCHEDULE, send-to backup,
+#                                    then each LINE
 #   net_check_conf FILE WHAT         btrsendd -n accepts FILE, or fail
 #                                    naming WHAT with its message
 #   net_start_receiver CONF LOG [N]  btrsendd -d -v -f CONF, stderr
@@ -23,14 +37,50 @@
 #                                    LOG unless within 5 s LOG holds N
 #                                    "receiving into" lines (default: one
 #                                    more than before)
+#   net_start_receiver_new CONF LOG  net_start_receiver CONF LOG.new,
+#                                    LOG.new emptied first so that it
+#                                    holds this daemon's lines only;
+#                                    their start is appended to LOG
+#   net_start_sender CONF LOG        btrsendd -d -v -f CONF, stderr
+#                                    appended to LOG ($NET_SEND_LOG), pid
+#                                    in $NET_SEND_PID (tracked); fails
+#                                    with LOG unless within 10 s LOG
+#                                    holds one more "started with" line
+#   net_wait_sender PATTERN COUNT SECONDS
+#                                    until COUNT lines of $NET_SEND_LOG
+#                                    match PATTERN; fails after SECONDS,
+#                                    or when the sender died (with its
+#                                    sanitizer report, else its log)
+#   net_pause_sender                 SIGSTOP the sender (no new run
+#                                    starts), then wait up to 60 s for
+#                                    its job worker, if one runs, to end
+#   net_start_proxy BASE [ARG...]    tests/lib/faultproxy to $NET_PORT,
+#                                    its port in file BASE.port and
+#                                    $NET_PROXY_PORT, counts in
+#                                    BASE.count, ARGs (-c, -s, -T, ...)
+#                                    after; tracked; fails unless it
+#                                    listens within 5 s
 #
 # A test needing more keys passes them as LINEs or appends its own
-# blocks (`cat >> FILE`); environment for the daemon goes before the
+# blocks (`cat >> FILE`); environment for a daemon goes before the
 # call (`BTRSEND_CKPT_BYTES=... net_start_receiver ...`).
 
 NET_CERTS=
 NET_PORT=
 NET_RECV_PID=
+NET_SEND_PID=
+NET_SEND_LOG=
+NET_PROXY_PORT=
+
+net_fixture() {
+	local var=$1 size=$2 dst_size=${3:-$2} src_opts=${4:-} dir
+	btrfs_fs SRC "$size" "$src_opts"
+	btrfs_fs DST "$dst_size"
+	dir=$(scratch_dir)
+	net_setup "$dir"
+	mkdir -p "$DST/backup"
+	printf -v "$var" '%s' "$dir"
+}
 
 net_setup() {
 	NET_CERTS=$1/certs
@@ -67,24 +117,45 @@ CONF
 }
 
 net_send_conf() {
-	local state= file line
-	if [ "$1" = -s ]; then
-		state=$2
+	local name=laptop state= port=$NET_PORT file line
+	while :; do
+		case $1 in
+		-c)	name=$2 ;;
+		-s)	state=$2 ;;
+		-p)	port=$2 ;;
+		*)	break ;;
+		esac
 		shift 2
-	fi
+	done
 	file=$1
 	shift
 	{
-		net_tls laptop
+		net_tls "$name"
 		[ -z "$state" ] || echo "state-dir $state"
 		cat <<CONF
 target backup {
-	address 127.0.0.1:$NET_PORT
+	address 127.0.0.1:$port
 	name backup.test
 CONF
 		for line in "$@"; do printf '\t%s\n' "$line"; done
 		echo "}"
 	} > "$file"
+}
+
+net_job_conf() {
+	local file=$1 schedule=$2 line
+	shift 2
+	{
+		cat <<CONF
+job home {
+	source       $SRC/src
+	snapshot-dir $SRC/snaps
+	schedule     $schedule
+	send-to      backup
+CONF
+		for line in "$@"; do printf '\t%s\n' "$line"; done
+		echo "}"
+	} >> "$file"
 }
 
 net_check_conf() {
@@ -106,4 +177,57 @@ net_start_receiver() {
 		sleep 0.05
 	done
 	fail "receiver did not start: $(cat "$log")"
+}
+
+net_start_receiver_new() {
+	: > "$2.new"
+	net_start_receiver "$1" "$2.new"
+	cat "$2.new" >> "$2"
+}
+
+# The log may hold earlier daemons' lines, as that of net_start_receiver.
+net_start_sender() {
+	local conf=$1 log=$2 want i
+	want=$(($(grep -c "started with" "$log" 2>/dev/null) + 1))
+	"$BTRSENDD" -d -v -f "$conf" 2>> "$log" &
+	NET_SEND_PID=$!
+	NET_SEND_LOG=$log
+	fixture_track_pid "$NET_SEND_PID"
+	for i in $(seq 200); do
+		[ "$(grep -c "started with" "$log")" -ge "$want" ] && return 0
+		sleep 0.05
+	done
+	fail "sender did not start: $(tail -5 "$log")"
+}
+
+net_wait_sender() {
+	local i
+	for i in $(seq $(($3 * 10))); do
+		kill -0 "$NET_SEND_PID" 2>/dev/null ||
+			fail "sender died: $(grep -A40 "ERROR: AddressSanitizer\|runtime error" "$NET_SEND_LOG" || tail -20 "$NET_SEND_LOG")"
+		[ "$(grep -c -- "$1" "$NET_SEND_LOG")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "no '$1' #$2 in $3 s: $(tail -20 "$NET_SEND_LOG")"
+}
+
+# A finished worker stays a zombie until the parent runs again.
+net_pause_sender() {
+	local i
+	kill -STOP "$NET_SEND_PID"
+	for i in $(seq 600); do
+		ps -o stat= --ppid "$NET_SEND_PID" | grep -qv '^Z' || return 0
+		sleep 0.1
+	done
+	fail "the job worker did not finish in 60 s"
+}
+
+net_start_proxy() {
+	local base=$1 i
+	shift
+	"$TOOLS/faultproxy" -P "$base.port" -t "$NET_PORT" -o "$base.count" "$@" &
+	fixture_track_pid $!
+	for i in $(seq 50); do [ -s "$base.port" ] && break; sleep 0.1; done
+	[ -s "$base.port" ] || fail "faultproxy did not start"
+	NET_PROXY_PORT=$(cat "$base.port")
 }
