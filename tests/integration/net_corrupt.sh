@@ -12,21 +12,10 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 1G
-btrfs_fs DST 1G
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 1G
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 net_send_conf "$d/send.conf"
-daemon=
-start_daemon() {
-	: > "$d/recv.log.new"
-	BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log.new"
-	daemon=$NET_RECV_PID
-	cat "$d/recv.log.new" >> "$d/recv.log"
-}
-start_daemon
+BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver_new "$d/recv.conf" "$d/recv.log"
 
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"

@@ -9,11 +9,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/net.sh"
 fixture_init
-btrfs_fs SRC 1G
-btrfs_fs DST 1G
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 1G
 ckpt=$((8 << 20))
 slack=$((2 << 20))      # TLS framing, handshakes, what was in flight
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
@@ -24,13 +20,9 @@ start_receiver() {
 }
 start_receiver
 
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" -o "$d/proxy.count" -T 300 &
-fixture_track_pid $!
-for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
-[ -s "$d/proxy.port" ] || fail "faultproxy did not start"
-net_send_conf "$d/send.conf"
-sed -i "s/127.0.0.1:$NET_PORT/127.0.0.1:$(cat "$d/proxy.port")/" "$d/send.conf"
-grep -q "$(cat "$d/proxy.port")" "$d/send.conf" || fail "send.conf does not go through the proxy"
+net_start_proxy "$d/proxy" -T 300
+net_send_conf -p "$NET_PROXY_PORT" "$d/send.conf"
+grep -q "127.0.0.1:$NET_PROXY_PORT" "$d/send.conf" || fail "send.conf does not go through the proxy"
 
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"

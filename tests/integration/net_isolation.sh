@@ -9,24 +9,10 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 512M
-btrfs_fs DST 512M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 512M
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup" "client desktop.test"
 for who in laptop desktop intruder; do
-	cat > "$d/$who.conf" <<CONF
-tls {
-	certificate $d/certs/$who.test.crt
-	key $d/certs/$who.test.key
-	ca $d/certs/ca.crt
-}
-target backup {
-	address 127.0.0.1:$NET_PORT
-	name backup.test
-}
-CONF
+	net_send_conf -c $who "$d/$who.conf"
 done
 net_start_receiver "$d/recv.conf" "$d/recv.log"
 

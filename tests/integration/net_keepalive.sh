@@ -10,11 +10,7 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 512M
-btrfs_fs DST 512M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 512M
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup" "timeout 2s"
 BTRSEND_TEST_RECV_PAUSE=6 net_start_receiver "$d/recv.conf" "$d/recv.log"
 net_send_conf "$d/send.conf" "timeout 2s"

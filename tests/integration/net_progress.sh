@@ -10,11 +10,7 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 1G
-btrfs_fs DST 1G
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 1G
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 net_send_conf "$d/send.conf"
 net_start_receiver "$d/recv.conf" "$d/recv.log"

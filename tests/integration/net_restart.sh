@@ -14,20 +14,12 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 1G "compress=zstd"
-btrfs_fs DST 1G
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 1G 1G compress=zstd
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log"
 # each of the first two connections is cut after 6 MB from the sender
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" -c 6000000,6000000 \
-	-o "$d/proxy.count" -T 200 &
-fixture_track_pid $!
-for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
-pport=$(cat "$d/proxy.port")
-for t in direct:$NET_PORT proxy:$pport; do
+net_start_proxy "$d/proxy" -c 6000000,6000000 -T 200
+for t in direct:$NET_PORT proxy:$NET_PROXY_PORT; do
 	cat >> "$d/send.conf" <<CONF
 target ${t%%:*} {
 	address 127.0.0.1:${t#*:}

@@ -9,11 +9,7 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 1G
-btrfs_fs DST 1G
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 1G
 ckpt=$((4 << 20))
 
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
@@ -22,25 +18,8 @@ daemon=$NET_RECV_PID
 
 # The sender goes through the proxy; cuts after 7 MB on each of the
 # first two connections.
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" -c 7000000,7000000 \
-	-o "$d/proxy.count" -T 300 &
-fixture_track_pid $!
-for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
-pport=$(cat "$d/proxy.port")
-sendconf() {	# sendconf PORT
-	cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-target backup {
-	address 127.0.0.1:$1
-	name backup.test
-}
-CONF
-}
-sendconf "$pport"
+net_start_proxy "$d/proxy" -c 7000000,7000000 -T 300
+net_send_conf -p "$NET_PROXY_PORT" "$d/send.conf"
 
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"
@@ -69,7 +48,7 @@ note "stream $stream bytes, client bytes through proxy $c2s, bound $bound ($cuts
 
 # kill -9 of the receive worker in the middle of a transfer; the same
 # command run again resumes.
-sendconf "$NET_PORT"
+net_send_conf "$d/send.conf"
 scenario_mutate "$SRC/src" 1
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=48 status=none
 snap_ro "$SRC/src" "$SRC/snaps/home.20260102T000000Z"

@@ -12,34 +12,15 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 1G
-btrfs_fs DST 1G
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 1G
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup" "timeout 3s"
 BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log"
 
-"$TOOLS/faultproxy" -P "$d/hs.port" -t "$NET_PORT" -s 1:10 -T 60 \
-	-o "$d/hs.count" &
-fixture_track_pid $!
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" -s 8000000:9 \
-	-o "$d/proxy.count" -T 200 &
-fixture_track_pid $!
-for i in $(seq 50); do [ -s "$d/proxy.port" ] && [ -s "$d/hs.port" ] && break; sleep 0.1; done
-pport=$(cat "$d/proxy.port")
-hport=$(cat "$d/hs.port")
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-target backup {
-	address 127.0.0.1:$pport
-	name backup.test
-	timeout 3s
-}
+net_start_proxy "$d/hs" -s 1:10 -T 60
+hport=$NET_PROXY_PORT
+net_start_proxy "$d/proxy" -s 8000000:9 -T 200
+net_send_conf -p "$NET_PROXY_PORT" "$d/send.conf" "timeout 3s"
+cat >> "$d/send.conf" <<CONF
 target stuck {
 	address 127.0.0.1:$hport
 	name backup.test

@@ -11,11 +11,7 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 1G compress=zstd
-btrfs_fs DST 1G
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 1G 1G compress=zstd
 
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 net_send_conf "$d/send.conf" "compress zstd"
