@@ -17,9 +17,7 @@ net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 net_send_conf "$d/send.conf"
 BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver_new "$d/recv.conf" "$d/recv.log"
 
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_source
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=16 status=none
 snap=home.20260101T000000Z
 snap_ro "$SRC/src" "$SRC/snaps/$snap"

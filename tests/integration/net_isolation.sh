@@ -12,13 +12,11 @@ fixture_init
 net_fixture d 512M
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup" "client desktop.test"
 for who in laptop desktop intruder; do
-	net_send_conf -c $who "$d/$who.conf"
+	net_send_conf -c "$who" "$d/$who.conf"
 done
 net_start_receiver "$d/recv.conf" "$d/recv.log"
 
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_source
 snap_ro "$SRC/src" "$SRC/snaps/home.20260101T000000Z"
 scenario_mutate "$SRC/src" 1
 snap_ro "$SRC/src" "$SRC/snaps/home.20260102T000000Z"

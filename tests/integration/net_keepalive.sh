@@ -15,9 +15,7 @@ net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup" "timeout 2s"
 BTRSEND_TEST_RECV_PAUSE=6 net_start_receiver "$d/recv.conf" "$d/recv.log"
 net_send_conf "$d/send.conf" "timeout 2s"
 
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_source
 snap=home.20260101T000000Z
 snap_ro "$SRC/src" "$SRC/snaps/$snap"
 ncmds=$(btrfs send -q "$SRC/snaps/$snap" | btrfs receive --dump | wc -l)

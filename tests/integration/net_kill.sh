@@ -18,9 +18,7 @@ start_daemon() {	# 2 MiB checkpoints; its pid in $daemon
 }
 start_daemon
 
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_source
 kinds=(sender worker daemon)
 declare -A kills=([sender]=0 [worker]=0 [daemon]=0)
 for n in 1 2 3; do

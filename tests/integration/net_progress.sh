@@ -15,9 +15,7 @@ net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 net_send_conf "$d/send.conf"
 net_start_receiver "$d/recv.conf" "$d/recv.log"
 
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" "${NET_PROGRESS_SIZE:-small}"
+net_source "${NET_PROGRESS_SIZE:-small}"
 
 # check NAME PARENT|- PROTO [ARGS...]: send, compare totals with progs
 check() {

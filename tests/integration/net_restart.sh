@@ -42,9 +42,7 @@ send() {	# send TARGET OUT SNAPSHOT [OPTIONS...]
 		--to "$to" "$@" "$SRC/snaps/$snap" > "$d/$out" 2> "$d/$out.err"
 }
 
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_source
 # compressible, so that --compressed-data changes the stream's bytes
 yes "btrsend restart test line" | head -c $((16 << 20)) > "$SRC/src/compressible.txt"
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=8 status=none

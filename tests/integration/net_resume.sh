@@ -21,9 +21,7 @@ daemon=$NET_RECV_PID
 net_start_proxy "$d/proxy" -c 7000000,7000000 -T 300
 net_send_conf -p "$NET_PROXY_PORT" "$d/send.conf"
 
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_source
 snap_ro "$SRC/src" "$SRC/snaps/home.20260101T000000Z"
 timeout 120 "$CTL" send -f "$d/send.conf" --job home --retries 4 --to backup \
 	"$SRC/snaps/home.20260101T000000Z" > "$d/out" 2> "$d/err" ||

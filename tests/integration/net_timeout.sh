@@ -28,9 +28,7 @@ target stuck {
 }
 CONF
 
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_source
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=48 status=none
 snap=home.20260101T000000Z
 snap_ro "$SRC/src" "$SRC/snaps/$snap"

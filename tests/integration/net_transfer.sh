@@ -19,9 +19,7 @@ net_check_conf "$d/recv.conf" receiver
 net_check_conf "$d/send.conf" sender
 net_start_receiver "$d/recv.conf" "$d/recv.log"
 
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_source
 
 n=0
 send_and_check() {	# send_and_check NAME [ARGS...]: snapshot, send, compare

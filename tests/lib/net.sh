@@ -29,6 +29,11 @@
 #                                    $SRC/src, snapshot-dir $SRC/snaps,
 #                                    schedule SCHEDULE, send-to backup,
 #                                    then each LINE
+#   net_source [SIZE]                the subvolume $SRC/src, filled by
+#                                    scenario_populate SIZE (default
+#                                    small; source scenario.sh first),
+#                                    and $SRC/snaps for its snapshots:
+#                                    what net_job_conf's job sends
 #   net_check_conf FILE WHAT         btrsendd -n accepts FILE, or fail
 #                                    naming WHAT with its message
 #   net_start_receiver CONF LOG [N]  btrsendd -d -v -f CONF, stderr
@@ -40,7 +45,8 @@
 #   net_start_receiver_new CONF LOG  net_start_receiver CONF LOG.new,
 #                                    LOG.new emptied first so that it
 #                                    holds this daemon's lines only;
-#                                    their start is appended to LOG
+#                                    its start lines are then appended
+#                                    to LOG
 #   net_start_sender CONF LOG        btrsendd -d -v -f CONF, stderr
 #                                    appended to LOG ($NET_SEND_LOG), pid
 #                                    in $NET_SEND_PID (tracked); fails
@@ -158,6 +164,12 @@ CONF
 	} >> "$file"
 }
 
+net_source() {
+	btrfs -q subvolume create "$SRC/src" || fail "subvolume create $SRC/src"
+	mkdir "$SRC/snaps"
+	scenario_populate "$SRC/src" "${1:-small}"
+}
+
 net_check_conf() {
 	"$BTRSENDD" -n -f "$1" 2>/dev/null ||
 		fail "$2 config: $("$BTRSENDD" -n -f "$1" 2>&1)"
@@ -166,17 +178,25 @@ net_check_conf() {
 # The log may hold earlier daemons' lines: by default wait for one more
 # start line than it had.
 net_start_receiver() {
-	local conf=$1 log=$2 want=${3:-} i
+	local conf=$1 log=$2 want=${3:-}
 	[ -n "$want" ] ||
 		want=$(($(grep -c "receiving into" "$log" 2>/dev/null) + 1))
 	"$BTRSENDD" -d -v -f "$conf" 2>> "$log" &
 	NET_RECV_PID=$!
 	fixture_track_pid "$NET_RECV_PID"
-	for i in $(seq 100); do
-		[ "$(grep -c "receiving into" "$log")" -ge "$want" ] && return 0
+	_net_lines "$log" "receiving into" "$want" 100 ||
+		fail "receiver did not start: $(cat "$log")"
+}
+
+# _net_lines LOG PATTERN N TRIES: true once LOG holds N lines matching
+# PATTERN, looked at TRIES times 0.05 s apart.
+_net_lines() {
+	local i
+	for i in $(seq "$4"); do
+		[ "$(grep -c -- "$2" "$1")" -ge "$3" ] && return 0
 		sleep 0.05
 	done
-	fail "receiver did not start: $(cat "$log")"
+	return 1
 }
 
 net_start_receiver_new() {
@@ -187,17 +207,14 @@ net_start_receiver_new() {
 
 # The log may hold earlier daemons' lines, as that of net_start_receiver.
 net_start_sender() {
-	local conf=$1 log=$2 want i
+	local conf=$1 log=$2 want
 	want=$(($(grep -c "started with" "$log" 2>/dev/null) + 1))
 	"$BTRSENDD" -d -v -f "$conf" 2>> "$log" &
 	NET_SEND_PID=$!
 	NET_SEND_LOG=$log
 	fixture_track_pid "$NET_SEND_PID"
-	for i in $(seq 200); do
-		[ "$(grep -c "started with" "$log")" -ge "$want" ] && return 0
-		sleep 0.05
-	done
-	fail "sender did not start: $(tail -5 "$log")"
+	_net_lines "$log" "started with" "$want" 200 ||
+		fail "sender did not start: $(tail -5 "$log")"
 }
 
 net_wait_sender() {
