@@ -14,14 +14,8 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 1G
-btrfs_fs DST 1G
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_fixture d 1G
+net_source
 sock=$d/ctl.sock
 rsock=$d/rctl.sock
 
@@ -29,23 +23,13 @@ net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 echo "control { socket $rsock }" >> "$d/recv.conf"
 send_conf() {   # send_conf [BANDWIDTH]: writes $d/send.conf
 	net_send_conf -s "$d/sstate" "$d/send.conf" ${1:+"bandwidth $1"}
-	cat >> "$d/send.conf" <<CONF
-control { socket $sock }
-job home {
-	source       $SRC/src
-	snapshot-dir $SRC/snaps
-	schedule     manual
-	protocol     1
-	send-to      backup
-}
-CONF
+	echo "control { socket $sock }" >> "$d/send.conf"
+	net_job_conf "$d/send.conf" manual "protocol     1"
 }
 send_conf
-"$BTRSENDD" -d -v -f "$d/recv.conf" 2> "$d/recv.log" &
-fixture_track_pid $!
-"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
-spid=$!
-fixture_track_pid $spid
+net_start_receiver "$d/recv.conf" "$d/recv.log"
+net_start_sender "$d/send.conf" "$d/send.log"
+spid=$NET_SEND_PID
 for i in $(seq 50); do
 	"$CTL" status -s "$sock" > /dev/null 2>&1 &&
 		grep -q "receiving into" "$d/recv.log" && break

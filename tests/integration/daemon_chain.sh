@@ -21,14 +21,8 @@
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 command -v python3 >/dev/null || fail "python3 missing (make deps)"
-btrfs_fs SRC 512M
-btrfs_fs DST 512M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_fixture d 512M
+net_source
 
 # keep.py MINAGE_S NOW hourly daily weekly monthly yearly < names:
 # the names kept, after docs/retention.md (rules 2-5; the caller adds
@@ -73,41 +67,27 @@ name_time() { date -u -d "$(echo "$1" | sed -E 's/^home\.([0-9]{8})T([0-9]{2})([
 
 net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 net_send_conf -s "$d/sstate" "$d/send.conf" "compress zstd"
-cat >> "$d/send.conf" <<CONF
-job home {
-	source       $SRC/src
-	snapshot-dir $SRC/snaps
-	schedule     every 2s
-	send-to      backup
-	keep-source  { hourly 2 daily 2 weekly 2 min-age 15s }
-	keep-target  { hourly 2 monthly 2 yearly 3 }
-}
-CONF
+net_job_conf "$d/send.conf" "every 2s" \
+	"keep-source  { hourly 2 daily 2 weekly 2 min-age 15s }" \
+	"keep-target  { hourly 2 monthly 2 yearly 3 }"
 net_check_conf "$d/recv.conf" receiver
 net_check_conf "$d/send.conf" sender
 net_start_receiver "$d/recv.conf" "$d/recv.log"
 rpid=$NET_RECV_PID
 
 area=$DST/backup/laptop.test/home
-uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
-field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }
 
 # NAME on the target equals its source, read-only, received from it.
-check_received() {
-	local got=$area/$1
-	[ -d "$got" ] || fail "$1 not received: $(tail -10 "$d/send.log" 2>/dev/null)"
-	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$1" "$got" ||
-		fail "$1 differs from its source"
-	[ "$(btrfs property get -ts "$got" ro)" = "ro=true" ] || fail "$1 not read-only"
-	[ "$(field_of "$got" "Received UUID")" = "$(uuid_of "$SRC/snaps/$1")" ] ||
-		fail "$1: received uuid $(field_of "$got" "Received UUID"), source $(uuid_of "$SRC/snaps/$1")"
+check_on_target() {
+	[ -d "$area/$1" ] || fail "$1 not received: $(tail -10 "$d/send.log" 2>/dev/null)"
+	check_received "$SRC/snaps/$1" "$area/$1"
 }
 
 # NAME on the target was made from PRED on the target (the chain); its
 # uuid there was recorded on arrival, as keep-target may have pruned it.
 check_parent() {
-	[ "$(field_of "$area/$1" "Parent UUID")" = "$prev_uuid" ] ||
-		fail "$1: parent uuid $(field_of "$area/$1" "Parent UUID") is not $2's ($prev_uuid)"
+	[ "$(subvol_field "$area/$1" "Parent UUID")" = "$prev_uuid" ] ||
+		fail "$1: parent uuid $(subvol_field "$area/$1" "Parent UUID") is not $2's ($prev_uuid)"
 }
 
 # The old history: six snapshots, each after a round of changes,
@@ -124,54 +104,33 @@ for ago in $((800 * 86400)) $((500 * 86400)) $((200 * 86400)) \
 	timeout 60 "$CTL" send -f "$d/send.conf" --job home --retries 2 \
 		--to backup "$SRC/snaps/$n" > "$d/manual.out" 2>&1 ||
 		fail "btrsendctl send $n: $(cat "$d/manual.out")"
-	check_received "$n"
+	check_on_target "$n"
 	[ -z "$planted" ] || check_parent "$n" "$prev"
 	planted="$planted $n"
 	prev=$n
-	prev_uuid=$(uuid_of "$area/$n")
+	prev_uuid=$(subvol_uuid "$area/$n")
 done
 model_src=$(printf '%s\n' $planted | sort)
 model_dst=$model_src
 scenario_mutate "$SRC/src" 7
 
-"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
-spid=$!
-fixture_track_pid $spid
-
-pause_sender() {
-	kill -STOP $spid
-	for i in $(seq 600); do
-		ps -o stat= --ppid $spid | grep -qv '^Z' || return 0
-		sleep 0.1
-	done
-	fail "the job worker did not finish in 60 s"
-}
-
-wait_run_ok() {
-	for i in $(seq 300); do
-		kill -0 $spid 2>/dev/null || fail "sender died: $(grep -A40 "ERROR: AddressSanitizer\|runtime error" "$d/send.log" || tail -20 "$d/send.log")"
-		if [ "$(grep -c "job home: run ok" "$d/send.log")" -ge "$1" ]; then
-			pause_sender
-			return
-		fi
-		sleep 0.1
-	done
-	fail "no run ok #$1 in 30 s: $(tail -20 "$d/send.log")"
-}
+net_start_sender "$d/send.conf" "$d/send.log"
+spid=$NET_SEND_PID
 
 runs=11
 window=0
 mades=
 for run in $(seq $runs); do
-	wait_run_ok $run
+	net_wait_sender "job home: run ok" $run 30
+	net_pause_sender
 	grep -q "run did not complete" "$d/send.log" &&
 		fail "run $run: a run failed: $(grep "run did not complete" "$d/send.log")"
 	made=$(grep "job home: run ok: snapshot" "$d/send.log" | sed -n "${run}p" |
 		sed -E 's/.*run ok: snapshot ([^ ,]*),.*/\1/')
 	case $made in home.*) ;; *) fail "run $run: no snapshot name in the log" ;; esac
-	check_received "$made"
+	check_on_target "$made"
 	check_parent "$made" "$prev"
-	prev_uuid=$(uuid_of "$area/$made")
+	prev_uuid=$(subvol_uuid "$area/$made")
 	grep -q "sent $made to backup, incremental from $prev\$" "$d/send.log" ||
 		fail "run $run: $made not logged as incremental from $prev: $(grep "sent $made" "$d/send.log")"
 	[ "$(grep -c ": sent home\.[^ ]* to backup, " "$d/send.log")" = $run ] ||

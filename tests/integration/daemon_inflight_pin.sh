@@ -14,69 +14,24 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 512M
-btrfs_fs DST 512M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps" "$SRC/ref"
-scenario_populate "$SRC/src" small
+net_fixture d 512M
+net_source
+mkdir "$SRC/ref"
 
 net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 BTRSEND_CKPT_BYTES=$((512 << 10)) net_start_receiver "$d/recv.conf" "$d/recv.log"
 big=999999999
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" \
-	-c $big,$big,$big,$big,1500000,1500000,1500000 -o "$d/proxy.count" -T 300 &
-fixture_track_pid $!
-for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
-[ -s "$d/proxy.port" ] || fail "faultproxy did not start"
-cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/sstate
-target backup {
-	address 127.0.0.1:$(cat "$d/proxy.port")
-	name backup.test
-}
-job home {
-	source       $SRC/src
-	snapshot-dir $SRC/snaps
-	schedule     every 2s
-	send-to      backup
-	keep-source  { hourly 1 }
-}
-CONF
+net_start_proxy "$d/proxy" -c $big,$big,$big,$big,1500000,1500000,1500000 -T 300
+net_send_conf -s "$d/sstate" -p "$NET_PROXY_PORT" "$d/send.conf"
+net_job_conf "$d/send.conf" "every 2s" "keep-source  { hourly 1 }"
 net_check_conf "$d/send.conf" sender
 area=$DST/backup/laptop.test/home
-uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
-field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }
 
-"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
-spid=$!
-fixture_track_pid $spid
-pause_sender() {
-	kill -STOP $spid
-	for i in $(seq 600); do
-		ps -o stat= --ppid $spid | grep -qv '^Z' || return 0
-		sleep 0.1
-	done
-	fail "the job worker did not finish in 60 s"
-}
-wait_log() {	# PATTERN COUNT SECONDS
-	for i in $(seq $(($3 * 10))); do
-		kill -0 $spid 2>/dev/null || fail "sender died: $(tail -20 "$d/send.log")"
-		[ "$(grep -c "$1" "$d/send.log")" -ge "$2" ] && return
-		sleep 0.1
-	done
-	fail "no '$1' #$2 in $3 s: $(tail -20 "$d/send.log")"
-}
+net_start_sender "$d/send.conf" "$d/send.log"
+spid=$NET_SEND_PID
 
-wait_log "job home: run ok" 1 30
-pause_sender
+net_wait_sender "job home: run ok" 1 30
+net_pause_sender
 b=$(ls "$SRC/snaps")
 [ -d "$area/$b" ] || fail "run 1 did not send $b"
 grep -q "conns 2" "$d/proxy.count" || fail "run 1 did not use 2 connections: $(cat "$d/proxy.count")"
@@ -91,13 +46,13 @@ btrfs -q subvolume snapshot -r "$SRC/src" "$SRC/snaps/$p1"
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=16 status=none
 btrfs -q subvolume snapshot -r "$SRC/src" "$SRC/snaps/$p2"
 btrfs -q subvolume snapshot -r "$SRC/snaps/$p2" "$SRC/ref/$p2"
-p2_uuid=$(uuid_of "$SRC/snaps/$p2")
+p2_uuid=$(subvol_uuid "$SRC/snaps/$p2")
 sleep 3
 scenario_mutate "$SRC/src" 2
 kill -CONT $spid
 
-wait_log "job home: run did not complete" 1 60
-pause_sender
+net_wait_sender "job home: run did not complete" 1 60
+net_pause_sender
 m2=$(ls "$SRC/snaps" | sort | tail -n 1)
 [ "$m2" != "$p2" ] || fail "run 2 made no snapshot"
 grep -q "conns 7" "$d/proxy.count" || fail "run 2 did not use connections 3..7: $(cat "$d/proxy.count")"
@@ -109,8 +64,8 @@ want=$(printf '%s\n' "$p1" "$p2" "$m2" | sort)
 	fail "after the failed run the source holds [$(ls "$SRC/snaps" | tr '\n' ' ')], expected [$(echo $want)]"
 
 kill -CONT $spid
-wait_log "job home: run ok" 2 60	# the parent's retry, 10 s later
-pause_sender
+net_wait_sender "job home: run ok" 2 60	# the parent's retry, 10 s later
+net_pause_sender
 grep -q "$p2: resuming at command [1-9]" "$d/send.log" ||
 	fail "$p2 was not resumed: $(grep "$p2" "$d/send.log")"
 m3=$(ls "$SRC/snaps")
@@ -121,6 +76,6 @@ grep -q ": sent $p2 to backup, incremental from $p1\$" "$d/send.log" || fail "$p
 grep -q ": sent $m2 to backup, incremental from $p2\$" "$d/send.log" || fail "$m2 not incremental from $p2"
 grep -q ": sent $m3 to backup, incremental from $m2\$" "$d/send.log" || fail "$m3 not incremental from $m2"
 "$TOOLS/treecmp" --ignore-root-times "$SRC/ref/$p2" "$area/$p2" || fail "$p2 differs from its source"
-[ "$(field_of "$area/$p2" "Received UUID")" = "$p2_uuid" ] || fail "$p2: wrong received uuid"
+[ "$(subvol_field "$area/$p2" "Received UUID")" = "$p2_uuid" ] || fail "$p2: wrong received uuid"
 kill -CONT $spid
 echo "daemon_inflight_pin: ok"

@@ -13,11 +13,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/net.sh"
 fixture_init
-btrfs_fs SRC 1G
-btrfs_fs DST 1G
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 1G
 btrfs -q subvolume create "$SRC/home" || fail "subvolume create"
 mkdir "$SRC/snaps"
 dd if=/dev/urandom of="$SRC/home/base" bs=1M count=24 status=none
@@ -45,16 +41,8 @@ start_receiver() {
 }
 # Started: its signal handlers are set (a SIGTERM before would kill it).
 start_sender() {
-	local n
-	n=$(grep -c "started with" "$d/send.log" 2>/dev/null)
-	"$BTRSENDD" -d -v -f "$d/send.conf" 2>> "$d/send.log" &
-	spid=$!
-	fixture_track_pid $spid
-	for i in $(seq 200); do
-		[ "$(grep -c "started with" "$d/send.log")" -gt "${n:-0}" ] && return
-		sleep 0.05
-	done
-	fail "sender did not start: $(tail -5 "$d/send.log")"
+	net_start_sender "$d/send.conf" "$d/send.log"
+	spid=$NET_SEND_PID
 }
 start_receiver
 start_sender
@@ -80,11 +68,7 @@ wait_transfer() {
 # the incremental chain; a full partial of an older snapshot cut here
 # would be removed as stale by the receiver once a newer one arrives
 # (daemon_stale_partial.sh tests that), not resumed.
-for i in $(seq 300); do
-	grep -q "job home: run ok" "$d/send.log" && break
-	sleep 0.1
-done
-grep -q "job home: run ok" "$d/send.log" || fail "no first run in 30 s: $(tail -10 "$d/send.log")"
+net_wait_sender "job home: run ok" 1 30
 
 kinds=(sender-daemon send-worker receiver-daemon receive-worker)
 declare -A landed
@@ -153,11 +137,7 @@ made=$(ls "$SRC/snaps")
 [ "$(ls -A "$got")" = "$made" ] ||
 	fail "the target holds $(ls -A "$got" | tr '\n' ' '); the sender made $(echo $made)"
 for s in $made; do
-	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$s" "$got/$s" || fail "$s differs on the target"
-	[ "$(btrfs property get -ts "$got/$s" ro)" = "ro=true" ] || fail "$s not read-only"
-	ruuid=$(btrfs subvolume show "$got/$s" | awk '/Received UUID:/ { print $3 }')
-	suuid=$(btrfs subvolume show "$SRC/snaps/$s" | awk '/^[[:space:]]*UUID:/ { print $2 }')
-	[ "$ruuid" = "$suuid" ] || fail "$s: received uuid '$ruuid', source '$suuid'"
+	check_received "$SRC/snaps/$s" "$got/$s"
 done
 left=$(find "$DST/backup" -maxdepth 4 -name '.btrsend-*' | head -5)
 [ -z "$left" ] || fail "leftovers in the receive area: $left"

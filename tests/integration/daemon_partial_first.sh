@@ -11,31 +11,16 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 512M
-btrfs_fs DST 512M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_fixture d 512M
+net_source
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=24 status=none
 
 net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 net_send_conf -s "$d/sstate" "$d/send.conf"
-cat >> "$d/send.conf" <<CONF
-job home {
-	source       $SRC/src
-	snapshot-dir $SRC/snaps
-	schedule     every 1h
-	send-to      backup
-}
-CONF
+net_job_conf "$d/send.conf" "every 1h"
 BTRSEND_CKPT_BYTES=$((2 << 20)) net_start_receiver "$d/recv.conf" "$d/recv.log"
 rpid=$NET_RECV_PID
 area=$DST/backup/laptop.test/home
-uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
-field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }
 
 # A full send of the oldest snapshot, cut after a checkpoint.
 old=home.$(date -u -d "2 days ago" +%Y%m%dT%H%M%SZ)
@@ -56,9 +41,7 @@ mid=home.$(date -u -d "1 day ago" +%Y%m%dT%H%M%SZ)
 btrfs -q subvolume snapshot -r "$SRC/src" "$SRC/snaps/$mid"
 scenario_mutate "$SRC/src" 2
 
-"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
-spid=$!
-fixture_track_pid $spid
+net_start_sender "$d/send.conf" "$d/send.log"
 for i in $(seq 600); do
 	grep -q "job home: run ok\|job home: run did not complete\|job home: run failed" "$d/send.log" && break
 	sleep 0.1
@@ -78,10 +61,10 @@ grep -q ": sent $made to backup, incremental from $mid\$" "$d/send.log" || fail 
 prev_uuid=
 for s in $old $mid $made; do
 	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$s" "$area/$s" || fail "$s differs from its source"
-	[ "$(field_of "$area/$s" "Received UUID")" = "$(uuid_of "$SRC/snaps/$s")" ] || fail "$s: wrong received uuid"
-	[ -z "$prev_uuid" ] || [ "$(field_of "$area/$s" "Parent UUID")" = "$prev_uuid" ] ||
+	[ "$(subvol_field "$area/$s" "Received UUID")" = "$(subvol_uuid "$SRC/snaps/$s")" ] || fail "$s: wrong received uuid"
+	[ -z "$prev_uuid" ] || [ "$(subvol_field "$area/$s" "Parent UUID")" = "$prev_uuid" ] ||
 		fail "$s was not made from its predecessor on the target"
-	prev_uuid=$(uuid_of "$area/$s")
+	prev_uuid=$(subvol_uuid "$area/$s")
 done
 [ "$(ls "$area" | sort)" = "$(printf '%s\n' $old $mid $made | sort)" ] ||
 	fail "target holds [$(ls -A "$area" | tr '\n' ' ')]"

@@ -10,11 +10,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/net.sh"
 fixture_init
-btrfs_fs SRC 512M
-btrfs_fs DST 512M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
+net_fixture d 512M
 for j in home etc; do
 	btrfs -q subvolume create "$SRC/$j" || fail "subvolume create $j"
 	mkdir "$SRC/snaps-$j"
@@ -25,20 +21,10 @@ printf 'nameserver 192.0.2.1\n' > "$SRC/etc/resolv.conf"
 mkdir "$SRC/etc/ssh" && echo "Port 22" > "$SRC/etc/ssh/sshd_config"
 
 net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
-# sendconf HOME-SCHEDULE [EXTRA]: the sender's config, EXTRA appended.
+# sendconf HOME-SCHEDULE [EXTRA]: the sender's $d/send.conf, EXTRA appended.
 sendconf() {
-	cat <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/sstate
-target backup {
-	address 127.0.0.1:$NET_PORT
-	name backup.test
-	bandwidth 4M
-}
+	net_send_conf -s "$d/sstate" "$d/send.conf" "bandwidth 4M"
+	cat >> "$d/send.conf" <<CONF
 job home {
 	source       $SRC/home
 	snapshot-dir $SRC/snaps-home
@@ -46,7 +32,7 @@ job home {
 	send-to      backup
 }
 CONF
-	[ -z "${2:-}" ] || printf '%s\n' "$2"
+	[ -z "${2:-}" ] || printf '%s\n' "$2" >> "$d/send.conf"
 }
 etcjob="job etc {
 	source       $SRC/etc
@@ -54,14 +40,13 @@ etcjob="job etc {
 	schedule     every 30s
 	send-to      backup
 }"
-sendconf "every 20s" > "$d/send.conf"
+sendconf "every 20s"
 net_check_conf "$d/send.conf" sender
 
 net_start_receiver "$d/recv.conf" "$d/recv.log"
 rpid=$NET_RECV_PID
-"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
-spid=$!
-fixture_track_pid $spid
+net_start_sender "$d/send.conf" "$d/send.log"
+spid=$NET_SEND_PID
 
 # wait_log FILE PATTERN SECONDS [COUNT]: until FILE has COUNT lines matching.
 wait_log() {
@@ -84,7 +69,7 @@ h1=$(sed -n 's/.*: receiving home\/\(home\.[0-9TZ]*\).*/\1/p' "$d/recv.log")
 grep -q ": received laptop.test/home/$h1 " "$d/recv.log" && fail "$h1 finished before the first reload: no transfer to reload under"
 
 # 1. A broken config: file:line:column, the old one kept.
-sendconf "every 20s" "$etcjob" > "$d/send.conf"
+sendconf "every 20s" "$etcjob"
 sed -i '/schedule     every 30s/s/every 30s/whenever/' "$d/send.conf"
 bad=$(grep -n 'schedule     whenever' "$d/send.conf" | cut -d: -f1)
 kill -HUP $spid
@@ -97,7 +82,7 @@ grep -q ": received laptop.test/home/$h1 " "$d/recv.log" && fail "$h1 finished b
 sleep 1
 
 # 2. A good config: a new job, and the running job's schedule changed.
-sendconf "every 2s" "$etcjob" > "$d/send.conf"
+sendconf "every 2s" "$etcjob"
 kill -HUP $spid
 wait_log "$d/send.log" "configuration reloaded: 2 jobs" 5
 wait_log "$d/send.log" "job etc: run ok" 20
@@ -123,11 +108,7 @@ kill -0 "$worker" 2>/dev/null && fail "worker $worker still runs after its run e
 	fail "$h1 received more than once: $(grep ": receiving home/" "$d/recv.log")"
 grep -q ": received laptop.test/home/$h1 " "$d/recv.log" || fail "receiver did not log $h1 as received"
 got=$DST/backup/laptop.test/home/$h1
-"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps-home/$h1" "$got" || fail "$h1 differs on the target"
-[ "$(btrfs property get -ts "$got" ro)" = "ro=true" ] || fail "$h1 not read-only"
-ruuid=$(btrfs subvolume show "$got" | awk '/Received UUID:/ { print $3 }')
-suuid=$(btrfs subvolume show "$SRC/snaps-home/$h1" | awk '/^[[:space:]]*UUID:/ { print $2 }')
-[ "$ruuid" = "$suuid" ] || fail "$h1: received uuid '$ruuid', source '$suuid'"
+check_received "$SRC/snaps-home/$h1" "$got"
 
 # The new schedule: every 2s counts from the run's start, ~12 s ago, so
 # the next run is due at once (the old every 20s: ~8 s from now).

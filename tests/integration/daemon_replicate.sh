@@ -14,28 +14,13 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 512M
-btrfs_fs DST 512M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps"
-scenario_populate "$SRC/src" small
+net_fixture d 512M
+net_source
 
 net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 net_send_conf -s "$d/sstate" "$d/send.conf" "compress zstd"
-cat >> "$d/send.conf" <<CONF
-job home {
-	source       $SRC/src
-	snapshot-dir $SRC/snaps
-	schedule     every 2s
-	send-to      backup
-	keep-source  { hourly 1 }
-	keep-target  { hourly 1 }
-	on-success   "$d/hook.sh"
-}
-CONF
+net_job_conf "$d/send.conf" "every 2s" "keep-source  { hourly 1 }" \
+	"keep-target  { hourly 1 }" "on-success   \"$d/hook.sh\""
 cat > "$d/hook.sh" <<EOC
 #!/bin/sh
 echo "\$JOB|\$TARGET|\$SNAPSHOT|\$ERROR" >> $d/hook.log
@@ -44,52 +29,24 @@ chmod +x "$d/hook.sh"
 net_check_conf "$d/recv.conf" receiver
 net_check_conf "$d/send.conf" sender
 
-start_receiver() {
-	net_start_receiver "$d/recv.conf" "$d/recv.log" "$1"
-	rpid=$NET_RECV_PID
-}
-start_receiver 1
-"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
-spid=$!
-fixture_track_pid $spid
-
-# Pause the sender's parent (no new run starts) and wait for its
-# worker, if one had started, to finish.
-pause_sender() {
-	kill -STOP $spid
-	for i in $(seq 600); do
-		# A finished worker stays a zombie until the parent runs again.
-		ps -o stat= --ppid $spid | grep -qv '^Z' || return 0
-		sleep 0.1
-	done
-	fail "the job worker did not finish in 60 s"
-}
+net_start_receiver "$d/recv.conf" "$d/recv.log" 1
+rpid=$NET_RECV_PID
+net_start_sender "$d/send.conf" "$d/send.log"
+spid=$NET_SEND_PID
 
 # Wait for the N-th "run ok" of the sender, then pause it.
 wait_run_ok() {
-	for i in $(seq 300); do
-		kill -0 $spid 2>/dev/null || fail "sender died: $(grep -A40 "ERROR: AddressSanitizer\|runtime error" "$d/send.log" || tail -20 "$d/send.log")"
-		if [ "$(grep -c "job home: run ok" "$d/send.log")" -ge "$1" ]; then
-			pause_sender
-			return
-		fi
-		sleep 0.1
-	done
-	fail "no run ok #$1 in 30 s: $(tail -20 "$d/send.log")"
+	net_wait_sender "job home: run ok" "$1" 30
+	net_pause_sender
 }
 
 # The newest local snapshot is on the target, equal, read-only, received.
 check_newest() {
-	local got ruuid suuid
+	local got
 	name=$(ls "$SRC/snaps" | sort | tail -n 1)
 	got=$DST/backup/laptop.test/home/$name
 	[ -d "$got" ] || fail "$name not received at $got: $(tail -10 "$d/send.log")"
-	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$name" "$got" ||
-		fail "$name differs from its source"
-	[ "$(btrfs property get -ts "$got" ro)" = "ro=true" ] || fail "$name not read-only"
-	ruuid=$(btrfs subvolume show "$got" | awk '/Received UUID:/ { print $3 }')
-	suuid=$(btrfs subvolume show "$SRC/snaps/$name" | awk '/^[[:space:]]*UUID:/ { print $2 }')
-	[ "$ruuid" = "$suuid" ] || fail "$name: received uuid '$ruuid', source '$suuid'"
+	check_received "$SRC/snaps/$name" "$got"
 }
 
 # Every send after the first is incremental from the one sent before it.
@@ -127,16 +84,11 @@ grep -q "pruned home/.* by keep-target" "$d/recv.log" || fail "receiver logged n
 
 # The target goes away: the next run fails and is retried with backoff;
 # the base the target holds stays on the source.
-pause_sender
+net_pause_sender
 kill -TERM $rpid
 wait $rpid 2>/dev/null || true
 kill -CONT $spid
-for i in $(seq 150); do
-	grep -q "job home: run did not complete:.*retry 1 of" "$d/send.log" && break
-	sleep 0.1
-done
-grep -q "job home: run did not complete:.*retry 1 of" "$d/send.log" ||
-	fail "no retry after the target went down: $(tail -20 "$d/send.log")"
+net_wait_sender "job home: run did not complete:.*retry 1 of" 1 15
 [ -d "$SRC/snaps/$prev" ] || fail "the target's base $prev was pruned while it was down"
 [ "$(ls "$SRC/snaps" | wc -l)" -ge 2 ] || fail "the failed run's snapshot is gone"
 grep -q "^home backup .* retry" "$d/sstate/state" 2>/dev/null ||
@@ -145,7 +97,8 @@ grep -q "^home backup .* retry" "$d/sstate/state" 2>/dev/null ||
 # What piled up while it was down; the target misses all of it.
 piled=$(ls "$SRC/snaps" | grep -vx "$prev")
 nlog=$(wc -l < "$d/send.log")
-start_receiver 2
+net_start_receiver "$d/recv.conf" "$d/recv.log" 2
+rpid=$NET_RECV_PID
 okn=$(grep -c "job home: run ok" "$d/send.log")
 wait_run_ok $((okn + 1))	# the retry, about 10 s after the failure
 check_newest

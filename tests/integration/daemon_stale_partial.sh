@@ -12,34 +12,17 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 512M
-btrfs_fs DST 768M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup" "$SRC/snaps" "$SRC/wsnaps"
+net_fixture d 512M 768M
+mkdir -p "$SRC/snaps" "$SRC/wsnaps"
 btrfs -q subvolume create "$SRC/src"
 scenario_populate "$SRC/src" small
 dd if=/dev/urandom of="$SRC/src/big" bs=1M count=24 status=none
 
 net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup" "client desktop.test"
 sendconf() {	# sendconf CLIENT FILE
-	cat > "$2" <<CONF
-tls {
-	certificate $d/certs/$1.crt
-	key $d/certs/$1.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/state-$1
-target backup {
-	address 127.0.0.1:$NET_PORT
-	name backup.test
-}
-job home {
-	source       $SRC/src
-	snapshot-dir $SRC/snaps
-	schedule     every 1h
-	send-to      backup
-}
+	net_send_conf -c "${1%.test}" -s "$d/state-$1" "$2"
+	net_job_conf "$2" "every 1h"
+	cat >> "$2" <<CONF
 job work {
 	source       $SRC/src
 	snapshot-dir $SRC/wsnaps

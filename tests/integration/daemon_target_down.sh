@@ -18,14 +18,9 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-btrfs_fs SRC 512M
-btrfs_fs DST 512M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup"
-btrfs -q subvolume create "$SRC/src"
-mkdir "$SRC/snaps" "$SRC/ref"
-scenario_populate "$SRC/src" small
+net_fixture d 512M
+net_source
+mkdir "$SRC/ref"
 # Two older snapshots the target never had: with nothing in common the
 # first run sends only its own snapshot, in full (docs/architecture.md).
 for ago in 2 1; do
@@ -35,54 +30,20 @@ done
 
 net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 net_send_conf -s "$d/sstate" "$d/send.conf"
-cat >> "$d/send.conf" <<CONF
-job home {
-	source       $SRC/src
-	snapshot-dir $SRC/snaps
-	schedule     every 2s
-	send-to      backup
-	keep-source  { hourly 1 }
-}
-CONF
+net_job_conf "$d/send.conf" "every 2s" "keep-source  { hourly 1 }"
 net_check_conf "$d/recv.conf" receiver
 net_check_conf "$d/send.conf" sender
 
 area=$DST/backup/laptop.test/home
-uuid_of() { btrfs subvolume show "$1" | awk '/^[[:space:]]*UUID:/ { print $2 }'; }
-field_of() { btrfs subvolume show "$1" | awk -v f="$2" '$0 ~ "^[[:space:]]*" f ":" { print $NF }'; }
 
-start_receiver() {
-	net_start_receiver "$d/recv.conf" "$d/recv.log" "$1"
-	rpid=$NET_RECV_PID
-}
-
-pause_sender() {
-	kill -STOP $spid
-	for i in $(seq 600); do
-		ps -o stat= --ppid $spid | grep -qv '^Z' || return 0
-		sleep 0.1
-	done
-	fail "the job worker did not finish in 60 s"
-}
-
-# wait_log PATTERN COUNT SECONDS: COUNT lines of the sender's log match.
-wait_log() {
-	for i in $(seq $(($3 * 10))); do
-		kill -0 $spid 2>/dev/null || fail "sender died: $(grep -A40 "ERROR: AddressSanitizer\|runtime error" "$d/send.log" || tail -20 "$d/send.log")"
-		[ "$(grep -c "$1" "$d/send.log")" -ge "$2" ] && return
-		sleep 0.1
-	done
-	fail "no '$1' #$2 in $3 s: $(tail -20 "$d/send.log")"
-}
-
-start_receiver 1
-"$BTRSENDD" -d -v -f "$d/send.conf" 2> "$d/send.log" &
-spid=$!
-fixture_track_pid $spid
+net_start_receiver "$d/recv.conf" "$d/recv.log" 1
+rpid=$NET_RECV_PID
+net_start_sender "$d/send.conf" "$d/send.log"
+spid=$NET_SEND_PID
 
 # Two good runs; the second's snapshot is the base the target keeps.
-wait_log "job home: run ok" 1 30
-pause_sender
+net_wait_sender "job home: run ok" 1 30
+net_pause_sender
 first=$(ls "$SRC/snaps" | sort | tail -n 1)
 [ "$(ls "$area")" = "$first" ] || fail "first run: target holds [$(ls "$area" | tr '\n' ' ')], expected only $first"
 grep -q ": sent $first to backup, full\$" "$d/send.log" || fail "first run: $first not sent in full"
@@ -91,12 +52,12 @@ grep -q "job home: target backup holds none of this job's 3 snapshots" "$d/send.
 [ "$(ls "$SRC/snaps")" = "$first" ] || fail "first run: keep-source left [$(ls "$SRC/snaps" | tr '\n' ' ')]"
 scenario_mutate "$SRC/src" 1
 kill -CONT $spid
-wait_log "job home: run ok" 2 30
-pause_sender
+net_wait_sender "job home: run ok" 2 30
+net_pause_sender
 base=$(ls "$SRC/snaps")
 [ "$(echo "$base" | wc -l)" = 1 ] || fail "hourly 1 left [$(echo $base)] before the outage"
 [ -d "$area/$base" ] || fail "base $base not on the target"
-base_uuid=$(uuid_of "$area/$base")
+base_uuid=$(subvol_uuid "$area/$base")
 before=$(ls "$area")
 
 kill -TERM $rpid
@@ -106,8 +67,8 @@ for fails in 1 2; do
 	round=$((round + 1))
 	scenario_mutate "$SRC/src" $round
 	kill -CONT $spid
-	wait_log "job home: run did not complete" $fails 60
-	pause_sender
+	net_wait_sender "job home: run did not complete" $fails 60
+	net_pause_sender
 	[ -d "$SRC/snaps/$base" ] || fail "outage run $fails: the target's base $base was pruned"
 	n=$(ls "$SRC/snaps" | wc -l)
 	[ "$n" = $((fails + 1)) ] ||
@@ -129,20 +90,21 @@ awk 'NR > 1 && ($1 != pa + 1 || $2 <= pd) { bad = 1 } { pa = $1; pd = $2 }
 piled=$(ls "$SRC/snaps" | grep -vx "$base")
 for p in $piled; do
 	btrfs -q subvolume snapshot -r "$SRC/snaps/$p" "$SRC/ref/$p"
-	uuid_of "$SRC/snaps/$p" > "$d/uuid.$p"
+	subvol_uuid "$SRC/snaps/$p" > "$d/uuid.$p"
 	[ -d "$area/$p" ] && fail "$p reached the target while it was down"
 done
 
-start_receiver 2
+net_start_receiver "$d/recv.conf" "$d/recv.log" 2
+rpid=$NET_RECV_PID
 scenario_mutate "$SRC/src" $((round + 1))
 kill -CONT $spid
-wait_log "job home: run ok" 3 60	# the second retry, 20 s after its failure
-pause_sender
+net_wait_sender "job home: run ok" 3 60	# the second retry, 20 s after its failure
+net_pause_sender
 made=$(ls "$SRC/snaps")
 [ "$(echo "$made" | wc -l)" = 1 ] ||
 	fail "after the catch-up keep-source left [$(echo $made)], expected only the newest"
 btrfs -q subvolume snapshot -r "$SRC/snaps/$made" "$SRC/ref/$made"
-uuid_of "$SRC/snaps/$made" > "$d/uuid.$made"
+subvol_uuid "$SRC/snaps/$made" > "$d/uuid.$made"
 
 # Every snapshot newer than the base arrived, in order, along the chain.
 prev=$base prev_uuid=$base_uuid
@@ -151,13 +113,13 @@ for p in $piled $made; do
 	[ -d "$got" ] || fail "catch-up: $p missing on the target: $(grep ": sent \|missing" "$d/send.log")"
 	"$TOOLS/treecmp" --ignore-root-times "$SRC/ref/$p" "$got" || fail "catch-up: $p differs from its source"
 	[ "$(btrfs property get -ts "$got" ro)" = "ro=true" ] || fail "catch-up: $p not read-only"
-	[ "$(field_of "$got" "Received UUID")" = "$(cat "$d/uuid.$p")" ] ||
-		fail "catch-up: $p received uuid $(field_of "$got" "Received UUID"), source $(cat "$d/uuid.$p")"
-	[ "$(field_of "$got" "Parent UUID")" = "$prev_uuid" ] ||
+	[ "$(subvol_field "$got" "Received UUID")" = "$(cat "$d/uuid.$p")" ] ||
+		fail "catch-up: $p received uuid $(subvol_field "$got" "Received UUID"), source $(cat "$d/uuid.$p")"
+	[ "$(subvol_field "$got" "Parent UUID")" = "$prev_uuid" ] ||
 		fail "catch-up: $p was not made from $prev on the target"
 	grep -q ": sent $p to backup, incremental from $prev\$" "$d/send.log" ||
 		fail "catch-up: $p not sent incrementally from $prev: $(grep ": sent $p " "$d/send.log")"
-	prev=$p prev_uuid=$(uuid_of "$got")
+	prev=$p prev_uuid=$(subvol_uuid "$got")
 done
 npiled=$(echo $piled $made | wc -w)
 grep -q "job home: target backup: $npiled missing, $npiled sent: " "$d/send.log" ||

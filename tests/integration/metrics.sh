@@ -17,13 +17,9 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/net.sh"
 fixture_init
-btrfs_fs SRC 512M
-btrfs_fs DST 512M
-d=$(scratch_dir)
-net_setup "$d"
+net_fixture d 512M
 PROM="/usr/bin/python3 $TOP/tests/lib/promcheck.py"
 [ -x /usr/bin/python3 ] || skip "python3 missing (make deps)"
-mkdir -p "$DST/backup"
 btrfs -q subvolume create "$SRC/src"
 mkdir "$SRC/snaps"
 "$TOOLS/gen" metrics:big $((12 * 1024 * 1024)) > "$SRC/src/big"
@@ -33,36 +29,17 @@ for i in $(seq 50); do echo "file $i" > "$SRC/src/dir/f$i"; done
 mport=$((port + 1))
 net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 send_conf() {	# send_conf SCHEDULE [PORT]
-	cat > "$d/send.conf" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-state-dir $d/sstate
-metrics listen 127.0.0.1:$mport
-target backup {
-	address 127.0.0.1:${2:-$NET_PORT}
-	name backup.test
-	bandwidth 3M
-}
-job home {
-	source       $SRC/src
-	snapshot-dir $SRC/snaps
-	schedule     $1
-	send-to      backup
-	protocol     1
-}
-CONF
+	net_send_conf -s "$d/sstate" -p "${2:-$NET_PORT}" "$d/send.conf" "bandwidth 3M"
+	echo "metrics listen 127.0.0.1:$mport" >> "$d/send.conf"
+	net_job_conf "$d/send.conf" "$1" "protocol     1"
 }
 send_conf "every 1h"
 # checkpoints every MB, so that a cut transfer resumes
 BTRSEND_CKPT_BYTES=1000000 net_start_receiver "$d/recv.conf" "$d/recv.log"
 
 start_sender() {
-	"$BTRSENDD" -d -v -f "$d/send.conf" 2>> "$d/send.log" &
-	spid=$!
-	fixture_track_pid $spid
+	net_start_sender "$d/send.conf" "$d/send.log"
+	spid=$NET_SEND_PID
 }
 
 scrape() {	# scrape FILE: GET /metrics, checked by the strict reader
@@ -78,14 +55,6 @@ q() {	# q FILE SERIES: its value, or "absent"
 }
 
 J='job="home",target="backup"'
-wait_ok() {	# wait_ok N: the sender's N-th "run ok"
-	for i in $(seq 600); do
-		kill -0 $spid 2>/dev/null || fail "sender died: $(tail -20 "$d/send.log")"
-		[ "$(grep -c "job home: run ok" "$d/send.log")" -ge "$1" ] && return
-		sleep 0.1
-	done
-	fail "no run ok #$1: $(tail -20 "$d/send.log")"
-}
 
 t0=$(date +%s)
 start_sender
@@ -110,7 +79,7 @@ done
 [ "$(q "$d/m.during" btrsend_runs_in_progress)" = 1 ] || fail "runs in progress: $(cat "$d/m.during")"
 [ "$(q "$d/m.during" "btrsend_transferred_bytes_total{$J}")" = 0 ] || fail "bytes before the end"
 
-wait_ok 1
+net_wait_sender "job home: run ok" 1 60
 t1=$(date +%s)
 s1=$(ls "$SRC/snaps")
 size1=$(btrfs -q send "$SRC/snaps/$s1" | wc -c)
@@ -142,14 +111,12 @@ grep -q "job home: run [0-9]*: send $s1 to backup: [0-9]* bytes of [0-9]* (estim
 # More runs: reload to a short schedule, then back; compare with history.
 # A run first asks the target what it holds on a connection of its own
 # (daemon/jobrun.c); the second connection is the transfer, cut once.
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$NET_PORT" -c 999999999,4000000 -o "$d/proxy.count" -T 300 &
-fixture_track_pid $!
-for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
+net_start_proxy "$d/proxy" -c 999999999,4000000 -T 300
 "$TOOLS/gen" metrics:big2 $((8 * 1024 * 1024)) > "$SRC/src/big2"
 sleep 1	# a later second than the first run's end
-send_conf "every 2s" "$(cat "$d/proxy.port")"
+send_conf "every 2s" "$NET_PROXY_PORT"
 kill -HUP $spid
-wait_ok 2
+net_wait_sender "job home: run ok" 2 60
 send_conf "every 1h"
 kill -HUP $spid
 for i in $(seq 300); do	# no worker left
