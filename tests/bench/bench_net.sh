@@ -15,11 +15,8 @@
 fixture_init
 mib=${BENCH_MIB:-1536}
 ckpt=${BENCH_CKPT_BYTES:-}
-btrfs_fs SRC $((mib + 768))M
-btrfs_fs DST $((mib * 2 + 1024))M
-d=$(scratch_dir)
-net_setup "$d"
-mkdir -p "$DST/backup" "$DST/plain"
+net_fixture d $((mib + 768))M $((mib * 2 + 1024))M
+mkdir -p "$DST/plain"
 
 # Incompressible: AES-CTR keystream in files of 100 MiB.
 btrfs -q subvolume create "$SRC/data" || fail "subvolume create"
@@ -49,11 +46,7 @@ rpid=$!
 fixture_track_pid $rpid
 for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
 grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
-"$TOOLS/faultproxy" -P "$d/proxy.port" -t "$port" -c $((stream / 2)) -m 1 \
-	-o "$d/proxy.count" -T 1200 &
-fixture_track_pid $!
-for i in $(seq 50); do [ -s "$d/proxy.port" ] && break; sleep 0.1; done
-[ -s "$d/proxy.port" ] || fail "faultproxy did not start"
+net_start_proxy "$d/proxy" -c $((stream / 2)) -m 1 -T 1200
 # A private sshd on 127.0.0.1: it needs only its privilege separation
 # directory from the system, made (and removed) here if missing.
 [ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (make deps)"
@@ -102,21 +95,8 @@ ssh -F "$d/ssh_config" -i "$d/ssh_user" bench true ||
 cipher=$(ssh -v -F "$d/ssh_config" -i "$d/ssh_user" bench true 2>&1 |
 	awk '/kex: server->client cipher:/ { print $5; exit }')
 
-sendconf() {	# sendconf FILE PORT
-	cat > "$1" <<CONF
-tls {
-	certificate $d/certs/laptop.test.crt
-	key $d/certs/laptop.test.key
-	ca $d/certs/ca.crt
-}
-target backup {
-	address 127.0.0.1:$2
-	name backup.test
-}
-CONF
-}
-sendconf "$d/direct.conf" "$port"
-sendconf "$d/proxy.conf" "$(cat "$d/proxy.port")"
+net_send_conf "$d/direct.conf"
+net_send_conf -p "$NET_PROXY_PORT" "$d/proxy.conf"
 got=$DST/backup/laptop.test/home/$snap
 
 # cpu_ms PID: CPU time of PID and of its children it has reaped.
