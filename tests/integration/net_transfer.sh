@@ -30,12 +30,7 @@ send_and_check() {	# send_and_check NAME [ARGS...]: snapshot, send, compare
 		fail "send $name: $(cat "$d/err") / receiver: $(tail -5 "$d/recv.log")"
 	local got=$DST/backup/laptop.test/home/$name
 	[ -d "$got" ] || fail "$name not at $got: $(cat "$d/out")"
-	"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$name" "$got" || fail "$name differs from its source"
-	[ "$(btrfs property get -ts "$got" ro)" = "ro=true" ] || fail "$name not read-only"
-	local ruuid suuid
-	ruuid=$(btrfs subvolume show "$got" | awk '/Received UUID:/ { print $3 }')
-	suuid=$(btrfs subvolume show "$SRC/snaps/$name" | awk '/^[[:space:]]*UUID:/ { print $2 }')
-	[ "$ruuid" = "$suuid" ] || fail "$name: received uuid '$ruuid', source uuid '$suuid'"
+	check_received "$SRC/snaps/$name" "$got"
 	n=$((n + 1))
 	note "$name: $(cat "$d/out")"
 }
