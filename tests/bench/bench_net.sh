@@ -44,7 +44,7 @@ else
 fi
 rpid=$!
 fixture_track_pid $rpid
-for i in $(seq 50); do grep -q "receiving into" "$d/recv.log" && break; sleep 0.1; done
+for i in $(seq 50); do grep -qs "receiving into" "$d/recv.log" && break; sleep 0.1; done
 grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
 net_start_proxy "$d/proxy" -c $((stream / 2)) -m 1 -T 1200
 # A private sshd on 127.0.0.1: it needs only its privilege separation

@@ -26,7 +26,7 @@ mkdir "$SRC/snaps"
 mkdir "$SRC/src/dir"
 for i in $(seq 50); do echo "file $i" > "$SRC/src/dir/f$i"; done
 
-mport=$((port + 1))
+mport=$((NET_PORT + 1))
 net_recv_conf "$d/recv.conf" "$d/rstate" "$DST/backup"
 send_conf() {	# send_conf SCHEDULE [PORT]
 	net_send_conf -s "$d/sstate" -p "${2:-$NET_PORT}" "$d/send.conf" "bandwidth 3M"
