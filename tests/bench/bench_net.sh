@@ -142,6 +142,7 @@ ssh_pipe() {
 # its best time counts (all times are printed).
 reps=${BENCH_REPS:-3}
 best() { printf '%s\n' "$@" | sort -n | head -1; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 all_net= all_progs= all_ssh= all_file=
 cpu_net= cpu_progs= cpu_ssh= cpu_file=
 for rep in $(seq "$reps"); do
@@ -191,5 +192,10 @@ row "btrsendctl receive -f (file)" "$t_file" "$all_file" "$cpu_file"
 printf '  %-34s %7d ms                cpu %5d ms\n' "send --to, cut at 50%, resumed" "$t_cut" "$c_cut"
 echo "  net/progs time $(ratio "$t_net" "$t_progs") (target <= 1.11, i.e. speed >= 0.9 of the local pipe)"
 echo "  ssh/net time $(ratio "$t_ssh" "$t_net") (target >= 1.5; ssh cipher ${cipher:-unknown}), ssh/progs $(ratio "$t_ssh" "$t_progs")"
+# This machine's speed drifts between repetitions: the medians and the
+# ratio of each repetition (same minute) tell how much the best times say.
+reps_ratios=$(paste -d' ' <(printf '%s\n' $all_progs) <(printf '%s\n' $all_net) |
+	awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2 }')
+echo "  progs/net of the medians $(ratio "$(median $all_progs)" "$(median $all_net)"), of each repetition: $reps_ratios"
 echo "  ratio progs/net $(ratio "$t_progs" "$t_net"), file/net $(ratio "$t_file" "$t_net"), progs/file $(ratio "$t_progs" "$t_file")"
 echo "  cut: $c2s client bytes for a $stream-byte stream, resent $((c2s > stream ? c2s - stream : 0)) ($(ratio $((c2s - stream)) "$stream") of the stream); time vs uncut $(ratio "$t_cut" "$t_net")"
