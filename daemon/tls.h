@@ -33,10 +33,12 @@ struct tls_conf {
 struct tls_conn {
 	SSL *ssl;
 	int fd;
-	int timeout_ms;         /* for each wait; 0: forever */
+	/* atomic: a read-ahead thread waits with it, the owner may change
+	 * it (last words) or set timed_out on a write meanwhile */
+	_Atomic int timeout_ms; /* for each wait; 0: forever */
 	char peer[TLS_NAME_MAX + 1];    /* admitted client / server name */
 	unsigned long long nread, nwritten;     /* application bytes */
-	bool timed_out;         /* the last failure was a timeout */
+	_Atomic bool timed_out; /* the last failure was a timeout */
 	/*
 	 * When set, held around every SSL call (never across a wait), so
 	 * that a keepalive thread may write while the owner waits to read.
