@@ -140,13 +140,6 @@ tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
 		goto fail;
 	}
 	SSL_CTX_set_verify(ctx, mode, NULL);
-	/*
-	 * Without read-ahead OpenSSL reads each 16 KiB record in two
-	 * read(2)s (header, body); with it, one read fills TLS_READ_BUF.
-	 * tls_pending then must count the undecrypted bytes too.
-	 */
-	SSL_CTX_set_read_ahead(ctx, 1);
-	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUF);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
@@ -284,10 +277,16 @@ tls_explain(struct tls_conn *t, int e, const char *op, char *err,
 }
 
 /*
- * Reads go straight to the socket (read-ahead batches them); writes go
- * through a buffer, so that a frame's 16 KiB records leave in write(2)s
- * of TLS_WRITE_BUF, not one each.  tls_write_all flushes it; OpenSSL
- * flushes it itself after handshake messages and alerts.
+ * Both directions go through one buffer BIO over the socket.  Writes:
+ * a frame's 16 KiB records leave in write(2)s of TLS_WRITE_BUF, not one
+ * each; tls_write_all flushes, and OpenSSL flushes after handshake
+ * messages and alerts.  Reads: one read(2) fills TLS_READ_BUF, and
+ * OpenSSL takes each record's header and body from it, one copy.
+ * OpenSSL's own read-ahead would also read in bulk, but OpenSSL 3.0
+ * moves the unread rest of its buffer to the front before every record
+ * (ssl3_read_n's clearold): with a large buffer that is several copies
+ * of every byte, and was a third of the receiving thread's time.
+ * tls_pending counts what waits in the buffer.
  */
 static int
 tls_set_bios(struct tls_conn *t)
@@ -297,14 +296,14 @@ tls_set_bios(struct tls_conn *t)
 	if ((sock = BIO_new_socket(t->fd, BIO_NOCLOSE)) == NULL)
 		return -1;
 	if ((buf = BIO_new(BIO_f_buffer())) == NULL ||
-	    BIO_set_write_buffer_size(buf, TLS_WRITE_BUF) != 1 ||
-	    BIO_up_ref(sock) != 1) {
+	    BIO_set_read_buffer_size(buf, TLS_READ_BUF) != 1 ||
+	    BIO_set_write_buffer_size(buf, TLS_WRITE_BUF) != 1) {
 		BIO_free(buf);
 		BIO_free(sock);
 		return -1;
 	}
 	BIO_push(buf, sock);
-	SSL_set_bio(t->ssl, sock, buf);         /* takes both references */
+	SSL_set_bio(t->ssl, buf, buf);          /* takes the chain */
 	return 0;
 }
 
@@ -752,7 +751,8 @@ tls_pending(const struct tls_conn *t)
 	}
 	if (t->lock != NULL)
 		pthread_mutex_lock(t->lock);
-	r = SSL_has_pending(t->ssl) == 1;
+	r = SSL_has_pending(t->ssl) == 1 ||
+	    BIO_pending(SSL_get_rbio(t->ssl)) > 0;
 	if (t->lock != NULL)
 		pthread_mutex_unlock(t->lock);
 	return r;
