@@ -3,10 +3,11 @@
 # configurations every such test starts from, the start of a receiving
 # and of a sending daemon, and the fault proxy between them.
 #
-#   net_fixture VAR SIZE [DST_SIZE [SRC_OPTS]]
+#   net_fixture VAR SIZE [DST_SIZE [SRC_OPTS [DST_OPTS]]]
 #                                    after fixture_init: btrfs $SRC of
 #                                    SIZE (mounted with SRC_OPTS) and
-#                                    $DST of DST_SIZE (default SIZE), a
+#                                    $DST of DST_SIZE (default SIZE,
+#                                    mounted with DST_OPTS), a
 #                                    scratch directory in VAR given to
 #                                    net_setup, the receive root
 #                                    $DST/backup
@@ -79,9 +80,9 @@ NET_SEND_LOG=
 NET_PROXY_PORT=
 
 net_fixture() {
-	local var=$1 size=$2 dst_size=${3:-$2} src_opts=${4:-} dir
+	local var=$1 size=$2 dst_size=${3:-$2} src_opts=${4:-} dst_opts=${5:-} dir
 	btrfs_fs SRC "$size" "$src_opts"
-	btrfs_fs DST "$dst_size"
+	btrfs_fs DST "$dst_size" "$dst_opts"
 	dir=$(scratch_dir)
 	net_setup "$dir"
 	mkdir -p "$DST/backup"
