@@ -509,6 +509,7 @@ struct tls_reader {
 	size_t head, len;               /* filled part, from head, wrapping */
 	bool stop, done, failed, timed_out;
 	bool thread_waits, owner_waits; /* on cv: for room, for bytes */
+	size_t want;                    /* bytes the waiting owner needs */
 	char err[256];
 };
 
@@ -558,7 +559,7 @@ tls_reader_main(void *arg)
 			r->timed_out = t->timed_out;
 			memcpy(r->err, err, sizeof(err));
 		}
-		if (r->owner_waits)
+		if (r->owner_waits && (r->len >= r->want || n <= 0))
 			pthread_cond_signal(&r->cv);
 		if (n <= 0)
 			break;
@@ -612,6 +613,29 @@ tls_reader_stop(struct tls_conn *t)
 	tls_reader_free(r, t);
 }
 
+/* Wait until the ring holds want bytes or the thread ended.  Under r->mu. */
+static void
+tls_ring_wait(struct tls_reader *r, size_t want)
+{
+	while (r->len < want && !r->done) {
+		r->owner_waits = true;
+		r->want = want;
+		pthread_cond_wait(&r->cv, &r->mu);
+		r->owner_waits = false;
+	}
+}
+
+/* Hand n bytes at the head back to the thread.  Under r->mu. */
+static void
+tls_ring_take(struct tls_reader *r, size_t n)
+{
+	r->head = (r->head + n) % TLS_RING;
+	r->len -= n;
+	/* a thread waiting for room gets it by the quarter, not by the read */
+	if (r->thread_waits && r->len <= TLS_RING / 4 * 3)
+		pthread_cond_signal(&r->cv);
+}
+
 /* From the ring: as tls_read, in the order the thread read. */
 static ssize_t
 tls_read_ring(struct tls_conn *t, void *buf, size_t len, char *err,
@@ -621,11 +645,7 @@ tls_read_ring(struct tls_conn *t, void *buf, size_t len, char *err,
 	size_t n;
 
 	pthread_mutex_lock(&r->mu);
-	while (r->len == 0 && !r->done) {
-		r->owner_waits = true;
-		pthread_cond_wait(&r->cv, &r->mu);
-		r->owner_waits = false;
-	}
+	tls_ring_wait(r, 1);
 	if (r->len == 0) {
 		pthread_mutex_unlock(&r->mu);
 		t->timed_out = r->timed_out;
@@ -640,13 +660,40 @@ tls_read_ring(struct tls_conn *t, void *buf, size_t len, char *err,
 	pthread_mutex_unlock(&r->mu);
 	memcpy(buf, r->ring + r->head, n);
 	pthread_mutex_lock(&r->mu);
-	r->head = (r->head + n) % TLS_RING;
-	r->len -= n;
-	/* a thread waiting for room gets it by the quarter, not by the read */
-	if (r->thread_waits && r->len <= TLS_RING / 4 * 3)
-		pthread_cond_signal(&r->cv);
+	tls_ring_take(r, n);
 	pthread_mutex_unlock(&r->mu);
 	return (ssize_t)n;
+}
+
+int
+tls_view(struct tls_conn *t, size_t len, const uint8_t **p)
+{
+	struct tls_reader *r = t->rd;
+	bool whole;
+
+	/* only the owner moves head: no lock needed to read it */
+	if (r == NULL || len == 0 || len > TLS_RING - r->head)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	tls_ring_wait(r, len);
+	whole = r->len >= len;
+	pthread_mutex_unlock(&r->mu);
+	if (!whole)
+		return 0;
+	*p = r->ring + r->head;
+	return 1;
+}
+
+void
+tls_view_done(struct tls_conn *t, size_t len)
+{
+	struct tls_reader *r = t->rd;
+
+	if (r == NULL)          /* stopped: the ring is gone */
+		return;
+	pthread_mutex_lock(&r->mu);
+	tls_ring_take(r, len);
+	pthread_mutex_unlock(&r->mu);
 }
 
 ssize_t

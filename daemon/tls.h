@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <pthread.h>
@@ -86,6 +87,15 @@ int  tls_write2_all(struct tls_conn *t, const void *a, size_t alen,
  */
 int  tls_reader_start(struct tls_conn *t);
 void tls_reader_stop(struct tls_conn *t);
+/*
+ * With the read-ahead thread: wait for the next len bytes and point *p at
+ * them in the ring, without a copy.  1: they lie there in one piece and
+ * stay the caller's until tls_view_done(t, len); 0: they do not (they
+ * wrap, the stream ends first, or no thread runs) and nothing was taken:
+ * read them with tls_read, which also reports the end.
+ */
+int  tls_view(struct tls_conn *t, size_t len, const uint8_t **p);
+void tls_view_done(struct tls_conn *t, size_t len);
 /* Bytes OpenSSL already holds decrypted: read them before polling. */
 bool tls_pending(const struct tls_conn *t);
 /*

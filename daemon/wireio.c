@@ -31,6 +31,7 @@ void
 wireio_free(struct wireio *w)
 {
 	tls_reader_stop(w->tls);        /* it takes the keepalive's lock */
+	w->view = 0;                    /* the ring went with it */
 	if (w->ka_running) {
 		wireio_ka_stop(w);
 		pthread_join(w->ka_thread, NULL);
@@ -255,7 +256,12 @@ wireio_frame(struct wireio *w)
 	ssize_t n;
 	size_t used, dlen;
 	uint8_t *direct;
+	const uint8_t *view;
 
+	if (w->view > 0) {      /* the last payload is no longer needed */
+		tls_view_done(w->tls, w->view);
+		w->view = 0;
+	}
 	for (;;) {
 		if (w->inoff < w->inlen) {
 			ev = frame_decoder_push(&w->dec, w->in + w->inoff,
@@ -269,12 +275,24 @@ wireio_frame(struct wireio *w)
 				return -1;
 			}
 		}
-		/* Inside a big payload: read into it, not through w->in. */
+		/*
+		 * Inside a big payload: use it where the read-ahead thread
+		 * put it, or read into it, not through w->in.
+		 */
 		if (w->inoff == w->inlen &&
 		    (direct = frame_decoder_space(&w->dec, &dlen)) != NULL &&
-		    dlen >= WIREIO_DIRECT_MIN)
+		    dlen >= WIREIO_DIRECT_MIN) {
+			if (dlen == w->dec.hdr.len &&
+			    tls_view(w->tls, dlen, &view) == 1) {
+				w->view = dlen;
+				if (frame_decoder_adopt(&w->dec, view) ==
+				    FRAME_READY)
+					return 0;
+				wireio_fail(w, WIRE_E_PROTOCOL, "%s", w->dec.err);
+				return -1;
+			}
 			n = tls_read(w->tls, direct, dlen, why, sizeof(why));
-		else {
+		} else {
 			direct = NULL;
 			n = tls_read(w->tls, w->in, WIREIO_READ_CHUNK, why,
 			    sizeof(why));

@@ -25,6 +25,7 @@ struct wireio {
 	struct wire_buf out;
 	uint8_t *in;
 	size_t inlen, inoff;
+	size_t view;            /* bytes of the ring the last payload is */
 	uint32_t peer_error;    /* code of an ERROR received, else 0 */
 	char err[512];
 	/* keepalive thread (wireio_keepalive_start); fields under ka_lock */

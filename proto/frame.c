@@ -70,7 +70,8 @@ frame_decoder_init(struct frame_decoder *d, const struct frame_rules *r)
 void
 frame_decoder_free(struct frame_decoder *d)
 {
-	free(d->payload);
+	free(d->buf);
+	d->buf = NULL;
 	d->payload = NULL;
 	d->cap = 0;
 }
@@ -87,13 +88,15 @@ frame_decoder_reserve(struct frame_decoder *d, size_t n)
 {
 	uint8_t *p;
 
+	d->payload = d->buf;
 	if (n <= d->cap)
 		return 0;
-	if ((p = realloc(d->payload, n)) == NULL) {
+	if ((p = realloc(d->buf, n)) == NULL) {
 		frame_errf(d->err, sizeof(d->err), "out of memory for a "
 		    "payload of %zu bytes", n);
 		return -1;
 	}
+	d->buf = p;
 	d->payload = p;
 	d->cap = n;
 	return 0;
@@ -164,7 +167,7 @@ frame_decoder_push(struct frame_decoder *d, const void *p, size_t len,
 	if (n > len - off)
 		n = len - off;
 	if (n > 0)
-		memcpy(d->payload + d->phave, in + off, n);
+		memcpy(d->buf + d->phave, in + off, n);
 	d->phave += n;
 	off += n;
 	d->consumed += n;
@@ -182,7 +185,16 @@ frame_decoder_space(struct frame_decoder *d, size_t *len)
 	if (d->state != FR_PAYLOAD || d->phave >= d->hdr.len)
 		return NULL;
 	*len = d->hdr.len - d->phave;
-	return d->payload + d->phave;
+	return d->buf + d->phave;
+}
+
+enum frame_event
+frame_decoder_adopt(struct frame_decoder *d, const uint8_t *p)
+{
+	if (d->state != FR_PAYLOAD || d->phave != 0)
+		return frame_decoder_fail(d, "internal: payload adopted mid-way");
+	d->payload = p;
+	return frame_decoder_commit(d, d->hdr.len);
 }
 
 enum frame_event

@@ -55,7 +55,8 @@ enum frame_event {
 struct frame_decoder {
 	/* public, read-only after FRAME_READY */
 	struct frame_hdr hdr;
-	uint8_t *payload;       /* hdr.len bytes; valid until the next push */
+	const uint8_t *payload; /* hdr.len bytes; valid until the next push,
+				   space or adopt */
 	uint64_t nframes;       /* frames decoded */
 	uint64_t consumed;      /* bytes taken so far */
 	uint64_t start;         /* offset of the current frame's header */
@@ -63,6 +64,7 @@ struct frame_decoder {
 	/* private */
 	struct frame_rules rules;
 	uint8_t hbuf[FRAME_HEADER_LEN];
+	uint8_t *buf;           /* ours, cap bytes; payload unless adopted */
 	size_t hhave, phave, cap;
 	int state;
 };
@@ -86,6 +88,13 @@ enum frame_event frame_decoder_push(struct frame_decoder *d, const void *p,
  */
 uint8_t *frame_decoder_space(struct frame_decoder *d, size_t *len);
 enum frame_event frame_decoder_commit(struct frame_decoder *d, size_t n);
+/*
+ * The whole payload of the current frame (none of it taken yet) lies at
+ * p: use it there, without a copy.  The caller keeps p valid as long as
+ * payload must be (above).  FRAME_READY, or FRAME_ERROR when no payload
+ * is under way or part of it was taken.
+ */
+enum frame_event frame_decoder_adopt(struct frame_decoder *d, const uint8_t *p);
 /* True when no partial frame is buffered (a clean place to stop). */
 bool frame_decoder_idle(const struct frame_decoder *d);
 

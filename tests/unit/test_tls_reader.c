@@ -2,7 +2,8 @@
  * The TLS read-ahead thread (tls_reader_start, daemon/tls.c) over a real
  * TLS 1.3 connection on a socketpair, certificates from
  * tests/lib/mkcerts.sh: bytes come out in order across many turns of the
- * ring while the owner writes on the same connection; the peer's close,
+ * ring while the owner writes on the same connection, also when viewed
+ * in place (tls_view); the peer's close,
  * a failure and a timeout come after the bytes before them; a reader
  * waiting on a silent peer stops when told.
  */
@@ -222,6 +223,75 @@ reader_keeps_order(void **state)
 	alarm(0);
 }
 
+/* Check n bytes at buf against the stream from off; the first wrong one fails. */
+static void
+check_bytes(const uint8_t *buf, size_t n, size_t off)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (buf[i] != pattern(off + i))
+			fail_msg("byte %zu: %u, want %u", off + i, buf[i],
+			    pattern(off + i));
+}
+
+/*
+ * tls_view hands out the bytes where they lie when they are in one
+ * piece, keeps them from the thread until tls_view_done even while the
+ * ring fills behind them, and takes nothing when they wrap: tls_read
+ * then reads them.
+ */
+static void
+reader_views_in_place(void **state)
+{
+	static uint8_t buf[300007];
+	static const size_t sizes[] = { 131088, 65536, 300007, 16 };
+	const uint8_t *v;
+	struct pair p;
+	char err[256];
+	size_t off = 0, k = 0, want, got, views = 0, copies = 0;
+	ssize_t n;
+
+	(void)state;
+	alarm(60);
+	pair_open(&p, PEER_STREAM, 10000);
+	while (off < TOTAL) {
+		want = sizes[k++ % 4];
+		if (want > TOTAL - off)
+			want = TOTAL - off;
+		if (tls_view(&p.srv, want, &v) == 1) {
+			check_bytes(v, want, off);
+			if (views++ % 5 == 0) {
+				usleep(20000);  /* the ring fills behind it */
+				check_bytes(v, want, off);
+			}
+			tls_view_done(&p.srv, want);
+		} else {
+			copies++;
+			for (got = 0; got < want; got += (size_t)n) {
+				n = tls_read(&p.srv, buf + got, want - got, err,
+				    sizeof(err));
+				assert_true(n > 0);
+			}
+			check_bytes(buf, want, off);
+		}
+		if (off < TOTAL / 2 && off + want >= TOTAL / 2)
+			assert_int_equal(tls_write_all(&p.srv, ACK,
+			    sizeof(ACK) - 1, err, sizeof(err)), 0);
+		off += want;
+	}
+	assert_true(views > 0);
+	assert_true(copies > 0);        /* some wrapped */
+	assert_int_equal(tls_write_all(&p.srv, BYE, sizeof(BYE) - 1, err,
+	    sizeof(err)), 0);
+	/* past the end: nothing to view, and the read reports the close */
+	assert_int_equal(tls_view(&p.srv, 10, &v), 0);
+	assert_int_equal(tls_read(&p.srv, buf, 10, err, sizeof(err)), 0);
+	pair_close(&p);
+	assert_int_equal(p.peer_ok, 1);
+	alarm(0);
+}
+
 static void
 reader_failure_after_bytes(void **state)
 {
@@ -292,6 +362,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reader_keeps_order),
+		cmocka_unit_test(reader_views_in_place),
 		cmocka_unit_test(reader_failure_after_bytes),
 		cmocka_unit_test(reader_times_out),
 		cmocka_unit_test(reader_stops_when_told),

@@ -643,10 +643,11 @@ test_zstd(void **state)
 	assert_int_equal(wire_zstd_decompress(dc, &g.u.data, out, sizeof(out),
 	    err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "declares"));
-	/* Corrupt body. */
+	/* Corrupt body (in the decoder's own buffer, which payload is). */
 	g.u.data.raw_len = sizeof(raw);
-	d.payload[WIRE_DATA_HDR_LEN + n / 2] ^= 0xff;
-	d.payload[WIRE_DATA_HDR_LEN + n / 2 + 1] ^= 0x55;
+	assert_ptr_equal(d.payload, d.buf);
+	d.buf[WIRE_DATA_HDR_LEN + n / 2] ^= 0xff;
+	d.buf[WIRE_DATA_HDR_LEN + n / 2 + 1] ^= 0x55;
 	assert_int_equal(wire_zstd_decompress(dc, &g.u.data, out, sizeof(out),
 	    err, sizeof(err)), -1);
 	/* Output buffer smaller than declared. */
