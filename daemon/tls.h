@@ -96,7 +96,10 @@ void tls_reader_stop(struct tls_conn *t);
  */
 int  tls_view(struct tls_conn *t, size_t len, const uint8_t **p);
 void tls_view_done(struct tls_conn *t, size_t len);
-/* Bytes OpenSSL already holds decrypted: read them before polling. */
+/*
+ * Bytes already taken off the socket (in the ring, in OpenSSL, or in the
+ * read buffer below it): read them before polling the fd.
+ */
 bool tls_pending(const struct tls_conn *t);
 /*
  * Send close_notify (best effort), free, then linger up to 2 s for the

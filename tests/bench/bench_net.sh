@@ -45,15 +45,9 @@ sync
 
 port=$NET_PORT
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
-if [ -n "$ckpt" ]; then
-	BTRSEND_CKPT_BYTES=$ckpt "$BTRSENDD" -d -f "$d/recv.conf" 2> "$d/recv.log" &
-else
-	"$BTRSENDD" -d -f "$d/recv.conf" 2> "$d/recv.log" &
-fi
-rpid=$!
-fixture_track_pid $rpid
-for i in $(seq 50); do grep -qs "receiving into" "$d/recv.log" && break; sleep 0.1; done
-grep -q "receiving into" "$d/recv.log" || fail "receiver did not start: $(cat "$d/recv.log")"
+[ -z "$ckpt" ] || export BTRSEND_CKPT_BYTES=$ckpt
+net_start_receiver "$d/recv.conf" "$d/recv.log"
+rpid=$NET_RECV_PID
 net_start_proxy "$d/proxy" -c $((stream / 2)) -m 1 -T 1200
 # A private sshd on 127.0.0.1: it needs only its privilege separation
 # directory from the system, made (and removed) here if missing.
