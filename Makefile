@@ -53,12 +53,21 @@ else
 Q := @
 endif
 
-MAINS    := daemon/btrsendctl.c daemon/btrsendd.c
-LIB_SRCS := $(sort $(wildcard proto/*.c engine/*.c conf/*.c) \
-            $(filter-out $(MAINS),$(wildcard daemon/*.c)))
-LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+# Three libraries, by role (docs/architecture.md, "Modules"):
+#   libbtrsend.a   proto/, engine/, conf/, daemon/net/, daemon/worker/:
+#                  what both programs, the tests and the fuzzers share
+#   libbtrsendd.a  daemon/*.c: btrsendd's parent
+#   libbtrsendctl.a daemon/ctl/*.c: the btrsendctl client
+# The two mains link their own library and the shared one.
+MAINS    := daemon/btrsendd.c daemon/ctl/btrsendctl.c
+LIB_SRCS := $(sort $(wildcard proto/*/*.c engine/*.c conf/*.c \
+            daemon/net/*.c daemon/worker/*.c))
+PARENT_SRCS := $(sort $(filter-out $(MAINS),$(wildcard daemon/*.c)))
+CTL_SRCS := $(sort $(filter-out $(MAINS),$(wildcard daemon/ctl/*.c)))
 LIB      := $(B)/libbtrsend.a
-BINS     := $(patsubst daemon/%.c,$(B)/%,$(wildcard $(MAINS)))
+PARENT_LIB := $(B)/libbtrsendd.a
+CTL_LIB  := $(B)/libbtrsendctl.a
+BINS     := $(B)/btrsendctl $(B)/btrsendd
 
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -81,27 +90,31 @@ $(B)/%.o: %.c
 	$(if $(filter 0,$(V)),@echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
+$(LIB): $(LIB_SRCS:%.c=$(B)/%.o)
+$(PARENT_LIB): $(PARENT_SRCS:%.c=$(B)/%.o)
+$(CTL_LIB): $(CTL_SRCS:%.c=$(B)/%.o)
+$(LIB) $(PARENT_LIB) $(CTL_LIB):
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/btrsendctl $(B)/btrsendd: $(B)/%: $(B)/daemon/%.o $(LIB)
+$(B)/btrsendd: $(B)/daemon/btrsendd.o $(PARENT_LIB) $(LIB)
+$(B)/btrsendctl: $(B)/daemon/ctl/btrsendctl.o $(CTL_LIB) $(LIB)
+$(BINS):
 	$(if $(filter 0,$(V)),@echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
+# Unit tests may test any library; the linker takes what each one uses.
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(PARENT_LIB) $(CTL_LIB) $(LIB)
 	$(if $(filter 0,$(V)),@echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
 
-$(B)/tests/%: $(B)/tests/lib/%.o $(LIB)
+$(B)/tests/%: $(B)/tests/lib/%.o $(PARENT_LIB) $(CTL_LIB) $(LIB)
 	$(if $(filter 0,$(V)),@echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
-# libFuzzer builds compile the library sources again with clang.  The
-# btrsendctl subcommands (daemon/ctl_*.c) need btrsendctl.c and are no
-# fuzz target's business, so they are left out.
+# libFuzzer builds compile the shared library's sources again with clang.
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIB_SRCS = $(filter-out daemon/ctl_%.c,$(LIB_SRCS))
+FUZZ_LIB_SRCS = $(LIB_SRCS)
 build-fuzz/%: tests/fuzz/%.c tests/fuzz/frames.h $(FUZZ_LIB_SRCS)
 	@mkdir -p build-fuzz
 	$(if $(filter 0,$(V)),@echo "  FUZZ    $@")
@@ -152,7 +165,7 @@ install: $(BINS)
 	    $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(B)/btrsendctl $(DESTDIR)$(BINDIR)/btrsendctl
 	install -m 755 $(B)/btrsendd $(DESTDIR)$(SBINDIR)/btrsendd
-	install -m 644 daemon/btrsendd.8 daemon/btrsendctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 daemon/btrsendd.8 daemon/ctl/btrsendctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 conf/btrsend.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 conf/btrsend.conf.example $(DESTDIR)$(SYSCONFDIR)/btrsend/
 	sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/etc/btrsend/|$(SYSCONFDIR)/btrsend/|g' \
@@ -160,7 +173,7 @@ install: $(BINS)
 	chmod 644 $(DESTDIR)$(UNITDIR)/btrsendd.service
 	install -m 644 systemd/btrsend.tmpfiles $(DESTDIR)$(TMPFILESDIR)/btrsend.conf
 	install -m 644 systemd/btrsend.sysusers $(DESTDIR)$(SYSUSERSDIR)/btrsend.conf
-	install -m 644 daemon/completion.bash $(DESTDIR)$(BASHCOMPDIR)/btrsendctl
+	install -m 644 daemon/ctl/completion.bash $(DESTDIR)$(BASHCOMPDIR)/btrsendctl
 
 # Leaves an admin's btrsend.conf (and so its directory) alone.
 uninstall:

@@ -12,7 +12,7 @@
 
 #include "conf/parse.h"
 #include "conf/value.h"
-#include "daemon/log.h"
+#include "proto/base/log.h"
 
 #define CONF_COUNT_MAX 1000000
 

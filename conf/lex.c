@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "conf/lex.h"
-#include "daemon/log.h"
+#include "proto/base/log.h"
 
 /* A growing byte buffer for one token's text. */
 struct conf_text {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "conf/parse.h"
-#include "daemon/log.h"
+#include "proto/base/log.h"
 
 void
 conf_error(struct conf_errors *errs, const struct conf_loc *loc,

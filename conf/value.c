@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "conf/value.h"
-#include "daemon/log.h"
+#include "proto/base/log.h"
 
 struct conf_unit {
 	char		 suffix;

@@ -8,8 +8,8 @@
 
 #include "conf/conf.h"
 #include "daemon/daemon.h"
-#include "daemon/log.h"
-#include "daemon/worker.h"
+#include "proto/base/log.h"
+#include "daemon/worker/worker.h"
 
 #define EXIT_USAGE 2
 

@@ -20,12 +20,12 @@
 
 #include "conf/conf.h"
 #include "daemon/control.h"
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "daemon/parent.h"
 #include "daemon/scheduler.h"
 #include "daemon/stats.h"
 #include "engine/snapshot.h"
-#include "proto/ctl.h"
+#include "proto/msg/ctl.h"
 
 struct cclient {
 	TAILQ_ENTRY(cclient) entry;

@@ -16,9 +16,9 @@
 
 #include "conf/conf.h"
 #include "daemon/listener.h"
-#include "daemon/log.h"
-#include "daemon/recv_worker.h"
-#include "daemon/tls.h"
+#include "proto/base/log.h"
+#include "daemon/net/recv_worker.h"
+#include "daemon/net/tls.h"
 
 #define LISTENER_MAX     16
 #define LISTENER_WORKERS 256            /* at once; more are refused */

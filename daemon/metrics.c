@@ -18,7 +18,7 @@
 #include <event2/http.h>
 
 #include "conf/conf.h"
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "daemon/metrics.h"
 #include "daemon/stats.h"
 #include "engine/snapshot.h"

@@ -8,7 +8,7 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "daemon/notify.h"
 
 void

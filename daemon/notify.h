@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 
 void	 notify_ready(void);
 void	 notify_reloading(void);

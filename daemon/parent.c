@@ -22,14 +22,14 @@
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/parent.h"
 #include "daemon/scheduler.h"
 #include "daemon/state.h"
 #include "daemon/stats.h"
-#include "daemon/worker.h"
+#include "daemon/worker/worker.h"
 
 enum child_kind { CHILD_JOB, CHILD_HOOK };
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "daemon/state.h"
 
 #define STATE_MAGIC "btrsend-state 1"

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "daemon/stats.h"
 
 #define STATS_MAGIC	"btrsend-history 1"

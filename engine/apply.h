@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "engine/checkpoint.h"
-#include "proto/stream.h"
+#include "proto/stream/stream.h"
 
 #define APPLY_CKPT_BYTES_DEFAULT  (64ull << 20)
 #define APPLY_CKPT_MSECS_DEFAULT  10000

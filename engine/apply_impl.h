@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "engine/apply.h"
-#include "proto/digest.h"
+#include "proto/stream/digest.h"
 
 #define APPLY_NDIRS     64              /* parent directory fds kept open */
 #define APPLY_WBUF      (1u << 20)      /* consecutive writes merged up to */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "engine/apply_impl.h"
 
 static int

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "engine/apply_impl.h"
 
 struct apply_syncer {

@@ -36,8 +36,8 @@
 #include <uuid/uuid.h>
 
 #include "engine/checkpoint.h"
-#include "proto/fdio.h"
-#include "proto/stream.h"
+#include "proto/base/fdio.h"
+#include "proto/stream/stream.h"
 
 #define CKPT_MAGIC	"btrsend-checkpoint"
 #define CKPT_VERSION	1

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "proto/digest.h"
+#include "proto/stream/digest.h"
 
 #define CKPT_MAX_CLONES 64
 #define CKPT_NAME_MAX   255

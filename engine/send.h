@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/digest.h"
-#include "proto/stream.h"
+#include "proto/stream/digest.h"
+#include "proto/stream/stream.h"
 
 #define SEND_PROTO_AUTO 0       /* the highest the kernel offers */
 #define SEND_PROTO_DEFAULT 1    /* as `btrfs send`: streams any receiver reads */

@@ -11,7 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "engine/send_plan.h"
 
 #define PLAN_CHAIN_MAX 64       /* parent_uuid hops followed for relation */

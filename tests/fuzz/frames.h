@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/frame.h"
+#include "proto/msg/frame.h"
 
 static void
 fuzz_frames(const uint8_t *data, size_t size, const struct frame_rules *r,

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/ctl.h"
+#include "proto/msg/ctl.h"
 #include "tests/fuzz/frames.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)

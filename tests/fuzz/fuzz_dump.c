@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "proto/dump.h"
-#include "proto/stream.h"
+#include "proto/stream/dump.h"
+#include "proto/stream/stream.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 

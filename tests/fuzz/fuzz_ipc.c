@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/ipc.h"
+#include "proto/msg/ipc.h"
 #include "tests/fuzz/frames.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/stream.h"
+#include "proto/stream/stream.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 

@@ -13,7 +13,7 @@
 
 #include <zstd.h>
 
-#include "proto/wire.h"
+#include "proto/msg/wire.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 

@@ -16,7 +16,7 @@ complete_words() {
 		. "$1"; shift
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
 		_btrsendctl
-		printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP/daemon/completion.bash" "$@" |
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP/daemon/ctl/completion.bash" "$@" |
 		sed '/^$/d' | sort
 }
 

@@ -13,7 +13,7 @@ tmp=$(mktemp -d /tmp/btrsend-man.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 # Renders, with no warning; the NAME line carries the page's name.
-for page in daemon/btrsendd.8 daemon/btrsendctl.8 conf/btrsend.conf.5; do
+for page in daemon/btrsendd.8 daemon/ctl/btrsendctl.8 conf/btrsend.conf.5; do
 	MANWIDTH=80 man --warnings=w -l "$TOP/$page" > "$tmp/out" 2> "$tmp/err" ||
 		fail "$page: man -l failed"
 	[ -s "$tmp/err" ] && { cat "$tmp/err" >&2; fail "$page: groff warnings"; }
@@ -37,7 +37,7 @@ has_word() {   # has_word WORD < TEXT
 	grep -qE -- "(^|[^A-Za-z-])$1([^A-Za-z-]|\$)"
 }
 
-man8=$TOP/daemon/btrsendctl.8
+man8=$TOP/daemon/ctl/btrsendctl.8
 "$CTL" --help > "$tmp/help" || fail "btrsendctl --help failed"
 awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1; next }
      on && /^$/ { on = 0 }' "$tmp/help" | sort > "$tmp/cmds"

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proto/ctl.h"
+#include "proto/msg/ctl.h"
 
 static int
 peer_connect(const char *path)

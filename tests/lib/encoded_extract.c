@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "engine/decompress.h"
-#include "proto/stream.h"
+#include "proto/stream/stream.h"
 
 #define EXTRACT_MAX_UNENCODED (128 * 1024)
 #define EXTRACT_BENCH_ROUNDS 20

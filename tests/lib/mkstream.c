@@ -14,8 +14,8 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
-#include "daemon/log.h"
-#include "proto/stream.h"
+#include "proto/base/log.h"
+#include "proto/stream/stream.h"
 
 #define MK_BUF (8u << 20)
 

@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 #include "engine/send.h"
 #include "engine/snapshot.h"
 

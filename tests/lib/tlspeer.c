@@ -22,9 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
-#include "daemon/tls.h"
-#include "daemon/wireio.h"
+#include "proto/base/log.h"
+#include "daemon/net/tls.h"
+#include "daemon/net/wireio.h"
 
 #define TIMEOUT_MS 10000
 

@@ -27,7 +27,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 
 #define TC_BUFSZ	(1 << 20)
 #define TC_SHOW_MAX	48	/* bytes of a value shown in a report */

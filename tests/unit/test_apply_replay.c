@@ -33,8 +33,8 @@
 #include <unistd.h>
 
 #include "engine/apply.h"
-#include "proto/digest.h"
-#include "proto/stream.h"
+#include "proto/stream/digest.h"
+#include "proto/stream/stream.h"
 
 #define MAXCMDS 64
 

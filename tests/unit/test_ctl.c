@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "proto/ctl.h"
+#include "proto/msg/ctl.h"
 
 /* The payload of the single frame in b, after checking its header. */
 static const uint8_t *

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "daemon/ctl_admin.h"
+#include "daemon/ctl/ctl_admin.h"
 
 static void
 test_sizes_and_durations(void **state)

@@ -25,8 +25,8 @@
 
 #include <cmocka.h>
 
-#include "proto/dump.h"
-#include "proto/stream.h"
+#include "proto/stream/dump.h"
+#include "proto/stream/stream.h"
 
 #define TC_BUFSZ (4u << 20)
 

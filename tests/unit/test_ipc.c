@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "proto/ipc.h"
+#include "proto/msg/ipc.h"
 
 static const struct ipc_run sample_run = {
 	.job = "home", .source = "/srv/pool/@home",

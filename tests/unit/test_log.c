@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "daemon/log.h"
+#include "proto/base/log.h"
 
 static void
 set_stream(const struct stat *sb, long long ino_delta)

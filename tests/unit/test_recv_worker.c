@@ -13,11 +13,11 @@
 
 #include <cmocka.h>
 
-#include "daemon/recv_worker.h"
+#include "daemon/net/recv_worker.h"
 #include "engine/apply.h"
 #include "engine/checkpoint.h"
 #include "engine/snapshot.h"
-#include "proto/wire.h"
+#include "proto/msg/wire.h"
 
 static struct wire_ref clones[2] = {
 	{ { 0xc1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 }, 0 },

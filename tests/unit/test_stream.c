@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/digest.h"
-#include "proto/stream.h"
+#include "proto/stream/digest.h"
+#include "proto/stream/stream.h"
 
 #define MAXSIG 4096
 

@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/tls.h"
+#include "daemon/net/tls.h"
 
 #define TOTAL   (10u << 20)     /* more than two turns of the 4 MiB ring */
 #define ACK     "ack!"

@@ -15,7 +15,7 @@
 
 #include <zstd.h>
 
-#include "proto/wire.h"
+#include "proto/msg/wire.h"
 
 static struct wire_ref ref_a = {
 	{ 0xe4, 0x52, 0xaa, 0xf5, 0x55, 0x97, 0x2e, 0x49,

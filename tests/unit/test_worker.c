@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "daemon/worker.h"
+#include "daemon/worker/worker.h"
 
 /* how >= 0: exit with it; < 0: die of signal -how. */
 static int

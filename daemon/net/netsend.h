@@ -1,0 +1,115 @@
+/*
+ * The network sender: one snapshot of a job streamed to a btrsendd
+ * receiver over TLS (docs/protocol.md).  Used by `btrsendctl send --to`
+ * and by the daemon's job worker.  Without a parent it asks the receiver
+ * what it holds (LIST) and lets snap_choose pick the parent and clone
+ * sources; a partial on the receiver is resumed.  A lost connection is
+ * retried with backoff up to opts->retries times.
+ */
+#ifndef BTRSEND_DAEMON_NET_NETSEND_H
+#define BTRSEND_DAEMON_NET_NETSEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "proto/msg/wire.h"
+
+struct netsend_target {
+	const char	*label;		/* in messages: what the user named */
+	const char	*host, *port;
+	const char	*cert_name;	/* expected peer certificate name */
+	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
+	int		 zstd;		/* compress DATA frames if the peer can */
+	int		 timeout_ms;	/* silent or stalled peer; 0: 60 s */
+};
+
+/* Where a progress report's total comes from (stats.h says the same). */
+enum netsend_total {
+	NETSEND_TOTAL_UNKNOWN = 0,
+	NETSEND_TOTAL_ESTIMATE,		/* metadata-only pass (estimate) */
+	NETSEND_TOTAL_PREVIOUS,		/* opts->prev_total */
+};
+
+/* What a progress callback sees; bytes are stream bytes. */
+struct netsend_progress {
+	const char	*phase;		/* "estimate", "send" */
+	uint64_t	 done;		/* from the start of the stream */
+	uint64_t	 total;		/* 0 unknown */
+	enum netsend_total total_src;
+	double		 estimate_secs;	/* what the estimate pass cost */
+	uint64_t	 resumed_at;	/* where this attempt started */
+	uint32_t	 resumes;	/* attempts that resumed, so far */
+	double		 secs;		/* since this attempt began streaming */
+	int		 final;		/* the receiver has it all */
+};
+
+typedef void netsend_progress_fn(const struct netsend_progress *, void *);
+
+#define NETSEND_PROGRESS_MS	250	/* at most 4 reports a second */
+
+struct netsend_opts {
+	uint32_t	 proto;		/* SEND_PROTO_* or 1..3 */
+	int		 compressed_data;
+	int		 retries;
+	const char	*parent;	/* NULL: choose from what the target holds */
+	const char	**clones;
+	size_t		 nclones;
+	int		 print;		/* outcome lines on stdout, else log_info */
+	/*
+	 * Progress: on_progress (if set) is called at the start of each
+	 * attempt's streaming, at most every NETSEND_PROGRESS_MS, and when
+	 * done.  The total is the estimate pass's when estimate is set and
+	 * it succeeds, else prev_total when not 0, else unknown.
+	 */
+	netsend_progress_fn *on_progress;
+	void		*progress_arg;
+	int		 estimate;
+	uint64_t	 prev_total;
+};
+
+struct netsend_result {
+	uint64_t	 ncmds, bytes;	/* of the last attempt */
+	uint64_t	 sent;		/* stream bytes sent, all attempts */
+	uint64_t	 stream_bytes;	/* the whole stream, once sent */
+	uint32_t	 resumes;	/* attempts that resumed a partial */
+	uint64_t	 total;		/* the progress total, 0 unknown */
+	enum netsend_total total_src;
+	double		 estimate_secs;	/* the estimate pass took */
+	int		 permanent;	/* the last failure is not worth retrying */
+	int		 listed;	/* held[] is what the target reported */
+	uint8_t		 (*held)[16];	/* received uuids the target holds */
+	char		**held_names;	/* their names, nheld of them */
+	size_t		 nheld;
+	char		 parent[256];	/* name of the parent used, "" if full */
+};
+
+/*
+ * Send snapshot (a path; its basename names it on the receiver) of job to
+ * t.  ctx is a client context from tls_ctx_new.  0 when the receiver holds
+ * it, -1 (logged) after the last attempt failed.  res->held is malloc'd:
+ * free it with netsend_result_free.
+ */
+int	netsend_run(SSL_CTX *ctx, const struct netsend_target *t,
+	    const char *job, const char *snapshot, const struct netsend_opts *,
+	    struct netsend_result *res);
+void	netsend_result_free(struct netsend_result *);
+
+/*
+ * Ask the receiver what it holds of job: *m becomes its LIST-REPLY (free
+ * it with wire_msg_free).  0, or -1 (logged) when it could not be asked,
+ * with *permanent set when asking again will not help.
+ */
+int	netsend_list(SSL_CTX *ctx, const struct netsend_target *t,
+	    const char *job, struct wire_msg *m, int *permanent);
+
+/*
+ * Ask the receiver to prune job's snapshots by the keep-target policy.
+ * The count it deleted, or -1 (logged).
+ */
+struct retention_policy;
+int	netsend_prune(SSL_CTX *ctx, const struct netsend_target *t,
+	    const char *job, const struct retention_policy *p);
+
+#endif

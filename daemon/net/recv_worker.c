@@ -1,0 +1,953 @@
+/*
+ * Receive worker (see recv_worker.h).
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "proto/base/log.h"
+#include "daemon/net/recv_worker.h"
+#include "proto/msg/frame.h"
+#include "daemon/net/tls.h"
+#include "daemon/net/wireio.h"
+#include "engine/apply.h"
+#include "engine/retention.h"
+#include "engine/snapshot.h"
+#include "proto/stream/digest.h"
+#include "proto/stream/stream.h"
+
+struct recv {
+	const struct recv_params *p;
+	struct tls_conn tls;
+	struct wireio w;
+	int rootfd, areafd;             /* root, root/<client> */
+	/* the open transfer */
+	int jobfd;
+	char job[WIRE_NAME_MAX + 1];
+	struct wire_begin begin;
+	struct apply *a;
+	struct stream_reader r;
+	struct stream_digest digest;
+	uint64_t last_ckpt;             /* offset of the last checkpoint asked */
+	uint64_t durable;               /* offset of the last one acked */
+	bool first_cmd_seen;
+	/* Resumed: the reader starts at a synthetic header, so its
+	 * indexes and offsets are shifted from the stream's. */
+	bool resumed;
+	uint64_t idx_base, off_base;
+	uint8_t *raw;                   /* decompressed DATA */
+	ZSTD_DCtx *dctx;
+};
+
+/* Open (making it if needed) directory name beneath dirfd, no symlinks. */
+static int
+recv_subdir(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+}
+
+void
+recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p)
+{
+	uint32_t i;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", ck->id.name);
+	memcpy(p->id.snap.uuid, ck->id.uuid, 16);
+	p->id.snap.ctransid = ck->id.ctransid;
+	if (ck->id.has_parent) {
+		memcpy(p->id.parent.uuid, ck->id.parent_uuid, 16);
+		p->id.parent.ctransid = ck->id.parent_ctransid;
+	}
+	p->id.version = ck->id.version;
+	p->id.flags = (uint32_t)(ck->id.flags & WIRE_BEGIN_FLAGS_KNOWN);
+	p->id.nclones = ck->id.nclones > CKPT_MAX_CLONES ? 0 : ck->id.nclones;
+	p->id.clones = xcalloc(p->id.nclones + 1, sizeof(*p->id.clones));
+	for (i = 0; i < p->id.nclones; i++)
+		memcpy(p->id.clones[i].uuid, ck->id.clone_uuids[i], 16);
+	p->point.index = ck->ncmds;
+	p->point.offset = ck->offset;
+	p->point.digest = ck->digest;
+}
+
+/* Partials of the job: ".btrsend-partial.NAME.state" beside each. */
+static void
+recv_list_partials(struct recv *rv, int jobfd, struct wire_list_reply *l)
+{
+	static const char pre[] = APPLY_STAGING_PREFIX;
+	static const char suf[] = APPLY_STATE_SUFFIX;
+	struct checkpoint ck;
+	struct dirent *de;
+	char name[NAME_MAX + 1], err[256];
+	size_t len;
+	DIR *d;
+	int fd;
+
+	l->partials = xcalloc(WIRE_PARTIALS_MAX, sizeof(*l->partials));
+	if ((fd = dup(jobfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL && l->npartials < WIRE_PARTIALS_MAX) {
+		len = strlen(de->d_name);
+		if (len <= sizeof(pre) - 1 + sizeof(suf) - 1 ||
+		    strncmp(de->d_name, pre, sizeof(pre) - 1) != 0 ||
+		    strcmp(de->d_name + len - (sizeof(suf) - 1), suf) != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len -
+		    (sizeof(pre) - 1) - (sizeof(suf) - 1)),
+		    de->d_name + sizeof(pre) - 1);
+		if (!wire_name_valid(name))
+			continue;
+		if (apply_find_checkpoint(jobfd, name, &ck, err,
+		    sizeof(err)) != 0) {
+			log_warnx("%s: list: partial %s: %s", rv->tls.peer, name,
+			    err);
+			continue;
+		}
+		recv_partial_describe(&ck, &l->partials[l->npartials++]);
+	}
+	closedir(d);
+}
+
+static int
+recv_list(struct recv *rv, const char *job)
+{
+	struct wire_msg m;
+	struct snap_info *snaps = NULL;
+	char path[64], err[256];
+	size_t n = 0, i;
+	int rc, jobfd;
+	static const uint8_t zero[16];
+
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_LIST_REPLY;
+	jobfd = openat(rv->areafd, job, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", jobfd);
+	if (jobfd != -1 && snapshot_list(path, job, &snaps, &n, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: list %s: %s", rv->tls.peer, job, err);
+		n = 0;
+	}
+	m.u.list.snaps = xcalloc(n ? n : 1, sizeof(*m.u.list.snaps));
+	for (i = 0; i < n; i++) {
+		if (!snaps[i].read_only ||
+		    memcmp(snaps[i].received_uuid, zero, 16) == 0)
+			continue;
+		struct wire_snapshot *s = &m.u.list.snaps[m.u.list.nsnaps++];
+		snprintf(s->name, sizeof(s->name), "%s", snaps[i].name);
+		memcpy(s->received.uuid, snaps[i].received_uuid, 16);
+		s->received.ctransid = snaps[i].stransid;
+	}
+	if (jobfd != -1)
+		recv_list_partials(rv, jobfd, &m.u.list);
+	log_info("%s: list %s: %u snapshot%s, %u partial%s", rv->tls.peer,
+	    job, m.u.list.nsnaps, m.u.list.nsnaps == 1 ? "" : "s",
+	    m.u.list.npartials, m.u.list.npartials == 1 ? "" : "s");
+	rc = wireio_send(&rv->w, &m);
+	for (i = 0; i < m.u.list.npartials; i++)
+		free(m.u.list.partials[i].id.clones);
+	free(m.u.list.partials);
+	free(m.u.list.snaps);
+	free(snaps);
+	if (jobfd != -1)
+		close(jobfd);
+	return rc;
+}
+
+/*
+ * PRUNE: keep-target retention over the job's complete snapshots in the
+ * client's own area, root/<client>/<job>/.  Partials (writable, or without
+ * a received uuid) are never candidates; the newest complete snapshot is
+ * pinned (the parent of the next incremental).  The directory is reached
+ * through an fd opened without following symlinks, so nothing outside
+ * the area can be named.
+ */
+static int
+recv_prune(struct recv *rv, const struct wire_prune *pr)
+{
+	struct retention_policy pol = { 0 };
+	struct retention_item *items = NULL;
+	struct snap_info *snaps = NULL;
+	struct wire_msg m;
+	static const uint8_t zero[16];
+	char path[64], err[256];
+	size_t n = 0, i, newest = (size_t)-1;
+	uint32_t deleted = 0, kept = 0;
+	int jobfd, rc;
+
+	if ((jobfd = openat(rv->areafd, pr->job, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT) {
+			log_warn("%s: prune %s", rv->tls.peer, pr->job);
+			wireio_fail(&rv->w, WIRE_E_INTERNAL, "prune %s: %s",
+			    pr->job, strerror(errno));
+			return -1;
+		}
+		goto reply;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", jobfd);
+	if (snapshot_list(path, pr->job, &snaps, &n, err, sizeof(err)) == -1) {
+		log_warnx("%s: prune %s: %s", rv->tls.peer, pr->job, err);
+		wireio_fail(&rv->w, WIRE_E_INTERNAL, "prune %s: %s", pr->job,
+		    err);
+		close(jobfd);
+		return -1;
+	}
+	pol.hourly = pr->hourly;
+	pol.daily = pr->daily;
+	pol.weekly = pr->weekly;
+	pol.monthly = pr->monthly;
+	pol.yearly = pr->yearly;
+	pol.min_age = (int64_t)pr->min_age;
+	items = xcalloc(n + 1, sizeof(*items));
+	for (i = 0; i < n; i++) {
+		items[i].time = snaps[i].time;
+		if (!snaps[i].read_only ||
+		    memcmp(snaps[i].received_uuid, zero, 16) == 0) {
+			items[i].pinned = 1;    /* a partial: not ours to judge */
+			continue;
+		}
+		if (newest == (size_t)-1 ||
+		    snap_info_cmp(&snaps[i], &snaps[newest]) > 0)
+			newest = i;
+	}
+	if (newest != (size_t)-1)
+		items[newest].pinned = 1;
+	retention_apply(&pol, time(NULL), items, n);
+	for (i = 0; i < n; i++) {
+		if (!snaps[i].read_only ||
+		    memcmp(snaps[i].received_uuid, zero, 16) == 0)
+			continue;
+		if (items[i].keep != 0) {
+			kept++;
+			continue;
+		}
+		if (snapshot_delete(path, snaps[i].name, 0, err,
+		    sizeof(err)) == -1) {
+			log_warnx("%s: prune %s: %s", rv->tls.peer, pr->job,
+			    err);
+			kept++;
+			continue;
+		}
+		log_info("%s: pruned %s/%s by keep-target", rv->tls.peer,
+		    pr->job, snaps[i].name);
+		deleted++;
+	}
+	close(jobfd);
+reply:
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_PRUNE_REPLY;
+	m.u.prune_reply.deleted = deleted;
+	m.u.prune_reply.kept = kept;
+	rc = wireio_send(&rv->w, &m);
+	free(items);
+	free(snaps);
+	return rc;
+}
+
+static void
+recv_end_transfer(struct recv *rv)
+{
+	if (rv->a != NULL) {
+		apply_free(rv->a);
+		rv->a = NULL;
+	}
+	stream_reader_free(&rv->r);
+	if (rv->jobfd != -1)
+		close(rv->jobfd);
+	rv->jobfd = -1;
+	free(rv->begin.id.clones);
+	rv->begin.id.clones = NULL;
+}
+
+bool
+recv_stream_matches(const struct wire_begin *b, const struct checkpoint *ck)
+{
+	static const uint8_t zero[16];
+	const struct wire_stream_id *id = &b->id;
+	bool has_parent = memcmp(id->parent.uuid, zero, 16) != 0;
+	uint32_t i;
+
+	if (strcmp(ck->id.name, b->name) != 0 ||
+	    memcmp(ck->id.uuid, id->snap.uuid, 16) != 0 ||
+	    ck->id.ctransid != id->snap.ctransid ||
+	    ck->id.has_parent != has_parent ||
+	    (has_parent && memcmp(ck->id.parent_uuid, id->parent.uuid, 16) != 0) ||
+	    ck->id.version != id->version ||
+	    ck->id.flags != (id->flags & WIRE_BEGIN_FLAGS_KNOWN) ||
+	    ck->id.nclones != id->nclones || ck->ncmds == 0)
+		return false;
+	for (i = 0; i < id->nclones; i++)
+		if (memcmp(ck->id.clone_uuids[i], id->clones[i].uuid, 16) != 0)
+			return false;
+	return true;
+}
+
+/* Which stream parameter differs, for the log and the sender. */
+static const char *
+recv_stream_differs(const struct wire_begin *b, const struct checkpoint *ck)
+{
+	static const uint8_t zero[16];
+	const struct wire_stream_id *id = &b->id;
+
+	if (ck->ncmds == 0)
+		return "it holds no command yet";
+	if (memcmp(ck->id.uuid, id->snap.uuid, 16) != 0 ||
+	    ck->id.ctransid != id->snap.ctransid)
+		return "it is of another snapshot (uuid or ctransid)";
+	if (ck->id.has_parent != (memcmp(id->parent.uuid, zero, 16) != 0) ||
+	    memcmp(ck->id.parent_uuid, id->parent.uuid, 16) != 0)
+		return "its stream had another parent";
+	if (ck->id.version != id->version)
+		return "its stream had another send-stream version";
+	if (ck->id.flags != (id->flags & WIRE_BEGIN_FLAGS_KNOWN))
+		return "its stream had other send flags";
+	return "its stream had other clone sources";
+}
+
+/*
+ * The worker of an earlier connection may still be writing this partial's
+ * last checkpoint: its sender was cut or killed a moment ago, and the
+ * sender's retry can arrive first.  That worker holds the partial's lock
+ * (the apply engine's progress file) until it is done; wait for it,
+ * bounded, before looking at or replacing the partial.
+ */
+static int
+recv_wait_partial(struct recv *rv)
+{
+	char name[NAME_MAX + 1];
+	int fd, n, i;
+
+	n = snprintf(name, sizeof(name), "%s%s%s", APPLY_STAGING_PREFIX,
+	    rv->begin.name, APPLY_PROGRESS_SUFFIX);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return 0;
+	fd = openat(rv->jobfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return 0;
+	for (i = 0; i < RECV_LOCK_WAIT_MS / 50; i++) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EWOULDBLOCK)
+			break;
+		usleep(50 * 1000);
+	}
+	close(fd);
+	wireio_fail(&rv->w, WIRE_E_APPLY, "another transfer of %s is still "
+	    "running; try again later", rv->begin.name);
+	return -1;
+}
+
+/*
+ * A partial of the same stream: resume at its checkpoint.  The reader
+ * gets a synthetic stream header so that it parses the commands that
+ * follow; their indexes and offsets are shifted back to the stream's.
+ */
+static int
+recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
+{
+	struct checkpoint ck;
+	uint8_t hdr[STREAM_HEADER_LEN];
+	char err[256];
+	const char *why;
+	uint32_t v;
+	int r;
+
+	if (recv_wait_partial(rv) == -1)
+		return -1;
+	r = apply_find_checkpoint(rv->jobfd, rv->begin.name, &ck, err,
+	    sizeof(err));
+	if (r == 1 && !(rv->begin.id.flags & WIRE_BEGIN_RESTART))
+		return 0;
+	if (r == 0 && !(rv->begin.id.flags & WIRE_BEGIN_RESTART) &&
+	    recv_stream_matches(&rv->begin, &ck))
+		goto resume;
+	if (rv->begin.id.flags & WIRE_BEGIN_RESTART)
+		why = "the sender asks for a fresh start (its regenerated "
+		    "stream does not match the partial's digest)";
+	else
+		why = r == -1 ? err : recv_stream_differs(&rv->begin, &ck);
+	if (r == 0)
+		frame_errf(br->reason, sizeof(br->reason), "DISCARDING partial "
+		    "of %s at command %" PRIu64 ", byte %" PRIu64 ": %s; "
+		    "starting over", rv->begin.name, ck.ncmds, ck.offset, why);
+	else
+		frame_errf(br->reason, sizeof(br->reason), "DISCARDING partial "
+		    "of %s: %s; starting over", rv->begin.name, why);
+	log_warnx("%s: %s", rv->tls.peer, br->reason);
+	if (apply_discard_partial(rv->a, rv->begin.name) == -1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "discard partial: %s",
+		    apply_error(rv->a));
+		return -1;
+	}
+	return 0;
+resume:
+	if (apply_resume(rv->a, &ck) == -1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "resume: %s",
+		    apply_error(rv->a));
+		return -1;
+	}
+	memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
+	v = ck.id.version;
+	hdr[13] = v & 0xff;
+	hdr[14] = (v >> 8) & 0xff;
+	hdr[15] = (v >> 16) & 0xff;
+	hdr[16] = (v >> 24) & 0xff;
+	if (stream_reader_feed(&rv->r, hdr, sizeof(hdr)) == -1)
+		return -1;
+	rv->resumed = rv->first_cmd_seen = true;
+	rv->idx_base = ck.ncmds;
+	rv->off_base = ck.offset - STREAM_HEADER_LEN;
+	rv->digest = ck.digest;
+	rv->last_ckpt = rv->durable = ck.offset;
+	br->status = WIRE_BEGIN_RESUME;
+	br->point.index = ck.ncmds;
+	br->point.offset = ck.offset;
+	br->point.digest = ck.digest;
+	return 0;
+}
+
+/* Flags and clone sources join the identity of the partial. */
+static int
+recv_tell_params(struct recv *rv)
+{
+	const struct wire_stream_id *id = &rv->begin.id;
+	uint8_t (*u)[16];
+	uint32_t i;
+	int rc;
+
+	u = xcalloc(id->nclones + 1, 16);
+	for (i = 0; i < id->nclones; i++)
+		memcpy(u[i], id->clones[i].uuid, 16);
+	rc = apply_set_stream_params(rv->a, id->flags & WIRE_BEGIN_FLAGS_KNOWN,
+	    id->nclones, (const uint8_t (*)[16])u);
+	free(u);
+	if (rc == -1)
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "%s", apply_error(rv->a));
+	return rc;
+}
+
+static int
+recv_begin(struct recv *rv, struct wire_msg *req)
+{
+	struct apply_opts o;
+	struct wire_msg m;
+
+	rv->begin = req->u.begin;
+	req->u.begin.id.clones = NULL;  /* now ours */
+	if ((rv->jobfd = recv_subdir(rv->areafd, rv->begin.job)) == -1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "cannot open job directory "
+		    "%s: %s", rv->begin.job, strerror(errno));
+		return -1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.quiet = true;
+	o.ckpt_bytes = UINT64_MAX;      /* we decide, to ack after each */
+	o.ckpt_msecs = UINT32_MAX;
+	if ((rv->a = apply_new(rv->jobfd, &o)) == NULL ||
+	    stream_reader_init(&rv->r, NULL) == -1) {
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "apply engine: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (recv_tell_params(rv) == -1)
+		return -1;
+	stream_digest_init(&rv->digest);
+	rv->last_ckpt = rv->durable = 0;
+	rv->first_cmd_seen = false;
+	rv->resumed = false;
+	rv->idx_base = rv->off_base = 0;
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_BEGIN_REPLY;
+	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
+	if (recv_try_resume(rv, &m.u.begin_reply) == -1)
+		return -1;
+	log_info("%s: receiving %s/%s%s", rv->tls.peer, rv->begin.job,
+	    rv->begin.name, rv->resumed ? " (resumed)" : "");
+	return wireio_send(&rv->w, &m);
+}
+
+/* The stream must create the subvolume BEGIN announced, nothing else. */
+static int
+recv_check_first(struct recv *rv, const struct stream_cmd *c)
+{
+	const uint8_t *name;
+	uint32_t len;
+	uint8_t uuid[16];
+
+	if ((c->type != SEND_C_SUBVOL && c->type != SEND_C_SNAPSHOT) ||
+	    stream_get_bytes(c, SEND_A_PATH, &name, &len) == -1 ||
+	    stream_get_uuid(c, SEND_A_UUID, uuid) == -1 ||
+	    len != strlen(rv->begin.name) ||
+	    memcmp(name, rv->begin.name, len) != 0 ||
+	    memcmp(uuid, rv->begin.id.snap.uuid, 16) != 0) {
+		wireio_fail(&rv->w, WIRE_E_DENIED, "command %" PRIu64 ": the "
+		    "stream does not create the announced subvolume '%s'",
+		    c->index, rv->begin.name);
+		return -1;
+	}
+	rv->first_cmd_seen = true;
+	return 0;
+}
+
+/* An ACK for every checkpoint that became durable in the background. */
+static int
+recv_acks(struct recv *rv)
+{
+	struct checkpoint ck;
+	struct wire_msg m;
+	int r;
+
+	while ((r = apply_checkpoint_done(rv->a, &ck)) == 1) {
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_ACK;
+		m.u.point.index = ck.ncmds;
+		m.u.point.offset = ck.offset;
+		m.u.point.digest = ck.digest;
+		if (wireio_send(&rv->w, &m) == -1)
+			return -1;
+		rv->durable = ck.offset;
+	}
+	if (r == -1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
+		    apply_error(rv->a));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A checkpoint every half ckpt_bytes: made durable beside the apply and
+ * acked when it is (recv_acks), so the transfer does not wait for the
+ * disk unless the disk falls behind.  One still being made durable (or a
+ * write-back ahead) leaves the next pending until it is done, and only
+ * once the applied point is a whole ckpt_bytes past the durable one does
+ * the transfer wait for it: a crash of this host costs at most one
+ * ckpt_bytes of retransmission.
+ */
+static int
+recv_checkpoint(struct recv *rv)
+{
+	uint64_t at = rv->off_base + rv->r.consumed;
+	bool due = at - rv->last_ckpt >= rv->p->ckpt_bytes / 2;
+	bool wait = at - rv->durable >= rv->p->ckpt_bytes;
+
+	if (due || wait) {
+		if (apply_checkpoint_start(rv->a, wait) == -1) {
+			wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
+			    apply_error(rv->a));
+			return -1;
+		}
+		rv->last_ckpt = at;
+	}
+	return recv_acks(rv);
+}
+
+static int
+recv_stream_error(struct recv *rv)
+{
+	const struct stream_error *e = &rv->r.err;
+
+	/* The reader counts from the resume point; the stream from 0. */
+	apply_abort(rv->a, true);
+	wireio_fail(&rv->w, WIRE_E_STREAM, "command %" PRIu64 " at byte "
+	    "offset %" PRIu64 ": %s", rv->idx_base + e->index,
+	    rv->off_base + e->offset, e->msg);
+	return -1;
+}
+
+/* Apply every whole command buffered.  0 or -1. */
+static int
+recv_drain(struct recv *rv)
+{
+	struct stream_cmd c;
+	uint8_t hdr[STREAM_HEADER_LEN];
+	uint32_t v;
+
+	for (;;) {
+		switch (stream_reader_next(&rv->r, &c)) {
+		case STREAM_NEED_MORE:
+		case STREAM_DONE:
+			return 0;
+		case STREAM_ERROR:
+			return recv_stream_error(rv);
+		case STREAM_HEADER:
+			if (rv->resumed && rv->r.nstreams == 1)
+				break;  /* our synthetic one */
+			memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
+			v = rv->r.version;
+			hdr[13] = v & 0xff;
+			hdr[14] = (v >> 8) & 0xff;
+			hdr[15] = (v >> 16) & 0xff;
+			hdr[16] = (v >> 24) & 0xff;
+			stream_digest_add(&rv->digest, hdr, sizeof(hdr));
+			if (apply_header(rv->a, hdr, sizeof(hdr), rv->off_base +
+			    rv->r.consumed - STREAM_HEADER_LEN) == -1)
+				goto fail;
+			break;
+		case STREAM_CMD:
+			c.index += rv->idx_base;
+			c.offset += rv->off_base;
+			if (!rv->first_cmd_seen && recv_check_first(rv, &c) == -1)
+				return -1;
+			stream_digest_add(&rv->digest, c.raw,
+			    STREAM_CMD_HEADER_LEN);
+			if (apply_cmd(rv->a, &c) == -1)
+				goto fail;
+			break;
+		}
+	}
+fail:
+	wireio_fail(&rv->w, WIRE_E_APPLY, "%s", apply_error(rv->a));
+	return -1;
+}
+
+static int
+recv_data(struct recv *rv, const struct wire_data *d)
+{
+	const uint8_t *p = d->body;
+	char err[256];
+
+	if (d->zstd) {
+		if (wire_zstd_decompress(rv->dctx, d, rv->raw,
+		    WIRE_DATA_RAW_MAX, err, sizeof(err)) == -1) {
+			wireio_fail(&rv->w, WIRE_E_PROTOCOL, "%s", err);
+			return -1;
+		}
+		p = rv->raw;
+	}
+	/* parsed where it lies: the payload outlives the drain */
+	if (stream_reader_lend(&rv->r, p, d->raw_len) == -1) {
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
+		return -1;
+	}
+	if (recv_drain(rv) == -1)
+		return -1;
+	if (stream_reader_keep(&rv->r) == -1) {
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
+		return -1;
+	}
+	return recv_checkpoint(rv);
+}
+
+/*
+ * TEST ONLY: BTRSEND_TEST_RECV_PAUSE=SECS makes the worker send nothing
+ * for SECS seconds before it finishes a snapshot, like a slow syncfs:
+ * its keepalives must keep the waiting sender from timing out
+ * (tests/integration/net_keepalive.sh).  Unset, it costs one getenv.
+ */
+static void
+recv_test_pause(void)
+{
+	const char *v;
+
+	if ((v = getenv("BTRSEND_TEST_RECV_PAUSE")) == NULL)
+		return;
+	log_warnx("TEST: pausing %d s before finishing", atoi(v));
+	sleep((unsigned)atoi(v));
+}
+
+/* The snapshot name an entry of a job directory belongs to, or -1. */
+static int
+recv_partial_owner(const char *ent, char name[NAME_MAX + 1])
+{
+	static const char *const sufs[] = { APPLY_STATE_SUFFIX,
+	    APPLY_PROGRESS_SUFFIX, APPLY_FLAGS_SUFFIX };
+	const size_t cl = sizeof(APPLY_CKPT_PREFIX) - 1;
+	size_t len, sl, i;
+
+	if (strncmp(ent, APPLY_STAGING_PREFIX,
+	    sizeof(APPLY_STAGING_PREFIX) - 1) == 0)
+		ent += sizeof(APPLY_STAGING_PREFIX) - 1;
+	else if (strncmp(ent, APPLY_CKPT_PREFIX, cl) == 0 &&
+	    (ent[cl] == '0' || ent[cl] == '1') && ent[cl + 1] == '.')
+		ent += cl + 2;
+	else
+		return -1;
+	len = strlen(ent);
+	for (i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++) {
+		sl = strlen(sufs[i]);
+		if (len > sl && strcmp(ent + len - sl, sufs[i]) == 0) {
+			len -= sl;
+			break;
+		}
+	}
+	if (len == 0 || len > NAME_MAX)
+		return -1;
+	memcpy(name, ent, len);
+	name[len] = '\0';
+	return 0;
+}
+
+bool
+recv_stale_partial(const char *ent, const char *job, const char *done,
+    char *name)
+{
+	struct snap_info d, s;
+
+	memset(&d, 0, sizeof(d));
+	memset(&s, 0, sizeof(s));
+	return snap_name_parse(done, job, &d.time, &d.seq) == 0 &&
+	    recv_partial_owner(ent, name) == 0 &&
+	    snap_name_parse(name, job, &s.time, &s.seq) == 0 &&
+	    snap_info_cmp(&s, &d) < 0;
+}
+
+/*
+ * Discard one stale partial, unless a worker holds its lock (the apply
+ * engine's progress file): then it is being written and is not ours.
+ * The lock is taken, creating the file if need be, and held across the
+ * discard, so a worker that starts on this name meanwhile waits for it
+ * (recv_wait_partial) or is refused (apply_progress_open), never finds
+ * half a partial.
+ */
+static void
+recv_discard_stale(struct recv *rv, struct apply *a, const char *name)
+{
+	char lock[NAME_MAX + 1];
+	int fd, n;
+
+	n = snprintf(lock, sizeof(lock), "%s%s%s", APPLY_STAGING_PREFIX, name,
+	    APPLY_PROGRESS_SUFFIX);
+	if (n < 0 || (size_t)n >= sizeof(lock))
+		return;
+	fd = openat(rv->jobfd, lock, O_RDONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_warn("%s: stale partial %s/%s: lock %s", rv->tls.peer,
+		    rv->begin.job, name, lock);
+		return;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		log_info("%s: stale partial %s/%s kept: another transfer is "
+		    "writing it", rv->tls.peer, rv->begin.job, name);
+		close(fd);
+		return;
+	}
+	log_warnx("%s: DISCARDING stale partial %s/%s (staging subvolume, "
+	    "checkpoint snapshots, state): %s was just received complete and "
+	    "is newer, so no job run will send %s again", rv->tls.peer,
+	    rv->begin.job, name, rv->begin.name, name);
+	if (apply_discard_partial(a, name) == -1)
+		log_warnx("%s: discard stale partial %s/%s: %s", rv->tls.peer,
+		    rv->begin.job, name, apply_error(a));
+	close(fd);
+}
+
+/*
+ * A job run sends only snapshots newer than the newest one the target
+ * holds (snap_plan), so once begin.name is complete, a partial of an
+ * older snapshot of the same job will never be resumed: discard it.
+ * Only names of this job (<job>.<UTC time>[.seq]) older than the one
+ * received are candidates, only in this client's job directory; any
+ * other entry is left alone.  Failures are logged, never fatal.
+ */
+static void
+recv_sweep_stale(struct recv *rv)
+{
+	struct apply_opts o;
+	struct apply *a = NULL;
+	struct dirent *de;
+	char (*names)[NAME_MAX + 1] = NULL;
+	char name[NAME_MAX + 1];
+	size_t n = 0, cap = 0, i;
+	DIR *d = NULL;
+	int fd;
+
+	if ((fd = dup(rv->jobfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		log_warn("%s: stale partials of %s", rv->tls.peer, rv->begin.job);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!recv_stale_partial(de->d_name, rv->begin.job,
+		    rv->begin.name, name))
+			continue;
+		for (i = 0; i < n && strcmp(names[i], name) != 0; i++)
+			;
+		if (i < n)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		memcpy(names[n++], name, sizeof(name));
+	}
+	closedir(d);
+	if (n == 0)
+		goto done;
+	memset(&o, 0, sizeof(o));
+	o.quiet = true;
+	if ((a = apply_new(rv->jobfd, &o)) == NULL) {
+		log_warn("%s: stale partials of %s", rv->tls.peer, rv->begin.job);
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		recv_discard_stale(rv, a, names[i]);
+	apply_free(a);
+done:
+	free(names);
+}
+
+static int
+recv_end(struct recv *rv, const struct wire_point *pt)
+{
+	struct wire_msg m;
+
+	stream_reader_eof(&rv->r);
+	if (recv_drain(rv) == -1)
+		return -1;
+	recv_test_pause();
+	if (pt->index != rv->idx_base + rv->r.ncmds ||
+	    pt->offset != rv->off_base + rv->r.consumed ||
+	    memcmp(pt->digest.d, rv->digest.d, STREAM_DIGEST_LEN) != 0) {
+		wireio_fail(&rv->w, WIRE_E_STREAM, "end: the sender's totals "
+		    "(%" PRIu64 " commands, %" PRIu64 " bytes) or digest differ "
+		    "from what arrived (%" PRIu64 ", %" PRIu64 ")", pt->index,
+		    pt->offset, rv->idx_base + rv->r.ncmds,
+	    rv->off_base + rv->r.consumed);
+		return -1;
+	}
+	if (apply_finish(rv->a) == -1 || apply_nfinished(rv->a) != 1) {
+		wireio_fail(&rv->w, WIRE_E_APPLY, "finish: %s",
+		    apply_error(rv->a));
+		return -1;
+	}
+	recv_sweep_stale(rv);
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_DONE;
+	m.u.done.point = *pt;
+	snprintf(m.u.done.path, sizeof(m.u.done.path), "%s/%s/%s",
+	    rv->tls.peer, rv->begin.job, rv->begin.name);
+	log_info("%s: received %s (%" PRIu64 " commands, %" PRIu64 " bytes)",
+	    rv->tls.peer, m.u.done.path, pt->index, pt->offset);
+	recv_end_transfer(rv);
+	return wireio_send(&rv->w, &m);
+}
+
+static int
+recv_serve(struct recv *rv)
+{
+	struct wire_hello peer;
+	struct wire_msg m;
+	int rc;
+
+	if (wireio_hello(&rv->w, WIRE_CAP_ZSTD | WIRE_CAP_COMPRESSED_DATA,
+	    STREAM_VERSION_MAX, &peer) == -1)
+		return -1;
+	if (wireio_keepalive_start(&rv->w, rv->p->timeout_ms / 3) == -1)
+		log_warn("%s: keepalive thread", rv->tls.peer);
+	/* Receive and decrypt beside the apply. */
+	else if (tls_reader_start(&rv->tls) == -1)
+		log_warn("%s: read-ahead thread", rv->tls.peer);
+	for (;;) {
+		if (wireio_recv(&rv->w, &m) == -1) {
+			if (!rv->w.fsm.xfer && strstr(rv->w.err,
+			    "closed by peer") != NULL && rv->a == NULL)
+				return 0;       /* a clean goodbye */
+			return -1;
+		}
+		switch (m.type) {
+		case WIRE_LIST:
+			rc = recv_list(rv, m.u.job);
+			break;
+		case WIRE_PRUNE:
+			rc = recv_prune(rv, &m.u.prune);
+			break;
+		case WIRE_BEGIN:
+			rc = recv_begin(rv, &m);
+			break;
+		case WIRE_DATA:
+			rc = recv_data(rv, &m.u.data);
+			break;
+		case WIRE_END:
+			rc = recv_end(rv, &m.u.point);
+			break;
+		default:
+			wireio_fail(&rv->w, WIRE_E_PROTOCOL, "%s is not "
+			    "supported by this receiver", wire_type_name(m.type));
+			rc = -1;
+		}
+		wire_msg_free(&m);
+		if (rc == -1)
+			return -1;
+	}
+}
+
+int
+recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
+{
+	struct recv rv;
+	char err[512];
+	int r, rc = 1;
+
+	memset(&rv, 0, sizeof(rv));
+	rv.p = p;
+	rv.rootfd = rv.areafd = rv.jobfd = -1;
+	r = tls_accept(&rv.tls, ctx, fd, p->timeout_ms, p->clients,
+	    p->nclients, err, sizeof(err));
+	if (r == -1) {
+		log_warnx("connection refused: %s", err);
+		goto done;
+	}
+	wireio_init(&rv.w, &rv.tls, WIRE_SERVER);
+	if (r == -2) {
+		log_warnx("connection refused: %s", err);
+		wireio_fail(&rv.w, WIRE_E_AUTH, "%s", err);
+		goto done;
+	}
+	rv.raw = xmalloc(WIRE_DATA_RAW_MAX);
+	rv.dctx = ZSTD_createDCtx();
+	if ((rv.rootfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (rv.areafd = recv_subdir(rv.rootfd, rv.tls.peer)) == -1) {
+		log_warn("%s: area %s/%s", rv.tls.peer, p->root, rv.tls.peer);
+		wireio_fail(&rv.w, WIRE_E_INTERNAL, "receiver area unusable");
+		goto done;
+	}
+	if (recv_serve(&rv) == 0)
+		rc = 0;
+	else if (wireio_timed_out(&rv.w))
+		log_warnx("%s: timeout: %s; dropping the connection",
+		    rv.tls.peer, rv.w.err);
+	else
+		log_warnx("%s: %s", rv.tls.peer, rv.w.err);
+	/* Cut or failed mid-transfer: an exact checkpoint for the resume. */
+	if (rv.a != NULL && apply_finish(rv.a) == -1)
+		log_info("%s: partial %s kept for resume at command %" PRIu64
+		    ", byte %" PRIu64, rv.tls.peer, rv.begin.name,
+		    rv.idx_base + rv.r.ncmds, rv.off_base + rv.r.consumed);
+done:
+	recv_end_transfer(&rv);
+	if (rv.w.in != NULL)
+		wireio_free(&rv.w);
+	tls_close(&rv.tls);
+	free(rv.raw);
+	ZSTD_freeDCtx(rv.dctx);
+	if (rv.areafd != -1)
+		close(rv.areafd);
+	if (rv.rootfd != -1)
+		close(rv.rootfd);
+	close(fd);
+	return rc;
+}

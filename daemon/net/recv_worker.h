@@ -1,0 +1,53 @@
+/*
+ * The receive worker: one TLS connection from one client, in a process of
+ * its own.  It authenticates the client, confines it to root/<client>/,
+ * and drives the apply engine: snapshots land in
+ * root/<client>/<job>/<snapshot-name>; at each checkpoint the state is
+ * made durable first, then acknowledged.
+ */
+#ifndef BTRSEND_DAEMON_NET_RECV_WORKER_H
+#define BTRSEND_DAEMON_NET_RECV_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#define RECV_TIMEOUT_MS_DEFAULT 60000
+#define RECV_CKPT_BYTES_DEFAULT (64ull << 20)
+#define RECV_LOCK_WAIT_MS       30000   /* for an earlier worker to finish */
+
+struct recv_params {
+	const char *root;               /* the receive block's root */
+	char *const *clients;
+	size_t nclients;
+	int timeout_ms;
+	uint64_t ckpt_bytes;            /* acknowledge every this many bytes */
+};
+
+struct checkpoint;
+struct wire_begin;
+struct wire_partial;
+
+/*
+ * Does the partial of checkpoint ck hold the stream BEGIN b announces?
+ * Every stream parameter must agree: name, snapshot uuid and ctransid,
+ * parent, send-stream version, flags, clone sources.
+ */
+bool recv_stream_matches(const struct wire_begin *b, const struct checkpoint *ck);
+/* The partial of ck as LIST-REPLY carries it; free p->id.clones. */
+void recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p);
+
+/*
+ * Is ent, an entry of a job directory, part of a partial (staging
+ * subvolume, checkpoint slot, state/progress/flags file) of a snapshot of
+ * job older than done, one no job run will resume once done is complete?
+ * Then true, with the partial's snapshot name in name (NAME_MAX + 1).
+ */
+bool recv_stale_partial(const char *ent, const char *job, const char *done,
+    char *name);
+/* Serve one accepted connection; the exit status for the worker. */
+int recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p);
+
+#endif

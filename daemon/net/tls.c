@@ -1,0 +1,855 @@
+/*
+ * TLS 1.3 connections with mutual authentication (see tls.h).
+ */
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "proto/base/log.h"
+#include "daemon/net/tls.h"
+#include "proto/msg/frame.h"
+#include "proto/msg/wire.h"
+
+#define TLS_ALPN_WIRE "\x09" WIRE_ALPN
+#define TLS_READ_BUF	(256u << 10)
+#define TLS_WRITE_BUF	(256u << 10)
+#define TLS_RING	(4u << 20)      /* tls_reader_start's read-ahead */
+#define TLS_SUITES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+	"TLS_CHACHA20_POLY1305_SHA256"
+
+/* Told to a client that speaks plaintext to a TLS port. */
+static const char tls_plaintext_reply[] =
+    "btrsend: this port speaks TLS 1.3 only (ALPN " WIRE_ALPN
+    ") with client certificates\n";
+
+/* The most specific OpenSSL error on the queue, as text. */
+static void
+tls_errstr(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e == 0)
+		frame_errf(buf, len, "no OpenSSL error");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+}
+
+static int
+tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned char *sel;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, outlen,
+	    (const unsigned char *)TLS_ALPN_WIRE, sizeof(TLS_ALPN_WIRE) - 1,
+	    in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int
+tls_ctx_files(SSL_CTX *ctx, const struct tls_conf *c, bool server, char *err,
+    size_t errlen)
+{
+	char why[256];
+	STACK_OF(X509_NAME) *cas;
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->certificate) != 1) {
+		tls_errstr(why, sizeof(why));
+		frame_errf(err, errlen, "tls certificate %s: %s",
+		    c->certificate, why);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		tls_errstr(why, sizeof(why));
+		frame_errf(err, errlen, "tls key %s (for %s): %s", c->key,
+		    c->certificate, why);
+		return -1;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, c->ca, NULL) != 1) {
+		tls_errstr(why, sizeof(why));
+		frame_errf(err, errlen, "tls ca %s: %s", c->ca, why);
+		return -1;
+	}
+	if (server) {
+		if ((cas = SSL_load_client_CA_file(c->ca)) == NULL) {
+			frame_errf(err, errlen, "tls ca %s: no certificates",
+			    c->ca);
+			return -1;
+		}
+		SSL_CTX_set_client_CA_list(ctx, cas);
+	}
+	return 0;
+}
+
+SSL_CTX *
+tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	int mode = SSL_VERIFY_PEER;
+
+	ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	if (ctx == NULL) {
+		frame_errf(err, errlen, "tls: cannot create a context");
+		return NULL;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		frame_errf(err, errlen, "tls: this OpenSSL lacks TLS 1.3");
+		goto fail;
+	}
+	/*
+	 * AES-128-GCM first: with AES-NI it is the cheapest TLS 1.3 suite
+	 * (10 AES rounds, not 14), and at 1.5 GB per transfer the cipher is
+	 * a good part of both sides' CPU.  The server's order decides.
+	 */
+	if (SSL_CTX_set_ciphersuites(ctx, TLS_SUITES) != 1) {
+		frame_errf(err, errlen, "tls: cannot set the cipher suites");
+		goto fail;
+	}
+	if (server)
+		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (tls_ctx_files(ctx, c, server, err, errlen) == -1)
+		goto fail;
+	if (server) {
+		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+		/* One transfer per connection: tickets would only be noise. */
+		SSL_CTX_set_num_tickets(ctx, 0);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	} else if (SSL_CTX_set_alpn_protos(ctx,
+	    (const unsigned char *)TLS_ALPN_WIRE, sizeof(TLS_ALPN_WIRE) - 1)) {
+		frame_errf(err, errlen, "tls: cannot set ALPN");
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, mode, NULL);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/*
+ * Wait until the socket is ready; -1 with a message on timeout.  The
+ * waits of a read (`wakeable`) also end, with -1, when t->wake_fd is
+ * signalled: that is how tls_reader_stop reaches its thread.
+ */
+static int
+tls_wait(struct tls_conn *t, bool for_write, bool wakeable, char *err,
+    size_t errlen)
+{
+	struct pollfd p[2] = {
+		{ t->fd, for_write ? POLLOUT : POLLIN, 0 },
+		{ t->wake_fd, POLLIN, 0 },
+	};
+	nfds_t n = wakeable && t->wake_fd != -1 ? 2 : 1;
+	int r;
+
+	do
+		r = poll(p, n, t->timeout_ms > 0 ? t->timeout_ms : -1);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		frame_errf(err, errlen, "poll: %s", strerror(errno));
+		return -1;
+	}
+	if (r == 0) {
+		t->timed_out = true;
+		frame_errf(err, errlen, "peer %s for %d s (timeout)", for_write ?
+		    "accepted no data" : "sent nothing", t->timeout_ms / 1000);
+		return -1;
+	}
+	if (n == 2 && p[1].revents != 0) {
+		frame_errf(err, errlen, "reading stopped");
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+tls_verify_is_ca(long v)
+{
+	return v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	    v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+	    v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+	    v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+	    v == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+	    v == X509_V_ERR_CERT_SIGNATURE_FAILURE;
+}
+
+/* Our own check of the peer's certificate failed: say why. */
+static void
+tls_explain_verify(struct tls_conn *t, char *err, size_t errlen)
+{
+	long v = SSL_get_verify_result(t->ssl);
+	const char *who = SSL_is_server(t->ssl) ? "client" : "server";
+
+	if (tls_verify_is_ca(v))
+		frame_errf(err, errlen, "%s certificate is not signed by the "
+		    "configured CA (%s)", who, X509_verify_cert_error_string(v));
+	else if (v == X509_V_ERR_HOSTNAME_MISMATCH)
+		frame_errf(err, errlen, "server certificate does not carry the "
+		    "name '%s' (the target's 'name')", t->peer);
+	else
+		frame_errf(err, errlen, "%s certificate rejected: %s", who,
+		    X509_verify_cert_error_string(v));
+}
+
+/* The peer sent an alert: it refused us, most likely our certificate. */
+static bool
+tls_explain_alert(int reason, char *err, size_t errlen)
+{
+	const char *what;
+
+	switch (reason) {
+	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+		what = "our certificate is not signed by its CA";
+		break;
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+	case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+		what = "it rejected our certificate (wrong name or CA?)";
+		break;
+	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+		what = "it requires a client certificate";
+		break;
+	case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+		what = "it does not speak TLS 1.3";
+		break;
+	case SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL:
+		what = "it does not speak " WIRE_ALPN " (ALPN)";
+		break;
+	default:
+		return false;
+	}
+	frame_errf(err, errlen, "peer refused the connection: %s", what);
+	return true;
+}
+
+/* A handshake or I/O call failed with SSL error e: one line in err. */
+static void
+tls_explain(struct tls_conn *t, int e, const char *op, char *err,
+    size_t errlen)
+{
+	unsigned long code = ERR_peek_last_error();
+	int reason = ERR_GET_REASON(code);
+	char why[256];
+
+	if (e == SSL_ERROR_SYSCALL && code == 0) {
+		frame_errf(err, errlen, "%s: connection closed by peer%s%s", op,
+		    errno ? ": " : "", errno ? strerror(errno) : "");
+		return;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN) {
+		frame_errf(err, errlen, "%s: peer closed the connection", op);
+		return;
+	}
+	if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED)
+		tls_explain_verify(t, err, errlen);
+	else if (reason == SSL_R_UNSUPPORTED_PROTOCOL)
+		frame_errf(err, errlen, "client offered only TLS 1.2 or older; "
+		    "TLS 1.3 is required");
+	else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+		frame_errf(err, errlen, "client presented no certificate");
+	else if (reason == SSL_R_NO_APPLICATION_PROTOCOL)
+		frame_errf(err, errlen, "client did not offer ALPN " WIRE_ALPN);
+	else if (!tls_explain_alert(reason, err, errlen)) {
+		tls_errstr(why, sizeof(why));
+		frame_errf(err, errlen, "%s: %s", op, why);
+	}
+	ERR_clear_error();
+}
+
+/*
+ * Both directions go through one buffer BIO over the socket.  Writes:
+ * a frame's 16 KiB records leave in write(2)s of TLS_WRITE_BUF, not one
+ * each; tls_write_all flushes, and OpenSSL flushes after handshake
+ * messages and alerts.  Reads: one read(2) fills TLS_READ_BUF, and
+ * OpenSSL takes each record's header and body from it, one copy.
+ * OpenSSL's own read-ahead would also read in bulk, but OpenSSL 3.0
+ * moves the unread rest of its buffer to the front before every record
+ * (ssl3_read_n's clearold): with a large buffer that is several copies
+ * of every byte, and was a third of the receiving thread's time.
+ * tls_pending counts what waits in the buffer.
+ */
+static int
+tls_set_bios(struct tls_conn *t)
+{
+	BIO *sock, *buf;
+
+	if ((sock = BIO_new_socket(t->fd, BIO_NOCLOSE)) == NULL)
+		return -1;
+	if ((buf = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_read_buffer_size(buf, TLS_READ_BUF) != 1 ||
+	    BIO_set_write_buffer_size(buf, TLS_WRITE_BUF) != 1) {
+		BIO_free(buf);
+		BIO_free(sock);
+		return -1;
+	}
+	BIO_push(buf, sock);
+	SSL_set_bio(t->ssl, buf, buf);          /* takes the chain */
+	return 0;
+}
+
+static int
+tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
+    char *err, size_t errlen)
+{
+	int fl;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = fd;
+	t->wake_fd = -1;
+	t->timeout_ms = timeout_ms;
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		frame_errf(err, errlen, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	if ((t->ssl = SSL_new(ctx)) == NULL || tls_set_bios(t) == -1) {
+		frame_errf(err, errlen, "tls: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+tls_handshake(struct tls_conn *t, char *err, size_t errlen)
+{
+	const unsigned char *alpn;
+	unsigned int alpnlen;
+	int r, e;
+
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_do_handshake(t->ssl);
+		if (r == 1)
+			break;
+		e = SSL_get_error(t->ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			tls_explain(t, e, "handshake", err, errlen);
+			return -1;
+		}
+		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, false, err,
+		    errlen) == -1)
+			return -1;
+	}
+	SSL_get0_alpn_selected(t->ssl, &alpn, &alpnlen);
+	if (alpnlen != strlen(WIRE_ALPN) || memcmp(alpn, WIRE_ALPN, alpnlen)) {
+		frame_errf(err, errlen, "peer did not agree on ALPN " WIRE_ALPN);
+		return -1;
+	}
+	return 0;
+}
+
+/* Refuse a client that does not start with a TLS handshake record. */
+static int
+tls_check_plaintext(struct tls_conn *t, char *err, size_t errlen)
+{
+	unsigned char b[8];
+	ssize_t n;
+
+	if (tls_wait(t, false, false, err, errlen) == -1)
+		return -1;
+	do
+		n = recv(t->fd, b, sizeof(b), MSG_PEEK);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		frame_errf(err, errlen, "recv: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		frame_errf(err, errlen, "client closed before the handshake");
+		return -1;
+	}
+	if (b[0] == 0x16)       /* TLS record type: handshake */
+		return 0;
+	frame_errf(err, errlen, "client is not speaking TLS (plaintext? first "
+	    "byte 0x%02x); refused", b[0]);
+	/* Best effort: tell the human at the other end too. */
+	(void)!send(t->fd, tls_plaintext_reply, sizeof(tls_plaintext_reply) - 1,
+	    MSG_NOSIGNAL);
+	return -1;
+}
+
+int
+tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
+    char *const *clients, size_t nclients, char *err, size_t errlen)
+{
+	X509 *cert;
+	char cn[TLS_NAME_MAX + 1] = "?";
+	size_t i;
+
+	if (tls_setup(t, ctx, fd, timeout_ms, err, errlen) == -1)
+		return -1;
+	SSL_set_accept_state(t->ssl);
+	if (tls_check_plaintext(t, err, errlen) == -1 ||
+	    tls_handshake(t, err, errlen) == -1)
+		return -1;
+	if ((cert = SSL_get0_peer_certificate(t->ssl)) == NULL) {
+		frame_errf(err, errlen, "client presented no certificate");
+		return -1;
+	}
+	for (i = 0; i < nclients; i++) {
+		if (X509_check_host(cert, clients[i], 0,
+		    X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT |
+		    X509_CHECK_FLAG_NO_WILDCARDS, NULL) == 1) {
+			frame_errf(t->peer, sizeof(t->peer), "%s", clients[i]);
+			return 0;
+		}
+	}
+	X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName,
+	    cn, sizeof(cn));
+	frame_errf(err, errlen, "client certificate '%s' carries no name "
+	    "listed as a 'client' of the receive block", cn);
+	return -2;
+}
+
+int
+tls_connect(struct tls_conn *t, SSL_CTX *ctx, int fd, const char *name,
+    int timeout_ms, char *err, size_t errlen)
+{
+	if (tls_setup(t, ctx, fd, timeout_ms, err, errlen) == -1)
+		return -1;
+	frame_errf(t->peer, sizeof(t->peer), "%s", name);
+	SSL_set_connect_state(t->ssl);
+	SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (SSL_set1_host(t->ssl, name) != 1 ||
+	    SSL_set_tlsext_host_name(t->ssl, name) != 1) {
+		frame_errf(err, errlen, "tls: bad server name '%s'", name);
+		return -1;
+	}
+	return tls_handshake(t, err, errlen);
+}
+
+static void
+tls_lock(struct tls_conn *t)
+{
+	if (t->lock != NULL)
+		pthread_mutex_lock(t->lock);
+}
+
+static void
+tls_unlock(struct tls_conn *t)
+{
+	if (t->lock != NULL)
+		pthread_mutex_unlock(t->lock);
+}
+
+/* One SSL_read_ex, under the lock: 1 and *n, or 0 and the SSL error. */
+static int
+tls_read_once(struct tls_conn *t, void *buf, size_t len, size_t *n, int *e,
+    char *err, size_t errlen)
+{
+	int ok;
+
+	tls_lock(t);
+	ERR_clear_error();
+	errno = 0;
+	ok = SSL_read_ex(t->ssl, buf, len, n);
+	*e = ok == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, 0);
+	if (*e != SSL_ERROR_NONE && *e != SSL_ERROR_ZERO_RETURN &&
+	    *e != SSL_ERROR_WANT_READ && *e != SSL_ERROR_WANT_WRITE)
+		tls_explain(t, *e, "read", err, errlen);
+	tls_unlock(t);
+	return ok == 1;
+}
+
+static ssize_t
+tls_read_socket(struct tls_conn *t, void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	size_t n;
+	int e;
+
+	for (;;) {
+		if (tls_read_once(t, buf, len, &n, &e, err, errlen)) {
+			t->nread += n;
+			return (ssize_t)n;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			return -1;
+		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, true, err,
+		    errlen) == -1)
+			return -1;
+	}
+}
+
+/*
+ * The read-ahead thread.  It alone calls SSL_read once started, into the
+ * free part of the ring; the owner takes from the filled part.  Only
+ * the counters move under r->mu, never the bytes: each part belongs to
+ * one side until the counters hand it over.  The first failure or the
+ * peer's close ends the thread and is reported after the bytes before.
+ */
+struct tls_reader {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint8_t *ring;
+	size_t head, len;               /* filled part, from head, wrapping */
+	bool stop, done, failed, timed_out;
+	bool thread_waits, owner_waits; /* on cv: for room, for bytes */
+	size_t want;                    /* bytes the waiting owner needs */
+	char err[256];
+};
+
+static void
+tls_reader_free(struct tls_reader *r, struct tls_conn *t)
+{
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r->ring);
+	free(r);
+	close(t->wake_fd);
+	t->wake_fd = -1;
+}
+
+static void *
+tls_reader_main(void *arg)
+{
+	struct tls_conn *t = arg;
+	struct tls_reader *r = t->rd;
+	size_t tail, span;
+	char err[sizeof(r->err)];
+	ssize_t n;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (!r->stop && r->len == TLS_RING) {
+			r->thread_waits = true;
+			pthread_cond_wait(&r->cv, &r->mu);
+			r->thread_waits = false;
+		}
+		if (r->stop)
+			break;
+		tail = (r->head + r->len) % TLS_RING;
+		span = TLS_RING - r->len;
+		if (span > TLS_RING - tail)
+			span = TLS_RING - tail;
+		if (span > TLS_READ_BUF)
+			span = TLS_READ_BUF;
+		pthread_mutex_unlock(&r->mu);
+		n = tls_read_socket(t, r->ring + tail, span, err, sizeof(err));
+		pthread_mutex_lock(&r->mu);
+		if (n > 0) {
+			r->len += (size_t)n;
+		} else {
+			r->done = true;
+			r->failed = n < 0;
+			r->timed_out = t->timed_out;
+			memcpy(r->err, err, sizeof(err));
+		}
+		if (r->owner_waits && (r->len >= r->want || n <= 0))
+			pthread_cond_signal(&r->cv);
+		if (n <= 0)
+			break;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+int
+tls_reader_start(struct tls_conn *t)
+{
+	struct tls_reader *r;
+
+	if (t->rd != NULL || t->lock == NULL)
+		return -1;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->ring = malloc(TLS_RING)) == NULL ||
+	    (t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		if (r != NULL)
+			free(r->ring);
+		free(r);
+		return -1;
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	t->rd = r;
+	if (pthread_create(&r->th, NULL, tls_reader_main, t) != 0) {
+		t->rd = NULL;
+		tls_reader_free(r, t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+tls_reader_stop(struct tls_conn *t)
+{
+	struct tls_reader *r = t->rd;
+	uint64_t one = 1;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	if (write(t->wake_fd, &one, sizeof(one)) == -1)
+		log_warn("waking the TLS reader");
+	pthread_join(r->th, NULL);
+	t->rd = NULL;
+	tls_reader_free(r, t);
+}
+
+/* Wait until the ring holds want bytes or the thread ended.  Under r->mu. */
+static void
+tls_ring_wait(struct tls_reader *r, size_t want)
+{
+	while (r->len < want && !r->done) {
+		r->owner_waits = true;
+		r->want = want;
+		pthread_cond_wait(&r->cv, &r->mu);
+		r->owner_waits = false;
+	}
+}
+
+/* Hand n bytes at the head back to the thread.  Under r->mu. */
+static void
+tls_ring_take(struct tls_reader *r, size_t n)
+{
+	r->head = (r->head + n) % TLS_RING;
+	r->len -= n;
+	/* a thread waiting for room gets it by the quarter, not by the read */
+	if (r->thread_waits && r->len <= TLS_RING / 4 * 3)
+		pthread_cond_signal(&r->cv);
+}
+
+/* From the ring: as tls_read, in the order the thread read. */
+static ssize_t
+tls_read_ring(struct tls_conn *t, void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	struct tls_reader *r = t->rd;
+	size_t n;
+
+	pthread_mutex_lock(&r->mu);
+	tls_ring_wait(r, 1);
+	if (r->len == 0) {
+		pthread_mutex_unlock(&r->mu);
+		t->timed_out = r->timed_out;
+		if (!r->failed)
+			return 0;
+		frame_errf(err, errlen, "%s", r->err);
+		return -1;
+	}
+	n = r->len < len ? r->len : len;
+	if (n > TLS_RING - r->head)
+		n = TLS_RING - r->head;
+	pthread_mutex_unlock(&r->mu);
+	memcpy(buf, r->ring + r->head, n);
+	pthread_mutex_lock(&r->mu);
+	tls_ring_take(r, n);
+	pthread_mutex_unlock(&r->mu);
+	return (ssize_t)n;
+}
+
+int
+tls_view(struct tls_conn *t, size_t len, const uint8_t **p)
+{
+	struct tls_reader *r = t->rd;
+	bool whole;
+
+	/* only the owner moves head: no lock needed to read it */
+	if (r == NULL || len == 0 || len > TLS_RING - r->head)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	tls_ring_wait(r, len);
+	whole = r->len >= len;
+	pthread_mutex_unlock(&r->mu);
+	if (!whole)
+		return 0;
+	*p = r->ring + r->head;
+	return 1;
+}
+
+void
+tls_view_done(struct tls_conn *t, size_t len)
+{
+	struct tls_reader *r = t->rd;
+
+	if (r == NULL)          /* stopped: the ring is gone */
+		return;
+	pthread_mutex_lock(&r->mu);
+	tls_ring_take(r, len);
+	pthread_mutex_unlock(&r->mu);
+}
+
+ssize_t
+tls_read(struct tls_conn *t, void *buf, size_t len, char *err, size_t errlen)
+{
+	if (t->rd != NULL)
+		return tls_read_ring(t, buf, len, err, errlen);
+	return tls_read_socket(t, buf, len, err, errlen);
+}
+
+/* Push out what the write buffer holds.  0 or -1 with a message. */
+static int
+tls_flush(struct tls_conn *t, char *err, size_t errlen)
+{
+	BIO *b;
+	int ok, retry;
+
+	for (;;) {
+		tls_lock(t);
+		b = SSL_get_wbio(t->ssl);
+		errno = 0;
+		ok = BIO_flush(b) == 1;
+		retry = !ok && BIO_should_retry(b);
+		tls_unlock(t);
+		if (ok)
+			return 0;
+		if (!retry) {
+			frame_errf(err, errlen, "write: %s", errno ?
+			    strerror(errno) : "connection closed by peer");
+			return -1;
+		}
+		if (tls_wait(t, true, false, err, errlen) == -1)
+			return -1;
+	}
+}
+
+static int
+tls_write_buf(struct tls_conn *t, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	const char *p = buf;
+	size_t n;
+	int e, ok;
+
+	while (len > 0) {
+		tls_lock(t);
+		ERR_clear_error();
+		errno = 0;
+		ok = SSL_write_ex(t->ssl, p, len, &n);
+		e = ok == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, 0);
+		if (ok == 1)
+			t->nwritten += n;
+		if (ok != 1 && e != SSL_ERROR_WANT_READ &&
+		    e != SSL_ERROR_WANT_WRITE)
+			tls_explain(t, e, "write", err, errlen);
+		tls_unlock(t);
+		if (ok == 1) {
+			p += n;
+			len -= n;
+			continue;
+		}
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			return -1;
+		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, false, err,
+		    errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+tls_write_all(struct tls_conn *t, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	if (tls_write_buf(t, buf, len, err, errlen) == -1)
+		return -1;
+	return tls_flush(t, err, errlen);
+}
+
+int
+tls_write2_all(struct tls_conn *t, const void *a, size_t alen, const void *b,
+    size_t blen, char *err, size_t errlen)
+{
+	if (tls_write_buf(t, a, alen, err, errlen) == -1 ||
+	    tls_write_buf(t, b, blen, err, errlen) == -1)
+		return -1;
+	return tls_flush(t, err, errlen);
+}
+
+bool
+tls_pending(const struct tls_conn *t)
+{
+	bool r;
+
+	if (t->ssl == NULL)
+		return false;
+	if (t->rd != NULL) {
+		pthread_mutex_lock(&t->rd->mu);
+		r = t->rd->len > 0 || t->rd->done;
+		pthread_mutex_unlock(&t->rd->mu);
+		return r;
+	}
+	if (t->lock != NULL)
+		pthread_mutex_lock(t->lock);
+	r = SSL_has_pending(t->ssl) == 1 ||
+	    BIO_pending(SSL_get_rbio(t->ssl)) > 0;
+	if (t->lock != NULL)
+		pthread_mutex_unlock(t->lock);
+	return r;
+}
+
+/*
+ * Closing with unread input makes the kernel send a reset, which can
+ * destroy our last words (an alert, an error message) before the peer
+ * reads them.  So: end our direction, then read and drop until the peer
+ * closes too, bounded in time.
+ */
+static void
+tls_linger(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	struct timespec start, now;
+	char buf[16384];
+	ssize_t n;
+	long ms;
+
+	if (shutdown(fd, SHUT_WR) == -1)
+		return;
+	/*
+	 * Bounded by time, not by reads: a sender in full flight may have
+	 * megabytes on the way, and stopping early resets the connection.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (ms >= 2000 || poll(&p, 1, (int)(2000 - ms)) != 1)
+			return;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			return;
+	}
+}
+
+void
+tls_close(struct tls_conn *t)
+{
+	if (t->ssl == NULL)
+		return;
+	tls_reader_stop(t);
+	ERR_clear_error();
+	/* One non-blocking attempt: never wait on a peer that is gone. */
+	(void)SSL_shutdown(t->ssl);
+	SSL_free(t->ssl);
+	ERR_clear_error();
+	t->ssl = NULL;
+	tls_linger(t->fd);
+}

@@ -1,0 +1,111 @@
+/*
+ * TLS 1.3 with mutual authentication (OpenSSL), ALPN "btrsend/1".
+ *
+ * Connections are single-transfer and live in worker processes (or in
+ * btrsendctl), so the model is a blocking one with deadlines: the socket
+ * is non-blocking underneath and every wait goes through poll(2) with the
+ * connection's timeout; a peer silent for longer is dropped.  A receiver
+ * may move its reads to a thread of their own (tls_reader_start).
+ *
+ * Failures come back as one clear line in err, naming the likely cause
+ * (plaintext client, old TLS, other CA, name mismatch, ...), for the
+ * caller to log; the peer learns what it can through TLS alerts.
+ */
+#ifndef BTRSEND_DAEMON_NET_TLS_H
+#define BTRSEND_DAEMON_NET_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <pthread.h>
+
+#include <openssl/ssl.h>
+
+#define TLS_NAME_MAX 255
+
+struct tls_conf {
+	const char *certificate;
+	const char *key;
+	const char *ca;
+};
+
+struct tls_conn {
+	SSL *ssl;
+	int fd;
+	/* atomic: a read-ahead thread waits with it, the owner may change
+	 * it (last words) or set timed_out on a write meanwhile */
+	_Atomic int timeout_ms; /* for each wait; 0: forever */
+	char peer[TLS_NAME_MAX + 1];    /* admitted client / server name */
+	unsigned long long nread, nwritten;     /* application bytes */
+	_Atomic bool timed_out; /* the last failure was a timeout */
+	/*
+	 * When set, held around every SSL call (never across a wait), so
+	 * that a keepalive thread may write while the owner waits to read.
+	 */
+	pthread_mutex_t *lock;
+	struct tls_reader *rd;  /* tls_reader_start's thread, or NULL */
+	int wake_fd;            /* ends the reader's waits; -1 without one */
+};
+
+/* A context for one role; NULL with a message (which file, why). */
+SSL_CTX *tls_ctx_new(const struct tls_conf *c, bool server, char *err,
+    size_t errlen);
+
+/*
+ * Server side of a handshake on a connected socket.  The client's
+ * certificate must chain to the CA and carry one of clients[] as its CN
+ * or a DNS SAN; that name goes to t->peer.  A plaintext client gets a
+ * one-line plaintext explanation before the close.  0; -1 on a failed
+ * handshake; -2 when the handshake succeeded but no name is listed (the
+ * connection is usable, to tell the client why before closing).
+ *
+ * Writes to a peer that is gone raise SIGPIPE: callers ignore it.
+ */
+int  tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
+    char *const *clients, size_t nclients, char *err, size_t errlen);
+/* Client side: the server's certificate must carry `name`.  0 or -1. */
+int  tls_connect(struct tls_conn *t, SSL_CTX *ctx, int fd, const char *name,
+    int timeout_ms, char *err, size_t errlen);
+
+/* Bytes read (> 0), 0 on a clean close by the peer, -1 with a message. */
+ssize_t tls_read(struct tls_conn *t, void *buf, size_t len, char *err,
+    size_t errlen);
+int  tls_write_all(struct tls_conn *t, const void *buf, size_t len,
+    char *err, size_t errlen);
+/* a then b, as one write: no copy of b to join them. */
+int  tls_write2_all(struct tls_conn *t, const void *a, size_t alen,
+    const void *b, size_t blen, char *err, size_t errlen);
+/*
+ * Read ahead in a thread of its own: from here on a thread receives and
+ * decrypts into a ring of 4 MiB while the caller works, and
+ * tls_read takes from the ring (its timeout and errors are the thread's,
+ * passed on in order).  Needs t->lock (a keepalive thread's).  0, or -1
+ * and reads stay in the caller.  Stopped by tls_reader_stop or
+ * tls_close.
+ */
+int  tls_reader_start(struct tls_conn *t);
+void tls_reader_stop(struct tls_conn *t);
+/*
+ * With the read-ahead thread: wait for the next len bytes and point *p at
+ * them in the ring, without a copy.  1: they lie there in one piece and
+ * stay the caller's until tls_view_done(t, len); 0: they do not (they
+ * wrap, the stream ends first, or no thread runs) and nothing was taken:
+ * read them with tls_read, which also reports the end.
+ */
+int  tls_view(struct tls_conn *t, size_t len, const uint8_t **p);
+void tls_view_done(struct tls_conn *t, size_t len);
+/*
+ * Bytes already taken off the socket (in the ring, in OpenSSL, or in the
+ * read buffer below it): read them before polling the fd.
+ */
+bool tls_pending(const struct tls_conn *t);
+/*
+ * Send close_notify (best effort), free, then linger up to 2 s for the
+ * peer's close so that our last message is not lost to a reset.  The fd
+ * stays open.
+ */
+void tls_close(struct tls_conn *t);
+
+#endif

@@ -1,0 +1,567 @@
+/*
+ * A job run inside a worker: take the snapshot; for each target of
+ * send-to, ask what it holds (LIST) and send every snapshot it misses,
+ * oldest first, each incremental from the one before (snap_plan in
+ * engine/choice.c; docs/architecture.md, "A job run"), resuming a
+ * partial; ask it to prune by keep-target; then prune the job's
+ * snapshots by keep-source.
+ *
+ * Pruning never deletes the newest snapshot a target holds (the parent
+ * of its next incremental), one a transfer uses, nor the one just taken.
+ * When a target could not say what it holds (unreachable), nothing is
+ * pruned this run: any snapshot may be the base it needs.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/base/log.h"
+#include "daemon/net/netsend.h"
+#include "daemon/net/tls.h"
+#include "daemon/worker/worker.h"
+#include "engine/retention.h"
+#include "engine/send.h"
+#include "engine/snapshot.h"
+
+static void
+jobrun_progress(int fd, const char *fmt, ...) LOG_PRINTF(2, 3);
+
+static void
+jobrun_progress(int fd, const char *fmt, ...)
+{
+	struct ipc_buf b = { 0 };
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	ipc_put_progress(&b, (uint32_t)getpid(), what);
+	if (ipc_write_all(fd, &b) == -1)
+		log_warn("worker: progress to parent");
+	ipc_buf_free(&b);
+}
+
+/* The progress callback's argument: where to, and what. */
+struct jobrun_meter {
+	int		 fd;
+	const char	*target;
+	const char	*snapshot;
+};
+
+static void
+jobrun_xfer(const struct netsend_progress *p, void *arg)
+{
+	struct jobrun_meter *m = arg;
+	struct ipc_buf b = { 0 };
+	struct ipc_xfer x;
+
+	memset(&x, 0, sizeof(x));
+	x.phase = (char *)(uintptr_t)p->phase;
+	x.target = (char *)(uintptr_t)m->target;
+	x.snapshot = (char *)(uintptr_t)m->snapshot;
+	x.done = p->done;
+	x.total = p->total;
+	x.total_src = p->total_src == NETSEND_TOTAL_ESTIMATE ?
+	    IPC_TOTAL_ESTIMATE : p->total_src == NETSEND_TOTAL_PREVIOUS ?
+	    IPC_TOTAL_PREVIOUS : IPC_TOTAL_UNKNOWN;
+	x.resumed_at = p->resumed_at;
+	x.resumes = p->resumes;
+	ipc_put_xfer(&b, (uint32_t)getpid(), &x);
+	if (ipc_write_all(m->fd, &b) == -1)
+		log_warn("worker: progress to parent");
+	ipc_buf_free(&b);
+}
+
+/* What the target reported holding, and the snapshots just sent. */
+static void
+jobrun_held_report(int fd, const char *target, char **names, size_t n)
+{
+	struct ipc_buf b = { 0 };
+	struct ipc_held h;
+
+	h.target = (char *)(uintptr_t)target;
+	h.n = n > IPC_HELD_MAX ? IPC_HELD_MAX : (uint32_t)n;
+	h.names = names;
+	ipc_put_held(&b, (uint32_t)getpid(), &h);
+	if (ipc_write_all(fd, &b) == -1)
+		log_warn("worker: held snapshots to parent");
+	ipc_buf_free(&b);
+}
+
+static void
+jobrun_policy(const struct ipc_run *run, struct retention_policy *p)
+{
+	p->hourly = run->hourly;
+	p->daily = run->daily;
+	p->weekly = run->weekly;
+	p->monthly = run->monthly;
+	p->yearly = run->yearly;
+	p->min_age = run->min_age;
+}
+
+/*
+ * What a target holds (uuids: the received uuids it lists), the
+ * snapshots of its partials of full sends this run could resume (full),
+ * and what a transfer to
+ * it uses (inuse: a send that failed this run; the snapshot, parent and
+ * clone sources of the partial of a snapshot still to send), for
+ * planning and pinning.  n is (size_t)-1 when it could not be asked.
+ */
+struct jobrun_held {
+	uint8_t		(*uuids)[16];
+	size_t		 n;
+	uint8_t		(*inuse)[16];
+	size_t		 ninuse;
+	uint8_t		(*full)[16];
+	size_t		 nfull;
+};
+
+#define JOBRUN_SEND_RETRIES	2	/* within a run; the parent backs off */
+
+static void
+jobrun_target_result(struct ipc_target_result *tr, const char *name,
+    uint8_t status, const char *parent, const char *error)
+{
+	tr->name = xstrdup(name);
+	tr->status = status;
+	tr->parent = xstrdup(parent);
+	tr->error = xstrdup(error);
+}
+
+static void
+jobrun_add(uint8_t (**set)[16], size_t *n, const uint8_t *uuid)
+{
+	*set = xrealloc(*set, (*n + 1) * 16);
+	memcpy((*set)[(*n)++], uuid, 16);
+}
+
+/* The uuid a target knows a local snapshot by (see snap_choose). */
+static const uint8_t *
+jobrun_key(const struct snap_info *si)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(si->received_uuid, zero, 16) != 0 ? si->received_uuid :
+	    si->uuid;
+}
+
+static const uint8_t jobrun_zero[16];
+
+/*
+ * Could this run's send of the partial's snapshot resume it?  A full
+ * send with the stream version and flags the run would ask for (as
+ * send_plan.c decides them: no version on a v1-only kernel).
+ */
+static int
+jobrun_resumable(const struct ipc_run *run, const struct wire_partial *p)
+{
+	uint32_t have = send_kernel_proto(), version, flags;
+
+	version = have > 1 ? (run->proto == SEND_PROTO_AUTO ? have :
+	    run->proto) : 0;
+	flags = run->compressed_data ? WIRE_BEGIN_COMPRESSED_DATA : 0;
+	return memcmp(p->id.parent.uuid, jobrun_zero, 16) == 0 &&
+	    p->id.nclones == 0 && p->id.version == version &&
+	    p->id.flags == flags;
+}
+
+/* LIST: what the target holds.  -1 with *st when it could not say. */
+static int
+jobrun_ask(SSL_CTX *ctx, const struct ipc_run *run,
+    const struct netsend_target *tg, struct wire_msg *m,
+    struct jobrun_held *h, uint8_t *st)
+{
+	const struct wire_list_reply *l = &m->u.list;
+	uint32_t i;
+	int permanent;
+
+	if (netsend_list(ctx, tg, run->job, m, &permanent) == -1) {
+		h->n = (size_t)-1;
+		*st = permanent ? IPC_FAILED : IPC_RETRY;
+		return -1;
+	}
+	h->n = l->nsnaps;
+	h->uuids = xcalloc(h->n + 1, 16);
+	for (i = 0; i < l->nsnaps; i++)
+		memcpy(h->uuids[i], l->snaps[i].received.uuid, 16);
+	for (i = 0; i < l->npartials; i++)
+		if (jobrun_resumable(run, &l->partials[i]))
+			jobrun_add(&h->full, &h->nfull,
+			    l->partials[i].id.snap.uuid);
+	return 0;
+}
+
+/*
+ * Pin what the partials of planned snapshots need to resume: the
+ * snapshot, its parent and clone sources.  A partial of anything else
+ * is never resumed (the chain has moved past it) and pins nothing.
+ */
+static void
+jobrun_pin_partials(const struct wire_list_reply *l,
+    const struct snap_info *local, const size_t *order, size_t n,
+    struct jobrun_held *h)
+{
+	const struct wire_partial *p;
+	uint32_t i, c;
+	size_t k;
+
+	for (i = 0; i < l->npartials; i++) {
+		p = &l->partials[i];
+		for (k = 0; k < n; k++)
+			if (memcmp(jobrun_key(&local[order[k]]), p->id.snap.uuid,
+			    16) == 0)
+				break;
+		if (k == n)
+			continue;
+		jobrun_add(&h->inuse, &h->ninuse, p->id.snap.uuid);
+		if (memcmp(p->id.parent.uuid, jobrun_zero, 16) != 0)
+			jobrun_add(&h->inuse, &h->ninuse, p->id.parent.uuid);
+		for (c = 0; c < p->id.nclones; c++)
+			jobrun_add(&h->inuse, &h->ninuse, p->id.clones[c].uuid);
+	}
+}
+
+static void
+jobrun_target(const struct ipc_target *it, char *port, size_t portlen,
+    struct netsend_target *tg)
+{
+	snprintf(port, portlen, "%u", it->port);
+	memset(tg, 0, sizeof(*tg));
+	tg->label = it->name;
+	tg->host = it->host;
+	tg->port = port;
+	tg->timeout_ms = (int)it->timeout * 1000;
+	tg->cert_name = it->cert_name[0] ? it->cert_name : it->host;
+	tg->bandwidth = it->bandwidth;
+	tg->zstd = it->zstd;
+}
+
+/* What jobrun_send_missing did. */
+struct jobrun_sent {
+	size_t		 n;		/* snapshots that arrived */
+	char		 first_parent[256];	/* of the first send, "" full */
+	uint64_t	 bytes;		/* stream bytes sent, all attempts */
+	uint32_t	 resumes;	/* attempts that resumed a partial */
+};
+
+/*
+ * Send local[order[0..n)] to the target, oldest first; each send asks
+ * the target again (netsend_run), so each is incremental from the one
+ * before.  The status of the last attempt.
+ */
+static uint8_t
+jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
+    const struct netsend_target *tg, struct netsend_opts *o,
+    const struct snap_info *local, const size_t *order, size_t n,
+    struct jobrun_held *h, struct jobrun_sent *out)
+{
+	struct jobrun_meter *meter = o->progress_arg;
+	struct netsend_result nr;
+	const struct snap_info *si;
+	char path[4096];
+	size_t k;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	for (k = 0; k < n; k++) {
+		si = &local[order[k]];
+		snprintf(path, sizeof(path), "%s/%s", run->snapshot_dir,
+		    si->name);
+		log_fields(run->job, tg->label, si->name, NULL);
+		jobrun_progress(fd, "sending %s to %s (%zu of %zu)", si->name,
+		    tg->label, k + 1, n);
+		meter->snapshot = si->name;
+		rc = netsend_run(ctx, tg, run->job, path, o, &nr);
+		out->bytes += nr.sent;
+		out->resumes += nr.resumes;
+		if (rc == -1) {
+			/* Its partial on the target resumes next run. */
+			jobrun_add(&h->inuse, &h->ninuse, jobrun_key(si));
+			netsend_result_free(&nr);
+			return nr.permanent ? IPC_FAILED : IPC_RETRY;
+		}
+		log_info("sent %s to %s%s%s", si->name, tg->label,
+		    nr.parent[0] ? ", incremental from " : ", full", nr.parent);
+		if (k == 0)
+			snprintf(out->first_parent, sizeof(out->first_parent),
+			    "%s", nr.parent);
+		jobrun_add(&h->uuids, &h->n, jobrun_key(si));
+		netsend_result_free(&nr);
+		out->n++;
+	}
+	return IPC_OK;
+}
+
+/* IPC_HELD: what the target listed and what it was sent since. */
+static void
+jobrun_report_held(int fd, const char *target, const struct wire_list_reply *l,
+    const struct snap_info *local, const size_t *order, size_t nsent)
+{
+	char **names;
+	size_t i, n = 0;
+
+	names = xcalloc(l->nsnaps + nsent + 1, sizeof(*names));
+	for (i = 0; i < l->nsnaps; i++)
+		names[n++] = (char *)(uintptr_t)l->snaps[i].name;
+	for (i = 0; i < nsent; i++)
+		names[n++] = (char *)(uintptr_t)local[order[i]].name;
+	jobrun_held_report(fd, target, names, n);
+	free(names);
+}
+
+/* What a run sent to one target, in one line. */
+static void
+jobrun_report(const char *job, const char *target,
+    const struct snap_info *local, const size_t *order, size_t n,
+    size_t nsent)
+{
+	if (n == 0)
+		log_info("job %s: target %s: nothing missing", job, target);
+	else if (nsent == 0)
+		log_info("job %s: target %s: %zu missing, none sent", job,
+		    target, n);
+	else
+		log_info("job %s: target %s: %zu missing, %zu sent: %s%s%s",
+		    job, target, n, nsent, local[order[0]].name,
+		    nsent > 1 ? " .. " : "",
+		    nsent > 1 ? local[order[nsent - 1]].name : "");
+}
+
+/*
+ * One target: ask what it holds, send every snapshot it misses (see
+ * snap_plan), then PRUNE by keep-target.
+ */
+static uint8_t
+jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
+    const struct ipc_target *it, struct jobrun_held *h,
+    struct ipc_target_result *tr)
+{
+	struct retention_policy tp = { 0 };
+	struct netsend_target tg;
+	struct netsend_opts o;
+	struct jobrun_meter meter = { fd, it->name, "" };
+	struct jobrun_sent sent = { 0 };
+	struct wire_msg m;
+	struct snap_info *local = NULL;
+	size_t *order = NULL, nlocal = 0, n, base;
+	char port[8], err[512];
+	uint8_t st;
+
+	jobrun_target(it, port, sizeof(port), &tg);
+	memset(&o, 0, sizeof(o));
+	o.proto = run->proto;
+	o.compressed_data = run->compressed_data;
+	o.retries = JOBRUN_SEND_RETRIES;
+	o.on_progress = jobrun_xfer;
+	o.progress_arg = &meter;
+	o.estimate = 1;		/* beside the send: costs no time */
+	o.prev_total = it->prev_bytes;
+	log_fields(run->job, it->name, NULL, NULL);
+	memset(&m, 0, sizeof(m));
+	if (jobrun_ask(ctx, run, &tg, &m, h, &st) == -1) {
+		frame_errf(err, sizeof(err), "could not ask it what it holds%s",
+		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
+		goto done;
+	}
+	if (snapshot_list(run->snapshot_dir, run->job, &local, &nlocal, err,
+	    sizeof(err)) == -1) {
+		st = IPC_FAILED;
+		goto done;
+	}
+	order = xcalloc(nlocal + 1, sizeof(*order));
+	n = snap_plan(local, nlocal, (const uint8_t (*)[16])h->uuids, h->n,
+	    (const uint8_t (*)[16])h->full, h->nfull, order, &base);
+	if (base == nlocal && nlocal > 1)
+		log_info("job %s: target %s holds none of this job's %zu "
+		    "snapshots: starting it with %s (a full send)%s", run->job,
+		    it->name, nlocal, local[order[0]].name,
+		    h->nfull > 0 ? ", resuming its partial" : "");
+	jobrun_pin_partials(&m.u.list, local, order, n, h);
+	st = jobrun_send_missing(fd, ctx, run, &tg, &o, local, order, n, h,
+	    &sent);
+	log_fields(run->job, it->name, NULL, NULL);
+	if (sent.n < n)
+		frame_errf(err, sizeof(err), "sent %zu of the %zu snapshots it "
+		    "misses; %s failed%s", sent.n, n, local[order[sent.n]].name,
+		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
+	else
+		err[0] = '\0';
+	jobrun_report(run->job, it->name, local, order, n, sent.n);
+	jobrun_report_held(fd, it->name, &m.u.list, local, order, sent.n);
+	if (st != IPC_OK || !run->tkeep_set)
+		goto done;
+	tp.hourly = run->thourly;
+	tp.daily = run->tdaily;
+	tp.weekly = run->tweekly;
+	tp.monthly = run->tmonthly;
+	tp.yearly = run->tyearly;
+	tp.min_age = run->tmin_age;
+	if (netsend_prune(ctx, &tg, run->job, &tp) == -1)
+		log_warnx("job %s: target %s: pruning by keep-target "
+		    "failed; will try after the next send", run->job,
+		    it->name);
+done:
+	jobrun_target_result(tr, it->name, st, sent.first_parent,
+	    st == IPC_OK ? "" : err);
+	tr->bytes = sent.bytes;
+	tr->resumes = sent.resumes;
+	wire_msg_free(&m);
+	free(order);
+	free(local);
+	return st;
+}
+
+/*
+ * Replicate to every target.  The worst status; h[i].n is (size_t)-1
+ * when target i could not say what it holds.
+ */
+static uint8_t
+jobrun_replicate(int fd, const struct ipc_run *run, struct ipc_result *res,
+    struct jobrun_held *h)
+{
+	struct tls_conf tc;
+	SSL_CTX *ctx = NULL;
+	char err[512];
+	uint32_t i;
+	uint8_t st, worst = IPC_OK;
+
+	res->targets = xcalloc(run->ntargets + 1, sizeof(*res->targets));
+	res->ntargets = run->ntargets;
+	tc.certificate = run->tls_certificate;
+	tc.key = run->tls_key;
+	tc.ca = run->tls_ca;
+	if (run->tls_certificate[0] == '\0')
+		snprintf(err, sizeof(err), "the configuration has no tls block");
+	else if ((ctx = tls_ctx_new(&tc, false, err, sizeof(err))) != NULL)
+		err[0] = '\0';
+	for (i = 0; i < run->ntargets; i++) {
+		if (ctx == NULL) {
+			log_warnx("job %s: target %s: %s", run->job,
+			    run->targets[i].name, err);
+			jobrun_target_result(&res->targets[i],
+			    run->targets[i].name, IPC_FAILED, "", err);
+			h[i].n = (size_t)-1;
+			st = IPC_FAILED;
+		} else
+			st = jobrun_send_one(fd, ctx, run, &run->targets[i],
+			    &h[i], &res->targets[i]);
+		if (st > worst)
+			worst = st;
+	}
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
+	return worst;
+}
+
+/*
+ * Delete what keep-source does not keep; the count deleted, or -1.
+ * Pinned: the snapshot just taken, the newest each target holds (the
+ * base of its next incremental) and every snapshot a transfer uses (a
+ * send that failed this run; the snapshot, parent and clone sources of a
+ * partial of a snapshot still to send): its resume needs them unchanged.
+ */
+static int
+jobrun_prune(int fd, const struct ipc_run *run, const char *made,
+    const struct jobrun_held *h, char *err, size_t errlen)
+{
+	struct retention_policy pol = { 0 };
+	struct retention_item *items = NULL;
+	struct snap_info *snaps = NULL;
+	size_t i, t, n = 0;
+	int *pinned = NULL, deleted = 0;
+
+	if (!run->keep_set)
+		return 0;
+	for (t = 0; t < run->ntargets; t++)
+		if (h[t].n == (size_t)-1) {
+			log_info("job %s: not pruning: target %s did not say "
+			    "what it holds", run->job, run->targets[t].name);
+			return 0;
+		}
+	jobrun_policy(run, &pol);
+	if (snapshot_list(run->snapshot_dir, run->job, &snaps, &n, err,
+	    errlen) == -1)
+		return -1;
+	items = xcalloc(n + 1, sizeof(*items));
+	pinned = xcalloc(n + 1, sizeof(*pinned));
+	for (t = 0; t < run->ntargets; t++) {
+		snap_pin_held(snaps, n, (const uint8_t (*)[16])h[t].uuids,
+		    h[t].n, pinned);
+		snap_pin_uuids(snaps, n, (const uint8_t (*)[16])h[t].inuse,
+		    h[t].ninuse, pinned);
+	}
+	for (i = 0; i < n; i++) {
+		items[i].time = snaps[i].time;
+		items[i].pinned = pinned[i] || strcmp(snaps[i].name, made) == 0;
+	}
+	retention_apply(&pol, run->now, items, n);
+	for (i = 0; i < n; i++) {
+		if (items[i].keep != 0)
+			continue;
+		if (snapshot_delete(run->snapshot_dir, snaps[i].name, 0, err,
+		    errlen) == -1) {
+			deleted = -1;
+			break;
+		}
+		jobrun_progress(fd, "deleted snapshot %s", snaps[i].name);
+		deleted++;
+	}
+	free(pinned);
+	free(items);
+	free(snaps);
+	return deleted;
+}
+
+int
+jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
+{
+	char name[SNAP_NAME_MAX + 1], err[1024];
+	struct jobrun_held *h;
+	uint32_t i;
+	uint8_t st = IPC_OK;
+	int pruned;
+
+	memset(res, 0, sizeof(*res));
+	res->status = IPC_FAILED;
+	if (snapshot_create(run->source, run->snapshot_dir, run->job,
+	    run->now, name, sizeof(name), err, sizeof(err)) == -1) {
+		log_warnx("job %s: %s", run->job, err);
+		res->snapshot = xstrdup("");
+		res->error = xstrdup(err);
+		return WORKER_EXIT_FAILED;
+	}
+	res->snapshot = xstrdup(name);
+	log_fields(run->job, NULL, name, NULL);
+	jobrun_progress(fd, "created snapshot %s", name);
+	h = xcalloc(run->ntargets + 1, sizeof(*h));
+	if (run->ntargets > 0)
+		st = jobrun_replicate(fd, run, res, h);
+	log_fields(run->job, NULL, name, NULL);
+	pruned = jobrun_prune(fd, run, name, h, err, sizeof(err));
+	for (i = 0; i < run->ntargets; i++) {
+		free(h[i].uuids);
+		free(h[i].inuse);
+		free(h[i].full);
+	}
+	free(h);
+	if (pruned == -1) {
+		log_warnx("job %s: pruning by keep-source: %s", run->job, err);
+		res->error = xstrdup(err);
+		return WORKER_EXIT_FAILED;
+	}
+	res->pruned = (uint32_t)pruned;
+	res->status = st;
+	if (st == IPC_OK) {
+		res->error = xstrdup("");
+		return WORKER_EXIT_OK;
+	}
+	for (i = 0; i < res->ntargets && res->targets[i].status == IPC_OK; i++)
+		;
+	frame_errf(err, sizeof(err), "target %s: %s", res->targets[i].name,
+	    res->targets[i].error);
+	res->error = xstrdup(err);
+	return st == IPC_RETRY ? WORKER_EXIT_RETRY : WORKER_EXIT_FAILED;
+}

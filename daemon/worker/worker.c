@@ -1,0 +1,267 @@
+/*
+ * Forking workers, their exit statuses, and the worker side of the
+ * parent <-> worker conversation (see worker.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto/base/log.h"
+#include "daemon/worker/worker.h"
+
+enum worker_outcome
+worker_outcome(int wstatus, int killed_by_us)
+{
+	if (WIFEXITED(wstatus)) {
+		if (WEXITSTATUS(wstatus) == WORKER_EXIT_OK)
+			return WORKER_OK;
+		if (WEXITSTATUS(wstatus) == WORKER_EXIT_RETRY)
+			return WORKER_RETRY;
+		return WORKER_FAILED;
+	}
+	if (WIFSIGNALED(wstatus)) {
+		if (killed_by_us || WTERMSIG(wstatus) == SIGTERM ||
+		    WTERMSIG(wstatus) == SIGKILL)
+			return WORKER_RETRY;
+		return WORKER_FAILED;
+	}
+	return WORKER_FAILED;
+}
+
+const char *
+worker_outcome_name(enum worker_outcome o)
+{
+	switch (o) {
+	case WORKER_OK:
+		return "ok";
+	case WORKER_RETRY:
+		return "retry";
+	default:
+		return "failed";
+	}
+}
+
+void
+worker_status_str(int wstatus, char *buf, size_t len)
+{
+	if (WIFEXITED(wstatus))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(wstatus));
+	else if (WIFSIGNALED(wstatus))
+		snprintf(buf, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)),
+		    WCOREDUMP(wstatus) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "wait status 0x%x", wstatus);
+}
+
+/* In the child between fork and exec: a clean slate of signals. */
+static void
+worker_child_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Only the parent talks to systemd. */
+static void
+worker_child_env(void)
+{
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+}
+
+pid_t
+worker_spawn(const char *self, int foreground, int verbose, int *fd)
+{
+	char *argv[8];
+	int i, n = 0;
+	int sv[2];
+	pid_t pid, parent = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		worker_child_signals();
+		worker_child_env();
+		/*
+		 * A worker outliving a killed parent would run its job beside
+		 * the restarted daemon's run of the same job.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != parent)
+			_exit(WORKER_EXIT_RETRY);
+		if (sv[1] == IPC_WORKER_FD)
+			fcntl(sv[1], F_SETFD, 0);
+		else if (dup2(sv[1], IPC_WORKER_FD) == -1)
+			_exit(WORKER_EXIT_FAILED);
+		closefrom(IPC_WORKER_FD + 1);
+		argv[n++] = "btrsendd";
+		argv[n++] = "-W";
+		if (foreground)
+			argv[n++] = "-d";
+		for (i = 0; i < verbose && i < 3; i++)
+			argv[n++] = "-v";
+		argv[n] = NULL;
+		execv(self, argv);
+		fprintf(stderr, "btrsendd: exec %s: %s\n", self,
+		    strerror(errno));
+		_exit(WORKER_EXIT_FAILED);
+	}
+	close(sv[1]);
+	setpgid(pid, pid);	/* also here: no race with a kill(-pid) */
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
+		close(sv[0]);
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	*fd = sv[0];
+	return pid;
+}
+
+pid_t
+worker_spawn_command(const char *cmdline, char *const env[])
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		setpgid(0, 0);
+		worker_child_signals();
+		worker_child_env();
+		for (; *env != NULL; env++)
+			putenv(*env);
+		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
+			dup2(fd, STDIN_FILENO);
+			if (fd != STDIN_FILENO)
+				close(fd);
+		}
+		closefrom(STDERR_FILENO + 1);
+		execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	return pid;
+}
+
+static int
+worker_send(int fd, struct ipc_buf *b)
+{
+	int r = ipc_write_all(fd, b);
+
+	ipc_buf_free(b);
+	if (r == -1)
+		log_warn("worker: write to parent");
+	return r;
+}
+
+/* Hello both ways, then the one run message; -1 with err set. */
+static int
+worker_handshake(int fd, struct frame_decoder *d, struct ipc_run *run,
+    char *err, size_t errlen)
+{
+	struct ipc_buf b = { 0 };
+
+	ipc_put_hello(&b, (uint32_t)getpid());
+	if (worker_send(fd, &b) == -1) {
+		snprintf(err, errlen, "hello to the parent failed");
+		return -1;
+	}
+	if (ipc_read_frame(fd, d, err, errlen) == -1)
+		return -1;
+	if (d->hdr.type != IPC_HELLO) {
+		snprintf(err, errlen, "expected hello, got %s",
+		    ipc_type_name(d->hdr.type));
+		return -1;
+	}
+	if (ipc_get_hello(d->payload, d->hdr.len, err, errlen) == -1 ||
+	    ipc_read_frame(fd, d, err, errlen) == -1)
+		return -1;
+	if (d->hdr.type != IPC_RUN) {
+		snprintf(err, errlen, "expected run, got %s",
+		    ipc_type_name(d->hdr.type));
+		return -1;
+	}
+	return ipc_get_run(d->payload, d->hdr.len, run, err, errlen);
+}
+
+/* Test hook: a message type the parent does not know, then silence. */
+static void
+worker_babble(const char *job)
+{
+	struct frame_hdr h = { .type = 99, .pid = (uint32_t)getpid() };
+	struct ipc_buf b = { 0 };
+
+	log_warnx("job %s: test hook: worker sends message type 99", job);
+	b.p = xmalloc(FRAME_HEADER_LEN);
+	b.len = b.cap = FRAME_HEADER_LEN;
+	frame_hdr_encode(b.p, &h);
+	worker_send(IPC_WORKER_FD, &b);
+	for (;;)
+		pause();
+}
+
+int
+worker_main(int foreground, int verbose)
+{
+	struct ipc_result res = { 0 };
+	struct frame_decoder d;
+	struct ipc_run run;
+	struct ipc_buf b = { 0 };
+	char err[256];
+	int code, r;
+
+	log_init("btrsendd[worker]", verbose);
+	log_use_journal(foreground);
+	signal(SIGPIPE, SIG_IGN);
+	frame_decoder_init(&d, &ipc_rules);
+	r = worker_handshake(IPC_WORKER_FD, &d, &run, err, sizeof(err));
+	frame_decoder_free(&d);
+	if (r == -1) {
+		log_warnx("worker: %s", err);
+		return WORKER_EXIT_FAILED;
+	}
+	log_fields(run.job, NULL, NULL, NULL);
+	if (run.flags & IPC_RUN_TEST_CRASH) {
+		log_warnx("job %s: test hook: worker crashes now", run.job);
+		signal(SIGSEGV, SIG_DFL);
+		raise(SIGSEGV);
+	}
+	if (run.flags & IPC_RUN_TEST_BABBLE)
+		worker_babble(run.job);
+	if (run.flags & IPC_RUN_TEST_HANG) {
+		log_warnx("job %s: test hook: worker hangs now", run.job);
+		for (;;)
+			pause();
+	}
+	code = jobrun(IPC_WORKER_FD, &run, &res);
+	ipc_put_result(&b, (uint32_t)getpid(), &res);
+	if (worker_send(IPC_WORKER_FD, &b) == -1 && code == WORKER_EXIT_OK)
+		code = WORKER_EXIT_RETRY;
+	ipc_result_free(&res);
+	ipc_run_free(&run);
+	return code;
+}

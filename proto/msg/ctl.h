@@ -1,0 +1,212 @@
+/*
+ * Messages of the control socket between btrsendctl and btrsendd's
+ * parent (docs/control.md).  Framing is proto/frame.h; every type has a
+ * payload bound checked on the header before a payload byte is read, and
+ * every decoder checks each length against the bytes left and the field
+ * it fills (strings go into fixed arrays: no allocation while decoding).
+ *
+ * A conversation: the client sends CTL_HELLO with CTL_VERSION; the server
+ * answers CTL_HELLO with its version and the access it grants, or
+ * CTL_M_FAIL saying why (version mismatch, not allowed) and closes.  Then
+ * each CTL_REQUEST is answered by zero or more records (JOB, TARGET,
+ * LIVE, RUN, SNAP, EVENT) and one CTL_M_OK or CTL_M_FAIL; MONITOR sends
+ * events until the client closes.
+ *
+ * Payload fields, big-endian: u8/u32/u64 integers (i64 as u64), strings
+ * as u16 length and bytes (no NUL inside, shorter than their field).
+ */
+#ifndef BTRSEND_PROTO_MSG_CTL_H
+#define BTRSEND_PROTO_MSG_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/msg/frame.h"
+
+#define CTL_VERSION	1
+#define CTL_NAME_MAX	256		/* names with their NUL */
+#define CTL_ERR_MAX	512		/* a run's error with its NUL */
+#define CTL_TEXT_MAX	8192		/* OK/FAIL text with its NUL */
+#define CTL_HELD_MAX	16		/* targets listed per snapshot */
+
+enum ctl_type {
+	CTL_HELLO = 1,		/* both ways: struct ctl_hello */
+	CTL_REQUEST,		/* client: struct ctl_request */
+	CTL_M_OK,			/* server: text, ends a reply */
+	CTL_M_FAIL,		/* server: text, ends a reply */
+	CTL_JOB,		/* server: struct ctl_job */
+	CTL_TARGET,		/* server: struct ctl_target */
+	CTL_LIVE,		/* server: struct ctl_live */
+	CTL_RUN,		/* server: struct ctl_run */
+	CTL_SNAP,		/* server: struct ctl_snap */
+	CTL_EVENT,		/* server: struct ctl_event */
+	CTL_TYPE_END
+};
+
+enum ctl_access {
+	CTL_ACCESS_NONE = 0,	/* the client's hello */
+	CTL_ACCESS_READ,	/* status, snapshots, history, monitor */
+	CTL_ACCESS_ADMIN,	/* everything */
+};
+
+enum ctl_cmd {
+	CTL_CMD_STATUS = 1,
+	CTL_CMD_RUN,		/* arg: job */
+	CTL_CMD_CANCEL,		/* num: run id */
+	CTL_CMD_PAUSE,		/* arg: job */
+	CTL_CMD_UNPAUSE,	/* arg: job */
+	CTL_CMD_RELOAD,
+	CTL_CMD_SNAPSHOTS,	/* arg: job */
+	CTL_CMD_HISTORY,	/* num: the last N, 0 all */
+	CTL_CMD_MONITOR,
+	CTL_CMD_END
+};
+
+/* Mirrors enum state_result (daemon/state.h), which must not change. */
+enum ctl_result {
+	CTL_R_NEVER = 0,
+	CTL_R_OK,
+	CTL_R_RETRY,
+	CTL_R_FAILED,
+	CTL_R_RUNNING,
+	CTL_R_END
+};
+
+/* Mirrors enum stats_total and enum stats_event_kind (daemon/stats.h). */
+enum ctl_total { CTL_TOTAL_UNKNOWN, CTL_TOTAL_ESTIMATE, CTL_TOTAL_PREVIOUS,
+	CTL_TOTAL_END };
+enum ctl_event_kind { CTL_EV_RUN_START, CTL_EV_PROGRESS, CTL_EV_TARGET_DONE,
+	CTL_EV_RUN_END, CTL_EV_END };
+
+struct ctl_hello {
+	uint32_t	 version;
+	uint8_t		 access;	/* enum ctl_access */
+};
+
+struct ctl_request {
+	uint8_t		 cmd;		/* enum ctl_cmd */
+	uint32_t	 num;
+	char		 arg[CTL_NAME_MAX];
+};
+
+/* One job: its schedule and the outcome of its last run. */
+struct ctl_job {
+	char		 name[CTL_NAME_MAX];
+	char		 schedule[64];	/* "manual", "every 3600s", "at 03:00" */
+	uint8_t		 paused, running, queued;
+	int64_t		 start, end;	/* last run; 0 never */
+	uint8_t		 result;	/* enum ctl_result */
+	char		 error[CTL_ERR_MAX];
+	int64_t		 next;		/* next scheduled start; 0 none */
+};
+
+/* One (job, target): its last result and what it last said it held. */
+struct ctl_target {
+	char		 job[CTL_NAME_MAX];
+	char		 target[CTL_NAME_MAX];
+	int64_t		 start, end;
+	uint8_t		 result;	/* enum ctl_result */
+	char		 error[CTL_ERR_MAX];
+	int64_t		 last_success;	/* 0 none known */
+	int64_t		 held_when;	/* 0: never reported */
+	uint32_t	 nheld;
+};
+
+struct ctl_live {
+	uint32_t	 id;
+	char		 job[CTL_NAME_MAX];
+	char		 phase[64];
+	char		 target[CTL_NAME_MAX];
+	char		 snapshot[CTL_NAME_MAX];
+	int64_t		 start;
+	uint64_t	 done, total;	/* total 0: unknown */
+	uint8_t		 total_src;	/* enum ctl_total */
+	uint64_t	 resumed_at, rate;
+	uint32_t	 resumes;
+};
+
+struct ctl_run {
+	uint32_t	 id;
+	char		 job[CTL_NAME_MAX];
+	char		 target[CTL_NAME_MAX];
+	char		 snapshot[CTL_NAME_MAX];
+	char		 parent[CTL_NAME_MAX];
+	int64_t		 start, end;
+	uint8_t		 result;	/* enum ctl_result */
+	uint64_t	 bytes;
+	uint32_t	 resumes;
+	char		 error[CTL_ERR_MAX];
+};
+
+/* A local snapshot of a job and the targets that hold it. */
+struct ctl_snap {
+	char		 job[CTL_NAME_MAX];
+	char		 name[CTL_NAME_MAX];
+	int64_t		 time;
+	uint32_t	 nheld;		/* <= CTL_HELD_MAX */
+	char		 held[CTL_HELD_MAX][CTL_NAME_MAX];
+};
+
+/* live for RUN_START and PROGRESS, run for TARGET_DONE and RUN_END. */
+struct ctl_event {
+	uint8_t		 kind;		/* enum ctl_event_kind */
+	int64_t		 when;
+	struct ctl_live	 live;
+	struct ctl_run	 run;
+};
+
+struct ctl_buf {
+	uint8_t		*p;
+	size_t		 len, cap;
+};
+
+extern const struct frame_rules ctl_rules;
+const char	*ctl_type_name(uint16_t type);
+const char	*ctl_cmd_name(uint8_t cmd);
+/* Read-only commands, allowed with CTL_ACCESS_READ. */
+int		 ctl_cmd_readonly(uint8_t cmd);
+const char	*ctl_result_name(uint8_t result);
+const char	*ctl_total_name(uint8_t src);
+const char	*ctl_event_name(uint8_t kind);
+
+/*
+ * Append one whole frame to b.  Strings longer than their field are cut
+ * (they are names and messages); the caller frees b with ctl_buf_free.
+ */
+void	ctl_put_hello(struct ctl_buf *, const struct ctl_hello *);
+void	ctl_put_request(struct ctl_buf *, const struct ctl_request *);
+void	ctl_put_text(struct ctl_buf *, uint16_t type, const char *text);
+void	ctl_put_job(struct ctl_buf *, const struct ctl_job *);
+void	ctl_put_target(struct ctl_buf *, const struct ctl_target *);
+void	ctl_put_live(struct ctl_buf *, const struct ctl_live *);
+void	ctl_put_run(struct ctl_buf *, const struct ctl_run *);
+void	ctl_put_snap(struct ctl_buf *, const struct ctl_snap *);
+void	ctl_put_event(struct ctl_buf *, const struct ctl_event *);
+void	ctl_buf_free(struct ctl_buf *);
+/* Drop the first n bytes (written out). */
+void	ctl_buf_consume(struct ctl_buf *, size_t n);
+
+/*
+ * Decode one payload.  0, or -1 with a message in err: truncated,
+ * trailing bytes, a string too long for its field or holding a NUL, a
+ * value out of range.  ctl_get_hello checks nothing about the version:
+ * each side decides and says why it refuses.
+ */
+int	ctl_get_hello(const uint8_t *, size_t, struct ctl_hello *, char *,
+	    size_t);
+int	ctl_get_request(const uint8_t *, size_t, struct ctl_request *, char *,
+	    size_t);
+int	ctl_get_text(const uint8_t *, size_t, char *text, size_t textlen,
+	    char *, size_t);
+int	ctl_get_job(const uint8_t *, size_t, struct ctl_job *, char *, size_t);
+int	ctl_get_target(const uint8_t *, size_t, struct ctl_target *, char *,
+	    size_t);
+int	ctl_get_live(const uint8_t *, size_t, struct ctl_live *, char *,
+	    size_t);
+int	ctl_get_run(const uint8_t *, size_t, struct ctl_run *, char *, size_t);
+int	ctl_get_snap(const uint8_t *, size_t, struct ctl_snap *, char *,
+	    size_t);
+int	ctl_get_event(const uint8_t *, size_t, struct ctl_event *, char *,
+	    size_t);
+
+#endif

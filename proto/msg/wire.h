@@ -1,0 +1,275 @@
+/*
+ * The network protocol between a sender (btrsendctl send, send worker)
+ * and a receiver (btrsendd receive worker), carried in frames
+ * (proto/frame.h) over TLS 1.3 with ALPN "btrsend/1".  docs/protocol.md
+ * is the reference: payload layouts, the state machine, resume, errors.
+ *
+ * Decoding never trusts a length: every field is checked against the
+ * payload's remaining bytes and against its own bound before use, and a
+ * payload with trailing bytes is an error.  wire_fsm enforces message
+ * order for one connection, in both directions.
+ */
+#ifndef BTRSEND_PROTO_MSG_WIRE_H
+#define BTRSEND_PROTO_MSG_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/base/types.h"
+#include "proto/msg/frame.h"
+
+#define WIRE_VERSION            1
+#define WIRE_ALPN               "btrsend/1"
+#define WIRE_DEFAULT_PORT       7464
+
+#define WIRE_NAME_MAX           255     /* job and snapshot names */
+#define WIRE_TEXT_MAX           1024    /* error text, reasons, agent */
+#define WIRE_CLONES_MAX         256     /* clone sources of one send */
+#define WIRE_LIST_MAX           65536   /* snapshots in one list reply */
+#define WIRE_PARTIALS_MAX       64
+#define WIRE_CTRL_MAX           (64u << 10)     /* payload bound, control */
+#define WIRE_LIST_REPLY_MAX     (16u << 20)
+/* Raw bytes in one DATA frame: any single command fits (stream.h). */
+#define WIRE_DATA_RAW_MAX       (8u << 20)
+#define WIRE_DATA_HDR_LEN       24
+#define WIRE_DATA_MAX           (WIRE_DATA_HDR_LEN + WIRE_DATA_RAW_MAX)
+
+enum wire_type {
+	WIRE_HELLO = 1,
+	WIRE_LIST = 2,
+	WIRE_LIST_REPLY = 3,
+	WIRE_BEGIN = 4,
+	WIRE_BEGIN_REPLY = 5,
+	WIRE_DATA = 6,
+	WIRE_ACK = 7,
+	WIRE_END = 8,
+	WIRE_DONE = 9,
+	WIRE_PRUNE = 10,
+	WIRE_PRUNE_REPLY = 11,
+	WIRE_ERROR = 12,
+	WIRE_KEEPALIVE = 13,
+	WIRE_TYPE_MAX = 13,
+};
+
+/* Frame flags. */
+#define WIRE_F_ZSTD             0x0001  /* DATA body is one zstd frame */
+
+/* HELLO capabilities. */
+#define WIRE_CAP_ZSTD           0x00000001u
+#define WIRE_CAP_COMPRESSED_DATA 0x00000002u  /* v2 encoded writes */
+#define WIRE_CAPS_KNOWN         0x00000003u
+
+/* BEGIN flags: stream parameters (part of the stream's identity). */
+#define WIRE_BEGIN_COMPRESSED_DATA 0x00000001u
+#define WIRE_BEGIN_FLAGS_KNOWN  0x00000001u
+/*
+ * Not a stream parameter and only valid in BEGIN: "discard any partial of
+ * this snapshot and start fresh" (the sender found, fast-forwarding, that
+ * the partial's digest does not match the regenerated stream).  The reply
+ * must not be RESUME.  Never part of the identity, never in a partial.
+ */
+#define WIRE_BEGIN_RESTART      0x80000000u
+
+enum wire_begin_status {
+	WIRE_BEGIN_FRESH = 0,           /* send from the start */
+	WIRE_BEGIN_RESUME = 1,          /* send from the point given */
+	WIRE_BEGIN_COMPLETE = 2,        /* receiver already holds it */
+};
+
+enum wire_error_code {
+	WIRE_E_PROTOCOL = 1,    /* malformed, unknown or out-of-order */
+	WIRE_E_VERSION = 2,     /* no common protocol version */
+	WIRE_E_AUTH = 3,        /* peer identity not admitted */
+	WIRE_E_DENIED = 4,      /* outside the client's area */
+	WIRE_E_NOTFOUND = 5,    /* parent or clone source not held */
+	WIRE_E_STREAM = 6,      /* bad send-stream command (CRC, TLV) */
+	WIRE_E_APPLY = 7,       /* the filesystem refused a command */
+	WIRE_E_BUSY = 8,        /* the same snapshot is being received */
+	WIRE_E_RESOURCE = 9,    /* out of space, memory, processes */
+	WIRE_E_TIMEOUT = 10,    /* idle or stalled peer */
+	WIRE_E_INTERNAL = 11,
+	WIRE_E_SHUTDOWN = 12,   /* receiver is stopping; retry later */
+	WIRE_E_MAX = 12,
+};
+
+/* A subvolume as the receiver finds it: uuid plus ctransid. */
+struct wire_ref {
+	uint8_t uuid[16];
+	uint64_t ctransid;
+};
+
+/* A place in a stream: commands and bytes before it, digest of them. */
+struct wire_point {
+	uint64_t index;
+	uint64_t offset;
+	struct stream_digest digest;
+};
+
+/* Everything that makes the kernel produce the same stream again. */
+struct wire_stream_id {
+	struct wire_ref snap;           /* the sent snapshot */
+	struct wire_ref parent;         /* all zero: full send */
+	uint32_t nclones;
+	struct wire_ref *clones;        /* nclones entries */
+	uint32_t version;               /* send-stream version */
+	uint32_t flags;                 /* WIRE_BEGIN_* */
+};
+
+struct wire_hello {
+	uint16_t version;
+	uint32_t caps;
+	uint32_t stream_version_max;
+	uint32_t data_max;              /* largest raw DATA the peer takes */
+	char agent[WIRE_TEXT_MAX + 1];
+};
+
+struct wire_snapshot {
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_ref received;       /* received uuid and its ctransid */
+};
+
+struct wire_partial {
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_stream_id id;
+	struct wire_point point;
+};
+
+struct wire_list_reply {
+	uint32_t nsnaps;
+	struct wire_snapshot *snaps;
+	uint32_t npartials;
+	struct wire_partial *partials;
+};
+
+struct wire_begin {
+	char job[WIRE_NAME_MAX + 1];
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_stream_id id;
+	uint64_t size_hint;             /* estimated stream bytes, 0 unknown */
+};
+
+struct wire_begin_reply {
+	uint32_t status;                /* enum wire_begin_status */
+	struct wire_point point;
+	char reason[WIRE_TEXT_MAX + 1]; /* why a partial was discarded */
+};
+
+struct wire_data {
+	uint64_t index;                 /* of the first command in body */
+	uint64_t offset;                /* stream offset of body[0] */
+	uint32_t ncmds;
+	uint32_t raw_len;               /* body length once decompressed */
+	bool zstd;
+	const uint8_t *body;            /* points into the frame payload */
+	uint32_t body_len;
+};
+
+struct wire_done {
+	struct wire_point point;
+	char path[WIRE_TEXT_MAX + 1];   /* where it landed, in the area */
+};
+
+struct wire_prune {
+	char job[WIRE_NAME_MAX + 1];
+	uint32_t hourly, daily, weekly, monthly, yearly;
+	uint64_t min_age;               /* seconds */
+};
+
+struct wire_prune_reply {
+	uint32_t deleted, kept;
+};
+
+struct wire_error {
+	uint32_t code;                  /* enum wire_error_code */
+	char text[WIRE_TEXT_MAX + 1];
+};
+
+struct wire_msg {
+	uint16_t type;
+	union {
+		struct wire_hello hello;
+		char job[WIRE_NAME_MAX + 1];            /* LIST */
+		struct wire_list_reply list;
+		struct wire_begin begin;
+		struct wire_begin_reply begin_reply;
+		struct wire_data data;
+		struct wire_point point;                /* ACK, END */
+		struct wire_done done;
+		struct wire_prune prune;
+		struct wire_prune_reply prune_reply;
+		struct wire_error error;
+	} u;
+};
+
+/* A growing output buffer of whole frames. */
+struct wire_buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+extern const struct frame_rules wire_rules;
+
+const char *wire_type_name(uint16_t type);
+const char *wire_error_name(uint32_t code);
+
+/*
+ * Append the frame of m to b.  0, or -1 with a message when m breaks a
+ * bound (name too long, too many clones, ...): nothing is appended.
+ */
+int  wire_encode(struct wire_buf *b, const struct wire_msg *m,
+    char *err, size_t errlen);
+/*
+ * The same, but for DATA without its body: the frame's bytes are what b
+ * got followed by m->u.data.body (sent after it, not copied).  Other
+ * types are encoded whole.
+ */
+int  wire_encode_head(struct wire_buf *b, const struct wire_msg *m,
+    char *err, size_t errlen);
+void wire_buf_free(struct wire_buf *b);
+
+/*
+ * Decode one frame (header already checked by the frame decoder) into m;
+ * m->u.data.body points into payload.  0, or -1 with a message.  Call
+ * wire_msg_free afterwards either way.
+ */
+int  wire_decode(struct wire_msg *m, const struct frame_hdr *h,
+    const uint8_t *payload, char *err, size_t errlen);
+void wire_msg_free(struct wire_msg *m);
+
+/* A name a kernel path component can be: not empty, ".", "..", no '/'. */
+bool wire_name_valid(const char *s);
+
+/*
+ * Message order on one connection, seen from one end.  Feed every message
+ * sent (outgoing) and received; -1 with a message on a violation.
+ */
+enum wire_role { WIRE_CLIENT, WIRE_SERVER };
+
+struct wire_fsm {
+	enum wire_role role;
+	bool hello_c, hello_s;          /* client / server hello seen */
+	uint16_t pending;               /* request awaiting its reply */
+	bool xfer, end_sent, closed;
+	bool restart;                   /* pending BEGIN has WIRE_BEGIN_RESTART */
+	uint64_t next_index, next_offset;       /* next DATA must start here */
+	uint64_t acked;                 /* last ACK index */
+};
+
+/*
+ * Per-frame zstd for DATA bodies.  compress: the compressed size, or -1
+ * when it would not be smaller (send the body raw).  decompress: exactly
+ * d->raw_len bytes into out (cap >= raw_len), or -1 with a message.
+ */
+struct ZSTD_CCtx_s;
+struct ZSTD_DCtx_s;
+long wire_zstd_compress(struct ZSTD_CCtx_s *cctx, const void *src,
+    size_t len, void *dst, size_t cap);
+int  wire_zstd_decompress(struct ZSTD_DCtx_s *dctx, const struct wire_data *d,
+    void *out, size_t cap, char *err, size_t errlen);
+
+void wire_fsm_init(struct wire_fsm *f, enum wire_role role);
+int  wire_fsm_step(struct wire_fsm *f, bool outgoing, const struct wire_msg *m,
+    char *err, size_t errlen);
+
+#endif
