@@ -1,6 +1,8 @@
 /*
- * When jobs run: pure arithmetic on seconds since the epoch (UTC), no
- * clock and no I/O, so that DST and missed runs can be tested.
+ * When jobs run: arithmetic on seconds since the epoch (UTC) that never
+ * reads the clock, so that DST and missed runs can be tested.  For `at`
+ * in a named zone it checks that the zone's file exists and sets TZ
+ * around localtime_r (putting the old value back): the only I/O.
  *
  * - every D: the first run is at start-up; then D after the previous
  *   run started.

@@ -1,8 +1,9 @@
 /*
  * Logging in the OpenBSD manner: log_warn appends strerror(errno),
  * log_warnx does not; fatal/fatalx are for broken invariants and out of
- * memory only.  Everything goes to stderr (the journal picks it up) with
- * the program name as prefix.
+ * memory only.  Messages go to stderr with the program name as prefix,
+ * or, under journald (log_use_journal), straight to the journal with
+ * structured fields.
  */
 #ifndef BTRSEND_PROTO_BASE_LOG_H
 #define BTRSEND_PROTO_BASE_LOG_H
@@ -21,8 +22,8 @@ void log_use_journal(int force_stderr);
 int  log_journal_active(void);
 /*
  * Fields JOB, TARGET, SNAPSHOT, TRANSFER attached to the following
- * messages in the journal (and as a "job X: " prefix on stderr); NULL
- * clears a field.  The strings are copied.
+ * messages in the journal; on stderr they are not shown (messages name
+ * their job themselves).  NULL clears a field.  The strings are copied.
  */
 void log_fields(const char *job, const char *target, const char *snapshot,
     const char *transfer);

@@ -110,7 +110,7 @@ grep -q "job home: run [0-9]*: send $s1 to backup: [0-9]* bytes of [0-9]* (estim
 
 # More runs: reload to a short schedule, then back; compare with history.
 # A run first asks the target what it holds on a connection of its own
-# (daemon/jobrun.c); the second connection is the transfer, cut once.
+# (daemon/worker/jobrun.c); the second connection is the transfer, cut once.
 net_start_proxy "$d/proxy" -c 999999999,4000000 -T 300
 "$TOOLS/gen" metrics:big2 $((8 * 1024 * 1024)) > "$SRC/src/big2"
 sleep 1	# a later second than the first run's end

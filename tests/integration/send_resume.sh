@@ -2,7 +2,7 @@
 # send succeeds when the digest of the skipped prefix matches and yields
 # exactly the rest of the stream; a wrong digest, or N past the end, is
 # refused as permanent.  The expected digest is computed here from a
-# `btrfs send` file with sha256sum, following proto/digest.h:
+# `btrfs send` file with sha256sum, following proto/stream/digest.h:
 # d(0) = 32 zero bytes, d(n) = SHA-256(d(n-1) || framing unit n).
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
