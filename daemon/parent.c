@@ -734,8 +734,13 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 		run.flags |= IPC_RUN_TEST_HANG;
 	if (P.babble_job != NULL && strcmp(P.babble_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_BABBLE;
-	ipc_put_hello(&b, (uint32_t)getpid());
-	ipc_put_run(&b, (uint32_t)getpid(), &run);
+	/* Refused only past the configuration's limits; the codec logs why. */
+	if (ipc_put_hello(&b, (uint32_t)getpid()) == -1 ||
+	    ipc_put_run(&b, (uint32_t)getpid(), &run) == -1) {
+		ipc_buf_free(&b);
+		errno = EINVAL;
+		return -1;
+	}
 	/* A fresh socketpair's buffer holds these few KiB: no EAGAIN. */
 	r = ipc_write_all(c->fd, &b);
 	ipc_buf_free(&b);

@@ -12,8 +12,9 @@
  * LIVE, RUN, SNAP, EVENT) and one CTL_M_OK or CTL_M_FAIL; MONITOR sends
  * events until the client closes.
  *
- * Payload fields, big-endian: u8/u32/u64 integers (i64 as u64), strings
- * as u16 length and bytes (no NUL inside, shorter than their field).
+ * Payload fields (proto/msg/codec.h), big-endian: u8/u32/u64 integers
+ * (i64 as u64), strings as u16 length and bytes (no NUL inside, shorter
+ * than their field).
  */
 #ifndef BTRSEND_PROTO_MSG_CTL_H
 #define BTRSEND_PROTO_MSG_CTL_H
@@ -21,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/msg/codec.h"
 #include "proto/msg/frame.h"
 
 #define CTL_VERSION	1
@@ -155,10 +157,10 @@ struct ctl_event {
 	struct ctl_run	 run;
 };
 
-struct ctl_buf {
-	uint8_t		*p;
-	size_t		 len, cap;
-};
+/* The channel's name for the one codec buffer. */
+#define ctl_buf		msgbuf
+#define ctl_buf_free	msgbuf_free
+#define ctl_buf_consume	msgbuf_consume
 
 extern const struct frame_rules ctl_rules;
 const char	*ctl_type_name(uint16_t type);
@@ -170,21 +172,21 @@ const char	*ctl_total_name(uint8_t src);
 const char	*ctl_event_name(uint8_t kind);
 
 /*
- * Append one whole frame to b.  Strings longer than their field are cut
- * (they are names and messages); the caller frees b with ctl_buf_free.
+ * Append one whole frame to b (the caller frees it with ctl_buf_free).
+ * 0, or -1, logged, with b as before: a string that does not fit its
+ * field with the NUL (ctl_put_text: over CTL_TEXT_MAX - 1 bytes) or
+ * nheld over CTL_HELD_MAX; the daemon's fields and texts are sized so
+ * that this does not happen.
  */
-void	ctl_put_hello(struct ctl_buf *, const struct ctl_hello *);
-void	ctl_put_request(struct ctl_buf *, const struct ctl_request *);
-void	ctl_put_text(struct ctl_buf *, uint16_t type, const char *text);
-void	ctl_put_job(struct ctl_buf *, const struct ctl_job *);
-void	ctl_put_target(struct ctl_buf *, const struct ctl_target *);
-void	ctl_put_live(struct ctl_buf *, const struct ctl_live *);
-void	ctl_put_run(struct ctl_buf *, const struct ctl_run *);
-void	ctl_put_snap(struct ctl_buf *, const struct ctl_snap *);
-void	ctl_put_event(struct ctl_buf *, const struct ctl_event *);
-void	ctl_buf_free(struct ctl_buf *);
-/* Drop the first n bytes (written out). */
-void	ctl_buf_consume(struct ctl_buf *, size_t n);
+int	ctl_put_hello(struct ctl_buf *, const struct ctl_hello *);
+int	ctl_put_request(struct ctl_buf *, const struct ctl_request *);
+int	ctl_put_text(struct ctl_buf *, uint16_t type, const char *text);
+int	ctl_put_job(struct ctl_buf *, const struct ctl_job *);
+int	ctl_put_target(struct ctl_buf *, const struct ctl_target *);
+int	ctl_put_live(struct ctl_buf *, const struct ctl_live *);
+int	ctl_put_run(struct ctl_buf *, const struct ctl_run *);
+int	ctl_put_snap(struct ctl_buf *, const struct ctl_snap *);
+int	ctl_put_event(struct ctl_buf *, const struct ctl_event *);
 
 /*
  * Decode one payload.  0, or -1 with a message in err: truncated,

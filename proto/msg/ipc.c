@@ -1,5 +1,6 @@
 /*
- * Parent <-> worker messages (see ipc.h).
+ * Parent <-> worker messages (see ipc.h), each declared once over the
+ * codec (codec.h); the blocking frame reader of the worker side.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,43 +11,11 @@
 #include "proto/base/fdio.h"
 #include "proto/msg/ipc.h"
 
-struct ipc_rd {
-	const uint8_t	*p;
-	size_t		 len, off;
-	int		 bad;
-};
-
 static bool
 ipc_known(uint16_t type)
 {
 	return type >= IPC_HELLO && type < IPC_TYPE_END;
 }
-
-static uint32_t
-ipc_max_len(uint16_t type)
-{
-	switch (type) {
-	case IPC_HELLO:
-		return 4;
-	case IPC_RUN:
-		return 3 * (2 + IPC_STR_MAX) + 8 + 1 + 5 * 4 + 8 + 4 +
-		    3 * (2 + IPC_STR_MAX) + 4 + 1 + 1 + 5 * 4 + 8 + 4 +
-		    IPC_TARGETS_MAX *
-		    (3 * (2 + IPC_STR_MAX) + 4 + 8 + 1 + 4 + 8);
-	case IPC_PROGRESS:
-		return 2 + IPC_STR_MAX;
-	case IPC_RESULT:
-		return 1 + 4 + 2 * (2 + IPC_STR_MAX) + 4 +
-		    IPC_TARGETS_MAX * (3 * (2 + IPC_STR_MAX) + 1 + 8 + 4);
-	case IPC_XFER:
-		return 3 * (2 + IPC_STR_MAX) + 8 + 8 + 1 + 8 + 4;
-	case IPC_HELD:
-		return 2 + IPC_STR_MAX + 4 + IPC_HELD_MAX * (2 + IPC_NAME_MAX);
-	}
-	return 0;
-}
-
-const struct frame_rules ipc_rules = { ipc_known, ipc_max_len };
 
 const char *
 ipc_type_name(uint16_t type)
@@ -60,289 +29,242 @@ ipc_type_name(uint16_t type)
 	return ipc_known(type) ? names[type] : "unknown";
 }
 
-static uint8_t *
-ipc_grow(struct ipc_buf *b, size_t n)
-{
-	uint8_t *p;
+/* ---- the messages, each declared once ---- */
 
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	p = b->p + b->len;
-	b->len += n;
-	return p;
+static void
+fields_hello(struct msgc *c, void *arg)
+{
+	msg_u32(c, "version", arg);
 }
 
 static void
-ipc_u8(struct ipc_buf *b, uint8_t v)
+fields_target(struct msgc *c, void *arg)
 {
-	*ipc_grow(b, 1) = v;
+	struct ipc_target *t = arg;
+
+	msg_strdup(c, "target name", &t->name, IPC_STR_MAX);
+	msg_strdup(c, "host", &t->host, IPC_STR_MAX);
+	msg_u32(c, "port", &t->port);
+	msg_strdup(c, "certificate name", &t->cert_name, IPC_STR_MAX);
+	msg_u32(c, "timeout", &t->timeout);
+	msg_u64(c, "bandwidth", &t->bandwidth);
+	msg_u8(c, "zstd", &t->zstd);
+	msg_u64(c, "previous bytes", &t->prev_bytes);
 }
 
 static void
-ipc_u32(struct ipc_buf *b, uint32_t v)
+fields_run(struct msgc *c, void *arg)
 {
-	frame_put32(ipc_grow(b, 4), v);
+	struct ipc_run *r = arg;
+	uint8_t keep = r->keep_set != 0;
+
+	msg_strdup(c, "job", &r->job, IPC_STR_MAX);
+	msg_strdup(c, "source", &r->source, IPC_STR_MAX);
+	msg_strdup(c, "snapshot dir", &r->snapshot_dir, IPC_STR_MAX);
+	msg_i64(c, "now", &r->now);
+	msg_u8(c, "keep set", &keep);
+	r->keep_set = keep;
+	msg_u32(c, "hourly", &r->hourly);
+	msg_u32(c, "daily", &r->daily);
+	msg_u32(c, "weekly", &r->weekly);
+	msg_u32(c, "monthly", &r->monthly);
+	msg_u32(c, "yearly", &r->yearly);
+	msg_i64(c, "min age", &r->min_age);
+	msg_u32(c, "flags", &r->flags);
+	msg_strdup(c, "tls certificate", &r->tls_certificate, IPC_STR_MAX);
+	msg_strdup(c, "tls key", &r->tls_key, IPC_STR_MAX);
+	msg_strdup(c, "tls ca", &r->tls_ca, IPC_STR_MAX);
+	msg_u32(c, "protocol", &r->proto);
+	msg_u8(c, "compressed data", &r->compressed_data);
+	msg_u8(c, "target keep set", &r->tkeep_set);
+	msg_u32(c, "target hourly", &r->thourly);
+	msg_u32(c, "target daily", &r->tdaily);
+	msg_u32(c, "target weekly", &r->tweekly);
+	msg_u32(c, "target monthly", &r->tmonthly);
+	msg_u32(c, "target yearly", &r->tyearly);
+	msg_i64(c, "target min age", &r->tmin_age);
+	msg_array(c, "targets", &r->ntargets, IPC_TARGETS_MAX, &r->targets,
+	    sizeof(*r->targets), fields_target);
 }
 
 static void
-ipc_u64(struct ipc_buf *b, uint64_t v)
+fields_progress(struct msgc *c, void *arg)
 {
-	frame_put64(ipc_grow(b, 8), v);
-}
-
-/* Over-long strings are cut: they are names and messages, not data. */
-static void
-ipc_str(struct ipc_buf *b, const char *s)
-{
-	size_t n = s == NULL ? 0 : strlen(s);
-
-	if (n > IPC_STR_MAX)
-		n = IPC_STR_MAX;
-	frame_put16(ipc_grow(b, 2), (uint16_t)n);
-	if (n > 0)
-		memcpy(ipc_grow(b, n), s, n);
-}
-
-static size_t
-ipc_begin(struct ipc_buf *b, uint16_t type, uint32_t pid)
-{
-	struct frame_hdr h = { .type = type, .pid = pid };
-	size_t start = b->len;
-
-	frame_hdr_encode(ipc_grow(b, FRAME_HEADER_LEN), &h);
-	return start;
+	msg_strdup(c, "text", arg, IPC_STR_MAX);
 }
 
 static void
-ipc_end(struct ipc_buf *b, size_t start)
+fields_target_result(struct msgc *c, void *arg)
 {
-	size_t len = b->len - start - FRAME_HEADER_LEN;
-	uint8_t *h = b->p + start;
+	struct ipc_target_result *t = arg;
 
-	if (len > ipc_max_len(frame_get16(h)))
-		fatalx("ipc: %s message of %zu bytes over its bound",
-		    ipc_type_name(frame_get16(h)), len);
-	frame_put32(h + 4, (uint32_t)len);
+	msg_strdup(c, "target name", &t->name, IPC_STR_MAX);
+	msg_u8(c, "target status", &t->status);
+	msg_check(c, t->status <= IPC_FAILED, "target status",
+	    "unknown status");
+	msg_strdup(c, "parent", &t->parent, IPC_STR_MAX);
+	msg_strdup(c, "target error", &t->error, IPC_STR_MAX);
+	msg_u64(c, "bytes", &t->bytes);
+	msg_u32(c, "resumes", &t->resumes);
 }
 
-void
-ipc_put_hello(struct ipc_buf *b, uint32_t pid)
+static void
+fields_result(struct msgc *c, void *arg)
 {
-	size_t s = ipc_begin(b, IPC_HELLO, pid);
+	struct ipc_result *r = arg;
 
-	ipc_u32(b, IPC_VERSION);
-	ipc_end(b, s);
+	msg_u8(c, "status", &r->status);
+	msg_u32(c, "pruned", &r->pruned);
+	msg_strdup(c, "snapshot", &r->snapshot, IPC_STR_MAX);
+	msg_strdup(c, "error", &r->error, IPC_STR_MAX);
+	msg_array(c, "targets", &r->ntargets, IPC_TARGETS_MAX, &r->targets,
+	    sizeof(*r->targets), fields_target_result);
+	msg_check(c, r->status <= IPC_FAILED, "status", "unknown status");
 }
 
-void
-ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
+static void
+fields_xfer(struct msgc *c, void *arg)
 {
-	size_t s = ipc_begin(b, IPC_RUN, pid);
-	uint32_t i, n;
+	struct ipc_xfer *x = arg;
 
-	ipc_str(b, r->job);
-	ipc_str(b, r->source);
-	ipc_str(b, r->snapshot_dir);
-	ipc_u64(b, (uint64_t)r->now);
-	ipc_u8(b, r->keep_set != 0);
-	ipc_u32(b, r->hourly);
-	ipc_u32(b, r->daily);
-	ipc_u32(b, r->weekly);
-	ipc_u32(b, r->monthly);
-	ipc_u32(b, r->yearly);
-	ipc_u64(b, (uint64_t)r->min_age);
-	ipc_u32(b, r->flags);
-	ipc_str(b, r->tls_certificate);
-	ipc_str(b, r->tls_key);
-	ipc_str(b, r->tls_ca);
-	ipc_u32(b, r->proto);
-	ipc_u8(b, r->compressed_data);
-	ipc_u8(b, r->tkeep_set);
-	ipc_u32(b, r->thourly);
-	ipc_u32(b, r->tdaily);
-	ipc_u32(b, r->tweekly);
-	ipc_u32(b, r->tmonthly);
-	ipc_u32(b, r->tyearly);
-	ipc_u64(b, (uint64_t)r->tmin_age);
-	n = r->ntargets < IPC_TARGETS_MAX ? r->ntargets : IPC_TARGETS_MAX;
-	ipc_u32(b, n);
-	for (i = 0; i < n; i++) {
-		ipc_str(b, r->targets[i].name);
-		ipc_str(b, r->targets[i].host);
-		ipc_u32(b, r->targets[i].port);
-		ipc_str(b, r->targets[i].cert_name);
-		ipc_u32(b, r->targets[i].timeout);
-		ipc_u64(b, r->targets[i].bandwidth);
-		ipc_u8(b, r->targets[i].zstd);
-		ipc_u64(b, r->targets[i].prev_bytes);
-	}
-	ipc_end(b, s);
+	msg_strdup(c, "phase", &x->phase, IPC_STR_MAX);
+	msg_strdup(c, "target", &x->target, IPC_STR_MAX);
+	msg_strdup(c, "snapshot", &x->snapshot, IPC_STR_MAX);
+	msg_u64(c, "done", &x->done);
+	msg_u64(c, "total", &x->total);
+	msg_u8(c, "total source", &x->total_src);
+	msg_check(c, x->total_src <= IPC_TOTAL_PREVIOUS, "total source",
+	    "unknown total source");
+	msg_u64(c, "resumed at", &x->resumed_at);
+	msg_u32(c, "resumes", &x->resumes);
 }
 
-void
-ipc_put_progress(struct ipc_buf *b, uint32_t pid, const char *what)
+static void
+fields_name(struct msgc *c, void *arg)
 {
-	size_t s = ipc_begin(b, IPC_PROGRESS, pid);
-
-	ipc_str(b, what);
-	ipc_end(b, s);
+	msg_strdup(c, "name", arg, IPC_NAME_MAX);
 }
 
-void
-ipc_put_result(struct ipc_buf *b, uint32_t pid, const struct ipc_result *r)
+static void
+fields_held(struct msgc *c, void *arg)
 {
-	size_t s = ipc_begin(b, IPC_RESULT, pid);
-	uint32_t i, n;
+	struct ipc_held *h = arg;
 
-	ipc_u8(b, r->status);
-	ipc_u32(b, r->pruned);
-	ipc_str(b, r->snapshot);
-	ipc_str(b, r->error);
-	n = r->ntargets < IPC_TARGETS_MAX ? r->ntargets : IPC_TARGETS_MAX;
-	ipc_u32(b, n);
-	for (i = 0; i < n; i++) {
-		ipc_str(b, r->targets[i].name);
-		ipc_u8(b, r->targets[i].status);
-		ipc_str(b, r->targets[i].parent);
-		ipc_str(b, r->targets[i].error);
-		ipc_u64(b, r->targets[i].bytes);
-		ipc_u32(b, r->targets[i].resumes);
-	}
-	ipc_end(b, s);
+	msg_strdup(c, "target", &h->target, IPC_STR_MAX);
+	msg_array(c, "names", &h->n, IPC_HELD_MAX, &h->names,
+	    sizeof(*h->names), fields_name);
 }
 
-void
-ipc_put_xfer(struct ipc_buf *b, uint32_t pid, const struct ipc_xfer *x)
-{
-	size_t s = ipc_begin(b, IPC_XFER, pid);
-
-	ipc_str(b, x->phase);
-	ipc_str(b, x->target);
-	ipc_str(b, x->snapshot);
-	ipc_u64(b, x->done);
-	ipc_u64(b, x->total);
-	ipc_u8(b, x->total_src);
-	ipc_u64(b, x->resumed_at);
-	ipc_u32(b, x->resumes);
-	ipc_end(b, s);
-}
-
-/* Names longer than a snapshot name cannot be one: left out. */
-void
-ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *h)
-{
-	size_t s = ipc_begin(b, IPC_HELD, pid), at;
-	uint32_t i, n = 0;
-
-	ipc_str(b, h->target);
-	at = b->len;
-	ipc_u32(b, 0);
-	for (i = 0; i < h->n && n < IPC_HELD_MAX; i++) {
-		if (strlen(h->names[i]) > IPC_NAME_MAX)
-			continue;
-		ipc_str(b, h->names[i]);
-		n++;
-	}
-	frame_put32(b->p + at, n);
-	ipc_end(b, s);
-}
-
-void
-ipc_buf_free(struct ipc_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-static const uint8_t *
-rd_take(struct ipc_rd *r, size_t n)
-{
-	const uint8_t *p;
-
-	if (r->bad || r->len - r->off < n) {
-		r->bad = 1;
-		return NULL;
-	}
-	p = r->p + r->off;
-	r->off += n;
-	return p;
-}
-
-static uint8_t
-rd_u8(struct ipc_rd *r)
-{
-	const uint8_t *p = rd_take(r, 1);
-
-	return p ? p[0] : 0;
-}
+static const struct {
+	msg_fields_fn	*fn;
+	size_t		 size;
+} ipc_msgs[IPC_TYPE_END] = {
+	[IPC_HELLO] = { fields_hello, sizeof(uint32_t) },
+	[IPC_RUN] = { fields_run, sizeof(struct ipc_run) },
+	[IPC_PROGRESS] = { fields_progress, sizeof(char *) },
+	[IPC_RESULT] = { fields_result, sizeof(struct ipc_result) },
+	[IPC_XFER] = { fields_xfer, sizeof(struct ipc_xfer) },
+	[IPC_HELD] = { fields_held, sizeof(struct ipc_held) },
+};
 
 static uint32_t
-rd_u32(struct ipc_rd *r)
+ipc_max_len(uint16_t type)
 {
-	const uint8_t *p = rd_take(r, 4);
+	static uint32_t max[IPC_TYPE_END];
 
-	return p ? frame_get32(p) : 0;
+	if (!ipc_known(type))
+		return 0;
+	return msg_bound(&max[type], ipc_msgs[type].fn, ipc_msgs[type].size);
 }
 
-static uint64_t
-rd_u64(struct ipc_rd *r)
-{
-	const uint8_t *p = rd_take(r, 8);
+const struct frame_rules ipc_rules = { ipc_known, ipc_max_len };
 
-	return p ? frame_get64(p) : 0;
-}
-
-static char *
-rd_str(struct ipc_rd *r)
-{
-	const uint8_t *p;
-	uint16_t n;
-	char *s;
-
-	p = rd_take(r, 2);
-	if (p == NULL)
-		return NULL;
-	n = frame_get16(p);
-	if (n > IPC_STR_MAX || (p = rd_take(r, n)) == NULL) {
-		r->bad = 1;
-		return NULL;
-	}
-	if (memchr(p, '\0', n) != NULL) {
-		r->bad = 1;
-		return NULL;
-	}
-	s = xmalloc((size_t)n + 1);
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
-}
-
+/* arg is only read: the codec writes through it when decoding. */
 static int
-rd_done(struct ipc_rd *r, const char *what, char *err, size_t errlen)
+ipc_put(struct ipc_buf *b, uint16_t type, uint32_t pid, const void *arg)
 {
-	if (r->bad) {
-		frame_errf(err, errlen, "ipc %s: truncated or malformed "
-		    "payload (%zu bytes)", what, r->len);
-		return -1;
-	}
-	if (r->off != r->len) {
-		frame_errf(err, errlen, "ipc %s: %zu trailing bytes", what,
-		    r->len - r->off);
+	struct msgc c;
+
+	msg_encode_begin(&c, b, type, 0, pid);
+	ipc_msgs[type].fn(&c, (void *)(uintptr_t)arg);
+	if (msg_encode_end(&c, &ipc_rules) == -1) {
+		log_warnx("ipc: %s message not sent: %s", ipc_type_name(type),
+		    c.why);
 		return -1;
 	}
 	return 0;
 }
 
+static int
+ipc_get(uint16_t type, const uint8_t *p, size_t len, void *out, char *err,
+    size_t errlen)
+{
+	struct msgc c;
+	char what[32];
+
+	msg_decode_begin(&c, p, len);
+	ipc_msgs[type].fn(&c, out);
+	frame_errf(what, sizeof(what), "ipc %s", ipc_type_name(type));
+	return msg_decode_end(&c, what, err, errlen);
+}
+
+int
+ipc_put_hello(struct ipc_buf *b, uint32_t pid)
+{
+	uint32_t v = IPC_VERSION;
+
+	return ipc_put(b, IPC_HELLO, pid, &v);
+}
+
+int
+ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
+{
+	struct ipc_run v = *r;	/* fields_run writes keep_set back */
+
+	return ipc_put(b, IPC_RUN, pid, &v);
+}
+
+int
+ipc_put_progress(struct ipc_buf *b, uint32_t pid, const char *what)
+{
+	return ipc_put(b, IPC_PROGRESS, pid, &what);
+}
+
+int
+ipc_put_result(struct ipc_buf *b, uint32_t pid, const struct ipc_result *r)
+{
+	return ipc_put(b, IPC_RESULT, pid, r);
+}
+
+int
+ipc_put_xfer(struct ipc_buf *b, uint32_t pid, const struct ipc_xfer *x)
+{
+	return ipc_put(b, IPC_XFER, pid, x);
+}
+
+/* Names longer than a snapshot name cannot be one: left out. */
+int
+ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *h)
+{
+	struct ipc_held v = { .target = h->target };
+	uint32_t i;
+	int r;
+
+	v.names = xcalloc((size_t)h->n + 1, sizeof(*v.names));
+	for (i = 0; i < h->n && v.n < IPC_HELD_MAX; i++)
+		if (strlen(h->names[i]) <= IPC_NAME_MAX)
+			v.names[v.n++] = h->names[i];
+	r = ipc_put(b, IPC_HELD, pid, &v);
+	free(v.names);
+	return r;
+}
+
 int
 ipc_get_hello(const uint8_t *p, size_t len, char *err, size_t errlen)
 {
-	struct ipc_rd r = { p, len, 0, 0 };
-	uint32_t v;
+	uint32_t v = 0;
 
-	v = rd_u32(&r);
-	if (rd_done(&r, "hello", err, errlen) == -1)
+	if (ipc_get(IPC_HELLO, p, len, &v, err, errlen) == -1)
 		return -1;
 	if (v != IPC_VERSION) {
 		frame_errf(err, errlen, "ipc protocol version %u, expected %u "
@@ -357,52 +279,10 @@ int
 ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
     size_t errlen)
 {
-	struct ipc_rd r = { p, len, 0, 0 };
 	uint32_t i;
 
 	memset(run, 0, sizeof(*run));
-	run->job = rd_str(&r);
-	run->source = rd_str(&r);
-	run->snapshot_dir = rd_str(&r);
-	run->now = (int64_t)rd_u64(&r);
-	run->keep_set = rd_u8(&r);
-	run->hourly = rd_u32(&r);
-	run->daily = rd_u32(&r);
-	run->weekly = rd_u32(&r);
-	run->monthly = rd_u32(&r);
-	run->yearly = rd_u32(&r);
-	run->min_age = (int64_t)rd_u64(&r);
-	run->flags = rd_u32(&r);
-	run->tls_certificate = rd_str(&r);
-	run->tls_key = rd_str(&r);
-	run->tls_ca = rd_str(&r);
-	run->proto = rd_u32(&r);
-	run->compressed_data = rd_u8(&r);
-	run->tkeep_set = rd_u8(&r);
-	run->thourly = rd_u32(&r);
-	run->tdaily = rd_u32(&r);
-	run->tweekly = rd_u32(&r);
-	run->tmonthly = rd_u32(&r);
-	run->tyearly = rd_u32(&r);
-	run->tmin_age = (int64_t)rd_u64(&r);
-	run->ntargets = rd_u32(&r);
-	if (run->ntargets > IPC_TARGETS_MAX) {
-		frame_errf(err, errlen, "ipc run: %u targets", run->ntargets);
-		run->ntargets = 0;
-		goto fail;
-	}
-	run->targets = xcalloc(run->ntargets + 1, sizeof(*run->targets));
-	for (i = 0; i < run->ntargets; i++) {
-		run->targets[i].name = rd_str(&r);
-		run->targets[i].host = rd_str(&r);
-		run->targets[i].port = rd_u32(&r);
-		run->targets[i].cert_name = rd_str(&r);
-		run->targets[i].timeout = rd_u32(&r);
-		run->targets[i].bandwidth = rd_u64(&r);
-		run->targets[i].zstd = rd_u8(&r);
-		run->targets[i].prev_bytes = rd_u64(&r);
-	}
-	if (rd_done(&r, "run", err, errlen) == -1)
+	if (ipc_get(IPC_RUN, p, len, run, err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < run->ntargets; i++)
 		if (run->targets[i].port == 0 || run->targets[i].port > 65535 ||
@@ -427,10 +307,8 @@ int
 ipc_get_progress(const uint8_t *p, size_t len, char **what, char *err,
     size_t errlen)
 {
-	struct ipc_rd r = { p, len, 0, 0 };
-
-	*what = rd_str(&r);
-	if (rd_done(&r, "progress", err, errlen) == -1) {
+	*what = NULL;
+	if (ipc_get(IPC_PROGRESS, p, len, what, err, errlen) == -1) {
 		free(*what);
 		*what = NULL;
 		return -1;
@@ -442,99 +320,36 @@ int
 ipc_get_result(const uint8_t *p, size_t len, struct ipc_result *res,
     char *err, size_t errlen)
 {
-	struct ipc_rd r = { p, len, 0, 0 };
-	uint32_t i;
-
 	memset(res, 0, sizeof(*res));
-	res->status = rd_u8(&r);
-	res->pruned = rd_u32(&r);
-	res->snapshot = rd_str(&r);
-	res->error = rd_str(&r);
-	res->ntargets = rd_u32(&r);
-	if (res->ntargets > IPC_TARGETS_MAX) {
-		frame_errf(err, errlen, "ipc result: %u targets", res->ntargets);
-		res->ntargets = 0;
-		goto fail;
-	}
-	res->targets = xcalloc(res->ntargets + 1, sizeof(*res->targets));
-	for (i = 0; i < res->ntargets; i++) {
-		res->targets[i].name = rd_str(&r);
-		res->targets[i].status = rd_u8(&r);
-		res->targets[i].parent = rd_str(&r);
-		res->targets[i].error = rd_str(&r);
-		res->targets[i].bytes = rd_u64(&r);
-		res->targets[i].resumes = rd_u32(&r);
-		if (res->targets[i].status > IPC_FAILED)
-			r.bad = 1;
-	}
-	if (rd_done(&r, "result", err, errlen) == -1)
-		goto fail;
-	if (res->status > IPC_FAILED) {
-		frame_errf(err, errlen, "ipc result: unknown status %u",
-		    res->status);
-		goto fail;
+	if (ipc_get(IPC_RESULT, p, len, res, err, errlen) == -1) {
+		ipc_result_free(res);
+		return -1;
 	}
 	return 0;
-fail:
-	ipc_result_free(res);
-	return -1;
 }
 
 int
 ipc_get_xfer(const uint8_t *p, size_t len, struct ipc_xfer *x, char *err,
     size_t errlen)
 {
-	struct ipc_rd r = { p, len, 0, 0 };
-
 	memset(x, 0, sizeof(*x));
-	x->phase = rd_str(&r);
-	x->target = rd_str(&r);
-	x->snapshot = rd_str(&r);
-	x->done = rd_u64(&r);
-	x->total = rd_u64(&r);
-	x->total_src = rd_u8(&r);
-	x->resumed_at = rd_u64(&r);
-	x->resumes = rd_u32(&r);
-	if (rd_done(&r, "xfer", err, errlen) == -1)
-		goto fail;
-	if (x->total_src > IPC_TOTAL_PREVIOUS) {
-		frame_errf(err, errlen, "ipc xfer: unknown total source %u",
-		    x->total_src);
-		goto fail;
+	if (ipc_get(IPC_XFER, p, len, x, err, errlen) == -1) {
+		ipc_xfer_free(x);
+		return -1;
 	}
 	return 0;
-fail:
-	ipc_xfer_free(x);
-	return -1;
 }
 
 int
 ipc_get_held(const uint8_t *p, size_t len, struct ipc_held *h, char *err,
     size_t errlen)
 {
-	struct ipc_rd r = { p, len, 0, 0 };
-	uint32_t i;
-
 	memset(h, 0, sizeof(*h));
-	h->target = rd_str(&r);
-	h->n = rd_u32(&r);
-	if (h->n > IPC_HELD_MAX) {
-		frame_errf(err, errlen, "ipc held: %u names", h->n);
-		h->n = 0;
-		goto fail;
+	if (ipc_get(IPC_HELD, p, len, h, err, errlen) == -1) {
+		ipc_held_free(h);
+		return -1;
 	}
-	h->names = xcalloc((size_t)h->n + 1, sizeof(*h->names));
-	for (i = 0; i < h->n && !r.bad; i++) {
-		h->names[i] = rd_str(&r);
-		if (h->names[i] != NULL && strlen(h->names[i]) > IPC_NAME_MAX)
-			r.bad = 1;
-	}
-	if (rd_done(&r, "held", err, errlen) == -1)
-		goto fail;
 	return 0;
-fail:
-	ipc_held_free(h);
-	return -1;
 }
 
 void

@@ -10,8 +10,8 @@
  * retry / failed; the result carries what happened (snapshot, error
  * text, per-target bytes and resumes) for logs, hooks and stats.
  *
- * Payload fields, big-endian: u8/u32/u64 integers, strings as u16 length
- * and bytes (no NUL inside).
+ * Payload fields (proto/msg/codec.h), big-endian: u8/u32/u64 integers,
+ * strings as u16 length and bytes (no NUL inside).
  */
 #ifndef BTRSEND_PROTO_MSG_IPC_H
 #define BTRSEND_PROTO_MSG_IPC_H
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/msg/codec.h"
 #include "proto/msg/frame.h"
 
 #define IPC_VERSION	4	/* 3: XFER, HELD, timeout and sizes in RUN,
@@ -130,23 +131,28 @@ struct ipc_held {
 	char		**names;	/* each <= IPC_NAME_MAX bytes */
 };
 
-struct ipc_buf {
-	uint8_t		*p;
-	size_t		 len, cap;
-};
+/* The channel's name for the one codec buffer. */
+#define ipc_buf		msgbuf
+#define ipc_buf_free	msgbuf_free
 
+/* Bounds derived from the message declarations in ipc.c. */
 extern const struct frame_rules ipc_rules;
 const char	*ipc_type_name(uint16_t type);
 
-/* Append a whole frame to b (which the caller frees with ipc_buf_free). */
-void	ipc_put_hello(struct ipc_buf *b, uint32_t pid);
-void	ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *);
-void	ipc_put_progress(struct ipc_buf *b, uint32_t pid, const char *what);
-void	ipc_put_result(struct ipc_buf *b, uint32_t pid,
+/*
+ * Append a whole frame to b (which the caller frees with ipc_buf_free).
+ * 0, or -1, logged, with b as before: a string over IPC_STR_MAX or more
+ * than IPC_TARGETS_MAX targets (the configuration's limits keep both
+ * from happening).  ipc_put_held leaves out names longer than
+ * IPC_NAME_MAX, which cannot be snapshots.
+ */
+int	ipc_put_hello(struct ipc_buf *b, uint32_t pid);
+int	ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *);
+int	ipc_put_progress(struct ipc_buf *b, uint32_t pid, const char *what);
+int	ipc_put_result(struct ipc_buf *b, uint32_t pid,
 	    const struct ipc_result *);
-void	ipc_put_xfer(struct ipc_buf *b, uint32_t pid, const struct ipc_xfer *);
-void	ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *);
-void	ipc_buf_free(struct ipc_buf *b);
+int	ipc_put_xfer(struct ipc_buf *b, uint32_t pid, const struct ipc_xfer *);
+int	ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *);
 
 /*
  * Decode one payload of the given type.  0, or -1 with a message in err

@@ -1,8 +1,8 @@
 /*
- * Network message codec and order checks (see wire.h, docs/protocol.md).
- * Integers are big-endian; a string is a u16 length and that many bytes
- * (no NUL); a ref is 16 uuid bytes and a u64 ctransid; a point is u64
- * index, u64 offset and 32 digest bytes.
+ * Network messages declared over the codec (codec.h), their order checks
+ * and DATA compression (see wire.h, docs/protocol.md).  A ref is 16 uuid
+ * bytes and a u64 ctransid; a point is u64 index, u64 offset and 32
+ * digest bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +12,6 @@
 
 #include "proto/base/log.h"
 #include "proto/msg/wire.h"
-
-#define REF_LEN         24
-#define POINT_LEN       (16 + STREAM_DIGEST_LEN)
 
 static const char *const wire_type_names[] = {
 	[WIRE_HELLO] = "hello",
@@ -53,21 +50,9 @@ wire_known(uint16_t type)
 	return type >= WIRE_HELLO && type <= WIRE_TYPE_MAX;
 }
 
-static uint32_t
-wire_max_len(uint16_t type)
-{
-	switch (type) {
-	case WIRE_DATA:
-		return WIRE_DATA_MAX;
-	case WIRE_LIST_REPLY:
-		return WIRE_LIST_REPLY_MAX;
-	case WIRE_KEEPALIVE:
-		return 0;
-	default:
-		return WIRE_CTRL_MAX;
-	}
-}
+static uint32_t wire_max_len(uint16_t type);
 
+/* Bounds derived from the declarations below. */
 const struct frame_rules wire_rules = { wire_known, wire_max_len };
 
 const char *
@@ -93,244 +78,263 @@ wire_name_valid(const char *s)
 	    strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
-/* ---- encoding ---- */
+/* ---- the messages, each declared once (codec.h) ---- */
 
-struct wr {
-	struct wire_buf *b;
-	size_t start;
-	char *err;
-	size_t errlen;
-	int bad;
-	bool head_only;         /* a DATA body is left to the caller */
+static void
+wire_name(struct msgc *c, const char *field, char *s)
+{
+	msg_str(c, field, s, WIRE_NAME_MAX);
+	if (!c->bad && c->mode != MSG_MEASURE && !wire_name_valid(s))
+		msg_fail(c, field, "not a valid name "
+		    "(empty, '.', '..' or contains '/')");
+}
+
+static void
+wire_text(struct msgc *c, const char *field, char *s)
+{
+	msg_str(c, field, s, WIRE_TEXT_MAX);
+}
+
+static void
+fields_ref(struct msgc *c, void *arg)
+{
+	struct wire_ref *r = arg;
+
+	msg_bytes(c, "uuid", r->uuid, sizeof(r->uuid));
+	msg_u64(c, "ctransid", &r->ctransid);
+}
+
+static void
+fields_point(struct msgc *c, void *arg)
+{
+	struct wire_point *p = arg;
+
+	msg_u64(c, "command index", &p->index);
+	msg_u64(c, "byte offset", &p->offset);
+	msg_bytes(c, "digest", p->digest.d, STREAM_DIGEST_LEN);
+}
+
+/* WIRE_BEGIN_RESTART is known in BEGIN only. */
+static void
+wire_stream_id(struct msgc *c, struct wire_stream_id *id, bool in_begin)
+{
+	uint32_t known = WIRE_BEGIN_FLAGS_KNOWN |
+	    (in_begin ? WIRE_BEGIN_RESTART : 0);
+
+	fields_ref(c, &id->snap);
+	fields_ref(c, &id->parent);
+	msg_u32(c, "stream version", &id->version);
+	msg_u32(c, "flags", &id->flags);
+	msg_check(c, (id->flags & ~known) == 0, "flags",
+	    "unknown stream flags");
+	msg_array(c, "clone sources", &id->nclones, WIRE_CLONES_MAX,
+	    &id->clones, sizeof(*id->clones), fields_ref);
+}
+
+static void
+fields_hello(struct msgc *c, void *arg)
+{
+	struct wire_hello *h = arg;
+
+	msg_u16(c, "version", &h->version);
+	msg_u32(c, "capabilities", &h->caps);
+	msg_u32(c, "stream version", &h->stream_version_max);
+	msg_u32(c, "data bound", &h->data_max);
+	wire_text(c, "agent", h->agent);
+}
+
+static void
+fields_list(struct msgc *c, void *arg)
+{
+	wire_name(c, "job name", arg);
+}
+
+static void
+fields_snapshot(struct msgc *c, void *arg)
+{
+	struct wire_snapshot *s = arg;
+
+	wire_name(c, "snapshot name", s->name);
+	fields_ref(c, &s->received);
+}
+
+static void
+fields_partial(struct msgc *c, void *arg)
+{
+	struct wire_partial *p = arg;
+
+	wire_name(c, "partial name", p->name);
+	wire_stream_id(c, &p->id, false);
+	fields_point(c, &p->point);
+}
+
+static void
+fields_list_reply(struct msgc *c, void *arg)
+{
+	struct wire_list_reply *l = arg;
+
+	msg_array(c, "snapshots", &l->nsnaps, WIRE_LIST_MAX, &l->snaps,
+	    sizeof(*l->snaps), fields_snapshot);
+	msg_array(c, "partials", &l->npartials, WIRE_PARTIALS_MAX,
+	    &l->partials, sizeof(*l->partials), fields_partial);
+}
+
+static void
+fields_begin(struct msgc *c, void *arg)
+{
+	struct wire_begin *b = arg;
+
+	wire_name(c, "job name", b->job);
+	wire_name(c, "snapshot name", b->name);
+	wire_stream_id(c, &b->id, true);
+	msg_u64(c, "size hint", &b->size_hint);
+}
+
+static void
+fields_begin_reply(struct msgc *c, void *arg)
+{
+	struct wire_begin_reply *b = arg;
+
+	msg_u32(c, "status", &b->status);
+	fields_point(c, &b->point);
+	wire_text(c, "reason", b->reason);
+	msg_check(c, b->status <= WIRE_BEGIN_COMPLETE, "status",
+	    "unknown begin status");
+}
+
+/* zstd comes from the frame flags; the body is the rest of the payload. */
+static void
+fields_data(struct msgc *c, void *arg)
+{
+	struct wire_data *d = arg;
+
+	msg_u64(c, "data index", &d->index);
+	msg_u64(c, "data offset", &d->offset);
+	msg_u32(c, "command count", &d->ncmds);
+	msg_u32(c, "raw length", &d->raw_len);
+	msg_tail(c, "data body", &d->body, &d->body_len, WIRE_DATA_RAW_MAX);
+	if (c->bad || c->mode == MSG_MEASURE)
+		return;
+	if (d->raw_len > WIRE_DATA_RAW_MAX)
+		msg_fail(c, "raw length", "over the data bound");
+	else if (!d->zstd && d->body_len != d->raw_len)
+		msg_fail(c, "raw length", "differs from the body length");
+	msg_check(c, d->raw_len != 0 && d->ncmds != 0, "data",
+	    "empty data frame");
+}
+
+static void
+fields_done(struct msgc *c, void *arg)
+{
+	struct wire_done *d = arg;
+
+	fields_point(c, &d->point);
+	wire_text(c, "path", d->path);
+}
+
+static void
+fields_prune(struct msgc *c, void *arg)
+{
+	struct wire_prune *p = arg;
+
+	wire_name(c, "job name", p->job);
+	msg_u32(c, "hourly", &p->hourly);
+	msg_u32(c, "daily", &p->daily);
+	msg_u32(c, "weekly", &p->weekly);
+	msg_u32(c, "monthly", &p->monthly);
+	msg_u32(c, "yearly", &p->yearly);
+	msg_u64(c, "min-age", &p->min_age);
+}
+
+static void
+fields_prune_reply(struct msgc *c, void *arg)
+{
+	struct wire_prune_reply *p = arg;
+
+	msg_u32(c, "deleted", &p->deleted);
+	msg_u32(c, "kept", &p->kept);
+}
+
+static void
+fields_error(struct msgc *c, void *arg)
+{
+	struct wire_error *e = arg;
+
+	msg_u32(c, "error code", &e->code);
+	wire_text(c, "error text", e->text);
+}
+
+static void
+fields_none(struct msgc *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+}
+
+static const struct {
+	msg_fields_fn	*fn;
+	size_t		 size;
+	uint32_t	 cap;	/* docs/protocol.md's bound of len */
+} wire_msgs[WIRE_TYPE_MAX + 1] = {
+	[WIRE_HELLO] = { fields_hello, sizeof(struct wire_hello),
+	    WIRE_CTRL_MAX },
+	[WIRE_LIST] = { fields_list, WIRE_NAME_MAX + 1, WIRE_CTRL_MAX },
+	[WIRE_LIST_REPLY] = { fields_list_reply, sizeof(struct wire_list_reply),
+	    WIRE_LIST_REPLY_MAX },
+	[WIRE_BEGIN] = { fields_begin, sizeof(struct wire_begin),
+	    WIRE_CTRL_MAX },
+	[WIRE_BEGIN_REPLY] = { fields_begin_reply,
+	    sizeof(struct wire_begin_reply), WIRE_CTRL_MAX },
+	[WIRE_DATA] = { fields_data, sizeof(struct wire_data), WIRE_DATA_MAX },
+	[WIRE_ACK] = { fields_point, sizeof(struct wire_point), WIRE_CTRL_MAX },
+	[WIRE_END] = { fields_point, sizeof(struct wire_point), WIRE_CTRL_MAX },
+	[WIRE_DONE] = { fields_done, sizeof(struct wire_done), WIRE_CTRL_MAX },
+	[WIRE_PRUNE] = { fields_prune, sizeof(struct wire_prune),
+	    WIRE_CTRL_MAX },
+	[WIRE_PRUNE_REPLY] = { fields_prune_reply,
+	    sizeof(struct wire_prune_reply), WIRE_CTRL_MAX },
+	[WIRE_ERROR] = { fields_error, sizeof(struct wire_error),
+	    WIRE_CTRL_MAX },
+	[WIRE_KEEPALIVE] = { fields_none, 1, 0 },
 };
 
-static uint8_t *
-wr_space(struct wr *w, size_t n)
+/*
+ * The largest payload the declaration allows, and never more than the
+ * protocol's bound (LIST-REPLY: a reply over it is refused).
+ */
+static uint32_t
+wire_max_len(uint16_t type)
 {
-	struct wire_buf *b = w->b;
-	size_t cap;
+	static uint32_t max[WIRE_TYPE_MAX + 1];
+	uint32_t n;
 
-	if (b->len + n > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n)
-			cap *= 2;
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	b->len += n;
-	return b->p + b->len - n;
-}
-
-static void
-wr_bad(struct wr *w, const char *what)
-{
-	if (!w->bad)
-		frame_errf(w->err, w->errlen, "%s", what);
-	w->bad = 1;
-}
-
-static void
-wr_u16(struct wr *w, uint16_t v)
-{
-	frame_put16(wr_space(w, 2), v);
-}
-
-static void
-wr_u32(struct wr *w, uint32_t v)
-{
-	frame_put32(wr_space(w, 4), v);
-}
-
-static void
-wr_u64(struct wr *w, uint64_t v)
-{
-	frame_put64(wr_space(w, 8), v);
-}
-
-static void
-wr_raw(struct wr *w, const void *p, size_t n)
-{
-	if (n > 0)
-		memcpy(wr_space(w, n), p, n);
-}
-
-static void
-wr_text(struct wr *w, const char *s, size_t max, const char *what)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (n > max) {
-		wr_bad(w, what);
-		return;
-	}
-	wr_u16(w, (uint16_t)n);
-	wr_raw(w, s, n);
-}
-
-static void
-wr_name(struct wr *w, const char *s, const char *what)
-{
-	if (strnlen(s, WIRE_NAME_MAX + 1) > WIRE_NAME_MAX || !wire_name_valid(s)) {
-		wr_bad(w, what);
-		return;
-	}
-	wr_text(w, s, WIRE_NAME_MAX, what);
-}
-
-static void
-wr_ref(struct wr *w, const struct wire_ref *r)
-{
-	wr_raw(w, r->uuid, 16);
-	wr_u64(w, r->ctransid);
-}
-
-static void
-wr_point(struct wr *w, const struct wire_point *p)
-{
-	wr_u64(w, p->index);
-	wr_u64(w, p->offset);
-	wr_raw(w, p->digest.d, STREAM_DIGEST_LEN);
-}
-
-static void
-wr_stream_id(struct wr *w, const struct wire_stream_id *id)
-{
-	uint32_t i;
-
-	if (id->nclones > WIRE_CLONES_MAX) {
-		wr_bad(w, "too many clone sources");
-		return;
-	}
-	wr_ref(w, &id->snap);
-	wr_ref(w, &id->parent);
-	wr_u32(w, id->version);
-	wr_u32(w, id->flags);
-	wr_u32(w, id->nclones);
-	for (i = 0; i < id->nclones; i++)
-		wr_ref(w, &id->clones[i]);
-}
-
-static void
-wr_list_reply(struct wr *w, const struct wire_list_reply *l)
-{
-	uint32_t i;
-
-	if (l->nsnaps > WIRE_LIST_MAX || l->npartials > WIRE_PARTIALS_MAX) {
-		wr_bad(w, "list reply too long");
-		return;
-	}
-	wr_u32(w, l->nsnaps);
-	for (i = 0; i < l->nsnaps; i++) {
-		wr_name(w, l->snaps[i].name, "bad snapshot name in list reply");
-		wr_ref(w, &l->snaps[i].received);
-	}
-	wr_u32(w, l->npartials);
-	for (i = 0; i < l->npartials; i++) {
-		wr_name(w, l->partials[i].name, "bad partial name in list reply");
-		wr_stream_id(w, &l->partials[i].id);
-		wr_point(w, &l->partials[i].point);
-	}
-}
-
-static void
-wr_payload(struct wr *w, const struct wire_msg *m)
-{
-	switch (m->type) {
-	case WIRE_HELLO:
-		wr_u16(w, m->u.hello.version);
-		wr_u32(w, m->u.hello.caps);
-		wr_u32(w, m->u.hello.stream_version_max);
-		wr_u32(w, m->u.hello.data_max);
-		wr_text(w, m->u.hello.agent, WIRE_TEXT_MAX, "agent too long");
-		break;
-	case WIRE_LIST:
-		wr_name(w, m->u.job, "bad job name");
-		break;
-	case WIRE_LIST_REPLY:
-		wr_list_reply(w, &m->u.list);
-		break;
-	case WIRE_BEGIN:
-		wr_name(w, m->u.begin.job, "bad job name");
-		wr_name(w, m->u.begin.name, "bad snapshot name");
-		wr_stream_id(w, &m->u.begin.id);
-		wr_u64(w, m->u.begin.size_hint);
-		break;
-	case WIRE_BEGIN_REPLY:
-		wr_u32(w, m->u.begin_reply.status);
-		wr_point(w, &m->u.begin_reply.point);
-		wr_text(w, m->u.begin_reply.reason, WIRE_TEXT_MAX,
-		    "reason too long");
-		break;
-	case WIRE_DATA:
-		if (m->u.data.raw_len > WIRE_DATA_RAW_MAX ||
-		    m->u.data.body_len > WIRE_DATA_RAW_MAX ||
-		    (!m->u.data.zstd && m->u.data.body_len != m->u.data.raw_len)) {
-			wr_bad(w, "data body over bound or lengths disagree");
-			break;
-		}
-		wr_u64(w, m->u.data.index);
-		wr_u64(w, m->u.data.offset);
-		wr_u32(w, m->u.data.ncmds);
-		wr_u32(w, m->u.data.raw_len);
-		if (!w->head_only)
-			wr_raw(w, m->u.data.body, m->u.data.body_len);
-		break;
-	case WIRE_ACK:
-	case WIRE_END:
-		wr_point(w, &m->u.point);
-		break;
-	case WIRE_DONE:
-		wr_point(w, &m->u.done.point);
-		wr_text(w, m->u.done.path, WIRE_TEXT_MAX, "path too long");
-		break;
-	case WIRE_PRUNE:
-		wr_name(w, m->u.prune.job, "bad job name");
-		wr_u32(w, m->u.prune.hourly);
-		wr_u32(w, m->u.prune.daily);
-		wr_u32(w, m->u.prune.weekly);
-		wr_u32(w, m->u.prune.monthly);
-		wr_u32(w, m->u.prune.yearly);
-		wr_u64(w, m->u.prune.min_age);
-		break;
-	case WIRE_PRUNE_REPLY:
-		wr_u32(w, m->u.prune_reply.deleted);
-		wr_u32(w, m->u.prune_reply.kept);
-		break;
-	case WIRE_ERROR:
-		wr_u32(w, m->u.error.code);
-		wr_text(w, m->u.error.text, WIRE_TEXT_MAX, "error text too long");
-		break;
-	case WIRE_KEEPALIVE:
-		break;
-	default:
-		wr_bad(w, "unknown message type");
-	}
+	if (!wire_known(type))
+		return 0;
+	n = msg_bound(&max[type], wire_msgs[type].fn, wire_msgs[type].size);
+	return n < wire_msgs[type].cap ? n : wire_msgs[type].cap;
 }
 
 static int
 wire_encode_part(struct wire_buf *b, const struct wire_msg *m, bool head_only,
     char *err, size_t errlen)
 {
-	struct wr w = { b, b->len, err, errlen, 0, head_only };
-	struct frame_hdr h;
-	size_t len;
+	struct msgc c;
+	uint16_t flags;
 
-	wr_space(&w, FRAME_HEADER_LEN);
-	wr_payload(&w, m);
-	len = b->len - w.start - FRAME_HEADER_LEN;
-	if (head_only && m->type == WIRE_DATA)
-		len += m->u.data.body_len;
-	if (!w.bad && wire_known(m->type) && len > wire_max_len(m->type))
-		wr_bad(&w, "payload over the bound of its type");
-	if (w.bad) {
-		b->len = w.start;
+	if (!wire_known(m->type)) {
+		frame_errf(err, errlen, "unknown message type %u", m->type);
 		return -1;
 	}
-	memset(&h, 0, sizeof(h));
-	h.type = m->type;
-	h.flags = m->type == WIRE_DATA && m->u.data.zstd ? WIRE_F_ZSTD : 0;
-	h.len = (uint32_t)len;
-	frame_hdr_encode(b->p + w.start, &h);
+	flags = m->type == WIRE_DATA && m->u.data.zstd ? WIRE_F_ZSTD : 0;
+	msg_encode_begin(&c, b, m->type, flags, 0);
+	c.omit_tail = head_only;
+	/* Only decoding writes through the field pointers. */
+	wire_msgs[m->type].fn(&c, (void *)(uintptr_t)&m->u);
+	if (msg_encode_end(&c, &wire_rules) == -1) {
+		frame_errf(err, errlen, "%s message: %s",
+		    wire_type_name(m->type), c.why);
+		return -1;
+	}
 	return 0;
 }
 
@@ -348,311 +352,20 @@ wire_encode_head(struct wire_buf *b, const struct wire_msg *m, char *err,
 	return wire_encode_part(b, m, true, err, errlen);
 }
 
-void
-wire_buf_free(struct wire_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-/* ---- decoding ---- */
-
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-	char *err;
-	size_t errlen;
-	int bad;
-};
-
-static int
-rd_fail(struct rd *r, const char *what)
-{
-	if (!r->bad)
-		frame_errf(r->err, r->errlen, "at payload byte %zu: %s",
-		    r->off, what);
-	r->bad = 1;
-	return -1;
-}
-
-static const uint8_t *
-rd_take(struct rd *r, size_t n, const char *what)
-{
-	char msg[128];
-
-	if (r->bad)
-		return NULL;
-	if (n > r->len - r->off) {
-		frame_errf(msg, sizeof(msg), "truncated %s (need %zu bytes, "
-		    "%zu left)", what, n, r->len - r->off);
-		rd_fail(r, msg);
-		return NULL;
-	}
-	r->off += n;
-	return r->p + r->off - n;
-}
-
-static uint16_t
-rd_u16(struct rd *r, const char *what)
-{
-	const uint8_t *p = rd_take(r, 2, what);
-
-	return p ? frame_get16(p) : 0;
-}
-
-static uint32_t
-rd_u32(struct rd *r, const char *what)
-{
-	const uint8_t *p = rd_take(r, 4, what);
-
-	return p ? frame_get32(p) : 0;
-}
-
-static uint64_t
-rd_u64(struct rd *r, const char *what)
-{
-	const uint8_t *p = rd_take(r, 8, what);
-
-	return p ? frame_get64(p) : 0;
-}
-
-static void
-rd_raw(struct rd *r, void *out, size_t n, const char *what)
-{
-	const uint8_t *p = rd_take(r, n, what);
-
-	if (p != NULL)
-		memcpy(out, p, n);
-	else
-		memset(out, 0, n);
-}
-
-/* A string into out[max + 1]; no NUL inside. */
-static void
-rd_text(struct rd *r, char *out, size_t max, const char *what)
-{
-	char msg[128];
-	const uint8_t *p;
-	uint16_t n;
-
-	out[0] = '\0';
-	n = rd_u16(r, what);
-	if (r->bad)
-		return;
-	if (n > max) {
-		frame_errf(msg, sizeof(msg), "%s of %u bytes exceeds %zu",
-		    what, n, max);
-		rd_fail(r, msg);
-		return;
-	}
-	if ((p = rd_take(r, n, what)) == NULL)
-		return;
-	if (memchr(p, '\0', n) != NULL) {
-		frame_errf(msg, sizeof(msg), "%s contains a NUL byte", what);
-		rd_fail(r, msg);
-		return;
-	}
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-static void
-rd_name(struct rd *r, char *out, const char *what)
-{
-	char msg[128];
-
-	rd_text(r, out, WIRE_NAME_MAX, what);
-	if (!r->bad && !wire_name_valid(out)) {
-		frame_errf(msg, sizeof(msg), "%s is not a valid name "
-		    "(empty, '.', '..' or contains '/')", what);
-		rd_fail(r, msg);
-	}
-}
-
-static void
-rd_ref(struct rd *r, struct wire_ref *ref, const char *what)
-{
-	rd_raw(r, ref->uuid, 16, what);
-	ref->ctransid = rd_u64(r, what);
-}
-
-static void
-rd_point(struct rd *r, struct wire_point *p)
-{
-	p->index = rd_u64(r, "command index");
-	p->offset = rd_u64(r, "byte offset");
-	rd_raw(r, p->digest.d, STREAM_DIGEST_LEN, "digest");
-}
-
-/* Counts are checked against the bytes left before anything is allocated. */
-static int
-rd_count(struct rd *r, uint32_t n, uint32_t max, size_t each, const char *what)
-{
-	char msg[128];
-
-	if (r->bad)
-		return -1;
-	if (n > max) {
-		frame_errf(msg, sizeof(msg), "%u %s exceed the limit of %u",
-		    n, what, max);
-		return rd_fail(r, msg);
-	}
-	if ((uint64_t)n * each > r->len - r->off) {
-		frame_errf(msg, sizeof(msg), "%u %s cannot fit in the %zu "
-		    "bytes left", n, what, r->len - r->off);
-		return rd_fail(r, msg);
-	}
-	return 0;
-}
-
-static void
-rd_stream_id(struct rd *r, struct wire_stream_id *id, bool in_begin)
-{
-	uint32_t known = WIRE_BEGIN_FLAGS_KNOWN |
-	    (in_begin ? WIRE_BEGIN_RESTART : 0);
-	uint32_t i, n;
-
-	rd_ref(r, &id->snap, "snapshot uuid");
-	rd_ref(r, &id->parent, "parent uuid");
-	id->version = rd_u32(r, "stream version");
-	id->flags = rd_u32(r, "flags");
-	n = rd_u32(r, "clone count");
-	if (rd_count(r, n, WIRE_CLONES_MAX, REF_LEN, "clone sources") == -1)
-		return;
-	if (id->flags & ~known) {
-		rd_fail(r, "unknown stream flags");
-		return;
-	}
-	if (n > 0)
-		id->clones = xcalloc(n, sizeof(*id->clones));
-	id->nclones = n;
-	for (i = 0; i < n; i++)
-		rd_ref(r, &id->clones[i], "clone uuid");
-}
-
-static void
-rd_list_reply(struct rd *r, struct wire_list_reply *l)
-{
-	uint32_t i, n;
-
-	n = rd_u32(r, "snapshot count");
-	if (rd_count(r, n, WIRE_LIST_MAX, 2 + 1 + REF_LEN, "snapshots") == -1)
-		return;
-	if (n > 0)
-		l->snaps = xcalloc(n, sizeof(*l->snaps));
-	l->nsnaps = n;
-	for (i = 0; i < n && !r->bad; i++) {
-		rd_name(r, l->snaps[i].name, "snapshot name");
-		rd_ref(r, &l->snaps[i].received, "received uuid");
-	}
-	n = rd_u32(r, "partial count");
-	if (rd_count(r, n, WIRE_PARTIALS_MAX, 2 + 1 + 2 * REF_LEN + 12 +
-	    POINT_LEN, "partials") == -1)
-		return;
-	if (n > 0)
-		l->partials = xcalloc(n, sizeof(*l->partials));
-	l->npartials = n;
-	for (i = 0; i < n && !r->bad; i++) {
-		rd_name(r, l->partials[i].name, "partial name");
-		rd_stream_id(r, &l->partials[i].id, false);
-		rd_point(r, &l->partials[i].point);
-	}
-}
-
-static void
-rd_data(struct rd *r, const struct frame_hdr *h, struct wire_data *d)
-{
-	d->index = rd_u64(r, "data index");
-	d->offset = rd_u64(r, "data offset");
-	d->ncmds = rd_u32(r, "command count");
-	d->raw_len = rd_u32(r, "raw length");
-	if (r->bad)
-		return;
-	d->zstd = (h->flags & WIRE_F_ZSTD) != 0;
-	d->body_len = (uint32_t)(r->len - r->off);
-	d->body = rd_take(r, d->body_len, "data body");
-	if (d->raw_len > WIRE_DATA_RAW_MAX)
-		rd_fail(r, "raw length over the data bound");
-	else if (!d->zstd && d->body_len != d->raw_len)
-		rd_fail(r, "raw length differs from the body length");
-	else if (d->raw_len == 0 || d->ncmds == 0)
-		rd_fail(r, "empty data frame");
-}
-
-static void
-rd_payload(struct rd *r, const struct frame_hdr *h, struct wire_msg *m)
-{
-	switch (m->type) {
-	case WIRE_HELLO:
-		m->u.hello.version = rd_u16(r, "version");
-		m->u.hello.caps = rd_u32(r, "capabilities");
-		m->u.hello.stream_version_max = rd_u32(r, "stream version");
-		m->u.hello.data_max = rd_u32(r, "data bound");
-		rd_text(r, m->u.hello.agent, WIRE_TEXT_MAX, "agent");
-		break;
-	case WIRE_LIST:
-		rd_name(r, m->u.job, "job name");
-		break;
-	case WIRE_LIST_REPLY:
-		rd_list_reply(r, &m->u.list);
-		break;
-	case WIRE_BEGIN:
-		rd_name(r, m->u.begin.job, "job name");
-		rd_name(r, m->u.begin.name, "snapshot name");
-		rd_stream_id(r, &m->u.begin.id, true);
-		m->u.begin.size_hint = rd_u64(r, "size hint");
-		break;
-	case WIRE_BEGIN_REPLY:
-		m->u.begin_reply.status = rd_u32(r, "status");
-		rd_point(r, &m->u.begin_reply.point);
-		rd_text(r, m->u.begin_reply.reason, WIRE_TEXT_MAX, "reason");
-		if (!r->bad && m->u.begin_reply.status > WIRE_BEGIN_COMPLETE)
-			rd_fail(r, "unknown begin status");
-		break;
-	case WIRE_DATA:
-		rd_data(r, h, &m->u.data);
-		break;
-	case WIRE_ACK:
-	case WIRE_END:
-		rd_point(r, &m->u.point);
-		break;
-	case WIRE_DONE:
-		rd_point(r, &m->u.done.point);
-		rd_text(r, m->u.done.path, WIRE_TEXT_MAX, "path");
-		break;
-	case WIRE_PRUNE:
-		rd_name(r, m->u.prune.job, "job name");
-		m->u.prune.hourly = rd_u32(r, "hourly");
-		m->u.prune.daily = rd_u32(r, "daily");
-		m->u.prune.weekly = rd_u32(r, "weekly");
-		m->u.prune.monthly = rd_u32(r, "monthly");
-		m->u.prune.yearly = rd_u32(r, "yearly");
-		m->u.prune.min_age = rd_u64(r, "min-age");
-		break;
-	case WIRE_PRUNE_REPLY:
-		m->u.prune_reply.deleted = rd_u32(r, "deleted");
-		m->u.prune_reply.kept = rd_u32(r, "kept");
-		break;
-	case WIRE_ERROR:
-		m->u.error.code = rd_u32(r, "error code");
-		rd_text(r, m->u.error.text, WIRE_TEXT_MAX, "error text");
-		break;
-	case WIRE_KEEPALIVE:
-		break;
-	}
-}
-
+/*
+ * The frame decoder checked h against wire_rules; a header built by hand
+ * is bounded by its payload's declaration all the same.
+ */
 int
 wire_decode(struct wire_msg *m, const struct frame_hdr *h,
     const uint8_t *payload, char *err, size_t errlen)
 {
-	struct rd r = { payload, h->len, 0, err, errlen, 0 };
-	char why[160];
+	struct msgc c;
 
 	memset(m, 0, sizeof(*m));
 	m->type = h->type;
-	if (frame_hdr_check(h, &wire_rules, why, sizeof(why)) == -1) {
-		frame_errf(err, errlen, "%s", why);
+	if (!wire_known(h->type)) {
+		frame_errf(err, errlen, "unknown message type %u", h->type);
 		return -1;
 	}
 	if (h->flags != 0 && !(h->type == WIRE_DATA && h->flags == WIRE_F_ZSTD)) {
@@ -660,16 +373,10 @@ wire_decode(struct wire_msg *m, const struct frame_hdr *h,
 		    wire_type_name(h->type), h->flags);
 		return -1;
 	}
-	rd_payload(&r, h, m);
-	if (!r.bad && r.off != r.len)
-		rd_fail(&r, "trailing bytes after the message");
-	if (r.bad) {
-		frame_errf(why, sizeof(why), "%s", err);
-		frame_errf(err, errlen, "%s message: %s", wire_type_name(h->type),
-		    why);
-		return -1;
-	}
-	return 0;
+	m->u.data.zstd = h->type == WIRE_DATA && (h->flags & WIRE_F_ZSTD);
+	msg_decode_begin(&c, payload, h->len);
+	wire_msgs[h->type].fn(&c, &m->u);
+	return msg_decode_end(&c, wire_type_name(h->type), err, errlen);
 }
 
 static void

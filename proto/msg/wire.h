@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "proto/base/types.h"
+#include "proto/msg/codec.h"
 #include "proto/msg/frame.h"
 
 #define WIRE_VERSION            1
@@ -202,12 +203,14 @@ struct wire_msg {
 	} u;
 };
 
-/* A growing output buffer of whole frames. */
-struct wire_buf {
-	uint8_t *p;
-	size_t len, cap;
-};
+/* The channel's name for the one codec buffer. */
+#define wire_buf        msgbuf
+#define wire_buf_free   msgbuf_free
 
+/*
+ * Bounds of len: the largest payload each type's declaration allows, and
+ * never more than the table of docs/protocol.md.
+ */
 extern const struct frame_rules wire_rules;
 
 const char *wire_type_name(uint16_t type);
@@ -226,7 +229,6 @@ int  wire_encode(struct wire_buf *b, const struct wire_msg *m,
  */
 int  wire_encode_head(struct wire_buf *b, const struct wire_msg *m,
     char *err, size_t errlen);
-void wire_buf_free(struct wire_buf *b);
 
 /*
  * Decode one frame (header already checked by the frame decoder) into m;

@@ -308,23 +308,45 @@ test_live_run_event_round_trip(void **state)
 	ctl_buf_free(&b);
 }
 
+/* One rule for strings (codec.h): over the field is refused, never cut. */
 static void
-test_text_cut_and_types(void **state)
+test_text_refused_and_types(void **state)
 {
 	char *big = malloc(CTL_TEXT_MAX * 2), got[CTL_TEXT_MAX], err[192];
 	struct ctl_buf b = { 0 };
+	struct ctl_run r;
+	struct frame_hdr h;
 	const uint8_t *p;
 	uint32_t len;
 
 	(void)state;
 	memset(big, 'e', CTL_TEXT_MAX * 2 - 1);
 	big[CTL_TEXT_MAX * 2 - 1] = '\0';
-	ctl_put_text(&b, CTL_M_FAIL, big);
+	assert_int_equal(ctl_put_text(&b, CTL_M_FAIL, big), -1);
+	assert_int_equal(b.len, 0);
+	big[CTL_TEXT_MAX] = '\0';
+	assert_int_equal(ctl_put_text(&b, CTL_M_FAIL, big), -1);
+	assert_int_equal(b.len, 0);
+	/* The longest text that fits is carried whole: the bound, exactly. */
+	big[CTL_TEXT_MAX - 1] = '\0';
+	assert_int_equal(ctl_put_text(&b, CTL_M_FAIL, big), 0);
 	p = one_frame(&b, CTL_M_FAIL, &len);
 	assert_int_equal(len, 2 + CTL_TEXT_MAX - 1);
+	assert_int_equal(len, ctl_rules.max_len(CTL_M_FAIL));
 	assert_int_equal(ctl_get_text(p, len, got, sizeof(got), err,
 	    sizeof(err)), 0);
 	assert_int_equal(strlen(got), CTL_TEXT_MAX - 1);
+	frame_hdr_decode(&h, b.p);
+	h.len++;
+	assert_int_equal(frame_hdr_check(&h, &ctl_rules, err, sizeof(err)), -1);
+	ctl_buf_free(&b);
+	/* A record field without its NUL: refused, b as before. */
+	memset(&r, 0, sizeof(r));
+	memset(r.error, 'e', sizeof(r.error));
+	assert_int_equal(ctl_put_run(&b, &r), -1);
+	assert_int_equal(b.len, 0);
+	r.error[sizeof(r.error) - 1] = '\0';
+	assert_int_equal(ctl_put_run(&b, &r), 0);
 	ctl_buf_free(&b);
 	ctl_put_text(&b, CTL_M_OK, "job home started");
 	p = one_frame(&b, CTL_M_OK, &len);
@@ -334,6 +356,43 @@ test_text_cut_and_types(void **state)
 	assert_string_equal(got, "job home started");
 	ctl_buf_free(&b);
 	free(big);
+}
+
+/* Each record's bound is its largest encoding, derived from its fields. */
+static void
+test_derived_bounds(void **state)
+{
+	static struct ctl_job j;
+	static struct ctl_event e;
+	static struct ctl_snap sn;
+	struct ctl_buf b = { 0 };
+	uint32_t len;
+
+	(void)state;
+	fill(j.name, sizeof(j.name), 'j');
+	fill(j.schedule, sizeof(j.schedule), 's');
+	fill(j.error, sizeof(j.error), 'e');
+	assert_int_equal(ctl_put_job(&b, &j), 0);
+	one_frame(&b, CTL_JOB, &len);
+	assert_int_equal(len, ctl_rules.max_len(CTL_JOB));
+	ctl_buf_free(&b);
+	/* An event's bound is that of its larger body, a run. */
+	e.kind = CTL_EV_RUN_END;
+	fill(e.run.job, sizeof(e.run.job), 'j');
+	fill(e.run.target, sizeof(e.run.target), 't');
+	fill(e.run.snapshot, sizeof(e.run.snapshot), 's');
+	fill(e.run.parent, sizeof(e.run.parent), 'p');
+	fill(e.run.error, sizeof(e.run.error), 'e');
+	assert_int_equal(ctl_put_event(&b, &e), 0);
+	one_frame(&b, CTL_EVENT, &len);
+	assert_int_equal(len, ctl_rules.max_len(CTL_EVENT));
+	assert_true(ctl_rules.max_len(CTL_LIVE) < len);
+	ctl_buf_free(&b);
+	/* More held targets than the bound: refused, not cut. */
+	sn.nheld = CTL_HELD_MAX + 1;
+	assert_int_equal(ctl_put_snap(&b, &sn), -1);
+	assert_int_equal(b.len, 0);
+	ctl_buf_free(&b);
 }
 
 static void
@@ -362,7 +421,8 @@ main(void)
 		cmocka_unit_test(test_largest_records_fit_their_bounds),
 		cmocka_unit_test(test_job_and_target_round_trip),
 		cmocka_unit_test(test_live_run_event_round_trip),
-		cmocka_unit_test(test_text_cut_and_types),
+		cmocka_unit_test(test_text_refused_and_types),
+		cmocka_unit_test(test_derived_bounds),
 		cmocka_unit_test(test_readonly_commands),
 	};
 

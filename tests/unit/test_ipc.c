@@ -166,24 +166,50 @@ test_progress_and_result(void **state)
 	ipc_buf_free(&b);
 }
 
+/* One rule for strings (codec.h): over the bound is refused, never cut. */
 static void
-test_long_strings_are_cut_to_bound(void **state)
+test_long_strings_are_refused(void **state)
 {
 	struct ipc_buf b = { 0 };
+	struct ipc_xfer x = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
 	char *big, *what, err[192];
+	uint8_t *bad;
 
 	(void)state;
 	big = malloc(IPC_STR_MAX * 2 + 1);
 	memset(big, 'x', IPC_STR_MAX * 2);
 	big[IPC_STR_MAX * 2] = '\0';
-	ipc_put_progress(&b, 1, big);
+	assert_int_equal(ipc_put_progress(&b, 1, big), -1);
+	assert_int_equal(b.len, 0);
+	big[IPC_STR_MAX + 1] = '\0';
+	x.phase = x.target = "";
+	x.snapshot = big;
+	assert_int_equal(ipc_put_xfer(&b, 1, &x), -1);
+	assert_int_equal(b.len, 0);
+	/* A frame already in b stays whole. */
+	assert_int_equal(ipc_put_hello(&b, 1), 0);
+	assert_int_equal(ipc_put_progress(&b, 1, big), -1);
+	assert_int_equal(b.len, FRAME_HEADER_LEN + 4);
+	ipc_buf_free(&b);
+	/* At the bound exactly: carried whole. */
+	big[IPC_STR_MAX] = '\0';
+	assert_int_equal(ipc_put_progress(&b, 1, big), 0);
 	one_frame(&b, &h, &p);
 	assert_int_equal(ipc_get_progress(p, h.len, &what, err, sizeof(err)),
 	    0);
 	assert_int_equal(strlen(what), IPC_STR_MAX);
 	free(what);
+	/* The decoder refuses a length over the bound. */
+	bad = malloc(2 + IPC_STR_MAX + 1);
+	frame_put16(bad, IPC_STR_MAX + 1);
+	memset(bad + 2, 'x', IPC_STR_MAX + 1);
+	assert_int_equal(ipc_get_progress(bad, 2 + IPC_STR_MAX + 1, &what, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "too long"));
+	assert_null(what);
+	free(bad);
 	free(big);
 	ipc_buf_free(&b);
 }
@@ -529,6 +555,85 @@ test_largest_messages_fit(void **state)
 	free(big);
 }
 
+/* The largest message of a type is exactly its bound; one byte more is
+ * refused on the header. */
+static void
+bound_is_exact(const struct ipc_buf *b)
+{
+	struct frame_hdr h;
+	char err[192];
+
+	frame_hdr_decode(&h, b->p);
+	assert_int_equal(h.len, b->len - FRAME_HEADER_LEN);
+	assert_int_equal(h.len, ipc_rules.max_len(h.type));
+	h.len++;
+	assert_int_equal(frame_hdr_check(&h, &ipc_rules, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "exceeds"));
+}
+
+static void
+test_derived_bounds(void **state)
+{
+	struct ipc_target tg[IPC_TARGETS_MAX + 1];
+	struct ipc_target_result trs[IPC_TARGETS_MAX];
+	struct ipc_run run = sample_run;
+	struct ipc_result res = { 0 };
+	struct ipc_xfer x;
+	struct ipc_held held;
+	struct ipc_buf b = { 0 };
+	char *big, *name, **names;
+	size_t i;
+
+	(void)state;
+	big = malloc(IPC_STR_MAX + 1);
+	memset(big, 'x', IPC_STR_MAX);
+	big[IPC_STR_MAX] = '\0';
+	name = big + IPC_STR_MAX - IPC_NAME_MAX;
+	for (i = 0; i <= IPC_TARGETS_MAX; i++)
+		tg[i] = (struct ipc_target){ .name = big, .host = big,
+		    .port = 1, .cert_name = big };
+	for (i = 0; i < IPC_TARGETS_MAX; i++)
+		trs[i] = (struct ipc_target_result){ .name = big,
+		    .parent = big, .error = big };
+	run.job = run.source = run.snapshot_dir = big;
+	run.tls_certificate = run.tls_key = run.tls_ca = big;
+	run.ntargets = IPC_TARGETS_MAX;
+	run.targets = tg;
+	assert_int_equal(ipc_put_run(&b, 1, &run), 0);
+	bound_is_exact(&b);
+	ipc_buf_free(&b);
+	/* More targets than the bound: refused, not cut. */
+	run.ntargets = IPC_TARGETS_MAX + 1;
+	assert_int_equal(ipc_put_run(&b, 1, &run), -1);
+	assert_int_equal(b.len, 0);
+	res.snapshot = res.error = big;
+	res.ntargets = IPC_TARGETS_MAX;
+	res.targets = trs;
+	assert_int_equal(ipc_put_result(&b, 1, &res), 0);
+	bound_is_exact(&b);
+	ipc_buf_free(&b);
+	x = (struct ipc_xfer){ big, big, big, 0, 0, 0, 0, 0 };
+	assert_int_equal(ipc_put_xfer(&b, 1, &x), 0);
+	bound_is_exact(&b);
+	ipc_buf_free(&b);
+	assert_int_equal(ipc_put_progress(&b, 1, big), 0);
+	bound_is_exact(&b);
+	ipc_buf_free(&b);
+	names = calloc(IPC_HELD_MAX, sizeof(*names));
+	for (i = 0; i < IPC_HELD_MAX; i++)
+		names[i] = name;
+	held = (struct ipc_held){ big, IPC_HELD_MAX, names };
+	assert_int_equal(ipc_put_held(&b, 1, &held), 0);
+	bound_is_exact(&b);
+	ipc_buf_free(&b);
+	assert_int_equal(ipc_put_hello(&b, 1), 0);
+	bound_is_exact(&b);
+	ipc_buf_free(&b);
+	free(names);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -537,7 +642,7 @@ main(void)
 		cmocka_unit_test(test_run_round_trip_and_truncation),
 		cmocka_unit_test(test_run_rejects_relative_paths_and_nul),
 		cmocka_unit_test(test_progress_and_result),
-		cmocka_unit_test(test_long_strings_are_cut_to_bound),
+		cmocka_unit_test(test_long_strings_are_refused),
 		cmocka_unit_test(test_decoder_refuses_unknown_and_oversize),
 		cmocka_unit_test(test_read_frame_over_socketpair),
 		cmocka_unit_test(test_read_frame_truncated_payload),
@@ -545,6 +650,7 @@ main(void)
 		cmocka_unit_test(test_xfer),
 		cmocka_unit_test(test_held),
 		cmocka_unit_test(test_largest_messages_fit),
+		cmocka_unit_test(test_derived_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

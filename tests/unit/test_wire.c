@@ -946,6 +946,106 @@ write_corpus(const char *dir)
 	wire_buf_free(&all);
 }
 
+/* One rule for strings (codec.h): over the bound is refused both ways. */
+static void
+test_long_strings_refused(void **state)
+{
+	struct wire_buf b = { 0 };
+	struct wire_msg m;
+	uint8_t p[2 + WIRE_TEXT_MAX + 1];
+	char err[256];
+
+	(void)state;
+	sample(WIRE_HELLO, &m);
+	memset(m.u.hello.agent, 'a', sizeof(m.u.hello.agent));
+	assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "too long"));
+	assert_int_equal(b.len, 0);
+	sample(WIRE_ERROR, &m);
+	memset(m.u.error.text, 't', sizeof(m.u.error.text));
+	assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+	assert_int_equal(b.len, 0);
+	frame_put32(p, WIRE_E_DENIED);
+	frame_put16(p + 4, WIRE_TEXT_MAX + 1);
+	reject(WIRE_ERROR, 0, p, 6, "too long");
+	wire_buf_free(&b);
+}
+
+/*
+ * Bounds of len are derived from the declarations, never above the table
+ * of docs/protocol.md; the largest BEGIN and HELLO are exactly their
+ * bound and one byte more is refused on the header.
+ */
+static void
+test_derived_bounds(void **state)
+{
+	static struct wire_ref cl[WIRE_CLONES_MAX];
+	struct wire_buf b = { 0 };
+	struct frame_decoder d;
+	struct wire_msg m;
+	struct frame_hdr h;
+	uint16_t t;
+
+	(void)state;
+	for (t = 1; t <= WIRE_TYPE_MAX; t++)
+		assert_true(wire_rules.max_len(t) <= (t == WIRE_DATA ?
+		    WIRE_DATA_MAX : t == WIRE_LIST_REPLY ?
+		    WIRE_LIST_REPLY_MAX : WIRE_CTRL_MAX));
+	assert_int_equal(wire_rules.max_len(WIRE_DATA), WIRE_DATA_MAX);
+	assert_int_equal(wire_rules.max_len(WIRE_LIST_REPLY),
+	    WIRE_LIST_REPLY_MAX);
+	assert_int_equal(wire_rules.max_len(WIRE_KEEPALIVE), 0);
+	assert_int_equal(wire_rules.max_len(WIRE_PRUNE_REPLY), 8);
+	sample(WIRE_BEGIN, &m);
+	memset(m.u.begin.job, 'j', WIRE_NAME_MAX);
+	memset(m.u.begin.name, 'n', WIRE_NAME_MAX);
+	m.u.begin.id.nclones = WIRE_CLONES_MAX;
+	m.u.begin.id.clones = cl;
+	encode_ok(&b, &m);
+	frame_hdr_decode(&h, b.p);
+	assert_int_equal(h.len, wire_rules.max_len(WIRE_BEGIN));
+	push_header(&d, WIRE_BEGIN, h.len, FRAME_NEED_MORE);
+	frame_decoder_free(&d);
+	push_header(&d, WIRE_BEGIN, h.len + 1, FRAME_ERROR);
+	assert_non_null(strstr(d.err, "exceeds the limit"));
+	frame_decoder_free(&d);
+	b.len = 0;
+	sample(WIRE_HELLO, &m);
+	memset(m.u.hello.agent, 'a', WIRE_TEXT_MAX);
+	encode_ok(&b, &m);
+	frame_hdr_decode(&h, b.p);
+	assert_int_equal(h.len, wire_rules.max_len(WIRE_HELLO));
+	push_header(&d, WIRE_HELLO, h.len + 1, FRAME_ERROR);
+	frame_decoder_free(&d);
+	wire_buf_free(&b);
+}
+
+/* A list reply over the protocol's 16 MiB is refused, not cut. */
+static void
+test_list_reply_over_bound(void **state)
+{
+	struct wire_buf b = { 0 };
+	struct wire_msg m;
+	char err[256];
+	uint32_t i;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_LIST_REPLY;
+	m.u.list.nsnaps = WIRE_LIST_MAX;
+	m.u.list.snaps = calloc(WIRE_LIST_MAX, sizeof(*m.u.list.snaps));
+	for (i = 0; i < WIRE_LIST_MAX; i++)
+		memset(m.u.list.snaps[i].name, 's', WIRE_NAME_MAX);
+	assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bound"));
+	assert_int_equal(b.len, 0);
+	m.u.list.nsnaps = WIRE_LIST_MAX + 1;
+	assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "limit"));
+	free(m.u.list.snaps);
+	wire_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -964,6 +1064,9 @@ main(void)
 		cmocka_unit_test(test_fsm_transfer),
 		cmocka_unit_test(test_fsm_out_of_order),
 		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_long_strings_refused),
+		cmocka_unit_test(test_derived_bounds),
+		cmocka_unit_test(test_list_reply_over_bound),
 	};
 
 	if (getenv("WIRE_CORPUS") != NULL)
