@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proto/base/hex.h"
 #include "proto/base/log.h"
 #include "daemon/stats.h"
 
@@ -109,24 +110,12 @@ stats_enc(FILE *f, const char *s)
 	}
 }
 
-static int
-stats_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode one token into dst; -1 if malformed or too long. */
 static int
 stats_dec(const char *tok, char *dst, size_t len)
 {
 	size_t o = 0;
-	int hi, lo;
+	uint8_t ch;
 
 	if (strcmp(tok, "-") == 0) {
 		dst[0] = '\0';
@@ -139,10 +128,9 @@ stats_dec(const char *tok, char *dst, size_t len)
 			dst[o++] = *tok;
 			continue;
 		}
-		if ((hi = stats_hexval(tok[1])) == -1 ||
-		    (lo = stats_hexval(tok[2])) == -1 || (hi == 0 && lo == 0))
+		if (hex_decode(&ch, 1, tok + 1, HEX_ANYCASE) == -1 || ch == 0)
 			return -1;
-		dst[o++] = (char)(hi << 4 | lo);
+		dst[o++] = (char)ch;
 		tok += 2;
 	}
 	dst[o] = '\0';

@@ -37,6 +37,7 @@
 
 #include "engine/checkpoint.h"
 #include "proto/base/fdio.h"
+#include "proto/base/hex.h"
 #include "proto/stream/stream.h"
 
 #define CKPT_MAGIC	"btrsend-checkpoint"
@@ -265,16 +266,6 @@ checkpoint_remove(int dirfd, const char *name)
 }
 
 static int
-ckpt_hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-static int
 ckpt_parse_u64(struct ckpt_parse *p, const char *key, const char *s,
     uint64_t max, uint64_t *v)
 {
@@ -305,7 +296,7 @@ ckpt_parse_escaped(struct ckpt_parse *p, const char *key, const char *s,
     char *out, size_t outlen)
 {
 	size_t n = 0;
-	int hi, lo, ch;
+	uint8_t ch;
 
 	for (; *s != '\0'; s++) {
 		if (n + 1 >= outlen) {
@@ -321,13 +312,12 @@ ckpt_parse_escaped(struct ckpt_parse *p, const char *key, const char *s,
 			out[n++] = *s;
 			continue;
 		}
-		if (s[1] != 'x' || (hi = ckpt_hexval(s[2])) == -1 ||
-		    (lo = ckpt_hexval(s[3])) == -1 || (hi == 0 && lo == 0)) {
+		if (s[1] != 'x' || hex_decode(&ch, 1, s + 2, HEX_LOWER) == -1 ||
+		    ch == 0) {
 			ckpt_errf(p, "%s: bad escape (expected \\xHH, lowercase, "
 			    "not \\x00)", key);
 			return -1;
 		}
-		ch = hi << 4 | lo;
 		if (ch > 0x20 && ch < 0x7f && ch != '\\') {
 			ckpt_errf(p, "%s: needless escape of '%c'", key, ch);
 			return -1;
@@ -463,8 +453,8 @@ ckpt_parse_value(struct ckpt_parse *p, enum ckpt_key k, const char *v)
 		    &c->data_bytes);
 	case K_DIGEST:
 		if (strlen(v) != STREAM_DIGEST_HEXLEN - 1 ||
-		    strspn(v, "0123456789abcdef") != STREAM_DIGEST_HEXLEN - 1 ||
-		    stream_digest_parse(&c->digest, v) == -1) {
+		    hex_decode(c->digest.d, sizeof(c->digest.d), v,
+		    HEX_LOWER) == -1) {
 			ckpt_errf(p, "digest: expected 64 lowercase hex digits");
 			return -1;
 		}
@@ -526,9 +516,9 @@ ckpt_check_crc(struct ckpt_parse *p, char *b, size_t len)
 {
 	static const char pfx[] = "crc32c ";
 	const size_t crclen = sizeof(pfx) - 1 + 8 + 1;
-	uint32_t want = 0;
-	size_t body, i;
-	int h;
+	uint8_t w[4];
+	uint32_t want;
+	size_t body;
 
 	if (len < crclen || b[len - 1] != '\n' ||
 	    (len > crclen && b[len - crclen - 1] != '\n') ||
@@ -538,13 +528,13 @@ ckpt_check_crc(struct ckpt_parse *p, char *b, size_t len)
 		return -1;
 	}
 	body = len - crclen;
-	for (i = 0; i < 8; i++) {
-		if ((h = ckpt_hexval(b[body + sizeof(pfx) - 1 + i])) == -1) {
-			ckpt_errf(p, "crc32c line: expected 8 lowercase hex digits");
-			return -1;
-		}
-		want = want << 4 | (uint32_t)h;
+	if (hex_decode(w, sizeof(w), b + body + sizeof(pfx) - 1,
+	    HEX_LOWER) == -1) {
+		ckpt_errf(p, "crc32c line: expected 8 lowercase hex digits");
+		return -1;
 	}
+	want = (uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 |
+	    (uint32_t)w[2] << 8 | w[3];
 	if (ckpt_crc(b, body) != want) {
 		ckpt_errf(p, "crc32c mismatch (stored %08" PRIx32 ", computed %08"
 		    PRIx32 "): file is corrupt", want, ckpt_crc(b, body));
