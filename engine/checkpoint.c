@@ -36,7 +36,7 @@
 #include <uuid/uuid.h>
 
 #include "engine/checkpoint.h"
-#include "proto/base/fdio.h"
+#include "proto/base/file.h"
 #include "proto/base/hex.h"
 #include "proto/stream/stream.h"
 
@@ -207,48 +207,18 @@ checkpoint_write(int dirfd, const char *name, const struct checkpoint *c)
 {
 	struct ckpt_buf *o;
 	char tmp[NAME_MAX + 2];
-	int fd = -1, saved;
+	int rv = -1, saved;
 
 	if ((o = malloc(sizeof(*o))) == NULL)
 		return -1;
-	if (ckpt_format(c, o) == -1) {
+	if (ckpt_format(c, o) == -1)
 		errno = EINVAL;
-		goto fail;
-	}
-	if (ckpt_tmpname(name, tmp, sizeof(tmp)) == -1)
-		goto fail;
-	/* A crash may have left the temp file; it was never valid, drop it. */
-	if (unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT)
-		goto fail;
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1)
-		goto fail;
-	if (fd_write_all(fd, o->b, o->len) == -1 || fsync(fd) == -1)
-		goto fail_unlink;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail_unlink;
-	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) == -1)
-		goto fail_unlink;
-	if (fsync(dirfd) == -1)
-		goto fail;
-	free(o);
-	return 0;
-
-fail_unlink:
+	else if (ckpt_tmpname(name, tmp, sizeof(tmp)) == 0)
+		rv = file_replace_at(dirfd, name, tmp, 0600, o->b, o->len);
 	saved = errno;
-	unlinkat(dirfd, tmp, 0);
-	errno = saved;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
 	free(o);
 	errno = saved;
-	return -1;
+	return rv;
 }
 
 int

@@ -11,6 +11,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto/base/file.h"
 #include "proto/base/hex.h"
 
 static void
@@ -58,12 +64,68 @@ test_hex_decode_refuses(void **state)
 	assert_int_equal(hex_digit('\0', HEX_ANYCASE), -1);
 }
 
+static void
+slurp(int dirfd, const char *name, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	assert_true((fd = openat(dirfd, name, O_RDONLY)) != -1);
+	assert_true((n = read(fd, buf, len - 1)) >= 0);
+	buf[n] = '\0';
+	close(fd);
+}
+
+static void
+test_file_replace(void **state)
+{
+	char dir[] = "/tmp/test_base.XXXXXX", buf[64];
+	struct stat sb;
+	int dfd, fd;
+
+	(void)state;
+	umask(022);
+	assert_non_null(mkdtemp(dir));
+	assert_true((dfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1);
+	assert_int_equal(file_replace(dir, "f", "f.tmp", 0640, "one\n", 4), 0);
+	slurp(dfd, "f", buf, sizeof(buf));
+	assert_string_equal(buf, "one\n");
+	assert_int_equal(fstatat(dfd, "f", &sb, 0), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	/* A crash left a stale temp file: it is replaced, not appended to. */
+	assert_true((fd = openat(dfd, "f.tmp", O_WRONLY | O_CREAT, 0600)) != -1);
+	assert_int_equal(write(fd, "stale stale", 11), 11);
+	close(fd);
+	assert_int_equal(file_replace_at(dfd, "f", "f.tmp", 0600, "two", 3), 0);
+	slurp(dfd, "f", buf, sizeof(buf));
+	assert_string_equal(buf, "two");
+	assert_int_equal(faccessat(dfd, "f.tmp", F_OK, 0), -1);
+	/* A temp name that cannot be created: old contents stay. */
+	assert_int_equal(mkdirat(dfd, "d.tmp", 0700), 0);
+	assert_int_equal(file_replace_at(dfd, "f", "d.tmp", 0600, "3", 1), -1);
+	slurp(dfd, "f", buf, sizeof(buf));
+	assert_string_equal(buf, "two");
+	assert_int_equal(unlinkat(dfd, "d.tmp", AT_REMOVEDIR), 0);
+	/* Renaming over a directory fails; the temp file is gone. */
+	assert_int_equal(mkdirat(dfd, "d", 0700), 0);
+	assert_int_equal(file_replace_at(dfd, "d", "d.tmp", 0600, "4", 1), -1);
+	assert_int_equal(faccessat(dfd, "d.tmp", F_OK, 0), -1);
+	assert_int_equal(unlinkat(dfd, "d", AT_REMOVEDIR), 0);
+	assert_int_equal(file_replace("/nonexistent/x", "f", "f.tmp", 0600,
+	    "", 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(unlinkat(dfd, "f", 0), 0);
+	close(dfd);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex_round_trip),
 		cmocka_unit_test(test_hex_decode_refuses),
+		cmocka_unit_test(test_file_replace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
