@@ -82,7 +82,6 @@ size_t	 admin_fit(char *dst, size_t len, const char *src, size_t columns);
 void	 admin_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	 admin_colour(void);
 const char *admin_result_colour(uint8_t result);
-void	 admin_size(char *buf, size_t len, uint64_t bytes);
 void	 admin_time(char *buf, size_t len, int64_t t);
 void	 admin_duration(char *buf, size_t len, int64_t secs);
 /* A progress bar line for a running transfer, at most 80 columns. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/ctl/ctl_admin.h"
+#include "proto/base/fmt.h"
 
 #define BAR_WIDTH	12
 
@@ -40,24 +41,6 @@ admin_result_colour(uint8_t result)
 		return "\033[31m";
 	}
 	return "";
-}
-
-/* At most 7 characters: "1023.9G". */
-void
-admin_size(char *buf, size_t len, uint64_t bytes)
-{
-	static const char units[] = "BKMGTPE";
-	double v = (double)bytes;
-	size_t u = 0;
-
-	while (v >= 1024 && u < sizeof(units) - 2) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 "B", bytes);
-	else
-		snprintf(buf, len, "%.1f%c", v, units[u]);
 }
 
 /* 19 characters in the local zone, or "-" for 0. */
@@ -194,9 +177,9 @@ admin_progress(FILE *f, const struct ctl_live *l)
 	for (i = 0; i < BAR_WIDTH; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[BAR_WIDTH] = '\0';
-	admin_size(done, sizeof(done), l->done);
-	admin_size(total, sizeof(total), l->total);
-	admin_size(rate, sizeof(rate), l->rate);
+	fmt_size(done, sizeof(done), l->done, FMT_SIZE_SHORT);
+	fmt_size(total, sizeof(total), l->total, FMT_SIZE_SHORT);
+	fmt_size(rate, sizeof(rate), l->rate, FMT_SIZE_SHORT);
 	admin_duration(eta, sizeof(eta), e);
 	if (pct < 0)
 		snprintf(pcts, sizeof(pcts), "   ?%%");

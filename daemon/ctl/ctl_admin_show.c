@@ -11,6 +11,7 @@
 
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/ctl_admin.h"
+#include "proto/base/fmt.h"
 #include "proto/base/log.h"
 
 /* Everything a reply carried, in order. */
@@ -303,7 +304,7 @@ history_line(const struct ctl_run *r)
 
 	admin_time(start, sizeof(start), r->start);
 	admin_duration(dur, sizeof(dur), r->end - r->start);
-	admin_size(bytes, sizeof(bytes), r->bytes);
+	fmt_size(bytes, sizeof(bytes), r->bytes, FMT_SIZE_SHORT);
 	admin_line("%-5u %-10.10s %-10.10s %-19s %7s %7s %3u %s%s%s", r->id,
 	    r->job, r->target[0] ? r->target : "-", start, dur, bytes,
 	    r->resumes, col, ctl_result_name(r->result), off(col));
@@ -358,8 +359,8 @@ monitor_human(const struct ctl_event *e)
 		    e->live.job);
 		break;
 	case CTL_EV_PROGRESS:
-		admin_size(a, sizeof(a), e->live.done);
-		admin_size(b, sizeof(b), e->live.rate);
+		fmt_size(a, sizeof(a), e->live.done, FMT_SIZE_SHORT);
+		fmt_size(b, sizeof(b), e->live.rate, FMT_SIZE_SHORT);
 		pct = admin_percent(&e->live);
 		if (pct < 0)
 			snprintf(pcts, sizeof(pcts), "?%%");
@@ -372,7 +373,7 @@ monitor_human(const struct ctl_event *e)
 	case CTL_EV_TARGET_DONE:
 	case CTL_EV_RUN_END:
 		/* A target: bytes sent; the run: the snapshot it made. */
-		admin_size(a, sizeof(a), e->run.bytes);
+		fmt_size(a, sizeof(a), e->run.bytes, FMT_SIZE_SHORT);
 		col = admin_result_colour(e->run.result);
 		admin_line("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %s", when,
 		    ctl_event_name(e->kind), e->run.id, e->run.job,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "proto/base/file.h"
+#include "proto/base/fmt.h"
 #include "proto/base/hex.h"
 
 static void
@@ -62,6 +63,30 @@ test_hex_decode_refuses(void **state)
 	assert_int_equal(hex_digit('F', HEX_ANYCASE), 15);
 	assert_int_equal(hex_digit('g', HEX_ANYCASE), -1);
 	assert_int_equal(hex_digit('\0', HEX_ANYCASE), -1);
+}
+
+static void
+test_fmt_size(void **state)
+{
+	char b[FMT_SIZE_LEN];
+
+	(void)state;
+	fmt_size(b, sizeof(b), 0, 0);
+	assert_string_equal(b, "0 B");
+	fmt_size(b, sizeof(b), 1023, 0);
+	assert_string_equal(b, "1023 B");
+	fmt_size(b, sizeof(b), 1536, 0);
+	assert_string_equal(b, "1.5 KiB");
+	fmt_size(b, sizeof(b), 412ull << 20 | 300ull << 10, 0);
+	assert_string_equal(b, "412.3 MiB");
+	fmt_size(b, sizeof(b), 3ull << 40, 0);
+	assert_string_equal(b, "3.0 TiB");
+	fmt_size(b, sizeof(b), UINT64_MAX, 0);
+	assert_string_equal(b, "16.0 EiB");
+	fmt_size(b, sizeof(b), UINT64_MAX, FMT_SIZE_SHORT);
+	assert_string_equal(b, "16.0E");
+	fmt_size(b, sizeof(b), (1ull << 40) - 1, FMT_SIZE_SHORT);
+	assert_string_equal(b, "1024.0G");
 }
 
 static void
@@ -125,6 +150,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex_round_trip),
 		cmocka_unit_test(test_hex_decode_refuses),
+		cmocka_unit_test(test_fmt_size),
 		cmocka_unit_test(test_file_replace),
 	};
 
