@@ -19,6 +19,7 @@
 #include "proto/base/file.h"
 #include "proto/base/fmt.h"
 #include "proto/base/hex.h"
+#include "proto/base/json.h"
 
 static void
 test_hex_round_trip(void **state)
@@ -89,6 +90,179 @@ test_fmt_size(void **state)
 	assert_string_equal(b, "1024.0G");
 }
 
+/* The document the calls in fn make, and json_finish's result. */
+static char *
+json_capture(void (*fn)(struct json *), int *rv)
+{
+	struct json j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	json_start(&j, f);
+	fn(&j);
+	*rv = json_finish(&j);
+	fclose(f);
+	return buf;
+}
+
+static void
+nested(struct json *j)
+{
+	json_object(j, NULL);
+	json_int(j, "version", 1);
+	json_array(j, "a");
+	json_object(j, NULL);
+	json_end(j);
+	json_uint(j, NULL, UINT64_MAX);
+	json_array(j, NULL);
+	json_end(j);
+	json_null(j, NULL);
+	json_end(j);
+	json_object(j, "o");
+	json_bool(j, "t", 1);
+	json_bool(j, "f", 0);
+	json_int(j, "n", INT64_MIN);
+	json_end(j);
+	json_array(j, "e");
+	json_end(j);
+	json_end(j);
+}
+
+static void
+test_json_nesting(void **state)
+{
+	char *out;
+	int rv;
+
+	(void)state;
+	out = json_capture(nested, &rv);
+	assert_int_equal(rv, 0);
+	assert_string_equal(out, "{\"version\":1,\"a\":[{},"
+	    "18446744073709551615,[],null],\"o\":{\"t\":true,\"f\":false,"
+	    "\"n\":-9223372036854775808},\"e\":[]}\n");
+	free(out);
+}
+
+static void
+strings(struct json *j)
+{
+	json_array(j, NULL);
+	/* Escapes; well-formed UTF-8 (2, 3 and 4 bytes) as is. */
+	json_string(j, NULL, "q\"b\\n\nt\tc\001d\x7f"
+	    "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	/*
+	 * Not UTF-8: a lone continuation, a truncated sequence, overlong
+	 * '/', a surrogate, above U+10FFFF, 0xff, a lead at the end.
+	 */
+	json_string(j, NULL, "\x80|\xe2\x82|\xc0\xaf|\xed\xa0\x80|"
+	    "\xf4\x90\x80\x80|\xff|\xc3");
+	json_end(j);
+}
+
+static void
+test_json_strings(void **state)
+{
+	char *out;
+	int rv;
+
+	(void)state;
+	out = json_capture(strings, &rv);
+	assert_int_equal(rv, 0);
+	assert_string_equal(out, "[\"q\\\"b\\\\n\\nt\\u0009c\\u0001d"
+	    "\\u007f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\","
+	    "\"\\ufffd|\\ufffd\\ufffd|\\ufffd\\ufffd|"
+	    "\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd\\ufffd|"
+	    "\\ufffd|\\ufffd\"]\n");
+	free(out);
+}
+
+static void
+unclosed(struct json *j)
+{
+	json_object(j, NULL);
+	json_int(j, "a", 1);
+}
+
+static void
+unnamed(struct json *j)
+{
+	json_object(j, NULL);
+	json_int(j, NULL, 1);
+	json_end(j);
+}
+
+static void
+named_in_array(struct json *j)
+{
+	json_array(j, NULL);
+	json_int(j, "a", 1);
+	json_end(j);
+}
+
+static void
+two_documents(struct json *j)
+{
+	json_null(j, NULL);
+	json_null(j, NULL);
+}
+
+static void
+too_deep(struct json *j)
+{
+	int i;
+
+	for (i = 0; i <= JSON_MAX_DEPTH; i++)
+		json_array(j, NULL);
+	for (i = 0; i <= JSON_MAX_DEPTH; i++)
+		json_end(j);
+}
+
+static void
+test_json_misuse(void **state)
+{
+	void (*fns[])(struct json *) = {
+		unclosed, unnamed, named_in_array, two_documents, too_deep,
+	};
+	size_t i;
+	char *out;
+	int rv;
+
+	(void)state;
+	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		errno = 0;
+		out = json_capture(fns[i], &rv);
+		assert_int_equal(rv, -1);
+		assert_int_equal(errno, EINVAL);
+		free(out);
+	}
+}
+
+static void
+test_json_write_error(void **state)
+{
+	char small[8];
+	struct json j;
+	FILE *f;
+
+	(void)state;
+	/* A full disk: the error surfaces at the latest in the flush. */
+	assert_non_null(f = fopen("/dev/full", "w"));
+	json_start(&j, f);
+	json_string(&j, NULL, "does not fit");
+	assert_int_equal(json_finish(&j), -1);
+	assert_int_equal(errno, ENOSPC);
+	fclose(f);
+	/* A short buffer without buffering: the write itself fails. */
+	assert_non_null(f = fmemopen(small, sizeof(small), "w"));
+	setvbuf(f, NULL, _IONBF, 0);
+	json_start(&j, f);
+	json_string(&j, NULL, "more than eight bytes");
+	assert_int_equal(json_finish(&j), -1);
+	fclose(f);
+}
+
 static void
 slurp(int dirfd, const char *name, char *buf, size_t len)
 {
@@ -151,6 +325,10 @@ main(void)
 		cmocka_unit_test(test_hex_round_trip),
 		cmocka_unit_test(test_hex_decode_refuses),
 		cmocka_unit_test(test_fmt_size),
+		cmocka_unit_test(test_json_nesting),
+		cmocka_unit_test(test_json_strings),
+		cmocka_unit_test(test_json_misuse),
+		cmocka_unit_test(test_json_write_error),
 		cmocka_unit_test(test_file_replace),
 	};
 

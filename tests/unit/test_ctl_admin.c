@@ -85,7 +85,10 @@ capture(void (*fn)(FILE *, const void *), const void *arg)
 static void
 str_fn(FILE *f, const void *s)
 {
-	json_str(f, s);
+	struct json j;
+
+	json_start(&j, f);
+	json_string(&j, NULL, s);
 }
 
 static void
