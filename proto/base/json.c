@@ -158,15 +158,21 @@ json_string(struct json *j, const char *name, const char *s)
 		json_quote(j, s);
 }
 
+/* A number or literal, written as it is. */
+static void
+json_literal(struct json *j, const char *name, const char *text)
+{
+	if (json_member(j, name) == 0)
+		json_puts(j, text);
+}
+
 void
 json_uint(struct json *j, const char *name, uint64_t v)
 {
 	char b[24];
 
-	if (json_member(j, name) == 0) {
-		snprintf(b, sizeof(b), "%" PRIu64, v);
-		json_puts(j, b);
-	}
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	json_literal(j, name, b);
 }
 
 void
@@ -174,24 +180,20 @@ json_int(struct json *j, const char *name, int64_t v)
 {
 	char b[24];
 
-	if (json_member(j, name) == 0) {
-		snprintf(b, sizeof(b), "%" PRId64, v);
-		json_puts(j, b);
-	}
+	snprintf(b, sizeof(b), "%" PRId64, v);
+	json_literal(j, name, b);
 }
 
 void
 json_bool(struct json *j, const char *name, int v)
 {
-	if (json_member(j, name) == 0)
-		json_puts(j, v ? "true" : "false");
+	json_literal(j, name, v ? "true" : "false");
 }
 
 void
 json_null(struct json *j, const char *name)
 {
-	if (json_member(j, name) == 0)
-		json_puts(j, "null");
+	json_literal(j, name, "null");
 }
 
 int
