@@ -22,6 +22,7 @@
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
+#include "proto/base/file.h"
 #include "proto/base/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -1311,31 +1312,26 @@ paused_has(const char *job)
 static int
 paused_save(char *msg, size_t len)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	size_t i;
+	char *buf = NULL;
+	size_t i, n = 0;
 	FILE *f;
+	int rv = -1;
 
-	snprintf(path, sizeof(path), "%s/%s", P.conf->state_dir,
-	    PARENT_PAUSED_FILE);
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", P.conf->state_dir,
-	    PARENT_PAUSED_FILE);
-	if ((f = fopen(tmp, "we")) == NULL)
-		goto fail;
-	for (i = 0; i < P.njobs; i++)
-		if (P.jobs[i]->paused)
-			fprintf(f, "%s\n", P.jobs[i]->name);
-	if (fflush(f) == EOF || fsync(fileno(f)) == -1) {
-		fclose(f);
-		goto fail;
+	if ((f = open_memstream(&buf, &n)) != NULL) {
+		for (i = 0; i < P.njobs; i++)
+			if (P.jobs[i]->paused)
+				fprintf(f, "%s\n", P.jobs[i]->name);
+		if (fclose(f) == 0)
+			rv = file_replace(P.conf->state_dir, PARENT_PAUSED_FILE,
+			    PARENT_PAUSED_FILE ".tmp", 0666, buf, n);
 	}
-	if (fclose(f) == EOF || rename(tmp, path) == -1)
-		goto fail;
-	return 0;
-fail:
-	snprintf(msg, len, "saving %s: %s", path, strerror(errno));
-	log_warnx("%s", msg);
-	unlink(tmp);
-	return -1;
+	free(buf);
+	if (rv == -1) {
+		snprintf(msg, len, "saving %s/%s: %s", P.conf->state_dir,
+		    PARENT_PAUSED_FILE, strerror(errno));
+		log_warnx("%s", msg);
+	}
+	return rv;
 }
 
 int

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proto/base/file.h"
 #include "proto/base/log.h"
 #include "daemon/state.h"
 
@@ -144,7 +145,7 @@ fail:
 	return -1;
 }
 
-static int
+static void
 state_write(FILE *f, const struct state *st)
 {
 	const struct state_entry *e;
@@ -157,48 +158,27 @@ state_write(FILE *f, const struct state *st)
 		    e->target[0] ? e->target : "-", e->start, e->end,
 		    state_result_name(e->result), e->error);
 	}
-	if (fflush(f) == EOF || fsync(fileno(f)) == -1)
-		return -1;
-	return 0;
 }
 
 int
 state_save(const char *dir, const struct state *st, char *err, size_t errlen)
 {
-	char path[4096], tmp[4200];
-	FILE *f = NULL;
-	int fd = -1, dfd = -1;
+	char tmp[64], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rv = -1;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640)) == -1 || (f = fdopen(fd, "w")) == NULL)
-		goto fail;
-	fd = -1;
-	if (state_write(f, st) == -1)
-		goto fail;
-	if (fclose(f) == EOF) {
-		f = NULL;
-		goto fail;
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", STATE_FILE, (long)getpid());
+	if ((f = open_memstream(&buf, &len)) != NULL) {
+		state_write(f, st);
+		if (fclose(f) == 0)
+			rv = file_replace(dir, STATE_FILE, tmp, 0640, buf, len);
 	}
-	f = NULL;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(dfd) == -1)
-		goto fail;
-	close(dfd);
-	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	if (f != NULL)
-		fclose(f);
-	if (fd != -1)
-		close(fd);
-	if (dfd != -1)
-		close(dfd);
-	unlink(tmp);
-	return -1;
+	if (rv == -1)
+		snprintf(err, errlen, "%s/%s: %s", dir, STATE_FILE,
+		    strerror(errno));
+	free(buf);
+	return rv;
 }
 
 void

@@ -22,6 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proto/base/fdio.h"
+#include "proto/base/file.h"
+#include "proto/base/hex.h"
 #include "proto/base/log.h"
 #include "daemon/stats.h"
 
@@ -109,24 +112,12 @@ stats_enc(FILE *f, const char *s)
 	}
 }
 
-static int
-stats_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode one token into dst; -1 if malformed or too long. */
 static int
 stats_dec(const char *tok, char *dst, size_t len)
 {
 	size_t o = 0;
-	int hi, lo;
+	uint8_t ch;
 
 	if (strcmp(tok, "-") == 0) {
 		dst[0] = '\0';
@@ -139,10 +130,9 @@ stats_dec(const char *tok, char *dst, size_t len)
 			dst[o++] = *tok;
 			continue;
 		}
-		if ((hi = stats_hexval(tok[1])) == -1 ||
-		    (lo = stats_hexval(tok[2])) == -1 || (hi == 0 && lo == 0))
+		if (hex_decode(&ch, 1, tok + 1, HEX_ANYCASE) == -1 || ch == 0)
 			return -1;
-		dst[o++] = (char)(hi << 4 | lo);
+		dst[o++] = (char)ch;
 		tok += 2;
 	}
 	dst[o] = '\0';
@@ -326,35 +316,6 @@ stats_path(const char *name)
 }
 
 static int
-stats_fsync_dir(void)
-{
-	int fd, rv;
-
-	if ((fd = open(st.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rv = fsync(fd);
-	close(fd);
-	return rv;
-}
-
-static int
-stats_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 stats_open_append(void)
 {
 	char *path = stats_path(STATS_HISTORY_FILE);
@@ -370,45 +331,29 @@ stats_open_append(void)
 static int
 stats_rewrite(void)
 {
-	char *path = stats_path(STATS_HISTORY_FILE);
-	char *tmp = stats_path(STATS_HISTORY_FILE ".tmp");
-	FILE *f = NULL;
-	size_t i;
-	int fd;
+	char *buf = NULL;
+	size_t i, len = 0;
+	FILE *f;
+	int rv = -1;
 
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640)) == -1 || (f = fdopen(fd, "w")) == NULL) {
-		if (fd != -1)
-			close(fd);
-		goto fail;
+	if ((f = open_memstream(&buf, &len)) != NULL) {
+		fputs(STATS_MAGIC "\n", f);
+		for (i = 0; i < st.nhist; i++)
+			stats_format(f, &st.hist[i]);
+		if (fclose(f) == 0)
+			rv = file_replace(st.dir, STATS_HISTORY_FILE,
+			    STATS_HISTORY_FILE ".tmp", 0640, buf, len);
 	}
-	fputs(STATS_MAGIC "\n", f);
-	for (i = 0; i < st.nhist; i++)
-		stats_format(f, &st.hist[i]);
-	if (fflush(f) != 0 || fsync(fileno(f)) == -1)
-		goto fail;
-	if (fclose(f) != 0) {
-		f = NULL;
-		goto fail;
+	free(buf);
+	if (rv == -1) {
+		log_warn("history %s/%s: rewrite", st.dir, STATS_HISTORY_FILE);
+		return -1;
 	}
-	f = NULL;
-	if (rename(tmp, path) == -1 || stats_fsync_dir() == -1)
-		goto fail;
 	if (st.fd != -1)
 		close(st.fd);
 	st.fd = -1;
 	st.file_lines = st.nhist;
-	free(path);
-	free(tmp);
 	return stats_open_append();
-fail:
-	log_warn("history %s: rewrite", path);
-	if (f != NULL)
-		fclose(f);
-	unlink(tmp);
-	free(path);
-	free(tmp);
-	return -1;
 }
 
 /* Append one record; the file is compacted once it holds 2x the bound. */
@@ -429,11 +374,11 @@ stats_hist_append(const struct stats_run *r)
 		return;
 	line = stats_line(r, &len);
 	if (lseek(st.fd, 0, SEEK_END) == 0) {
-		if (stats_write_all(st.fd, STATS_MAGIC "\n",
+		if (fd_write_all(st.fd, STATS_MAGIC "\n",
 		    sizeof(STATS_MAGIC)) == -1)
 			goto fail;
 	}
-	if (stats_write_all(st.fd, line, len) == -1 || fsync(st.fd) == -1)
+	if (fd_write_all(st.fd, line, len) == -1 || fsync(st.fd) == -1)
 		goto fail;
 	st.file_lines++;
 	free(line);

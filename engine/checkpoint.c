@@ -36,7 +36,8 @@
 #include <uuid/uuid.h>
 
 #include "engine/checkpoint.h"
-#include "proto/base/fdio.h"
+#include "proto/base/file.h"
+#include "proto/base/hex.h"
 #include "proto/stream/stream.h"
 
 #define CKPT_MAGIC	"btrsend-checkpoint"
@@ -206,48 +207,18 @@ checkpoint_write(int dirfd, const char *name, const struct checkpoint *c)
 {
 	struct ckpt_buf *o;
 	char tmp[NAME_MAX + 2];
-	int fd = -1, saved;
+	int rv = -1, saved;
 
 	if ((o = malloc(sizeof(*o))) == NULL)
 		return -1;
-	if (ckpt_format(c, o) == -1) {
+	if (ckpt_format(c, o) == -1)
 		errno = EINVAL;
-		goto fail;
-	}
-	if (ckpt_tmpname(name, tmp, sizeof(tmp)) == -1)
-		goto fail;
-	/* A crash may have left the temp file; it was never valid, drop it. */
-	if (unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT)
-		goto fail;
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1)
-		goto fail;
-	if (fd_write_all(fd, o->b, o->len) == -1 || fsync(fd) == -1)
-		goto fail_unlink;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail_unlink;
-	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) == -1)
-		goto fail_unlink;
-	if (fsync(dirfd) == -1)
-		goto fail;
-	free(o);
-	return 0;
-
-fail_unlink:
+	else if (ckpt_tmpname(name, tmp, sizeof(tmp)) == 0)
+		rv = file_replace_at(dirfd, name, tmp, 0600, o->b, o->len);
 	saved = errno;
-	unlinkat(dirfd, tmp, 0);
-	errno = saved;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
 	free(o);
 	errno = saved;
-	return -1;
+	return rv;
 }
 
 int
@@ -262,16 +233,6 @@ checkpoint_remove(int dirfd, const char *name)
 	if (unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT)
 		return -1;
 	return fsync(dirfd);
-}
-
-static int
-ckpt_hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
 }
 
 static int
@@ -305,7 +266,7 @@ ckpt_parse_escaped(struct ckpt_parse *p, const char *key, const char *s,
     char *out, size_t outlen)
 {
 	size_t n = 0;
-	int hi, lo, ch;
+	uint8_t ch;
 
 	for (; *s != '\0'; s++) {
 		if (n + 1 >= outlen) {
@@ -321,13 +282,12 @@ ckpt_parse_escaped(struct ckpt_parse *p, const char *key, const char *s,
 			out[n++] = *s;
 			continue;
 		}
-		if (s[1] != 'x' || (hi = ckpt_hexval(s[2])) == -1 ||
-		    (lo = ckpt_hexval(s[3])) == -1 || (hi == 0 && lo == 0)) {
+		if (s[1] != 'x' || hex_decode(&ch, 1, s + 2, HEX_LOWER) == -1 ||
+		    ch == 0) {
 			ckpt_errf(p, "%s: bad escape (expected \\xHH, lowercase, "
 			    "not \\x00)", key);
 			return -1;
 		}
-		ch = hi << 4 | lo;
 		if (ch > 0x20 && ch < 0x7f && ch != '\\') {
 			ckpt_errf(p, "%s: needless escape of '%c'", key, ch);
 			return -1;
@@ -463,8 +423,8 @@ ckpt_parse_value(struct ckpt_parse *p, enum ckpt_key k, const char *v)
 		    &c->data_bytes);
 	case K_DIGEST:
 		if (strlen(v) != STREAM_DIGEST_HEXLEN - 1 ||
-		    strspn(v, "0123456789abcdef") != STREAM_DIGEST_HEXLEN - 1 ||
-		    stream_digest_parse(&c->digest, v) == -1) {
+		    hex_decode(c->digest.d, sizeof(c->digest.d), v,
+		    HEX_LOWER) == -1) {
 			ckpt_errf(p, "digest: expected 64 lowercase hex digits");
 			return -1;
 		}
@@ -526,9 +486,9 @@ ckpt_check_crc(struct ckpt_parse *p, char *b, size_t len)
 {
 	static const char pfx[] = "crc32c ";
 	const size_t crclen = sizeof(pfx) - 1 + 8 + 1;
-	uint32_t want = 0;
-	size_t body, i;
-	int h;
+	uint8_t w[4];
+	uint32_t want;
+	size_t body;
 
 	if (len < crclen || b[len - 1] != '\n' ||
 	    (len > crclen && b[len - crclen - 1] != '\n') ||
@@ -538,13 +498,13 @@ ckpt_check_crc(struct ckpt_parse *p, char *b, size_t len)
 		return -1;
 	}
 	body = len - crclen;
-	for (i = 0; i < 8; i++) {
-		if ((h = ckpt_hexval(b[body + sizeof(pfx) - 1 + i])) == -1) {
-			ckpt_errf(p, "crc32c line: expected 8 lowercase hex digits");
-			return -1;
-		}
-		want = want << 4 | (uint32_t)h;
+	if (hex_decode(w, sizeof(w), b + body + sizeof(pfx) - 1,
+	    HEX_LOWER) == -1) {
+		ckpt_errf(p, "crc32c line: expected 8 lowercase hex digits");
+		return -1;
 	}
+	want = (uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 |
+	    (uint32_t)w[2] << 8 | w[3];
 	if (ckpt_crc(b, body) != want) {
 		ckpt_errf(p, "crc32c mismatch (stored %08" PRIx32 ", computed %08"
 		    PRIx32 "): file is corrupt", want, ckpt_crc(b, body));

@@ -1,7 +1,7 @@
 /*
  * btrsendctl's side of the control socket (proto/ctl.h): options common
  * to the admin subcommands, one connection, one request at a time, and
- * the shared formatting of sizes, times and JSON.
+ * the shared formatting of times and JSON.
  */
 #ifndef BTRSEND_DAEMON_CTL_CTL_ADMIN_H
 #define BTRSEND_DAEMON_CTL_CTL_ADMIN_H
@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "proto/base/json.h"
 #include "proto/msg/ctl.h"
 
 #define ADMIN_JSON_VERSION	1	/* the "version" of every --json */
@@ -82,7 +83,6 @@ size_t	 admin_fit(char *dst, size_t len, const char *src, size_t columns);
 void	 admin_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	 admin_colour(void);
 const char *admin_result_colour(uint8_t result);
-void	 admin_size(char *buf, size_t len, uint64_t bytes);
 void	 admin_time(char *buf, size_t len, int64_t t);
 void	 admin_duration(char *buf, size_t len, int64_t secs);
 /* A progress bar line for a running transfer, at most 80 columns. */
@@ -90,12 +90,18 @@ void	 admin_progress(FILE *, const struct ctl_live *);
 /* Percent and ETA in seconds, -1 when not known. */
 int	 admin_percent(const struct ctl_live *);
 int64_t	 admin_eta(const struct ctl_live *);
-void	 json_str(FILE *, const char *);
-void	 json_time(FILE *, int64_t);
-void	 json_field_str(FILE *, const char *key, const char *);
-void	 json_field_time(FILE *, const char *key, int64_t);
-void	 json_live(FILE *, const struct ctl_live *);
-void	 json_run(FILE *, const struct ctl_run *);
-void	 json_target(FILE *, const struct ctl_target *);
+/*
+ * The objects of the --json schemas (docs/control.md); name is the member
+ * name, NULL in an array.  Times of 0 ("never") are null.
+ */
+void	 admin_json_live(struct json *, const char *name,
+	    const struct ctl_live *);
+void	 admin_json_run(struct json *, const char *name,
+	    const struct ctl_run *);
+void	 admin_json_target(struct json *, const struct ctl_target *);
+/* Seconds since the epoch, or null for 0 ("never"). */
+void	 admin_json_time(struct json *, const char *name, int64_t);
+/* End a --json document: CTL_OK, or CTL_FAILED after saying why. */
+int	 admin_json_finish(struct json *);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * btrsendctl admin output: sizes, times, progress bars (80 columns,
+ * btrsendctl admin output: times, durations, progress bars (80 columns,
  * colour only on a terminal without NO_COLOR) and the JSON pieces shared
  * by status, history, snapshots and monitor (docs/control.md).
  */
@@ -10,7 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/ctl/ctl.h"
 #include "daemon/ctl/ctl_admin.h"
+#include "proto/base/fmt.h"
+#include "proto/base/log.h"
 
 #define BAR_WIDTH	12
 
@@ -40,24 +43,6 @@ admin_result_colour(uint8_t result)
 		return "\033[31m";
 	}
 	return "";
-}
-
-/* At most 7 characters: "1023.9G". */
-void
-admin_size(char *buf, size_t len, uint64_t bytes)
-{
-	static const char units[] = "BKMGTPE";
-	double v = (double)bytes;
-	size_t u = 0;
-
-	while (v >= 1024 && u < sizeof(units) - 2) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 "B", bytes);
-	else
-		snprintf(buf, len, "%.1f%c", v, units[u]);
 }
 
 /* 19 characters in the local zone, or "-" for 0. */
@@ -194,9 +179,9 @@ admin_progress(FILE *f, const struct ctl_live *l)
 	for (i = 0; i < BAR_WIDTH; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[BAR_WIDTH] = '\0';
-	admin_size(done, sizeof(done), l->done);
-	admin_size(total, sizeof(total), l->total);
-	admin_size(rate, sizeof(rate), l->rate);
+	fmt_size(done, sizeof(done), l->done, FMT_SIZE_SHORT);
+	fmt_size(total, sizeof(total), l->total, FMT_SIZE_SHORT);
+	fmt_size(rate, sizeof(rate), l->rate, FMT_SIZE_SHORT);
 	admin_duration(eta, sizeof(eta), e);
 	if (pct < 0)
 		snprintf(pcts, sizeof(pcts), "   ?%%");
@@ -211,111 +196,89 @@ admin_progress(FILE *f, const struct ctl_live *l)
 }
 
 void
-json_str(FILE *f, const char *s)
-{
-	const unsigned char *p;
-
-	fputc('"', f);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
-/* Seconds since the epoch, or null for "never". */
-void
-json_time(FILE *f, int64_t t)
+admin_json_time(struct json *j, const char *name, int64_t t)
 {
 	if (t == 0)
-		fputs("null", f);
+		json_null(j, name);
 	else
-		fprintf(f, "%lld", (long long)t);
-}
-
-/* ,"key":value -- a member after the first. */
-void
-json_field_str(FILE *f, const char *key, const char *s)
-{
-	fprintf(f, ",\"%s\":", key);
-	json_str(f, s);
+		json_int(j, name, t);
 }
 
 void
-json_field_time(FILE *f, const char *key, int64_t t)
-{
-	fprintf(f, ",\"%s\":", key);
-	json_time(f, t);
-}
-
-void
-json_live(FILE *f, const struct ctl_live *l)
+admin_json_live(struct json *j, const char *name, const struct ctl_live *l)
 {
 	int pct = admin_percent(l);
 	int64_t eta = admin_eta(l);
 
-	fprintf(f, "{\"id\":%u,\"job\":", l->id);
-	json_str(f, l->job);
-	json_field_str(f, "phase", l->phase);
-	json_field_str(f, "target", l->target);
-	json_field_str(f, "snapshot", l->snapshot);
-	json_field_time(f, "start", l->start);
-	fprintf(f, ",\"bytes_done\":%" PRIu64 ",\"bytes_total\":", l->done);
+	json_object(j, name);
+	json_uint(j, "id", l->id);
+	json_string(j, "job", l->job);
+	json_string(j, "phase", l->phase);
+	json_string(j, "target", l->target);
+	json_string(j, "snapshot", l->snapshot);
+	admin_json_time(j, "start", l->start);
+	json_uint(j, "bytes_done", l->done);
 	if (l->total)
-		fprintf(f, "%" PRIu64, l->total);
+		json_uint(j, "bytes_total", l->total);
 	else
-		fputs("null", f);
-	fprintf(f, ",\"total_source\":\"%s\",\"rate\":%" PRIu64,
-	    ctl_total_name(l->total_src), l->rate);
+		json_null(j, "bytes_total");
+	json_string(j, "total_source", ctl_total_name(l->total_src));
+	json_uint(j, "rate", l->rate);
 	if (pct < 0)
-		fputs(",\"percent\":null", f);
+		json_null(j, "percent");
 	else
-		fprintf(f, ",\"percent\":%d", pct);
+		json_int(j, "percent", pct);
 	if (eta < 0)
-		fputs(",\"eta\":null", f);
+		json_null(j, "eta");
 	else
-		fprintf(f, ",\"eta\":%lld", (long long)eta);
-	fprintf(f, ",\"resumed_at\":%" PRIu64 ",\"resumes\":%u}",
-	    l->resumed_at, l->resumes);
+		json_int(j, "eta", eta);
+	json_uint(j, "resumed_at", l->resumed_at);
+	json_uint(j, "resumes", l->resumes);
+	json_end(j);
 }
 
 void
-json_run(FILE *f, const struct ctl_run *r)
+admin_json_run(struct json *j, const char *name, const struct ctl_run *r)
 {
-	fprintf(f, "{\"id\":%u,\"job\":", r->id);
-	json_str(f, r->job);
-	json_field_str(f, "target", r->target);
-	json_field_str(f, "snapshot", r->snapshot);
-	json_field_str(f, "parent", r->parent);
-	json_field_time(f, "start", r->start);
-	json_field_time(f, "end", r->end);
-	fprintf(f, ",\"duration\":%lld,\"result\":\"%s\",\"bytes\":%" PRIu64
-	    ",\"resumes\":%u,\"error\":", (long long)(r->end >= r->start ?
-	    r->end - r->start : 0), ctl_result_name(r->result), r->bytes,
-	    r->resumes);
-	json_str(f, r->error);
-	fputc('}', f);
+	json_object(j, name);
+	json_uint(j, "id", r->id);
+	json_string(j, "job", r->job);
+	json_string(j, "target", r->target);
+	json_string(j, "snapshot", r->snapshot);
+	json_string(j, "parent", r->parent);
+	admin_json_time(j, "start", r->start);
+	admin_json_time(j, "end", r->end);
+	json_int(j, "duration", r->end >= r->start ? r->end - r->start : 0);
+	json_string(j, "result", ctl_result_name(r->result));
+	json_uint(j, "bytes", r->bytes);
+	json_uint(j, "resumes", r->resumes);
+	json_string(j, "error", r->error);
+	json_end(j);
 }
 
 void
-json_target(FILE *f, const struct ctl_target *t)
+admin_json_target(struct json *j, const struct ctl_target *t)
 {
-	fputs("{\"name\":", f);
-	json_str(f, t->target);
-	json_field_time(f, "start", t->start);
-	json_field_time(f, "end", t->end);
-	fprintf(f, ",\"result\":\"%s\",\"error\":", ctl_result_name(t->result));
-	json_str(f, t->error);
-	json_field_time(f, "last_success", t->last_success);
-	json_field_time(f, "held_reported", t->held_when);
+	json_object(j, NULL);
+	json_string(j, "name", t->target);
+	admin_json_time(j, "start", t->start);
+	admin_json_time(j, "end", t->end);
+	json_string(j, "result", ctl_result_name(t->result));
+	json_string(j, "error", t->error);
+	admin_json_time(j, "last_success", t->last_success);
+	admin_json_time(j, "held_reported", t->held_when);
 	if (t->held_when == 0)
-		fputs(",\"held_count\":null}", f);
+		json_null(j, "held_count");
 	else
-		fprintf(f, ",\"held_count\":%u}", t->nheld);
+		json_uint(j, "held_count", t->nheld);
+	json_end(j);
+}
+
+int
+admin_json_finish(struct json *j)
+{
+	if (json_finish(j) == 0)
+		return CTL_OK;
+	log_warn("writing JSON to standard output");
+	return CTL_FAILED;
 }

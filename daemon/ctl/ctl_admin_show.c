@@ -11,6 +11,7 @@
 
 #include "daemon/ctl/ctl.h"
 #include "daemon/ctl/ctl_admin.h"
+#include "proto/base/fmt.h"
 #include "proto/base/log.h"
 
 /* Everything a reply carried, in order. */
@@ -157,45 +158,46 @@ status_human(const struct reply *r)
 	}
 }
 
-static void
+static int
 status_json(const struct reply *r)
 {
 	const struct ctl_job *j;
+	struct json js;
 	size_t i, k;
-	int first;
 
-	printf("{\"version\":%d,\"jobs\":[", ADMIN_JSON_VERSION);
+	json_start(&js, stdout);
+	json_object(&js, NULL);
+	json_int(&js, "version", ADMIN_JSON_VERSION);
+	json_array(&js, "jobs");
 	for (i = 0; i < r->njobs; i++) {
 		j = &r->jobs[i];
-		printf("%s{\"name\":", i ? "," : "");
-		json_str(stdout, j->name);
-		json_field_str(stdout, "schedule", j->schedule);
-		printf(",\"paused\":%s,\"running\":%s,\"queued\":%s,"
-		    "\"last_run\":{\"start\":", j->paused ? "true" : "false",
-		    j->running ? "true" : "false", j->queued ? "true" : "false");
-		json_time(stdout, j->start);
-		json_field_time(stdout, "end", j->end);
-		printf(",\"result\":\"%s\",\"error\":",
-		    ctl_result_name(j->result));
-		json_str(stdout, j->error);
-		printf("},\"next_run\":");
-		json_time(stdout, j->next);
-		printf(",\"targets\":[");
-		for (k = 0, first = 1; k < r->ntgs; k++) {
-			if (strcmp(r->tgs[k].job, j->name) != 0)
-				continue;
-			printf("%s", first ? "" : ",");
-			json_target(stdout, &r->tgs[k]);
-			first = 0;
-		}
-		printf("]}");
+		json_object(&js, NULL);
+		json_string(&js, "name", j->name);
+		json_string(&js, "schedule", j->schedule);
+		json_bool(&js, "paused", j->paused);
+		json_bool(&js, "running", j->running);
+		json_bool(&js, "queued", j->queued);
+		json_object(&js, "last_run");
+		admin_json_time(&js, "start", j->start);
+		admin_json_time(&js, "end", j->end);
+		json_string(&js, "result", ctl_result_name(j->result));
+		json_string(&js, "error", j->error);
+		json_end(&js);
+		admin_json_time(&js, "next_run", j->next);
+		json_array(&js, "targets");
+		for (k = 0; k < r->ntgs; k++)
+			if (strcmp(r->tgs[k].job, j->name) == 0)
+				admin_json_target(&js, &r->tgs[k]);
+		json_end(&js);
+		json_end(&js);
 	}
-	printf("],\"running\":[");
-	for (i = 0; i < r->nlive; i++) {
-		printf("%s", i ? "," : "");
-		json_live(stdout, &r->live[i]);
-	}
-	printf("]}\n");
+	json_end(&js);
+	json_array(&js, "running");
+	for (i = 0; i < r->nlive; i++)
+		admin_json_live(&js, NULL, &r->live[i]);
+	json_end(&js);
+	json_end(&js);
+	return admin_json_finish(&js);
 }
 
 int
@@ -210,7 +212,7 @@ ctl_status(int argc, char **argv)
 		return rc;
 	if ((rc = reply_get(&o, CTL_CMD_STATUS, NULL, 0, &r)) == CTL_OK) {
 		if (o.json)
-			status_json(&r);
+			rc = status_json(&r);
 		else
 			status_human(&r);
 	}
@@ -247,33 +249,36 @@ snapshots_human(const struct reply *r)
 	}
 }
 
-static void
+static int
 snapshots_json(const struct reply *r, const char *job)
 {
 	const struct ctl_snap *s;
+	struct json js;
 	size_t i, k;
 
-	printf("{\"version\":%d,\"job\":", ADMIN_JSON_VERSION);
-	json_str(stdout, job);
-	printf(",\"targets\":[");
-	for (i = 0; i < r->ntgs; i++) {
-		printf("%s", i ? "," : "");
-		json_target(stdout, &r->tgs[i]);
-	}
-	printf("],\"snapshots\":[");
+	json_start(&js, stdout);
+	json_object(&js, NULL);
+	json_int(&js, "version", ADMIN_JSON_VERSION);
+	json_string(&js, "job", job);
+	json_array(&js, "targets");
+	for (i = 0; i < r->ntgs; i++)
+		admin_json_target(&js, &r->tgs[i]);
+	json_end(&js);
+	json_array(&js, "snapshots");
 	for (i = 0; i < r->nsnaps; i++) {
 		s = &r->snaps[i];
-		printf("%s{\"name\":", i ? "," : "");
-		json_str(stdout, s->name);
-		json_field_time(stdout, "time", s->time);
-		printf(",\"held_by\":[");
-		for (k = 0; k < s->nheld; k++) {
-			printf("%s", k ? "," : "");
-			json_str(stdout, s->held[k]);
-		}
-		printf("]}");
+		json_object(&js, NULL);
+		json_string(&js, "name", s->name);
+		admin_json_time(&js, "time", s->time);
+		json_array(&js, "held_by");
+		for (k = 0; k < s->nheld; k++)
+			json_string(&js, NULL, s->held[k]);
+		json_end(&js);
+		json_end(&js);
 	}
-	printf("]}\n");
+	json_end(&js);
+	json_end(&js);
+	return admin_json_finish(&js);
 }
 
 int
@@ -288,7 +293,7 @@ ctl_snapshots(int argc, char **argv)
 		return rc;
 	rc = reply_get(&o, CTL_CMD_SNAPSHOTS, o.argv[0], 0, &r);
 	if (rc == CTL_OK && o.json)
-		snapshots_json(&r, o.argv[0]);
+		rc = snapshots_json(&r, o.argv[0]);
 	else if (rc == CTL_OK)
 		snapshots_human(&r);
 	reply_free(&r);
@@ -303,12 +308,29 @@ history_line(const struct ctl_run *r)
 
 	admin_time(start, sizeof(start), r->start);
 	admin_duration(dur, sizeof(dur), r->end - r->start);
-	admin_size(bytes, sizeof(bytes), r->bytes);
+	fmt_size(bytes, sizeof(bytes), r->bytes, FMT_SIZE_SHORT);
 	admin_line("%-5u %-10.10s %-10.10s %-19s %7s %7s %3u %s%s%s", r->id,
 	    r->job, r->target[0] ? r->target : "-", start, dur, bytes,
 	    r->resumes, col, ctl_result_name(r->result), off(col));
 	if (r->error[0] != '\0')
 		admin_line("      error: %.67s", r->error);
+}
+
+static int
+history_json(const struct reply *r)
+{
+	struct json js;
+	size_t i;
+
+	json_start(&js, stdout);
+	json_object(&js, NULL);
+	json_int(&js, "version", ADMIN_JSON_VERSION);
+	json_array(&js, "runs");
+	for (i = 0; i < r->nruns; i++)
+		admin_json_run(&js, NULL, &r->runs[i]);
+	json_end(&js);
+	json_end(&js);
+	return admin_json_finish(&js);
 }
 
 int
@@ -324,14 +346,9 @@ ctl_history(int argc, char **argv)
 		return rc;
 	rc = reply_get(&o, CTL_CMD_HISTORY, NULL,
 	    o.n > UINT32_MAX ? UINT32_MAX : (uint32_t)o.n, &r);
-	if (rc == CTL_OK && o.json) {
-		printf("{\"version\":%d,\"runs\":[", ADMIN_JSON_VERSION);
-		for (i = 0; i < r.nruns; i++) {
-			printf("%s", i ? "," : "");
-			json_run(stdout, &r.runs[i]);
-		}
-		printf("]}\n");
-	} else if (rc == CTL_OK) {
+	if (rc == CTL_OK && o.json)
+		rc = history_json(&r);
+	else if (rc == CTL_OK) {
 		admin_line("%-5s %-10s %-10s %-19s %7s %7s %3s %s", "ID", "JOB",
 		    "TARGET", "START", "TIME", "BYTES", "RES", "RESULT");
 		for (i = 0; i < r.nruns; i++)
@@ -358,8 +375,8 @@ monitor_human(const struct ctl_event *e)
 		    e->live.job);
 		break;
 	case CTL_EV_PROGRESS:
-		admin_size(a, sizeof(a), e->live.done);
-		admin_size(b, sizeof(b), e->live.rate);
+		fmt_size(a, sizeof(a), e->live.done, FMT_SIZE_SHORT);
+		fmt_size(b, sizeof(b), e->live.rate, FMT_SIZE_SHORT);
 		pct = admin_percent(&e->live);
 		if (pct < 0)
 			snprintf(pcts, sizeof(pcts), "?%%");
@@ -372,7 +389,7 @@ monitor_human(const struct ctl_event *e)
 	case CTL_EV_TARGET_DONE:
 	case CTL_EV_RUN_END:
 		/* A target: bytes sent; the run: the snapshot it made. */
-		admin_size(a, sizeof(a), e->run.bytes);
+		fmt_size(a, sizeof(a), e->run.bytes, FMT_SIZE_SHORT);
 		col = admin_result_colour(e->run.result);
 		admin_line("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %s", when,
 		    ctl_event_name(e->kind), e->run.id, e->run.job,
@@ -384,19 +401,22 @@ monitor_human(const struct ctl_event *e)
 	}
 }
 
-static void
+static int
 monitor_json(const struct ctl_event *e)
 {
-	printf("{\"version\":%d,\"event\":\"%s\",\"time\":%lld,",
-	    ADMIN_JSON_VERSION, ctl_event_name(e->kind), (long long)e->when);
-	if (e->kind == CTL_EV_RUN_START || e->kind == CTL_EV_PROGRESS) {
-		printf("\"live\":");
-		json_live(stdout, &e->live);
-	} else {
-		printf("\"run\":");
-		json_run(stdout, &e->run);
-	}
-	printf("}\n");
+	struct json js;
+
+	json_start(&js, stdout);
+	json_object(&js, NULL);
+	json_int(&js, "version", ADMIN_JSON_VERSION);
+	json_string(&js, "event", ctl_event_name(e->kind));
+	json_int(&js, "time", e->when);
+	if (e->kind == CTL_EV_RUN_START || e->kind == CTL_EV_PROGRESS)
+		admin_json_live(&js, "live", &e->live);
+	else
+		admin_json_run(&js, "run", &e->run);
+	json_end(&js);
+	return admin_json_finish(&js);
 }
 
 static void
@@ -449,12 +469,16 @@ ctl_monitor(int argc, char **argv)
 			    o.socket, ctl_type_name(h->type));
 			break;
 		}
-		if (o.json)
-			monitor_json(e);
-		else
+		if (o.json && monitor_json(e) != CTL_OK) {
+			rc = CTL_FAILED;
+			break;
+		}
+		if (!o.json)
 			monitor_human(e);
 	}
 	free(e);
 	admin_close(&c);
+	if (rc != CTL_OK)
+		return rc;
 	return admin_interrupted ? CTL_OK : CTL_FAILED;
 }

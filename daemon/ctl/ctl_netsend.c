@@ -15,6 +15,7 @@
 #include "conf/conf.h"
 #include "conf/value.h"
 #include "daemon/ctl/ctl.h"
+#include "proto/base/fmt.h"
 #include "proto/base/log.h"
 #include "daemon/net/netsend.h"
 #include "daemon/net/tls.h"
@@ -53,19 +54,6 @@ static const char *const net_total_names[] = {
 	[NETSEND_TOTAL_PREVIOUS] = "previous run",
 };
 
-static void
-net_human(char *buf, size_t len, double v)
-{
-	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	size_t u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
 /*
  * Percent and ETA need a total; an estimate can fall short, so percent
  * stops at 99 until the receiver has it all and the ETA is then unknown.
@@ -96,13 +84,13 @@ net_meter_tail(const struct netsend_progress *p, double rate, char *buf,
 static void
 net_meter_tty(const struct netsend_progress *p, double rate, const char *tail)
 {
-	char done[32], total[32] = "", r[32];
+	char done[FMT_SIZE_LEN], total[4 + FMT_SIZE_LEN] = "", r[FMT_SIZE_LEN];
 
-	net_human(done, sizeof(done), (double)p->done);
-	net_human(r, sizeof(r), rate);
+	fmt_size(done, sizeof(done), p->done, 0);
+	fmt_size(r, sizeof(r), rate > 0 ? (uint64_t)(rate + 0.5) : 0, 0);
 	if (p->total > 0) {
 		strcpy(total, " of ");
-		net_human(total + 4, sizeof(total) - 4, (double)p->total);
+		fmt_size(total + 4, sizeof(total) - 4, p->total, 0);
 	}
 	fprintf(stderr, "\r%s%s  %s/s%s%s\033[K%s", done, total, r, tail,
 	    p->total ? (p->total_src == NETSEND_TOTAL_ESTIMATE ?

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon/ctl/ctl.h"
+#include "proto/base/fmt.h"
 #include "proto/base/log.h"
 #include "engine/apply.h"
 
@@ -51,16 +52,18 @@ recv_drop_consumed(struct recv_state *rs)
 static void
 recv_summary(const struct apply_summary *s, void *arg)
 {
-	double mib = (double)s->bytes / (1024.0 * 1024.0);
+	char size[FMT_SIZE_LEN], rate[FMT_SIZE_LEN];
 
 	(void)arg;
 	if (s->already) {
 		printf("%s: already received, nothing to do\n", s->name);
 		return;
 	}
-	printf("%s: %" PRIu64 " commands, %.1f MiB in %.2f s (%.1f MiB/s)%s\n",
-	    s->name, s->ncmds, mib, s->seconds,
-	    s->seconds > 0 ? mib / s->seconds : 0.0,
+	fmt_size(size, sizeof(size), s->bytes, 0);
+	fmt_size(rate, sizeof(rate), s->seconds > 0 ?
+	    (uint64_t)((double)s->bytes / s->seconds + 0.5) : 0, 0);
+	printf("%s: %" PRIu64 " commands, %s in %.2f s (%s/s)%s\n",
+	    s->name, s->ncmds, size, s->seconds, rate,
 	    s->resumed ? ", resumed" : "");
 	fflush(stdout);
 }

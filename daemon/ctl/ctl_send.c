@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon/ctl/ctl.h"
+#include "proto/base/fmt.h"
 #include "proto/base/log.h"
 #include "proto/base/fdio.h"
 #include "engine/send.h"
@@ -35,19 +36,6 @@ ctl_send_elapsed(const struct timespec *a, const struct timespec *b)
 }
 
 static void
-ctl_send_human(char *buf, size_t len, double v)
-{
-	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	size_t u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
-static void
 ctl_send_progress(struct send_progress *pr, const struct send *s, int final)
 {
 	struct send_stats st;
@@ -64,8 +52,8 @@ ctl_send_progress(struct send_progress *pr, const struct send *s, int final)
 	send_get_stats(s, &st);
 	el = ctl_send_elapsed(&pr->start, &now);
 	r = el > 0 ? (double)st.bytes / el : 0;
-	ctl_send_human(done, sizeof(done), (double)st.bytes);
-	ctl_send_human(rate, sizeof(rate), r);
+	fmt_size(done, sizeof(done), st.bytes, 0);
+	fmt_size(rate, sizeof(rate), (uint64_t)(r + 0.5), 0);
 	if (pr->total > 0) {
 		pct = 100.0 * (double)st.data_bytes / (double)pr->total;
 		if (pct > 100)

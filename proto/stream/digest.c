@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "proto/base/hex.h"
 #include "proto/base/log.h"
 #include "proto/stream/digest.h"
 
@@ -60,44 +61,13 @@ stream_digest_add(struct stream_digest *d, const void *unit, size_t len)
 void
 stream_digest_hex(const struct stream_digest *d, char out[STREAM_DIGEST_HEXLEN])
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < STREAM_DIGEST_LEN; i++) {
-		out[2 * i] = hex[d->d[i] >> 4];
-		out[2 * i + 1] = hex[d->d[i] & 0xf];
-	}
-	out[2 * STREAM_DIGEST_LEN] = '\0';
-}
-
-static int
-digest_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	hex_encode(out, STREAM_DIGEST_HEXLEN, d->d, sizeof(d->d));
 }
 
 int
 stream_digest_parse(struct stream_digest *d, const char *hex)
 {
-	uint8_t out[STREAM_DIGEST_LEN];
-	int hi, lo;
-	size_t i;
-
 	if (strlen(hex) != 2 * STREAM_DIGEST_LEN)
 		return -1;
-	for (i = 0; i < STREAM_DIGEST_LEN; i++) {
-		hi = digest_nibble(hex[2 * i]);
-		lo = digest_nibble(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(d->d, out, sizeof(out));
-	return 0;
+	return hex_decode(d->d, sizeof(d->d), hex, HEX_ANYCASE);
 }

@@ -75,6 +75,12 @@ assert [s["name"] for s in sn["snapshots"]] == [sys.argv[4]], sn
 assert sn["snapshots"][0]["held_by"] == [], sn
 PY
 	fail "status/snapshots JSON disagree with the state file and snapshot dir"
+# A --json that cannot be written is an error, not a silent exit 0.
+for args in "status --json" "snapshots --json man" "history --json"; do
+	rc=0; C $args > /dev/full 2> "$S/err" || rc=$?
+	[ $rc = 1 ] && grep -q "No space left on device" "$S/err" ||
+		fail "$args > /dev/full: exit $rc: $(cat "$S/err")"
+done
 C snapshots man | grep -q "^$(ls "$FS/snaps-man") " || fail "snapshots: $(C snapshots man)"
 
 # Colour only on a terminal, and not with NO_COLOR.

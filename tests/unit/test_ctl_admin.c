@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "daemon/ctl/ctl_admin.h"
+#include "proto/base/fmt.h"
 
 static void
 test_sizes_and_durations(void **state)
@@ -20,15 +21,15 @@ test_sizes_and_durations(void **state)
 	char b[32];
 
 	(void)state;
-	admin_size(b, sizeof(b), 0);
+	fmt_size(b, sizeof(b), 0, FMT_SIZE_SHORT);
 	assert_string_equal(b, "0B");
-	admin_size(b, sizeof(b), 1023);
+	fmt_size(b, sizeof(b), 1023, FMT_SIZE_SHORT);
 	assert_string_equal(b, "1023B");
-	admin_size(b, sizeof(b), 1536);
+	fmt_size(b, sizeof(b), 1536, FMT_SIZE_SHORT);
 	assert_string_equal(b, "1.5K");
-	admin_size(b, sizeof(b), 5ull << 30);
+	fmt_size(b, sizeof(b), 5ull << 30, FMT_SIZE_SHORT);
 	assert_string_equal(b, "5.0G");
-	admin_size(b, sizeof(b), UINT64_MAX);
+	fmt_size(b, sizeof(b), UINT64_MAX, FMT_SIZE_SHORT);
 	assert_string_equal(b, "16.0E");
 	admin_duration(b, sizeof(b), 59);
 	assert_string_equal(b, "59s");
@@ -84,7 +85,10 @@ capture(void (*fn)(FILE *, const void *), const void *arg)
 static void
 str_fn(FILE *f, const void *s)
 {
-	json_str(f, s);
+	struct json j;
+
+	json_start(&j, f);
+	json_string(&j, NULL, s);
 }
 
 static void
