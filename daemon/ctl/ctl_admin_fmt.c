@@ -31,12 +31,12 @@ admin_result_colour(uint8_t result)
 	if (!admin_colour())
 		return "";
 	switch (result) {
-	case CTL_R_OK:
+	case RUN_OK:
 		return "\033[32m";
-	case CTL_R_RETRY:
-	case CTL_R_RUNNING:
+	case RUN_RETRY:
+	case RUN_RUNNING:
 		return "\033[33m";
-	case CTL_R_FAILED:
+	case RUN_FAILED:
 		return "\033[31m";
 	}
 	return "";
@@ -122,9 +122,9 @@ static const char *
 total_word(uint8_t src)
 {
 	switch (src) {
-	case CTL_TOTAL_ESTIMATE:
+	case TOTAL_ESTIMATE:
 		return "(estimate)";
-	case CTL_TOTAL_PREVIOUS:
+	case TOTAL_PREVIOUS:
 		return "(previous run)";
 	}
 	return "(total unknown)";
@@ -272,7 +272,7 @@ json_live(FILE *f, const struct ctl_live *l)
 	else
 		fputs("null", f);
 	fprintf(f, ",\"total_source\":\"%s\",\"rate\":%" PRIu64,
-	    ctl_total_name(l->total_src), l->rate);
+	    total_source_name(l->total_src), l->rate);
 	if (pct < 0)
 		fputs(",\"percent\":null", f);
 	else
@@ -297,7 +297,7 @@ json_run(FILE *f, const struct ctl_run *r)
 	json_field_time(f, "end", r->end);
 	fprintf(f, ",\"duration\":%lld,\"result\":\"%s\",\"bytes\":%" PRIu64
 	    ",\"resumes\":%u,\"error\":", (long long)(r->end >= r->start ?
-	    r->end - r->start : 0), ctl_result_name(r->result), r->bytes,
+	    r->end - r->start : 0), run_result_name(r->result), r->bytes,
 	    r->resumes);
 	json_str(f, r->error);
 	fputc('}', f);
@@ -310,7 +310,7 @@ json_target(FILE *f, const struct ctl_target *t)
 	json_str(f, t->target);
 	json_field_time(f, "start", t->start);
 	json_field_time(f, "end", t->end);
-	fprintf(f, ",\"result\":\"%s\",\"error\":", ctl_result_name(t->result));
+	fprintf(f, ",\"result\":\"%s\",\"error\":", run_result_name(t->result));
 	json_str(f, t->error);
 	json_field_time(f, "last_success", t->last_success);
 	json_field_time(f, "held_reported", t->held_when);

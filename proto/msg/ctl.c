@@ -68,26 +68,6 @@ ctl_cmd_readonly(uint8_t cmd)
 }
 
 const char *
-ctl_result_name(uint8_t r)
-{
-	static const char *names[CTL_R_END] = {
-		"never", "ok", "retry", "failed", "running",
-	};
-
-	return r < CTL_R_END ? names[r] : "unknown";
-}
-
-const char *
-ctl_total_name(uint8_t src)
-{
-	static const char *names[CTL_TOTAL_END] = {
-		"unknown", "estimate", "previous",
-	};
-
-	return src < CTL_TOTAL_END ? names[src] : "unknown";
-}
-
-const char *
 ctl_event_name(uint8_t kind)
 {
 	static const char *names[CTL_EV_END] = {
@@ -282,7 +262,7 @@ fields_job(struct cx *c, struct ctl_job *j)
 	cx_u8(c, "queued", &j->queued, 1);
 	cx_i64(c, "start", &j->start);
 	cx_i64(c, "end", &j->end);
-	cx_u8(c, "result", &j->result, CTL_R_END - 1);
+	cx_u8(c, "result", &j->result, RUN_RESULT_END - 1);
 	cx_str(c, "error", j->error, sizeof(j->error));
 	cx_i64(c, "next", &j->next);
 }
@@ -294,7 +274,7 @@ fields_target(struct cx *c, struct ctl_target *t)
 	cx_str(c, "target", t->target, sizeof(t->target));
 	cx_i64(c, "start", &t->start);
 	cx_i64(c, "end", &t->end);
-	cx_u8(c, "result", &t->result, CTL_R_END - 1);
+	cx_u8(c, "result", &t->result, RUN_RESULT_END - 1);
 	cx_str(c, "error", t->error, sizeof(t->error));
 	cx_i64(c, "last_success", &t->last_success);
 	cx_i64(c, "held_when", &t->held_when);
@@ -312,7 +292,7 @@ fields_live(struct cx *c, struct ctl_live *l)
 	cx_i64(c, "start", &l->start);
 	cx_u64(c, "done", &l->done);
 	cx_u64(c, "total", &l->total);
-	cx_u8(c, "total_src", &l->total_src, CTL_TOTAL_END - 1);
+	cx_u8(c, "total_src", &l->total_src, TOTAL_SOURCE_END - 1);
 	cx_u64(c, "resumed_at", &l->resumed_at);
 	cx_u64(c, "rate", &l->rate);
 	cx_u32(c, "resumes", &l->resumes);
@@ -328,7 +308,7 @@ fields_run(struct cx *c, struct ctl_run *r)
 	cx_str(c, "parent", r->parent, sizeof(r->parent));
 	cx_i64(c, "start", &r->start);
 	cx_i64(c, "end", &r->end);
-	cx_u8(c, "result", &r->result, CTL_R_END - 1);
+	cx_u8(c, "result", &r->result, RUN_RESULT_END - 1);
 	cx_u64(c, "bytes", &r->bytes);
 	cx_u32(c, "resumes", &r->resumes);
 	cx_str(c, "error", r->error, sizeof(r->error));

@@ -41,7 +41,7 @@ ipc_max_len(uint16_t type)
 	case IPC_XFER:
 		return 3 * (2 + IPC_STR_MAX) + 8 + 8 + 1 + 8 + 4;
 	case IPC_HELD:
-		return 2 + IPC_STR_MAX + 4 + IPC_HELD_MAX * (2 + IPC_NAME_MAX);
+		return 2 + IPC_STR_MAX + 4 + IPC_HELD_MAX * (2 + SNAP_NAME_MAX);
 	}
 	return 0;
 }
@@ -240,7 +240,7 @@ ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *h)
 	at = b->len;
 	ipc_u32(b, 0);
 	for (i = 0; i < h->n && n < IPC_HELD_MAX; i++) {
-		if (strlen(h->names[i]) > IPC_NAME_MAX)
+		if (strlen(h->names[i]) > SNAP_NAME_MAX)
 			continue;
 		ipc_str(b, h->names[i]);
 		n++;
@@ -464,12 +464,12 @@ ipc_get_result(const uint8_t *p, size_t len, struct ipc_result *res,
 		res->targets[i].error = rd_str(&r);
 		res->targets[i].bytes = rd_u64(&r);
 		res->targets[i].resumes = rd_u32(&r);
-		if (res->targets[i].status > IPC_FAILED)
+		if (!run_result_final(res->targets[i].status))
 			r.bad = 1;
 	}
 	if (rd_done(&r, "result", err, errlen) == -1)
 		goto fail;
-	if (res->status > IPC_FAILED) {
+	if (!run_result_final(res->status)) {
 		frame_errf(err, errlen, "ipc result: unknown status %u",
 		    res->status);
 		goto fail;
@@ -497,7 +497,7 @@ ipc_get_xfer(const uint8_t *p, size_t len, struct ipc_xfer *x, char *err,
 	x->resumes = rd_u32(&r);
 	if (rd_done(&r, "xfer", err, errlen) == -1)
 		goto fail;
-	if (x->total_src > IPC_TOTAL_PREVIOUS) {
+	if (x->total_src >= TOTAL_SOURCE_END) {
 		frame_errf(err, errlen, "ipc xfer: unknown total source %u",
 		    x->total_src);
 		goto fail;
@@ -526,7 +526,7 @@ ipc_get_held(const uint8_t *p, size_t len, struct ipc_held *h, char *err,
 	h->names = xcalloc((size_t)h->n + 1, sizeof(*h->names));
 	for (i = 0; i < h->n && !r.bad; i++) {
 		h->names[i] = rd_str(&r);
-		if (h->names[i] != NULL && strlen(h->names[i]) > IPC_NAME_MAX)
+		if (h->names[i] != NULL && strlen(h->names[i]) > SNAP_NAME_MAX)
 			r.bad = 1;
 	}
 	if (rd_done(&r, "held", err, errlen) == -1)

@@ -19,10 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/base/types.h"
 #include "proto/msg/frame.h"
 
-#define IPC_VERSION	4	/* 3: XFER, HELD, timeout and sizes in RUN,
-				   sizes in RESULT; 4: tyearly in RUN */
+#define IPC_VERSION	5	/* 3: XFER, HELD, timeout and sizes in RUN,
+				   sizes in RESULT; 4: tyearly in RUN;
+				   5: results are enum run_result */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -36,12 +38,6 @@ enum ipc_type {
 	IPC_XFER,		/* struct ipc_xfer: numeric progress */
 	IPC_HELD,		/* struct ipc_held: what a target holds */
 	IPC_TYPE_END
-};
-
-enum ipc_status {
-	IPC_OK = 0,
-	IPC_RETRY,		/* temporary: try again later */
-	IPC_FAILED,
 };
 
 #define IPC_TARGETS_MAX	16
@@ -86,7 +82,7 @@ struct ipc_run {
 /* How replication to one target went. */
 struct ipc_target_result {
 	char		*name;
-	uint8_t		 status;	/* enum ipc_status */
+	uint8_t		 status;	/* RUN_OK, RUN_RETRY, RUN_FAILED */
 	char		*parent;	/* incremental from, "" full or not sent */
 	char		*error;		/* "" on success */
 	uint64_t	 bytes;		/* stream bytes sent, all attempts */
@@ -94,7 +90,7 @@ struct ipc_target_result {
 };
 
 struct ipc_result {
-	uint8_t		 status;	/* enum ipc_status */
+	uint8_t		 status;	/* RUN_OK, RUN_RETRY, RUN_FAILED */
 	uint32_t	 pruned;	/* snapshots deleted */
 	char		*snapshot;	/* name created, "" if none */
 	char		*error;		/* "" on success */
@@ -103,31 +99,24 @@ struct ipc_result {
 };
 
 /* Where a transfer stands; a worker sends a few per second at most. */
-enum ipc_total_src {
-	IPC_TOTAL_UNKNOWN = 0,
-	IPC_TOTAL_ESTIMATE,	/* metadata-only estimate pass */
-	IPC_TOTAL_PREVIOUS,	/* the previous run's size (ipc_target) */
-};
-
 struct ipc_xfer {
 	char		*phase;		/* "estimate", "send" */
 	char		*target;
 	char		*snapshot;
 	uint64_t	 done;		/* stream bytes, from its start */
 	uint64_t	 total;		/* 0 unknown */
-	uint8_t		 total_src;	/* enum ipc_total_src */
+	uint8_t		 total_src;	/* enum total_source */
 	uint64_t	 resumed_at;	/* where this attempt resumed */
 	uint32_t	 resumes;
 };
 
 #define IPC_HELD_MAX	4096		/* names per IPC_HELD */
-#define IPC_NAME_MAX	255		/* a snapshot name */
 
 /* The snapshots of the job a target reported holding (names). */
 struct ipc_held {
 	char		*target;
 	uint32_t	 n;		/* <= IPC_HELD_MAX */
-	char		**names;	/* each <= IPC_NAME_MAX bytes */
+	char		**names;	/* each <= SNAP_NAME_MAX bytes */
 };
 
 struct ipc_buf {
