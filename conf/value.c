@@ -263,7 +263,7 @@ conf_chars_ok(const char *s, const char *extra)
 int
 conf_check_name(const char *s, const char **why)
 {
-	if (*s == '\0' || strlen(s) > CONF_NAME_MAX) {
+	if (*s == '\0' || strlen(s) > JOB_NAME_MAX) {
 		*why = "a name has 1 to 64 characters";
 		return -1;
 	}

@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "proto/base/types.h"
 
 #define CONF_MAX_DURATION (3650ULL * 86400)	/* ten years, in seconds */
-#define CONF_NAME_MAX     64			/* job and target names */
 #define CONF_HOST_MAX     253
 
 int	conf_parse_number(const char *, uint64_t max, uint64_t *,

@@ -142,7 +142,7 @@ ctl_from_live(struct ctl_live *o, const struct stats_live *l)
 	o->start = l->start;
 	o->done = l->done;
 	o->total = l->total;
-	o->total_src = (uint8_t)l->total_src;
+	o->total_src = l->total_src;
 	o->resumed_at = l->resumed_at;
 	o->rate = l->rate;
 	o->resumes = l->resumes;
@@ -159,7 +159,7 @@ ctl_from_run(struct ctl_run *o, const struct stats_run *r)
 	copy_str(o->parent, sizeof(o->parent), r->parent);
 	o->start = r->start;
 	o->end = r->end;
-	o->result = (uint8_t)r->result;
+	o->result = r->result;
 	o->bytes = r->bytes;
 	o->resumes = r->resumes;
 	copy_str(o->error, sizeof(o->error), r->error);
@@ -212,7 +212,7 @@ put_job(struct cclient *c, const char *name)
 	if (e != NULL) {
 		j.start = e->start;
 		j.end = e->end;
-		j.result = (uint8_t)e->result;
+		j.result = e->result;
 		copy_str(j.error, sizeof(j.error), e->error);
 	}
 	ctl_put_job(&c->out, &j);
@@ -233,7 +233,7 @@ put_targets(struct cclient *c, const struct conf_job *cj)
 		if (e != NULL) {
 			t.start = e->start;
 			t.end = e->end;
-			t.result = (uint8_t)e->result;
+			t.result = e->result;
 			copy_str(t.error, sizeof(t.error), e->error);
 		}
 		t.last_success = stats_last_success(cj->name, cj->send_to[i]);

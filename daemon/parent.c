@@ -38,7 +38,7 @@ struct child {
 	TAILQ_ENTRY(child) entry;
 	enum child_kind	 kind;
 	pid_t		 pid;
-	char		 job[STATE_NAME_MAX];
+	char		 job[SNAP_NAME_MAX + 1];
 	char		 what[32];		/* "worker", "on-success hook" */
 	int		 fd;			/* -1 for hooks, or after EOF */
 	struct event	*ev_read;
@@ -54,15 +54,15 @@ struct child {
 	int64_t		 start;
 	uint32_t	 sid;			/* stats run id (jobs) */
 	int64_t		 logged;		/* last progress log line */
-	char		 logged_target[STATE_NAME_MAX];
-	enum stats_total logged_src;
+	char		 logged_target[SNAP_NAME_MAX + 1];
+	enum total_source logged_src;
 };
 
 #define PROGRESS_LOG_SECS	30	/* a running transfer's log line */
 
 struct pjob {
 	TAILQ_ENTRY(pjob) qentry;
-	char		 name[STATE_NAME_MAX];
+	char		 name[SNAP_NAME_MAX + 1];
 	struct event	*timer;
 	int		 gone;			/* removed by a reload */
 	int		 running;
@@ -230,19 +230,6 @@ child_protocol_error(struct child *c, const char *why)
 	child_signal(c, SIGKILL);
 }
 
-static enum stats_total
-child_total_src(uint8_t src)
-{
-	switch (src) {
-	case IPC_TOTAL_ESTIMATE:
-		return STATS_TOTAL_ESTIMATE;
-	case IPC_TOTAL_PREVIOUS:
-		return STATS_TOTAL_PREVIOUS;
-	default:
-		return STATS_TOTAL_UNKNOWN;
-	}
-}
-
 /*
  * A line when a target's transfer starts, when its total becomes known,
  * then every PROGRESS_LOG_SECS.
@@ -262,7 +249,7 @@ child_log_progress(struct child *c, const struct stats_live *l, int64_t now)
 	if (l->total > 0)
 		snprintf(total, sizeof(total), " of %llu (%s, %llu%%)",
 		    (unsigned long long)l->total,
-		    l->total_src == STATS_TOTAL_ESTIMATE ? "estimate" :
+		    l->total_src == TOTAL_ESTIMATE ? "estimate" :
 		    "previous run", (unsigned long long)(l->done >= l->total ?
 		    99 : l->done * 100 / l->total));
 	log_fields(c->job, l->target, l->snapshot, NULL);
@@ -289,7 +276,7 @@ child_xfer(struct child *c, const uint8_t *p, size_t len, char *err,
 	sp.snapshot = x.snapshot;
 	sp.done = x.done;
 	sp.total = x.total;
-	sp.total_src = child_total_src(x.total_src);
+	sp.total_src = x.total_src;	/* ipc_get_xfer checked it */
 	sp.resumed_at = x.resumed_at;
 	sp.resumes = x.resumes;
 	stats_run_progress(c->sid, &sp, now);
@@ -437,7 +424,7 @@ hook_targets(const struct child *c, int failed, char *buf, size_t len)
 	buf[0] = '\0';
 	for (i = 0; c->have_result && i < c->res.ntargets; i++) {
 		tr = &c->res.targets[i];
-		if (failed && tr->status == IPC_OK)
+		if (failed && tr->status == RUN_OK)
 			continue;
 		n = snprintf(buf + off, len - off, "%s%s", off ? " " : "",
 		    tr->name);
@@ -494,25 +481,25 @@ hook_done(struct child *c, int wstatus)
 }
 
 /* Decide what a finished worker means for its job and record it. */
-static enum worker_outcome
+static enum run_result
 job_outcome(struct child *c, int wstatus, char *why, size_t len)
 {
-	enum worker_outcome o = worker_outcome(wstatus, c->killed);
+	enum run_result o = worker_outcome(wstatus, c->killed);
 	char how[128];
 
 	worker_status_str(wstatus, how, sizeof(how));
 	if (c->cancelled) {
-		o = WORKER_FAILED;
+		o = RUN_FAILED;
 		snprintf(why, len, "cancelled by btrsendctl (worker %s)", how);
 	} else if (c->bad) {
-		o = WORKER_FAILED;
+		o = RUN_FAILED;
 		snprintf(why, len, "worker protocol error (%s)", how);
-	} else if (o == WORKER_OK && !c->have_result) {
-		o = WORKER_FAILED;
+	} else if (o == RUN_OK && !c->have_result) {
+		o = RUN_FAILED;
 		snprintf(why, len, "worker exited without a result");
 	} else if (c->have_result && c->res.error[0] != '\0') {
 		snprintf(why, len, "%s", c->res.error);
-	} else if (o != WORKER_OK) {
+	} else if (o != RUN_OK) {
 		snprintf(why, len, "worker %s%s", how, c->killed ?
 		    (P.stopping ? " (daemon stopping)" : " (timed out)") : "");
 	} else {
@@ -523,7 +510,7 @@ job_outcome(struct child *c, int wstatus, char *why, size_t len)
 
 static void
 job_target_stats(const struct child *c, const struct ipc_target_result *tr,
-    enum state_result result, int64_t now)
+    enum run_result result, int64_t now)
 {
 	struct stats_run r;
 
@@ -575,22 +562,21 @@ job_targets_finished(struct child *c, int64_t now)
 		te->start = c->start;
 		te->end = now;
 		state_set_error(te, tr->error);
-		te->result = tr->status == IPC_OK ? STATE_OK :
-		    tr->status == IPC_RETRY ? STATE_RETRY : STATE_FAILED;
+		te->result = tr->status;	/* ipc_get_result checked it */
 		/* A cancelled send is not retried: it resumes next run. */
-		if (c->cancelled && te->result == STATE_RETRY) {
-			te->result = STATE_FAILED;
+		if (c->cancelled && te->result == RUN_RETRY) {
+			te->result = RUN_FAILED;
 			state_set_error(te, "cancelled by btrsendctl");
 		}
 		job_target_stats(c, tr, te->result, now);
 		log_fields(c->job, tr->name, NULL, NULL);
-		if (tr->status == IPC_OK)
+		if (tr->status == RUN_OK)
 			log_info("job %s: target %s: ok%s%s", c->job, tr->name,
 			    tr->parent[0] ? ", incremental from " : ", full",
 			    tr->parent);
 		else
 			log_warnx("job %s: target %s: %s: %s", c->job,
-			    tr->name, tr->status == IPC_RETRY ? "will retry" :
+			    tr->name, tr->status == RUN_RETRY ? "will retry" :
 			    "failed", tr->error);
 	}
 }
@@ -602,7 +588,7 @@ job_finished(struct child *c, int wstatus)
 	struct state_entry *e = state_get(&P.st, c->job, NULL, 1);
 	struct pjob *pj = job_lookup(c->job);
 	const char *snap = c->have_result ? c->res.snapshot : "";
-	enum worker_outcome o;
+	enum run_result o;
 	char why[STATE_ERR_MAX];
 	int64_t now = now_s();
 
@@ -614,32 +600,32 @@ job_finished(struct child *c, int wstatus)
 	log_fields(c->job, NULL, snap[0] ? snap : NULL, NULL);
 	e->end = now;
 	state_set_error(e, why);
-	if (o == WORKER_RETRY && !P.stopping && pj != NULL &&
+	if (o == RUN_RETRY && !P.stopping && pj != NULL &&
 	    pj->attempt < SCHED_RETRIES_MAX) {
 		pj->attempt++;
 		pj->retry_at = now + sched_backoff(pj->attempt);
-		e->result = STATE_RETRY;
+		e->result = RUN_RETRY;
 		log_warnx("job %s: run did not complete: %s; retry %u of %u "
 		    "in %us", c->job, why, pj->attempt, SCHED_RETRIES_MAX,
 		    sched_backoff(pj->attempt));
-	} else if (o == WORKER_RETRY && P.stopping) {
-		e->result = STATE_RETRY;
+	} else if (o == RUN_RETRY && P.stopping) {
+		e->result = RUN_RETRY;
 		log_warnx("job %s: run interrupted: %s", c->job, why);
-	} else if (o == WORKER_OK) {
-		e->result = STATE_OK;
+	} else if (o == RUN_OK) {
+		e->result = RUN_OK;
 		log_info("job %s: run ok: snapshot %s, %u pruned, %llds",
 		    c->job, snap, c->res.pruned, (long long)(now - c->start));
 		if (cj != NULL)
 			hook_run(c, "on-success hook", cj->on_success,
 			    snap, "", 0);
 	} else {
-		e->result = STATE_FAILED;
+		e->result = RUN_FAILED;
 		log_warnx("job %s: run failed: %s", c->job, why);
 		if (cj != NULL && !c->cancelled)
 			hook_run(c, "on-failure hook", cj->on_failure,
 			    snap, why, 1);
 	}
-	if (pj != NULL && e->result != STATE_RETRY)
+	if (pj != NULL && e->result != RUN_RETRY)
 		pj->attempt = 0;
 	job_run_stats(c, e, why, now);
 	log_fields(NULL, NULL, NULL, NULL);
@@ -781,7 +767,7 @@ job_start(struct pjob *pj)
 	e = state_get(&P.st, pj->name, NULL, 1);
 	e->start = now;
 	e->end = 0;
-	e->result = STATE_RUNNING;
+	e->result = RUN_RUNNING;
 	state_set_error(e, "");
 	state_store();
 	log_fields(pj->name, NULL, NULL, NULL);
@@ -827,8 +813,8 @@ job_due(evutil_socket_t fd, short ev, void *arg)
 static int
 job_interrupted(const struct state_entry *e)
 {
-	return e != NULL && (e->result == STATE_RUNNING ||
-	    e->result == STATE_RETRY);
+	return e != NULL && (e->result == RUN_RUNNING ||
+	    e->result == RUN_RETRY);
 }
 
 static void
@@ -1292,7 +1278,7 @@ parent_cancel(uint32_t id, char *msg, size_t len)
 static int
 paused_has(const char *job)
 {
-	char path[PATH_MAX], line[STATE_NAME_MAX + 2];
+	char path[PATH_MAX], line[SNAP_NAME_MAX + 2];
 	int found = 0;
 	FILE *f;
 

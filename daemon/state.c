@@ -16,32 +16,7 @@
 
 #define STATE_MAGIC "btrsend-state 1"
 
-static const char *state_names[] = {
-	[STATE_NEVER] = "never", [STATE_OK] = "ok", [STATE_RETRY] = "retry",
-	[STATE_FAILED] = "failed", [STATE_RUNNING] = "running",
-};
-
-const char *
-state_result_name(enum state_result r)
-{
-	if ((size_t)r >= sizeof(state_names) / sizeof(state_names[0]))
-		return "?";
-	return state_names[r];
-}
-
-static int
-state_result_parse(const char *s, enum state_result *r)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++) {
-		if (strcmp(s, state_names[i]) == 0) {
-			*r = (enum state_result)i;
-			return 0;
-		}
-	}
-	return -1;
-}
+_Static_assert(SNAP_NAME_MAX == 255, "the %255s of state_parse_line");
 
 struct state_entry *
 state_get(struct state *st, const char *job, const char *target, int create)
@@ -56,8 +31,8 @@ state_get(struct state *st, const char *job, const char *target, int create)
 		if (strcmp(e->job, job) == 0 && strcmp(e->target, target) == 0)
 			return e;
 	}
-	if (!create || strlen(job) >= STATE_NAME_MAX ||
-	    strlen(target) >= STATE_NAME_MAX)
+	if (!create || strlen(job) > SNAP_NAME_MAX ||
+	    strlen(target) > SNAP_NAME_MAX)
 		return NULL;
 	st->e = xrealloc(st->e, (st->n + 1) * sizeof(*st->e));
 	e = &st->e[st->n++];
@@ -82,16 +57,16 @@ state_set_error(struct state_entry *e, const char *error)
 static int
 state_parse_line(struct state *st, char *line)
 {
-	char job[STATE_NAME_MAX], target[STATE_NAME_MAX], res[16];
+	char job[SNAP_NAME_MAX + 1], target[SNAP_NAME_MAX + 1], res[16];
 	struct state_entry *e;
-	enum state_result r;
+	enum run_result r;
 	int64_t start, end;
 	int off = 0;
 
-	if (sscanf(line, "%127s %127s %" SCNd64 " %" SCNd64 " %15s %n", job,
+	if (sscanf(line, "%255s %255s %" SCNd64 " %" SCNd64 " %15s %n", job,
 	    target, &start, &end, res, &off) != 5 || off == 0)
 		return -1;
-	if (state_result_parse(res, &r) == -1 || start < 0 || end < 0)
+	if (run_result_parse(res, &r) == -1 || start < 0 || end < 0)
 		return -1;
 	e = state_get(st, job, strcmp(target, "-") == 0 ? NULL : target, 1);
 	if (e == NULL)
@@ -156,7 +131,7 @@ state_write(FILE *f, const struct state *st)
 		e = &st->e[i];
 		fprintf(f, "%s %s %" PRId64 " %" PRId64 " %s %s\n", e->job,
 		    e->target[0] ? e->target : "-", e->start, e->end,
-		    state_result_name(e->result), e->error);
+		    run_result_name(e->result), e->error);
 	}
 }
 

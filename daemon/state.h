@@ -9,7 +9,8 @@
  *   JOB TARGET START END RESULT ERROR...
  *
  * TARGET is "-" for the job itself; START/END are seconds since the epoch
- * (END 0 while running); RESULT is ok, retry, failed or running; ERROR is
+ * (END 0 while running); RESULT is ok, retry, failed or running
+ * (run_result_name); ERROR is
  * the rest of the line.  A run still "running" when the file is read was
  * interrupted by a crash or a kill of the daemon.
  */
@@ -19,23 +20,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/base/types.h"
+
 #define STATE_FILE	"state"
-#define STATE_NAME_MAX	128
 #define STATE_ERR_MAX	512
 
-enum state_result {
-	STATE_NEVER = 0,
-	STATE_OK,
-	STATE_RETRY,
-	STATE_FAILED,
-	STATE_RUNNING,
-};
-
 struct state_entry {
-	char		 job[STATE_NAME_MAX];
-	char		 target[STATE_NAME_MAX];	/* "" for the job */
+	char		 job[SNAP_NAME_MAX + 1];
+	char		 target[SNAP_NAME_MAX + 1];	/* "" for the job */
 	int64_t		 start, end;
-	enum state_result result;
+	enum run_result result;
 	char		 error[STATE_ERR_MAX];
 };
 
@@ -53,7 +47,5 @@ struct state_entry *state_get(struct state *, const char *job,
 	    const char *target, int create);
 void	 state_set_error(struct state_entry *, const char *error);
 void	 state_free(struct state *);
-
-const char *state_result_name(enum state_result);
 
 #endif

@@ -39,8 +39,8 @@ struct stats_win {
 };
 
 struct stats_held {
-	char		 job[STATE_NAME_MAX];
-	char		 target[STATE_NAME_MAX];
+	char		 job[SNAP_NAME_MAX + 1];
+	char		 target[SNAP_NAME_MAX + 1];
 	char		**names;
 	size_t		 n;
 	int64_t		 when;
@@ -76,11 +76,6 @@ static struct {
 	size_t			 nlsn;
 	int			 dispatching;
 } st = { .fd = -1, .next_id = 1 };
-
-static const char *stats_result_names[] = {
-	[STATE_NEVER] = "never", [STATE_OK] = "ok", [STATE_RETRY] = "retry",
-	[STATE_FAILED] = "failed", [STATE_RUNNING] = "running",
-};
 
 static void
 stats_copy(char *dst, size_t len, const char *src)
@@ -139,28 +134,12 @@ stats_dec(const char *tok, char *dst, size_t len)
 	return 0;
 }
 
-static int
-stats_result_parse(const char *s, enum state_result *r)
-{
-	if (strcmp(s, "ok") == 0)
-		*r = STATE_OK;
-	else if (strcmp(s, "retry") == 0)
-		*r = STATE_RETRY;
-	else if (strcmp(s, "failed") == 0)
-		*r = STATE_FAILED;
-	else
-		return -1;
-	return 0;
-}
-
 static void
 stats_format(FILE *f, const struct stats_run *r)
 {
-	const char *res = "failed";
+	const char *res = (unsigned)r->result < RUN_RESULT_END ?
+	    run_result_name(r->result) : "failed";
 
-	if ((size_t)r->result < sizeof(stats_result_names) /
-	    sizeof(stats_result_names[0]))
-		res = stats_result_names[r->result];
 	fprintf(f, "%" PRIu32 " %" PRId64 " %" PRId64 " %s %" PRIu64 " %"
 	    PRIu32 " ", r->id, r->start, r->end, res, r->bytes, r->resumes);
 	stats_enc(f, r->job);
@@ -203,7 +182,8 @@ stats_parse(char *line, struct stats_run *r)
 	    " %" SCNu32 " %n", &r->id, &r->start, &r->end, res, &r->bytes,
 	    &r->resumes, &off) != 6 || off == 0)
 		return -1;
-	if (stats_result_parse(res, &r->result) == -1 || r->start < 0 ||
+	if (run_result_parse(res, &r->result) == -1 ||
+	    !run_result_final(r->result) || r->start < 0 ||
 	    r->end < 0 || r->id == 0)
 		return -1;
 	p = line + off;
@@ -252,7 +232,7 @@ stats_learn(const struct stats_run *r)
 {
 	struct stats_jt *j = stats_jt_get(r->job, r->target);
 
-	if (r->result == STATE_OK) {
+	if (r->result == RUN_OK) {
 		if (r->end > j->last_success)
 			j->last_success = r->end;
 		/* a resumed send's bytes are not its stream's size */
@@ -271,11 +251,11 @@ stats_count(const struct stats_run *r)
 	st.ctr.bytes += r->bytes;
 	st.ctr.resumes += r->resumes;
 	switch (r->result) {
-	case STATE_OK:
+	case RUN_OK:
 		j->ok++;
 		st.ctr.ok++;
 		break;
-	case STATE_RETRY:
+	case RUN_RETRY:
 		j->retry++;
 		st.ctr.retry++;
 		break;
@@ -625,7 +605,7 @@ stats_run_progress(uint32_t id, const struct stats_progress *p, int64_t now)
 		stats_copy(l->snapshot, sizeof(l->snapshot), p->snapshot);
 	l->done = p->done;
 	l->total = p->total;
-	l->total_src = p->total == 0 ? STATS_TOTAL_UNKNOWN : p->total_src;
+	l->total_src = p->total == 0 ? TOTAL_UNKNOWN : p->total_src;
 	l->resumed_at = p->resumed_at;
 	l->resumes = p->resumes;
 	stats_emit(STATS_EV_PROGRESS, now, l, NULL);
@@ -645,7 +625,7 @@ stats_target_done(uint32_t id, const struct stats_run *r)
 		if (rec.job[0] == '\0')
 			stats_copy(rec.job, sizeof(rec.job), l->job);
 		l->done = l->total = 0;
-		l->total_src = STATS_TOTAL_UNKNOWN;
+		l->total_src = TOTAL_UNKNOWN;
 		l->rate = 0;
 		l->resumed_at = 0;
 		l->resumes = 0;
@@ -686,7 +666,7 @@ stats_run_end(uint32_t id, const struct stats_run *r)
 	}
 	if (!sent) {
 		stats_hist_append(&rec);
-	} else if (rec.result == STATE_OK) {
+	} else if (rec.result == RUN_OK) {
 		j = stats_jt_get(rec.job, "");
 		if (rec.end > j->last_success)
 			j->last_success = rec.end;

@@ -26,23 +26,16 @@
 #define STATS_HISTORY_FILE	"history"
 #define STATS_HELD_MAX		4096	/* snapshot names held, per target */
 
-/* Where a running transfer's total comes from. */
-enum stats_total {
-	STATS_TOTAL_UNKNOWN = 0,
-	STATS_TOTAL_ESTIMATE,		/* metadata-only estimate pass */
-	STATS_TOTAL_PREVIOUS,		/* the previous run's size */
-};
-
 /* A running job run (one worker). */
 struct stats_live {
 	uint32_t	 id;
-	char		 job[STATE_NAME_MAX];
+	char		 job[SNAP_NAME_MAX + 1];
 	char		 phase[64];		/* "snapshot", "send", "prune" */
-	char		 target[STATE_NAME_MAX];	/* "" when not sending */
-	char		 snapshot[STATE_NAME_MAX];	/* "" before made */
+	char		 target[SNAP_NAME_MAX + 1];	/* "" when not sending */
+	char		 snapshot[SNAP_NAME_MAX + 1];	/* "" before made */
 	int64_t		 start;
 	uint64_t	 done, total;		/* stream bytes; total 0: unknown */
-	enum stats_total total_src;
+	enum total_source total_src;
 	uint64_t	 resumed_at;		/* offset this send resumed at */
 	uint64_t	 rate;			/* bytes per second, recent */
 	uint32_t	 resumes;		/* this run, this target */
@@ -51,12 +44,12 @@ struct stats_live {
 /* One finished (run, target); target "" for a run that sent nowhere. */
 struct stats_run {
 	uint32_t	 id;
-	char		 job[STATE_NAME_MAX];
-	char		 target[STATE_NAME_MAX];
-	char		 snapshot[STATE_NAME_MAX];
-	char		 parent[STATE_NAME_MAX];	/* "" full or not sent */
+	char		 job[SNAP_NAME_MAX + 1];
+	char		 target[SNAP_NAME_MAX + 1];
+	char		 snapshot[SNAP_NAME_MAX + 1];
+	char		 parent[SNAP_NAME_MAX + 1];	/* "" full or not sent */
 	int64_t		 start, end;
-	enum state_result result;	/* STATE_OK, STATE_RETRY, STATE_FAILED */
+	enum run_result result;		/* RUN_OK, RUN_RETRY, RUN_FAILED */
 	uint64_t	 bytes;			/* stream bytes sent this run */
 	uint32_t	 resumes;
 	char		 error[STATE_ERR_MAX];
@@ -68,7 +61,7 @@ struct stats_progress {
 	const char	*target;
 	const char	*snapshot;
 	uint64_t	 done, total;
-	enum stats_total total_src;
+	enum total_source total_src;
 	uint64_t	 resumed_at;
 	uint32_t	 resumes;
 };
@@ -141,8 +134,8 @@ int64_t	 stats_last_success(const char *job, const char *target);
  * none) also come from the history loaded at start.
  */
 struct stats_jt {
-	char		 job[STATE_NAME_MAX];
-	char		 target[STATE_NAME_MAX];
+	char		 job[SNAP_NAME_MAX + 1];
+	char		 target[SNAP_NAME_MAX + 1];
 	uint64_t	 bytes, resumes;
 	uint64_t	 ok, retry, failed;
 	int64_t		 last_success;

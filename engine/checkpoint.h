@@ -16,11 +16,10 @@
 #include "proto/stream/digest.h"
 
 #define CKPT_MAX_CLONES 64
-#define CKPT_NAME_MAX   255
 
 /* What makes two streams "the same stream" for resume purposes. */
 struct ckpt_identity {
-	char name[CKPT_NAME_MAX + 1];   /* subvolume name from SUBVOL/SNAPSHOT */
+	char name[SNAP_NAME_MAX + 1];   /* subvolume name from SUBVOL/SNAPSHOT */
 	uint8_t uuid[16];               /* UUID of SUBVOL/SNAPSHOT */
 	uint64_t ctransid;
 	bool has_parent;                /* incremental: SNAPSHOT */
@@ -39,7 +38,7 @@ struct checkpoint {
 	struct stream_digest digest;    /* of the prefix [0, offset) */
 	uint64_t data_bytes;            /* file data bytes applied (progress) */
 	/* the staging subvolume, or (receive engine) its checkpoint snapshot */
-	char staging[CKPT_NAME_MAX + 1];
+	char staging[SNAP_NAME_MAX + 1];
 };
 
 /* Same stream?  Compares every identity field. */

@@ -58,12 +58,12 @@ send_kernel_proto(void)
 	    (v > STREAM_VERSION_MAX ? STREAM_VERSION_MAX : 1);
 }
 
-enum send_errclass
+enum err_class
 send_classify(int errnum)
 {
 	switch (errnum) {
 	case 0:
-		return SEND_ERR_NONE;
+		return ERR_NONE;
 	case EAGAIN:            /* a dedupe runs on one of the roots */
 	case EINTR:
 	case ENOMEM:
@@ -72,7 +72,7 @@ send_classify(int errnum)
 	case EPIPE:             /* the consumer went away */
 	case ECANCELED:
 	case ETIMEDOUT:
-		return SEND_ERR_TEMPORARY;
+		return ERR_TEMPORARY;
 	case EPERM:             /* not read-only, being deleted, no CAP_SYS_ADMIN */
 	case EACCES:
 	case ENOENT:            /* no such subvolume / root id */
@@ -85,24 +85,10 @@ send_classify(int errnum)
 	case EROFS:
 	case EIO:
 	case EBADMSG:           /* the stream failed its checks */
-		return SEND_ERR_PERMANENT;
+		return ERR_PERMANENT;
 	default:
 		/* A send only reads: retrying something unknown does no harm. */
-		return SEND_ERR_TEMPORARY;
-	}
-}
-
-const char *
-send_errclass_name(enum send_errclass c)
-{
-	switch (c) {
-	case SEND_ERR_NONE:
-		return "ok";
-	case SEND_ERR_TEMPORARY:
-		return "temporary";
-	case SEND_ERR_PERMANENT:
-	default:
-		return "permanent";
+		return ERR_TEMPORARY;
 	}
 }
 
@@ -377,7 +363,7 @@ send_skip(struct send *s, uint64_t ncmds, const struct stream_digest *want,
 			    "partial does not belong to this send, start over",
 			    (unsigned long long)ncmds,
 			    (unsigned long long)s->stats.ncmds);
-			e->cls = SEND_ERR_PERMANENT;
+			e->cls = ERR_PERMANENT;
 			return -1;
 		}
 	}
@@ -388,7 +374,7 @@ send_skip(struct send *s, uint64_t ncmds, const struct stream_digest *want,
 		    "regenerated prefix is %s, the receiver has %s; the stream "
 		    "changed (other kernel, snapshot or parameters), start over",
 		    (unsigned long long)ncmds, a, b);
-		e->cls = SEND_ERR_PERMANENT;
+		e->cls = ERR_PERMANENT;
 		return -1;
 	}
 	return 0;

@@ -45,15 +45,8 @@ struct send_params {
 	size_t pipe_size;               /* 0: a good default */
 };
 
-/* How the daemon should treat a failure. */
-enum send_errclass {
-	SEND_ERR_NONE = 0,
-	SEND_ERR_TEMPORARY,             /* retry later: dedupe running, EINTR, ENOMEM */
-	SEND_ERR_PERMANENT,             /* fix something first: not RO, no such subvolume */
-};
-
 struct send_error {
-	enum send_errclass cls;
+	enum err_class cls;             /* send_classify of errnum, or ours */
 	int errnum;                     /* errno, 0 when not from a syscall */
 	char msg[512];                  /* says what failed and what to do */
 };
@@ -99,7 +92,7 @@ int  send_next(struct send *s, struct send_unit *u, struct send_error *e);
 /*
  * Skip the first ncmds commands (and the headers before them); then the
  * digest of what was skipped must equal want.  0, or -1 with *e (a
- * mismatch is SEND_ERR_PERMANENT: the partial cannot be resumed).
+ * mismatch is ERR_PERMANENT: the partial cannot be resumed).
  */
 int  send_skip(struct send *s, uint64_t ncmds, const struct stream_digest *want,
     struct send_error *e);
@@ -122,7 +115,6 @@ int  send_estimate(const struct send_params *p, uint64_t *total,
 uint32_t send_kernel_proto(void);
 
 /* Classify an errno from the send ioctl or subvolume resolution. */
-enum send_errclass send_classify(int errnum);
-const char *send_errclass_name(enum send_errclass c);
+enum err_class send_classify(int errnum);
 
 #endif

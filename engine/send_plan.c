@@ -37,21 +37,39 @@ struct plan_ctx {
 
 static const uint8_t plan_zero[16];
 
+static void
+send_vseterr(struct send_error *e, int errnum, bool named, const char *fmt,
+    va_list ap)
+{
+	size_t n;
+
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	e->errnum = errnum;
+	/* No errno: a refusal of ours, which a retry would not change. */
+	e->cls = errnum ? send_classify(errnum) : ERR_PERMANENT;
+	n = strlen(e->msg);
+	if (errnum != 0 && !named)
+		snprintf(e->msg + n, sizeof(e->msg) - n, " (%s)", strerror(errnum));
+}
+
 void
 send_seterr(struct send_error *e, int errnum, const char *fmt, ...)
 {
 	va_list ap;
-	size_t n;
 
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	send_vseterr(e, errnum, false, fmt, ap);
 	va_end(ap);
-	e->errnum = errnum;
-	/* No errno: a refusal of ours, which a retry would not change. */
-	e->cls = errnum ? send_classify(errnum) : SEND_ERR_PERMANENT;
-	n = strlen(e->msg);
-	if (errnum != 0 && strstr(e->msg, strerror(errnum)) == NULL)
-		snprintf(e->msg + n, sizeof(e->msg) - n, " (%s)", strerror(errnum));
+}
+
+void
+send_seterr_named(struct send_error *e, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	send_vseterr(e, errnum, true, fmt, ap);
+	va_end(ap);
 }
 
 static const struct plan_subvol *
@@ -147,7 +165,7 @@ plan_exists(const char *path, const char *role, struct send_error *e)
 	send_seterr(e, errno, "%s %s does not exist: check the path", role,
 	    path);
 	if (errno == ENOENT || errno == ENOTDIR)
-		e->cls = SEND_ERR_PERMANENT;
+		e->cls = ERR_PERMANENT;
 	return -1;
 }
 
@@ -160,7 +178,7 @@ plan_resolve_first(struct plan_ctx *c, const char *path, struct send_error *e)
 	    plan_fsid(path, c->fsid) == -1) {
 		send_seterr(e, 0, "snapshot %s is not a btrfs subvolume: "
 		    "give the path of a read-only snapshot", path);
-		e->cls = SEND_ERR_PERMANENT;
+		e->cls = ERR_PERMANENT;
 		return -1;
 	}
 	return 0;
@@ -185,7 +203,7 @@ plan_resolve(struct plan_ctx *c, const char *path, const char *role,
 	    be == BTRFS_UTIL_ERROR_NOT_BTRFS) {
 		send_seterr(e, ENOTDIR, "%s %s is not a btrfs subvolume: "
 		    "give the path of a read-only snapshot", role, path);
-		e->cls = SEND_ERR_PERMANENT;
+		e->cls = ERR_PERMANENT;
 		return -1;
 	}
 	if (be != BTRFS_UTIL_OK) {
@@ -205,7 +223,7 @@ plan_resolve(struct plan_ctx *c, const char *path, const char *role,
 		send_seterr(e, 0, "%s %s is not read-only: the kernel sends "
 		    "only read-only snapshots; make one with 'btrfs subvolume "
 		    "snapshot -r %s SNAPSHOT' and send that", role, path, path);
-		e->cls = SEND_ERR_PERMANENT;
+		e->cls = ERR_PERMANENT;
 		return -1;
 	}
 	if (plan_fsid(path, fsid) == -1) {
@@ -216,7 +234,7 @@ plan_resolve(struct plan_ctx *c, const char *path, const char *role,
 		send_seterr(e, EXDEV, "%s %s is on another filesystem than %s: "
 		    "all subvolumes of one send must be on the same filesystem",
 		    role, path, c->p->snapshots[0]);
-		e->cls = SEND_ERR_PERMANENT;
+		e->cls = ERR_PERMANENT;
 		return -1;
 	}
 	return 0;
@@ -342,7 +360,7 @@ plan_flags(const struct send_params *p, struct send_plan *plan,
 			send_seterr(e, EINVAL, "--compressed-data needs protocol "
 			    "2 or later (%s)", p->proto == 1 ? "--proto 1 given" :
 			    "the kernel offers only 1");
-			e->cls = SEND_ERR_PERMANENT;
+			e->cls = ERR_PERMANENT;
 			return -1;
 		}
 		plan->flags |= SEND_FLAG_COMPRESSED;
@@ -354,7 +372,7 @@ plan_flags(const struct send_params *p, struct send_plan *plan,
 	} else if (p->proto > 1) {
 		send_seterr(e, EPROTO, "protocol %u requested but the kernel "
 		    "supports only 1: use --proto 1 or auto", p->proto);
-		e->cls = SEND_ERR_PERMANENT;
+		e->cls = ERR_PERMANENT;
 		return -1;
 	}
 	return 0;
@@ -390,7 +408,7 @@ plan_items(struct plan_ctx *c, struct send_plan *plan, struct send_error *e)
 			    "common origin): pick a parent that is an earlier "
 			    "snapshot of the same subvolume, or send in full",
 			    p->parent, it->path);
-			e->cls = SEND_ERR_PERMANENT;
+			e->cls = ERR_PERMANENT;
 			return -1;
 		}
 		it->parent_root = parent;
@@ -399,7 +417,7 @@ plan_items(struct plan_ctx *c, struct send_plan *plan, struct send_error *e)
 			send_seterr(e, ENOENT, "no parent for %s among the clone "
 			    "sources (none is a snapshot of the same subvolume): "
 			    "add one with -c or -p, or send in full", it->path);
-			e->cls = SEND_ERR_PERMANENT;
+			e->cls = ERR_PERMANENT;
 			return -1;
 		}
 		it->nclones = c->nclones;

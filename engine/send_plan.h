@@ -33,8 +33,14 @@ struct send_plan {
 int  send_plan_make(const struct send_params *p, struct send_plan *plan,
     struct send_error *e);
 void send_plan_free(struct send_plan *plan);
-/* Fill e: class from errnum, message from fmt (and strerror if errnum). */
+/*
+ * Fill e: class from errnum, message from fmt and " (strerror)" when
+ * errnum is not 0.  send_seterr_named is for a message that already
+ * names errnum's cause: nothing is appended.
+ */
 void send_seterr(struct send_error *e, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void send_seterr_named(struct send_error *e, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif

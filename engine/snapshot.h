@@ -10,7 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#define SNAP_NAME_MAX 255
+#include "proto/base/types.h"
+
 #define SNAP_TS_LEN   16            /* YYYYMMDDTHHMMSSZ */
 
 struct snap_info {

@@ -34,12 +34,12 @@ admin_result_colour(uint8_t result)
 	if (!admin_colour())
 		return "";
 	switch (result) {
-	case CTL_R_OK:
+	case RUN_OK:
 		return "\033[32m";
-	case CTL_R_RETRY:
-	case CTL_R_RUNNING:
+	case RUN_RETRY:
+	case RUN_RUNNING:
 		return "\033[33m";
-	case CTL_R_FAILED:
+	case RUN_FAILED:
 		return "\033[31m";
 	}
 	return "";
@@ -107,9 +107,9 @@ static const char *
 total_word(uint8_t src)
 {
 	switch (src) {
-	case CTL_TOTAL_ESTIMATE:
+	case TOTAL_ESTIMATE:
 		return "(estimate)";
-	case CTL_TOTAL_PREVIOUS:
+	case TOTAL_PREVIOUS:
 		return "(previous run)";
 	}
 	return "(total unknown)";
@@ -222,7 +222,7 @@ admin_json_live(struct json *j, const char *name, const struct ctl_live *l)
 		json_uint(j, "bytes_total", l->total);
 	else
 		json_null(j, "bytes_total");
-	json_string(j, "total_source", ctl_total_name(l->total_src));
+	json_string(j, "total_source", total_source_name(l->total_src));
 	json_uint(j, "rate", l->rate);
 	if (pct < 0)
 		json_null(j, "percent");
@@ -249,7 +249,7 @@ admin_json_run(struct json *j, const char *name, const struct ctl_run *r)
 	admin_json_time(j, "start", r->start);
 	admin_json_time(j, "end", r->end);
 	json_int(j, "duration", r->end >= r->start ? r->end - r->start : 0);
-	json_string(j, "result", ctl_result_name(r->result));
+	json_string(j, "result", run_result_name(r->result));
 	json_uint(j, "bytes", r->bytes);
 	json_uint(j, "resumes", r->resumes);
 	json_string(j, "error", r->error);
@@ -263,7 +263,7 @@ admin_json_target(struct json *j, const struct ctl_target *t)
 	json_string(j, "name", t->target);
 	admin_json_time(j, "start", t->start);
 	admin_json_time(j, "end", t->end);
-	json_string(j, "result", ctl_result_name(t->result));
+	json_string(j, "result", run_result_name(t->result));
 	json_string(j, "error", t->error);
 	admin_json_time(j, "last_success", t->last_success);
 	admin_json_time(j, "held_reported", t->held_when);

@@ -103,7 +103,7 @@ status_job_line(const struct ctl_job *j)
 	char last[32], next[32];
 	const char *col;
 	const char *res = j->running ? "running" : j->start == 0 ? "-" :
-	    ctl_result_name(j->result);
+	    run_result_name(j->result);
 
 	admin_time(last, sizeof(last), j->start);
 	if (j->paused)
@@ -113,7 +113,7 @@ status_job_line(const struct ctl_job *j)
 		    "queued");
 	else
 		admin_time(next, sizeof(next), j->next);
-	col = admin_result_colour(j->running ? CTL_R_RUNNING : j->result);
+	col = admin_result_colour(j->running ? RUN_RUNNING : j->result);
 	admin_line("%-11.11s %-11.11s %-19s %s%-7s%s %s", j->name, j->schedule,
 	    last, col, res, off(col), next);
 	if (j->error[0] != '\0' && !j->running)
@@ -129,7 +129,7 @@ status_target_line(const struct ctl_target *t)
 
 	admin_time(last, sizeof(last), t->end ? t->end : t->start);
 	admin_line("  -> %-19.19s %-19s %s%-7s%s %.28s", t->target, last, col,
-	    t->start == 0 ? "-" : ctl_result_name(t->result), off(col),
+	    t->start == 0 ? "-" : run_result_name(t->result), off(col),
 	    t->error);
 }
 
@@ -180,7 +180,7 @@ status_json(const struct reply *r)
 		json_object(&js, "last_run");
 		admin_json_time(&js, "start", j->start);
 		admin_json_time(&js, "end", j->end);
-		json_string(&js, "result", ctl_result_name(j->result));
+		json_string(&js, "result", run_result_name(j->result));
 		json_string(&js, "error", j->error);
 		json_end(&js);
 		admin_json_time(&js, "next_run", j->next);
@@ -311,7 +311,7 @@ history_line(const struct ctl_run *r)
 	fmt_size(bytes, sizeof(bytes), r->bytes, FMT_SIZE_SHORT);
 	admin_line("%-5u %-10.10s %-10.10s %-19s %7s %7s %3u %s%s%s", r->id,
 	    r->job, r->target[0] ? r->target : "-", start, dur, bytes,
-	    r->resumes, col, ctl_result_name(r->result), off(col));
+	    r->resumes, col, run_result_name(r->result), off(col));
 	if (r->error[0] != '\0')
 		admin_line("      error: %.67s", r->error);
 }
@@ -394,7 +394,7 @@ monitor_human(const struct ctl_event *e)
 		admin_line("%s %-11s #%u %.16s%s%.16s: %s%s%s %s %s", when,
 		    ctl_event_name(e->kind), e->run.id, e->run.job,
 		    e->run.target[0] ? " -> " : "", e->run.target, col,
-		    ctl_result_name(e->run.result), off(col),
+		    run_result_name(e->run.result), off(col),
 		    e->kind == CTL_EV_TARGET_DONE ? a : e->run.snapshot,
 		    e->run.error);
 		break;

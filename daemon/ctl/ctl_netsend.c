@@ -49,9 +49,9 @@ struct net_meter {
 };
 
 static const char *const net_total_names[] = {
-	[NETSEND_TOTAL_UNKNOWN] = "unknown",
-	[NETSEND_TOTAL_ESTIMATE] = "estimate",
-	[NETSEND_TOTAL_PREVIOUS] = "previous run",
+	[TOTAL_UNKNOWN] = "unknown",
+	[TOTAL_ESTIMATE] = "estimate",
+	[TOTAL_PREVIOUS] = "previous run",
 };
 
 /*
@@ -93,7 +93,7 @@ net_meter_tty(const struct netsend_progress *p, double rate, const char *tail)
 		fmt_size(total + 4, sizeof(total) - 4, p->total, 0);
 	}
 	fprintf(stderr, "\r%s%s  %s/s%s%s\033[K%s", done, total, r, tail,
-	    p->total ? (p->total_src == NETSEND_TOTAL_ESTIMATE ?
+	    p->total ? (p->total_src == TOTAL_ESTIMATE ?
 	    " (est.)" : " (prev.)") : "", p->final ? "\n" : "");
 }
 
@@ -109,14 +109,14 @@ net_meter_line(struct net_meter *m, const struct netsend_progress *p,
 		m->last = now;
 	}
 	/* the estimate comes while the send runs: say the total when known */
-	if (!m->said_total && (p->total_src != NETSEND_TOTAL_UNKNOWN ||
+	if (!m->said_total && (p->total_src != TOTAL_UNKNOWN ||
 	    p->final)) {
-		m->said_total = p->total_src == NETSEND_TOTAL_ESTIMATE ||
+		m->said_total = p->total_src == TOTAL_ESTIMATE ||
 		    p->final;
 		fprintf(stderr, "btrsendctl: send: %s: total %llu bytes (%s",
 		    m->snapshot, (unsigned long long)p->total,
 		    net_total_names[p->total_src]);
-		if (p->total_src == NETSEND_TOTAL_ESTIMATE)
+		if (p->total_src == TOTAL_ESTIMATE)
 			fprintf(stderr, ", %.3f s", p->estimate_secs);
 		fputs(")\n", stderr);
 	}

@@ -101,7 +101,7 @@ ctl_send_open_output(const char *path)
 static void
 ctl_send_fail(const struct send_error *e)
 {
-	log_warnx("send: %s [%s]", e->msg, send_errclass_name(e->cls));
+	log_warnx("send: %s [%s]", e->msg, err_class_name(e->cls));
 }
 
 static void

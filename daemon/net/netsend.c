@@ -76,7 +76,7 @@ struct netsend {
 	struct net_est est;
 	bool estimated;
 	uint64_t total, resumed_at;
-	enum netsend_total total_src;
+	enum total_source total_src;
 	uint64_t sent_to;               /* furthest stream byte sent */
 };
 
@@ -167,14 +167,8 @@ net_dial(struct netsend *n)
 static int
 net_fail(struct netsend *n)
 {
-	switch (n->w.peer_error) {
-	case WIRE_E_VERSION:
-	case WIRE_E_AUTH:
-	case WIRE_E_DENIED:
-	case WIRE_E_APPLY:
-	case WIRE_E_NOTFOUND:
+	if (n->w.cls == ERR_PERMANENT)
 		n->permanent = true;
-	}
 	log_warnx("send to %s: %s", n->to, n->w.err);
 	return -1;
 }
@@ -189,6 +183,7 @@ net_fail_send(struct netsend *n)
 {
 	struct wire_msg m;
 	char err[sizeof(n->w.err)];
+	enum err_class cls = n->w.cls;
 
 	if (n->w.peer_error == 0 && !n->w.fsm.closed && n->t.ssl != NULL &&
 	    !n->t.timed_out) {
@@ -196,8 +191,10 @@ net_fail_send(struct netsend *n)
 		n->t.timeout_ms = 2000;
 		while (wireio_recv(&n->w, &m) == 0)
 			wire_msg_free(&m);      /* ACKs still in flight */
-		if (n->w.peer_error == 0)
+		if (n->w.peer_error == 0) {
 			memcpy(n->w.err, err, sizeof(err));
+			n->w.cls = cls;
+		}
 	}
 	return net_fail(n);
 }
@@ -423,14 +420,14 @@ net_est_collect(struct netsend *n, bool wait)
 	est->running = false;
 	if (atomic_load(&est->state) == NET_EST_DONE) {
 		n->total = est->total;
-		n->total_src = NETSEND_TOTAL_ESTIMATE;
+		n->total_src = TOTAL_ESTIMATE;
 		n->res->estimate_secs = est->secs;
 		log_debug("send: %s: estimated %" PRIu64 " stream bytes in "
 		    "%.3f s", n->snapshot, est->total, est->secs);
 	} else
 		log_warnx("send: %s: estimate pass: %s; the progress total is "
 		    "%s", n->snapshot, est->e.msg, n->total_src ==
-		    NETSEND_TOTAL_PREVIOUS ? "the previous run's size" :
+		    TOTAL_PREVIOUS ? "the previous run's size" :
 		    "unknown");
 }
 
@@ -449,7 +446,7 @@ net_total(struct netsend *n, const struct send_params *p)
 	n->estimated = true;
 	if (n->o->prev_total > 0) {
 		n->total = n->o->prev_total;
-		n->total_src = NETSEND_TOTAL_PREVIOUS;
+		n->total_src = TOTAL_PREVIOUS;
 	}
 	if (!n->o->estimate)
 		return;
@@ -634,7 +631,7 @@ net_stream(struct netsend *n, struct send *s)
 	}
 	if (r == -1) {
 		log_warnx("send: %s", e.msg);
-		n->permanent = e.cls == SEND_ERR_PERMANENT;
+		n->permanent = e.cls == ERR_PERMANENT;
 		return -1;
 	}
 	return net_flush(n);
@@ -719,7 +716,7 @@ net_skip(struct netsend *n, struct send *s)
 	struct send_error e;
 
 	if (send_skip(s, n->resume.index, &n->resume.digest, &e) == -1) {
-		if (e.cls != SEND_ERR_PERMANENT) {
+		if (e.cls != ERR_PERMANENT) {
 			log_warnx("send: fast-forward of %s: %s", n->snapshot,
 			    e.msg);
 			wireio_fail(&n->w, WIRE_E_INTERNAL, "sender: %s", e.msg);
@@ -774,7 +771,7 @@ net_attempt(struct netsend *n, SSL_CTX *ctx)
 	if (tls_connect(&n->t, ctx, fd, n->tg->cert_name, n->timeout_ms, err,
 	    sizeof(err)) == -1) {
 		log_warnx("send to %s: %s", n->to, err);
-		n->permanent = strstr(err, "certificate") != NULL;
+		n->permanent = n->t.cls == ERR_PERMANENT;
 		goto done;
 	}
 	wireio_init(&n->w, &n->t, WIRE_CLIENT);
@@ -807,7 +804,7 @@ net_attempt(struct netsend *n, SSL_CTX *ctx)
 	}
 	if (send_start(&s, &p, &e) == -1) {
 		log_warnx("send: %s", e.msg);
-		n->permanent = e.cls == SEND_ERR_PERMANENT;
+		n->permanent = e.cls == ERR_PERMANENT;
 		goto done;
 	}
 	if ((st = net_begin(n, s, &p)) == -1)
@@ -885,7 +882,8 @@ netsend_run(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	}
 	res->ncmds = n->ncmds;
 	res->bytes = n->bytes;
-	res->permanent = n->permanent;
+	res->cls = rc == 0 ? ERR_NONE : n->permanent ? ERR_PERMANENT :
+	    ERR_TEMPORARY;
 	res->total = n->total;
 	res->total_src = n->total_src;
 	ZSTD_freeCCtx(n->cctx);
@@ -921,7 +919,7 @@ net_open_request(struct netsend *n, SSL_CTX *ctx, const char *what)
 	if (tls_connect(&n->t, ctx, fd, n->tg->cert_name, n->timeout_ms, err,
 	    sizeof(err)) == -1) {
 		log_warnx("%s on %s: %s", what, n->tg->label, err);
-		n->permanent = strstr(err, "certificate") != NULL;
+		n->permanent = n->t.cls == ERR_PERMANENT;
 		goto fail;
 	}
 	wireio_init(&n->w, &n->t, WIRE_CLIENT);
@@ -949,7 +947,7 @@ net_close_request(struct netsend *n, int fd)
 
 int
 netsend_list(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
-    struct wire_msg *m, int *permanent)
+    struct wire_msg *m, enum err_class *cls)
 {
 	struct netsend_result res;
 	struct netsend n;
@@ -961,9 +959,9 @@ netsend_list(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	n.tg = tg;
 	n.res = &res;
 	n.job = job;
-	*permanent = 0;
+	*cls = ERR_NONE;
 	if ((fd = net_open_request(&n, ctx, "list")) == -1) {
-		*permanent = n.permanent;
+		*cls = n.permanent ? ERR_PERMANENT : ERR_TEMPORARY;
 		return -1;
 	}
 	m->type = WIRE_LIST;
@@ -971,7 +969,7 @@ netsend_list(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	if (wireio_send(&n.w, m) == -1 || wireio_recv(&n.w, m) == -1) {
 		memset(m, 0, sizeof(*m));
 		net_fail(&n);
-		*permanent = n.permanent;
+		*cls = n.permanent ? ERR_PERMANENT : ERR_TEMPORARY;
 	} else
 		rc = 0;
 	net_close_request(&n, fd);

@@ -25,19 +25,12 @@ struct netsend_target {
 	int		 timeout_ms;	/* silent or stalled peer; 0: 60 s */
 };
 
-/* Where a progress report's total comes from (stats.h says the same). */
-enum netsend_total {
-	NETSEND_TOTAL_UNKNOWN = 0,
-	NETSEND_TOTAL_ESTIMATE,		/* metadata-only pass (estimate) */
-	NETSEND_TOTAL_PREVIOUS,		/* opts->prev_total */
-};
-
 /* What a progress callback sees; bytes are stream bytes. */
 struct netsend_progress {
 	const char	*phase;		/* "estimate", "send" */
 	uint64_t	 done;		/* from the start of the stream */
 	uint64_t	 total;		/* 0 unknown */
-	enum netsend_total total_src;
+	enum total_source total_src;
 	double		 estimate_secs;	/* what the estimate pass cost */
 	uint64_t	 resumed_at;	/* where this attempt started */
 	uint32_t	 resumes;	/* attempts that resumed, so far */
@@ -75,14 +68,16 @@ struct netsend_result {
 	uint64_t	 stream_bytes;	/* the whole stream, once sent */
 	uint32_t	 resumes;	/* attempts that resumed a partial */
 	uint64_t	 total;		/* the progress total, 0 unknown */
-	enum netsend_total total_src;
+	enum total_source total_src;
 	double		 estimate_secs;	/* the estimate pass took */
-	int		 permanent;	/* the last failure is not worth retrying */
+	enum err_class	 cls;		/* ERR_NONE, else ERR_PERMANENT when the
+					   last failure is not worth retrying,
+					   else ERR_TEMPORARY */
 	int		 listed;	/* held[] is what the target reported */
 	uint8_t		 (*held)[16];	/* received uuids the target holds */
 	char		**held_names;	/* their names, nheld of them */
 	size_t		 nheld;
-	char		 parent[256];	/* name of the parent used, "" if full */
+	char		 parent[SNAP_NAME_MAX + 1];	/* the parent used, "" if full */
 };
 
 /*
@@ -99,10 +94,11 @@ void	netsend_result_free(struct netsend_result *);
 /*
  * Ask the receiver what it holds of job: *m becomes its LIST-REPLY (free
  * it with wire_msg_free).  0, or -1 (logged) when it could not be asked,
- * with *permanent set when asking again will not help.
+ * with *cls ERR_PERMANENT when asking again will not help, else
+ * ERR_TEMPORARY.
  */
 int	netsend_list(SSL_CTX *ctx, const struct netsend_target *t,
-	    const char *job, struct wire_msg *m, int *permanent);
+	    const char *job, struct wire_msg *m, enum err_class *cls);
 
 /*
  * Ask the receiver to prune job's snapshots by the keep-target policy.

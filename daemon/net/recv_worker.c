@@ -863,8 +863,8 @@ recv_serve(struct recv *rv)
 		log_warn("%s: read-ahead thread", rv->tls.peer);
 	for (;;) {
 		if (wireio_recv(&rv->w, &m) == -1) {
-			if (!rv->w.fsm.xfer && strstr(rv->w.err,
-			    "closed by peer") != NULL && rv->a == NULL)
+			if (!rv->w.fsm.xfer && rv->w.cls == ERR_CLOSED &&
+			    rv->a == NULL)
 				return 0;       /* a clean goodbye */
 			return -1;
 		}

@@ -166,16 +166,19 @@ tls_wait(struct tls_conn *t, bool for_write, bool wakeable, char *err,
 		r = poll(p, n, t->timeout_ms > 0 ? t->timeout_ms : -1);
 	while (r == -1 && errno == EINTR);
 	if (r == -1) {
+		t->cls = ERR_TEMPORARY;
 		frame_errf(err, errlen, "poll: %s", strerror(errno));
 		return -1;
 	}
 	if (r == 0) {
+		t->cls = ERR_TEMPORARY;
 		t->timed_out = true;
 		frame_errf(err, errlen, "peer %s for %d s (timeout)", for_write ?
 		    "accepted no data" : "sent nothing", t->timeout_ms / 1000);
 		return -1;
 	}
 	if (n == 2 && p[1].revents != 0) {
+		t->cls = ERR_TEMPORARY;
 		frame_errf(err, errlen, "reading stopped");
 		return -1;
 	}
@@ -200,6 +203,8 @@ tls_explain_verify(struct tls_conn *t, char *err, size_t errlen)
 	long v = SSL_get_verify_result(t->ssl);
 	const char *who = SSL_is_server(t->ssl) ? "client" : "server";
 
+	t->cls = ERR_PERMANENT;
+
 	if (tls_verify_is_ca(v))
 		frame_errf(err, errlen, "%s certificate is not signed by the "
 		    "configured CA (%s)", who, X509_verify_cert_error_string(v));
@@ -209,6 +214,47 @@ tls_explain_verify(struct tls_conn *t, char *err, size_t errlen)
 	else
 		frame_errf(err, errlen, "%s certificate rejected: %s", who,
 		    X509_verify_cert_error_string(v));
+}
+
+/*
+ * OpenSSL's reasons that are about a certificate (a name, a CA, an
+ * expiry): a retry meets the same certificate and fails the same way.
+ */
+static bool
+tls_reason_is_cert(unsigned long code)
+{
+	static const int cert[] = {
+		SSL_R_CERTIFICATE_VERIFY_FAILED, SSL_R_MISSING_RSA_CERTIFICATE,
+		SSL_R_NO_CERTIFICATES_RETURNED, SSL_R_NO_CERTIFICATE_ASSIGNED,
+		SSL_R_NO_CERTIFICATE_SET, SSL_R_DANE_TLSA_BAD_CERTIFICATE,
+		SSL_R_DANE_TLSA_BAD_CERTIFICATE_USAGE,
+		SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE,
+		SSL_R_SIGNATURE_FOR_NON_SIGNING_CERTIFICATE,
+		SSL_R_INVALID_CERTIFICATE_OR_ALG,
+		SSL_R_UNKNOWN_CERTIFICATE_TYPE, SSL_R_NOT_REPLACING_CERTIFICATE,
+		SSL_R_NO_GOST_CERTIFICATE_SENT_BY_PEER,
+		SSL_R_WRONG_CERTIFICATE_TYPE, SSL_R_SSLV3_ALERT_NO_CERTIFICATE,
+		SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,
+		SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
+		SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED,
+		SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
+		SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN,
+		SSL_R_TLSV1_CERTIFICATE_UNOBTAINABLE,
+		SSL_R_TLSV1_BAD_CERTIFICATE_STATUS_RESPONSE,
+		SSL_R_TLSV1_BAD_CERTIFICATE_HASH_VALUE,
+		SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED,
+		SSL_R_TLSV1_ALERT_UNKNOWN_CA, SSL_R_TLSV1_ALERT_ACCESS_DENIED,
+	};
+	size_t i;
+
+	if (ERR_GET_LIB(code) == ERR_LIB_X509)
+		return true;
+	if (ERR_GET_LIB(code) != ERR_LIB_SSL)
+		return false;
+	for (i = 0; i < sizeof(cert) / sizeof(cert[0]); i++)
+		if (ERR_GET_REASON(code) == cert[i])
+			return true;
+	return false;
 }
 
 /* The peer sent an alert: it refused us, most likely our certificate. */
@@ -252,10 +298,12 @@ tls_explain(struct tls_conn *t, int e, const char *op, char *err,
 	char why[256];
 
 	if (e == SSL_ERROR_SYSCALL && code == 0) {
+		t->cls = ERR_CLOSED;
 		frame_errf(err, errlen, "%s: connection closed by peer%s%s", op,
 		    errno ? ": " : "", errno ? strerror(errno) : "");
 		return;
 	}
+	t->cls = tls_reason_is_cert(code) ? ERR_PERMANENT : ERR_TEMPORARY;
 	if (e == SSL_ERROR_ZERO_RETURN) {
 		frame_errf(err, errlen, "%s: peer closed the connection", op);
 		return;
@@ -316,6 +364,7 @@ tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 	memset(t, 0, sizeof(*t));
 	t->fd = fd;
 	t->wake_fd = -1;
+	t->cls = ERR_TEMPORARY;
 	t->timeout_ms = timeout_ms;
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
@@ -403,6 +452,7 @@ tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 	if (tls_check_plaintext(t, err, errlen) == -1 ||
 	    tls_handshake(t, err, errlen) == -1)
 		return -1;
+	t->cls = ERR_PERMANENT;		/* what is left is about the certificate */
 	if ((cert = SSL_get0_peer_certificate(t->ssl)) == NULL) {
 		frame_errf(err, errlen, "client presented no certificate");
 		return -1;
@@ -412,6 +462,7 @@ tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 		    X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT |
 		    X509_CHECK_FLAG_NO_WILDCARDS, NULL) == 1) {
 			frame_errf(t->peer, sizeof(t->peer), "%s", clients[i]);
+			t->cls = ERR_NONE;
 			return 0;
 		}
 	}
@@ -508,6 +559,7 @@ struct tls_reader {
 	uint8_t *ring;
 	size_t head, len;               /* filled part, from head, wrapping */
 	bool stop, done, failed, timed_out;
+	enum err_class cls;
 	bool thread_waits, owner_waits; /* on cv: for room, for bytes */
 	size_t want;                    /* bytes the waiting owner needs */
 	char err[256];
@@ -557,6 +609,7 @@ tls_reader_main(void *arg)
 			r->done = true;
 			r->failed = n < 0;
 			r->timed_out = t->timed_out;
+			r->cls = n < 0 ? t->cls : ERR_CLOSED;
 			memcpy(r->err, err, sizeof(err));
 		}
 		if (r->owner_waits && (r->len >= r->want || n <= 0))
@@ -649,6 +702,7 @@ tls_read_ring(struct tls_conn *t, void *buf, size_t len, char *err,
 	if (r->len == 0) {
 		pthread_mutex_unlock(&r->mu);
 		t->timed_out = r->timed_out;
+		t->cls = r->cls;
 		if (!r->failed)
 			return 0;
 		frame_errf(err, errlen, "%s", r->err);
@@ -721,6 +775,7 @@ tls_flush(struct tls_conn *t, char *err, size_t errlen)
 		if (ok)
 			return 0;
 		if (!retry) {
+			t->cls = errno ? ERR_TEMPORARY : ERR_CLOSED;
 			frame_errf(err, errlen, "write: %s", errno ?
 			    strerror(errno) : "connection closed by peer");
 			return -1;

@@ -9,7 +9,8 @@
  *
  * Failures come back as one clear line in err, naming the likely cause
  * (plaintext client, old TLS, other CA, name mismatch, ...), for the
- * caller to log; the peer learns what it can through TLS alerts.
+ * caller to log, and as a class in t->cls for the caller to act on; the
+ * peer learns what it can through TLS alerts.
  */
 #ifndef BTRSEND_DAEMON_NET_TLS_H
 #define BTRSEND_DAEMON_NET_TLS_H
@@ -22,6 +23,8 @@
 #include <pthread.h>
 
 #include <openssl/ssl.h>
+
+#include "proto/base/types.h"
 
 #define TLS_NAME_MAX 255
 
@@ -40,6 +43,12 @@ struct tls_conn {
 	char peer[TLS_NAME_MAX + 1];    /* admitted client / server name */
 	unsigned long long nread, nwritten;     /* application bytes */
 	_Atomic bool timed_out; /* the last failure was a timeout */
+	/*
+	 * The last failure's class: ERR_PERMANENT for a certificate either
+	 * side refused, ERR_CLOSED when the peer closed the connection (EOF
+	 * or reset), else ERR_TEMPORARY.
+	 */
+	_Atomic enum err_class cls;
 	/*
 	 * When set, held around every SSL call (never across a wait), so
 	 * that a keepalive thread may write while the owner waits to read.

@@ -176,6 +176,17 @@ wireio_keepalive_start(struct wireio *w, int interval_ms)
 	return 0;
 }
 
+/*
+ * A failure of the connection after its handshake: closed or not.  A
+ * certificate refused there (the server checks ours after the client's
+ * handshake ends) is retried, like any lost connection.
+ */
+static enum err_class
+wireio_tls_class(const struct wireio *w)
+{
+	return w->tls->cls == ERR_CLOSED ? ERR_CLOSED : ERR_TEMPORARY;
+}
+
 bool
 wireio_timed_out(const struct wireio *w)
 {
@@ -189,6 +200,7 @@ wireio_send(struct wireio *w, const struct wire_msg *m)
 	bool data;
 
 	if (wire_fsm_step(&w->fsm, true, m, why, sizeof(why)) == -1) {
+		w->cls = ERR_TEMPORARY;
 		frame_errf(w->err, sizeof(w->err), "internal: %s", why);
 		return -1;
 	}
@@ -197,6 +209,7 @@ wireio_send(struct wireio *w, const struct wire_msg *m)
 	w->out.len = 0;
 	if ((data ? wire_encode_head(&w->out, m, why, sizeof(why)) :
 	    wire_encode(&w->out, m, why, sizeof(why))) == -1) {
+		w->cls = ERR_TEMPORARY;
 		frame_errf(w->err, sizeof(w->err), "cannot encode %s: %s",
 		    wire_type_name(m->type), why);
 		return -1;
@@ -206,6 +219,7 @@ wireio_send(struct wireio *w, const struct wire_msg *m)
 	    m->u.data.body : NULL, data ? m->u.data.body_len : 0, why,
 	    sizeof(why)) == -1) {
 		wireio_write_end(w, true);
+		w->cls = wireio_tls_class(w);
 		frame_errf(w->err, sizeof(w->err), "sending %s: %s",
 		    wire_type_name(m->type), why);
 		return -1;
@@ -227,6 +241,7 @@ wireio_fail(struct wireio *w, uint32_t code, const char *fmt, ...)
 	vsnprintf(m.u.error.text, sizeof(m.u.error.text), fmt, ap);
 	va_end(ap);
 	frame_errf(w->err, sizeof(w->err), "%s", m.u.error.text);
+	w->cls = ERR_TEMPORARY;
 	if (w->fsm.closed || w->tls->ssl == NULL)
 		return;
 	w->out.len = 0;
@@ -303,6 +318,7 @@ wireio_frame(struct wireio *w)
 			return -1;
 		}
 		if (n <= 0) {
+			w->cls = n == 0 ? ERR_CLOSED : wireio_tls_class(w);
 			frame_errf(w->err, sizeof(w->err), "%s",
 			    n == 0 ? (frame_decoder_idle(&w->dec) ?
 			    "connection closed by peer" :
@@ -352,6 +368,7 @@ wireio_next(struct wireio *w, struct wire_msg *m)
 	if (m->type == WIRE_ERROR) {
 		wireio_ka_stop(w);
 		w->peer_error = m->u.error.code;
+		w->cls = wire_error_class(m->u.error.code);
 		frame_errf(w->err, sizeof(w->err), "peer reports %s "
 		    "error: %s", wire_error_name(m->u.error.code),
 		    m->u.error.text);

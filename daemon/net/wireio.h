@@ -28,6 +28,12 @@ struct wireio {
 	size_t view;            /* bytes of the ring the last payload is */
 	uint32_t peer_error;    /* code of an ERROR received, else 0 */
 	char err[512];
+	/*
+	 * The class of the failure in err: wire_error_class of an ERROR
+	 * received, ERR_CLOSED when the peer closed the connection without
+	 * one, else ERR_TEMPORARY.
+	 */
+	enum err_class cls;
 	/* keepalive thread (wireio_keepalive_start); fields under ka_lock */
 	bool ka_running, ka_stop, ka_writing;
 	int ka_waiters;         /* threads waiting for ka_writing to clear */

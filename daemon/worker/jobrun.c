@@ -64,9 +64,7 @@ jobrun_xfer(const struct netsend_progress *p, void *arg)
 	x.snapshot = (char *)(uintptr_t)m->snapshot;
 	x.done = p->done;
 	x.total = p->total;
-	x.total_src = p->total_src == NETSEND_TOTAL_ESTIMATE ?
-	    IPC_TOTAL_ESTIMATE : p->total_src == NETSEND_TOTAL_PREVIOUS ?
-	    IPC_TOTAL_PREVIOUS : IPC_TOTAL_UNKNOWN;
+	x.total_src = p->total_src;
 	x.resumed_at = p->resumed_at;
 	x.resumes = p->resumes;
 	ipc_put_xfer(&b, (uint32_t)getpid(), &x);
@@ -123,7 +121,7 @@ struct jobrun_held {
 
 static void
 jobrun_target_result(struct ipc_target_result *tr, const char *name,
-    uint8_t status, const char *parent, const char *error)
+    enum run_result status, const char *parent, const char *error)
 {
 	tr->name = xstrdup(name);
 	tr->status = status;
@@ -172,15 +170,15 @@ jobrun_resumable(const struct ipc_run *run, const struct wire_partial *p)
 static int
 jobrun_ask(SSL_CTX *ctx, const struct ipc_run *run,
     const struct netsend_target *tg, struct wire_msg *m,
-    struct jobrun_held *h, uint8_t *st)
+    struct jobrun_held *h, enum run_result *st)
 {
 	const struct wire_list_reply *l = &m->u.list;
 	uint32_t i;
-	int permanent;
+	enum err_class cls;
 
-	if (netsend_list(ctx, tg, run->job, m, &permanent) == -1) {
+	if (netsend_list(ctx, tg, run->job, m, &cls) == -1) {
 		h->n = (size_t)-1;
-		*st = permanent ? IPC_FAILED : IPC_RETRY;
+		*st = err_class_result(cls);
 		return -1;
 	}
 	h->n = l->nsnaps;
@@ -252,7 +250,7 @@ struct jobrun_sent {
  * the target again (netsend_run), so each is incremental from the one
  * before.  The status of the last attempt.
  */
-static uint8_t
+static enum run_result
 jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
     const struct netsend_target *tg, struct netsend_opts *o,
     const struct snap_info *local, const size_t *order, size_t n,
@@ -281,7 +279,7 @@ jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 			/* Its partial on the target resumes next run. */
 			jobrun_add(&h->inuse, &h->ninuse, jobrun_key(si));
 			netsend_result_free(&nr);
-			return nr.permanent ? IPC_FAILED : IPC_RETRY;
+			return err_class_result(nr.cls);
 		}
 		log_info("sent %s to %s%s%s", si->name, tg->label,
 		    nr.parent[0] ? ", incremental from " : ", full", nr.parent);
@@ -292,7 +290,7 @@ jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		netsend_result_free(&nr);
 		out->n++;
 	}
-	return IPC_OK;
+	return RUN_OK;
 }
 
 /* IPC_HELD: what the target listed and what it was sent since. */
@@ -334,7 +332,7 @@ jobrun_report(const char *job, const char *target,
  * One target: ask what it holds, send every snapshot it misses (see
  * snap_plan), then PRUNE by keep-target.
  */
-static uint8_t
+static enum run_result
 jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
     const struct ipc_target *it, struct jobrun_held *h,
     struct ipc_target_result *tr)
@@ -348,7 +346,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	struct snap_info *local = NULL;
 	size_t *order = NULL, nlocal = 0, n, base;
 	char port[8], err[512];
-	uint8_t st;
+	enum run_result st;
 
 	jobrun_target(it, port, sizeof(port), &tg);
 	memset(&o, 0, sizeof(o));
@@ -363,12 +361,12 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	memset(&m, 0, sizeof(m));
 	if (jobrun_ask(ctx, run, &tg, &m, h, &st) == -1) {
 		frame_errf(err, sizeof(err), "could not ask it what it holds%s",
-		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
+		    st == RUN_RETRY ? ", will retry (see log)" : " (see log)");
 		goto done;
 	}
 	if (snapshot_list(run->snapshot_dir, run->job, &local, &nlocal, err,
 	    sizeof(err)) == -1) {
-		st = IPC_FAILED;
+		st = RUN_FAILED;
 		goto done;
 	}
 	order = xcalloc(nlocal + 1, sizeof(*order));
@@ -386,12 +384,12 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	if (sent.n < n)
 		frame_errf(err, sizeof(err), "sent %zu of the %zu snapshots it "
 		    "misses; %s failed%s", sent.n, n, local[order[sent.n]].name,
-		    st == IPC_RETRY ? ", will retry (see log)" : " (see log)");
+		    st == RUN_RETRY ? ", will retry (see log)" : " (see log)");
 	else
 		err[0] = '\0';
 	jobrun_report(run->job, it->name, local, order, n, sent.n);
 	jobrun_report_held(fd, it->name, &m.u.list, local, order, sent.n);
-	if (st != IPC_OK || !run->tkeep_set)
+	if (st != RUN_OK || !run->tkeep_set)
 		goto done;
 	tp.hourly = run->thourly;
 	tp.daily = run->tdaily;
@@ -405,7 +403,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		    it->name);
 done:
 	jobrun_target_result(tr, it->name, st, sent.first_parent,
-	    st == IPC_OK ? "" : err);
+	    st == RUN_OK ? "" : err);
 	tr->bytes = sent.bytes;
 	tr->resumes = sent.resumes;
 	wire_msg_free(&m);
@@ -418,7 +416,7 @@ done:
  * Replicate to every target.  The worst status; h[i].n is (size_t)-1
  * when target i could not say what it holds.
  */
-static uint8_t
+static enum run_result
 jobrun_replicate(int fd, const struct ipc_run *run, struct ipc_result *res,
     struct jobrun_held *h)
 {
@@ -426,7 +424,7 @@ jobrun_replicate(int fd, const struct ipc_run *run, struct ipc_result *res,
 	SSL_CTX *ctx = NULL;
 	char err[512];
 	uint32_t i;
-	uint8_t st, worst = IPC_OK;
+	enum run_result st, worst = RUN_OK;
 
 	res->targets = xcalloc(run->ntargets + 1, sizeof(*res->targets));
 	res->ntargets = run->ntargets;
@@ -442,9 +440,9 @@ jobrun_replicate(int fd, const struct ipc_run *run, struct ipc_result *res,
 			log_warnx("job %s: target %s: %s", run->job,
 			    run->targets[i].name, err);
 			jobrun_target_result(&res->targets[i],
-			    run->targets[i].name, IPC_FAILED, "", err);
+			    run->targets[i].name, RUN_FAILED, "", err);
 			h[i].n = (size_t)-1;
-			st = IPC_FAILED;
+			st = RUN_FAILED;
 		} else
 			st = jobrun_send_one(fd, ctx, run, &run->targets[i],
 			    &h[i], &res->targets[i]);
@@ -521,17 +519,17 @@ jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 	char name[SNAP_NAME_MAX + 1], err[1024];
 	struct jobrun_held *h;
 	uint32_t i;
-	uint8_t st = IPC_OK;
+	enum run_result st = RUN_OK;
 	int pruned;
 
 	memset(res, 0, sizeof(*res));
-	res->status = IPC_FAILED;
+	res->status = RUN_FAILED;
 	if (snapshot_create(run->source, run->snapshot_dir, run->job,
 	    run->now, name, sizeof(name), err, sizeof(err)) == -1) {
 		log_warnx("job %s: %s", run->job, err);
 		res->snapshot = xstrdup("");
 		res->error = xstrdup(err);
-		return WORKER_EXIT_FAILED;
+		return RUN_EXIT_FAILED;
 	}
 	res->snapshot = xstrdup(name);
 	log_fields(run->job, NULL, name, NULL);
@@ -550,18 +548,18 @@ jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 	if (pruned == -1) {
 		log_warnx("job %s: pruning by keep-source: %s", run->job, err);
 		res->error = xstrdup(err);
-		return WORKER_EXIT_FAILED;
+		return RUN_EXIT_FAILED;
 	}
 	res->pruned = (uint32_t)pruned;
 	res->status = st;
-	if (st == IPC_OK) {
+	if (st == RUN_OK) {
 		res->error = xstrdup("");
-		return WORKER_EXIT_OK;
+		return RUN_EXIT_OK;
 	}
-	for (i = 0; i < res->ntargets && res->targets[i].status == IPC_OK; i++)
+	for (i = 0; i < res->ntargets && res->targets[i].status == RUN_OK; i++)
 		;
 	frame_errf(err, sizeof(err), "target %s: %s", res->targets[i].name,
 	    res->targets[i].error);
 	res->error = xstrdup(err);
-	return st == IPC_RETRY ? WORKER_EXIT_RETRY : WORKER_EXIT_FAILED;
+	return run_result_exit(st);
 }

@@ -16,36 +16,23 @@
 #include "proto/base/log.h"
 #include "daemon/worker/worker.h"
 
-enum worker_outcome
+enum run_result
 worker_outcome(int wstatus, int killed_by_us)
 {
 	if (WIFEXITED(wstatus)) {
-		if (WEXITSTATUS(wstatus) == WORKER_EXIT_OK)
-			return WORKER_OK;
-		if (WEXITSTATUS(wstatus) == WORKER_EXIT_RETRY)
-			return WORKER_RETRY;
-		return WORKER_FAILED;
+		if (WEXITSTATUS(wstatus) == RUN_EXIT_OK)
+			return RUN_OK;
+		if (WEXITSTATUS(wstatus) == RUN_EXIT_RETRY)
+			return RUN_RETRY;
+		return RUN_FAILED;
 	}
 	if (WIFSIGNALED(wstatus)) {
 		if (killed_by_us || WTERMSIG(wstatus) == SIGTERM ||
 		    WTERMSIG(wstatus) == SIGKILL)
-			return WORKER_RETRY;
-		return WORKER_FAILED;
+			return RUN_RETRY;
+		return RUN_FAILED;
 	}
-	return WORKER_FAILED;
-}
-
-const char *
-worker_outcome_name(enum worker_outcome o)
-{
-	switch (o) {
-	case WORKER_OK:
-		return "ok";
-	case WORKER_RETRY:
-		return "retry";
-	default:
-		return "failed";
-	}
+	return RUN_FAILED;
 }
 
 void
@@ -111,11 +98,11 @@ worker_spawn(const char *self, int foreground, int verbose, int *fd)
 		 */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
 		    getppid() != parent)
-			_exit(WORKER_EXIT_RETRY);
+			_exit(RUN_EXIT_RETRY);
 		if (sv[1] == IPC_WORKER_FD)
 			fcntl(sv[1], F_SETFD, 0);
 		else if (dup2(sv[1], IPC_WORKER_FD) == -1)
-			_exit(WORKER_EXIT_FAILED);
+			_exit(RUN_EXIT_FAILED);
 		closefrom(IPC_WORKER_FD + 1);
 		argv[n++] = "btrsendd";
 		argv[n++] = "-W";
@@ -127,7 +114,7 @@ worker_spawn(const char *self, int foreground, int verbose, int *fd)
 		execv(self, argv);
 		fprintf(stderr, "btrsendd: exec %s: %s\n", self,
 		    strerror(errno));
-		_exit(WORKER_EXIT_FAILED);
+		_exit(RUN_EXIT_FAILED);
 	}
 	close(sv[1]);
 	setpgid(pid, pid);	/* also here: no race with a kill(-pid) */
@@ -242,7 +229,7 @@ worker_main(int foreground, int verbose)
 	frame_decoder_free(&d);
 	if (r == -1) {
 		log_warnx("worker: %s", err);
-		return WORKER_EXIT_FAILED;
+		return RUN_EXIT_FAILED;
 	}
 	log_fields(run.job, NULL, NULL, NULL);
 	if (run.flags & IPC_RUN_TEST_CRASH) {
@@ -259,8 +246,8 @@ worker_main(int foreground, int verbose)
 	}
 	code = jobrun(IPC_WORKER_FD, &run, &res);
 	ipc_put_result(&b, (uint32_t)getpid(), &res);
-	if (worker_send(IPC_WORKER_FD, &b) == -1 && code == WORKER_EXIT_OK)
-		code = WORKER_EXIT_RETRY;
+	if (worker_send(IPC_WORKER_FD, &b) == -1 && code == RUN_EXIT_OK)
+		code = RUN_EXIT_RETRY;
 	ipc_result_free(&res);
 	ipc_run_free(&run);
 	return code;

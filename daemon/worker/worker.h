@@ -6,8 +6,9 @@
  * process group, so a terminal's ^C reaches only the parent, which stops
  * them in order.
  *
- * Exit statuses: WORKER_EXIT_OK, WORKER_EXIT_RETRY (temporary: retry
- * later with backoff), anything else failed.
+ * Exit statuses: run_result_exit() of the run's result (RUN_EXIT_OK,
+ * RUN_EXIT_RETRY: temporary, retry later with backoff), anything else
+ * failed.
  */
 #ifndef BTRSEND_DAEMON_WORKER_WORKER_H
 #define BTRSEND_DAEMON_WORKER_WORKER_H
@@ -16,24 +17,13 @@
 
 #include "proto/msg/ipc.h"
 
-#define WORKER_EXIT_OK		0
-#define WORKER_EXIT_FAILED	1
-#define WORKER_EXIT_RETRY	75	/* EX_TEMPFAIL */
-
-enum worker_outcome {
-	WORKER_OK,
-	WORKER_RETRY,
-	WORKER_FAILED,
-};
-
 /*
  * What a waitpid() status means.  killed_by_us: the parent sent the
  * signal (timeout or shutdown), which is a reason to retry.  A worker
  * killed by SIGTERM or SIGKILL from elsewhere (OOM killer, an admin) is
  * retried too; any other signal is a crash and fails the run.
  */
-enum worker_outcome worker_outcome(int wstatus, int killed_by_us);
-const char *worker_outcome_name(enum worker_outcome);
+enum run_result worker_outcome(int wstatus, int killed_by_us);
 /* "exit 3", "killed by signal 11 (Segmentation fault)", ... */
 void	worker_status_str(int wstatus, char *buf, size_t len);
 
@@ -57,7 +47,7 @@ pid_t	worker_spawn_command(const char *cmdline, char *const env[]);
  * jobrun() sends each target every snapshot it misses with netsend_run()
  * (daemon/netsend.h), asks each to prune, and reports per target in
  * IPC_RESULT, which the parent records under (job, target) in the state
- * file.  Any target failing temporarily makes the run WORKER_EXIT_RETRY.
+ * file.  Any target failing temporarily makes the run RUN_RETRY.
  */
 
 /* The worker side: btrsendd -W.  Returns the process exit status. */

@@ -58,26 +58,6 @@ ctl_cmd_readonly(uint8_t cmd)
 }
 
 const char *
-ctl_result_name(uint8_t r)
-{
-	static const char *names[CTL_R_END] = {
-		"never", "ok", "retry", "failed", "running",
-	};
-
-	return r < CTL_R_END ? names[r] : "unknown";
-}
-
-const char *
-ctl_total_name(uint8_t src)
-{
-	static const char *names[CTL_TOTAL_END] = {
-		"unknown", "estimate", "previous",
-	};
-
-	return src < CTL_TOTAL_END ? names[src] : "unknown";
-}
-
-const char *
 ctl_event_name(uint8_t kind)
 {
 	static const char *names[CTL_EV_END] = {
@@ -133,7 +113,7 @@ fields_job(struct msgc *c, void *arg)
 	ctl_u8(c, "queued", &j->queued, 1);
 	msg_i64(c, "start", &j->start);
 	msg_i64(c, "end", &j->end);
-	ctl_u8(c, "result", &j->result, CTL_R_END - 1);
+	ctl_u8(c, "result", &j->result, RUN_RESULT_END - 1);
 	ctl_str(c, "error", j->error, sizeof(j->error));
 	msg_i64(c, "next", &j->next);
 }
@@ -147,7 +127,7 @@ fields_target(struct msgc *c, void *arg)
 	ctl_str(c, "target", t->target, sizeof(t->target));
 	msg_i64(c, "start", &t->start);
 	msg_i64(c, "end", &t->end);
-	ctl_u8(c, "result", &t->result, CTL_R_END - 1);
+	ctl_u8(c, "result", &t->result, RUN_RESULT_END - 1);
 	ctl_str(c, "error", t->error, sizeof(t->error));
 	msg_i64(c, "last_success", &t->last_success);
 	msg_i64(c, "held_when", &t->held_when);
@@ -167,7 +147,7 @@ fields_live(struct msgc *c, void *arg)
 	msg_i64(c, "start", &l->start);
 	msg_u64(c, "done", &l->done);
 	msg_u64(c, "total", &l->total);
-	ctl_u8(c, "total_src", &l->total_src, CTL_TOTAL_END - 1);
+	ctl_u8(c, "total_src", &l->total_src, TOTAL_SOURCE_END - 1);
 	msg_u64(c, "resumed_at", &l->resumed_at);
 	msg_u64(c, "rate", &l->rate);
 	msg_u32(c, "resumes", &l->resumes);
@@ -185,7 +165,7 @@ fields_run(struct msgc *c, void *arg)
 	ctl_str(c, "parent", r->parent, sizeof(r->parent));
 	msg_i64(c, "start", &r->start);
 	msg_i64(c, "end", &r->end);
-	ctl_u8(c, "result", &r->result, CTL_R_END - 1);
+	ctl_u8(c, "result", &r->result, RUN_RESULT_END - 1);
 	msg_u64(c, "bytes", &r->bytes);
 	msg_u32(c, "resumes", &r->resumes);
 	ctl_str(c, "error", r->error, sizeof(r->error));

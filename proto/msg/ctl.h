@@ -22,11 +22,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/base/types.h"
 #include "proto/msg/codec.h"
 #include "proto/msg/frame.h"
 
 #define CTL_VERSION	1
-#define CTL_NAME_MAX	256		/* names with their NUL */
+#define CTL_NAME_MAX	(SNAP_NAME_MAX + 1)	/* names with their NUL */
 #define CTL_ERR_MAX	512		/* a run's error with its NUL */
 #define CTL_TEXT_MAX	8192		/* OK/FAIL text with its NUL */
 #define CTL_HELD_MAX	16		/* targets listed per snapshot */
@@ -64,19 +65,7 @@ enum ctl_cmd {
 	CTL_CMD_END
 };
 
-/* Mirrors enum state_result (daemon/state.h), which must not change. */
-enum ctl_result {
-	CTL_R_NEVER = 0,
-	CTL_R_OK,
-	CTL_R_RETRY,
-	CTL_R_FAILED,
-	CTL_R_RUNNING,
-	CTL_R_END
-};
-
-/* Mirrors enum stats_total and enum stats_event_kind (daemon/stats.h). */
-enum ctl_total { CTL_TOTAL_UNKNOWN, CTL_TOTAL_ESTIMATE, CTL_TOTAL_PREVIOUS,
-	CTL_TOTAL_END };
+/* Mirrors enum stats_event_kind (daemon/stats.h). */
 enum ctl_event_kind { CTL_EV_RUN_START, CTL_EV_PROGRESS, CTL_EV_TARGET_DONE,
 	CTL_EV_RUN_END, CTL_EV_END };
 
@@ -97,7 +86,7 @@ struct ctl_job {
 	char		 schedule[64];	/* "manual", "every 3600s", "at 03:00" */
 	uint8_t		 paused, running, queued;
 	int64_t		 start, end;	/* last run; 0 never */
-	uint8_t		 result;	/* enum ctl_result */
+	uint8_t		 result;	/* enum run_result */
 	char		 error[CTL_ERR_MAX];
 	int64_t		 next;		/* next scheduled start; 0 none */
 };
@@ -107,7 +96,7 @@ struct ctl_target {
 	char		 job[CTL_NAME_MAX];
 	char		 target[CTL_NAME_MAX];
 	int64_t		 start, end;
-	uint8_t		 result;	/* enum ctl_result */
+	uint8_t		 result;	/* enum run_result */
 	char		 error[CTL_ERR_MAX];
 	int64_t		 last_success;	/* 0 none known */
 	int64_t		 held_when;	/* 0: never reported */
@@ -122,7 +111,7 @@ struct ctl_live {
 	char		 snapshot[CTL_NAME_MAX];
 	int64_t		 start;
 	uint64_t	 done, total;	/* total 0: unknown */
-	uint8_t		 total_src;	/* enum ctl_total */
+	uint8_t		 total_src;	/* enum total_source */
 	uint64_t	 resumed_at, rate;
 	uint32_t	 resumes;
 };
@@ -134,7 +123,7 @@ struct ctl_run {
 	char		 snapshot[CTL_NAME_MAX];
 	char		 parent[CTL_NAME_MAX];
 	int64_t		 start, end;
-	uint8_t		 result;	/* enum ctl_result */
+	uint8_t		 result;	/* enum run_result */
 	uint64_t	 bytes;
 	uint32_t	 resumes;
 	char		 error[CTL_ERR_MAX];
@@ -167,8 +156,6 @@ const char	*ctl_type_name(uint16_t type);
 const char	*ctl_cmd_name(uint8_t cmd);
 /* Read-only commands, allowed with CTL_ACCESS_READ. */
 int		 ctl_cmd_readonly(uint8_t cmd);
-const char	*ctl_result_name(uint8_t result);
-const char	*ctl_total_name(uint8_t src);
 const char	*ctl_event_name(uint8_t kind);
 
 /*

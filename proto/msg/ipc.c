@@ -100,7 +100,7 @@ fields_target_result(struct msgc *c, void *arg)
 
 	msg_strdup(c, "target name", &t->name, IPC_STR_MAX);
 	msg_u8(c, "target status", &t->status);
-	msg_check(c, t->status <= IPC_FAILED, "target status",
+	msg_check(c, run_result_final(t->status), "target status",
 	    "unknown status");
 	msg_strdup(c, "parent", &t->parent, IPC_STR_MAX);
 	msg_strdup(c, "target error", &t->error, IPC_STR_MAX);
@@ -119,7 +119,7 @@ fields_result(struct msgc *c, void *arg)
 	msg_strdup(c, "error", &r->error, IPC_STR_MAX);
 	msg_array(c, "targets", &r->ntargets, IPC_TARGETS_MAX, &r->targets,
 	    sizeof(*r->targets), fields_target_result);
-	msg_check(c, r->status <= IPC_FAILED, "status", "unknown status");
+	msg_check(c, run_result_final(r->status), "status", "unknown status");
 }
 
 static void
@@ -133,7 +133,7 @@ fields_xfer(struct msgc *c, void *arg)
 	msg_u64(c, "done", &x->done);
 	msg_u64(c, "total", &x->total);
 	msg_u8(c, "total source", &x->total_src);
-	msg_check(c, x->total_src <= IPC_TOTAL_PREVIOUS, "total source",
+	msg_check(c, x->total_src < TOTAL_SOURCE_END, "total source",
 	    "unknown total source");
 	msg_u64(c, "resumed at", &x->resumed_at);
 	msg_u32(c, "resumes", &x->resumes);
@@ -142,7 +142,7 @@ fields_xfer(struct msgc *c, void *arg)
 static void
 fields_name(struct msgc *c, void *arg)
 {
-	msg_strdup(c, "name", arg, IPC_NAME_MAX);
+	msg_strdup(c, "name", arg, SNAP_NAME_MAX);
 }
 
 static void
@@ -252,7 +252,7 @@ ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *h)
 
 	v.names = xcalloc((size_t)h->n + 1, sizeof(*v.names));
 	for (i = 0; i < h->n && v.n < IPC_HELD_MAX; i++)
-		if (strlen(h->names[i]) <= IPC_NAME_MAX)
+		if (strlen(h->names[i]) <= SNAP_NAME_MAX)
 			v.names[v.n++] = h->names[i];
 	r = ipc_put(b, IPC_HELD, pid, &v);
 	free(v.names);

@@ -19,11 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/base/types.h"
 #include "proto/msg/codec.h"
 #include "proto/msg/frame.h"
 
-#define IPC_VERSION	4	/* 3: XFER, HELD, timeout and sizes in RUN,
-				   sizes in RESULT; 4: tyearly in RUN */
+#define IPC_VERSION	5	/* 3: XFER, HELD, timeout and sizes in RUN,
+				   sizes in RESULT; 4: tyearly in RUN;
+				   5: results are enum run_result */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -37,12 +39,6 @@ enum ipc_type {
 	IPC_XFER,		/* struct ipc_xfer: numeric progress */
 	IPC_HELD,		/* struct ipc_held: what a target holds */
 	IPC_TYPE_END
-};
-
-enum ipc_status {
-	IPC_OK = 0,
-	IPC_RETRY,		/* temporary: try again later */
-	IPC_FAILED,
 };
 
 #define IPC_TARGETS_MAX	16
@@ -87,7 +83,7 @@ struct ipc_run {
 /* How replication to one target went. */
 struct ipc_target_result {
 	char		*name;
-	uint8_t		 status;	/* enum ipc_status */
+	uint8_t		 status;	/* RUN_OK, RUN_RETRY, RUN_FAILED */
 	char		*parent;	/* incremental from, "" full or not sent */
 	char		*error;		/* "" on success */
 	uint64_t	 bytes;		/* stream bytes sent, all attempts */
@@ -95,7 +91,7 @@ struct ipc_target_result {
 };
 
 struct ipc_result {
-	uint8_t		 status;	/* enum ipc_status */
+	uint8_t		 status;	/* RUN_OK, RUN_RETRY, RUN_FAILED */
 	uint32_t	 pruned;	/* snapshots deleted */
 	char		*snapshot;	/* name created, "" if none */
 	char		*error;		/* "" on success */
@@ -104,31 +100,24 @@ struct ipc_result {
 };
 
 /* Where a transfer stands; a worker sends a few per second at most. */
-enum ipc_total_src {
-	IPC_TOTAL_UNKNOWN = 0,
-	IPC_TOTAL_ESTIMATE,	/* metadata-only estimate pass */
-	IPC_TOTAL_PREVIOUS,	/* the previous run's size (ipc_target) */
-};
-
 struct ipc_xfer {
 	char		*phase;		/* "estimate", "send" */
 	char		*target;
 	char		*snapshot;
 	uint64_t	 done;		/* stream bytes, from its start */
 	uint64_t	 total;		/* 0 unknown */
-	uint8_t		 total_src;	/* enum ipc_total_src */
+	uint8_t		 total_src;	/* enum total_source */
 	uint64_t	 resumed_at;	/* where this attempt resumed */
 	uint32_t	 resumes;
 };
 
 #define IPC_HELD_MAX	4096		/* names per IPC_HELD */
-#define IPC_NAME_MAX	255		/* a snapshot name */
 
 /* The snapshots of the job a target reported holding (names). */
 struct ipc_held {
 	char		*target;
 	uint32_t	 n;		/* <= IPC_HELD_MAX */
-	char		**names;	/* each <= IPC_NAME_MAX bytes */
+	char		**names;	/* each <= SNAP_NAME_MAX bytes */
 };
 
 /* The channel's name for the one codec buffer. */
@@ -144,7 +133,7 @@ const char	*ipc_type_name(uint16_t type);
  * 0, or -1, logged, with b as before: a string over IPC_STR_MAX or more
  * than IPC_TARGETS_MAX targets (the configuration's limits keep both
  * from happening).  ipc_put_held leaves out names longer than
- * IPC_NAME_MAX, which cannot be snapshots.
+ * SNAP_NAME_MAX, which cannot be snapshots.
  */
 int	ipc_put_hello(struct ipc_buf *b, uint32_t pid);
 int	ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *);

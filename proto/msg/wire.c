@@ -69,6 +69,21 @@ wire_error_name(uint32_t code)
 	return "unknown";
 }
 
+enum err_class
+wire_error_class(uint32_t code)
+{
+	switch (code) {
+	case WIRE_E_VERSION:
+	case WIRE_E_AUTH:
+	case WIRE_E_DENIED:
+	case WIRE_E_NOTFOUND:
+	case WIRE_E_APPLY:
+		return ERR_PERMANENT;
+	default:
+		return ERR_TEMPORARY;
+	}
+}
+
 bool
 wire_name_valid(const char *s)
 {

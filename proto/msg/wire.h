@@ -24,7 +24,7 @@
 #define WIRE_ALPN               "btrsend/1"
 #define WIRE_DEFAULT_PORT       7464
 
-#define WIRE_NAME_MAX           255     /* job and snapshot names */
+#define WIRE_NAME_MAX           SNAP_NAME_MAX   /* job and snapshot names */
 #define WIRE_TEXT_MAX           1024    /* error text, reasons, agent */
 #define WIRE_CLONES_MAX         256     /* clone sources of one send */
 #define WIRE_LIST_MAX           65536   /* snapshots in one list reply */
@@ -215,6 +215,12 @@ extern const struct frame_rules wire_rules;
 
 const char *wire_type_name(uint16_t type);
 const char *wire_error_name(uint32_t code);
+/*
+ * How a sender treats an ERROR with this code (docs/protocol.md, "sender's
+ * reaction"): ERR_PERMANENT for version, auth, denied, not-found and
+ * apply, ERR_TEMPORARY for the others and unknown codes.
+ */
+enum err_class wire_error_class(uint32_t code);
 
 /*
  * Append the frame of m to b.  0, or -1 with a message when m breaks a

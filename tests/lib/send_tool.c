@@ -152,7 +152,7 @@ tool_skip(int argc, char **argv)
 		fatalx("start: %s", e.msg);
 	if (send_skip(s, strtoull(argv[1], NULL, 10), &want, &e) == -1) {
 		fprintf(stderr, "send_tool: skip: %s [%s]\n", e.msg,
-		    send_errclass_name(e.cls));
+		    err_class_name(e.cls));
 		send_free(s);
 		return 1;
 	}

@@ -92,7 +92,7 @@ fill(struct checkpoint *c)
 
 	memset(c, 0, sizeof(*c));
 	/* Every byte 1..255 once: spaces, newlines, backslashes, high bytes. */
-	for (k = 0; k < CKPT_NAME_MAX; k++)
+	for (k = 0; k < SNAP_NAME_MAX; k++)
 		c->id.name[k] = (char)(k + 1);
 	for (k = 0; k < 16; k++) {
 		c->id.uuid[k] = (uint8_t)(0xa0 + k);

@@ -208,12 +208,12 @@ test_job_and_target_round_trip(void **state)
 {
 	static struct ctl_job j = {
 		.name = "home", .schedule = "every 1h", .paused = 1,
-		.start = 1795497556, .end = 1795497600, .result = CTL_R_FAILED,
+		.start = 1795497556, .end = 1795497600, .result = RUN_FAILED,
 		.error = "connection refused", .next = 1795501156,
 	};
 	static struct ctl_target t = {
 		.job = "home", .target = "backup1", .start = 10, .end = 20,
-		.result = CTL_R_OK, .last_success = 20, .held_when = 19,
+		.result = RUN_OK, .last_success = 20, .held_when = 19,
 		.nheld = 4,
 	};
 	struct ctl_target gt;
@@ -250,14 +250,14 @@ test_live_run_event_round_trip(void **state)
 		.id = 3, .job = "home", .phase = "send", .target = "backup1",
 		.snapshot = "home.20261124T070001Z", .start = 100,
 		.done = 1ull << 33, .total = 1ull << 34,
-		.total_src = CTL_TOTAL_PREVIOUS, .resumed_at = 4096,
+		.total_src = TOTAL_PREVIOUS, .resumed_at = 4096,
 		.rate = 1 << 20, .resumes = 2,
 	};
 	static struct ctl_run r = {
 		.id = 3, .job = "home", .target = "backup1",
 		.snapshot = "home.20261124T070001Z",
 		.parent = "home.20261123T070001Z", .start = 100, .end = 160,
-		.result = CTL_R_OK, .bytes = 123456789, .resumes = 1,
+		.result = RUN_OK, .bytes = 123456789, .resumes = 1,
 	};
 	struct ctl_event e, ge;
 	struct ctl_live gl;

@@ -133,12 +133,12 @@ test_progress_fits_80_columns(void **state)
 {
 	struct ctl_live l = {
 		.done = UINT64_MAX / 3, .total = UINT64_MAX, .rate = 1,
-		.total_src = CTL_TOTAL_PREVIOUS,
+		.total_src = TOTAL_PREVIOUS,
 	};
-	struct ctl_live u = { .done = 12345, .total_src = CTL_TOTAL_UNKNOWN };
+	struct ctl_live u = { .done = 12345, .total_src = TOTAL_UNKNOWN };
 	struct ctl_live h = {
 		.done = 1 << 20, .total = 4 << 20, .rate = 1 << 20,
-		.total_src = CTL_TOTAL_ESTIMATE,
+		.total_src = TOTAL_ESTIMATE,
 	};
 	char *out;
 

@@ -129,7 +129,7 @@ test_run_rejects_relative_paths_and_nul(void **state)
 static void
 test_progress_and_result(void **state)
 {
-	struct ipc_result res = { .status = IPC_FAILED, .pruned = 3,
+	struct ipc_result res = { .status = RUN_FAILED, .pruned = 3,
 	    .snapshot = "home.20261124T051912Z", .error = "no space" }, back;
 	struct ipc_buf b = { 0 };
 	struct frame_hdr h;
@@ -151,7 +151,7 @@ test_progress_and_result(void **state)
 	one_frame(&b, &h, &p);
 	assert_int_equal(h.type, IPC_RESULT);
 	assert_int_equal(ipc_get_result(p, h.len, &back, err, sizeof(err)), 0);
-	assert_int_equal(back.status, IPC_FAILED);
+	assert_int_equal(back.status, RUN_FAILED);
 	assert_int_equal(back.pruned, 3);
 	assert_string_equal(back.snapshot, "home.20261124T051912Z");
 	assert_string_equal(back.error, "no space");
@@ -160,7 +160,7 @@ test_progress_and_result(void **state)
 		assert_int_equal(ipc_get_result(p, cut, &back, err,
 		    sizeof(err)), -1);
 	/* An unknown status is refused. */
-	b.p[FRAME_HEADER_LEN] = IPC_FAILED + 1;
+	b.p[FRAME_HEADER_LEN] = RUN_FAILED + 1;
 	assert_int_equal(ipc_get_result(p, h.len, &back, err, sizeof(err)),
 	    -1);
 	ipc_buf_free(&b);
@@ -312,13 +312,13 @@ test_targets_round_trip(void **state)
 		  .cert_name = "", .bandwidth = 0, .zstd = 0 },
 	};
 	struct ipc_target_result trs[2] = {
-		{ .name = "backup", .status = IPC_OK, .parent = "home.1",
+		{ .name = "backup", .status = RUN_OK, .parent = "home.1",
 		  .error = "", .bytes = 6000000000ULL, .resumes = 2 },
-		{ .name = "far", .status = IPC_RETRY, .parent = "",
+		{ .name = "far", .status = RUN_RETRY, .parent = "",
 		  .error = "connection refused" },
 	};
 	struct ipc_run run = sample_run, r;
-	struct ipc_result res = { .status = IPC_RETRY, .snapshot = "home.2",
+	struct ipc_result res = { .status = RUN_RETRY, .snapshot = "home.2",
 	    .error = "x", .ntargets = 2, .targets = trs }, got;
 	struct ipc_buf b = { 0 };
 	struct frame_hdr h;
@@ -379,11 +379,11 @@ test_targets_round_trip(void **state)
 	assert_int_equal(ipc_get_result(p, h.len, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.ntargets, 2);
 	assert_string_equal(got.targets[0].parent, "home.1");
-	assert_int_equal(got.targets[0].status, IPC_OK);
+	assert_int_equal(got.targets[0].status, RUN_OK);
 	assert_int_equal(got.targets[0].bytes, 6000000000ULL);
 	assert_int_equal(got.targets[0].resumes, 2);
 	assert_int_equal(got.targets[1].bytes, 0);
-	assert_int_equal(got.targets[1].status, IPC_RETRY);
+	assert_int_equal(got.targets[1].status, RUN_RETRY);
 	assert_string_equal(got.targets[1].error, "connection refused");
 	ipc_result_free(&got);
 	for (cut = 0; cut < h.len; cut++)
@@ -397,7 +397,7 @@ test_xfer(void **state)
 {
 	struct ipc_xfer x = { .phase = "send", .target = "backup",
 	    .snapshot = "home.2", .done = 3000000000ULL,
-	    .total = 4000000001ULL, .total_src = IPC_TOTAL_ESTIMATE,
+	    .total = 4000000001ULL, .total_src = TOTAL_ESTIMATE,
 	    .resumed_at = 1234567, .resumes = 4 }, got;
 	struct ipc_buf b = { 0 };
 	struct frame_hdr h;
@@ -416,7 +416,7 @@ test_xfer(void **state)
 	assert_string_equal(got.snapshot, "home.2");
 	assert_int_equal(got.done, 3000000000ULL);
 	assert_int_equal(got.total, 4000000001ULL);
-	assert_int_equal(got.total_src, IPC_TOTAL_ESTIMATE);
+	assert_int_equal(got.total_src, TOTAL_ESTIMATE);
 	assert_int_equal(got.resumed_at, 1234567);
 	assert_int_equal(got.resumes, 4);
 	ipc_xfer_free(&got);
@@ -424,7 +424,7 @@ test_xfer(void **state)
 		assert_int_equal(ipc_get_xfer(p, cut, &got, err, sizeof(err)),
 		    -1);
 	/* an unknown total source is refused (its byte: 8 + 8 from the end) */
-	b.p[b.len - 8 - 4 - 1] = IPC_TOTAL_PREVIOUS + 1;
+	b.p[b.len - 8 - 4 - 1] = TOTAL_PREVIOUS + 1;
 	assert_int_equal(ipc_get_xfer(p, h.len, &got, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "total source"));
 	ipc_buf_free(&b);
@@ -434,8 +434,8 @@ static void
 test_held(void **state)
 {
 	char *names[] = { "home.1", "home.2", "" }, *many[IPC_HELD_MAX + 3];
-	char longname[IPC_NAME_MAX + 2];
-	uint8_t raw[2 + 1 + 4 + 2 + IPC_NAME_MAX + 1];
+	char longname[SNAP_NAME_MAX + 2];
+	uint8_t raw[2 + 1 + 4 + 2 + SNAP_NAME_MAX + 1];
 	struct ipc_held hd = { .target = "backup", .n = 3, .names = names };
 	struct ipc_held got;
 	struct ipc_buf b = { 0 };
@@ -477,15 +477,15 @@ test_held(void **state)
 	ipc_held_free(&got);
 	ipc_buf_free(&b);
 
-	/* by hand: target "t", one name of IPC_NAME_MAX + 1 bytes */
+	/* by hand: target "t", one name of SNAP_NAME_MAX + 1 bytes */
 	frame_put16(raw, 1);
 	raw[2] = 't';
 	frame_put32(raw + 3, 1);
-	frame_put16(raw + 7, IPC_NAME_MAX + 1);
-	memset(raw + 9, 'n', IPC_NAME_MAX + 1);
+	frame_put16(raw + 7, SNAP_NAME_MAX + 1);
+	memset(raw + 9, 'n', SNAP_NAME_MAX + 1);
 	assert_int_equal(ipc_get_held(raw, sizeof(raw), &got, err,
 	    sizeof(err)), -1);
-	frame_put16(raw + 7, IPC_NAME_MAX);
+	frame_put16(raw + 7, SNAP_NAME_MAX);
 	assert_int_equal(ipc_get_held(raw, sizeof(raw) - 1, &got, err,
 	    sizeof(err)), 0);
 	ipc_held_free(&got);
@@ -502,7 +502,7 @@ test_largest_messages_fit(void **state)
 	struct ipc_target tg[IPC_TARGETS_MAX];
 	struct ipc_target_result trs[IPC_TARGETS_MAX];
 	struct ipc_run run = sample_run, r;
-	struct ipc_result res = { 0 }, got;
+	struct ipc_result res = { .status = RUN_OK }, got;
 	struct ipc_xfer x, gx;
 	struct ipc_buf b = { 0 };
 	struct frame_hdr h;
@@ -521,7 +521,7 @@ test_largest_messages_fit(void **state)
 		    .port = 65535, .cert_name = big, .bandwidth = UINT64_MAX,
 		    .zstd = 1, .timeout = UINT32_MAX, .prev_bytes = UINT64_MAX };
 		trs[i] = (struct ipc_target_result){ .name = big,
-		    .status = IPC_FAILED, .parent = big, .error = big,
+		    .status = RUN_FAILED, .parent = big, .error = big,
 		    .bytes = UINT64_MAX, .resumes = UINT32_MAX };
 	}
 	run.job = big;
@@ -545,7 +545,7 @@ test_largest_messages_fit(void **state)
 	ipc_result_free(&got);
 	ipc_buf_free(&b);
 	x = (struct ipc_xfer){ big, big, big, UINT64_MAX, UINT64_MAX,
-	    IPC_TOTAL_PREVIOUS, UINT64_MAX, UINT32_MAX };
+	    TOTAL_PREVIOUS, UINT64_MAX, UINT32_MAX };
 	ipc_put_xfer(&b, 1, &x);
 	one_frame(&b, &h, &p);
 	assert_int_equal(ipc_get_xfer(p, h.len, &gx, err, sizeof(err)), 0);
@@ -589,7 +589,7 @@ test_derived_bounds(void **state)
 	big = malloc(IPC_STR_MAX + 1);
 	memset(big, 'x', IPC_STR_MAX);
 	big[IPC_STR_MAX] = '\0';
-	name = big + IPC_STR_MAX - IPC_NAME_MAX;
+	name = big + IPC_STR_MAX - SNAP_NAME_MAX;
 	for (i = 0; i <= IPC_TARGETS_MAX; i++)
 		tg[i] = (struct ipc_target){ .name = big, .host = big,
 		    .port = 1, .cert_name = big };

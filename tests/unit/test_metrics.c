@@ -145,7 +145,7 @@ sample(const char *page, const char *name, const char *job,
 }
 
 static void
-run(const char *job, const char *target, enum state_result res,
+run(const char *job, const char *target, enum run_result res,
     uint64_t bytes, uint32_t resumes, int64_t end)
 {
 	struct stats_run r;
@@ -179,7 +179,7 @@ test_label_escaping(void **state)
 	assert_string_equal(buf, "we\\\"ird\\\\job\\nx");
 	free(buf);
 
-	run(job, tg, STATE_OK, 1234, 2, 1700000000);
+	run(job, tg, RUN_OK, 1234, 2, 1700000000);
 	page = metrics_render(NULL, &len);
 	assert_int_equal(strlen(page), len);
 	assert_non_null(strstr(page, "btrsend_transferred_bytes_total{job="
@@ -201,11 +201,11 @@ test_counters_by_result(void **state)
 	size_t len;
 
 	(void)state;
-	run("j", "a", STATE_OK, 100, 0, 1000);
-	run("j", "a", STATE_RETRY, 50, 1, 1100);
-	run("j", "a", STATE_FAILED, 0, 0, 1200);
-	run("j", "a", STATE_OK, 30, 0, 1300);
-	run("j", "b", STATE_FAILED, 0, 0, 1400);
+	run("j", "a", RUN_OK, 100, 0, 1000);
+	run("j", "a", RUN_RETRY, 50, 1, 1100);
+	run("j", "a", RUN_FAILED, 0, 0, 1200);
+	run("j", "a", RUN_OK, 30, 0, 1300);
+	run("j", "b", RUN_FAILED, 0, 0, 1400);
 	page = metrics_render(NULL, &len);
 	assert_true(sample(page, "btrsend_transfers_total", "j", "a", "result",
 	    "ok") == 2);
@@ -234,7 +234,7 @@ static void
 test_live_and_held(void **state)
 {
 	struct stats_progress p = { "send", "a", "j.1", 300, 1000,
-	    STATS_TOTAL_ESTIMATE, 0, 0 };
+	    TOTAL_ESTIMATE, 0, 0 };
 	char *names[] = { "j.1", "j.2" };
 	char *page;
 	size_t len;

@@ -19,7 +19,7 @@ test_temporary(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(temp) / sizeof(temp[0]); i++)
-		if (send_classify(temp[i]) != SEND_ERR_TEMPORARY)
+		if (send_classify(temp[i]) != ERR_TEMPORARY)
 			fail_msg("%s should be temporary", strerror(temp[i]));
 }
 
@@ -32,7 +32,7 @@ test_permanent(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(perm) / sizeof(perm[0]); i++)
-		if (send_classify(perm[i]) != SEND_ERR_PERMANENT)
+		if (send_classify(perm[i]) != ERR_PERMANENT)
 			fail_msg("%s should be permanent", strerror(perm[i]));
 }
 
@@ -40,12 +40,12 @@ static void
 test_none_and_unknown(void **state)
 {
 	(void)state;
-	assert_int_equal(send_classify(0), SEND_ERR_NONE);
+	assert_int_equal(send_classify(0), ERR_NONE);
 	/* Unknown errors are retried: a send only reads. */
-	assert_int_equal(send_classify(EHOSTDOWN), SEND_ERR_TEMPORARY);
-	assert_string_equal(send_errclass_name(SEND_ERR_NONE), "ok");
-	assert_string_equal(send_errclass_name(SEND_ERR_TEMPORARY), "temporary");
-	assert_string_equal(send_errclass_name(SEND_ERR_PERMANENT), "permanent");
+	assert_int_equal(send_classify(EHOSTDOWN), ERR_TEMPORARY);
+	assert_string_equal(err_class_name(ERR_NONE), "ok");
+	assert_string_equal(err_class_name(ERR_TEMPORARY), "temporary");
+	assert_string_equal(err_class_name(ERR_PERMANENT), "permanent");
 }
 
 static void
@@ -55,17 +55,17 @@ test_seterr_message(void **state)
 
 	(void)state;
 	send_seterr(&e, EAGAIN, "send of %s", "/mnt/snap");
-	assert_int_equal(e.cls, SEND_ERR_TEMPORARY);
+	assert_int_equal(e.cls, ERR_TEMPORARY);
 	assert_int_equal(e.errnum, EAGAIN);
 	assert_non_null(strstr(e.msg, "send of /mnt/snap"));
 	assert_non_null(strstr(e.msg, strerror(EAGAIN)));
 	/* strerror is not repeated when the message already has it. */
-	send_seterr(&e, ENOENT, "x: %s", strerror(ENOENT));
+	send_seterr_named(&e, ENOENT, "x: %s", strerror(ENOENT));
 	assert_ptr_equal(strstr(e.msg, strerror(ENOENT)),
 	    strrchr(e.msg, ':') + 2);
 	send_seterr(&e, 0, "plain");
 	assert_string_equal(e.msg, "plain");
-	assert_int_equal(e.cls, SEND_ERR_PERMANENT);
+	assert_int_equal(e.cls, ERR_PERMANENT);
 }
 
 static void
@@ -80,7 +80,7 @@ test_nothing_to_send(void **state)
 	p.proto = 1;
 	assert_int_equal(send_start(&s, &p, &e), -1);
 	assert_null(s);
-	assert_int_equal(e.cls, SEND_ERR_PERMANENT);
+	assert_int_equal(e.cls, ERR_PERMANENT);
 	assert_non_null(strstr(e.msg, "no snapshot"));
 }
 

@@ -71,14 +71,14 @@ test_round_trip(void **state)
 	e = state_get(&st, "home", NULL, 1);
 	e->start = 1700000000;
 	e->end = 1700000042;
-	e->result = STATE_OK;
+	e->result = RUN_OK;
 	e = state_get(&st, "home", "backup1", 1);
 	e->start = 1700000001;
-	e->result = STATE_RETRY;
+	e->result = RUN_RETRY;
 	state_set_error(e, "connect: refused\nsecond line");
 	e = state_get(&st, "var", NULL, 1);
 	e->start = 5;
-	e->result = STATE_RUNNING;
+	e->result = RUN_RUNNING;
 	assert_non_null(state_get(&st, "home", NULL, 0));
 	assert_null(state_get(&st, "other", NULL, 0));
 	assert_int_equal(st.n, 3);
@@ -90,15 +90,15 @@ test_round_trip(void **state)
 	assert_non_null(e);
 	assert_int_equal(e->start, 1700000000);
 	assert_int_equal(e->end, 1700000042);
-	assert_int_equal(e->result, STATE_OK);
+	assert_int_equal(e->result, RUN_OK);
 	assert_string_equal(e->error, "");
 	e = state_get(&back, "home", "backup1", 0);
 	assert_non_null(e);
-	assert_int_equal(e->result, STATE_RETRY);
+	assert_int_equal(e->result, RUN_RETRY);
 	assert_string_equal(e->error, "connect: refused second line");
 	e = state_get(&back, "var", NULL, 0);
 	assert_non_null(e);
-	assert_int_equal(e->result, STATE_RUNNING);
+	assert_int_equal(e->result, RUN_RUNNING);
 	assert_int_equal(e->start, 5);
 	state_free(&st);
 	state_free(&back);
@@ -114,12 +114,12 @@ test_save_replaces_and_leaves_no_temporary(void **state)
 	DIR *d;
 
 	(void)state;
-	state_get(&st, "a", NULL, 1)->result = STATE_FAILED;
+	state_get(&st, "a", NULL, 1)->result = RUN_FAILED;
 	assert_int_equal(state_save(dir, &st, err, sizeof(err)), 0);
-	state_get(&st, "a", NULL, 0)->result = STATE_OK;
+	state_get(&st, "a", NULL, 0)->result = RUN_OK;
 	assert_int_equal(state_save(dir, &st, err, sizeof(err)), 0);
 	assert_int_equal(state_load(dir, &back, err, sizeof(err)), 0);
-	assert_int_equal(state_get(&back, "a", NULL, 0)->result, STATE_OK);
+	assert_int_equal(state_get(&back, "a", NULL, 0)->result, RUN_OK);
 	d = opendir(dir);
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL)

@@ -89,7 +89,7 @@ append_file(const char *text)
 }
 
 static struct stats_run
-mkrun(const char *job, const char *target, enum state_result res,
+mkrun(const char *job, const char *target, enum run_result res,
     uint64_t bytes, int64_t end)
 {
 	struct stats_run r;
@@ -107,7 +107,7 @@ mkrun(const char *job, const char *target, enum state_result res,
 
 /* One complete run of job to one target; its id. */
 static uint32_t
-one_run(const char *job, const char *target, enum state_result res,
+one_run(const char *job, const char *target, enum run_result res,
     uint64_t bytes, int64_t end)
 {
 	struct stats_run r = mkrun(job, target, res, bytes, end);
@@ -123,7 +123,7 @@ static void
 progress(uint32_t id, const char *target, uint64_t done, int64_t now)
 {
 	struct stats_progress p = { "send", target, "s1", done, 10000,
-	    STATS_TOTAL_PREVIOUS, 0, 0 };
+	    TOTAL_PREVIOUS, 0, 0 };
 
 	stats_run_progress(id, &p, now);
 }
@@ -150,7 +150,7 @@ test_rate(void **state)
 	assert_int_equal(l->rate, (1000 + 3000) / 2);
 	assert_int_equal(l->done, 7000);
 	assert_int_equal(l->total, 10000);
-	assert_int_equal(l->total_src, STATS_TOTAL_PREVIOUS);
+	assert_int_equal(l->total_src, TOTAL_PREVIOUS);
 	assert_string_equal(l->target, "t");
 	assert_string_equal(l->phase, "send");
 	/* another target starts over */
@@ -167,14 +167,14 @@ static void
 test_unknown_total(void **state)
 {
 	struct stats_progress p = { "send", "t", "s", 10, 0,
-	    STATS_TOTAL_ESTIMATE, 0, 0 };
+	    TOTAL_ESTIMATE, 0, 0 };
 	uint32_t id;
 
 	(void)state;
 	open_stats();
 	id = stats_run_start("j", 1);
 	stats_run_progress(id, &p, 2);
-	assert_int_equal(stats_live_find(id)->total_src, STATS_TOTAL_UNKNOWN);
+	assert_int_equal(stats_live_find(id)->total_src, TOTAL_UNKNOWN);
 }
 
 static void
@@ -194,7 +194,7 @@ test_live_list_and_end(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(l[0].job, "ja");
 	assert_string_equal(l[1].job, "jb");
-	r = mkrun("ja", "", STATE_FAILED, 0, 20);
+	r = mkrun("ja", "", RUN_FAILED, 0, 20);
 	snprintf(r.error, sizeof(r.error), "snapshot failed");
 	stats_run_end(a, &r);
 	assert_null(stats_live_find(a));
@@ -217,10 +217,10 @@ test_counters_and_last_success(void **state)
 
 	(void)state;
 	open_stats();
-	one_run("j", "t1", STATE_OK, 1000, 50);
-	one_run("j", "t1", STATE_RETRY, 300, 60);
-	one_run("j", "t2", STATE_FAILED, 0, 70);
-	one_run("j", "t1", STATE_OK, 2000, 80);
+	one_run("j", "t1", RUN_OK, 1000, 50);
+	one_run("j", "t1", RUN_RETRY, 300, 60);
+	one_run("j", "t2", RUN_FAILED, 0, 70);
+	one_run("j", "t1", RUN_OK, 2000, 80);
 	stats_counters(&c);
 	assert_int_equal(c.bytes, 3300);
 	assert_int_equal(c.ok, 2);
@@ -232,7 +232,7 @@ test_counters_and_last_success(void **state)
 	assert_int_equal(stats_last_bytes("j", "t1"), 2000);
 	/* a resumed send sent less (or more) than its stream: not a size */
 	{
-		struct stats_run r = mkrun("j", "t1", STATE_OK, 700, 90);
+		struct stats_run r = mkrun("j", "t1", RUN_OK, 700, 90);
 		uint32_t id = stats_run_start("j", 85);
 
 		r.resumes = 1;
@@ -266,14 +266,14 @@ test_history_reload(void **state)
 	(void)state;
 	open_stats();
 	id = stats_run_start("job one", 100);
-	r = mkrun("job one", "tgt", STATE_FAILED, 42, 110);
+	r = mkrun("job one", "tgt", RUN_FAILED, 42, 110);
 	snprintf(r.parent, sizeof(r.parent), "-");
 	snprintf(r.error, sizeof(r.error), "100%% bad\nsecond line \\ \"q\"");
 	r.resumes = 3;
 	stats_target_done(id, &r);
-	r = mkrun("job one", "", STATE_FAILED, 0, 111);
+	r = mkrun("job one", "", RUN_FAILED, 0, 111);
 	stats_run_end(id, &r);
-	one_run("j2", "t", STATE_OK, 5, 200);
+	one_run("j2", "t", RUN_OK, 5, 200);
 	stats_close();
 
 	open_stats();
@@ -287,11 +287,11 @@ test_history_reload(void **state)
 	assert_string_equal(h[0].error, "100% bad\nsecond line \\ \"q\"");
 	assert_int_equal(h[0].start, 100);
 	assert_int_equal(h[0].end, 110);
-	assert_int_equal(h[0].result, STATE_FAILED);
+	assert_int_equal(h[0].result, RUN_FAILED);
 	assert_int_equal(h[0].bytes, 42);
 	assert_int_equal(h[0].resumes, 3);
 	assert_string_equal(h[1].job, "j2");
-	assert_int_equal(h[1].result, STATE_OK);
+	assert_int_equal(h[1].result, RUN_OK);
 	/* last success survives the restart; counters do not */
 	assert_int_equal(stats_last_success("j2", "t"), 200);
 	assert_int_equal(stats_last_bytes("j2", "t"), 5);
@@ -313,7 +313,7 @@ test_history_bound(void **state)
 	(void)state;
 	open_stats();
 	for (i = 0; i < total; i++) {
-		last = one_run("j", "t", STATE_OK, i, (int64_t)i + 1000);
+		last = one_run("j", "t", RUN_OK, i, (int64_t)i + 1000);
 		/* the file never holds more than twice the bound */
 		if (i % 97 == 0 || i + 1 == total) {
 			text = history_text();
@@ -347,7 +347,7 @@ test_malformed_lines_skipped(void **state)
 
 	(void)state;
 	open_stats();
-	one_run("a", "t", STATE_OK, 1, 10);
+	one_run("a", "t", RUN_OK, 1, 10);
 	stats_close();
 	append_file("garbage line\n"
 	    "7 1 2 ok 5 0 b t s - -\n"
@@ -362,7 +362,7 @@ test_malformed_lines_skipped(void **state)
 	assert_int_equal(h[1].id, 7);
 	assert_string_equal(h[1].job, "b");
 	/* the damage was rewritten away, so appends start on a clean line */
-	one_run("d", "t", STATE_OK, 1, 20);
+	one_run("d", "t", RUN_OK, 1, 20);
 	stats_close();
 	text = history_text();
 	assert_null(strstr(text, "garbage"));
@@ -383,7 +383,7 @@ test_not_a_history_file(void **state)
 	open_stats();
 	stats_history(&n);
 	assert_int_equal(n, 0);
-	one_run("a", "t", STATE_OK, 1, 10);
+	one_run("a", "t", RUN_OK, 1, 10);
 	stats_close();
 	open_stats();
 	stats_history(&n);
@@ -473,7 +473,7 @@ test_listeners(void **state)
 	stats_listen(listener, &b);
 	id = stats_run_start("j", 1);
 	progress(id, "t", 5, 2);
-	r = mkrun("j", "t", STATE_OK, 5, 3);
+	r = mkrun("j", "t", RUN_OK, 5, 3);
 	stats_target_done(id, &r);
 	stats_unlisten(listener, &a);
 	r.target[0] = '\0';

@@ -43,17 +43,17 @@ static void
 test_exit_codes(void **state)
 {
 	(void)state;
-	assert_int_equal(worker_outcome(child_status(WORKER_EXIT_OK), 0),
-	    WORKER_OK);
-	assert_int_equal(worker_outcome(child_status(WORKER_EXIT_RETRY), 0),
-	    WORKER_RETRY);
-	assert_int_equal(worker_outcome(child_status(WORKER_EXIT_FAILED), 0),
-	    WORKER_FAILED);
-	assert_int_equal(worker_outcome(child_status(2), 0), WORKER_FAILED);
-	assert_int_equal(worker_outcome(child_status(127), 0), WORKER_FAILED);
+	assert_int_equal(worker_outcome(child_status(RUN_EXIT_OK), 0),
+	    RUN_OK);
+	assert_int_equal(worker_outcome(child_status(RUN_EXIT_RETRY), 0),
+	    RUN_RETRY);
+	assert_int_equal(worker_outcome(child_status(RUN_EXIT_FAILED), 0),
+	    RUN_FAILED);
+	assert_int_equal(worker_outcome(child_status(2), 0), RUN_FAILED);
+	assert_int_equal(worker_outcome(child_status(127), 0), RUN_FAILED);
 	/* An exit code is what the worker decided, even after our signal. */
-	assert_int_equal(worker_outcome(child_status(WORKER_EXIT_OK), 1),
-	    WORKER_OK);
+	assert_int_equal(worker_outcome(child_status(RUN_EXIT_OK), 1),
+	    RUN_OK);
 }
 
 static void
@@ -62,17 +62,17 @@ test_signals(void **state)
 	(void)state;
 	/* A crash fails the run ... */
 	assert_int_equal(worker_outcome(child_status(-SIGSEGV), 0),
-	    WORKER_FAILED);
+	    RUN_FAILED);
 	assert_int_equal(worker_outcome(child_status(-SIGABRT), 0),
-	    WORKER_FAILED);
+	    RUN_FAILED);
 	/* ... unless we killed it (timeout, shutdown): then retry. */
 	assert_int_equal(worker_outcome(child_status(-SIGSEGV), 1),
-	    WORKER_RETRY);
+	    RUN_RETRY);
 	/* Stopped from outside (OOM killer, admin): retry too. */
 	assert_int_equal(worker_outcome(child_status(-SIGKILL), 0),
-	    WORKER_RETRY);
+	    RUN_RETRY);
 	assert_int_equal(worker_outcome(child_status(-SIGTERM), 0),
-	    WORKER_RETRY);
+	    RUN_RETRY);
 }
 
 static void
@@ -85,7 +85,7 @@ test_status_strings(void **state)
 	assert_string_equal(buf, "exit 3");
 	worker_status_str(child_status(-SIGSEGV), buf, sizeof(buf));
 	assert_non_null(strstr(buf, "killed by signal 11"));
-	assert_string_equal(worker_outcome_name(WORKER_RETRY), "retry");
+	assert_string_equal(run_result_name(RUN_RETRY), "retry");
 }
 
 int
