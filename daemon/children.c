@@ -1,0 +1,350 @@
+/*
+ * The parent's children (see children.h): job workers and hook commands,
+ * each with a timeout; a worker's frames on its channel; reaping on
+ * SIGCHLD.
+ */
+#include <sys/queue.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/children.h"
+#include "daemon/daemon.h"
+#include "daemon/hooks.h"
+#include "daemon/jobs.h"
+#include "daemon/listener.h"
+#include "proto/base/log.h"
+#include "daemon/parent.h"
+#include "daemon/stats.h"
+
+#define PROGRESS_LOG_SECS	30	/* a running transfer's log line */
+
+void
+child_free(struct child *c)
+{
+	TAILQ_REMOVE(&P.children, c, entry);
+	if (c->ev_read != NULL)
+		event_free(c->ev_read);
+	if (c->ev_timeout != NULL)
+		event_free(c->ev_timeout);
+	if (c->fd != -1)
+		close(c->fd);
+	frame_decoder_free(&c->dec);
+	ipc_result_free(&c->res);
+	free(c);
+}
+
+void
+child_signal(struct child *c, int sig)
+{
+	c->killed = 1;
+	if (kill(-c->pid, sig) == -1 && errno == ESRCH)
+		kill(c->pid, sig);
+}
+
+static void
+child_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval tv = { DAEMON_KILL_GRACE, 0 };
+	struct child *c = arg;
+
+	(void)fd;
+	(void)ev;
+	if (c->term_sent) {
+		log_warnx("job %s: %s %ld did not stop, killing it", c->job,
+		    c->what, (long)c->pid);
+		child_signal(c, SIGKILL);
+		return;
+	}
+	log_warnx("job %s: %s %ld timed out after %llds, stopping it", c->job,
+	    c->what, (long)c->pid, (long long)(now_s() - c->start));
+	child_signal(c, SIGTERM);
+	c->term_sent = 1;
+	evtimer_add(c->ev_timeout, &tv);
+}
+
+struct child *
+child_new(enum child_kind kind, pid_t pid, const char *job, const char *what,
+    int timeout)
+{
+	struct timeval tv = { timeout, 0 };
+	struct child *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->kind = kind;
+	c->pid = pid;
+	c->fd = -1;
+	c->start = now_s();
+	snprintf(c->job, sizeof(c->job), "%s", job);
+	snprintf(c->what, sizeof(c->what), "%s", what);
+	frame_decoder_init(&c->dec, &ipc_rules);
+	c->ev_timeout = evtimer_new(P.base, child_timeout, c);
+	if (c->ev_timeout == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(c->ev_timeout, &tv);
+	TAILQ_INSERT_TAIL(&P.children, c, entry);
+	return c;
+}
+
+static void
+child_protocol_error(struct child *c, const char *why)
+{
+	log_warnx("job %s: worker %ld: %s; killing it", c->job, (long)c->pid,
+	    why);
+	c->bad = 1;
+	child_signal(c, SIGKILL);
+}
+
+static enum stats_total
+child_total_src(uint8_t src)
+{
+	switch (src) {
+	case IPC_TOTAL_ESTIMATE:
+		return STATS_TOTAL_ESTIMATE;
+	case IPC_TOTAL_PREVIOUS:
+		return STATS_TOTAL_PREVIOUS;
+	default:
+		return STATS_TOTAL_UNKNOWN;
+	}
+}
+
+/*
+ * A line when a target's transfer starts, when its total becomes known,
+ * then every PROGRESS_LOG_SECS.
+ */
+static void
+child_log_progress(struct child *c, const struct stats_live *l, int64_t now)
+{
+	char total[64] = "";
+
+	if (strcmp(c->logged_target, l->target) == 0 &&
+	    c->logged_src == l->total_src &&
+	    now - c->logged < PROGRESS_LOG_SECS)
+		return;
+	c->logged = now;
+	c->logged_src = l->total_src;
+	snprintf(c->logged_target, sizeof(c->logged_target), "%s", l->target);
+	if (l->total > 0)
+		snprintf(total, sizeof(total), " of %llu (%s, %llu%%)",
+		    (unsigned long long)l->total,
+		    l->total_src == STATS_TOTAL_ESTIMATE ? "estimate" :
+		    "previous run", (unsigned long long)(l->done >= l->total ?
+		    99 : l->done * 100 / l->total));
+	log_fields(c->job, l->target, l->snapshot, NULL);
+	log_info("job %s: run %u: %s %s to %s: %llu bytes%s, %llu bytes/s%s",
+	    c->job, c->sid, l->phase, l->snapshot, l->target,
+	    (unsigned long long)l->done, total, (unsigned long long)l->rate,
+	    l->resumed_at ? ", resumed" : "");
+	log_fields(NULL, NULL, NULL, NULL);
+}
+
+static int
+child_xfer(struct child *c, const uint8_t *p, size_t len, char *err,
+    size_t errlen)
+{
+	struct stats_progress sp;
+	struct ipc_xfer x;
+	const struct stats_live *l;
+	int64_t now = now_s();
+
+	if (ipc_get_xfer(p, len, &x, err, errlen) == -1)
+		return -1;
+	sp.phase = x.phase;
+	sp.target = x.target;
+	sp.snapshot = x.snapshot;
+	sp.done = x.done;
+	sp.total = x.total;
+	sp.total_src = child_total_src(x.total_src);
+	sp.resumed_at = x.resumed_at;
+	sp.resumes = x.resumes;
+	stats_run_progress(c->sid, &sp, now);
+	if ((l = stats_live_find(c->sid)) != NULL)
+		child_log_progress(c, l, now);
+	ipc_xfer_free(&x);
+	return 0;
+}
+
+static int
+child_held(struct child *c, const uint8_t *p, size_t len, char *err,
+    size_t errlen)
+{
+	struct ipc_held h;
+
+	if (ipc_get_held(p, len, &h, err, errlen) == -1)
+		return -1;
+	stats_held_set(c->job, h.target, h.names, h.n, now_s());
+	ipc_held_free(&h);
+	return 0;
+}
+
+static void
+child_message(struct child *c)
+{
+	struct frame_hdr *h = &c->dec.hdr;
+	char err[256], *what;
+
+	if (!c->hello && h->type != IPC_HELLO) {
+		child_protocol_error(c, "message before hello");
+		return;
+	}
+	switch (h->type) {
+	case IPC_HELLO:
+		if (c->hello || ipc_get_hello(c->dec.payload, h->len, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, c->hello ? "second hello" : err);
+			return;
+		}
+		c->hello = 1;
+		break;
+	case IPC_PROGRESS:
+		if (ipc_get_progress(c->dec.payload, h->len, &what, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, err);
+			return;
+		}
+		log_fields(c->job, NULL, NULL, NULL);
+		log_info("job %s: %s", c->job, what);
+		log_fields(NULL, NULL, NULL, NULL);
+		free(what);
+		break;
+	case IPC_RESULT:
+		if (c->have_result || ipc_get_result(c->dec.payload, h->len,
+		    &c->res, err, sizeof(err)) == -1) {
+			child_protocol_error(c, c->have_result ?
+			    "second result" : err);
+			return;
+		}
+		c->have_result = 1;
+		break;
+	case IPC_XFER:
+		if (child_xfer(c, c->dec.payload, h->len, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, err);
+			return;
+		}
+		break;
+	case IPC_HELD:
+		if (child_held(c, c->dec.payload, h->len, err,
+		    sizeof(err)) == -1) {
+			child_protocol_error(c, err);
+			return;
+		}
+		break;
+	default:
+		snprintf(err, sizeof(err), "%s message is not for the parent",
+		    ipc_type_name(h->type));
+		child_protocol_error(c, err);
+		return;
+	}
+}
+
+static void
+child_eof(struct child *c)
+{
+	event_del(c->ev_read);
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* Everything there is to read now; also used to drain after exit. */
+void
+child_read(evutil_socket_t fd, short ev, void *arg)
+{
+	struct child *c = arg;
+	uint8_t buf[8192];
+	size_t off, used;
+	ssize_t n;
+
+	(void)fd;
+	(void)ev;
+	while (c->fd != -1 && !c->bad) {
+		n = read(c->fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			if (n == -1)
+				log_warn("job %s: worker %ld", c->job,
+				    (long)c->pid);
+			child_eof(c);
+			return;
+		}
+		for (off = 0; off < (size_t)n && !c->bad; off += used) {
+			switch (frame_decoder_push(&c->dec, buf + off,
+			    (size_t)n - off, &used)) {
+			case FRAME_ERROR:
+				child_protocol_error(c, c->dec.err);
+				break;
+			case FRAME_READY:
+				child_message(c);
+				break;
+			case FRAME_NEED_MORE:
+				break;
+			}
+		}
+	}
+}
+
+void
+child_reap(evutil_socket_t fd, short ev, void *arg)
+{
+	struct child *c;
+	int wstatus;
+	pid_t pid;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+		TAILQ_FOREACH(c, &P.children, entry)
+			if (c->pid == pid)
+				break;
+		if (c == NULL) {
+			listener_reaped(pid, wstatus);
+			continue;
+		}
+		if (c->kind == CHILD_HOOK) {
+			hook_done(c, wstatus);
+		} else {
+			child_read(-1, 0, c);
+			job_finished(c, wstatus);
+		}
+		child_free(c);
+	}
+	if (P.stopping && TAILQ_EMPTY(&P.children))
+		event_base_loopbreak(P.base);
+	queue_drain();
+	status_update();
+}
+
+int
+parent_cancel(uint32_t id, char *msg, size_t len)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &P.children, entry)
+		if (c->kind == CHILD_JOB && c->sid == id)
+			break;
+	if (c == NULL) {
+		snprintf(msg, len, "no running run %u (see btrsendctl status)",
+		    id);
+		return -1;
+	}
+	if (!c->cancelled) {
+		/* SIGTERM: the sender checkpoints, a later run resumes. */
+		c->cancelled = 1;
+		child_signal(c, SIGTERM);
+		log_info("job %s: run %u cancelled, stopping worker %ld",
+		    c->job, id, (long)c->pid);
+	}
+	snprintf(msg, len, "run %u of job %s cancelled", id, c->job);
+	return 0;
+}
