@@ -26,10 +26,12 @@
 
 #define PROGRESS_LOG_SECS	30	/* a running transfer's log line */
 
-void
+static TAILQ_HEAD(, child) children = TAILQ_HEAD_INITIALIZER(children);
+
+static void
 child_free(struct child *c)
 {
-	TAILQ_REMOVE(&P.children, c, entry);
+	TAILQ_REMOVE(&children, c, entry);
 	if (c->ev_read != NULL)
 		event_free(c->ev_read);
 	if (c->ev_timeout != NULL)
@@ -89,7 +91,7 @@ child_new(enum child_kind kind, pid_t pid, const char *job, const char *what,
 	if (c->ev_timeout == NULL)
 		fatalx("evtimer_new");
 	evtimer_add(c->ev_timeout, &tv);
-	TAILQ_INSERT_TAIL(&P.children, c, entry);
+	TAILQ_INSERT_TAIL(&children, c, entry);
 	return c;
 }
 
@@ -304,7 +306,7 @@ child_reap(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
-		TAILQ_FOREACH(c, &P.children, entry)
+		TAILQ_FOREACH(c, &children, entry)
 			if (c->pid == pid)
 				break;
 		if (c == NULL) {
@@ -319,10 +321,37 @@ child_reap(evutil_socket_t fd, short ev, void *arg)
 		}
 		child_free(c);
 	}
-	if (P.stopping && TAILQ_EMPTY(&P.children))
+	if (P.stopping && TAILQ_EMPTY(&children))
 		event_base_loopbreak(P.base);
-	queue_drain();
-	status_update();
+	jobs_drain();
+	jobs_status();
+}
+
+void
+children_term(void)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &children, entry)
+		child_signal(c, SIGTERM);
+}
+
+void
+children_kill(void)
+{
+	struct child *c;
+
+	TAILQ_FOREACH(c, &children, entry) {
+		log_warnx("job %s: %s %ld ignored SIGTERM, killing it", c->job,
+		    c->what, (long)c->pid);
+		child_signal(c, SIGKILL);
+	}
+}
+
+int
+children_none(void)
+{
+	return TAILQ_EMPTY(&children);
 }
 
 int
@@ -330,7 +359,7 @@ parent_cancel(uint32_t id, char *msg, size_t len)
 {
 	struct child *c;
 
-	TAILQ_FOREACH(c, &P.children, entry)
+	TAILQ_FOREACH(c, &children, entry)
 		if (c->kind == CHILD_JOB && c->sid == id)
 			break;
 	if (c == NULL) {

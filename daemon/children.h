@@ -48,12 +48,17 @@ struct child {
 /* A new child, in the table, to be stopped after timeout seconds. */
 struct child *child_new(enum child_kind kind, pid_t pid, const char *job,
 	    const char *what, int timeout);
-void	child_free(struct child *c);
 /* sig to the child's process group (or to it alone); marks it killed. */
 void	child_signal(struct child *c, int sig);
 /* Read and handle a worker's frames; also drains them after it exits. */
 void	child_read(evutil_socket_t fd, short ev, void *arg);
 /* SIGCHLD: reap every child that exited. */
 void	child_reap(evutil_socket_t fd, short ev, void *arg);
+/* The daemon stops: SIGTERM to every child (senders checkpoint). */
+void	children_term(void);
+/* Those that ignored it: SIGKILL, logged. */
+void	children_kill(void);
+/* No child is left. */
+int	children_none(void);
 
 #endif

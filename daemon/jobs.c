@@ -28,20 +28,43 @@
 #include "daemon/stats.h"
 #include "daemon/worker/worker.h"
 
+struct pjob {
+	TAILQ_ENTRY(pjob) qentry;
+	char		 name[STATE_NAME_MAX];
+	struct event	*timer;
+	int		 gone;			/* removed by a reload */
+	int		 running;
+	int		 queued;
+	int		 paused;		/* no scheduled runs */
+	unsigned	 attempt;		/* retries of the current run */
+	int64_t		 retry_at;
+	int64_t		 due;
+};
+
+static struct {
+	struct pjob	**jobs;
+	size_t		 njobs;
+	TAILQ_HEAD(, pjob) queue;	/* due, waiting for a transfer slot */
+	unsigned	 nrunning;
+} J = { .queue = TAILQ_HEAD_INITIALIZER(J.queue) };
+
+static void	job_schedule(struct pjob *);
+static int	paused_has(const char *);
+
 /* A job removed by a reload stays known (gone) while its run ends. */
-struct pjob *
+static struct pjob *
 job_lookup(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < P.njobs; i++)
-		if (strcmp(P.jobs[i]->name, name) == 0)
-			return P.jobs[i];
+	for (i = 0; i < J.njobs; i++)
+		if (strcmp(J.jobs[i]->name, name) == 0)
+			return J.jobs[i];
 	return NULL;
 }
 
 void
-status_update(void)
+jobs_status(void)
 {
 	const struct pjob *next = NULL;
 	char when[32] = "";
@@ -49,12 +72,12 @@ status_update(void)
 	time_t t;
 	size_t i;
 
-	for (i = 0; i < P.njobs; i++) {
-		if (P.jobs[i]->gone || P.jobs[i]->running ||
-		    P.jobs[i]->queued || P.jobs[i]->due == SCHED_NEVER)
+	for (i = 0; i < J.njobs; i++) {
+		if (J.jobs[i]->gone || J.jobs[i]->running ||
+		    J.jobs[i]->queued || J.jobs[i]->due == SCHED_NEVER)
 			continue;
-		if (next == NULL || P.jobs[i]->due < next->due)
-			next = P.jobs[i];
+		if (next == NULL || J.jobs[i]->due < next->due)
+			next = J.jobs[i];
 	}
 	if (next != NULL) {
 		t = (time_t)next->due;
@@ -62,10 +85,10 @@ status_update(void)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
 	}
 	if (next != NULL)
-		notify_status("%u running; next: %s at %s", P.nrunning,
+		notify_status("%u running; next: %s at %s", J.nrunning,
 		    next->name, when);
 	else
-		notify_status("%u running; nothing scheduled", P.nrunning);
+		notify_status("%u running; nothing scheduled", J.nrunning);
 }
 
 /* Decide what a finished worker means for its job and record it. */
@@ -218,12 +241,12 @@ job_finished(struct child *c, int wstatus)
 		pj->attempt = 0;
 	job_run_stats(c, e, why, now);
 	log_fields(NULL, NULL, NULL, NULL);
-	state_store();
+	parent_state_store();
 	if (pj != NULL) {
 		pj->running = 0;
 		job_schedule(pj);
 	}
-	P.nrunning--;
+	J.nrunning--;
 }
 
 static int
@@ -286,7 +309,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 	return r;
 }
 
-void
+static void
 job_start(struct pjob *pj)
 {
 	const struct conf_job *cj = conf_job_find(P.conf, pj->name);
@@ -311,7 +334,7 @@ job_start(struct pjob *pj)
 		fatalx("event_new");
 	event_add(c->ev_read, NULL);
 	pj->running = 1;
-	P.nrunning++;
+	J.nrunning++;
 	if (job_send_run(c, cj, now) == -1) {
 		log_warn("job %s: writing to worker %ld", pj->name, (long)pid);
 		child_signal(c, SIGKILL);
@@ -321,7 +344,7 @@ job_start(struct pjob *pj)
 	e->end = 0;
 	e->result = STATE_RUNNING;
 	state_set_error(e, "");
-	state_store();
+	parent_state_store();
 	log_fields(pj->name, NULL, NULL, NULL);
 	log_info("job %s: run started (id %u, worker %ld)%s", pj->name,
 	    c->sid, (long)pid, pj->attempt ? ", a retry" : "");
@@ -329,13 +352,13 @@ job_start(struct pjob *pj)
 }
 
 void
-queue_drain(void)
+jobs_drain(void)
 {
 	struct pjob *pj;
 
-	while (!P.stopping && (pj = TAILQ_FIRST(&P.queue)) != NULL &&
-	    P.nrunning < P.conf->max_transfers) {
-		TAILQ_REMOVE(&P.queue, pj, qentry);
+	while (!P.stopping && (pj = TAILQ_FIRST(&J.queue)) != NULL &&
+	    J.nrunning < P.conf->max_transfers) {
+		TAILQ_REMOVE(&J.queue, pj, qentry);
 		pj->queued = 0;
 		job_start(pj);
 	}
@@ -350,15 +373,15 @@ job_due(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (P.stopping || pj->gone || pj->running || pj->queued || pj->paused)
 		return;
-	if (P.nrunning >= P.conf->max_transfers) {
+	if (J.nrunning >= P.conf->max_transfers) {
 		log_info("job %s: due, waiting for one of %u running jobs",
-		    pj->name, P.nrunning);
+		    pj->name, J.nrunning);
 		pj->queued = 1;
-		TAILQ_INSERT_TAIL(&P.queue, pj, qentry);
+		TAILQ_INSERT_TAIL(&J.queue, pj, qentry);
 		return;
 	}
 	job_start(pj);
-	status_update();
+	jobs_status();
 }
 
 /* A run begun but not finished when the daemon last stopped or died. */
@@ -369,7 +392,7 @@ job_interrupted(const struct state_entry *e)
 	    e->result == STATE_RETRY);
 }
 
-void
+static void
 job_schedule(struct pjob *pj)
 {
 	const struct conf_job *cj = conf_job_find(P.conf, pj->name);
@@ -414,9 +437,9 @@ jobs_sync(void)
 	struct pjob *pj;
 	size_t i, j;
 
-	for (i = 0; i < P.njobs; i++) {
-		if (conf_job_find(P.conf, P.jobs[i]->name) == NULL)
-			P.jobs[i]->gone = 1;
+	for (i = 0; i < J.njobs; i++) {
+		if (conf_job_find(P.conf, J.jobs[i]->name) == NULL)
+			J.jobs[i]->gone = 1;
 	}
 	for (j = 0; j < P.conf->njobs; j++) {
 		/* Back after a reload that removed it: never two runs at once. */
@@ -431,17 +454,33 @@ jobs_sync(void)
 		pj->timer = evtimer_new(P.base, job_due, pj);
 		if (pj->timer == NULL)
 			fatalx("evtimer_new");
-		P.jobs = xrealloc(P.jobs, (P.njobs + 1) * sizeof(*P.jobs));
-		P.jobs[P.njobs++] = pj;
+		J.jobs = xrealloc(J.jobs, (J.njobs + 1) * sizeof(*J.jobs));
+		J.jobs[J.njobs++] = pj;
 	}
-	for (i = 0; i < P.njobs; i++) {
-		pj = P.jobs[i];
+	for (i = 0; i < J.njobs; i++) {
+		pj = J.jobs[i];
 		if (pj->gone && pj->queued) {
-			TAILQ_REMOVE(&P.queue, pj, qentry);
+			TAILQ_REMOVE(&J.queue, pj, qentry);
 			pj->queued = 0;
 		}
 		job_schedule(pj);
 	}
+}
+
+void
+jobs_stop(void)
+{
+	size_t i;
+
+	for (i = 0; i < J.njobs; i++)
+		evtimer_del(J.jobs[i]->timer);
+	TAILQ_INIT(&J.queue);
+}
+
+unsigned
+jobs_running(void)
+{
+	return J.nrunning;
 }
 
 int
@@ -490,20 +529,20 @@ parent_run(const char *job, char *msg, size_t len)
 	}
 	evtimer_del(pj->timer);
 	pj->attempt = 0;
-	if (P.nrunning >= P.conf->max_transfers) {
+	if (J.nrunning >= P.conf->max_transfers) {
 		pj->queued = 1;
-		TAILQ_INSERT_TAIL(&P.queue, pj, qentry);
+		TAILQ_INSERT_TAIL(&J.queue, pj, qentry);
 		snprintf(msg, len, "job %s queued: %u of %u transfers running",
-		    job, P.nrunning, P.conf->max_transfers);
+		    job, J.nrunning, P.conf->max_transfers);
 	} else {
 		job_start(pj);
 		snprintf(msg, len, "job %s started", job);
 	}
-	status_update();
+	jobs_status();
 	return 0;
 }
 
-int
+static int
 paused_has(const char *job)
 {
 	char path[PATH_MAX], line[STATE_NAME_MAX + 2];
@@ -536,9 +575,9 @@ paused_save(char *msg, size_t len)
 	    PARENT_PAUSED_FILE);
 	if ((f = fopen(tmp, "we")) == NULL)
 		goto fail;
-	for (i = 0; i < P.njobs; i++)
-		if (P.jobs[i]->paused)
-			fprintf(f, "%s\n", P.jobs[i]->name);
+	for (i = 0; i < J.njobs; i++)
+		if (J.jobs[i]->paused)
+			fprintf(f, "%s\n", J.jobs[i]->name);
 	if (fflush(f) == EOF || fsync(fileno(f)) == -1) {
 		fclose(f);
 		goto fail;
@@ -571,7 +610,7 @@ parent_pause(const char *job, int pause, char *msg, size_t len)
 		return -1;
 	}
 	job_schedule(pj);
-	status_update();
+	jobs_status();
 	log_info("job %s: %s", job, pause ? "paused" : "unpaused");
 	snprintf(msg, len, "job %s %s%s", job, pause ? "paused" : "unpaused",
 	    pause && pj->running ? "; the running run continues" : "");

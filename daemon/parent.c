@@ -36,7 +36,7 @@
 struct parent P;
 
 void
-state_store(void)
+parent_state_store(void)
 {
 	char err[512];
 
@@ -87,7 +87,7 @@ parent_reload(char *msg, size_t len)
 		log_warnx("reload failed: %s has errors; keeping the "
 		    "running configuration", P.conf_path);
 		notify_ready();
-		status_update();
+		jobs_status();
 		return -1;
 	}
 	if (mkdir(conf->state_dir, 0750) == -1 && errno != EEXIST)
@@ -106,14 +106,14 @@ parent_reload(char *msg, size_t len)
 	metrics_reload(old);
 	jobs_sync();
 	conf_free(old);
-	queue_drain();
+	jobs_drain();
 	log_info("configuration reloaded: %zu job%s", conf->njobs,
 	    conf->njobs == 1 ? "" : "s");
 	if (msg != NULL)
 		snprintf(msg, len, "configuration reloaded: %zu job%s",
 		    conf->njobs, conf->njobs == 1 ? "" : "s");
 	notify_ready();
-	status_update();
+	jobs_status();
 	return 0;
 }
 
@@ -121,7 +121,6 @@ static void
 stop_timeout(evutil_socket_t fd, short ev, void *arg)
 {
 	struct timeval tv = { 1, 0 };
-	struct child *c;
 
 	(void)fd;
 	(void)ev;
@@ -130,11 +129,7 @@ stop_timeout(evutil_socket_t fd, short ev, void *arg)
 		event_base_loopbreak(P.base);
 		return;
 	}
-	TAILQ_FOREACH(c, &P.children, entry) {
-		log_warnx("job %s: %s %ld ignored SIGTERM, killing it", c->job,
-		    c->what, (long)c->pid);
-		child_signal(c, SIGKILL);
-	}
+	children_kill();
 	/* Reaping follows at once; this only bounds a wedged kernel. */
 	event_free(P.ev_stop);
 	P.ev_stop = evtimer_new(P.base, stop_timeout, &P);
@@ -145,8 +140,6 @@ static void
 stop(int sig)
 {
 	struct timeval tv = { DAEMON_KILL_GRACE, 0 };
-	struct child *c;
-	size_t i;
 
 	if (P.stopping)
 		return;
@@ -155,18 +148,15 @@ stop(int sig)
 	log_info("%s: stopping", strsignal(sig));
 	listener_stop();
 	control_stop();
-	for (i = 0; i < P.njobs; i++)
-		evtimer_del(P.jobs[i]->timer);
-	TAILQ_INIT(&P.queue);
+	jobs_stop();
 	/* SIGTERM asks a sender to checkpoint before it exits. */
-	TAILQ_FOREACH(c, &P.children, entry)
-		child_signal(c, SIGTERM);
-	if (TAILQ_EMPTY(&P.children)) {
+	children_term();
+	if (children_none()) {
 		event_base_loopbreak(P.base);
 		return;
 	}
-	notify_status("stopping: waiting for %u job run%s", P.nrunning,
-	    P.nrunning == 1 ? "" : "s");
+	notify_status("stopping: waiting for %u job run%s", jobs_running(),
+	    jobs_running() == 1 ? "" : "s");
 	P.ev_stop = evtimer_new(P.base, stop_timeout, NULL);
 	evtimer_add(P.ev_stop, &tv);
 }
@@ -261,8 +251,6 @@ daemon_init(const char *conf_path, int verbose)
 
 	P.conf_path = conf_path;
 	P.verbose = verbose;
-	TAILQ_INIT(&P.children);
-	TAILQ_INIT(&P.queue);
 	if ((P.conf = conf_load(conf_path, &errs)) == NULL) {
 		conf_report(&errs);
 		conf_errors_free(&errs);
@@ -320,10 +308,10 @@ daemon_main(const char *conf_path, int foreground, int verbose)
 	log_info("started with %zu job%s, state in %s", P.conf->njobs,
 	    P.conf->njobs == 1 ? "" : "s", P.conf->state_dir);
 	notify_ready();
-	status_update();
+	jobs_status();
 	if (event_base_dispatch(P.base) == -1)
 		fatalx("event_base_dispatch");
-	state_store();
+	parent_state_store();
 	metrics_stop();
 	stats_close();
 	log_info("stopped");

@@ -6,8 +6,6 @@
 #ifndef BTRSEND_DAEMON_PARENT_H
 #define BTRSEND_DAEMON_PARENT_H
 
-#include <sys/queue.h>
-
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,8 +40,6 @@ int	parent_reload(char *msg, size_t len);
  * Between the parent's own files (parent.c, jobs.c, children.c,
  * hooks.c): its context, owned by parent.c, and the state file.
  */
-struct child;
-struct pjob;
 struct event;
 struct event_base;
 
@@ -55,11 +51,6 @@ struct parent {
 	int		 foreground;
 	int		 verbose;
 	struct state	 st;
-	struct pjob	**jobs;
-	size_t		 njobs;
-	TAILQ_HEAD(, child) children;
-	TAILQ_HEAD(, pjob) queue;
-	unsigned	 nrunning;
 	int		 stopping;
 	struct event	*ev_watchdog, *ev_stop;
 	const char	*crash_job;
@@ -77,6 +68,6 @@ now_s(void)
 }
 
 /* Write P.st to the state dir; a failure is logged, not fatal. */
-void	state_store(void);
+void	parent_state_store(void);
 
 #endif
