@@ -22,9 +22,13 @@
 #include "daemon/listener.h"
 #include "proto/base/log.h"
 #include "daemon/parent.h"
+#include "daemon/peer.h"
 #include "daemon/stats.h"
 
 #define PROGRESS_LOG_SECS	30	/* a running transfer's log line */
+
+/* A worker gets its run on the fd at once (jobs.c), nothing queued. */
+#define CHILD_OUT_MAX		(1u << 20)
 
 static TAILQ_HEAD(, child) children = TAILQ_HEAD_INITIALIZER(children);
 
@@ -32,13 +36,9 @@ static void
 child_free(struct child *c)
 {
 	TAILQ_REMOVE(&children, c, entry);
-	if (c->ev_read != NULL)
-		event_free(c->ev_read);
 	if (c->ev_timeout != NULL)
 		event_free(c->ev_timeout);
-	if (c->fd != -1)
-		close(c->fd);
-	frame_decoder_free(&c->dec);
+	peer_free(c->peer);
 	ipc_result_free(&c->res);
 	free(c);
 }
@@ -82,11 +82,9 @@ child_new(enum child_kind kind, pid_t pid, const char *job, const char *what,
 	c = xcalloc(1, sizeof(*c));
 	c->kind = kind;
 	c->pid = pid;
-	c->fd = -1;
 	c->start = now_s();
 	snprintf(c->job, sizeof(c->job), "%s", job);
 	snprintf(c->what, sizeof(c->what), "%s", what);
-	frame_decoder_init(&c->dec, &ipc_rules);
 	c->ev_timeout = evtimer_new(P.base, child_timeout, c);
 	if (c->ev_timeout == NULL)
 		fatalx("evtimer_new");
@@ -101,6 +99,8 @@ child_protocol_error(struct child *c, const char *why)
 	log_warnx("job %s: worker %ld: %s; killing it", c->job, (long)c->pid,
 	    why);
 	c->bad = 1;
+	if (c->peer != NULL)
+		peer_stop(c->peer);
 	child_signal(c, SIGKILL);
 }
 
@@ -187,18 +187,20 @@ child_held(struct child *c, const uint8_t *p, size_t len, char *err,
 }
 
 static void
-child_message(struct child *c)
+child_message(struct peer *p, const struct frame_decoder *d, void *arg)
 {
-	struct frame_hdr *h = &c->dec.hdr;
+	const struct frame_hdr *h = &d->hdr;
+	struct child *c = arg;
 	char err[256], *what;
 
+	(void)p;
 	if (!c->hello && h->type != IPC_HELLO) {
 		child_protocol_error(c, "message before hello");
 		return;
 	}
 	switch (h->type) {
 	case IPC_HELLO:
-		if (c->hello || ipc_get_hello(c->dec.payload, h->len, err,
+		if (c->hello || ipc_get_hello(d->payload, h->len, err,
 		    sizeof(err)) == -1) {
 			child_protocol_error(c, c->hello ? "second hello" : err);
 			return;
@@ -206,7 +208,7 @@ child_message(struct child *c)
 		c->hello = 1;
 		break;
 	case IPC_PROGRESS:
-		if (ipc_get_progress(c->dec.payload, h->len, &what, err,
+		if (ipc_get_progress(d->payload, h->len, &what, err,
 		    sizeof(err)) == -1) {
 			child_protocol_error(c, err);
 			return;
@@ -217,7 +219,7 @@ child_message(struct child *c)
 		free(what);
 		break;
 	case IPC_RESULT:
-		if (c->have_result || ipc_get_result(c->dec.payload, h->len,
+		if (c->have_result || ipc_get_result(d->payload, h->len,
 		    &c->res, err, sizeof(err)) == -1) {
 			child_protocol_error(c, c->have_result ?
 			    "second result" : err);
@@ -226,14 +228,14 @@ child_message(struct child *c)
 		c->have_result = 1;
 		break;
 	case IPC_XFER:
-		if (child_xfer(c, c->dec.payload, h->len, err,
+		if (child_xfer(c, d->payload, h->len, err,
 		    sizeof(err)) == -1) {
 			child_protocol_error(c, err);
 			return;
 		}
 		break;
 	case IPC_HELD:
-		if (child_held(c, c->dec.payload, h->len, err,
+		if (child_held(c, d->payload, h->len, err,
 		    sizeof(err)) == -1) {
 			child_protocol_error(c, err);
 			return;
@@ -248,51 +250,34 @@ child_message(struct child *c)
 }
 
 static void
-child_eof(struct child *c)
+child_bad(struct peer *p, const char *why, void *arg)
 {
-	event_del(c->ev_read);
-	close(c->fd);
-	c->fd = -1;
+	(void)p;
+	child_protocol_error(arg, why);
 }
 
-/* Everything there is to read now; also used to drain after exit. */
-void
-child_read(evutil_socket_t fd, short ev, void *arg)
+static void
+child_closed(struct peer *p, int error, void *arg)
 {
 	struct child *c = arg;
-	uint8_t buf[8192];
-	size_t off, used;
-	ssize_t n;
 
-	(void)fd;
-	(void)ev;
-	while (c->fd != -1 && !c->bad) {
-		n = read(c->fd, buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			if (n == -1)
-				log_warn("job %s: worker %ld", c->job,
-				    (long)c->pid);
-			child_eof(c);
-			return;
-		}
-		for (off = 0; off < (size_t)n && !c->bad; off += used) {
-			switch (frame_decoder_push(&c->dec, buf + off,
-			    (size_t)n - off, &used)) {
-			case FRAME_ERROR:
-				child_protocol_error(c, c->dec.err);
-				break;
-			case FRAME_READY:
-				child_message(c);
-				break;
-			case FRAME_NEED_MORE:
-				break;
-			}
-		}
+	(void)p;
+	if (error != 0) {
+		errno = error;
+		log_warn("job %s: worker %ld", c->job, (long)c->pid);
 	}
+	peer_free(c->peer);
+	c->peer = NULL;
+}
+
+void
+child_channel(struct child *c, int fd)
+{
+	static const struct peer_cb cb = {
+		child_message, child_bad, child_closed
+	};
+
+	c->peer = peer_new(P.base, fd, &ipc_rules, CHILD_OUT_MAX, &cb, c);
 }
 
 void
@@ -316,7 +301,9 @@ child_reap(evutil_socket_t fd, short ev, void *arg)
 		if (c->kind == CHILD_HOOK) {
 			hook_done(c, wstatus);
 		} else {
-			child_read(-1, 0, c);
+			/* What it said before it exited. */
+			if (c->peer != NULL)
+				peer_drain(c->peer);
 			job_finished(c, wstatus);
 		}
 		child_free(c);

@@ -16,7 +16,6 @@
 
 #include "daemon/state.h"
 #include "daemon/stats.h"
-#include "proto/msg/frame.h"
 #include "proto/msg/ipc.h"
 
 enum child_kind { CHILD_JOB, CHILD_HOOK };
@@ -27,10 +26,8 @@ struct child {
 	pid_t		 pid;
 	char		 job[STATE_NAME_MAX];
 	char		 what[32];		/* "worker", "on-success hook" */
-	int		 fd;			/* -1 for hooks, or after EOF */
-	struct event	*ev_read;
+	struct peer	*peer;			/* NULL for hooks, or after EOF */
 	struct event	*ev_timeout;
-	struct frame_decoder dec;
 	int		 hello;
 	int		 have_result;
 	struct ipc_result res;
@@ -50,8 +47,8 @@ struct child *child_new(enum child_kind kind, pid_t pid, const char *job,
 	    const char *what, int timeout);
 /* sig to the child's process group (or to it alone); marks it killed. */
 void	child_signal(struct child *c, int sig);
-/* Read and handle a worker's frames; also drains them after it exits. */
-void	child_read(evutil_socket_t fd, short ev, void *arg);
+/* Read and handle worker c's frames on fd, its end of the channel. */
+void	child_channel(struct child *c, int fd);
 /* SIGCHLD: reap every child that exited. */
 void	child_reap(evutil_socket_t fd, short ev, void *arg);
 /* The daemon stops: SIGTERM to every child (senders checkpoint). */

@@ -1,8 +1,8 @@
 /*
- * The control socket (see control.h).  Plain events on non-blocking
- * sockets: a client's requests are answered from the parent's tables at
- * once into its bounded output buffer, so a slow or dead client costs
- * memory up to CONTROL_OUT_MAX and is then dropped, never a wait.
+ * The control socket (see control.h).  Each client is a peer (peer.h):
+ * its requests are answered from the parent's tables at once into its
+ * bounded output, so a slow or dead client costs memory up to
+ * CONTROL_OUT_MAX and is then dropped, never a wait.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -22,6 +22,7 @@
 #include "daemon/control.h"
 #include "proto/base/log.h"
 #include "daemon/parent.h"
+#include "daemon/peer.h"
 #include "daemon/scheduler.h"
 #include "daemon/stats.h"
 #include "engine/snapshot.h"
@@ -29,16 +30,13 @@
 
 struct cclient {
 	TAILQ_ENTRY(cclient) entry;
-	int		 fd;
+	struct peer	*peer;
 	uid_t		 uid;
 	pid_t		 pid;
 	int		 access;	/* enum ctl_access once allowed */
 	int		 hello;
 	int		 monitor;
-	int		 closing;	/* close once out is written */
-	struct event	*ev_read, *ev_write;
-	struct frame_decoder dec;
-	struct ctl_buf	 out;
+	struct ctl_buf	 out;		/* replies, until client_flush */
 };
 
 static struct {
@@ -54,7 +52,6 @@ static struct {
 	unsigned	 nclients;
 } C = { .fd = -1 };
 
-static void	client_write(evutil_socket_t, short, void *);
 static void	monitor_event(const struct stats_event *, void *);
 
 static void
@@ -64,10 +61,7 @@ client_free(struct cclient *c)
 		stats_unlisten(monitor_event, c);
 	TAILQ_REMOVE(&C.clients, c, entry);
 	C.nclients--;
-	event_free(c->ev_read);
-	event_free(c->ev_write);
-	close(c->fd);
-	frame_decoder_free(&c->dec);
+	peer_free(c->peer);
 	ctl_buf_free(&c->out);
 	free(c);
 }
@@ -76,17 +70,13 @@ client_free(struct cclient *c)
 static void
 client_flush(struct cclient *c)
 {
-	if (c->out.len > CONTROL_OUT_MAX && !c->closing) {
+	size_t waiting = peer_pending(c->peer) + c->out.len;
+
+	if (peer_send(c->peer, c->out.p, c->out.len) == -1)
 		log_warnx("control: uid %u pid %ld does not read its replies "
 		    "(%zu bytes waiting); closing it", (unsigned)c->uid,
-		    (long)c->pid, c->out.len);
-		c->out.len = 0;
-		c->closing = 1;
-	}
-	event_add(c->ev_write, NULL);
-	/* Its socket may never turn writable: close from the loop. */
-	if (c->closing && c->out.len == 0)
-		event_active(c->ev_write, EV_WRITE, 1);
+		    (long)c->pid, waiting);
+	c->out.len = 0;
 }
 
 /* Say why and close once that is written. */
@@ -94,34 +84,8 @@ static void
 client_refuse(struct cclient *c, const char *why)
 {
 	ctl_put_text(&c->out, CTL_M_FAIL, why);
-	c->closing = 1;
-	event_del(c->ev_read);
 	client_flush(c);
-}
-
-static void
-client_write(evutil_socket_t fd, short ev, void *arg)
-{
-	struct cclient *c = arg;
-	ssize_t n;
-
-	(void)fd;
-	(void)ev;
-	while (c->out.len > 0) {
-		n = write(c->fd, c->out.p, c->out.len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n == -1) {
-			client_free(c);
-			return;
-		}
-		ctl_buf_consume(&c->out, (size_t)n);
-	}
-	event_del(c->ev_write);
-	if (c->closing)
-		client_free(c);
+	peer_close(c->peer);
 }
 
 static void
@@ -339,7 +303,7 @@ monitor_event(const struct stats_event *ev, void *arg)
 	struct cclient *c = arg;
 	struct ctl_event ce;
 
-	if (c->closing)
+	if (peer_closing(c->peer))
 		return;
 	memset(&ce, 0, sizeof(ce));
 	ce.kind = (uint8_t)ev->kind;
@@ -444,21 +408,21 @@ client_hello(struct cclient *c, const struct ctl_hello *h)
 }
 
 static void
-client_message(struct cclient *c)
+client_message(struct cclient *c, const struct frame_decoder *d)
 {
-	const struct frame_hdr *h = &c->dec.hdr;
+	const struct frame_hdr *h = &d->hdr;
 	struct ctl_request rq;
 	struct ctl_hello hello;
 	char err[256], msg[320];
 
 	if (h->type == CTL_HELLO && !c->hello) {
-		if (ctl_get_hello(c->dec.payload, h->len, &hello, err,
+		if (ctl_get_hello(d->payload, h->len, &hello, err,
 		    sizeof(err)) == 0) {
 			client_hello(c, &hello);
 			return;
 		}
 	} else if (h->type == CTL_REQUEST && c->hello) {
-		if (ctl_get_request(c->dec.payload, h->len, &rq, err,
+		if (ctl_get_request(d->payload, h->len, &rq, err,
 		    sizeof(err)) == 0) {
 			client_request(c, &rq);
 			return;
@@ -469,44 +433,38 @@ client_message(struct cclient *c)
 	}
 	log_warnx("control: uid %u pid %ld: message %llu: %s; closing it",
 	    (unsigned)c->uid, (long)c->pid,
-	    (unsigned long long)c->dec.nframes, err);
+	    (unsigned long long)d->nframes, err);
 	snprintf(msg, sizeof(msg), "protocol error: %s", err);
 	client_refuse(c, msg);
 }
 
 static void
-client_read(evutil_socket_t fd, short ev, void *arg)
+client_frame(struct peer *p, const struct frame_decoder *d, void *arg)
 {
 	struct cclient *c = arg;
-	uint8_t buf[4096];
-	size_t off, used;
-	ssize_t n;
 
-	(void)fd;
-	(void)ev;
-	n = read(c->fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		client_free(c);
-		return;
-	}
-	for (off = 0; off < (size_t)n && !c->closing; off += used) {
-		switch (frame_decoder_push(&c->dec, buf + off,
-		    (size_t)n - off, &used)) {
-		case FRAME_ERROR:
-			log_warnx("control: uid %u pid %ld: %s; closing it",
-			    (unsigned)c->uid, (long)c->pid, c->dec.err);
-			client_refuse(c, c->dec.err);
-			break;
-		case FRAME_READY:
-			client_message(c);
-			break;
-		case FRAME_NEED_MORE:
-			break;
-		}
-	}
+	(void)p;
+	client_message(c, d);
 	client_flush(c);
+}
+
+static void
+client_bad(struct peer *p, const char *why, void *arg)
+{
+	struct cclient *c = arg;
+
+	(void)p;
+	log_warnx("control: uid %u pid %ld: %s; closing it", (unsigned)c->uid,
+	    (long)c->pid, why);
+	client_refuse(c, why);
+}
+
+static void
+client_closed(struct peer *p, int error, void *arg)
+{
+	(void)p;
+	(void)error;
+	client_free(arg);
 }
 
 static int
@@ -573,8 +531,6 @@ client_admit(struct cclient *c, const struct ucred *cr)
 		log_warnx("control: %u connections; refusing more",
 		    CONTROL_CLIENTS_MAX);
 		client_refuse(c, "too many control connections");
-	} else {
-		event_add(c->ev_read, NULL);
 	}
 }
 
@@ -591,6 +547,9 @@ static void
 control_accept(evutil_socket_t fd, short ev, void *arg)
 {
 	struct timeval tv = { CONTROL_BACKOFF, 0 };
+	static const struct peer_cb cb = {
+		client_frame, client_bad, client_closed
+	};
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	struct cclient *c;
@@ -616,15 +575,9 @@ control_accept(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
-	c->fd = s;
 	c->uid = cr.uid;
 	c->pid = cr.pid;
-	frame_decoder_init(&c->dec, &ctl_rules);
-	c->ev_read = event_new(C.base, s, EV_READ | EV_PERSIST, client_read, c);
-	c->ev_write = event_new(C.base, s, EV_WRITE | EV_PERSIST, client_write,
-	    c);
-	if (c->ev_read == NULL || c->ev_write == NULL)
-		fatalx("event_new");
+	c->peer = peer_new(C.base, s, &ctl_rules, CONTROL_OUT_MAX, &cb, c);
 	TAILQ_INSERT_TAIL(&C.clients, c, entry);
 	C.nclients++;
 	client_admit(c, &cr);

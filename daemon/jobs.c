@@ -23,6 +23,7 @@
 #include "proto/base/log.h"
 #include "daemon/notify.h"
 #include "daemon/parent.h"
+#include "daemon/peer.h"
 #include "daemon/scheduler.h"
 #include "daemon/state.h"
 #include "daemon/stats.h"
@@ -304,7 +305,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 	ipc_put_hello(&b, (uint32_t)getpid());
 	ipc_put_run(&b, (uint32_t)getpid(), &run);
 	/* A fresh socketpair's buffer holds these few KiB: no EAGAIN. */
-	r = ipc_write_all(c->fd, &b);
+	r = ipc_write_all(peer_fd(c->peer), &b);
 	ipc_buf_free(&b);
 	return r;
 }
@@ -327,12 +328,8 @@ job_start(struct pjob *pj)
 		return;
 	}
 	c = child_new(CHILD_JOB, pid, pj->name, "worker", P.worker_timeout);
-	c->fd = fd;
 	c->sid = stats_run_start(pj->name, now);
-	c->ev_read = event_new(P.base, fd, EV_READ | EV_PERSIST, child_read, c);
-	if (c->ev_read == NULL)
-		fatalx("event_new");
-	event_add(c->ev_read, NULL);
+	child_channel(c, fd);
 	pj->running = 1;
 	J.nrunning++;
 	if (job_send_run(c, cj, now) == -1) {
