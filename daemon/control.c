@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "daemon/acceptor.h"
 #include "daemon/control.h"
 #include "proto/base/log.h"
 #include "daemon/parent.h"
@@ -41,16 +42,15 @@ struct cclient {
 
 static struct {
 	struct event_base *base;
-	int		 fd;
+	struct acceptor	*acc;
 	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t		 dev;
 	ino_t		 ino;
 	gid_t		 gid;
 	int		 have_gid;
-	struct event	*ev_accept, *ev_resume;
 	TAILQ_HEAD(, cclient) clients;
 	unsigned	 nclients;
-} C = { .fd = -1 };
+} C;
 
 static void	monitor_event(const struct stats_event *, void *);
 
@@ -535,40 +535,16 @@ client_admit(struct cclient *c, const struct ucred *cr)
 }
 
 static void
-control_resume(evutil_socket_t fd, short ev, void *arg)
+control_conn(int s, void *arg)
 {
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	event_add(C.ev_accept, NULL);
-}
-
-static void
-control_accept(evutil_socket_t fd, short ev, void *arg)
-{
-	struct timeval tv = { CONTROL_BACKOFF, 0 };
 	static const struct peer_cb cb = {
 		client_frame, client_bad, client_closed
 	};
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	struct cclient *c;
-	int s;
 
-	(void)ev;
 	(void)arg;
-	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			log_warn("control: accept; pausing for %ds",
-			    CONTROL_BACKOFF);
-			event_del(C.ev_accept);
-			evtimer_add(C.ev_resume, &tv);
-		} else if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
-			log_warn("control: accept");
-		return;
-	}
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1) {
 		log_warn("control: SO_PEERCRED");
 		close(s);
@@ -695,6 +671,7 @@ control_start(struct event_base *base)
 	const struct conf *conf = parent_conf();
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
+	int fd;
 
 	C.base = base;
 	TAILQ_INIT(&C.clients);
@@ -712,17 +689,14 @@ control_start(struct event_base *base)
 		return -1;
 	}
 	if (control_unlink_stale(&sun) == -1 ||
-	    (C.fd = control_bind(&sun, &st)) == -1)
+	    (fd = control_bind(&sun, &st)) == -1)
 		return -1;
 	C.dev = st.st_dev;
 	C.ino = st.st_ino;
 	snprintf(C.path, sizeof(C.path), "%s", sun.sun_path);
-	C.ev_accept = event_new(base, C.fd, EV_READ | EV_PERSIST,
-	    control_accept, NULL);
-	C.ev_resume = evtimer_new(base, control_resume, NULL);
-	if (C.ev_accept == NULL || C.ev_resume == NULL)
-		fatalx("event_new");
-	event_add(C.ev_accept, NULL);
+	C.acc = acceptor_new(base, "control", SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    control_conn, NULL);
+	acceptor_add(C.acc, fd);
 	log_info("control socket %s", C.path);
 	return 0;
 }
@@ -732,14 +706,12 @@ control_stop(void)
 {
 	struct stat st;
 
-	if (C.fd == -1)
+	if (C.acc == NULL)
 		return;
 	while (!TAILQ_EMPTY(&C.clients))
 		client_free(TAILQ_FIRST(&C.clients));
-	event_free(C.ev_accept);
-	event_free(C.ev_resume);
-	close(C.fd);
-	C.fd = -1;
+	acceptor_free(C.acc);
+	C.acc = NULL;
 	/* Only our own socket: another daemon may have replaced it. */
 	if (stat(C.path, &st) == 0 && st.st_dev == C.dev &&
 	    st.st_ino == C.ino)
