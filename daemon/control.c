@@ -1,8 +1,8 @@
 /*
- * The control socket (see control.h).  Plain events on non-blocking
- * sockets: a client's requests are answered from the parent's tables at
- * once into its bounded output buffer, so a slow or dead client costs
- * memory up to CONTROL_OUT_MAX and is then dropped, never a wait.
+ * The control socket (see control.h).  Each client is a peer (peer.h):
+ * its requests are answered from the parent's tables at once into its
+ * bounded output, so a slow or dead client costs memory up to
+ * CONTROL_OUT_MAX and is then dropped, never a wait.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -19,9 +19,11 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "daemon/acceptor.h"
 #include "daemon/control.h"
 #include "proto/base/log.h"
 #include "daemon/parent.h"
+#include "daemon/peer.h"
 #include "daemon/scheduler.h"
 #include "daemon/stats.h"
 #include "engine/snapshot.h"
@@ -29,32 +31,27 @@
 
 struct cclient {
 	TAILQ_ENTRY(cclient) entry;
-	int		 fd;
+	struct peer	*peer;
 	uid_t		 uid;
 	pid_t		 pid;
 	int		 access;	/* enum ctl_access once allowed */
 	int		 hello;
 	int		 monitor;
-	int		 closing;	/* close once out is written */
-	struct event	*ev_read, *ev_write;
-	struct frame_decoder dec;
-	struct ctl_buf	 out;
+	struct ctl_buf	 out;		/* replies, until client_flush */
 };
 
 static struct {
 	struct event_base *base;
-	int		 fd;
+	struct acceptor	*acc;
 	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t		 dev;
 	ino_t		 ino;
 	gid_t		 gid;
 	int		 have_gid;
-	struct event	*ev_accept, *ev_resume;
 	TAILQ_HEAD(, cclient) clients;
 	unsigned	 nclients;
-} C = { .fd = -1 };
+} C;
 
-static void	client_write(evutil_socket_t, short, void *);
 static void	monitor_event(const struct stats_event *, void *);
 
 static void
@@ -64,10 +61,7 @@ client_free(struct cclient *c)
 		stats_unlisten(monitor_event, c);
 	TAILQ_REMOVE(&C.clients, c, entry);
 	C.nclients--;
-	event_free(c->ev_read);
-	event_free(c->ev_write);
-	close(c->fd);
-	frame_decoder_free(&c->dec);
+	peer_free(c->peer);
 	ctl_buf_free(&c->out);
 	free(c);
 }
@@ -76,17 +70,13 @@ client_free(struct cclient *c)
 static void
 client_flush(struct cclient *c)
 {
-	if (c->out.len > CONTROL_OUT_MAX && !c->closing) {
+	size_t waiting = peer_pending(c->peer) + c->out.len;
+
+	if (peer_send(c->peer, c->out.p, c->out.len) == -1)
 		log_warnx("control: uid %u pid %ld does not read its replies "
 		    "(%zu bytes waiting); closing it", (unsigned)c->uid,
-		    (long)c->pid, c->out.len);
-		c->out.len = 0;
-		c->closing = 1;
-	}
-	event_add(c->ev_write, NULL);
-	/* Its socket may never turn writable: close from the loop. */
-	if (c->closing && c->out.len == 0)
-		event_active(c->ev_write, EV_WRITE, 1);
+		    (long)c->pid, waiting);
+	c->out.len = 0;
 }
 
 /* Say why and close once that is written. */
@@ -94,34 +84,8 @@ static void
 client_refuse(struct cclient *c, const char *why)
 {
 	ctl_put_text(&c->out, CTL_M_FAIL, why);
-	c->closing = 1;
-	event_del(c->ev_read);
 	client_flush(c);
-}
-
-static void
-client_write(evutil_socket_t fd, short ev, void *arg)
-{
-	struct cclient *c = arg;
-	ssize_t n;
-
-	(void)fd;
-	(void)ev;
-	while (c->out.len > 0) {
-		n = write(c->fd, c->out.p, c->out.len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n == -1) {
-			client_free(c);
-			return;
-		}
-		ctl_buf_consume(&c->out, (size_t)n);
-	}
-	event_del(c->ev_write);
-	if (c->closing)
-		client_free(c);
+	peer_close(c->peer);
 }
 
 static void
@@ -339,7 +303,7 @@ monitor_event(const struct stats_event *ev, void *arg)
 	struct cclient *c = arg;
 	struct ctl_event ce;
 
-	if (c->closing)
+	if (peer_closing(c->peer))
 		return;
 	memset(&ce, 0, sizeof(ce));
 	ce.kind = (uint8_t)ev->kind;
@@ -444,21 +408,21 @@ client_hello(struct cclient *c, const struct ctl_hello *h)
 }
 
 static void
-client_message(struct cclient *c)
+client_message(struct cclient *c, const struct frame_decoder *d)
 {
-	const struct frame_hdr *h = &c->dec.hdr;
+	const struct frame_hdr *h = &d->hdr;
 	struct ctl_request rq;
 	struct ctl_hello hello;
 	char err[256], msg[320];
 
 	if (h->type == CTL_HELLO && !c->hello) {
-		if (ctl_get_hello(c->dec.payload, h->len, &hello, err,
+		if (ctl_get_hello(d->payload, h->len, &hello, err,
 		    sizeof(err)) == 0) {
 			client_hello(c, &hello);
 			return;
 		}
 	} else if (h->type == CTL_REQUEST && c->hello) {
-		if (ctl_get_request(c->dec.payload, h->len, &rq, err,
+		if (ctl_get_request(d->payload, h->len, &rq, err,
 		    sizeof(err)) == 0) {
 			client_request(c, &rq);
 			return;
@@ -469,44 +433,38 @@ client_message(struct cclient *c)
 	}
 	log_warnx("control: uid %u pid %ld: message %llu: %s; closing it",
 	    (unsigned)c->uid, (long)c->pid,
-	    (unsigned long long)c->dec.nframes, err);
+	    (unsigned long long)d->nframes, err);
 	snprintf(msg, sizeof(msg), "protocol error: %s", err);
 	client_refuse(c, msg);
 }
 
 static void
-client_read(evutil_socket_t fd, short ev, void *arg)
+client_frame(struct peer *p, const struct frame_decoder *d, void *arg)
 {
 	struct cclient *c = arg;
-	uint8_t buf[4096];
-	size_t off, used;
-	ssize_t n;
 
-	(void)fd;
-	(void)ev;
-	n = read(c->fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		client_free(c);
-		return;
-	}
-	for (off = 0; off < (size_t)n && !c->closing; off += used) {
-		switch (frame_decoder_push(&c->dec, buf + off,
-		    (size_t)n - off, &used)) {
-		case FRAME_ERROR:
-			log_warnx("control: uid %u pid %ld: %s; closing it",
-			    (unsigned)c->uid, (long)c->pid, c->dec.err);
-			client_refuse(c, c->dec.err);
-			break;
-		case FRAME_READY:
-			client_message(c);
-			break;
-		case FRAME_NEED_MORE:
-			break;
-		}
-	}
+	(void)p;
+	client_message(c, d);
 	client_flush(c);
+}
+
+static void
+client_bad(struct peer *p, const char *why, void *arg)
+{
+	struct cclient *c = arg;
+
+	(void)p;
+	log_warnx("control: uid %u pid %ld: %s; closing it", (unsigned)c->uid,
+	    (long)c->pid, why);
+	client_refuse(c, why);
+}
+
+static void
+client_closed(struct peer *p, int error, void *arg)
+{
+	(void)p;
+	(void)error;
+	client_free(arg);
 }
 
 static int
@@ -573,58 +531,29 @@ client_admit(struct cclient *c, const struct ucred *cr)
 		log_warnx("control: %u connections; refusing more",
 		    CONTROL_CLIENTS_MAX);
 		client_refuse(c, "too many control connections");
-	} else {
-		event_add(c->ev_read, NULL);
 	}
 }
 
 static void
-control_resume(evutil_socket_t fd, short ev, void *arg)
+control_conn(int s, void *arg)
 {
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	event_add(C.ev_accept, NULL);
-}
-
-static void
-control_accept(evutil_socket_t fd, short ev, void *arg)
-{
-	struct timeval tv = { CONTROL_BACKOFF, 0 };
+	static const struct peer_cb cb = {
+		client_frame, client_bad, client_closed
+	};
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	struct cclient *c;
-	int s;
 
-	(void)ev;
 	(void)arg;
-	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			log_warn("control: accept; pausing for %ds",
-			    CONTROL_BACKOFF);
-			event_del(C.ev_accept);
-			evtimer_add(C.ev_resume, &tv);
-		} else if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
-			log_warn("control: accept");
-		return;
-	}
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1) {
 		log_warn("control: SO_PEERCRED");
 		close(s);
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
-	c->fd = s;
 	c->uid = cr.uid;
 	c->pid = cr.pid;
-	frame_decoder_init(&c->dec, &ctl_rules);
-	c->ev_read = event_new(C.base, s, EV_READ | EV_PERSIST, client_read, c);
-	c->ev_write = event_new(C.base, s, EV_WRITE | EV_PERSIST, client_write,
-	    c);
-	if (c->ev_read == NULL || c->ev_write == NULL)
-		fatalx("event_new");
+	c->peer = peer_new(C.base, s, &ctl_rules, CONTROL_OUT_MAX, &cb, c);
 	TAILQ_INSERT_TAIL(&C.clients, c, entry);
 	C.nclients++;
 	client_admit(c, &cr);
@@ -742,6 +671,7 @@ control_start(struct event_base *base)
 	const struct conf *conf = parent_conf();
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
+	int fd;
 
 	C.base = base;
 	TAILQ_INIT(&C.clients);
@@ -759,17 +689,14 @@ control_start(struct event_base *base)
 		return -1;
 	}
 	if (control_unlink_stale(&sun) == -1 ||
-	    (C.fd = control_bind(&sun, &st)) == -1)
+	    (fd = control_bind(&sun, &st)) == -1)
 		return -1;
 	C.dev = st.st_dev;
 	C.ino = st.st_ino;
 	snprintf(C.path, sizeof(C.path), "%s", sun.sun_path);
-	C.ev_accept = event_new(base, C.fd, EV_READ | EV_PERSIST,
-	    control_accept, NULL);
-	C.ev_resume = evtimer_new(base, control_resume, NULL);
-	if (C.ev_accept == NULL || C.ev_resume == NULL)
-		fatalx("event_new");
-	event_add(C.ev_accept, NULL);
+	C.acc = acceptor_new(base, "control", SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    control_conn, NULL);
+	acceptor_add(C.acc, fd);
 	log_info("control socket %s", C.path);
 	return 0;
 }
@@ -779,14 +706,12 @@ control_stop(void)
 {
 	struct stat st;
 
-	if (C.fd == -1)
+	if (C.acc == NULL)
 		return;
 	while (!TAILQ_EMPTY(&C.clients))
 		client_free(TAILQ_FIRST(&C.clients));
-	event_free(C.ev_accept);
-	event_free(C.ev_resume);
-	close(C.fd);
-	C.fd = -1;
+	acceptor_free(C.acc);
+	C.acc = NULL;
 	/* Only our own socket: another daemon may have replaced it. */
 	if (stat(C.path, &st) == 0 && st.st_dev == C.dev &&
 	    st.st_ino == C.ino)

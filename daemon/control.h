@@ -12,7 +12,6 @@
 #define CONTROL_PER_UID		16		/* connections per uid */
 #define CONTROL_CLIENTS_MAX	256		/* connections in all */
 #define CONTROL_OUT_MAX		(8u << 20)	/* unsent reply bytes */
-#define CONTROL_BACKOFF		1		/* seconds, after EMFILE */
 
 /* Bind the socket of parent_conf() on base; -1 after logging why. */
 int	control_start(struct event_base *base);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "daemon/acceptor.h"
 #include "daemon/listener.h"
 #include "proto/base/log.h"
 #include "daemon/net/recv_worker.h"
@@ -22,15 +23,12 @@
 
 #define LISTENER_MAX     16
 #define LISTENER_WORKERS 256            /* at once; more are refused */
-#define LISTENER_BACKOFF 1              /* seconds, after EMFILE and co. */
 
 static struct {
 	struct event_base *base;
 	struct conf *const *confp;
 	SSL_CTX *ctx;
-	int fds[LISTENER_MAX];
-	struct event *ev[LISTENER_MAX];
-	struct event *ev_resume;
+	struct acceptor *acc;
 	size_t n;
 	pid_t workers[LISTENER_WORKERS];
 	unsigned nworkers;
@@ -107,48 +105,13 @@ listener_child(int fd, pid_t parent)
 	_exit(recv_worker_run(3, L.ctx, &p));
 }
 
+/* A connection: a receive worker of its own serves it. */
 static void
-listener_pause(bool on)
-{
-	struct timeval tv = { LISTENER_BACKOFF, 0 };
-	size_t i;
-
-	for (i = 0; i < L.n; i++) {
-		if (on)
-			event_del(L.ev[i]);
-		else
-			event_add(L.ev[i], NULL);
-	}
-	if (on)
-		evtimer_add(L.ev_resume, &tv);
-}
-
-static void
-listener_resume(evutil_socket_t fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	listener_pause(false);
-}
-
-static void
-listener_accept(evutil_socket_t lfd, short ev, void *arg)
+listener_conn(int fd, void *arg)
 {
 	pid_t pid, parent;
-	int fd;
 
-	(void)ev;
 	(void)arg;
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd == -1) {
-		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
-			return;
-		/* EMFILE, ENFILE, ENOBUFS: back off instead of spinning. */
-		log_warn("accept");
-		listener_pause(true);
-		return;
-	}
 	if (L.nworkers == LISTENER_WORKERS) {
 		log_warnx("%u receive workers running; refusing a connection",
 		    L.nworkers);
@@ -175,6 +138,7 @@ listener_start(struct event_base *base, struct conf *const *confp)
 	struct tls_conf tc;
 	char err[512];
 	size_t i;
+	int fd;
 
 	L.base = base;
 	L.confp = confp;
@@ -185,17 +149,14 @@ listener_start(struct event_base *base, struct conf *const *confp)
 		log_warnx("%s", err);
 		return -1;
 	}
+	L.acc = acceptor_new(base, "receive", SOCK_CLOEXEC, listener_conn,
+	    NULL);
 	for (i = 0; i < conf->receive.nlisten && i < LISTENER_MAX; i++) {
-		if ((L.fds[i] = listener_bind(&conf->receive.listen[i])) == -1)
+		if ((fd = listener_bind(&conf->receive.listen[i])) == -1)
 			return -1;
-		L.ev[i] = event_new(base, L.fds[i], EV_READ | EV_PERSIST,
-		    listener_accept, NULL);
-		if (L.ev[i] == NULL || event_add(L.ev[i], NULL) == -1)
-			fatalx("event_new");
+		acceptor_add(L.acc, fd);
 		L.n++;
 	}
-	if ((L.ev_resume = evtimer_new(base, listener_resume, NULL)) == NULL)
-		fatalx("evtimer_new");
 	log_info("receiving into %s on %zu address%s", conf->receive.root,
 	    L.n, L.n == 1 ? "" : "es");
 	return 0;
@@ -225,17 +186,10 @@ void
 listener_stop(void)
 {
 	unsigned i;
-	size_t j;
 
-	for (j = 0; j < L.n; j++) {
-		event_free(L.ev[j]);
-		close(L.fds[j]);
-	}
+	acceptor_free(L.acc);
+	L.acc = NULL;
 	L.n = 0;
-	if (L.ev_resume != NULL) {
-		event_free(L.ev_resume);
-		L.ev_resume = NULL;
-	}
 	/*
 	 * A receive worker dies on SIGTERM; its apply engine's progress
 	 * record lets the sender's next attempt resume exactly there.

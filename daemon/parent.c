@@ -1,11 +1,13 @@
 /*
  * The btrsendd parent (see daemon.h).  It only decides and waits: every
  * snapshot, send or hook runs in a child, and whatever a child does --
- * crash, hang, talk nonsense -- costs that run, never the daemon.
+ * crash, hang, talk nonsense -- costs that run, never the daemon.  This
+ * file: start-up, signals, reload and the event loop; the job table is
+ * in jobs.c, the children in children.c, on-success/on-failure commands
+ * in hooks.c.
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -19,877 +21,27 @@
 #include <event2/event.h>
 
 #include "conf/conf.h"
+#include "daemon/children.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/jobs.h"
 #include "daemon/listener.h"
-#include "proto/base/file.h"
 #include "proto/base/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/parent.h"
-#include "daemon/scheduler.h"
 #include "daemon/state.h"
 #include "daemon/stats.h"
-#include "daemon/worker/worker.h"
 
-enum child_kind { CHILD_JOB, CHILD_HOOK };
+struct parent P;
 
-struct child {
-	TAILQ_ENTRY(child) entry;
-	enum child_kind	 kind;
-	pid_t		 pid;
-	char		 job[SNAP_NAME_MAX + 1];
-	char		 what[32];		/* "worker", "on-success hook" */
-	int		 fd;			/* -1 for hooks, or after EOF */
-	struct event	*ev_read;
-	struct event	*ev_timeout;
-	struct frame_decoder dec;
-	int		 hello;
-	int		 have_result;
-	struct ipc_result res;
-	int		 bad;			/* protocol error: failed */
-	int		 killed;		/* we signalled it */
-	int		 term_sent;
-	int		 cancelled;		/* by btrsendctl cancel */
-	int64_t		 start;
-	uint32_t	 sid;			/* stats run id (jobs) */
-	int64_t		 logged;		/* last progress log line */
-	char		 logged_target[SNAP_NAME_MAX + 1];
-	enum total_source logged_src;
-};
-
-#define PROGRESS_LOG_SECS	30	/* a running transfer's log line */
-
-struct pjob {
-	TAILQ_ENTRY(pjob) qentry;
-	char		 name[SNAP_NAME_MAX + 1];
-	struct event	*timer;
-	int		 gone;			/* removed by a reload */
-	int		 running;
-	int		 queued;
-	int		 paused;		/* no scheduled runs */
-	unsigned	 attempt;		/* retries of the current run */
-	int64_t		 retry_at;
-	int64_t		 due;
-};
-
-static struct {
-	struct event_base *base;
-	struct conf	*conf;
-	const char	*conf_path;
-	char		 self[PATH_MAX];
-	int		 foreground;
-	int		 verbose;
-	struct state	 st;
-	struct pjob	**jobs;
-	size_t		 njobs;
-	TAILQ_HEAD(, child) children;
-	TAILQ_HEAD(, pjob) queue;
-	unsigned	 nrunning;
-	int		 stopping;
-	struct event	*ev_watchdog, *ev_stop;
-	const char	*crash_job;
-	const char	*hang_job;
-	const char	*babble_job;
-	int		 worker_timeout;
-} P;
-
-static void	job_schedule(struct pjob *);
-static int	paused_has(const char *);
-static void	queue_drain(void);
-
-static int64_t
-now_s(void)
-{
-	return (int64_t)time(NULL);
-}
-
-static void
-state_store(void)
+void
+parent_state_store(void)
 {
 	char err[512];
 
 	if (state_save(P.conf->state_dir, &P.st, err, sizeof(err)) == -1)
 		log_warnx("saving state: %s", err);
-}
-
-/* A job removed by a reload stays known (gone) while its run ends. */
-static struct pjob *
-job_lookup(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < P.njobs; i++)
-		if (strcmp(P.jobs[i]->name, name) == 0)
-			return P.jobs[i];
-	return NULL;
-}
-
-
-static void
-status_update(void)
-{
-	const struct pjob *next = NULL;
-	char when[32] = "";
-	struct tm tm;
-	time_t t;
-	size_t i;
-
-	for (i = 0; i < P.njobs; i++) {
-		if (P.jobs[i]->gone || P.jobs[i]->running ||
-		    P.jobs[i]->queued || P.jobs[i]->due == SCHED_NEVER)
-			continue;
-		if (next == NULL || P.jobs[i]->due < next->due)
-			next = P.jobs[i];
-	}
-	if (next != NULL) {
-		t = (time_t)next->due;
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-	}
-	if (next != NULL)
-		notify_status("%u running; next: %s at %s", P.nrunning,
-		    next->name, when);
-	else
-		notify_status("%u running; nothing scheduled", P.nrunning);
-}
-
-static void
-child_free(struct child *c)
-{
-	TAILQ_REMOVE(&P.children, c, entry);
-	if (c->ev_read != NULL)
-		event_free(c->ev_read);
-	if (c->ev_timeout != NULL)
-		event_free(c->ev_timeout);
-	if (c->fd != -1)
-		close(c->fd);
-	frame_decoder_free(&c->dec);
-	ipc_result_free(&c->res);
-	free(c);
-}
-
-static void
-child_signal(struct child *c, int sig)
-{
-	c->killed = 1;
-	if (kill(-c->pid, sig) == -1 && errno == ESRCH)
-		kill(c->pid, sig);
-}
-
-static void
-child_timeout(evutil_socket_t fd, short ev, void *arg)
-{
-	struct timeval tv = { DAEMON_KILL_GRACE, 0 };
-	struct child *c = arg;
-
-	(void)fd;
-	(void)ev;
-	if (c->term_sent) {
-		log_warnx("job %s: %s %ld did not stop, killing it", c->job,
-		    c->what, (long)c->pid);
-		child_signal(c, SIGKILL);
-		return;
-	}
-	log_warnx("job %s: %s %ld timed out after %llds, stopping it", c->job,
-	    c->what, (long)c->pid, (long long)(now_s() - c->start));
-	child_signal(c, SIGTERM);
-	c->term_sent = 1;
-	evtimer_add(c->ev_timeout, &tv);
-}
-
-static struct child *
-child_new(enum child_kind kind, pid_t pid, const char *job, const char *what,
-    int timeout)
-{
-	struct timeval tv = { timeout, 0 };
-	struct child *c;
-
-	c = xcalloc(1, sizeof(*c));
-	c->kind = kind;
-	c->pid = pid;
-	c->fd = -1;
-	c->start = now_s();
-	snprintf(c->job, sizeof(c->job), "%s", job);
-	snprintf(c->what, sizeof(c->what), "%s", what);
-	frame_decoder_init(&c->dec, &ipc_rules);
-	c->ev_timeout = evtimer_new(P.base, child_timeout, c);
-	if (c->ev_timeout == NULL)
-		fatalx("evtimer_new");
-	evtimer_add(c->ev_timeout, &tv);
-	TAILQ_INSERT_TAIL(&P.children, c, entry);
-	return c;
-}
-
-static void
-child_protocol_error(struct child *c, const char *why)
-{
-	log_warnx("job %s: worker %ld: %s; killing it", c->job, (long)c->pid,
-	    why);
-	c->bad = 1;
-	child_signal(c, SIGKILL);
-}
-
-/*
- * A line when a target's transfer starts, when its total becomes known,
- * then every PROGRESS_LOG_SECS.
- */
-static void
-child_log_progress(struct child *c, const struct stats_live *l, int64_t now)
-{
-	char total[64] = "";
-
-	if (strcmp(c->logged_target, l->target) == 0 &&
-	    c->logged_src == l->total_src &&
-	    now - c->logged < PROGRESS_LOG_SECS)
-		return;
-	c->logged = now;
-	c->logged_src = l->total_src;
-	snprintf(c->logged_target, sizeof(c->logged_target), "%s", l->target);
-	if (l->total > 0)
-		snprintf(total, sizeof(total), " of %llu (%s, %llu%%)",
-		    (unsigned long long)l->total,
-		    l->total_src == TOTAL_ESTIMATE ? "estimate" :
-		    "previous run", (unsigned long long)(l->done >= l->total ?
-		    99 : l->done * 100 / l->total));
-	log_fields(c->job, l->target, l->snapshot, NULL);
-	log_info("job %s: run %u: %s %s to %s: %llu bytes%s, %llu bytes/s%s",
-	    c->job, c->sid, l->phase, l->snapshot, l->target,
-	    (unsigned long long)l->done, total, (unsigned long long)l->rate,
-	    l->resumed_at ? ", resumed" : "");
-	log_fields(NULL, NULL, NULL, NULL);
-}
-
-static int
-child_xfer(struct child *c, const uint8_t *p, size_t len, char *err,
-    size_t errlen)
-{
-	struct stats_progress sp;
-	struct ipc_xfer x;
-	const struct stats_live *l;
-	int64_t now = now_s();
-
-	if (ipc_get_xfer(p, len, &x, err, errlen) == -1)
-		return -1;
-	sp.phase = x.phase;
-	sp.target = x.target;
-	sp.snapshot = x.snapshot;
-	sp.done = x.done;
-	sp.total = x.total;
-	sp.total_src = x.total_src;	/* ipc_get_xfer checked it */
-	sp.resumed_at = x.resumed_at;
-	sp.resumes = x.resumes;
-	stats_run_progress(c->sid, &sp, now);
-	if ((l = stats_live_find(c->sid)) != NULL)
-		child_log_progress(c, l, now);
-	ipc_xfer_free(&x);
-	return 0;
-}
-
-static int
-child_held(struct child *c, const uint8_t *p, size_t len, char *err,
-    size_t errlen)
-{
-	struct ipc_held h;
-
-	if (ipc_get_held(p, len, &h, err, errlen) == -1)
-		return -1;
-	stats_held_set(c->job, h.target, h.names, h.n, now_s());
-	ipc_held_free(&h);
-	return 0;
-}
-
-static void
-child_message(struct child *c)
-{
-	struct frame_hdr *h = &c->dec.hdr;
-	char err[256], *what;
-
-	if (!c->hello && h->type != IPC_HELLO) {
-		child_protocol_error(c, "message before hello");
-		return;
-	}
-	switch (h->type) {
-	case IPC_HELLO:
-		if (c->hello || ipc_get_hello(c->dec.payload, h->len, err,
-		    sizeof(err)) == -1) {
-			child_protocol_error(c, c->hello ? "second hello" : err);
-			return;
-		}
-		c->hello = 1;
-		break;
-	case IPC_PROGRESS:
-		if (ipc_get_progress(c->dec.payload, h->len, &what, err,
-		    sizeof(err)) == -1) {
-			child_protocol_error(c, err);
-			return;
-		}
-		log_fields(c->job, NULL, NULL, NULL);
-		log_info("job %s: %s", c->job, what);
-		log_fields(NULL, NULL, NULL, NULL);
-		free(what);
-		break;
-	case IPC_RESULT:
-		if (c->have_result || ipc_get_result(c->dec.payload, h->len,
-		    &c->res, err, sizeof(err)) == -1) {
-			child_protocol_error(c, c->have_result ?
-			    "second result" : err);
-			return;
-		}
-		c->have_result = 1;
-		break;
-	case IPC_XFER:
-		if (child_xfer(c, c->dec.payload, h->len, err,
-		    sizeof(err)) == -1) {
-			child_protocol_error(c, err);
-			return;
-		}
-		break;
-	case IPC_HELD:
-		if (child_held(c, c->dec.payload, h->len, err,
-		    sizeof(err)) == -1) {
-			child_protocol_error(c, err);
-			return;
-		}
-		break;
-	default:
-		snprintf(err, sizeof(err), "%s message is not for the parent",
-		    ipc_type_name(h->type));
-		child_protocol_error(c, err);
-		return;
-	}
-}
-
-static void
-child_eof(struct child *c)
-{
-	event_del(c->ev_read);
-	close(c->fd);
-	c->fd = -1;
-}
-
-/* Everything there is to read now; also used to drain after exit. */
-static void
-child_read(evutil_socket_t fd, short ev, void *arg)
-{
-	struct child *c = arg;
-	uint8_t buf[8192];
-	size_t off, used;
-	ssize_t n;
-
-	(void)fd;
-	(void)ev;
-	while (c->fd != -1 && !c->bad) {
-		n = read(c->fd, buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			if (n == -1)
-				log_warn("job %s: worker %ld", c->job,
-				    (long)c->pid);
-			child_eof(c);
-			return;
-		}
-		for (off = 0; off < (size_t)n && !c->bad; off += used) {
-			switch (frame_decoder_push(&c->dec, buf + off,
-			    (size_t)n - off, &used)) {
-			case FRAME_ERROR:
-				child_protocol_error(c, c->dec.err);
-				break;
-			case FRAME_READY:
-				child_message(c);
-				break;
-			case FRAME_NEED_MORE:
-				break;
-			}
-		}
-	}
-}
-
-/*
- * The targets a hook's outcome concerns, space-separated: on success all
- * the run sent to; on failure those that failed, or all of them when the
- * run failed before reaching any (then the result lists none).
- */
-static void
-hook_targets(const struct child *c, int failed, char *buf, size_t len)
-{
-	const struct ipc_target_result *tr;
-	size_t off = 0;
-	uint32_t i;
-	int n;
-
-	buf[0] = '\0';
-	for (i = 0; c->have_result && i < c->res.ntargets; i++) {
-		tr = &c->res.targets[i];
-		if (failed && tr->status == RUN_OK)
-			continue;
-		n = snprintf(buf + off, len - off, "%s%s", off ? " " : "",
-		    tr->name);
-		if (n < 0 || (size_t)n >= len - off) {
-			buf[off] = '\0';
-			break;
-		}
-		off += (size_t)n;
-	}
-}
-
-static void
-hook_run(const struct child *c, const char *which, const char *cmd,
-    const char *snapshot, const char *error, int failed)
-{
-	const char *job = c->job;
-	char targets[1024];
-	char *env[5];
-	pid_t pid;
-
-	if (cmd == NULL || P.stopping)
-		return;
-	hook_targets(c, failed, targets, sizeof(targets));
-	if (asprintf(&env[0], "JOB=%s", job) == -1 ||
-	    asprintf(&env[1], "TARGET=%s", targets) == -1 ||
-	    asprintf(&env[2], "SNAPSHOT=%s", snapshot) == -1 ||
-	    asprintf(&env[3], "ERROR=%s", error) == -1)
-		fatalx("out of memory");
-	env[4] = NULL;
-	pid = worker_spawn_command(cmd, env);
-	if (pid == -1)
-		log_warn("job %s: %s hook: fork", job, which);
-	else
-		child_new(CHILD_HOOK, pid, job, which, DAEMON_HOOK_TIMEOUT);
-	free(env[0]);
-	free(env[1]);
-	free(env[2]);
-	free(env[3]);
-}
-
-static void
-hook_done(struct child *c, int wstatus)
-{
-	char how[128];
-
-	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
-		log_info("job %s: %s done", c->job, c->what);
-		return;
-	}
-	worker_status_str(wstatus, how, sizeof(how));
-	log_warnx("job %s: %s failed: %s%s", c->job, c->what, how,
-	    !c->killed ? "" : P.stopping ? " (daemon stopping)" :
-	    " (timed out)");
-}
-
-/* Decide what a finished worker means for its job and record it. */
-static enum run_result
-job_outcome(struct child *c, int wstatus, char *why, size_t len)
-{
-	enum run_result o = worker_outcome(wstatus, c->killed);
-	char how[128];
-
-	worker_status_str(wstatus, how, sizeof(how));
-	if (c->cancelled) {
-		o = RUN_FAILED;
-		snprintf(why, len, "cancelled by btrsendctl (worker %s)", how);
-	} else if (c->bad) {
-		o = RUN_FAILED;
-		snprintf(why, len, "worker protocol error (%s)", how);
-	} else if (o == RUN_OK && !c->have_result) {
-		o = RUN_FAILED;
-		snprintf(why, len, "worker exited without a result");
-	} else if (c->have_result && c->res.error[0] != '\0') {
-		snprintf(why, len, "%s", c->res.error);
-	} else if (o != RUN_OK) {
-		snprintf(why, len, "worker %s%s", how, c->killed ?
-		    (P.stopping ? " (daemon stopping)" : " (timed out)") : "");
-	} else {
-		why[0] = '\0';
-	}
-	return o;
-}
-
-static void
-job_target_stats(const struct child *c, const struct ipc_target_result *tr,
-    enum run_result result, int64_t now)
-{
-	struct stats_run r;
-
-	memset(&r, 0, sizeof(r));
-	snprintf(r.job, sizeof(r.job), "%s", c->job);
-	snprintf(r.target, sizeof(r.target), "%s", tr->name);
-	snprintf(r.snapshot, sizeof(r.snapshot), "%s", c->res.snapshot);
-	snprintf(r.parent, sizeof(r.parent), "%s", tr->parent);
-	snprintf(r.error, sizeof(r.error), "%s", tr->error);
-	r.start = c->start;
-	r.end = now;
-	r.result = result;
-	r.bytes = tr->bytes;
-	r.resumes = tr->resumes;
-	stats_target_done(c->sid, &r);
-	log_info("job %s: run %u: target %s: %llu bytes sent, %u resumes",
-	    c->job, c->sid, tr->name, (unsigned long long)tr->bytes,
-	    tr->resumes);
-}
-
-static void
-job_run_stats(const struct child *c, const struct state_entry *e,
-    const char *why, int64_t now)
-{
-	struct stats_run r;
-
-	memset(&r, 0, sizeof(r));
-	snprintf(r.job, sizeof(r.job), "%s", c->job);
-	snprintf(r.snapshot, sizeof(r.snapshot), "%s", c->have_result ?
-	    c->res.snapshot : "");
-	snprintf(r.error, sizeof(r.error), "%s", why);
-	r.start = c->start;
-	r.end = now;
-	r.result = e->result;
-	stats_run_end(c->sid, &r);
-}
-
-/* Each target's outcome, in the state file under (job, target). */
-static void
-job_targets_finished(struct child *c, int64_t now)
-{
-	const struct ipc_target_result *tr;
-	struct state_entry *te;
-	uint32_t i;
-
-	for (i = 0; i < c->res.ntargets; i++) {
-		tr = &c->res.targets[i];
-		te = state_get(&P.st, c->job, tr->name, 1);
-		te->start = c->start;
-		te->end = now;
-		state_set_error(te, tr->error);
-		te->result = tr->status;	/* ipc_get_result checked it */
-		/* A cancelled send is not retried: it resumes next run. */
-		if (c->cancelled && te->result == RUN_RETRY) {
-			te->result = RUN_FAILED;
-			state_set_error(te, "cancelled by btrsendctl");
-		}
-		job_target_stats(c, tr, te->result, now);
-		log_fields(c->job, tr->name, NULL, NULL);
-		if (tr->status == RUN_OK)
-			log_info("job %s: target %s: ok%s%s", c->job, tr->name,
-			    tr->parent[0] ? ", incremental from " : ", full",
-			    tr->parent);
-		else
-			log_warnx("job %s: target %s: %s: %s", c->job,
-			    tr->name, tr->status == RUN_RETRY ? "will retry" :
-			    "failed", tr->error);
-	}
-}
-
-static void
-job_finished(struct child *c, int wstatus)
-{
-	const struct conf_job *cj = conf_job_find(P.conf, c->job);
-	struct state_entry *e = state_get(&P.st, c->job, NULL, 1);
-	struct pjob *pj = job_lookup(c->job);
-	const char *snap = c->have_result ? c->res.snapshot : "";
-	enum run_result o;
-	char why[STATE_ERR_MAX];
-	int64_t now = now_s();
-
-	o = job_outcome(c, wstatus, why, sizeof(why));
-	if (c->have_result) {
-		job_targets_finished(c, now);
-		e = state_get(&P.st, c->job, NULL, 1);	/* moved by realloc */
-	}
-	log_fields(c->job, NULL, snap[0] ? snap : NULL, NULL);
-	e->end = now;
-	state_set_error(e, why);
-	if (o == RUN_RETRY && !P.stopping && pj != NULL &&
-	    pj->attempt < SCHED_RETRIES_MAX) {
-		pj->attempt++;
-		pj->retry_at = now + sched_backoff(pj->attempt);
-		e->result = RUN_RETRY;
-		log_warnx("job %s: run did not complete: %s; retry %u of %u "
-		    "in %us", c->job, why, pj->attempt, SCHED_RETRIES_MAX,
-		    sched_backoff(pj->attempt));
-	} else if (o == RUN_RETRY && P.stopping) {
-		e->result = RUN_RETRY;
-		log_warnx("job %s: run interrupted: %s", c->job, why);
-	} else if (o == RUN_OK) {
-		e->result = RUN_OK;
-		log_info("job %s: run ok: snapshot %s, %u pruned, %llds",
-		    c->job, snap, c->res.pruned, (long long)(now - c->start));
-		if (cj != NULL)
-			hook_run(c, "on-success hook", cj->on_success,
-			    snap, "", 0);
-	} else {
-		e->result = RUN_FAILED;
-		log_warnx("job %s: run failed: %s", c->job, why);
-		if (cj != NULL && !c->cancelled)
-			hook_run(c, "on-failure hook", cj->on_failure,
-			    snap, why, 1);
-	}
-	if (pj != NULL && e->result != RUN_RETRY)
-		pj->attempt = 0;
-	job_run_stats(c, e, why, now);
-	log_fields(NULL, NULL, NULL, NULL);
-	state_store();
-	if (pj != NULL) {
-		pj->running = 0;
-		job_schedule(pj);
-	}
-	P.nrunning--;
-}
-
-static void
-child_reap(evutil_socket_t fd, short ev, void *arg)
-{
-	struct child *c;
-	int wstatus;
-	pid_t pid;
-
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
-		TAILQ_FOREACH(c, &P.children, entry)
-			if (c->pid == pid)
-				break;
-		if (c == NULL) {
-			listener_reaped(pid, wstatus);
-			continue;
-		}
-		if (c->kind == CHILD_HOOK) {
-			hook_done(c, wstatus);
-		} else {
-			child_read(-1, 0, c);
-			job_finished(c, wstatus);
-		}
-		child_free(c);
-	}
-	if (P.stopping && TAILQ_EMPTY(&P.children))
-		event_base_loopbreak(P.base);
-	queue_drain();
-	status_update();
-}
-
-static int
-job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
-{
-	const struct conf_retention *k = &cj->keep_source;
-	struct ipc_run run = {
-		.job = cj->name, .source = cj->source,
-		.snapshot_dir = cj->snapshot_dir, .now = now,
-		.keep_set = k->set, .hourly = k->hourly, .daily = k->daily,
-		.weekly = k->weekly, .monthly = k->monthly,
-		.yearly = k->yearly, .min_age = (int64_t)k->min_age,
-	};
-	const struct conf_retention *kt = &cj->keep_target;
-	struct ipc_target tg[IPC_TARGETS_MAX];
-	const struct conf_target *ct;
-	struct ipc_buf b = { 0 };
-	size_t i;
-	int r;
-
-	run.tls_certificate = P.conf->tls_certificate;
-	run.tls_key = P.conf->tls_key;
-	run.tls_ca = P.conf->tls_ca;
-	run.proto = (uint32_t)cj->protocol;
-	run.compressed_data = cj->compressed_data != 0;
-	run.tkeep_set = kt->set != 0;
-	run.thourly = kt->hourly;
-	run.tdaily = kt->daily;
-	run.tweekly = kt->weekly;
-	run.tmonthly = kt->monthly;
-	run.tyearly = kt->yearly;
-	run.tmin_age = (int64_t)kt->min_age;
-	for (i = 0; i < cj->nsend_to && run.ntargets < IPC_TARGETS_MAX; i++) {
-		if ((ct = conf_target_find(P.conf, cj->send_to[i])) == NULL)
-			continue;
-		tg[run.ntargets] = (struct ipc_target){
-			.name = ct->name, .host = ct->address.host,
-			.port = ct->address.port,
-			.timeout = (uint32_t)ct->timeout,
-			.cert_name = ct->cert_name != NULL ? ct->cert_name :
-			    ct->address.host,
-			.bandwidth = ct->bandwidth,
-			.zstd = ct->compress == CONF_COMPRESS_ZSTD,
-			.prev_bytes = stats_last_bytes(cj->name, ct->name),
-		};
-		run.ntargets++;
-	}
-	run.targets = tg;
-	if (P.crash_job != NULL && strcmp(P.crash_job, cj->name) == 0)
-		run.flags |= IPC_RUN_TEST_CRASH;
-	if (P.hang_job != NULL && strcmp(P.hang_job, cj->name) == 0)
-		run.flags |= IPC_RUN_TEST_HANG;
-	if (P.babble_job != NULL && strcmp(P.babble_job, cj->name) == 0)
-		run.flags |= IPC_RUN_TEST_BABBLE;
-	/* Refused only past the configuration's limits; the codec logs why. */
-	if (ipc_put_hello(&b, (uint32_t)getpid()) == -1 ||
-	    ipc_put_run(&b, (uint32_t)getpid(), &run) == -1) {
-		ipc_buf_free(&b);
-		errno = EINVAL;
-		return -1;
-	}
-	/* A fresh socketpair's buffer holds these few KiB: no EAGAIN. */
-	r = ipc_write_all(c->fd, &b);
-	ipc_buf_free(&b);
-	return r;
-}
-
-static void
-job_start(struct pjob *pj)
-{
-	const struct conf_job *cj = conf_job_find(P.conf, pj->name);
-	struct state_entry *e;
-	struct child *c;
-	int64_t now = now_s();
-	pid_t pid;
-	int fd;
-
-	if ((pid = worker_spawn(P.self, P.foreground, P.verbose, &fd)) == -1) {
-		log_warn("job %s: starting a worker", pj->name);
-		pj->attempt++;
-		pj->retry_at = now + sched_backoff(pj->attempt);
-		job_schedule(pj);
-		return;
-	}
-	c = child_new(CHILD_JOB, pid, pj->name, "worker", P.worker_timeout);
-	c->fd = fd;
-	c->sid = stats_run_start(pj->name, now);
-	c->ev_read = event_new(P.base, fd, EV_READ | EV_PERSIST, child_read, c);
-	if (c->ev_read == NULL)
-		fatalx("event_new");
-	event_add(c->ev_read, NULL);
-	pj->running = 1;
-	P.nrunning++;
-	if (job_send_run(c, cj, now) == -1) {
-		log_warn("job %s: writing to worker %ld", pj->name, (long)pid);
-		child_signal(c, SIGKILL);
-	}
-	e = state_get(&P.st, pj->name, NULL, 1);
-	e->start = now;
-	e->end = 0;
-	e->result = RUN_RUNNING;
-	state_set_error(e, "");
-	state_store();
-	log_fields(pj->name, NULL, NULL, NULL);
-	log_info("job %s: run started (id %u, worker %ld)%s", pj->name,
-	    c->sid, (long)pid, pj->attempt ? ", a retry" : "");
-	log_fields(NULL, NULL, NULL, NULL);
-}
-
-static void
-queue_drain(void)
-{
-	struct pjob *pj;
-
-	while (!P.stopping && (pj = TAILQ_FIRST(&P.queue)) != NULL &&
-	    P.nrunning < P.conf->max_transfers) {
-		TAILQ_REMOVE(&P.queue, pj, qentry);
-		pj->queued = 0;
-		job_start(pj);
-	}
-}
-
-static void
-job_due(evutil_socket_t fd, short ev, void *arg)
-{
-	struct pjob *pj = arg;
-
-	(void)fd;
-	(void)ev;
-	if (P.stopping || pj->gone || pj->running || pj->queued || pj->paused)
-		return;
-	if (P.nrunning >= P.conf->max_transfers) {
-		log_info("job %s: due, waiting for one of %u running jobs",
-		    pj->name, P.nrunning);
-		pj->queued = 1;
-		TAILQ_INSERT_TAIL(&P.queue, pj, qentry);
-		return;
-	}
-	job_start(pj);
-	status_update();
-}
-
-/* A run begun but not finished when the daemon last stopped or died. */
-static int
-job_interrupted(const struct state_entry *e)
-{
-	return e != NULL && (e->result == RUN_RUNNING ||
-	    e->result == RUN_RETRY);
-}
-
-static void
-job_schedule(struct pjob *pj)
-{
-	const struct conf_job *cj = conf_job_find(P.conf, pj->name);
-	const struct state_entry *e = state_get(&P.st, pj->name, NULL, 0);
-	struct timeval tv;
-	int64_t now = now_s(), delay_ms;
-	uint32_t jmax;
-
-	evtimer_del(pj->timer);
-	pj->due = SCHED_NEVER;
-	if (P.stopping || pj->gone || pj->running || pj->queued ||
-	    pj->paused || cj == NULL)
-		return;
-	if (pj->attempt > 0)
-		pj->due = pj->retry_at > now ? pj->retry_at : now;
-	else if (job_interrupted(e))
-		pj->due = now;
-	else
-		pj->due = sched_next(&cj->schedule, P.conf->timezone,
-		    e ? e->start : 0, now);
-	if (pj->due == -1) {
-		log_warnx("job %s: time zone %s unknown, not scheduled",
-		    pj->name, P.conf->timezone);
-		pj->due = SCHED_NEVER;
-	}
-	if (pj->due == SCHED_NEVER)
-		return;
-	jmax = pj->attempt > 0 ? 0 : sched_jitter_max_ms(&cj->schedule);
-	delay_ms = (pj->due - now) * 1000 +
-	    (jmax ? arc4random_uniform(jmax + 1) : 0);
-	tv.tv_sec = delay_ms / 1000;
-	tv.tv_usec = (delay_ms % 1000) * 1000;
-	evtimer_add(pj->timer, &tv);
-	log_debug("job %s: next run in %lld.%03llds", pj->name,
-	    (long long)(delay_ms / 1000), (long long)(delay_ms % 1000));
-}
-
-/* Match the runtime jobs to the config's after a (re)load. */
-static void
-jobs_sync(void)
-{
-	struct pjob *pj;
-	size_t i, j;
-
-	for (i = 0; i < P.njobs; i++) {
-		if (conf_job_find(P.conf, P.jobs[i]->name) == NULL)
-			P.jobs[i]->gone = 1;
-	}
-	for (j = 0; j < P.conf->njobs; j++) {
-		/* Back after a reload that removed it: never two runs at once. */
-		if ((pj = job_lookup(P.conf->jobs[j].name)) != NULL) {
-			pj->gone = 0;
-			continue;
-		}
-		pj = xcalloc(1, sizeof(*pj));
-		snprintf(pj->name, sizeof(pj->name), "%s",
-		    P.conf->jobs[j].name);
-		pj->paused = paused_has(pj->name);
-		pj->timer = evtimer_new(P.base, job_due, pj);
-		if (pj->timer == NULL)
-			fatalx("evtimer_new");
-		P.jobs = xrealloc(P.jobs, (P.njobs + 1) * sizeof(*P.jobs));
-		P.jobs[P.njobs++] = pj;
-	}
-	for (i = 0; i < P.njobs; i++) {
-		pj = P.jobs[i];
-		if (pj->gone && pj->queued) {
-			TAILQ_REMOVE(&P.queue, pj, qentry);
-			pj->queued = 0;
-		}
-		job_schedule(pj);
-	}
 }
 
 static void
@@ -935,7 +87,7 @@ parent_reload(char *msg, size_t len)
 		log_warnx("reload failed: %s has errors; keeping the "
 		    "running configuration", P.conf_path);
 		notify_ready();
-		status_update();
+		jobs_status();
 		return -1;
 	}
 	if (mkdir(conf->state_dir, 0750) == -1 && errno != EEXIST)
@@ -954,14 +106,14 @@ parent_reload(char *msg, size_t len)
 	metrics_reload(old);
 	jobs_sync();
 	conf_free(old);
-	queue_drain();
+	jobs_drain();
 	log_info("configuration reloaded: %zu job%s", conf->njobs,
 	    conf->njobs == 1 ? "" : "s");
 	if (msg != NULL)
 		snprintf(msg, len, "configuration reloaded: %zu job%s",
 		    conf->njobs, conf->njobs == 1 ? "" : "s");
 	notify_ready();
-	status_update();
+	jobs_status();
 	return 0;
 }
 
@@ -969,7 +121,6 @@ static void
 stop_timeout(evutil_socket_t fd, short ev, void *arg)
 {
 	struct timeval tv = { 1, 0 };
-	struct child *c;
 
 	(void)fd;
 	(void)ev;
@@ -978,11 +129,7 @@ stop_timeout(evutil_socket_t fd, short ev, void *arg)
 		event_base_loopbreak(P.base);
 		return;
 	}
-	TAILQ_FOREACH(c, &P.children, entry) {
-		log_warnx("job %s: %s %ld ignored SIGTERM, killing it", c->job,
-		    c->what, (long)c->pid);
-		child_signal(c, SIGKILL);
-	}
+	children_kill();
 	/* Reaping follows at once; this only bounds a wedged kernel. */
 	event_free(P.ev_stop);
 	P.ev_stop = evtimer_new(P.base, stop_timeout, &P);
@@ -993,8 +140,6 @@ static void
 stop(int sig)
 {
 	struct timeval tv = { DAEMON_KILL_GRACE, 0 };
-	struct child *c;
-	size_t i;
 
 	if (P.stopping)
 		return;
@@ -1003,18 +148,15 @@ stop(int sig)
 	log_info("%s: stopping", strsignal(sig));
 	listener_stop();
 	control_stop();
-	for (i = 0; i < P.njobs; i++)
-		evtimer_del(P.jobs[i]->timer);
-	TAILQ_INIT(&P.queue);
+	jobs_stop();
 	/* SIGTERM asks a sender to checkpoint before it exits. */
-	TAILQ_FOREACH(c, &P.children, entry)
-		child_signal(c, SIGTERM);
-	if (TAILQ_EMPTY(&P.children)) {
+	children_term();
+	if (children_none()) {
 		event_base_loopbreak(P.base);
 		return;
 	}
-	notify_status("stopping: waiting for %u job run%s", P.nrunning,
-	    P.nrunning == 1 ? "" : "s");
+	notify_status("stopping: waiting for %u job run%s", jobs_running(),
+	    jobs_running() == 1 ? "" : "s");
 	P.ev_stop = evtimer_new(P.base, stop_timeout, NULL);
 	evtimer_add(P.ev_stop, &tv);
 }
@@ -1109,8 +251,6 @@ daemon_init(const char *conf_path, int verbose)
 
 	P.conf_path = conf_path;
 	P.verbose = verbose;
-	TAILQ_INIT(&P.children);
-	TAILQ_INIT(&P.queue);
 	if ((P.conf = conf_load(conf_path, &errs)) == NULL) {
 		conf_report(&errs);
 		conf_errors_free(&errs);
@@ -1168,10 +308,10 @@ daemon_main(const char *conf_path, int foreground, int verbose)
 	log_info("started with %zu job%s, state in %s", P.conf->njobs,
 	    P.conf->njobs == 1 ? "" : "s", P.conf->state_dir);
 	notify_ready();
-	status_update();
+	jobs_status();
 	if (event_base_dispatch(P.base) == -1)
 		fatalx("event_base_dispatch");
-	state_store();
+	parent_state_store();
 	metrics_stop();
 	stats_close();
 	log_info("stopped");
@@ -1190,157 +330,4 @@ const struct state_entry *
 parent_state_entry(const char *job, const char *target)
 {
 	return state_get(&P.st, job, target, 0);
-}
-
-int
-parent_job(const char *name, struct parent_job *out)
-{
-	const struct conf_job *cj = conf_job_find(P.conf, name);
-	const struct pjob *pj = job_lookup(name);
-
-	if (cj == NULL || pj == NULL)
-		return -1;
-	out->cj = cj;
-	out->paused = pj->paused;
-	out->running = pj->running;
-	out->queued = pj->queued;
-	out->due = pj->due;
-	return 0;
-}
-
-static struct pjob *
-control_job(const char *name, char *msg, size_t len)
-{
-	struct pjob *pj = job_lookup(name);
-
-	if (pj == NULL || pj->gone || conf_job_find(P.conf, name) == NULL) {
-		snprintf(msg, len, "no job '%s' in %s", name, P.conf_path);
-		return NULL;
-	}
-	return pj;
-}
-
-int
-parent_run(const char *job, char *msg, size_t len)
-{
-	struct pjob *pj;
-
-	if ((pj = control_job(job, msg, len)) == NULL)
-		return -1;
-	if (P.stopping) {
-		snprintf(msg, len, "the daemon is stopping");
-		return -1;
-	}
-	if (pj->running || pj->queued) {
-		snprintf(msg, len, "job %s is already %s", job,
-		    pj->running ? "running" : "queued");
-		return -1;
-	}
-	evtimer_del(pj->timer);
-	pj->attempt = 0;
-	if (P.nrunning >= P.conf->max_transfers) {
-		pj->queued = 1;
-		TAILQ_INSERT_TAIL(&P.queue, pj, qentry);
-		snprintf(msg, len, "job %s queued: %u of %u transfers running",
-		    job, P.nrunning, P.conf->max_transfers);
-	} else {
-		job_start(pj);
-		snprintf(msg, len, "job %s started", job);
-	}
-	status_update();
-	return 0;
-}
-
-int
-parent_cancel(uint32_t id, char *msg, size_t len)
-{
-	struct child *c;
-
-	TAILQ_FOREACH(c, &P.children, entry)
-		if (c->kind == CHILD_JOB && c->sid == id)
-			break;
-	if (c == NULL) {
-		snprintf(msg, len, "no running run %u (see btrsendctl status)",
-		    id);
-		return -1;
-	}
-	if (!c->cancelled) {
-		/* SIGTERM: the sender checkpoints, a later run resumes. */
-		c->cancelled = 1;
-		child_signal(c, SIGTERM);
-		log_info("job %s: run %u cancelled, stopping worker %ld",
-		    c->job, id, (long)c->pid);
-	}
-	snprintf(msg, len, "run %u of job %s cancelled", id, c->job);
-	return 0;
-}
-
-static int
-paused_has(const char *job)
-{
-	char path[PATH_MAX], line[SNAP_NAME_MAX + 2];
-	int found = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", P.conf->state_dir,
-	    PARENT_PAUSED_FILE);
-	if ((f = fopen(path, "re")) == NULL)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		found = strcmp(line, job) == 0;
-	}
-	fclose(f);
-	return found;
-}
-
-/* Rewritten whole and renamed into place: old or new, never a mix. */
-static int
-paused_save(char *msg, size_t len)
-{
-	char *buf = NULL;
-	size_t i, n = 0;
-	FILE *f;
-	int rv = -1;
-
-	if ((f = open_memstream(&buf, &n)) != NULL) {
-		for (i = 0; i < P.njobs; i++)
-			if (P.jobs[i]->paused)
-				fprintf(f, "%s\n", P.jobs[i]->name);
-		if (fclose(f) == 0)
-			rv = file_replace(P.conf->state_dir, PARENT_PAUSED_FILE,
-			    PARENT_PAUSED_FILE ".tmp", 0666, buf, n);
-	}
-	free(buf);
-	if (rv == -1) {
-		snprintf(msg, len, "saving %s/%s: %s", P.conf->state_dir,
-		    PARENT_PAUSED_FILE, strerror(errno));
-		log_warnx("%s", msg);
-	}
-	return rv;
-}
-
-int
-parent_pause(const char *job, int pause, char *msg, size_t len)
-{
-	struct pjob *pj;
-
-	if ((pj = control_job(job, msg, len)) == NULL)
-		return -1;
-	if (pj->paused == pause) {
-		snprintf(msg, len, "job %s is already %s", job,
-		    pause ? "paused" : "not paused");
-		return 0;
-	}
-	pj->paused = pause;
-	if (paused_save(msg, len) == -1) {
-		pj->paused = !pause;
-		return -1;
-	}
-	job_schedule(pj);
-	status_update();
-	log_info("job %s: %s", job, pause ? "paused" : "unpaused");
-	snprintf(msg, len, "job %s %s%s", job, pause ? "paused" : "unpaused",
-	    pause && pj->running ? "; the running run continues" : "");
-	return 0;
 }

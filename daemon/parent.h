@@ -6,8 +6,10 @@
 #ifndef BTRSEND_DAEMON_PARENT_H
 #define BTRSEND_DAEMON_PARENT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "conf/conf.h"
 #include "daemon/state.h"
@@ -33,5 +35,39 @@ int	parent_cancel(uint32_t run_id, char *msg, size_t len);
 int	parent_pause(const char *job, int pause, char *msg, size_t len);
 /* Like SIGHUP; on errors msg holds the configuration's messages. */
 int	parent_reload(char *msg, size_t len);
+
+/*
+ * Between the parent's own files (parent.c, jobs.c, children.c,
+ * hooks.c): its context, owned by parent.c, and the state file.
+ */
+struct event;
+struct event_base;
+
+struct parent {
+	struct event_base *base;
+	struct conf	*conf;
+	const char	*conf_path;
+	char		 self[PATH_MAX];
+	int		 foreground;
+	int		 verbose;
+	struct state	 st;
+	int		 stopping;
+	struct event	*ev_watchdog, *ev_stop;
+	const char	*crash_job;
+	const char	*hang_job;
+	const char	*babble_job;
+	int		 worker_timeout;
+};
+
+extern struct parent P;
+
+static inline int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Write P.st to the state dir; a failure is logged, not fatal. */
+void	parent_state_store(void);
 
 #endif
