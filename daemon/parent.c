@@ -23,6 +23,7 @@
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
 #include "proto/base/log.h"
+#include "proto/base/testing.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/parent.h"
@@ -87,9 +88,11 @@ static struct {
 	unsigned	 nrunning;
 	int		 stopping;
 	struct event	*ev_watchdog, *ev_stop;
+#ifdef BTRSEND_TESTING
 	const char	*crash_job;
 	const char	*hang_job;
 	const char	*babble_job;
+#endif
 	int		 worker_timeout;
 } P;
 
@@ -728,12 +731,14 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 		run.ntargets++;
 	}
 	run.targets = tg;
+#ifdef BTRSEND_TESTING
 	if (P.crash_job != NULL && strcmp(P.crash_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_CRASH;
 	if (P.hang_job != NULL && strcmp(P.hang_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_HANG;
 	if (P.babble_job != NULL && strcmp(P.babble_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_BABBLE;
+#endif
 	ipc_put_hello(&b, (uint32_t)getpid());
 	ipc_put_run(&b, (uint32_t)getpid(), &run);
 	/* A fresh socketpair's buffer holds these few KiB: no EAGAIN. */
@@ -1131,11 +1136,13 @@ daemon_init(const char *conf_path, int verbose)
 		return 1;
 	}
 	P.self[n] = '\0';
+#ifdef BTRSEND_TESTING
 	P.crash_job = getenv(DAEMON_TEST_CRASH_ENV);
 	P.hang_job = getenv(DAEMON_TEST_HANG_ENV);
 	P.babble_job = getenv(DAEMON_TEST_BABBLE_ENV);
+#endif
 	P.worker_timeout = DAEMON_WORKER_TIMEOUT;
-	if ((s = getenv(DAEMON_TEST_TIMEOUT_ENV)) != NULL && atoi(s) > 0)
+	if ((s = TEST_HOOK_ENV(DAEMON_TEST_TIMEOUT_ENV)) != NULL && atoi(s) > 0)
 		P.worker_timeout = atoi(s);
 	signal(SIGPIPE, SIG_IGN);
 	if ((P.base = event_base_new()) == NULL)
