@@ -1,12 +1,17 @@
 # btrsend — the one build entry.  See README.md.
 #
-#   make            build build/btrsendctl and build/btrsendd
-#   make SAN=1      the same with ASan+UBSan, in build-san/
+#   make            build the release build/btrsendctl and build/btrsendd
+#   make TESTING=1  the test build, in build-test/: with the fault-injection
+#                   hooks the integration tests use (proto/base/testing.h)
+#   make SAN=1      a test build with ASan+UBSan, in build-san/
 #   make deps       install every Debian package needed (idempotent)
-#   make check      deps, build, unit + integration tests, fuzz smoke
+#   make check      deps, the release, test and SAN builds, unit tests on
+#                   each, integration tests on the test build (one checks
+#                   the release build is free of hooks), fuzz smoke
+#   make integration  build the test build the integration tests run on
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
-#   make bench      benchmarks against btrfs-progs in the same run
-#   make demo       a real replication demo on loopback btrfs
+#   make bench      benchmarks against btrfs-progs in the same run (release)
+#   make demo       a real replication demo on loopback btrfs (release build)
 #   make install    PREFIX=/usr/local SYSCONFDIR=/etc DESTDIR= (and uninstall)
 
 CC      ?= cc
@@ -22,13 +27,21 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 V       ?= 0
 SAN     ?= 0
+TESTING ?= 0
 
+# Test hooks (-DBTRSEND_TESTING) never go into build/, the release build.
 ifeq ($(SAN),1)
 B := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TESTFLAGS := -DBTRSEND_TESTING
+else ifeq ($(TESTING),1)
+B := build-test
+SANFLAGS :=
+TESTFLAGS := -DBTRSEND_TESTING
 else
 B := build
 SANFLAGS :=
+TESTFLAGS :=
 endif
 
 # Evaluated lazily: on a fresh machine pkg-config only exists after `make deps`.
@@ -44,7 +57,7 @@ WARN    += -Werror
 endif
 OPT     ?= -O2 -g
 CFLAGS  ?=
-ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) $(TESTFLAGS) -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
 
 ifeq ($(V),1)
@@ -82,7 +95,8 @@ CHECK_FUZZ_SECONDS ?= 30
 # Keep objects of chained rules (tests, tools): rebuilding them is waste.
 .SECONDARY:
 
-.PHONY: all deps check unit integration fuzz bench demo install uninstall clean
+.PHONY: all deps check unit integration integration-bins fuzz bench demo install \
+        uninstall clean
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 $(B)/%.o: %.c
@@ -124,16 +138,23 @@ deps:
 	@tests/lib/deps.sh
 
 unit: $(UNIT_BINS)
-integration: $(BINS) $(TOOL_BINS)
+# Integration tests run on the test build (tests/lib/common.sh: B=build-test).
+integration:
+	$(Q)$(MAKE) --no-print-directory TESTING=1 integration-bins
+integration-bins: $(BINS) $(TOOL_BINS)
 
 # `check` installs what it needs first, then builds in a fresh make so that
-# pkg-config is consulted only once it exists.
-# Unit tests run twice: plain and under ASan+UBSan (build-san/).
+# pkg-config is consulted only once it exists.  The integration tests run
+# on the test build (build-test/); release_no_hooks.sh checks that the
+# release build (build/) carries no test hook.
+# Unit tests run three times: in the test build, in the release build and
+# under ASan+UBSan (build-san/).
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all TESTING=1
 	$(Q)$(MAKE) --no-print-directory all SAN=1
 	$(Q)$(MAKE) --no-print-directory fuzz-build
-	$(Q)B=build SAN_B=build-san FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) tests/run.sh $(T)
+	$(Q)B=build-test REL_B=build SAN_B=build-san FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) tests/run.sh $(T)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -181,6 +202,6 @@ uninstall:
 	[ ! -d $(DESTDIR)$(SYSCONFDIR)/btrsend ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/btrsend
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-test build-san build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

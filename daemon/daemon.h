@@ -10,10 +10,11 @@
 #define DAEMON_KILL_GRACE	10		/* SIGTERM .. SIGKILL */
 
 /*
- * Test hooks, for tests/integration only.  When the first three
- * environment variables name a job, that job's workers die of SIGSEGV,
- * hang until killed, or send a message of an unknown type and then hang,
- * right after the handshake; the last sets the worker timeout in seconds.
+ * Test hooks, for tests/integration only, read by the test build alone
+ * (proto/base/testing.h).  When the first three environment variables
+ * name a job, that job's workers die of SIGSEGV, hang until killed, or
+ * send a message of an unknown type and then hang, right after the
+ * handshake; the last sets the worker timeout in seconds.
  */
 #define DAEMON_TEST_CRASH_ENV	"BTRSENDD_TEST_CRASH_JOB"
 #define DAEMON_TEST_HANG_ENV	"BTRSENDD_TEST_HANG_JOB"

@@ -296,12 +296,14 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 		run.ntargets++;
 	}
 	run.targets = tg;
+#ifdef BTRSEND_TESTING
 	if (P.crash_job != NULL && strcmp(P.crash_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_CRASH;
 	if (P.hang_job != NULL && strcmp(P.hang_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_HANG;
 	if (P.babble_job != NULL && strcmp(P.babble_job, cj->name) == 0)
 		run.flags |= IPC_RUN_TEST_BABBLE;
+#endif
 	/* Refused only past the configuration's limits; the codec logs why. */
 	if (ipc_put_hello(&b, (uint32_t)getpid()) == -1 ||
 	    ipc_put_run(&b, (uint32_t)getpid(), &run) == -1) {

@@ -18,6 +18,7 @@
 #include "daemon/acceptor.h"
 #include "daemon/listener.h"
 #include "proto/base/log.h"
+#include "proto/base/testing.h"
 #include "daemon/net/recv_worker.h"
 #include "daemon/net/tls.h"
 
@@ -99,8 +100,8 @@ listener_child(int fd, pid_t parent)
 	p.timeout_ms = conf->receive.timeout != 0 ?
 	    (int)conf->receive.timeout * 1000 : RECV_TIMEOUT_MS_DEFAULT;
 	p.ckpt_bytes = RECV_CKPT_BYTES_DEFAULT;
-	/* Tests shorten the checkpoint interval to exercise resume. */
-	if ((env = getenv("BTRSEND_CKPT_BYTES")) != NULL)
+	/* The test build lets tests shorten it to exercise resume. */
+	if ((env = TEST_HOOK_ENV("BTRSEND_CKPT_BYTES")) != NULL)
 		p.ckpt_bytes = strtoull(env, NULL, 0);
 	_exit(recv_worker_run(3, L.ctx, &p));
 }

@@ -27,6 +27,7 @@
 #include "daemon/jobs.h"
 #include "daemon/listener.h"
 #include "proto/base/log.h"
+#include "proto/base/testing.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/parent.h"
@@ -263,11 +264,13 @@ daemon_init(const char *conf_path, int verbose)
 		return 1;
 	}
 	P.self[n] = '\0';
+#ifdef BTRSEND_TESTING
 	P.crash_job = getenv(DAEMON_TEST_CRASH_ENV);
 	P.hang_job = getenv(DAEMON_TEST_HANG_ENV);
 	P.babble_job = getenv(DAEMON_TEST_BABBLE_ENV);
+#endif
 	P.worker_timeout = DAEMON_WORKER_TIMEOUT;
-	if ((s = getenv(DAEMON_TEST_TIMEOUT_ENV)) != NULL && atoi(s) > 0)
+	if ((s = TEST_HOOK_ENV(DAEMON_TEST_TIMEOUT_ENV)) != NULL && atoi(s) > 0)
 		P.worker_timeout = atoi(s);
 	signal(SIGPIPE, SIG_IGN);
 	if ((P.base = event_base_new()) == NULL)

@@ -53,9 +53,11 @@ struct parent {
 	struct state	 st;
 	int		 stopping;
 	struct event	*ev_watchdog, *ev_stop;
+#ifdef BTRSEND_TESTING
 	const char	*crash_job;
 	const char	*hang_job;
 	const char	*babble_job;
+#endif
 	int		 worker_timeout;
 };
 

@@ -11,9 +11,10 @@
  * command in flight may be half applied).  The record carries the boot
  * id: after a reboot the page cache is gone, the record is ignored, and
  * the staging subvolume is restored from the checkpoint snapshot, so the
- * resume starts exactly at the checkpoint (apply_ckpt.c).  The test-only
- * environment variable BTRSEND_TEST_IGNORE_PROGRESS makes every record
- * count as ignored, to simulate that in tests.
+ * resume starts exactly at the checkpoint (apply_ckpt.c).  In the test
+ * build (proto/base/testing.h) the environment variable
+ * BTRSEND_TEST_IGNORE_PROGRESS makes every record count as ignored, to
+ * simulate that in tests.
  *
  * Two slots, written alternately, each with a sequence number and a CRC,
  * so a kill in the middle of an update leaves the other slot intact.
@@ -39,6 +40,7 @@
 #include <unistd.h>
 
 #include "engine/apply_impl.h"
+#include "proto/base/testing.h"
 
 #define PROGRESS_MAGIC  "BTRSPRG1"
 #define PROGRESS_SIZE   4096
@@ -229,7 +231,7 @@ apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c)
 	int fd, rec, i;
 
 	/* test only: act as if the machine had crashed (boot id changed) */
-	if (getenv("BTRSEND_TEST_IGNORE_PROGRESS") != NULL)
+	if (TEST_HOOK_ENV("BTRSEND_TEST_IGNORE_PROGRESS") != NULL)
 		return 0;
 	if (snprintf(name, sizeof(name), "%s%s", staging,
 	    APPLY_PROGRESS_SUFFIX) > NAME_MAX)

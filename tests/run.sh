@@ -1,14 +1,15 @@
 #!/bin/bash
 # Runs every test and prints one line per test, then "N passed, N failed".
 #   tests/run.sh [PATTERN]   only tests whose name contains PATTERN
-# Unit tests are the cmocka binaries in $B/tests/test_*; integration tests
-# are tests/integration/*.sh (exit 0 pass, 77 skip, else fail); each libFuzzer
-# target in build-fuzz/ runs for $FUZZ_SECONDS (0 disables).  With SAN_B set,
-# the unit tests of that (sanitizer) build run too.
+# Unit tests are the cmocka binaries in $B/tests/test_* (default: the test
+# build, build-test/); integration tests are tests/integration/*.sh on the
+# same build (exit 0 pass, 77 skip, else fail); each libFuzzer
+# target in build-fuzz/ runs for $FUZZ_SECONDS (0 disables).  With REL_B or
+# SAN_B set, the unit tests of that (release or sanitizer) build run too.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-B=${B:-build}
+B=${B:-build-test}
 export B
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 pattern=${1:-}
@@ -33,17 +34,18 @@ run_one() {
 	esac
 }
 
-for t in "$B"/tests/test_*; do
-	[ -x "$t" ] || continue
-	run_one "unit/$(basename "$t")" "$t"
-done
-# The same unit tests built with ASan+UBSan, when $SAN_B names that build.
-if [ -n "${SAN_B:-}" ]; then
-	for t in "$SAN_B"/tests/test_*; do
+unit_tests() {   # unit_tests BUILD_DIR KIND
+	local t
+	for t in "$1"/tests/test_*; do
 		[ -x "$t" ] || continue
-		run_one "unit-san/$(basename "$t")" "$t"
+		run_one "$2/$(basename "$t")" "$t"
 	done
-fi
+}
+unit_tests "$B" unit
+# The same unit tests of the release build and built with ASan+UBSan,
+# when $REL_B and $SAN_B name those builds.
+[ -z "${REL_B:-}" ] || unit_tests "$REL_B" unit-release
+[ -z "${SAN_B:-}" ] || unit_tests "$SAN_B" unit-san
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	run_one "integration/$(basename "$t" .sh)" bash "$t"

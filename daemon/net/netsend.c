@@ -24,6 +24,7 @@
 #include <zstd.h>
 
 #include "proto/base/log.h"
+#include "proto/base/testing.h"
 #include "daemon/net/netsend.h"
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
@@ -541,7 +542,7 @@ net_flush(struct netsend *n)
  * not counted) after the kernel produced it and
  * the sender checked its CRC, once per process, so that the receiver's
  * CRC check is exercised behind TLS (tests/integration/net_corrupt.sh).
- * Unset, it costs one getenv.
+ * Test build only (proto/base/testing.h); unset, it costs one getenv.
  */
 static uint64_t
 net_test_flip_at(void)
@@ -553,7 +554,7 @@ net_test_flip_at(void)
 	if (!read) {
 		read = 1;
 		at = UINT64_MAX;
-		if ((v = getenv("BTRSEND_TEST_FLIP_AT")) != NULL)
+		if ((v = TEST_HOOK_ENV("BTRSEND_TEST_FLIP_AT")) != NULL)
 			at = strtoull(v, NULL, 10);
 	}
 	return at;
@@ -577,7 +578,8 @@ net_test_flip(struct netsend *n)
  * process, flush what it holds and then send nothing for SECS seconds
  * before command N (counted like BTRSEND_TEST_FLIP_AT), as a slow kernel
  * or a long fast-forward would: keepalives must carry the connection
- * (tests/integration/net_keepalive.sh).  Unset, it costs one getenv.
+ * (tests/integration/net_keepalive.sh).  Test build only; unset, it
+ * costs one getenv.
  */
 static int
 net_test_pause(struct netsend *n)
@@ -590,7 +592,7 @@ net_test_pause(struct netsend *n)
 
 	if (!read) {
 		read = 1;
-		if ((v = getenv("BTRSEND_TEST_PAUSE_AT")) != NULL) {
+		if ((v = TEST_HOOK_ENV("BTRSEND_TEST_PAUSE_AT")) != NULL) {
 			at = strtoull(v, &end, 10);
 			secs = *end == ':' ? (unsigned)atoi(end + 1) : 0;
 		}
@@ -614,7 +616,7 @@ net_stream(struct netsend *n, struct send *s)
 	int r;
 
 	while ((r = send_next(s, &u, &e)) == 1) {
-		if (!u.is_header && net_test_pause(n) == -1)
+		if (TEST_HOOKS && !u.is_header && net_test_pause(n) == -1)
 			return -1;
 		if (n->flen + u.len > WIRE_DATA_RAW_MAX ||
 		    (n->flen >= NET_FRAME && n->f_ncmds > 0))
@@ -622,7 +624,8 @@ net_stream(struct netsend *n, struct send *s)
 				return -1;
 		memcpy(n->frame + n->flen, u.raw, u.len);
 		n->flen += u.len;
-		if (!u.is_header && n->ncmds == net_test_flip_at())
+		if (TEST_HOOKS && !u.is_header &&
+		    n->ncmds == net_test_flip_at())
 			net_test_flip(n);
 		if (!u.is_header) {
 			n->f_ncmds++;

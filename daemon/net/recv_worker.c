@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #include "proto/base/log.h"
+#include "proto/base/testing.h"
 #include "daemon/net/recv_worker.h"
 #include "proto/msg/frame.h"
 #include "daemon/net/tls.h"
@@ -654,14 +655,15 @@ recv_data(struct recv *rv, const struct wire_data *d)
  * TEST ONLY: BTRSEND_TEST_RECV_PAUSE=SECS makes the worker send nothing
  * for SECS seconds before it finishes a snapshot, like a slow syncfs:
  * its keepalives must keep the waiting sender from timing out
- * (tests/integration/net_keepalive.sh).  Unset, it costs one getenv.
+ * (tests/integration/net_keepalive.sh).  Test build only
+ * (proto/base/testing.h); unset, it costs one getenv.
  */
 static void
 recv_test_pause(void)
 {
 	const char *v;
 
-	if ((v = getenv("BTRSEND_TEST_RECV_PAUSE")) == NULL)
+	if ((v = TEST_HOOK_ENV("BTRSEND_TEST_RECV_PAUSE")) == NULL)
 		return;
 	log_warnx("TEST: pausing %d s before finishing", atoi(v));
 	sleep((unsigned)atoi(v));
@@ -818,7 +820,8 @@ recv_end(struct recv *rv, const struct wire_point *pt)
 	stream_reader_eof(&rv->r);
 	if (recv_drain(rv) == -1)
 		return -1;
-	recv_test_pause();
+	if (TEST_HOOKS)
+		recv_test_pause();
 	if (pt->index != rv->idx_base + rv->r.ncmds ||
 	    pt->offset != rv->off_base + rv->r.consumed ||
 	    memcmp(pt->digest.d, rv->digest.d, STREAM_DIGEST_LEN) != 0) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "proto/base/log.h"
+#include "proto/base/testing.h"
 #include "daemon/worker/worker.h"
 
 enum run_result
@@ -195,7 +196,11 @@ worker_handshake(int fd, struct frame_decoder *d, struct ipc_run *run,
 	return ipc_get_run(d->payload, d->hdr.len, run, err, errlen);
 }
 
-/* Test hook: a message type the parent does not know, then silence. */
+/*
+ * Test hook: a message type the parent does not know, then silence.  The
+ * three test flags of a run are set only by a test build's parent
+ * (daemon/daemon.h); a release build compiles none of them.
+ */
 static void
 worker_babble(const char *job)
 {
@@ -232,14 +237,14 @@ worker_main(int foreground, int verbose)
 		return RUN_EXIT_FAILED;
 	}
 	log_fields(run.job, NULL, NULL, NULL);
-	if (run.flags & IPC_RUN_TEST_CRASH) {
+	if (TEST_HOOKS && (run.flags & IPC_RUN_TEST_CRASH)) {
 		log_warnx("job %s: test hook: worker crashes now", run.job);
 		signal(SIGSEGV, SIG_DFL);
 		raise(SIGSEGV);
 	}
-	if (run.flags & IPC_RUN_TEST_BABBLE)
+	if (TEST_HOOKS && (run.flags & IPC_RUN_TEST_BABBLE))
 		worker_babble(run.job);
-	if (run.flags & IPC_RUN_TEST_HANG) {
+	if (TEST_HOOKS && (run.flags & IPC_RUN_TEST_HANG)) {
 		log_warnx("job %s: test hook: worker hangs now", run.job);
 		for (;;)
 			pause();

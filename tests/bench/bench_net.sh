@@ -9,7 +9,10 @@
 #   cut:   the network send through faultproxy, cut once at 50% of the
 #          stream: wall time and the client bytes resent
 # of $BENCH_MIB (1536) MiB of incompressible data, each but the cut
-# $BENCH_REPS (3) times, the best time counting.
+# $BENCH_REPS (3) times, the best time counting.  $BENCH_CKPT_BYTES, if
+# set, is the receiver's checkpoint interval: a test hook
+# (BTRSEND_CKPT_BYTES), so then the bench runs the test build
+# (make TESTING=1), not the release build.
 #
 # The images live in /dev/shm.  Mounted with btrfs's default discard=async,
 # every deleted snapshot is punched out of the image in the background
@@ -18,6 +21,7 @@
 # whichever way ran first.  So the filesystems are mounted nodiscard,
 # one untimed transfer fills the receiving image first, and the ways take
 # turns at going first.
+[ -z "${BENCH_CKPT_BYTES:-}" ] || B=build-test
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/net.sh"
 fixture_init
@@ -45,7 +49,10 @@ sync
 
 port=$NET_PORT
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
-[ -z "$ckpt" ] || export BTRSEND_CKPT_BYTES=$ckpt
+if [ -n "$ckpt" ]; then
+	[ -x "$BTRSENDD" ] || fail "BENCH_CKPT_BYTES needs the test build: make TESTING=1"
+	export BTRSEND_CKPT_BYTES=$ckpt
+fi
 net_start_receiver "$d/recv.conf" "$d/recv.log"
 rpid=$NET_RECV_PID
 net_start_proxy "$d/proxy" -c $((stream / 2)) -m 1 -T 1200

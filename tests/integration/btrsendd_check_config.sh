@@ -4,7 +4,7 @@
 # exits 2.  No filesystem is needed, only the real binary.
 . "$(dirname "$0")/../lib/common.sh"
 
-[ -x "$BTRSENDD" ] || fail "$BTRSENDD not built (make CI=1)"
+[ -x "$BTRSENDD" ] || fail "$BTRSENDD not built (make integration)"
 tmp=$(mktemp -d /tmp/btrsendd-check.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -5,7 +5,7 @@
 # back each time.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
-[ -x "$TOOLS/ckpt_tool" ] || fail "$TOOLS/ckpt_tool missing (make)"
+[ -x "$TOOLS/ckpt_tool" ] || fail "$TOOLS/ckpt_tool missing (make integration)"
 btrfs_fs FS 256M
 name="state of home
 .ckpt"

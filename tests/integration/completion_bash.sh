@@ -6,7 +6,7 @@
 # (as root) from a running daemon's status --json through -s or -f.
 . "$(dirname "$0")/../lib/common.sh"
 
-[ -x "$CTL" ] && [ -x "$BTRSENDD" ] || fail "binaries not built (make CI=1)"
+[ -x "$CTL" ] && [ -x "$BTRSENDD" ] || fail "binaries not built (make integration)"
 tmp=$(mktemp -d /tmp/btrsend-compl.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 

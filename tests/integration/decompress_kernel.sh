@@ -6,7 +6,7 @@
 # decompression throughput per algorithm.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
-[ -x "$TOOLS/encoded_extract" ] || fail "$TOOLS/encoded_extract missing (make)"
+[ -x "$TOOLS/encoded_extract" ] || fail "$TOOLS/encoded_extract missing (make integration)"
 s=$(scratch_dir)
 
 # Compressible but varied: numbered lines with random bytes sprinkled in.

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/scenario.sh"
 
-[ -x "$CTL" ] || fail "$CTL missing (run make first)"
+[ -x "$CTL" ] || fail "$CTL missing (make integration)"
 [ -x "$BIN/tests/test_dump" ] || fail "$BIN/tests/test_dump missing (run make)"
 fixture_init
 S=$(scratch_dir)

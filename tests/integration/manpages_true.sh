@@ -7,7 +7,7 @@
 # back.
 . "$(dirname "$0")/../lib/common.sh"
 
-[ -x "$CTL" ] && [ -x "$BTRSENDD" ] || fail "binaries not built (make CI=1)"
+[ -x "$CTL" ] && [ -x "$BTRSENDD" ] || fail "binaries not built (make integration)"
 command -v man >/dev/null || skip "man not installed (make deps)"
 tmp=$(mktemp -d /tmp/btrsend-man.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

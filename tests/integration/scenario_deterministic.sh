@@ -5,7 +5,7 @@
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 TREECMP=$TOOLS/treecmp
-[ -x "$TREECMP" ] || fail "$TREECMP missing (run make first)"
+[ -x "$TREECMP" ] || fail "$TREECMP missing (make integration)"
 
 btrfs_fs F 1G
 for v in a b c; do

@@ -8,7 +8,7 @@
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 TREECMP=$TOOLS/treecmp
-[ -x "$TREECMP" ] || fail "$TREECMP missing (run make first)"
+[ -x "$TREECMP" ] || fail "$TREECMP missing (make integration)"
 ROUNDS=3
 WORK=$(scratch_dir)
 

@@ -18,7 +18,7 @@ for t in setpriv capsh chattr lsattr; do
 	command -v $t >/dev/null || skip "$t not installed (make deps)"
 done
 TREECMP=$TOOLS/treecmp
-[ -x "$TREECMP" ] && [ -x "$CTL" ] || fail "not built (make CI=1)"
+[ -x "$TREECMP" ] && [ -x "$CTL" ] || fail "not built (make integration)"
 WORK=$(scratch_dir)
 
 unit=$TOP/systemd/btrsendd.service

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
 command -v unshare >/dev/null || skip "unshare not installed (util-linux)"
-[ -x "$CTL" ] || fail "not built (make CI=1)"
+[ -x "$CTL" ] || fail "not built (make integration)"
 WORK=$(scratch_dir)
 btrfs_fs S 256M
 btrfs -q subvolume create "$S/home" || fail "subvolume create"

@@ -19,11 +19,12 @@ command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed (ma
 command -v man >/dev/null || skip "man not installed (make deps)"
 tmp=$(mktemp -d /tmp/btrsend-units.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-san=0
+san=0 testing=0
 [ "$B" = build-san ] && san=1
+[ "$B" = build-test ] && testing=1
 
 mk() {   # mk TARGET VAR=VALUE...: make in the tree, output in $tmp/make.log
-	make -C "$TOP" --no-print-directory SAN=$san "$@" > "$tmp/make.log" 2>&1 || {
+	make -C "$TOP" --no-print-directory SAN=$san TESTING=$testing "$@" > "$tmp/make.log" 2>&1 || {
 		cat "$tmp/make.log" >&2
 		fail "make $*"
 	}

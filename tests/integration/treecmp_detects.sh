@@ -5,7 +5,7 @@
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
 TREECMP=$TOOLS/treecmp
-[ -x "$TREECMP" ] || fail "$TREECMP missing (run make first)"
+[ -x "$TREECMP" ] || fail "$TREECMP missing (make integration)"
 
 btrfs_fs S 1G
 # noatime: reading a copy while changing it must not move its atimes.

@@ -14,9 +14,12 @@
 #                                uuid as its received uuid, or fail
 #
 # Exit codes of a test: 0 pass, 1 fail, 77 skip (never under CI=true).
+#
+# B names the build under test, by default the test build (make
+# TESTING=1): integration tests use its hooks (proto/base/testing.h).
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-B=${B:-build}
+B=${B:-build-test}
 BIN=$TOP/$B
 CTL=$BIN/btrsendctl
 BTRSENDD=$BIN/btrsendd

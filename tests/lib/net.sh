@@ -70,7 +70,8 @@
 #
 # A test needing more keys passes them as LINEs or appends its own
 # blocks (`cat >> FILE`); environment for a daemon goes before the
-# call (`BTRSEND_CKPT_BYTES=... net_start_receiver ...`).
+# call (`BTRSEND_CKPT_BYTES=... net_start_receiver ...`; test hooks like
+# this one work in the test build only, proto/base/testing.h).
 
 NET_CERTS=
 NET_PORT=

@@ -22,7 +22,7 @@ SCENARIO_SEED=${SCENARIO_SEED:-1}
 _sc_need_tools() {
 	local t
 	for t in gen mksock clonerange; do
-		[ -x "$TOOLS/$t" ] || fail "scenario: $TOOLS/$t missing (run make first)"
+		[ -x "$TOOLS/$t" ] || fail "scenario: $TOOLS/$t missing (make integration)"
 	done
 	for t in setfattr setfacl setcap fallocate mknod; do
 		command -v "$t" >/dev/null || fail "scenario: $t not installed (make deps)"
