@@ -23,7 +23,7 @@
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
 #include "engine/apply.h"
-#include "engine/retention.h"
+#include "engine/prune.h"
 #include "engine/snapshot.h"
 #include "proto/stream/digest.h"
 #include "proto/stream/stream.h"
@@ -49,6 +49,12 @@ struct recv {
 	uint64_t idx_base, off_base;
 	uint8_t *raw;                   /* decompressed DATA */
 	ZSTD_DCtx *dctx;
+};
+
+/* Who PRUNE's deletions are reported for. */
+struct recv_pruning {
+	struct recv	*rv;
+	const char	*job;
 };
 
 /* Open (making it if needed) directory name beneath dirfd, no symlinks. */
@@ -172,25 +178,35 @@ recv_list(struct recv *rv, const char *job)
 	return rc;
 }
 
+/* PRUNE's report of each deletion; a failure leaves the snapshot kept. */
+static int
+recv_pruned(const char *name, const char *err, void *arg)
+{
+	const struct recv_pruning *rp = arg;
+
+	if (err != NULL)
+		log_warnx("%s: prune %s: %s", rp->rv->tls.peer, rp->job, err);
+	else
+		log_info("%s: pruned %s/%s by keep-target", rp->rv->tls.peer,
+		    rp->job, name);
+	return 0;
+}
+
 /*
  * PRUNE: keep-target retention over the job's complete snapshots in the
- * client's own area, root/<client>/<job>/.  Partials (writable, or without
- * a received uuid) are never candidates; the newest complete snapshot is
- * pinned (the parent of the next incremental).  The directory is reached
- * through an fd opened without following symlinks, so nothing outside
- * the area can be named.
+ * client's own area, root/<client>/<job>/ (prune_run: partials are never
+ * candidates, the newest complete snapshot is pinned).  The directory is
+ * reached through an fd opened without following symlinks, so nothing
+ * outside the area can be named.
  */
 static int
 recv_prune(struct recv *rv, const struct wire_prune *pr)
 {
-	struct retention_policy pol = { 0 };
-	struct retention_item *items = NULL;
-	struct snap_info *snaps = NULL;
+	struct recv_pruning rp = { rv, pr->job };
+	struct prune_req rq;
+	struct prune_result res = { 0, 0 };
 	struct wire_msg m;
-	static const uint8_t zero[16];
 	char path[64], err[256];
-	size_t n = 0, i, newest = (size_t)-1;
-	uint32_t deleted = 0, kept = 0;
 	int jobfd, rc;
 
 	if ((jobfd = openat(rv->areafd, pr->job, O_RDONLY | O_DIRECTORY |
@@ -204,63 +220,28 @@ recv_prune(struct recv *rv, const struct wire_prune *pr)
 		goto reply;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", jobfd);
-	if (snapshot_list(path, pr->job, &snaps, &n, err, sizeof(err)) == -1) {
+	memset(&rq, 0, sizeof(rq));
+	rq.dir = path;
+	rq.job = pr->job;
+	rq.policy = &pr->keep;
+	rq.now = time(NULL);
+	rq.received = true;
+	rq.deleted = recv_pruned;
+	rq.arg = &rp;
+	rc = prune_run(&rq, &res, err, sizeof(err));
+	close(jobfd);
+	if (rc == -1) {
 		log_warnx("%s: prune %s: %s", rv->tls.peer, pr->job, err);
 		wireio_fail(&rv->w, WIRE_E_INTERNAL, "prune %s: %s", pr->job,
 		    err);
-		close(jobfd);
 		return -1;
 	}
-	pol.hourly = pr->hourly;
-	pol.daily = pr->daily;
-	pol.weekly = pr->weekly;
-	pol.monthly = pr->monthly;
-	pol.yearly = pr->yearly;
-	pol.min_age = (int64_t)pr->min_age;
-	items = xcalloc(n + 1, sizeof(*items));
-	for (i = 0; i < n; i++) {
-		items[i].time = snaps[i].time;
-		if (!snaps[i].read_only ||
-		    memcmp(snaps[i].received_uuid, zero, 16) == 0) {
-			items[i].pinned = 1;    /* a partial: not ours to judge */
-			continue;
-		}
-		if (newest == (size_t)-1 ||
-		    snap_info_cmp(&snaps[i], &snaps[newest]) > 0)
-			newest = i;
-	}
-	if (newest != (size_t)-1)
-		items[newest].pinned = 1;
-	retention_apply(&pol, time(NULL), items, n);
-	for (i = 0; i < n; i++) {
-		if (!snaps[i].read_only ||
-		    memcmp(snaps[i].received_uuid, zero, 16) == 0)
-			continue;
-		if (items[i].keep != 0) {
-			kept++;
-			continue;
-		}
-		if (snapshot_delete(path, snaps[i].name, 0, err,
-		    sizeof(err)) == -1) {
-			log_warnx("%s: prune %s: %s", rv->tls.peer, pr->job,
-			    err);
-			kept++;
-			continue;
-		}
-		log_info("%s: pruned %s/%s by keep-target", rv->tls.peer,
-		    pr->job, snaps[i].name);
-		deleted++;
-	}
-	close(jobfd);
 reply:
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_PRUNE_REPLY;
-	m.u.prune_reply.deleted = deleted;
-	m.u.prune_reply.kept = kept;
-	rc = wireio_send(&rv->w, &m);
-	free(items);
-	free(snaps);
-	return rc;
+	m.u.prune_reply.deleted = res.deleted;
+	m.u.prune_reply.kept = res.kept;
+	return wireio_send(&rv->w, &m);
 }
 
 static void

@@ -146,26 +146,26 @@ ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
 	ipc_str(b, r->source);
 	ipc_str(b, r->snapshot_dir);
 	ipc_u64(b, (uint64_t)r->now);
-	ipc_u8(b, r->keep_set != 0);
-	ipc_u32(b, r->hourly);
-	ipc_u32(b, r->daily);
-	ipc_u32(b, r->weekly);
-	ipc_u32(b, r->monthly);
-	ipc_u32(b, r->yearly);
-	ipc_u64(b, (uint64_t)r->min_age);
+	ipc_u8(b, r->keep_source.set != 0);
+	ipc_u32(b, r->keep_source.hourly);
+	ipc_u32(b, r->keep_source.daily);
+	ipc_u32(b, r->keep_source.weekly);
+	ipc_u32(b, r->keep_source.monthly);
+	ipc_u32(b, r->keep_source.yearly);
+	ipc_u64(b, r->keep_source.min_age);
 	ipc_u32(b, r->flags);
 	ipc_str(b, r->tls_certificate);
 	ipc_str(b, r->tls_key);
 	ipc_str(b, r->tls_ca);
 	ipc_u32(b, r->proto);
 	ipc_u8(b, r->compressed_data);
-	ipc_u8(b, r->tkeep_set);
-	ipc_u32(b, r->thourly);
-	ipc_u32(b, r->tdaily);
-	ipc_u32(b, r->tweekly);
-	ipc_u32(b, r->tmonthly);
-	ipc_u32(b, r->tyearly);
-	ipc_u64(b, (uint64_t)r->tmin_age);
+	ipc_u8(b, r->keep_target.set);
+	ipc_u32(b, r->keep_target.hourly);
+	ipc_u32(b, r->keep_target.daily);
+	ipc_u32(b, r->keep_target.weekly);
+	ipc_u32(b, r->keep_target.monthly);
+	ipc_u32(b, r->keep_target.yearly);
+	ipc_u64(b, r->keep_target.min_age);
 	n = r->ntargets < IPC_TARGETS_MAX ? r->ntargets : IPC_TARGETS_MAX;
 	ipc_u32(b, n);
 	for (i = 0; i < n; i++) {
@@ -365,26 +365,26 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 	run->source = rd_str(&r);
 	run->snapshot_dir = rd_str(&r);
 	run->now = (int64_t)rd_u64(&r);
-	run->keep_set = rd_u8(&r);
-	run->hourly = rd_u32(&r);
-	run->daily = rd_u32(&r);
-	run->weekly = rd_u32(&r);
-	run->monthly = rd_u32(&r);
-	run->yearly = rd_u32(&r);
-	run->min_age = (int64_t)rd_u64(&r);
+	run->keep_source.set = rd_u8(&r);
+	run->keep_source.hourly = rd_u32(&r);
+	run->keep_source.daily = rd_u32(&r);
+	run->keep_source.weekly = rd_u32(&r);
+	run->keep_source.monthly = rd_u32(&r);
+	run->keep_source.yearly = rd_u32(&r);
+	run->keep_source.min_age = rd_u64(&r);
 	run->flags = rd_u32(&r);
 	run->tls_certificate = rd_str(&r);
 	run->tls_key = rd_str(&r);
 	run->tls_ca = rd_str(&r);
 	run->proto = rd_u32(&r);
 	run->compressed_data = rd_u8(&r);
-	run->tkeep_set = rd_u8(&r);
-	run->thourly = rd_u32(&r);
-	run->tdaily = rd_u32(&r);
-	run->tweekly = rd_u32(&r);
-	run->tmonthly = rd_u32(&r);
-	run->tyearly = rd_u32(&r);
-	run->tmin_age = (int64_t)rd_u64(&r);
+	run->keep_target.set = rd_u8(&r);
+	run->keep_target.hourly = rd_u32(&r);
+	run->keep_target.daily = rd_u32(&r);
+	run->keep_target.weekly = rd_u32(&r);
+	run->keep_target.monthly = rd_u32(&r);
+	run->keep_target.yearly = rd_u32(&r);
+	run->keep_target.min_age = rd_u64(&r);
 	run->ntargets = rd_u32(&r);
 	if (run->ntargets > IPC_TARGETS_MAX) {
 		frame_errf(err, errlen, "ipc run: %u targets", run->ntargets);
@@ -411,8 +411,8 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 			frame_errf(err, errlen, "ipc run: invalid target %u", i);
 			goto fail;
 		}
-	if (run->keep_set > 1 || run->tkeep_set > 1 || run->proto > 3 ||
-	    run->compressed_data > 1 || run->job[0] == '\0' ||
+	if (run->keep_source.set > 1 || run->keep_target.set > 1 ||
+	    run->proto > 3 || run->compressed_data > 1 || run->job[0] == '\0' ||
 	    run->source[0] != '/' || run->snapshot_dir[0] != '/') {
 		frame_errf(err, errlen, "ipc run: invalid job description");
 		goto fail;

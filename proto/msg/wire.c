@@ -285,12 +285,12 @@ wr_payload(struct wr *w, const struct wire_msg *m)
 		break;
 	case WIRE_PRUNE:
 		wr_name(w, m->u.prune.job, "bad job name");
-		wr_u32(w, m->u.prune.hourly);
-		wr_u32(w, m->u.prune.daily);
-		wr_u32(w, m->u.prune.weekly);
-		wr_u32(w, m->u.prune.monthly);
-		wr_u32(w, m->u.prune.yearly);
-		wr_u64(w, m->u.prune.min_age);
+		wr_u32(w, m->u.prune.keep.hourly);
+		wr_u32(w, m->u.prune.keep.daily);
+		wr_u32(w, m->u.prune.keep.weekly);
+		wr_u32(w, m->u.prune.keep.monthly);
+		wr_u32(w, m->u.prune.keep.yearly);
+		wr_u64(w, m->u.prune.keep.min_age);
 		break;
 	case WIRE_PRUNE_REPLY:
 		wr_u32(w, m->u.prune_reply.deleted);
@@ -622,12 +622,12 @@ rd_payload(struct rd *r, const struct frame_hdr *h, struct wire_msg *m)
 		break;
 	case WIRE_PRUNE:
 		rd_name(r, m->u.prune.job, "job name");
-		m->u.prune.hourly = rd_u32(r, "hourly");
-		m->u.prune.daily = rd_u32(r, "daily");
-		m->u.prune.weekly = rd_u32(r, "weekly");
-		m->u.prune.monthly = rd_u32(r, "monthly");
-		m->u.prune.yearly = rd_u32(r, "yearly");
-		m->u.prune.min_age = rd_u64(r, "min-age");
+		m->u.prune.keep.hourly = rd_u32(r, "hourly");
+		m->u.prune.keep.daily = rd_u32(r, "daily");
+		m->u.prune.keep.weekly = rd_u32(r, "weekly");
+		m->u.prune.keep.monthly = rd_u32(r, "monthly");
+		m->u.prune.keep.yearly = rd_u32(r, "yearly");
+		m->u.prune.keep.min_age = rd_u64(r, "min-age");
 		break;
 	case WIRE_PRUNE_REPLY:
 		m->u.prune_reply.deleted = rd_u32(r, "deleted");
