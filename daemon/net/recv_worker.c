@@ -23,6 +23,7 @@
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
 #include "engine/apply.h"
+#include "engine/apply_feed.h"
 #include "engine/prune.h"
 #include "engine/snapshot.h"
 #include "proto/stream/digest.h"
@@ -38,15 +39,9 @@ struct recv {
 	char job[WIRE_NAME_MAX + 1];
 	struct wire_begin begin;
 	struct apply *a;
-	struct stream_reader r;
-	struct stream_digest digest;
+	struct apply_feed f;
 	uint64_t last_ckpt;             /* offset of the last checkpoint asked */
 	uint64_t durable;               /* offset of the last one acked */
-	bool first_cmd_seen;
-	/* Resumed: the reader starts at a synthetic header, so its
-	 * indexes and offsets are shifted from the stream's. */
-	bool resumed;
-	uint64_t idx_base, off_base;
 	uint8_t *raw;                   /* decompressed DATA */
 	ZSTD_DCtx *dctx;
 };
@@ -251,7 +246,7 @@ recv_end_transfer(struct recv *rv)
 		apply_free(rv->a);
 		rv->a = NULL;
 	}
-	stream_reader_free(&rv->r);
+	apply_feed_free(&rv->f);
 	if (rv->jobfd != -1)
 		close(rv->jobfd);
 	rv->jobfd = -1;
@@ -339,19 +334,13 @@ recv_wait_partial(struct recv *rv)
 	return -1;
 }
 
-/*
- * A partial of the same stream: resume at its checkpoint.  The reader
- * gets a synthetic stream header so that it parses the commands that
- * follow; their indexes and offsets are shifted back to the stream's.
- */
+/* A partial of the same stream: resume at its checkpoint. */
 static int
 recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
 {
 	struct checkpoint ck;
-	uint8_t hdr[STREAM_HEADER_LEN];
 	char err[256];
 	const char *why;
-	uint32_t v;
 	int r;
 
 	if (recv_wait_partial(rv) == -1)
@@ -383,23 +372,16 @@ recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
 	}
 	return 0;
 resume:
-	if (apply_resume(rv->a, &ck) == -1) {
+	switch (apply_feed_resume(&rv->f, &ck)) {
+	case APPLY_FEED_MORE:
+		break;
+	case APPLY_FEED_EAPPLY:
 		wireio_fail(&rv->w, WIRE_E_APPLY, "resume: %s",
 		    apply_error(rv->a));
 		return -1;
-	}
-	memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
-	v = ck.id.version;
-	hdr[13] = v & 0xff;
-	hdr[14] = (v >> 8) & 0xff;
-	hdr[15] = (v >> 16) & 0xff;
-	hdr[16] = (v >> 24) & 0xff;
-	if (stream_reader_feed(&rv->r, hdr, sizeof(hdr)) == -1)
+	default:
 		return -1;
-	rv->resumed = rv->first_cmd_seen = true;
-	rv->idx_base = ck.ncmds;
-	rv->off_base = ck.offset - STREAM_HEADER_LEN;
-	rv->digest = ck.digest;
+	}
 	rv->last_ckpt = rv->durable = ck.offset;
 	br->status = WIRE_BEGIN_RESUME;
 	br->point.index = ck.ncmds;
@@ -428,6 +410,29 @@ recv_tell_params(struct recv *rv)
 	return rc;
 }
 
+/* The stream must create the subvolume BEGIN announced, nothing else. */
+static int
+recv_check_first(const struct stream_cmd *c, void *arg)
+{
+	struct recv *rv = arg;
+	const uint8_t *name;
+	uint32_t len;
+	uint8_t uuid[16];
+
+	if ((c->type != SEND_C_SUBVOL && c->type != SEND_C_SNAPSHOT) ||
+	    stream_get_bytes(c, SEND_A_PATH, &name, &len) == -1 ||
+	    stream_get_uuid(c, SEND_A_UUID, uuid) == -1 ||
+	    len != strlen(rv->begin.name) ||
+	    memcmp(name, rv->begin.name, len) != 0 ||
+	    memcmp(uuid, rv->begin.id.snap.uuid, 16) != 0) {
+		wireio_fail(&rv->w, WIRE_E_DENIED, "command %" PRIu64 ": the "
+		    "stream does not create the announced subvolume '%s'",
+		    c->index, rv->begin.name);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 recv_begin(struct recv *rv, struct wire_msg *req)
 {
@@ -446,49 +451,24 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	o.ckpt_bytes = UINT64_MAX;      /* we decide, to ack after each */
 	o.ckpt_msecs = UINT32_MAX;
 	if ((rv->a = apply_new(rv->jobfd, &o)) == NULL ||
-	    stream_reader_init(&rv->r, NULL) == -1) {
+	    apply_feed_init(&rv->f, rv->a) == -1) {
 		wireio_fail(&rv->w, WIRE_E_RESOURCE, "apply engine: %s",
 		    strerror(errno));
 		return -1;
 	}
 	if (recv_tell_params(rv) == -1)
 		return -1;
-	stream_digest_init(&rv->digest);
+	rv->f.first = recv_check_first;
+	rv->f.arg = rv;
 	rv->last_ckpt = rv->durable = 0;
-	rv->first_cmd_seen = false;
-	rv->resumed = false;
-	rv->idx_base = rv->off_base = 0;
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_BEGIN_REPLY;
 	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
 	if (recv_try_resume(rv, &m.u.begin_reply) == -1)
 		return -1;
 	log_info("%s: receiving %s/%s%s", rv->tls.peer, rv->begin.job,
-	    rv->begin.name, rv->resumed ? " (resumed)" : "");
+	    rv->begin.name, rv->f.resumed ? " (resumed)" : "");
 	return wireio_send(&rv->w, &m);
-}
-
-/* The stream must create the subvolume BEGIN announced, nothing else. */
-static int
-recv_check_first(struct recv *rv, const struct stream_cmd *c)
-{
-	const uint8_t *name;
-	uint32_t len;
-	uint8_t uuid[16];
-
-	if ((c->type != SEND_C_SUBVOL && c->type != SEND_C_SNAPSHOT) ||
-	    stream_get_bytes(c, SEND_A_PATH, &name, &len) == -1 ||
-	    stream_get_uuid(c, SEND_A_UUID, uuid) == -1 ||
-	    len != strlen(rv->begin.name) ||
-	    memcmp(name, rv->begin.name, len) != 0 ||
-	    memcmp(uuid, rv->begin.id.snap.uuid, 16) != 0) {
-		wireio_fail(&rv->w, WIRE_E_DENIED, "command %" PRIu64 ": the "
-		    "stream does not create the announced subvolume '%s'",
-		    c->index, rv->begin.name);
-		return -1;
-	}
-	rv->first_cmd_seen = true;
-	return 0;
 }
 
 /* An ACK for every checkpoint that became durable in the background. */
@@ -529,7 +509,7 @@ recv_acks(struct recv *rv)
 static int
 recv_checkpoint(struct recv *rv)
 {
-	uint64_t at = rv->off_base + rv->r.consumed;
+	uint64_t at = apply_feed_offset(&rv->f);
 	bool due = at - rv->last_ckpt >= rv->p->ckpt_bytes / 2;
 	bool wait = at - rv->durable >= rv->p->ckpt_bytes;
 
@@ -544,68 +524,36 @@ recv_checkpoint(struct recv *rv)
 	return recv_acks(rv);
 }
 
+/* What a feed that stopped means for the sender; always -1. */
 static int
-recv_stream_error(struct recv *rv)
+recv_feed_failed(struct recv *rv, enum apply_feed_status st)
 {
-	const struct stream_error *e = &rv->r.err;
+	const struct stream_error *e = &rv->f.r.err;
 
-	/* The reader counts from the resume point; the stream from 0. */
-	apply_abort(rv->a, true);
-	wireio_fail(&rv->w, WIRE_E_STREAM, "command %" PRIu64 " at byte "
-	    "offset %" PRIu64 ": %s", rv->idx_base + e->index,
-	    rv->off_base + e->offset, e->msg);
-	return -1;
-}
-
-/* Apply every whole command buffered.  0 or -1. */
-static int
-recv_drain(struct recv *rv)
-{
-	struct stream_cmd c;
-	uint8_t hdr[STREAM_HEADER_LEN];
-	uint32_t v;
-
-	for (;;) {
-		switch (stream_reader_next(&rv->r, &c)) {
-		case STREAM_NEED_MORE:
-		case STREAM_DONE:
-			return 0;
-		case STREAM_ERROR:
-			return recv_stream_error(rv);
-		case STREAM_HEADER:
-			if (rv->resumed && rv->r.nstreams == 1)
-				break;  /* our synthetic one */
-			memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
-			v = rv->r.version;
-			hdr[13] = v & 0xff;
-			hdr[14] = (v >> 8) & 0xff;
-			hdr[15] = (v >> 16) & 0xff;
-			hdr[16] = (v >> 24) & 0xff;
-			stream_digest_add(&rv->digest, hdr, sizeof(hdr));
-			if (apply_header(rv->a, hdr, sizeof(hdr), rv->off_base +
-			    rv->r.consumed - STREAM_HEADER_LEN) == -1)
-				goto fail;
-			break;
-		case STREAM_CMD:
-			c.index += rv->idx_base;
-			c.offset += rv->off_base;
-			if (!rv->first_cmd_seen && recv_check_first(rv, &c) == -1)
-				return -1;
-			stream_digest_add(&rv->digest, c.raw,
-			    STREAM_CMD_HEADER_LEN);
-			if (apply_cmd(rv->a, &c) == -1)
-				goto fail;
-			break;
-		}
+	switch (st) {
+	case APPLY_FEED_ESTREAM:
+		/* The reader counts from the resume point; the stream from 0. */
+		apply_abort(rv->a, true);
+		wireio_fail(&rv->w, WIRE_E_STREAM, "command %" PRIu64 " at "
+		    "byte offset %" PRIu64 ": %s", rv->f.idx_base + e->index,
+		    rv->f.off_base + e->offset, e->msg);
+		break;
+	case APPLY_FEED_EAPPLY:
+		wireio_fail(&rv->w, WIRE_E_APPLY, "%s", apply_error(rv->a));
+		break;
+	case APPLY_FEED_ENOMEM:
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
+		break;
+	default:
+		break;          /* the check said why */
 	}
-fail:
-	wireio_fail(&rv->w, WIRE_E_APPLY, "%s", apply_error(rv->a));
 	return -1;
 }
 
 static int
 recv_data(struct recv *rv, const struct wire_data *d)
 {
+	enum apply_feed_status st;
 	const uint8_t *p = d->body;
 	char err[256];
 
@@ -617,17 +565,10 @@ recv_data(struct recv *rv, const struct wire_data *d)
 		}
 		p = rv->raw;
 	}
-	/* parsed where it lies: the payload outlives the drain */
-	if (stream_reader_lend(&rv->r, p, d->raw_len) == -1) {
-		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
-		return -1;
-	}
-	if (recv_drain(rv) == -1)
-		return -1;
-	if (stream_reader_keep(&rv->r) == -1) {
-		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
-		return -1;
-	}
+	/* parsed where it lies: the payload outlives the feed */
+	st = apply_feed_lend(&rv->f, p, d->raw_len);
+	if (st != APPLY_FEED_MORE && st != APPLY_FEED_DONE)
+		return recv_feed_failed(rv, st);
 	return recv_checkpoint(rv);
 }
 
@@ -794,20 +735,21 @@ done:
 static int
 recv_end(struct recv *rv, const struct wire_point *pt)
 {
+	enum apply_feed_status st;
 	struct wire_msg m;
 
-	stream_reader_eof(&rv->r);
-	if (recv_drain(rv) == -1)
-		return -1;
+	st = apply_feed_eof(&rv->f);
+	if (st != APPLY_FEED_MORE && st != APPLY_FEED_DONE)
+		return recv_feed_failed(rv, st);
 	recv_test_pause();
-	if (pt->index != rv->idx_base + rv->r.ncmds ||
-	    pt->offset != rv->off_base + rv->r.consumed ||
-	    memcmp(pt->digest.d, rv->digest.d, STREAM_DIGEST_LEN) != 0) {
+	if (pt->index != apply_feed_ncmds(&rv->f) ||
+	    pt->offset != apply_feed_offset(&rv->f) ||
+	    memcmp(pt->digest.d, rv->f.digest.d, STREAM_DIGEST_LEN) != 0) {
 		wireio_fail(&rv->w, WIRE_E_STREAM, "end: the sender's totals "
 		    "(%" PRIu64 " commands, %" PRIu64 " bytes) or digest differ "
 		    "from what arrived (%" PRIu64 ", %" PRIu64 ")", pt->index,
-		    pt->offset, rv->idx_base + rv->r.ncmds,
-	    rv->off_base + rv->r.consumed);
+		    pt->offset, apply_feed_ncmds(&rv->f),
+		    apply_feed_offset(&rv->f));
 		return -1;
 	}
 	if (apply_finish(rv->a) == -1 || apply_nfinished(rv->a) != 1) {
@@ -917,7 +859,7 @@ recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
 	if (rv.a != NULL && apply_finish(rv.a) == -1)
 		log_info("%s: partial %s kept for resume at command %" PRIu64
 		    ", byte %" PRIu64, rv.tls.peer, rv.begin.name,
-		    rv.idx_base + rv.r.ncmds, rv.off_base + rv.r.consumed);
+		    apply_feed_ncmds(&rv.f), apply_feed_offset(&rv.f));
 done:
 	recv_end_transfer(&rv);
 	if (rv.w.in != NULL)
