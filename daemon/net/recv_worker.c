@@ -24,6 +24,7 @@
 #include "daemon/net/wireio.h"
 #include "engine/apply.h"
 #include "engine/apply_feed.h"
+#include "engine/partial.h"
 #include "engine/prune.h"
 #include "engine/snapshot.h"
 #include "proto/stream/digest.h"
@@ -86,16 +87,13 @@ recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p)
 	p->point.digest = ck->digest;
 }
 
-/* Partials of the job: ".btrsend-partial.NAME.state" beside each. */
+/* Partials of the job: those with a state file (their checkpoint). */
 static void
 recv_list_partials(struct recv *rv, int jobfd, struct wire_list_reply *l)
 {
-	static const char pre[] = APPLY_STAGING_PREFIX;
-	static const char suf[] = APPLY_STATE_SUFFIX;
 	struct checkpoint ck;
 	struct dirent *de;
 	char name[NAME_MAX + 1], err[256];
-	size_t len;
 	DIR *d;
 	int fd;
 
@@ -106,15 +104,8 @@ recv_list_partials(struct recv *rv, int jobfd, struct wire_list_reply *l)
 		return;
 	}
 	while ((de = readdir(d)) != NULL && l->npartials < WIRE_PARTIALS_MAX) {
-		len = strlen(de->d_name);
-		if (len <= sizeof(pre) - 1 + sizeof(suf) - 1 ||
-		    strncmp(de->d_name, pre, sizeof(pre) - 1) != 0 ||
-		    strcmp(de->d_name + len - (sizeof(suf) - 1), suf) != 0)
-			continue;
-		snprintf(name, sizeof(name), "%.*s", (int)(len -
-		    (sizeof(pre) - 1) - (sizeof(suf) - 1)),
-		    de->d_name + sizeof(pre) - 1);
-		if (!wire_name_valid(name))
+		if (partial_owner(de->d_name, name) != PARTIAL_STATE ||
+		    !wire_name_valid(name))
 			continue;
 		if (apply_find_checkpoint(jobfd, name, &ck, err,
 		    sizeof(err)) != 0) {
@@ -310,11 +301,9 @@ static int
 recv_wait_partial(struct recv *rv)
 {
 	char name[NAME_MAX + 1];
-	int fd, n, i;
+	int fd, i;
 
-	n = snprintf(name, sizeof(name), "%s%s%s", APPLY_STAGING_PREFIX,
-	    rv->begin.name, APPLY_PROGRESS_SUFFIX);
-	if (n < 0 || (size_t)n >= sizeof(name))
+	if (partial_name(rv->begin.name, PARTIAL_PROGRESS, name) == -1)
 		return 0;
 	fd = openat(rv->jobfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
@@ -589,52 +578,6 @@ recv_test_pause(void)
 	sleep((unsigned)atoi(v));
 }
 
-/* The snapshot name an entry of a job directory belongs to, or -1. */
-static int
-recv_partial_owner(const char *ent, char name[NAME_MAX + 1])
-{
-	static const char *const sufs[] = { APPLY_STATE_SUFFIX,
-	    APPLY_PROGRESS_SUFFIX, APPLY_FLAGS_SUFFIX };
-	const size_t cl = sizeof(APPLY_CKPT_PREFIX) - 1;
-	size_t len, sl, i;
-
-	if (strncmp(ent, APPLY_STAGING_PREFIX,
-	    sizeof(APPLY_STAGING_PREFIX) - 1) == 0)
-		ent += sizeof(APPLY_STAGING_PREFIX) - 1;
-	else if (strncmp(ent, APPLY_CKPT_PREFIX, cl) == 0 &&
-	    (ent[cl] == '0' || ent[cl] == '1') && ent[cl + 1] == '.')
-		ent += cl + 2;
-	else
-		return -1;
-	len = strlen(ent);
-	for (i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++) {
-		sl = strlen(sufs[i]);
-		if (len > sl && strcmp(ent + len - sl, sufs[i]) == 0) {
-			len -= sl;
-			break;
-		}
-	}
-	if (len == 0 || len > NAME_MAX)
-		return -1;
-	memcpy(name, ent, len);
-	name[len] = '\0';
-	return 0;
-}
-
-bool
-recv_stale_partial(const char *ent, const char *job, const char *done,
-    char *name)
-{
-	struct snap_info d, s;
-
-	memset(&d, 0, sizeof(d));
-	memset(&s, 0, sizeof(s));
-	return snap_name_parse(done, job, &d.time, &d.seq) == 0 &&
-	    recv_partial_owner(ent, name) == 0 &&
-	    snap_name_parse(name, job, &s.time, &s.seq) == 0 &&
-	    snap_info_cmp(&s, &d) < 0;
-}
-
 /*
  * Discard one stale partial, unless a worker holds its lock (the apply
  * engine's progress file): then it is being written and is not ours.
@@ -647,11 +590,9 @@ static void
 recv_discard_stale(struct recv *rv, struct apply *a, const char *name)
 {
 	char lock[NAME_MAX + 1];
-	int fd, n;
+	int fd;
 
-	n = snprintf(lock, sizeof(lock), "%s%s%s", APPLY_STAGING_PREFIX, name,
-	    APPLY_PROGRESS_SUFFIX);
-	if (n < 0 || (size_t)n >= sizeof(lock))
+	if (partial_name(name, PARTIAL_PROGRESS, lock) == -1)
 		return;
 	fd = openat(rv->jobfd, lock, O_RDONLY | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
@@ -689,34 +630,14 @@ recv_sweep_stale(struct recv *rv)
 {
 	struct apply_opts o;
 	struct apply *a = NULL;
-	struct dirent *de;
 	char (*names)[NAME_MAX + 1] = NULL;
-	char name[NAME_MAX + 1];
-	size_t n = 0, cap = 0, i;
-	DIR *d = NULL;
-	int fd;
+	size_t n = 0, i;
 
-	if ((fd = dup(rv->jobfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
+	if (partial_list_stale(rv->jobfd, rv->begin.job, rv->begin.name,
+	    &names, &n) == -1) {
 		log_warn("%s: stale partials of %s", rv->tls.peer, rv->begin.job);
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (!recv_stale_partial(de->d_name, rv->begin.job,
-		    rv->begin.name, name))
-			continue;
-		for (i = 0; i < n && strcmp(names[i], name) != 0; i++)
-			;
-		if (i < n)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4;
-			names = xrealloc(names, cap * sizeof(*names));
-		}
-		memcpy(names[n++], name, sizeof(name));
-	}
-	closedir(d);
 	if (n == 0)
 		goto done;
 	memset(&o, 0, sizeof(o));
