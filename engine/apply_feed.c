@@ -74,7 +74,8 @@ feed_header(struct apply_feed *f)
 	if (f->resumed && f->r.nstreams == 1)
 		return 0;       /* the synthetic one */
 	stream_header_encode(hdr, f->r.version);
-	stream_digest_add(&f->digest, hdr, sizeof(hdr));
+	if (f->keep_digest)
+		stream_digest_add(&f->digest, hdr, sizeof(hdr));
 	return apply_header(f->a, hdr, sizeof(hdr), f->off_base +
 	    f->r.consumed - STREAM_HEADER_LEN);
 }
@@ -103,8 +104,9 @@ apply_feed_drain(struct apply_feed *f)
 			    f->first(&c, f->arg) == -1)
 				return APPLY_FEED_ESTOP;
 			f->first_seen = true;
-			stream_digest_add(&f->digest, c.raw,
-			    STREAM_CMD_HEADER_LEN);
+			if (f->keep_digest)
+				stream_digest_add(&f->digest, c.raw,
+				    STREAM_CMD_HEADER_LEN);
 			if (apply_cmd(f->a, &c) == -1)
 				return APPLY_FEED_EAPPLY;
 			feed_drop_consumed(f);

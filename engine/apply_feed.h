@@ -2,7 +2,7 @@
  * Feeding a send stream into the apply engine: the one loop that takes
  * whole commands from a stream_reader and hands them, with every stream
  * header, to apply_header and apply_cmd in the stream's own numbering,
- * keeping the running digest of what was fed.
+ * keeping, if asked, the running digest of what was fed.
  *
  * btrsendctl receive feeds a file or pipe (apply_feed_fd: a regular file
  * is mapped and parsed in place).  The network receiver lends each DATA
@@ -36,7 +36,13 @@ enum apply_feed_status {
 struct apply_feed {
 	struct apply	*a;		/* the caller's */
 	struct stream_reader r;
-	struct stream_digest digest;	/* of the stream from its byte 0 */
+	/*
+	 * keep_digest: keep the running digest of the stream from its byte
+	 * 0 (a network receiver checks END against it); it costs a hash per
+	 * command, so btrsendctl receive does not.
+	 */
+	bool		 keep_digest;
+	struct stream_digest digest;
 	/*
 	 * Resumed (apply_feed_resume): the reader starts at a synthetic
 	 * header, so its indexes and offsets are the stream's minus these.
@@ -54,7 +60,7 @@ struct apply_feed {
 	size_t		 maplen, dropped;
 };
 
-/* 0, or -1 (ENOMEM).  f->first and f->arg may be set afterwards. */
+/* 0, or -1 (ENOMEM).  Set keep_digest, first and arg afterwards. */
 int	apply_feed_init(struct apply_feed *f, struct apply *a);
 /* The reader and any mapping; not the apply engine.  Safe on zeroes. */
 void	apply_feed_free(struct apply_feed *f);

@@ -447,6 +447,7 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	}
 	if (recv_tell_params(rv) == -1)
 		return -1;
+	rv->f.keep_digest = true;
 	rv->f.first = recv_check_first;
 	rv->f.arg = rv;
 	rv->last_ckpt = rv->durable = 0;

@@ -85,6 +85,7 @@ test_lend(void **state)
 	len = stream_make(buf, sizeof(buf));
 	assert_non_null(a = apply_new(dirfd, NULL));
 	assert_int_equal(apply_feed_init(&f, a), 0);
+	f.keep_digest = true;
 	f.first = refuse;
 	assert_int_equal(apply_feed_lend(&f, buf, 10), APPLY_FEED_MORE);
 	assert_int_equal(apply_feed_lend(&f, buf + 10, STREAM_HEADER_LEN),
