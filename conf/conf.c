@@ -122,8 +122,8 @@ conf_addr_eq(const struct conf_addr *a, const struct conf_addr *b)
 }
 
 static int
-conf_retention_eq(const struct conf_retention *a,
-    const struct conf_retention *b)
+conf_retention_eq(const struct retention_policy *a,
+    const struct retention_policy *b)
 {
 	return a->set == b->set && a->hourly == b->hourly &&
 	    a->daily == b->daily && a->weekly == b->weekly &&

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "proto/base/types.h"
+
 #define CONF_DEFAULT_PATH          "/etc/btrsend/btrsend.conf"
 #define CONF_DEFAULT_STATE_DIR     "/var/lib/btrsend"
 #define CONF_DEFAULT_SOCKET        "/run/btrsend/control.sock"
@@ -54,22 +56,6 @@ struct conf_schedule {
 	int		 minute;	/* 0..59, in conf->timezone */
 };
 
-/*
- * How many snapshots to keep per calendar bucket (the newest of each
- * hour/day/ISO week/month/year), plus everything younger than min_age.
- * set == 0: no block was given, nothing is ever pruned.  When set, at least
- * one count or min_age is non-zero.
- */
-struct conf_retention {
-	int		 set;
-	uint32_t	 hourly;
-	uint32_t	 daily;
-	uint32_t	 weekly;
-	uint32_t	 monthly;
-	uint32_t	 yearly;
-	uint64_t	 min_age;	/* seconds, 0 = none */
-};
-
 struct conf_target {
 	char		*name;		/* the block's NAME, [A-Za-z0-9_-]+ */
 	struct conf_addr address;	/* required */
@@ -89,8 +75,8 @@ struct conf_job {
 	size_t		 nsend_to;
 	enum conf_protocol protocol;	/* send stream version */
 	int		 compressed_data; /* pass compressed extents as is */
-	struct conf_retention keep_source;
-	struct conf_retention keep_target;
+	struct retention_policy keep_source;
+	struct retention_policy keep_target;
 	char		*on_success;	/* command run after success, or NULL */
 	char		*on_failure;	/* command run after failure, or NULL */
 };

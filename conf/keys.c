@@ -94,16 +94,16 @@ static const struct conf_kw job_kw[] = {
 static const struct conf_table job_table = TABLE(job_kw);
 
 static const struct conf_kw retention_kw[] = {
-	{ "daily", kw_count, offsetof(struct conf_retention, daily), NULL, 0 },
-	{ "hourly", kw_count, offsetof(struct conf_retention, hourly), NULL,
+	{ "daily", kw_count, offsetof(struct retention_policy, daily), NULL, 0 },
+	{ "hourly", kw_count, offsetof(struct retention_policy, hourly), NULL,
 	  0 },
-	{ "min-age", kw_duration, offsetof(struct conf_retention, min_age),
+	{ "min-age", kw_duration, offsetof(struct retention_policy, min_age),
 	  NULL, 0 },
-	{ "monthly", kw_count, offsetof(struct conf_retention, monthly), NULL,
+	{ "monthly", kw_count, offsetof(struct retention_policy, monthly), NULL,
 	  0 },
-	{ "weekly", kw_count, offsetof(struct conf_retention, weekly), NULL,
+	{ "weekly", kw_count, offsetof(struct retention_policy, weekly), NULL,
 	  0 },
-	{ "yearly", kw_count, offsetof(struct conf_retention, yearly), NULL,
+	{ "yearly", kw_count, offsetof(struct retention_policy, yearly), NULL,
 	  0 },
 };
 static const struct conf_table retention_table = TABLE(retention_kw);
@@ -639,7 +639,7 @@ static int
 kw_retention(struct conf_parser *p, const struct conf_kw *kw, void *obj,
     const struct conf_loc *kwloc)
 {
-	struct conf_retention *r = FIELD(obj, kw, struct conf_retention);
+	struct retention_policy *r = FIELD(obj, kw, struct retention_policy);
 	size_t i, nerr = p->errs->n + p->errs->dropped;
 	struct conf_block b;
 	int any = 0;

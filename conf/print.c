@@ -105,7 +105,7 @@ print_schedule(FILE *f, const struct conf_schedule *s)
 }
 
 static void
-print_retention(FILE *f, const char *key, const struct conf_retention *r)
+print_retention(FILE *f, const char *key, const struct retention_policy *r)
 {
 	char buf[32];
 

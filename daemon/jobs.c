@@ -253,15 +253,11 @@ job_finished(struct child *c, int wstatus)
 static int
 job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 {
-	const struct conf_retention *k = &cj->keep_source;
 	struct ipc_run run = {
 		.job = cj->name, .source = cj->source,
 		.snapshot_dir = cj->snapshot_dir, .now = now,
-		.keep_set = k->set, .hourly = k->hourly, .daily = k->daily,
-		.weekly = k->weekly, .monthly = k->monthly,
-		.yearly = k->yearly, .min_age = (int64_t)k->min_age,
+		.keep_source = cj->keep_source, .keep_target = cj->keep_target,
 	};
-	const struct conf_retention *kt = &cj->keep_target;
 	struct ipc_target tg[IPC_TARGETS_MAX];
 	const struct conf_target *ct;
 	struct ipc_buf b = { 0 };
@@ -273,13 +269,6 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 	run.tls_ca = P.conf->tls_ca;
 	run.proto = (uint32_t)cj->protocol;
 	run.compressed_data = cj->compressed_data != 0;
-	run.tkeep_set = kt->set != 0;
-	run.thourly = kt->hourly;
-	run.tdaily = kt->daily;
-	run.tweekly = kt->weekly;
-	run.tmonthly = kt->monthly;
-	run.tyearly = kt->yearly;
-	run.tmin_age = (int64_t)kt->min_age;
 	for (i = 0; i < cj->nsend_to && run.ntargets < IPC_TARGETS_MAX; i++) {
 		if ((ct = conf_target_find(P.conf, cj->send_to[i])) == NULL)
 			continue;

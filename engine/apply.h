@@ -10,8 +10,9 @@
  *	apply_checkpoint(a);            "checkpoint now" (also done by itself)
  *	apply_finish(a);                end of input
  *
- * Subvolumes are built under a staging name in DIR and take their final
- * name only after END, once received and read-only.  Beside the staging
+ * Subvolumes are built under a staging name in DIR (engine/partial.h
+ * names every file of a partial) and take their final name only after
+ * END, once received and read-only.  Beside the staging
  * subvolume lives its checkpoint (engine/checkpoint.h).  When a SUBVOL or
  * SNAPSHOT command names a subvolume with a matching partial, the engine
  * skips the commands the partial already holds (checking the digest of the
@@ -32,16 +33,11 @@
 #include <stdint.h>
 
 #include "engine/checkpoint.h"
+#include "engine/partial.h"
 #include "proto/stream/stream.h"
 
 #define APPLY_CKPT_BYTES_DEFAULT  (64ull << 20)
 #define APPLY_CKPT_MSECS_DEFAULT  10000
-#define APPLY_STAGING_PREFIX      ".btrsend-partial."
-#define APPLY_CKPT_PREFIX         ".btrsend-ckpt."   /* + slot + "." + name */
-#define APPLY_RESERVED_PREFIX     ".btrsend-"        /* never a subvolume we look up */
-#define APPLY_STATE_SUFFIX        ".state"
-#define APPLY_PROGRESS_SUFFIX     ".progress"
-#define APPLY_FLAGS_SUFFIX        ".flags"
 
 struct apply_opts {
 	bool force_decompress;  /* never BTRFS_IOC_ENCODED_WRITE */

@@ -39,11 +39,7 @@ apply_ckpt_enabled(struct apply *a)
 int
 apply_ckpt_name(const char *name, int slot, char out[NAME_MAX + 1])
 {
-	int n;
-
-	n = snprintf(out, NAME_MAX + 1, "%s%d.%s", APPLY_CKPT_PREFIX, slot,
-	    name);
-	return n < 0 || n > NAME_MAX ? -1 : 0;
+	return partial_name(name, slot ? PARTIAL_CKPT1 : PARTIAL_CKPT0, out);
 }
 
 /* Which slot a state file's `staging` field names: 0, 1, or -1 (none). */

@@ -996,10 +996,7 @@ apply_defer_add(struct apply *a, struct file_handle *fh, unsigned int want)
 static int
 defer_name(const struct apply *a, char out[NAME_MAX + 1])
 {
-	int n;
-
-	n = snprintf(out, NAME_MAX + 1, "%s%s", a->staging, APPLY_FLAGS_SUFFIX);
-	return n < 0 || n > NAME_MAX ? -1 : 0;
+	return partial_name(a->name, PARTIAL_FLAGS, out);
 }
 
 /*

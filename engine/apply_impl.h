@@ -166,7 +166,7 @@ int  apply_progress_open(struct apply *a);
 void apply_progress_close(struct apply *a, bool remove);
 void apply_progress_publish(struct apply *a, uint64_t ncmds, uint64_t offset,
     const struct stream_digest *d);
-int  apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c);
+int  apply_progress_refine(int dirfd, const char *subvol, struct checkpoint *c);
 
 /* engine/apply_sync.c */
 int  apply_sync_idle(struct apply *a);

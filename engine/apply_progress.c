@@ -82,11 +82,7 @@ boot_id(void)
 static int
 progress_name(const struct apply *a, char out[NAME_MAX + 1])
 {
-	int n;
-
-	n = snprintf(out, NAME_MAX + 1, "%s%s", a->staging,
-	    APPLY_PROGRESS_SUFFIX);
-	return n < 0 || n > NAME_MAX ? -1 : 0;
+	return partial_name(a->name, PARTIAL_PROGRESS, out);
 }
 
 /* The tmpfs path of the record of the lock file described by st. */
@@ -222,7 +218,7 @@ apply_progress_publish(struct apply *a, uint64_t ncmds, uint64_t offset,
  * from this boot, of the same stream, and further along.  1 if refined.
  */
 int
-apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c)
+apply_progress_refine(int dirfd, const char *subvol, struct checkpoint *c)
 {
 	struct progress_slot slots[2], *best = NULL;
 	char name[NAME_MAX + 1], shm[64];
@@ -233,8 +229,7 @@ apply_progress_refine(int dirfd, const char *staging, struct checkpoint *c)
 	/* test only: act as if the machine had crashed (boot id changed) */
 	if (TEST_HOOK_ENV("BTRSEND_TEST_IGNORE_PROGRESS") != NULL)
 		return 0;
-	if (snprintf(name, sizeof(name), "%s%s", staging,
-	    APPLY_PROGRESS_SUFFIX) > NAME_MAX)
+	if (partial_name(subvol, PARTIAL_PROGRESS, name) == -1)
 		return 0;
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)

@@ -22,14 +22,9 @@ static int
 staging_names(const char *name, char staging[NAME_MAX + 1],
     char statefile[NAME_MAX + 1])
 {
-	int n;
-
-	n = snprintf(staging, NAME_MAX + 1, "%s%s", APPLY_STAGING_PREFIX, name);
-	if (n < 0 || n > NAME_MAX)
+	if (partial_name(name, PARTIAL_STAGING, staging) == -1)
 		return -1;
-	n = snprintf(statefile, NAME_MAX + 1, "%s%s", staging,
-	    APPLY_STATE_SUFFIX);
-	return n < 0 || n > NAME_MAX ? -1 : 0;
+	return partial_name(name, PARTIAL_STATE, statefile);
 }
 
 /* DIR's path inside the subvolume that contains it, "" at its root. */
@@ -74,8 +69,8 @@ subvs_clear(struct apply *a)
 static bool
 is_reserved(const char *rel)
 {
-	return strncmp(rel, APPLY_RESERVED_PREFIX,
-	    strlen(APPLY_RESERVED_PREFIX)) == 0;
+	return strncmp(rel, PARTIAL_RESERVED_PREFIX,
+	    strlen(PARTIAL_RESERVED_PREFIX)) == 0;
 }
 
 /* Every subvolume beneath DIR (not the one DIR is in, nor ours). */
@@ -378,7 +373,7 @@ staging_reopen(struct apply *a, struct checkpoint *ck, enum reopen_how how)
 	int slot;
 
 	if (how == REOPEN_REFINE)
-		refined = apply_progress_refine(a->dirfd, a->staging, ck) == 1;
+		refined = apply_progress_refine(a->dirfd, a->name, ck) == 1;
 	slot = apply_ckpt_enabled(a) ? apply_ckpt_slot(a, ck->staging) : -1;
 	a->ck_snap = slot;
 	if (fstatat(a->dirfd, a->staging, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -645,7 +640,7 @@ apply_find_checkpoint(int dirfd, const char *name, struct checkpoint *c,
 	}
 	rc = checkpoint_read(dirfd, statefile, c, err, errlen);
 	if (rc == 0)
-		(void)apply_progress_refine(dirfd, staging, c);
+		(void)apply_progress_refine(dirfd, name, c);
 	return rc;
 }
 

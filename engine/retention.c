@@ -13,11 +13,21 @@ floordiv(int64_t a, int64_t b)
 	return q;
 }
 
+/*
+ * min_age as the arithmetic has always taken it: a value beyond INT64_MAX
+ * (only a hostile PRUNE can carry one) is negative, that is, no rule.
+ */
+static int64_t
+retention_min_age(const struct retention_policy *p)
+{
+	return (int64_t)p->min_age;
+}
+
 int
 retention_policy_empty(const struct retention_policy *p)
 {
 	return p->hourly == 0 && p->daily == 0 && p->weekly == 0 &&
-	    p->monthly == 0 && p->yearly == 0 && p->min_age <= 0;
+	    p->monthly == 0 && p->yearly == 0 && retention_min_age(p) <= 0;
 }
 
 int64_t
@@ -107,7 +117,7 @@ retention_apply(const struct retention_policy *p, int64_t now,
 			items[i].keep |= RET_KEEP_PINNED;
 		if (retention_policy_empty(p))
 			items[i].keep |= RET_KEEP_NOPOLICY;
-		if (items[i].time > now || now - items[i].time < p->min_age)
+		if (items[i].time > now || now - items[i].time < retention_min_age(p))
 			items[i].keep |= RET_KEEP_YOUNG;
 	}
 	if (sorted == NULL) {

@@ -8,10 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct retention_policy {
-	uint32_t hourly, daily, weekly, monthly, yearly;
-	int64_t min_age;                /* seconds */
-};
+#include "proto/base/types.h"
 
 /* Why an item is kept (bits of retention_item.keep). */
 #define RET_KEEP_PINNED   0x01
@@ -34,7 +31,10 @@ struct retention_item {
 	unsigned keep;                  /* out: RET_KEEP_* bits, 0 = delete */
 };
 
-/* True when the policy has no rule at all (it then keeps everything). */
+/*
+ * True when the policy has no rule at all (it then keeps everything);
+ * p->set is not looked at.
+ */
 int  retention_policy_empty(const struct retention_policy *p);
 
 /*

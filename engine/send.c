@@ -280,16 +280,6 @@ send_count_data(struct send *s, const struct stream_cmd *c)
 	}
 }
 
-static void
-send_make_header(struct send *s, uint32_t version)
-{
-	memcpy(s->header, STREAM_MAGIC, STREAM_MAGIC_LEN);
-	s->header[13] = version & 0xff;
-	s->header[14] = (version >> 8) & 0xff;
-	s->header[15] = (version >> 16) & 0xff;
-	s->header[16] = (version >> 24) & 0xff;
-}
-
 int
 send_next(struct send *s, struct send_unit *u, struct send_error *e)
 {
@@ -312,7 +302,7 @@ send_next(struct send *s, struct send_unit *u, struct send_error *e)
 			u->cmd = &s->cmd;
 			return 1;
 		case STREAM_HEADER:
-			send_make_header(s, s->reader.version);
+			stream_header_encode(s->header, s->reader.version);
 			stream_digest_add(&s->digest, s->header, STREAM_HEADER_LEN);
 			s->stats.nstreams++;
 			s->stats.version = s->reader.version;

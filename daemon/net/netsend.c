@@ -28,7 +28,6 @@
 #include "daemon/net/netsend.h"
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
-#include "engine/retention.h"
 #include "engine/send.h"
 #include "engine/snapshot.h"
 
@@ -998,12 +997,7 @@ netsend_prune(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_PRUNE;
 	snprintf(m.u.prune.job, sizeof(m.u.prune.job), "%s", job);
-	m.u.prune.hourly = p->hourly;
-	m.u.prune.daily = p->daily;
-	m.u.prune.weekly = p->weekly;
-	m.u.prune.monthly = p->monthly;
-	m.u.prune.yearly = p->yearly;
-	m.u.prune.min_age = (uint64_t)p->min_age;
+	m.u.prune.keep = *p;
 	if (wireio_send(&n.w, &m) == -1 || wireio_recv(&n.w, &m) == -1) {
 		net_fail(&n);
 		goto done;

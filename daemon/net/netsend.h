@@ -104,7 +104,6 @@ int	netsend_list(SSL_CTX *ctx, const struct netsend_target *t,
  * Ask the receiver to prune job's snapshots by the keep-target policy.
  * The count it deleted, or -1 (logged).
  */
-struct retention_policy;
 int	netsend_prune(SSL_CTX *ctx, const struct netsend_target *t,
 	    const char *job, const struct retention_policy *p);
 

@@ -24,7 +24,9 @@
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
 #include "engine/apply.h"
-#include "engine/retention.h"
+#include "engine/apply_feed.h"
+#include "engine/partial.h"
+#include "engine/prune.h"
 #include "engine/snapshot.h"
 #include "proto/stream/digest.h"
 #include "proto/stream/stream.h"
@@ -39,17 +41,17 @@ struct recv {
 	char job[WIRE_NAME_MAX + 1];
 	struct wire_begin begin;
 	struct apply *a;
-	struct stream_reader r;
-	struct stream_digest digest;
+	struct apply_feed f;
 	uint64_t last_ckpt;             /* offset of the last checkpoint asked */
 	uint64_t durable;               /* offset of the last one acked */
-	bool first_cmd_seen;
-	/* Resumed: the reader starts at a synthetic header, so its
-	 * indexes and offsets are shifted from the stream's. */
-	bool resumed;
-	uint64_t idx_base, off_base;
 	uint8_t *raw;                   /* decompressed DATA */
 	ZSTD_DCtx *dctx;
+};
+
+/* Who PRUNE's deletions are reported for. */
+struct recv_pruning {
+	struct recv	*rv;
+	const char	*job;
 };
 
 /* Open (making it if needed) directory name beneath dirfd, no symlinks. */
@@ -86,16 +88,13 @@ recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p)
 	p->point.digest = ck->digest;
 }
 
-/* Partials of the job: ".btrsend-partial.NAME.state" beside each. */
+/* Partials of the job: those with a state file (their checkpoint). */
 static void
 recv_list_partials(struct recv *rv, int jobfd, struct wire_list_reply *l)
 {
-	static const char pre[] = APPLY_STAGING_PREFIX;
-	static const char suf[] = APPLY_STATE_SUFFIX;
 	struct checkpoint ck;
 	struct dirent *de;
 	char name[NAME_MAX + 1], err[256];
-	size_t len;
 	DIR *d;
 	int fd;
 
@@ -106,15 +105,8 @@ recv_list_partials(struct recv *rv, int jobfd, struct wire_list_reply *l)
 		return;
 	}
 	while ((de = readdir(d)) != NULL && l->npartials < WIRE_PARTIALS_MAX) {
-		len = strlen(de->d_name);
-		if (len <= sizeof(pre) - 1 + sizeof(suf) - 1 ||
-		    strncmp(de->d_name, pre, sizeof(pre) - 1) != 0 ||
-		    strcmp(de->d_name + len - (sizeof(suf) - 1), suf) != 0)
-			continue;
-		snprintf(name, sizeof(name), "%.*s", (int)(len -
-		    (sizeof(pre) - 1) - (sizeof(suf) - 1)),
-		    de->d_name + sizeof(pre) - 1);
-		if (!wire_name_valid(name))
+		if (partial_owner(de->d_name, name) != PARTIAL_STATE ||
+		    !wire_name_valid(name))
 			continue;
 		if (apply_find_checkpoint(jobfd, name, &ck, err,
 		    sizeof(err)) != 0) {
@@ -173,25 +165,35 @@ recv_list(struct recv *rv, const char *job)
 	return rc;
 }
 
+/* PRUNE's report of each deletion; a failure leaves the snapshot kept. */
+static int
+recv_pruned(const char *name, const char *err, void *arg)
+{
+	const struct recv_pruning *rp = arg;
+
+	if (err != NULL)
+		log_warnx("%s: prune %s: %s", rp->rv->tls.peer, rp->job, err);
+	else
+		log_info("%s: pruned %s/%s by keep-target", rp->rv->tls.peer,
+		    rp->job, name);
+	return 0;
+}
+
 /*
  * PRUNE: keep-target retention over the job's complete snapshots in the
- * client's own area, root/<client>/<job>/.  Partials (writable, or without
- * a received uuid) are never candidates; the newest complete snapshot is
- * pinned (the parent of the next incremental).  The directory is reached
- * through an fd opened without following symlinks, so nothing outside
- * the area can be named.
+ * client's own area, root/<client>/<job>/ (prune_run: partials are never
+ * candidates, the newest complete snapshot is pinned).  The directory is
+ * reached through an fd opened without following symlinks, so nothing
+ * outside the area can be named.
  */
 static int
 recv_prune(struct recv *rv, const struct wire_prune *pr)
 {
-	struct retention_policy pol = { 0 };
-	struct retention_item *items = NULL;
-	struct snap_info *snaps = NULL;
+	struct recv_pruning rp = { rv, pr->job };
+	struct prune_req rq;
+	struct prune_result res = { 0, 0 };
 	struct wire_msg m;
-	static const uint8_t zero[16];
 	char path[64], err[256];
-	size_t n = 0, i, newest = (size_t)-1;
-	uint32_t deleted = 0, kept = 0;
 	int jobfd, rc;
 
 	if ((jobfd = openat(rv->areafd, pr->job, O_RDONLY | O_DIRECTORY |
@@ -205,63 +207,28 @@ recv_prune(struct recv *rv, const struct wire_prune *pr)
 		goto reply;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", jobfd);
-	if (snapshot_list(path, pr->job, &snaps, &n, err, sizeof(err)) == -1) {
+	memset(&rq, 0, sizeof(rq));
+	rq.dir = path;
+	rq.job = pr->job;
+	rq.policy = &pr->keep;
+	rq.now = time(NULL);
+	rq.received = true;
+	rq.deleted = recv_pruned;
+	rq.arg = &rp;
+	rc = prune_run(&rq, &res, err, sizeof(err));
+	close(jobfd);
+	if (rc == -1) {
 		log_warnx("%s: prune %s: %s", rv->tls.peer, pr->job, err);
 		wireio_fail(&rv->w, WIRE_E_INTERNAL, "prune %s: %s", pr->job,
 		    err);
-		close(jobfd);
 		return -1;
 	}
-	pol.hourly = pr->hourly;
-	pol.daily = pr->daily;
-	pol.weekly = pr->weekly;
-	pol.monthly = pr->monthly;
-	pol.yearly = pr->yearly;
-	pol.min_age = (int64_t)pr->min_age;
-	items = xcalloc(n + 1, sizeof(*items));
-	for (i = 0; i < n; i++) {
-		items[i].time = snaps[i].time;
-		if (!snaps[i].read_only ||
-		    memcmp(snaps[i].received_uuid, zero, 16) == 0) {
-			items[i].pinned = 1;    /* a partial: not ours to judge */
-			continue;
-		}
-		if (newest == (size_t)-1 ||
-		    snap_info_cmp(&snaps[i], &snaps[newest]) > 0)
-			newest = i;
-	}
-	if (newest != (size_t)-1)
-		items[newest].pinned = 1;
-	retention_apply(&pol, time(NULL), items, n);
-	for (i = 0; i < n; i++) {
-		if (!snaps[i].read_only ||
-		    memcmp(snaps[i].received_uuid, zero, 16) == 0)
-			continue;
-		if (items[i].keep != 0) {
-			kept++;
-			continue;
-		}
-		if (snapshot_delete(path, snaps[i].name, 0, err,
-		    sizeof(err)) == -1) {
-			log_warnx("%s: prune %s: %s", rv->tls.peer, pr->job,
-			    err);
-			kept++;
-			continue;
-		}
-		log_info("%s: pruned %s/%s by keep-target", rv->tls.peer,
-		    pr->job, snaps[i].name);
-		deleted++;
-	}
-	close(jobfd);
 reply:
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_PRUNE_REPLY;
-	m.u.prune_reply.deleted = deleted;
-	m.u.prune_reply.kept = kept;
-	rc = wireio_send(&rv->w, &m);
-	free(items);
-	free(snaps);
-	return rc;
+	m.u.prune_reply.deleted = res.deleted;
+	m.u.prune_reply.kept = res.kept;
+	return wireio_send(&rv->w, &m);
 }
 
 static void
@@ -271,7 +238,7 @@ recv_end_transfer(struct recv *rv)
 		apply_free(rv->a);
 		rv->a = NULL;
 	}
-	stream_reader_free(&rv->r);
+	apply_feed_free(&rv->f);
 	if (rv->jobfd != -1)
 		close(rv->jobfd);
 	rv->jobfd = -1;
@@ -335,11 +302,9 @@ static int
 recv_wait_partial(struct recv *rv)
 {
 	char name[NAME_MAX + 1];
-	int fd, n, i;
+	int fd, i;
 
-	n = snprintf(name, sizeof(name), "%s%s%s", APPLY_STAGING_PREFIX,
-	    rv->begin.name, APPLY_PROGRESS_SUFFIX);
-	if (n < 0 || (size_t)n >= sizeof(name))
+	if (partial_name(rv->begin.name, PARTIAL_PROGRESS, name) == -1)
 		return 0;
 	fd = openat(rv->jobfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
@@ -359,19 +324,13 @@ recv_wait_partial(struct recv *rv)
 	return -1;
 }
 
-/*
- * A partial of the same stream: resume at its checkpoint.  The reader
- * gets a synthetic stream header so that it parses the commands that
- * follow; their indexes and offsets are shifted back to the stream's.
- */
+/* A partial of the same stream: resume at its checkpoint. */
 static int
 recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
 {
 	struct checkpoint ck;
-	uint8_t hdr[STREAM_HEADER_LEN];
 	char err[256];
 	const char *why;
-	uint32_t v;
 	int r;
 
 	if (recv_wait_partial(rv) == -1)
@@ -403,23 +362,16 @@ recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
 	}
 	return 0;
 resume:
-	if (apply_resume(rv->a, &ck) == -1) {
+	switch (apply_feed_resume(&rv->f, &ck)) {
+	case APPLY_FEED_MORE:
+		break;
+	case APPLY_FEED_EAPPLY:
 		wireio_fail(&rv->w, WIRE_E_APPLY, "resume: %s",
 		    apply_error(rv->a));
 		return -1;
-	}
-	memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
-	v = ck.id.version;
-	hdr[13] = v & 0xff;
-	hdr[14] = (v >> 8) & 0xff;
-	hdr[15] = (v >> 16) & 0xff;
-	hdr[16] = (v >> 24) & 0xff;
-	if (stream_reader_feed(&rv->r, hdr, sizeof(hdr)) == -1)
+	default:
 		return -1;
-	rv->resumed = rv->first_cmd_seen = true;
-	rv->idx_base = ck.ncmds;
-	rv->off_base = ck.offset - STREAM_HEADER_LEN;
-	rv->digest = ck.digest;
+	}
 	rv->last_ckpt = rv->durable = ck.offset;
 	br->status = WIRE_BEGIN_RESUME;
 	br->point.index = ck.ncmds;
@@ -448,6 +400,29 @@ recv_tell_params(struct recv *rv)
 	return rc;
 }
 
+/* The stream must create the subvolume BEGIN announced, nothing else. */
+static int
+recv_check_first(const struct stream_cmd *c, void *arg)
+{
+	struct recv *rv = arg;
+	const uint8_t *name;
+	uint32_t len;
+	uint8_t uuid[16];
+
+	if ((c->type != SEND_C_SUBVOL && c->type != SEND_C_SNAPSHOT) ||
+	    stream_get_bytes(c, SEND_A_PATH, &name, &len) == -1 ||
+	    stream_get_uuid(c, SEND_A_UUID, uuid) == -1 ||
+	    len != strlen(rv->begin.name) ||
+	    memcmp(name, rv->begin.name, len) != 0 ||
+	    memcmp(uuid, rv->begin.id.snap.uuid, 16) != 0) {
+		wireio_fail(&rv->w, WIRE_E_DENIED, "command %" PRIu64 ": the "
+		    "stream does not create the announced subvolume '%s'",
+		    c->index, rv->begin.name);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 recv_begin(struct recv *rv, struct wire_msg *req)
 {
@@ -466,49 +441,25 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	o.ckpt_bytes = UINT64_MAX;      /* we decide, to ack after each */
 	o.ckpt_msecs = UINT32_MAX;
 	if ((rv->a = apply_new(rv->jobfd, &o)) == NULL ||
-	    stream_reader_init(&rv->r, NULL) == -1) {
+	    apply_feed_init(&rv->f, rv->a) == -1) {
 		wireio_fail(&rv->w, WIRE_E_RESOURCE, "apply engine: %s",
 		    strerror(errno));
 		return -1;
 	}
 	if (recv_tell_params(rv) == -1)
 		return -1;
-	stream_digest_init(&rv->digest);
+	rv->f.keep_digest = true;
+	rv->f.first = recv_check_first;
+	rv->f.arg = rv;
 	rv->last_ckpt = rv->durable = 0;
-	rv->first_cmd_seen = false;
-	rv->resumed = false;
-	rv->idx_base = rv->off_base = 0;
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_BEGIN_REPLY;
 	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
 	if (recv_try_resume(rv, &m.u.begin_reply) == -1)
 		return -1;
 	log_info("%s: receiving %s/%s%s", rv->tls.peer, rv->begin.job,
-	    rv->begin.name, rv->resumed ? " (resumed)" : "");
+	    rv->begin.name, rv->f.resumed ? " (resumed)" : "");
 	return wireio_send(&rv->w, &m);
-}
-
-/* The stream must create the subvolume BEGIN announced, nothing else. */
-static int
-recv_check_first(struct recv *rv, const struct stream_cmd *c)
-{
-	const uint8_t *name;
-	uint32_t len;
-	uint8_t uuid[16];
-
-	if ((c->type != SEND_C_SUBVOL && c->type != SEND_C_SNAPSHOT) ||
-	    stream_get_bytes(c, SEND_A_PATH, &name, &len) == -1 ||
-	    stream_get_uuid(c, SEND_A_UUID, uuid) == -1 ||
-	    len != strlen(rv->begin.name) ||
-	    memcmp(name, rv->begin.name, len) != 0 ||
-	    memcmp(uuid, rv->begin.id.snap.uuid, 16) != 0) {
-		wireio_fail(&rv->w, WIRE_E_DENIED, "command %" PRIu64 ": the "
-		    "stream does not create the announced subvolume '%s'",
-		    c->index, rv->begin.name);
-		return -1;
-	}
-	rv->first_cmd_seen = true;
-	return 0;
 }
 
 /* An ACK for every checkpoint that became durable in the background. */
@@ -549,7 +500,7 @@ recv_acks(struct recv *rv)
 static int
 recv_checkpoint(struct recv *rv)
 {
-	uint64_t at = rv->off_base + rv->r.consumed;
+	uint64_t at = apply_feed_offset(&rv->f);
 	bool due = at - rv->last_ckpt >= rv->p->ckpt_bytes / 2;
 	bool wait = at - rv->durable >= rv->p->ckpt_bytes;
 
@@ -564,68 +515,36 @@ recv_checkpoint(struct recv *rv)
 	return recv_acks(rv);
 }
 
+/* What a feed that stopped means for the sender; always -1. */
 static int
-recv_stream_error(struct recv *rv)
+recv_feed_failed(struct recv *rv, enum apply_feed_status st)
 {
-	const struct stream_error *e = &rv->r.err;
+	const struct stream_error *e = &rv->f.r.err;
 
-	/* The reader counts from the resume point; the stream from 0. */
-	apply_abort(rv->a, true);
-	wireio_fail(&rv->w, WIRE_E_STREAM, "command %" PRIu64 " at byte "
-	    "offset %" PRIu64 ": %s", rv->idx_base + e->index,
-	    rv->off_base + e->offset, e->msg);
-	return -1;
-}
-
-/* Apply every whole command buffered.  0 or -1. */
-static int
-recv_drain(struct recv *rv)
-{
-	struct stream_cmd c;
-	uint8_t hdr[STREAM_HEADER_LEN];
-	uint32_t v;
-
-	for (;;) {
-		switch (stream_reader_next(&rv->r, &c)) {
-		case STREAM_NEED_MORE:
-		case STREAM_DONE:
-			return 0;
-		case STREAM_ERROR:
-			return recv_stream_error(rv);
-		case STREAM_HEADER:
-			if (rv->resumed && rv->r.nstreams == 1)
-				break;  /* our synthetic one */
-			memcpy(hdr, STREAM_MAGIC, STREAM_MAGIC_LEN);
-			v = rv->r.version;
-			hdr[13] = v & 0xff;
-			hdr[14] = (v >> 8) & 0xff;
-			hdr[15] = (v >> 16) & 0xff;
-			hdr[16] = (v >> 24) & 0xff;
-			stream_digest_add(&rv->digest, hdr, sizeof(hdr));
-			if (apply_header(rv->a, hdr, sizeof(hdr), rv->off_base +
-			    rv->r.consumed - STREAM_HEADER_LEN) == -1)
-				goto fail;
-			break;
-		case STREAM_CMD:
-			c.index += rv->idx_base;
-			c.offset += rv->off_base;
-			if (!rv->first_cmd_seen && recv_check_first(rv, &c) == -1)
-				return -1;
-			stream_digest_add(&rv->digest, c.raw,
-			    STREAM_CMD_HEADER_LEN);
-			if (apply_cmd(rv->a, &c) == -1)
-				goto fail;
-			break;
-		}
+	switch (st) {
+	case APPLY_FEED_ESTREAM:
+		/* The reader counts from the resume point; the stream from 0. */
+		apply_abort(rv->a, true);
+		wireio_fail(&rv->w, WIRE_E_STREAM, "command %" PRIu64 " at "
+		    "byte offset %" PRIu64 ": %s", rv->f.idx_base + e->index,
+		    rv->f.off_base + e->offset, e->msg);
+		break;
+	case APPLY_FEED_EAPPLY:
+		wireio_fail(&rv->w, WIRE_E_APPLY, "%s", apply_error(rv->a));
+		break;
+	case APPLY_FEED_ENOMEM:
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
+		break;
+	default:
+		break;          /* the check said why */
 	}
-fail:
-	wireio_fail(&rv->w, WIRE_E_APPLY, "%s", apply_error(rv->a));
 	return -1;
 }
 
 static int
 recv_data(struct recv *rv, const struct wire_data *d)
 {
+	enum apply_feed_status st;
 	const uint8_t *p = d->body;
 	char err[256];
 
@@ -637,17 +556,10 @@ recv_data(struct recv *rv, const struct wire_data *d)
 		}
 		p = rv->raw;
 	}
-	/* parsed where it lies: the payload outlives the drain */
-	if (stream_reader_lend(&rv->r, p, d->raw_len) == -1) {
-		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
-		return -1;
-	}
-	if (recv_drain(rv) == -1)
-		return -1;
-	if (stream_reader_keep(&rv->r) == -1) {
-		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
-		return -1;
-	}
+	/* parsed where it lies: the payload outlives the feed */
+	st = apply_feed_lend(&rv->f, p, d->raw_len);
+	if (st != APPLY_FEED_MORE && st != APPLY_FEED_DONE)
+		return recv_feed_failed(rv, st);
 	return recv_checkpoint(rv);
 }
 
@@ -669,52 +581,6 @@ recv_test_pause(void)
 	sleep((unsigned)atoi(v));
 }
 
-/* The snapshot name an entry of a job directory belongs to, or -1. */
-static int
-recv_partial_owner(const char *ent, char name[NAME_MAX + 1])
-{
-	static const char *const sufs[] = { APPLY_STATE_SUFFIX,
-	    APPLY_PROGRESS_SUFFIX, APPLY_FLAGS_SUFFIX };
-	const size_t cl = sizeof(APPLY_CKPT_PREFIX) - 1;
-	size_t len, sl, i;
-
-	if (strncmp(ent, APPLY_STAGING_PREFIX,
-	    sizeof(APPLY_STAGING_PREFIX) - 1) == 0)
-		ent += sizeof(APPLY_STAGING_PREFIX) - 1;
-	else if (strncmp(ent, APPLY_CKPT_PREFIX, cl) == 0 &&
-	    (ent[cl] == '0' || ent[cl] == '1') && ent[cl + 1] == '.')
-		ent += cl + 2;
-	else
-		return -1;
-	len = strlen(ent);
-	for (i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++) {
-		sl = strlen(sufs[i]);
-		if (len > sl && strcmp(ent + len - sl, sufs[i]) == 0) {
-			len -= sl;
-			break;
-		}
-	}
-	if (len == 0 || len > NAME_MAX)
-		return -1;
-	memcpy(name, ent, len);
-	name[len] = '\0';
-	return 0;
-}
-
-bool
-recv_stale_partial(const char *ent, const char *job, const char *done,
-    char *name)
-{
-	struct snap_info d, s;
-
-	memset(&d, 0, sizeof(d));
-	memset(&s, 0, sizeof(s));
-	return snap_name_parse(done, job, &d.time, &d.seq) == 0 &&
-	    recv_partial_owner(ent, name) == 0 &&
-	    snap_name_parse(name, job, &s.time, &s.seq) == 0 &&
-	    snap_info_cmp(&s, &d) < 0;
-}
-
 /*
  * Discard one stale partial, unless a worker holds its lock (the apply
  * engine's progress file): then it is being written and is not ours.
@@ -727,11 +593,9 @@ static void
 recv_discard_stale(struct recv *rv, struct apply *a, const char *name)
 {
 	char lock[NAME_MAX + 1];
-	int fd, n;
+	int fd;
 
-	n = snprintf(lock, sizeof(lock), "%s%s%s", APPLY_STAGING_PREFIX, name,
-	    APPLY_PROGRESS_SUFFIX);
-	if (n < 0 || (size_t)n >= sizeof(lock))
+	if (partial_name(name, PARTIAL_PROGRESS, lock) == -1)
 		return;
 	fd = openat(rv->jobfd, lock, O_RDONLY | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
@@ -769,34 +633,14 @@ recv_sweep_stale(struct recv *rv)
 {
 	struct apply_opts o;
 	struct apply *a = NULL;
-	struct dirent *de;
 	char (*names)[NAME_MAX + 1] = NULL;
-	char name[NAME_MAX + 1];
-	size_t n = 0, cap = 0, i;
-	DIR *d = NULL;
-	int fd;
+	size_t n = 0, i;
 
-	if ((fd = dup(rv->jobfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
+	if (partial_list_stale(rv->jobfd, rv->begin.job, rv->begin.name,
+	    &names, &n) == -1) {
 		log_warn("%s: stale partials of %s", rv->tls.peer, rv->begin.job);
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (!recv_stale_partial(de->d_name, rv->begin.job,
-		    rv->begin.name, name))
-			continue;
-		for (i = 0; i < n && strcmp(names[i], name) != 0; i++)
-			;
-		if (i < n)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4;
-			names = xrealloc(names, cap * sizeof(*names));
-		}
-		memcpy(names[n++], name, sizeof(name));
-	}
-	closedir(d);
 	if (n == 0)
 		goto done;
 	memset(&o, 0, sizeof(o));
@@ -815,21 +659,22 @@ done:
 static int
 recv_end(struct recv *rv, const struct wire_point *pt)
 {
+	enum apply_feed_status st;
 	struct wire_msg m;
 
-	stream_reader_eof(&rv->r);
-	if (recv_drain(rv) == -1)
-		return -1;
+	st = apply_feed_eof(&rv->f);
+	if (st != APPLY_FEED_MORE && st != APPLY_FEED_DONE)
+		return recv_feed_failed(rv, st);
 	if (TEST_HOOKS)
 		recv_test_pause();
-	if (pt->index != rv->idx_base + rv->r.ncmds ||
-	    pt->offset != rv->off_base + rv->r.consumed ||
-	    memcmp(pt->digest.d, rv->digest.d, STREAM_DIGEST_LEN) != 0) {
+	if (pt->index != apply_feed_ncmds(&rv->f) ||
+	    pt->offset != apply_feed_offset(&rv->f) ||
+	    memcmp(pt->digest.d, rv->f.digest.d, STREAM_DIGEST_LEN) != 0) {
 		wireio_fail(&rv->w, WIRE_E_STREAM, "end: the sender's totals "
 		    "(%" PRIu64 " commands, %" PRIu64 " bytes) or digest differ "
 		    "from what arrived (%" PRIu64 ", %" PRIu64 ")", pt->index,
-		    pt->offset, rv->idx_base + rv->r.ncmds,
-	    rv->off_base + rv->r.consumed);
+		    pt->offset, apply_feed_ncmds(&rv->f),
+		    apply_feed_offset(&rv->f));
 		return -1;
 	}
 	if (apply_finish(rv->a) == -1 || apply_nfinished(rv->a) != 1) {
@@ -939,7 +784,7 @@ recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
 	if (rv.a != NULL && apply_finish(rv.a) == -1)
 		log_info("%s: partial %s kept for resume at command %" PRIu64
 		    ", byte %" PRIu64, rv.tls.peer, rv.begin.name,
-		    rv.idx_base + rv.r.ncmds, rv.off_base + rv.r.consumed);
+		    apply_feed_ncmds(&rv.f), apply_feed_offset(&rv.f));
 done:
 	recv_end_transfer(&rv);
 	if (rv.w.in != NULL)

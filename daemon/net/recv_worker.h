@@ -39,14 +39,6 @@ bool recv_stream_matches(const struct wire_begin *b, const struct checkpoint *ck
 /* The partial of ck as LIST-REPLY carries it; free p->id.clones. */
 void recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p);
 
-/*
- * Is ent, an entry of a job directory, part of a partial (staging
- * subvolume, checkpoint slot, state/progress/flags file) of a snapshot of
- * job older than done, one no job run will resume once done is complete?
- * Then true, with the partial's snapshot name in name (NAME_MAX + 1).
- */
-bool recv_stale_partial(const char *ent, const char *job, const char *done,
-    char *name);
 /* Serve one accepted connection; the exit status for the worker. */
 int recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p);
 

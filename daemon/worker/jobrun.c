@@ -21,7 +21,7 @@
 #include "daemon/net/netsend.h"
 #include "daemon/net/tls.h"
 #include "daemon/worker/worker.h"
-#include "engine/retention.h"
+#include "engine/prune.h"
 #include "engine/send.h"
 #include "engine/snapshot.h"
 
@@ -87,17 +87,6 @@ jobrun_held_report(int fd, const char *target, char **names, size_t n)
 	if (ipc_write_all(fd, &b) == -1)
 		log_warn("worker: held snapshots to parent");
 	ipc_buf_free(&b);
-}
-
-static void
-jobrun_policy(const struct ipc_run *run, struct retention_policy *p)
-{
-	p->hourly = run->hourly;
-	p->daily = run->daily;
-	p->weekly = run->weekly;
-	p->monthly = run->monthly;
-	p->yearly = run->yearly;
-	p->min_age = run->min_age;
 }
 
 /*
@@ -337,7 +326,6 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
     const struct ipc_target *it, struct jobrun_held *h,
     struct ipc_target_result *tr)
 {
-	struct retention_policy tp = { 0 };
 	struct netsend_target tg;
 	struct netsend_opts o;
 	struct jobrun_meter meter = { fd, it->name, "" };
@@ -389,15 +377,9 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 		err[0] = '\0';
 	jobrun_report(run->job, it->name, local, order, n, sent.n);
 	jobrun_report_held(fd, it->name, &m.u.list, local, order, sent.n);
-	if (st != RUN_OK || !run->tkeep_set)
+	if (st != RUN_OK || !run->keep_target.set)
 		goto done;
-	tp.hourly = run->thourly;
-	tp.daily = run->tdaily;
-	tp.weekly = run->tweekly;
-	tp.monthly = run->tmonthly;
-	tp.yearly = run->tyearly;
-	tp.min_age = run->tmin_age;
-	if (netsend_prune(ctx, &tg, run->job, &tp) == -1)
+	if (netsend_prune(ctx, &tg, run->job, &run->keep_target) == -1)
 		log_warnx("job %s: target %s: pruning by keep-target "
 		    "failed; will try after the next send", run->job,
 		    it->name);
@@ -454,24 +436,60 @@ jobrun_replicate(int fd, const struct ipc_run *run, struct ipc_result *res,
 	return worst;
 }
 
+/* What keep-source must not delete, for prune_run. */
+struct jobrun_pins {
+	int		 fd;
+	const struct ipc_run *run;
+	const char	*made;
+	const struct jobrun_held *h;
+};
+
 /*
- * Delete what keep-source does not keep; the count deleted, or -1.
  * Pinned: the snapshot just taken, the newest each target holds (the
  * base of its next incremental) and every snapshot a transfer uses (a
  * send that failed this run; the snapshot, parent and clone sources of a
  * partial of a snapshot still to send): its resume needs them unchanged.
  */
+static void
+jobrun_pin(const struct snap_info *snaps, size_t n, int *pinned, void *arg)
+{
+	const struct jobrun_pins *jp = arg;
+	size_t i, t;
+
+	for (t = 0; t < jp->run->ntargets; t++) {
+		snap_pin_held(snaps, n, (const uint8_t (*)[16])jp->h[t].uuids,
+		    jp->h[t].n, pinned);
+		snap_pin_uuids(snaps, n, (const uint8_t (*)[16])jp->h[t].inuse,
+		    jp->h[t].ninuse, pinned);
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(snaps[i].name, jp->made) == 0)
+			pinned[i] = 1;
+}
+
+/* A failed deletion fails the run's pruning. */
+static int
+jobrun_deleted(const char *name, const char *err, void *arg)
+{
+	const struct jobrun_pins *jp = arg;
+
+	if (err != NULL)
+		return -1;
+	jobrun_progress(jp->fd, "deleted snapshot %s", name);
+	return 0;
+}
+
+/* Delete what keep-source does not keep; the count deleted, or -1. */
 static int
 jobrun_prune(int fd, const struct ipc_run *run, const char *made,
     const struct jobrun_held *h, char *err, size_t errlen)
 {
-	struct retention_policy pol = { 0 };
-	struct retention_item *items = NULL;
-	struct snap_info *snaps = NULL;
-	size_t i, t, n = 0;
-	int *pinned = NULL, deleted = 0;
+	struct jobrun_pins jp = { fd, run, made, h };
+	struct prune_req rq;
+	struct prune_result pr;
+	size_t t;
 
-	if (!run->keep_set)
+	if (!run->keep_source.set)
 		return 0;
 	for (t = 0; t < run->ntargets; t++)
 		if (h[t].n == (size_t)-1) {
@@ -479,38 +497,17 @@ jobrun_prune(int fd, const struct ipc_run *run, const char *made,
 			    "what it holds", run->job, run->targets[t].name);
 			return 0;
 		}
-	jobrun_policy(run, &pol);
-	if (snapshot_list(run->snapshot_dir, run->job, &snaps, &n, err,
-	    errlen) == -1)
+	memset(&rq, 0, sizeof(rq));
+	rq.dir = run->snapshot_dir;
+	rq.job = run->job;
+	rq.policy = &run->keep_source;
+	rq.now = run->now;
+	rq.pin = jobrun_pin;
+	rq.deleted = jobrun_deleted;
+	rq.arg = &jp;
+	if (prune_run(&rq, &pr, err, errlen) == -1)
 		return -1;
-	items = xcalloc(n + 1, sizeof(*items));
-	pinned = xcalloc(n + 1, sizeof(*pinned));
-	for (t = 0; t < run->ntargets; t++) {
-		snap_pin_held(snaps, n, (const uint8_t (*)[16])h[t].uuids,
-		    h[t].n, pinned);
-		snap_pin_uuids(snaps, n, (const uint8_t (*)[16])h[t].inuse,
-		    h[t].ninuse, pinned);
-	}
-	for (i = 0; i < n; i++) {
-		items[i].time = snaps[i].time;
-		items[i].pinned = pinned[i] || strcmp(snaps[i].name, made) == 0;
-	}
-	retention_apply(&pol, run->now, items, n);
-	for (i = 0; i < n; i++) {
-		if (items[i].keep != 0)
-			continue;
-		if (snapshot_delete(run->snapshot_dir, snaps[i].name, 0, err,
-		    errlen) == -1) {
-			deleted = -1;
-			break;
-		}
-		jobrun_progress(fd, "deleted snapshot %s", snaps[i].name);
-		deleted++;
-	}
-	free(pinned);
-	free(items);
-	free(snaps);
-	return deleted;
+	return (int)pr.deleted;
 }
 
 int

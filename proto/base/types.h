@@ -90,4 +90,22 @@ const char	*err_class_name(enum err_class);
 /* What a run that failed so ends as: RUN_RETRY or RUN_FAILED. */
 enum run_result	 err_class_result(enum err_class);
 
+/*
+ * A retention policy (keep-source, keep-target; docs/retention.md): keep
+ * the newest snapshot of each of the last `hourly` hours, `daily` days,
+ * `weekly` ISO weeks, `monthly` months and `yearly` years that hold one,
+ * and every snapshot younger than min_age.  The configuration, the job
+ * run (IPC_RUN), the PRUNE request and the retention arithmetic
+ * (engine/retention.h) all speak of this one value.
+ *
+ * set: the block was given.  An unset policy prunes nothing; a set one
+ * has at least one count or min_age non-zero.  PRUNE does not carry it
+ * (only a given keep-target is sent), so there it is 0.
+ */
+struct retention_policy {
+	uint8_t		 set;
+	uint32_t	 hourly, daily, weekly, monthly, yearly;
+	uint64_t	 min_age;	/* seconds, 0 = none */
+};
+
 #endif

@@ -52,37 +52,38 @@ fields_target(struct msgc *c, void *arg)
 	msg_u64(c, "previous bytes", &t->prev_bytes);
 }
 
+/* A retention policy: its set byte, the counts and min-age. */
+static void
+fields_keep(struct msgc *c, struct retention_policy *k, bool target)
+{
+	msg_u8(c, target ? "target keep set" : "keep set", &k->set);
+	msg_u32(c, target ? "target hourly" : "hourly", &k->hourly);
+	msg_u32(c, target ? "target daily" : "daily", &k->daily);
+	msg_u32(c, target ? "target weekly" : "weekly", &k->weekly);
+	msg_u32(c, target ? "target monthly" : "monthly", &k->monthly);
+	msg_u32(c, target ? "target yearly" : "yearly", &k->yearly);
+	msg_u64(c, target ? "target min age" : "min age", &k->min_age);
+}
+
 static void
 fields_run(struct msgc *c, void *arg)
 {
 	struct ipc_run *r = arg;
-	uint8_t keep = r->keep_set != 0;
 
 	msg_strdup(c, "job", &r->job, IPC_STR_MAX);
 	msg_strdup(c, "source", &r->source, IPC_STR_MAX);
 	msg_strdup(c, "snapshot dir", &r->snapshot_dir, IPC_STR_MAX);
 	msg_i64(c, "now", &r->now);
-	msg_u8(c, "keep set", &keep);
-	r->keep_set = keep;
-	msg_u32(c, "hourly", &r->hourly);
-	msg_u32(c, "daily", &r->daily);
-	msg_u32(c, "weekly", &r->weekly);
-	msg_u32(c, "monthly", &r->monthly);
-	msg_u32(c, "yearly", &r->yearly);
-	msg_i64(c, "min age", &r->min_age);
+	if (c->mode == MSG_ENCODE)
+		r->keep_source.set = r->keep_source.set != 0;
+	fields_keep(c, &r->keep_source, false);
 	msg_u32(c, "flags", &r->flags);
 	msg_strdup(c, "tls certificate", &r->tls_certificate, IPC_STR_MAX);
 	msg_strdup(c, "tls key", &r->tls_key, IPC_STR_MAX);
 	msg_strdup(c, "tls ca", &r->tls_ca, IPC_STR_MAX);
 	msg_u32(c, "protocol", &r->proto);
 	msg_u8(c, "compressed data", &r->compressed_data);
-	msg_u8(c, "target keep set", &r->tkeep_set);
-	msg_u32(c, "target hourly", &r->thourly);
-	msg_u32(c, "target daily", &r->tdaily);
-	msg_u32(c, "target weekly", &r->tweekly);
-	msg_u32(c, "target monthly", &r->tmonthly);
-	msg_u32(c, "target yearly", &r->tyearly);
-	msg_i64(c, "target min age", &r->tmin_age);
+	fields_keep(c, &r->keep_target, true);
 	msg_array(c, "targets", &r->ntargets, IPC_TARGETS_MAX, &r->targets,
 	    sizeof(*r->targets), fields_target);
 }
@@ -219,7 +220,7 @@ ipc_put_hello(struct ipc_buf *b, uint32_t pid)
 int
 ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
 {
-	struct ipc_run v = *r;	/* fields_run writes keep_set back */
+	struct ipc_run v = *r;	/* fields_run normalizes keep_source.set */
 
 	return ipc_put(b, IPC_RUN, pid, &v);
 }
@@ -291,8 +292,8 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 			frame_errf(err, errlen, "ipc run: invalid target %u", i);
 			goto fail;
 		}
-	if (run->keep_set > 1 || run->tkeep_set > 1 || run->proto > 3 ||
-	    run->compressed_data > 1 || run->job[0] == '\0' ||
+	if (run->keep_source.set > 1 || run->keep_target.set > 1 ||
+	    run->proto > 3 || run->compressed_data > 1 || run->job[0] == '\0' ||
 	    run->source[0] != '/' || run->snapshot_dir[0] != '/') {
 		frame_errf(err, errlen, "ipc run: invalid job description");
 		goto fail;

@@ -61,18 +61,13 @@ struct ipc_run {
 	char		*source;
 	char		*snapshot_dir;
 	int64_t		 now;		/* the run's time, names the snapshot */
-	int		 keep_set;	/* keep-source given */
-	uint32_t	 hourly, daily, weekly, monthly, yearly;
-	int64_t		 min_age;
+	struct retention_policy keep_source;
 	uint32_t	 flags;		/* IPC_RUN_* */
 	/* replication: send-to, with the tls block and keep-target */
 	char		*tls_certificate, *tls_key, *tls_ca;	/* "" none */
 	uint32_t	 proto;		/* 0 auto, else send-stream version */
 	uint8_t		 compressed_data;
-	uint8_t		 tkeep_set;	/* keep-target given */
-	uint32_t	 thourly, tdaily, tweekly, tmonthly;
-	uint32_t	 tyearly;
-	int64_t		 tmin_age;
+	struct retention_policy keep_target;
 	uint32_t	 ntargets;	/* <= IPC_TARGETS_MAX */
 	struct ipc_target *targets;
 };

@@ -253,12 +253,12 @@ fields_prune(struct msgc *c, void *arg)
 	struct wire_prune *p = arg;
 
 	wire_name(c, "job name", p->job);
-	msg_u32(c, "hourly", &p->hourly);
-	msg_u32(c, "daily", &p->daily);
-	msg_u32(c, "weekly", &p->weekly);
-	msg_u32(c, "monthly", &p->monthly);
-	msg_u32(c, "yearly", &p->yearly);
-	msg_u64(c, "min-age", &p->min_age);
+	msg_u32(c, "hourly", &p->keep.hourly);
+	msg_u32(c, "daily", &p->keep.daily);
+	msg_u32(c, "weekly", &p->keep.weekly);
+	msg_u32(c, "monthly", &p->keep.monthly);
+	msg_u32(c, "yearly", &p->keep.yearly);
+	msg_u64(c, "min-age", &p->keep.min_age);
 }
 
 static void

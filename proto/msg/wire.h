@@ -173,8 +173,7 @@ struct wire_done {
 
 struct wire_prune {
 	char job[WIRE_NAME_MAX + 1];
-	uint32_t hourly, daily, weekly, monthly, yearly;
-	uint64_t min_age;               /* seconds */
+	struct retention_policy keep;   /* keep-target; .set not carried */
 };
 
 struct wire_prune_reply {

@@ -233,6 +233,8 @@ struct stream_writer {
 
 void stream_writer_init(struct stream_writer *w, void *buf, size_t cap, uint32_t version);
 int  stream_wr_header(struct stream_writer *w);   /* the 17-byte header */
+/* The 17-byte header of a stream of this version: magic, NUL, le32. */
+void stream_header_encode(uint8_t out[STREAM_HEADER_LEN], uint32_t version);
 void stream_wr_begin(struct stream_writer *w, int cmd);
 void stream_wr_u64(struct stream_writer *w, int attr, uint64_t v);
 void stream_wr_u32(struct stream_writer *w, int attr, uint32_t v);

@@ -53,16 +53,19 @@ stream_writer_init(struct stream_writer *w, void *buf, size_t cap,
 	w->version = version;
 }
 
+void
+stream_header_encode(uint8_t out[STREAM_HEADER_LEN], uint32_t version)
+{
+	memcpy(out, STREAM_MAGIC, STREAM_MAGIC_LEN);
+	put_le32(out + STREAM_MAGIC_LEN, version);
+}
+
 int
 stream_wr_header(struct stream_writer *w)
 {
-	uint8_t *p;
-
 	if (w->cap - w->pos < STREAM_HEADER_LEN)
 		return -1;
-	p = w->buf + w->pos;
-	memcpy(p, STREAM_MAGIC, STREAM_MAGIC_LEN);
-	put_le32(p + STREAM_MAGIC_LEN, w->version);
+	stream_header_encode(w->buf + w->pos, w->version);
 	w->pos += STREAM_HEADER_LEN;
 	return 0;
 }

@@ -196,7 +196,7 @@ ckpt_at(size_t i)
 	ck.ncmds = i;
 	ck.offset = offs[i];
 	ck.digest = digs[i];
-	snprintf(ck.staging, sizeof(ck.staging), "%st", APPLY_STAGING_PREFIX);
+	snprintf(ck.staging, sizeof(ck.staging), ".btrsend-partial.t");
 	return ck;
 }
 
@@ -224,7 +224,7 @@ area(char *tmpl)
 	int fd;
 
 	assert_non_null(mkdtemp(tmpl));
-	snprintf(p, sizeof(p), "%s/%st", tmpl, APPLY_STAGING_PREFIX);
+	snprintf(p, sizeof(p), "%s/.btrsend-partial.t", tmpl);
 	assert_int_equal(mkdir(p, 0755), 0);
 	fd = open(tmpl, O_RDONLY | O_DIRECTORY);
 	assert_true(fd >= 0);
@@ -320,7 +320,7 @@ tree(int dirfd)
 	int sfd;
 	char name[64];
 
-	snprintf(name, sizeof(name), "%st", APPLY_STAGING_PREFIX);
+	snprintf(name, sizeof(name), ".btrsend-partial.t");
 	sfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY);
 	assert_true(sfd >= 0);
 	f = open_memstream(&s, &len);

@@ -20,8 +20,9 @@
 static const struct ipc_run sample_run = {
 	.job = "home", .source = "/srv/pool/@home",
 	.snapshot_dir = "/srv/pool/.snapshots", .now = 1795497556,
-	.keep_set = 1, .hourly = 24, .daily = 7, .weekly = 4, .monthly = 6,
-	.yearly = 1, .min_age = 3600, .flags = IPC_RUN_TEST_CRASH,
+	.keep_source = { .set = 1, .hourly = 24, .daily = 7, .weekly = 4,
+	    .monthly = 6, .yearly = 1, .min_age = 3600 },
+	.flags = IPC_RUN_TEST_CRASH,
 };
 
 /* Decode the single frame in b: its header must pass the rules. */
@@ -79,13 +80,13 @@ test_run_round_trip_and_truncation(void **state)
 	assert_string_equal(r.source, "/srv/pool/@home");
 	assert_string_equal(r.snapshot_dir, "/srv/pool/.snapshots");
 	assert_int_equal(r.now, 1795497556);
-	assert_int_equal(r.keep_set, 1);
-	assert_int_equal(r.hourly, 24);
-	assert_int_equal(r.daily, 7);
-	assert_int_equal(r.weekly, 4);
-	assert_int_equal(r.monthly, 6);
-	assert_int_equal(r.yearly, 1);
-	assert_int_equal(r.min_age, 3600);
+	assert_int_equal(r.keep_source.set, 1);
+	assert_int_equal(r.keep_source.hourly, 24);
+	assert_int_equal(r.keep_source.daily, 7);
+	assert_int_equal(r.keep_source.weekly, 4);
+	assert_int_equal(r.keep_source.monthly, 6);
+	assert_int_equal(r.keep_source.yearly, 1);
+	assert_int_equal(r.keep_source.min_age, 3600);
 	assert_int_equal(r.flags, IPC_RUN_TEST_CRASH);
 	ipc_run_free(&r);
 	for (cut = 0; cut < h.len; cut++)
@@ -332,13 +333,13 @@ test_targets_round_trip(void **state)
 	run.tls_ca = "/ca.crt";
 	run.proto = 2;
 	run.compressed_data = 1;
-	run.tkeep_set = 1;
-	run.thourly = 3;
-	run.tdaily = 4;
-	run.tweekly = 5;
-	run.tmonthly = 6;
-	run.tyearly = 7;
-	run.tmin_age = 60;
+	run.keep_target.set = 1;
+	run.keep_target.hourly = 3;
+	run.keep_target.daily = 4;
+	run.keep_target.weekly = 5;
+	run.keep_target.monthly = 6;
+	run.keep_target.yearly = 7;
+	run.keep_target.min_age = 60;
 	run.ntargets = 2;
 	run.targets = tg;
 	ipc_put_run(&b, 1, &run);
@@ -347,11 +348,11 @@ test_targets_round_trip(void **state)
 	assert_string_equal(r.tls_key, "/c.key");
 	assert_int_equal(r.proto, 2);
 	assert_int_equal(r.compressed_data, 1);
-	assert_int_equal(r.tkeep_set, 1);
-	assert_int_equal(r.thourly, 3);
-	assert_int_equal(r.tmonthly, 6);
-	assert_int_equal(r.tyearly, 7);
-	assert_int_equal(r.tmin_age, 60);
+	assert_int_equal(r.keep_target.set, 1);
+	assert_int_equal(r.keep_target.hourly, 3);
+	assert_int_equal(r.keep_target.monthly, 6);
+	assert_int_equal(r.keep_target.yearly, 7);
+	assert_int_equal(r.keep_target.min_age, 60);
 	assert_int_equal(r.ntargets, 2);
 	assert_string_equal(r.targets[0].host, "10.0.0.2");
 	assert_int_equal(r.targets[0].port, 7450);

@@ -1,7 +1,7 @@
 /*
- * Receive worker: which partial may be resumed for a BEGIN, how
- * LIST-REPLY describes a partial, and which partials are stale once a
- * snapshot is complete (daemon/recv_worker.c).
+ * Receive worker: which partial may be resumed for a BEGIN and how
+ * LIST-REPLY describes a partial (daemon/net/recv_worker.c).  Which
+ * partials are stale is engine/partial.c's (test_partial.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +14,6 @@
 #include <cmocka.h>
 
 #include "daemon/net/recv_worker.h"
-#include "engine/apply.h"
 #include "engine/checkpoint.h"
 #include "engine/snapshot.h"
 #include "proto/msg/wire.h"
@@ -175,93 +174,12 @@ test_describe(void **state)
 	free(p.id.clones);
 }
 
-static bool
-stale(const char *ent, const char *done, char *name)
-{
-	return recv_stale_partial(ent, "home", done, name);
-}
-
-/* Every file of the partial of snapshot n, as the apply engine names them. */
-static void
-partial_files(const char *n, char ents[6][300])
-{
-	snprintf(ents[0], 300, "%s%s", APPLY_STAGING_PREFIX, n);
-	snprintf(ents[1], 300, "%s%s%s", APPLY_STAGING_PREFIX, n,
-	    APPLY_STATE_SUFFIX);
-	snprintf(ents[2], 300, "%s%s%s", APPLY_STAGING_PREFIX, n,
-	    APPLY_PROGRESS_SUFFIX);
-	snprintf(ents[3], 300, "%s%s%s", APPLY_STAGING_PREFIX, n,
-	    APPLY_FLAGS_SUFFIX);
-	snprintf(ents[4], 300, "%s0.%s", APPLY_CKPT_PREFIX, n);
-	snprintf(ents[5], 300, "%s1.%s", APPLY_CKPT_PREFIX, n);
-}
-
-static void
-test_stale(void **state)
-{
-	const int64_t t = 1767312000;   /* 2026-01-02 00:00:00 UTC */
-	char done[64], older[64], newer[64], same2[64], same3[64], other[64];
-	char ents[6][300], name[300], ent[300];
-	int i;
-
-	(void)state;
-	assert_int_equal(snap_name_format(done, sizeof(done), "home", t, 2), 0);
-	assert_int_equal(snap_name_format(older, sizeof(older), "home",
-	    t - 86400, 1), 0);
-	assert_int_equal(snap_name_format(newer, sizeof(newer), "home",
-	    t + 1, 1), 0);
-	assert_int_equal(snap_name_format(same2, sizeof(same2), "home", t, 1), 0);
-	assert_int_equal(snap_name_format(same3, sizeof(same3), "home", t, 3), 0);
-	assert_int_equal(snap_name_format(other, sizeof(other), "work",
-	    t - 86400, 1), 0);
-
-	/* every piece of an older partial, with its snapshot's name */
-	partial_files(older, ents);
-	for (i = 0; i < 6; i++) {
-		memset(name, 0, sizeof(name));
-		assert_true(stale(ents[i], done, name));
-		assert_string_equal(name, older);
-	}
-	/* an earlier one of the same second (seq 1 before seq 2) too */
-	partial_files(same2, ents);
-	for (i = 0; i < 6; i++) {
-		assert_true(stale(ents[i], done, name));
-		assert_string_equal(name, same2);
-	}
-	/* never the completed one, a later one of its second, a newer one */
-	partial_files(done, ents);
-	for (i = 0; i < 6; i++)
-		assert_false(stale(ents[i], done, name));
-	partial_files(same3, ents);
-	for (i = 0; i < 6; i++)
-		assert_false(stale(ents[i], done, name));
-	partial_files(newer, ents);
-	for (i = 0; i < 6; i++)
-		assert_false(stale(ents[i], done, name));
-	/* nor another job's, nor a complete snapshot, nor foreign entries */
-	partial_files(other, ents);
-	for (i = 0; i < 6; i++)
-		assert_false(stale(ents[i], done, name));
-	assert_false(stale(older, done, name));
-	snprintf(ent, sizeof(ent), "%s2.%s", APPLY_CKPT_PREFIX, older);
-	assert_false(stale(ent, done, name));
-	snprintf(ent, sizeof(ent), "%s%s.tmp", APPLY_STAGING_PREFIX, older);
-	assert_false(stale(ent, done, name));
-	assert_false(stale(APPLY_STAGING_PREFIX, done, name));
-	assert_false(stale(APPLY_STAGING_PREFIX "home.junk", done, name));
-	/* a completed name that is no snapshot name of the job: nothing */
-	partial_files(older, ents);
-	assert_false(stale(ents[0], "manual-copy", name));
-	assert_false(stale(ents[0], other, name));
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_describe),
-		cmocka_unit_test(test_stale),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,12 +115,12 @@ sample(uint16_t type, struct wire_msg *m)
 		break;
 	case WIRE_PRUNE:
 		strcpy(m->u.prune.job, "home");
-		m->u.prune.hourly = 1;
-		m->u.prune.daily = 30;
-		m->u.prune.weekly = 12;
-		m->u.prune.monthly = 24;
-		m->u.prune.yearly = 5;
-		m->u.prune.min_age = 3600;
+		m->u.prune.keep.hourly = 1;
+		m->u.prune.keep.daily = 30;
+		m->u.prune.keep.weekly = 12;
+		m->u.prune.keep.monthly = 24;
+		m->u.prune.keep.yearly = 5;
+		m->u.prune.keep.min_age = 3600;
 		break;
 	case WIRE_PRUNE_REPLY:
 		m->u.prune_reply.deleted = 4;
@@ -345,9 +345,9 @@ test_prune_layout(void **state)
 	decode_frame(&b, 9, &d);
 	assert_int_equal(wire_decode(&g, &d.hdr, d.payload, err,
 	    sizeof(err)), 0);
-	assert_int_equal(g.u.prune.monthly, 24);
-	assert_int_equal(g.u.prune.yearly, 5);
-	assert_int_equal(g.u.prune.min_age, 3600);
+	assert_int_equal(g.u.prune.keep.monthly, 24);
+	assert_int_equal(g.u.prune.keep.yearly, 5);
+	assert_int_equal(g.u.prune.keep.min_age, 3600);
 	wire_msg_free(&g);
 	frame_decoder_free(&d);
 	wire_buf_free(&b);
