@@ -1,7 +1,8 @@
 /*
- * A connection to the receiver (netsend_impl.h): a socket connected
- * within the target's timeout, for a transfer or a single request; and
- * failing it, with the receiver's own reason when it sent one.
+ * A connection to the receiver (netsend_impl.h), for a transfer or a
+ * single request: connected within the target's timeout, TLS up, hellos
+ * exchanged; and failing it, with the receiver's own reason when it sent
+ * one.
  */
 #include <sys/socket.h>
 #include <netdb.h>
@@ -42,7 +43,7 @@ net_connect(int fd, const struct addrinfo *ai, int timeout_ms)
 	return 0;
 }
 
-int
+static int
 net_dial(struct netsend *n)
 {
 	struct addrinfo hints, *res, *ai;
@@ -71,6 +72,44 @@ net_dial(struct netsend *n)
 	if (fd == -1)
 		log_warn("send: connect to %s:%s", n->tg->host, n->tg->port);
 	return fd;
+}
+
+int
+net_open(struct netsend *n, SSL_CTX *ctx, uint32_t caps, const char *what,
+    struct wire_hello *peer)
+{
+	char err[512];
+	int fd;
+
+	if ((fd = net_dial(n)) == -1)
+		return -1;
+	if (tls_connect(&n->t, ctx, fd, n->tg->cert_name, n->timeout_ms, err,
+	    sizeof(err)) == -1) {
+		if (what == NULL)
+			log_warnx("send to %s: %s", n->to, err);
+		else
+			log_warnx("%s on %s: %s", what, n->to, err);
+		n->permanent = n->t.cls == ERR_PERMANENT;
+		goto fail;
+	}
+	wireio_init(&n->w, &n->t, WIRE_CLIENT);
+	if (wireio_hello(&n->w, caps, STREAM_VERSION_MAX, peer) == -1) {
+		net_fail(n);
+		goto fail;
+	}
+	return fd;
+fail:
+	net_close(n, fd);
+	return -1;
+}
+
+void
+net_close(struct netsend *n, int fd)
+{
+	if (n->w.in != NULL)
+		wireio_free(&n->w);
+	tls_close(&n->t);
+	close(fd);
 }
 
 /* Fail the attempt; an ERROR from the receiver may forbid retrying. */

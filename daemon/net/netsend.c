@@ -164,25 +164,14 @@ net_attempt(struct netsend *n, SSL_CTX *ctx)
 	struct send_error e;
 	struct wire_hello peer;
 	struct send *s = NULL;
-	char parent[4096], clones[16][4096], err[512];
+	char parent[4096], clones[16][4096];
 	const char *snaps[1] = { n->snapshot }, *cl[NET_MAX_CLONES];
 	size_t nc = 0, i;
 	int fd, rc = -1, st;
 
-	if ((fd = net_dial(n)) == -1)
+	if ((fd = net_open(n, ctx, WIRE_CAP_ZSTD | WIRE_CAP_COMPRESSED_DATA,
+	    NULL, &peer)) == -1)
 		return -1;
-	if (tls_connect(&n->t, ctx, fd, n->tg->cert_name, n->timeout_ms, err,
-	    sizeof(err)) == -1) {
-		log_warnx("send to %s: %s", n->to, err);
-		n->permanent = n->t.cls == ERR_PERMANENT;
-		goto done;
-	}
-	wireio_init(&n->w, &n->t, WIRE_CLIENT);
-	if (wireio_hello(&n->w, WIRE_CAP_ZSTD | WIRE_CAP_COMPRESSED_DATA,
-	    STREAM_VERSION_MAX, &peer) == -1) {
-		net_fail(n);
-		goto done;
-	}
 	if (wireio_keepalive_start(&n->w, n->timeout_ms / 3) == -1)
 		log_warn("send: keepalive thread");
 	n->use_zstd = n->zstd && (peer.caps & WIRE_CAP_ZSTD);
@@ -230,10 +219,7 @@ done:
 	net_est_collect(n, true);
 	if (s != NULL)
 		send_free(s);
-	if (n->w.in != NULL)
-		wireio_free(&n->w);
-	tls_close(&n->t);
-	close(fd);
+	net_close(n, fd);
 	/* A fresh start after a digest mismatch is no failed try. */
 	if (rc == -1 && n->restart && !n->restarted) {
 		n->restarted = true;

@@ -78,8 +78,16 @@ struct netsend {
 /* netsend.c */
 void	net_say(struct netsend *n, const char *fmt, ...) LOG_PRINTF(2, 3);
 
-/* dial.c */
-int	net_dial(struct netsend *n);
+/*
+ * dial.c: net_open dials the target, brings TLS up and exchanges hellos
+ * offering caps.  The socket, or -1 (logged; n->permanent when trying
+ * again will not help) with nothing left open.  A TLS failure is logged
+ * as "send to HOST" for a transfer (what NULL), else as "WHAT on HOST".
+ * net_close closes what net_open opened.
+ */
+int	net_open(struct netsend *n, SSL_CTX *ctx, uint32_t caps,
+	    const char *what, struct wire_hello *peer);
+void	net_close(struct netsend *n, int fd);
 int	net_fail(struct netsend *n);
 int	net_fail_send(struct netsend *n);
 

@@ -4,74 +4,38 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "proto/base/log.h"
 #include "daemon/net/netsend_impl.h"
 #include "engine/retention.h"
 
-/*
- * A connection for one request (LIST, PRUNE): dialled, TLS up, hellos
- * exchanged.  The socket, or -1 (logged); close with net_close_request.
- */
+/* n, quiet, for one request about job, on a connection of its own. */
 static int
-net_open_request(struct netsend *n, SSL_CTX *ctx, const char *what)
+net_open_request(struct netsend *n, SSL_CTX *ctx,
+    const struct netsend_target *tg, const char *job, const char *what)
 {
 	static const struct netsend_opts quiet = { 0 };
 	struct wire_hello peer;
-	char err[512];
-	int fd;
 
+	memset(n, 0, sizeof(*n));
+	n->tg = tg;
 	n->o = &quiet;
-	n->to = n->tg->label;
+	n->to = tg->label;
+	n->job = job;
 	n->t.fd = -1;
-	if ((fd = net_dial(n)) == -1)
-		return -1;
-	if (tls_connect(&n->t, ctx, fd, n->tg->cert_name, n->timeout_ms, err,
-	    sizeof(err)) == -1) {
-		log_warnx("%s on %s: %s", what, n->tg->label, err);
-		n->permanent = n->t.cls == ERR_PERMANENT;
-		goto fail;
-	}
-	wireio_init(&n->w, &n->t, WIRE_CLIENT);
-	if (wireio_hello(&n->w, 0, STREAM_VERSION_MAX, &peer) == -1) {
-		net_fail(n);
-		goto fail;
-	}
-	return fd;
-fail:
-	if (n->w.in != NULL)
-		wireio_free(&n->w);
-	tls_close(&n->t);
-	close(fd);
-	return -1;
-}
-
-static void
-net_close_request(struct netsend *n, int fd)
-{
-	if (n->w.in != NULL)
-		wireio_free(&n->w);
-	tls_close(&n->t);
-	close(fd);
+	return net_open(n, ctx, 0, what, &peer);
 }
 
 int
 netsend_list(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
     struct wire_msg *m, enum err_class *cls)
 {
-	struct netsend_result res;
 	struct netsend n;
 	int fd, rc = -1;
 
 	memset(m, 0, sizeof(*m));
-	memset(&n, 0, sizeof(n));
-	memset(&res, 0, sizeof(res));
-	n.tg = tg;
-	n.res = &res;
-	n.job = job;
 	*cls = ERR_NONE;
-	if ((fd = net_open_request(&n, ctx, "list")) == -1) {
+	if ((fd = net_open_request(&n, ctx, tg, job, "list")) == -1) {
 		*cls = n.permanent ? ERR_PERMANENT : ERR_TEMPORARY;
 		return -1;
 	}
@@ -83,7 +47,7 @@ netsend_list(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 		*cls = n.permanent ? ERR_PERMANENT : ERR_TEMPORARY;
 	} else
 		rc = 0;
-	net_close_request(&n, fd);
+	net_close(&n, fd);
 	return rc;
 }
 
@@ -91,17 +55,11 @@ int
 netsend_prune(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
     const struct retention_policy *p)
 {
-	struct netsend_result res;
 	struct netsend n;
 	struct wire_msg m;
 	int fd, rc = -1;
 
-	memset(&n, 0, sizeof(n));
-	memset(&res, 0, sizeof(res));
-	n.tg = tg;
-	n.res = &res;
-	n.job = job;
-	if ((fd = net_open_request(&n, ctx, "prune")) == -1)
+	if ((fd = net_open_request(&n, ctx, tg, job, "prune")) == -1)
 		return -1;
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_PRUNE;
@@ -121,6 +79,6 @@ netsend_prune(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	rc = (int)m.u.prune_reply.deleted;
 	wire_msg_free(&m);
 done:
-	net_close_request(&n, fd);
+	net_close(&n, fd);
 	return rc;
 }
