@@ -86,11 +86,8 @@ net_choose(struct netsend *n, char *parent, size_t plen,
 
 	n->res->parent[0] = '\0';
 
-	memset(&m, 0, sizeof(m));
-	m.type = WIRE_LIST;
-	snprintf(m.u.job, sizeof(m.u.job), "%s", n->job);
-	if (wireio_send(&n->w, &m) == -1 || wireio_recv(&n->w, &m) == -1)
-		return net_fail(n);
+	if (net_list(n, &m) == -1)
+		return -1;
 	net_held_free(n->res);
 	n->res->nheld = m.u.list.nsnaps;
 	n->res->held = xcalloc(m.u.list.nsnaps + 1, 16);

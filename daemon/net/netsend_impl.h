@@ -91,6 +91,13 @@ void	net_close(struct netsend *n, int fd);
 int	net_fail(struct netsend *n);
 int	net_fail_send(struct netsend *n);
 
+/*
+ * request.c: net_list asks, on n's connection, what the receiver holds of
+ * n->job.  0 with *m its LIST-REPLY (free it with wire_msg_free), or -1
+ * (net_fail) with *m zeroed.
+ */
+int	net_list(struct netsend *n, struct wire_msg *m);
+
 /* choose.c */
 void	net_split(const char *path, char *dir, char *base);
 int	net_choose(struct netsend *n, char *parent, size_t plen,

@@ -1,6 +1,7 @@
 /*
  * The one-request exchanges (netsend.h): LIST and PRUNE, each over a
  * connection of its own, with the hellos but no transfer capabilities.
+ * A transfer asks LIST too (net_list), on its own connection.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,19 @@ net_open_request(struct netsend *n, SSL_CTX *ctx,
 }
 
 int
+net_list(struct netsend *n, struct wire_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = WIRE_LIST;
+	snprintf(m->u.job, sizeof(m->u.job), "%s", n->job);
+	if (wireio_send(&n->w, m) == -1 || wireio_recv(&n->w, m) == -1) {
+		memset(m, 0, sizeof(*m));
+		return net_fail(n);
+	}
+	return 0;
+}
+
+int
 netsend_list(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
     struct wire_msg *m, enum err_class *cls)
 {
@@ -39,13 +53,9 @@ netsend_list(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 		*cls = n.permanent ? ERR_PERMANENT : ERR_TEMPORARY;
 		return -1;
 	}
-	m->type = WIRE_LIST;
-	snprintf(m->u.job, sizeof(m->u.job), "%s", job);
-	if (wireio_send(&n.w, m) == -1 || wireio_recv(&n.w, m) == -1) {
-		memset(m, 0, sizeof(*m));
-		net_fail(&n);
+	if (net_list(&n, m) == -1)
 		*cls = n.permanent ? ERR_PERMANENT : ERR_TEMPORARY;
-	} else
+	else
 		rc = 0;
 	net_close(&n, fd);
 	return rc;
