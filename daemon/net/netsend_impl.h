@@ -103,7 +103,8 @@ void	net_split(const char *path, char *dir, char *base);
 int	net_choose(struct netsend *n, char *parent, size_t plen,
 	    char clones[][4096], size_t *nclones);
 
-/* progress.c */
+/* progress.c; net_secs is b - a in seconds */
+double	net_secs(const struct timespec *a, const struct timespec *b);
 void	net_progress(struct netsend *n, bool force, bool final);
 void	net_est_collect(struct netsend *n, bool wait);
 void	net_total(struct netsend *n, const struct send_params *p);

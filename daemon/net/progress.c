@@ -16,7 +16,7 @@
 #define NET_EST_WRITE_V1        (48u << 10)
 #define NET_EST_WRITE_V2        (128u << 10)
 
-static double
+double
 net_secs(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) +

@@ -26,8 +26,7 @@ net_throttle(struct netsend *n)
 	if (n->limit == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	secs = (double)(now.tv_sec - n->start.tv_sec) +
-	    (double)(now.tv_nsec - n->start.tv_nsec) / 1e9;
+	secs = net_secs(&n->start, &now);
 	due = (double)n->bytes / (double)n->limit;
 	if (due > secs) {
 		ts.tv_sec = (time_t)(due - secs);
