@@ -1,6 +1,6 @@
 /*
  * btrsendctl send --to HOST[:PORT]: options and the target, then the network
- * sender (daemon/netsend.c) does the rest; see there.
+ * sender (daemon/net/netsend.h) does the rest; see there.
  */
 
 #include <errno.h>

@@ -5,7 +5,8 @@
 # FILE:LINE: LAYER includes FOLDER, and exits 1 if there was one.
 #
 # A file's layer is its folder; a layer may include its own folder and
-# the folders listed for it here, nothing else of ours.
+# the folders listed for it here, nothing else of ours.  A private header
+# (NAME_impl.h) is for its own folder only.
 set -u
 dir=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$dir" || exit 2
@@ -36,8 +37,15 @@ while IFS= read -r -d '' f; do
 	while IFS=: read -r line inc; do
 		inc=${inc#*\"}; inc=${inc%%\"*}
 		folder=$(dirname "$inc")
-		case " $ok " in *" $folder "*) continue ;; esac
-		echo "$f:$line: $layer includes $folder ($inc)"
+		case $inc in
+		*_impl.h)
+			[ "$folder" = "$layer" ] && continue
+			what="a private header of $folder" ;;
+		*)
+			case " $ok " in *" $folder "*) continue ;; esac
+			what=$folder ;;
+		esac
+		echo "$f:$line: $layer includes $what ($inc)"
 		bad=1
 	done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f")
 done < <(find proto engine conf daemon -name '*.[ch]' -print0 | sort -z)
