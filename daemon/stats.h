@@ -4,9 +4,9 @@
  * each target held at its last contact, and a bounded history of
  * finished runs kept in <state-dir>/history across restarts.
  *
- * It is fed by parent.c (from worker messages and exit statuses) and read
- * by control.c (status, history, snapshots, monitor) and metrics.c
- * (/metrics).  No I/O except the history file; no clock: callers pass
+ * It is fed by children.c and jobs.c (from worker messages and exit
+ * statuses) and read by control.c (status, history, snapshots, monitor)
+ * and metrics.c (/metrics).  No I/O except the history file; no clock: callers pass
  * times (seconds since the epoch).
  *
  * A run has an id, unique for the daemon's lifetime and shown by
@@ -55,7 +55,7 @@ struct stats_run {
 	char		 error[STATE_ERR_MAX];
 };
 
-/* A progress report from a worker (see proto/ipc.h IPC_XFER). */
+/* A progress report from a worker (see proto/msg/ipc.h IPC_XFER). */
 struct stats_progress {
 	const char	*phase;
 	const char	*target;

@@ -1,6 +1,6 @@
 /*
  * The send runner: BTRFS_IOC_SEND in its own thread into a pipe, read back
- * as whole, CRC-checked commands with a running digest (proto/digest.h).
+ * as whole, CRC-checked commands with a running digest (proto/stream/digest.h).
  *
  *	send_start()	resolve the snapshots, parent and clone sources the
  *			way `btrfs send` does (spec 5.4) and start the ioctl

@@ -1,5 +1,5 @@
 /*
- * btrsendctl's side of the control socket (proto/ctl.h): options common
+ * btrsendctl's side of the control socket (proto/msg/ctl.h): options common
  * to the admin subcommands, one connection, one request at a time, and
  * the shared formatting of times and JSON.
  */

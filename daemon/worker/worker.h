@@ -2,7 +2,7 @@
  * Worker processes of btrsendd.  The parent forks and re-executes its
  * own binary in the hidden worker mode (`btrsendd -W`) with a socketpair
  * on IPC_WORKER_FD; everything the worker needs arrives as messages
- * (proto/ipc.h), so it never reads the config.  Workers run in their own
+ * (proto/msg/ipc.h), so it never reads the config.  Workers run in their own
  * process group, so a terminal's ^C reaches only the parent, which stops
  * them in order.
  *
@@ -45,7 +45,7 @@ pid_t	worker_spawn_command(const char *cmdline, char *const env[]);
  * Replication happens inside the job run: IPC_RUN carries the job's
  * targets (resolved by the parent), the tls block and keep-target;
  * jobrun() sends each target every snapshot it misses with netsend_run()
- * (daemon/netsend.h), asks each to prune, and reports per target in
+ * (daemon/net/netsend.h), asks each to prune, and reports per target in
  * IPC_RESULT, which the parent records under (job, target) in the state
  * file.  Any target failing temporarily makes the run RUN_RETRY.
  */

@@ -1,6 +1,6 @@
 /*
  * Messages of the control socket between btrsendctl and btrsendd's
- * parent (docs/control.md).  Framing is proto/frame.h; every type has a
+ * parent (docs/control.md).  Framing is proto/msg/frame.h; every type has a
  * payload bound checked on the header before a payload byte is read, and
  * every decoder checks each length against the bytes left and the field
  * it fills (strings go into fixed arrays: no allocation while decoding).

@@ -1,6 +1,6 @@
 /*
  * Typed, length-prefixed frames: the one framing used on the network
- * (proto/wire.h), between the daemon's parent and its workers, and on the
+ * (proto/msg/wire.h), between the daemon's parent and its workers, and on the
  * control socket.  In the manner of imsg: a small fixed header, a payload
  * whose size is checked against the caller's bound and the type against
  * the caller's table BEFORE a single payload byte is accepted.

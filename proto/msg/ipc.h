@@ -1,6 +1,6 @@
 /*
  * Messages between btrsendd's parent and its workers, on the socketpair
- * the worker finds at IPC_WORKER_FD.  Framing is proto/frame.h (header
+ * the worker finds at IPC_WORKER_FD.  Framing is proto/msg/frame.h (header
  * type/len/peer/pid, payload bound checked before it is read).
  *
  * A conversation: both sides send IPC_HELLO with IPC_VERSION first and

@@ -1,7 +1,7 @@
 /*
  * The network protocol between a sender (btrsendctl send, send worker)
  * and a receiver (btrsendd receive worker), carried in frames
- * (proto/frame.h) over TLS 1.3 with ALPN "btrsend/1".  docs/protocol.md
+ * (proto/msg/frame.h) over TLS 1.3 with ALPN "btrsend/1".  docs/protocol.md
  * is the reference: payload layouts, the state machine, resume, errors.
  *
  * Decoding never trusts a length: every field is checked against the

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the control socket messages (proto/ctl.h): the
+ * libFuzzer target for the control socket messages (proto/msg/ctl.h): the
  * input is what btrsendd's parent reads from a control client (and what
  * btrsendctl reads from the daemon).  Checks: no crash or leak; every
  * accepted message re-encodes to exactly the payload it came from, and

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the parent <-> worker messages (proto/ipc.h): the
+ * libFuzzer target for the parent <-> worker messages (proto/msg/ipc.h): the
  * input is what the parent reads from a worker's socket.  Checks: no
  * crash or leak; every accepted message re-encodes to exactly the
  * payload it came from (so nothing is silently dropped or invented).

@@ -1,5 +1,5 @@
 /*
- * Control socket messages (proto/ctl.h): the documented byte layout,
+ * Control socket messages (proto/msg/ctl.h): the documented byte layout,
  * round trips of every record, refusal of every truncation, of trailing
  * bytes, of strings too long for their field or holding a NUL, of values
  * out of range, and of unknown types and oversize payloads on the header

@@ -1,5 +1,5 @@
 /*
- * proto/dump.c: each command's line and the escaping rules, as printed by
+ * proto/stream/dump.c: each command's line and the escaping rules, as printed by
  * `btrfs receive --dump` of btrfs-progs 6.2.
  *
  * How the expected strings were confirmed: every test builds its commands

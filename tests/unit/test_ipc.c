@@ -1,5 +1,5 @@
 /*
- * Parent <-> worker messages (proto/ipc.h) on the shared frame layer:
+ * Parent <-> worker messages (proto/msg/ipc.h) on the shared frame layer:
  * every message round-trips, every truncation and trailing byte is
  * refused, unknown types and oversize payloads are refused on the header
  * alone, and a version mismatch is named.

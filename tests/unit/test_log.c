@@ -1,5 +1,5 @@
 /*
- * Journal detection of daemon/log.c: messages go to the journal only when
+ * Journal detection of proto/base/log.c: messages go to the journal only when
  * JOURNAL_STREAM names the very stream stderr is (systemd's documented
  * check), never with -d, and stderr otherwise.
  */

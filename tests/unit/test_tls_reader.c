@@ -1,5 +1,5 @@
 /*
- * The TLS read-ahead thread (tls_reader_start, daemon/tls.c) over a real
+ * The TLS read-ahead thread (tls_reader_start, daemon/net/tls.c) over a real
  * TLS 1.3 connection on a socketpair, certificates from
  * tests/lib/mkcerts.sh: bytes come out in order across many turns of the
  * ring while the owner writes on the same connection, also when viewed

@@ -1,5 +1,5 @@
 /*
- * Exit-status mapping of workers (daemon/worker.h), from the statuses of
+ * Exit-status mapping of workers (daemon/worker/worker.h), from the statuses of
  * real child processes that exit or die in each way.
  */
 #include <setjmp.h>
