@@ -188,7 +188,7 @@ int
 admin_send(struct admin_conn *c, uint8_t cmd, const char *arg, uint32_t num)
 {
 	struct ctl_hello h = { .version = CTL_VERSION };
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct ctl_request rq;
 	size_t off = 0;
 	ssize_t n;
@@ -201,7 +201,7 @@ admin_send(struct admin_conn *c, uint8_t cmd, const char *arg, uint32_t num)
 		rq.num = num;
 		if (arg != NULL && strlen(arg) >= sizeof(rq.arg)) {
 			log_warnx("'%.40s...' is too long", arg);
-			ctl_buf_free(&b);
+			msgbuf_free(&b);
 			return -1;
 		}
 		snprintf(rq.arg, sizeof(rq.arg), "%s", arg ? arg : "");
@@ -214,12 +214,12 @@ admin_send(struct admin_conn *c, uint8_t cmd, const char *arg, uint32_t num)
 		if (n == -1) {
 			if (errno != EPIPE && errno != ECONNRESET)
 				log_warn("%s: write", c->sock);
-			ctl_buf_free(&b);
+			msgbuf_free(&b);
 			return -1;
 		}
 		off += (size_t)n;
 	}
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	return 0;
 }
 

@@ -41,7 +41,7 @@ wireio_free(struct wireio *w)
 		w->ka_running = false;
 	}
 	frame_decoder_free(&w->dec);
-	wire_buf_free(&w->out);
+	msgbuf_free(&w->out);
 	free(w->in);
 	w->in = NULL;
 }
@@ -97,7 +97,7 @@ static void *
 wireio_ka_main(void *arg)
 {
 	struct wireio *w = arg;
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct wire_msg m;
 	struct timespec due, now;
 	char why[256];
@@ -140,7 +140,7 @@ wireio_ka_main(void *arg)
 			break;  /* the owner sees the broken connection itself */
 	}
 	pthread_mutex_unlock(&w->ka_lock);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 	return NULL;
 }
 
