@@ -321,8 +321,9 @@ admin_simple(const struct admin_opts *o, uint8_t cmd, const char *arg,
 	return r;
 }
 
-int
-ctl_run_job(int argc, char **argv)
+/* run, pause, unpause: a command on the one job named. */
+static int
+admin_job_cmd(int argc, char **argv, uint8_t cmd)
 {
 	struct admin_opts o;
 	int r;
@@ -330,7 +331,13 @@ ctl_run_job(int argc, char **argv)
 	if ((r = admin_getopt(argc, argv, "", 1, "[-f CONF|-s SOCK] JOB",
 	    &o)) != CTL_OK)
 		return r;
-	return admin_simple(&o, CTL_CMD_RUN, o.argv[0], 0);
+	return admin_simple(&o, cmd, o.argv[0], 0);
+}
+
+int
+ctl_run_job(int argc, char **argv)
+{
+	return admin_job_cmd(argc, argv, CTL_CMD_RUN);
 }
 
 int
@@ -358,25 +365,13 @@ ctl_cancel(int argc, char **argv)
 int
 ctl_pause(int argc, char **argv)
 {
-	struct admin_opts o;
-	int r;
-
-	if ((r = admin_getopt(argc, argv, "", 1, "[-f CONF|-s SOCK] JOB",
-	    &o)) != CTL_OK)
-		return r;
-	return admin_simple(&o, CTL_CMD_PAUSE, o.argv[0], 0);
+	return admin_job_cmd(argc, argv, CTL_CMD_PAUSE);
 }
 
 int
 ctl_unpause(int argc, char **argv)
 {
-	struct admin_opts o;
-	int r;
-
-	if ((r = admin_getopt(argc, argv, "", 1, "[-f CONF|-s SOCK] JOB",
-	    &o)) != CTL_OK)
-		return r;
-	return admin_simple(&o, CTL_CMD_UNPAUSE, o.argv[0], 0);
+	return admin_job_cmd(argc, argv, CTL_CMD_UNPAUSE);
 }
 
 int
