@@ -77,57 +77,77 @@ conf_unit_find(const struct conf_unit *u, size_t n, char c)
 	return NULL;
 }
 
-int
-conf_parse_duration(const char *s, uint64_t *out, const char **why)
+/*
+ * What tells a duration from a size when parsing one: the units, the
+ * largest value and the refusals.  nounit NULL: a bare number counts in
+ * the base unit.
+ */
+struct conf_quantity {
+	const struct conf_unit	*units;
+	size_t			 nunits;
+	uint64_t		 max;
+	const char		*nounit;
+	const char		*badunit;
+	const char		*toolarge;
+};
+
+static const struct conf_quantity conf_duration = {
+	.units = conf_duration_units,
+	.nunits = NELEM(conf_duration_units),
+	.max = CONF_MAX_DURATION,
+	.nounit = "missing unit (s, m, h, d or w)",
+	.badunit = "unknown unit (use s, m, h, d or w)",
+	.toolarge = "duration too long (at most 3650d)",
+};
+static const struct conf_quantity conf_size = {
+	.units = conf_size_units,
+	.nunits = NELEM(conf_size_units),
+	.max = UINT64_MAX,
+	.badunit = "unknown unit (use K, M, G or T, powers of 1024)",
+	.toolarge = "size too large",
+};
+
+/* A decimal number and at most one unit suffix of q. */
+static int
+conf_parse_quantity(const char *s, const struct conf_quantity *q,
+    uint64_t *out, const char **why)
 {
 	const struct conf_unit *u;
 	const char *end;
-	uint64_t v;
+	uint64_t v, mult = 1;
 
 	if (conf_digits(s, &v, &end, why) == -1)
 		return -1;
-	if (*end == '\0') {
-		*why = "missing unit (s, m, h, d or w)";
+	if (*end == '\0' && q->nounit != NULL) {
+		*why = q->nounit;
 		return -1;
 	}
-	u = conf_unit_find(conf_duration_units, NELEM(conf_duration_units),
-	    *end);
-	if (u == NULL || end[1] != '\0') {
-		*why = "unknown unit (use s, m, h, d or w)";
+	if (*end != '\0') {
+		u = conf_unit_find(q->units, q->nunits, *end);
+		if (u == NULL || end[1] != '\0') {
+			*why = q->badunit;
+			return -1;
+		}
+		mult = u->mult;
+	}
+	if (v > q->max / mult) {
+		*why = q->toolarge;
 		return -1;
 	}
-	if (v > CONF_MAX_DURATION / u->mult) {
-		*why = "duration too long (at most 3650d)";
-		return -1;
-	}
-	*out = v * u->mult;
+	*out = v * mult;
 	return 0;
+}
+
+int
+conf_parse_duration(const char *s, uint64_t *out, const char **why)
+{
+	return conf_parse_quantity(s, &conf_duration, out, why);
 }
 
 int
 conf_parse_size(const char *s, uint64_t *out, const char **why)
 {
-	const struct conf_unit *u;
-	const char *end;
-	uint64_t v;
-
-	if (conf_digits(s, &v, &end, why) == -1)
-		return -1;
-	if (*end == '\0') {
-		*out = v;
-		return 0;
-	}
-	u = conf_unit_find(conf_size_units, NELEM(conf_size_units), *end);
-	if (u == NULL || end[1] != '\0') {
-		*why = "unknown unit (use K, M, G or T, powers of 1024)";
-		return -1;
-	}
-	if (v > UINT64_MAX / u->mult) {
-		*why = "size too large";
-		return -1;
-	}
-	*out = v * u->mult;
-	return 0;
+	return conf_parse_quantity(s, &conf_size, out, why);
 }
 
 int

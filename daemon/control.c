@@ -37,7 +37,7 @@ struct cclient {
 	int		 access;	/* enum ctl_access once allowed */
 	int		 hello;
 	int		 monitor;
-	struct ctl_buf	 out;		/* replies, until client_flush */
+	struct msgbuf	 out;		/* replies, until client_flush */
 };
 
 static struct {
@@ -62,7 +62,7 @@ client_free(struct cclient *c)
 	TAILQ_REMOVE(&C.clients, c, entry);
 	C.nclients--;
 	peer_free(c->peer);
-	ctl_buf_free(&c->out);
+	msgbuf_free(&c->out);
 	free(c);
 }
 

@@ -260,7 +260,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 	};
 	struct ipc_target tg[IPC_TARGETS_MAX];
 	const struct conf_target *ct;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	size_t i;
 	int r;
 
@@ -296,13 +296,13 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 	/* Refused only past the configuration's limits; the codec logs why. */
 	if (ipc_put_hello(&b, (uint32_t)getpid()) == -1 ||
 	    ipc_put_run(&b, (uint32_t)getpid(), &run) == -1) {
-		ipc_buf_free(&b);
+		msgbuf_free(&b);
 		errno = EINVAL;
 		return -1;
 	}
 	/* A fresh socketpair's buffer holds these few KiB: no EAGAIN. */
 	r = ipc_write_all(peer_fd(c->peer), &b);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	return r;
 }
 

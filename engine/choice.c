@@ -62,33 +62,6 @@ snap_choose(const struct snap_info *local, size_t nlocal, size_t send_idx,
 	return 1;
 }
 
-void
-snap_pin_held(const struct snap_info *local, size_t nlocal,
-    const uint8_t (*held)[16], size_t nheld, int *pinned)
-{
-	size_t i, best = nlocal;
-
-	for (i = 0; i < nlocal; i++) {
-		if (!snap_is_held(&local[i], held, nheld))
-			continue;
-		if (best == nlocal || snap_info_cmp(&local[i], &local[best]) > 0)
-			best = i;
-	}
-	if (best < nlocal)
-		pinned[best] = 1;
-}
-
-void
-snap_pin_uuids(const struct snap_info *local, size_t nlocal,
-    const uint8_t (*uuids)[16], size_t nuuids, int *pinned)
-{
-	size_t i;
-
-	for (i = 0; i < nlocal; i++)
-		if (snap_is_held(&local[i], uuids, nuuids))
-			pinned[i] = 1;
-}
-
 /* Index of the newest local snapshot that set names, or nlocal. */
 static size_t
 snap_newest_in(const struct snap_info *local, size_t nlocal,
@@ -103,6 +76,27 @@ snap_newest_in(const struct snap_info *local, size_t nlocal,
 			best = i;
 	}
 	return best;
+}
+
+void
+snap_pin_held(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*held)[16], size_t nheld, int *pinned)
+{
+	size_t best;
+
+	if ((best = snap_newest_in(local, nlocal, held, nheld)) < nlocal)
+		pinned[best] = 1;
+}
+
+void
+snap_pin_uuids(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*uuids)[16], size_t nuuids, int *pinned)
+{
+	size_t i;
+
+	for (i = 0; i < nlocal; i++)
+		if (snap_is_held(&local[i], uuids, nuuids))
+			pinned[i] = 1;
 }
 
 /*

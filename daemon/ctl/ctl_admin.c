@@ -188,7 +188,7 @@ int
 admin_send(struct admin_conn *c, uint8_t cmd, const char *arg, uint32_t num)
 {
 	struct ctl_hello h = { .version = CTL_VERSION };
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct ctl_request rq;
 	size_t off = 0;
 	ssize_t n;
@@ -201,7 +201,7 @@ admin_send(struct admin_conn *c, uint8_t cmd, const char *arg, uint32_t num)
 		rq.num = num;
 		if (arg != NULL && strlen(arg) >= sizeof(rq.arg)) {
 			log_warnx("'%.40s...' is too long", arg);
-			ctl_buf_free(&b);
+			msgbuf_free(&b);
 			return -1;
 		}
 		snprintf(rq.arg, sizeof(rq.arg), "%s", arg ? arg : "");
@@ -214,12 +214,12 @@ admin_send(struct admin_conn *c, uint8_t cmd, const char *arg, uint32_t num)
 		if (n == -1) {
 			if (errno != EPIPE && errno != ECONNRESET)
 				log_warn("%s: write", c->sock);
-			ctl_buf_free(&b);
+			msgbuf_free(&b);
 			return -1;
 		}
 		off += (size_t)n;
 	}
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	return 0;
 }
 
@@ -321,8 +321,9 @@ admin_simple(const struct admin_opts *o, uint8_t cmd, const char *arg,
 	return r;
 }
 
-int
-ctl_run_job(int argc, char **argv)
+/* run, pause, unpause: a command on the one job named. */
+static int
+admin_job_cmd(int argc, char **argv, uint8_t cmd)
 {
 	struct admin_opts o;
 	int r;
@@ -330,7 +331,13 @@ ctl_run_job(int argc, char **argv)
 	if ((r = admin_getopt(argc, argv, "", 1, "[-f CONF|-s SOCK] JOB",
 	    &o)) != CTL_OK)
 		return r;
-	return admin_simple(&o, CTL_CMD_RUN, o.argv[0], 0);
+	return admin_simple(&o, cmd, o.argv[0], 0);
+}
+
+int
+ctl_run_job(int argc, char **argv)
+{
+	return admin_job_cmd(argc, argv, CTL_CMD_RUN);
 }
 
 int
@@ -358,25 +365,13 @@ ctl_cancel(int argc, char **argv)
 int
 ctl_pause(int argc, char **argv)
 {
-	struct admin_opts o;
-	int r;
-
-	if ((r = admin_getopt(argc, argv, "", 1, "[-f CONF|-s SOCK] JOB",
-	    &o)) != CTL_OK)
-		return r;
-	return admin_simple(&o, CTL_CMD_PAUSE, o.argv[0], 0);
+	return admin_job_cmd(argc, argv, CTL_CMD_PAUSE);
 }
 
 int
 ctl_unpause(int argc, char **argv)
 {
-	struct admin_opts o;
-	int r;
-
-	if ((r = admin_getopt(argc, argv, "", 1, "[-f CONF|-s SOCK] JOB",
-	    &o)) != CTL_OK)
-		return r;
-	return admin_simple(&o, CTL_CMD_UNPAUSE, o.argv[0], 0);
+	return admin_job_cmd(argc, argv, CTL_CMD_UNPAUSE);
 }
 
 int

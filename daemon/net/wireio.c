@@ -41,7 +41,7 @@ wireio_free(struct wireio *w)
 		w->ka_running = false;
 	}
 	frame_decoder_free(&w->dec);
-	wire_buf_free(&w->out);
+	msgbuf_free(&w->out);
 	free(w->in);
 	w->in = NULL;
 }
@@ -97,7 +97,7 @@ static void *
 wireio_ka_main(void *arg)
 {
 	struct wireio *w = arg;
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct wire_msg m;
 	struct timespec due, now;
 	char why[256];
@@ -140,7 +140,7 @@ wireio_ka_main(void *arg)
 			break;  /* the owner sees the broken connection itself */
 	}
 	pthread_mutex_unlock(&w->ka_lock);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 	return NULL;
 }
 
@@ -262,6 +262,23 @@ wireio_fail(struct wireio *w, uint32_t code, const char *fmt, ...)
 	wireio_ka_stop(w);
 }
 
+/*
+ * What a decoder event means to wireio_frame: 0 a whole frame, 1 more
+ * bytes wanted, -1 a protocol error (told to the peer).
+ */
+static int
+wireio_event(struct wireio *w, enum frame_event ev)
+{
+	if (ev == FRAME_READY)
+		return 0;
+	if (ev == FRAME_ERROR) {
+		wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s",
+		    w->dec.err);
+		return -1;
+	}
+	return 1;
+}
+
 /* Bytes until the decoder holds one whole frame.  0 or -1. */
 static int
 wireio_frame(struct wireio *w)
@@ -269,6 +286,7 @@ wireio_frame(struct wireio *w)
 	enum frame_event ev;
 	char why[256];
 	ssize_t n;
+	int rc;
 	size_t used, dlen;
 	uint8_t *direct;
 	const uint8_t *view;
@@ -282,13 +300,8 @@ wireio_frame(struct wireio *w)
 			ev = frame_decoder_push(&w->dec, w->in + w->inoff,
 			    w->inlen - w->inoff, &used);
 			w->inoff += used;
-			if (ev == FRAME_READY)
-				return 0;
-			if (ev == FRAME_ERROR) {
-				wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s",
-				    w->dec.err);
-				return -1;
-			}
+			if ((rc = wireio_event(w, ev)) != 1)
+				return rc;
 		}
 		/*
 		 * Inside a big payload: use it where the read-ahead thread
@@ -327,13 +340,8 @@ wireio_frame(struct wireio *w)
 		}
 		if (direct != NULL) {
 			ev = frame_decoder_commit(&w->dec, (size_t)n);
-			if (ev == FRAME_READY)
-				return 0;
-			if (ev == FRAME_ERROR) {
-				wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s",
-				    w->dec.err);
-				return -1;
-			}
+			if ((rc = wireio_event(w, ev)) != 1)
+				return rc;
 			continue;
 		}
 		w->inlen = (size_t)n;

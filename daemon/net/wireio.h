@@ -22,7 +22,7 @@ struct wireio {
 	struct tls_conn *tls;
 	struct frame_decoder dec;
 	struct wire_fsm fsm;
-	struct wire_buf out;
+	struct msgbuf out;
 	uint8_t *in;
 	size_t inlen, inoff;
 	size_t view;            /* bytes of the ring the last payload is */

@@ -31,7 +31,7 @@ jobrun_progress(int fd, const char *fmt, ...) LOG_PRINTF(2, 3);
 static void
 jobrun_progress(int fd, const char *fmt, ...)
 {
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	char what[512];
 	va_list ap;
 
@@ -41,7 +41,7 @@ jobrun_progress(int fd, const char *fmt, ...)
 	ipc_put_progress(&b, (uint32_t)getpid(), what);
 	if (ipc_write_all(fd, &b) == -1)
 		log_warn("worker: progress to parent");
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /* The progress callback's argument: where to, and what. */
@@ -55,7 +55,7 @@ static void
 jobrun_xfer(const struct netsend_progress *p, void *arg)
 {
 	struct jobrun_meter *m = arg;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct ipc_xfer x;
 
 	memset(&x, 0, sizeof(x));
@@ -70,14 +70,14 @@ jobrun_xfer(const struct netsend_progress *p, void *arg)
 	ipc_put_xfer(&b, (uint32_t)getpid(), &x);
 	if (ipc_write_all(m->fd, &b) == -1)
 		log_warn("worker: progress to parent");
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /* What the target reported holding, and the snapshots just sent. */
 static void
 jobrun_held_report(int fd, const char *target, char **names, size_t n)
 {
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct ipc_held h;
 
 	h.target = (char *)(uintptr_t)target;
@@ -86,7 +86,7 @@ jobrun_held_report(int fd, const char *target, char **names, size_t n)
 	ipc_put_held(&b, (uint32_t)getpid(), &h);
 	if (ipc_write_all(fd, &b) == -1)
 		log_warn("worker: held snapshots to parent");
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /*

@@ -156,11 +156,11 @@ worker_spawn_command(const char *cmdline, char *const env[])
 }
 
 static int
-worker_send(int fd, struct ipc_buf *b)
+worker_send(int fd, struct msgbuf *b)
 {
 	int r = ipc_write_all(fd, b);
 
-	ipc_buf_free(b);
+	msgbuf_free(b);
 	if (r == -1)
 		log_warn("worker: write to parent");
 	return r;
@@ -171,7 +171,7 @@ static int
 worker_handshake(int fd, struct frame_decoder *d, struct ipc_run *run,
     char *err, size_t errlen)
 {
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 
 	ipc_put_hello(&b, (uint32_t)getpid());
 	if (worker_send(fd, &b) == -1) {
@@ -205,7 +205,7 @@ static void
 worker_babble(const char *job)
 {
 	struct frame_hdr h = { .type = 99, .pid = (uint32_t)getpid() };
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 
 	log_warnx("job %s: test hook: worker sends message type 99", job);
 	b.p = xmalloc(FRAME_HEADER_LEN);
@@ -222,7 +222,7 @@ worker_main(int foreground, int verbose)
 	struct ipc_result res = { 0 };
 	struct frame_decoder d;
 	struct ipc_run run;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	char err[256];
 	int code, r;
 

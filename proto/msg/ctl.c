@@ -246,7 +246,7 @@ ctl_max_len(uint16_t type)
 
 /* The codec writes through arg only when decoding. */
 static int
-ctl_put(struct ctl_buf *b, uint16_t type, const void *arg)
+ctl_put(struct msgbuf *b, uint16_t type, const void *arg)
 {
 	struct msgc c;
 
@@ -273,7 +273,7 @@ ctl_get(uint16_t type, const uint8_t *p, size_t len, void *out, char *err,
 
 #define CTL_PUT(fn, type, T)						\
 int									\
-ctl_put_##fn(struct ctl_buf *b, const T *in)				\
+ctl_put_##fn(struct msgbuf *b, const T *in)				\
 {									\
 	return ctl_put(b, type, in);					\
 }
@@ -305,7 +305,7 @@ CTL_GET(snap, CTL_SNAP, struct ctl_snap)
 CTL_GET(event, CTL_EVENT, struct ctl_event)
 
 int
-ctl_put_text(struct ctl_buf *b, uint16_t type, const char *text)
+ctl_put_text(struct msgbuf *b, uint16_t type, const char *text)
 {
 	if (type != CTL_M_OK && type != CTL_M_FAIL)
 		fatalx("ctl_put_text: type %u", type);

@@ -146,11 +146,6 @@ struct ctl_event {
 	struct ctl_run	 run;
 };
 
-/* The channel's name for the one codec buffer. */
-#define ctl_buf		msgbuf
-#define ctl_buf_free	msgbuf_free
-#define ctl_buf_consume	msgbuf_consume
-
 extern const struct frame_rules ctl_rules;
 const char	*ctl_type_name(uint16_t type);
 const char	*ctl_cmd_name(uint8_t cmd);
@@ -159,21 +154,21 @@ int		 ctl_cmd_readonly(uint8_t cmd);
 const char	*ctl_event_name(uint8_t kind);
 
 /*
- * Append one whole frame to b (the caller frees it with ctl_buf_free).
+ * Append one whole frame to b (the caller frees it with msgbuf_free).
  * 0, or -1, logged, with b as before: a string that does not fit its
  * field with the NUL (ctl_put_text: over CTL_TEXT_MAX - 1 bytes) or
  * nheld over CTL_HELD_MAX; the daemon's fields and texts are sized so
  * that this does not happen.
  */
-int	ctl_put_hello(struct ctl_buf *, const struct ctl_hello *);
-int	ctl_put_request(struct ctl_buf *, const struct ctl_request *);
-int	ctl_put_text(struct ctl_buf *, uint16_t type, const char *text);
-int	ctl_put_job(struct ctl_buf *, const struct ctl_job *);
-int	ctl_put_target(struct ctl_buf *, const struct ctl_target *);
-int	ctl_put_live(struct ctl_buf *, const struct ctl_live *);
-int	ctl_put_run(struct ctl_buf *, const struct ctl_run *);
-int	ctl_put_snap(struct ctl_buf *, const struct ctl_snap *);
-int	ctl_put_event(struct ctl_buf *, const struct ctl_event *);
+int	ctl_put_hello(struct msgbuf *, const struct ctl_hello *);
+int	ctl_put_request(struct msgbuf *, const struct ctl_request *);
+int	ctl_put_text(struct msgbuf *, uint16_t type, const char *text);
+int	ctl_put_job(struct msgbuf *, const struct ctl_job *);
+int	ctl_put_target(struct msgbuf *, const struct ctl_target *);
+int	ctl_put_live(struct msgbuf *, const struct ctl_live *);
+int	ctl_put_run(struct msgbuf *, const struct ctl_run *);
+int	ctl_put_snap(struct msgbuf *, const struct ctl_snap *);
+int	ctl_put_event(struct msgbuf *, const struct ctl_event *);
 
 /*
  * Decode one payload.  0, or -1 with a message in err: truncated,

@@ -168,15 +168,9 @@ frame_decoder_push(struct frame_decoder *d, const void *p, size_t len,
 		n = len - off;
 	if (n > 0)
 		memcpy(d->buf + d->phave, in + off, n);
-	d->phave += n;
-	off += n;
-	d->consumed += n;
-	*used = off;
-	if (d->phave < d->hdr.len)
-		return FRAME_NEED_MORE;
-	d->state = FR_READY;
-	d->nframes++;
-	return FRAME_READY;
+	*used = off + n;
+	/* In FR_PAYLOAD with n within the payload: commit cannot refuse. */
+	return frame_decoder_commit(d, n);
 }
 
 uint8_t *

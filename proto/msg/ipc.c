@@ -182,7 +182,7 @@ const struct frame_rules ipc_rules = { ipc_known, ipc_max_len };
 
 /* arg is only read: the codec writes through it when decoding. */
 static int
-ipc_put(struct ipc_buf *b, uint16_t type, uint32_t pid, const void *arg)
+ipc_put(struct msgbuf *b, uint16_t type, uint32_t pid, const void *arg)
 {
 	struct msgc c;
 
@@ -210,7 +210,7 @@ ipc_get(uint16_t type, const uint8_t *p, size_t len, void *out, char *err,
 }
 
 int
-ipc_put_hello(struct ipc_buf *b, uint32_t pid)
+ipc_put_hello(struct msgbuf *b, uint32_t pid)
 {
 	uint32_t v = IPC_VERSION;
 
@@ -218,7 +218,7 @@ ipc_put_hello(struct ipc_buf *b, uint32_t pid)
 }
 
 int
-ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
+ipc_put_run(struct msgbuf *b, uint32_t pid, const struct ipc_run *r)
 {
 	struct ipc_run v = *r;	/* fields_run normalizes keep_source.set */
 
@@ -226,26 +226,26 @@ ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *r)
 }
 
 int
-ipc_put_progress(struct ipc_buf *b, uint32_t pid, const char *what)
+ipc_put_progress(struct msgbuf *b, uint32_t pid, const char *what)
 {
 	return ipc_put(b, IPC_PROGRESS, pid, &what);
 }
 
 int
-ipc_put_result(struct ipc_buf *b, uint32_t pid, const struct ipc_result *r)
+ipc_put_result(struct msgbuf *b, uint32_t pid, const struct ipc_result *r)
 {
 	return ipc_put(b, IPC_RESULT, pid, r);
 }
 
 int
-ipc_put_xfer(struct ipc_buf *b, uint32_t pid, const struct ipc_xfer *x)
+ipc_put_xfer(struct msgbuf *b, uint32_t pid, const struct ipc_xfer *x)
 {
 	return ipc_put(b, IPC_XFER, pid, x);
 }
 
 /* Names longer than a snapshot name cannot be one: left out. */
 int
-ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *h)
+ipc_put_held(struct msgbuf *b, uint32_t pid, const struct ipc_held *h)
 {
 	struct ipc_held v = { .target = h->target };
 	uint32_t i;
@@ -411,7 +411,7 @@ ipc_result_free(struct ipc_result *r)
 }
 
 int
-ipc_write_all(int fd, const struct ipc_buf *b)
+ipc_write_all(int fd, const struct msgbuf *b)
 {
 	return fd_write_all(fd, b->p, b->len);
 }

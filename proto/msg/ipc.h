@@ -115,28 +115,24 @@ struct ipc_held {
 	char		**names;	/* each <= SNAP_NAME_MAX bytes */
 };
 
-/* The channel's name for the one codec buffer. */
-#define ipc_buf		msgbuf
-#define ipc_buf_free	msgbuf_free
-
 /* Bounds derived from the message declarations in ipc.c. */
 extern const struct frame_rules ipc_rules;
 const char	*ipc_type_name(uint16_t type);
 
 /*
- * Append a whole frame to b (which the caller frees with ipc_buf_free).
+ * Append a whole frame to b (which the caller frees with msgbuf_free).
  * 0, or -1, logged, with b as before: a string over IPC_STR_MAX or more
  * than IPC_TARGETS_MAX targets (the configuration's limits keep both
  * from happening).  ipc_put_held leaves out names longer than
  * SNAP_NAME_MAX, which cannot be snapshots.
  */
-int	ipc_put_hello(struct ipc_buf *b, uint32_t pid);
-int	ipc_put_run(struct ipc_buf *b, uint32_t pid, const struct ipc_run *);
-int	ipc_put_progress(struct ipc_buf *b, uint32_t pid, const char *what);
-int	ipc_put_result(struct ipc_buf *b, uint32_t pid,
+int	ipc_put_hello(struct msgbuf *b, uint32_t pid);
+int	ipc_put_run(struct msgbuf *b, uint32_t pid, const struct ipc_run *);
+int	ipc_put_progress(struct msgbuf *b, uint32_t pid, const char *what);
+int	ipc_put_result(struct msgbuf *b, uint32_t pid,
 	    const struct ipc_result *);
-int	ipc_put_xfer(struct ipc_buf *b, uint32_t pid, const struct ipc_xfer *);
-int	ipc_put_held(struct ipc_buf *b, uint32_t pid, const struct ipc_held *);
+int	ipc_put_xfer(struct msgbuf *b, uint32_t pid, const struct ipc_xfer *);
+int	ipc_put_held(struct msgbuf *b, uint32_t pid, const struct ipc_held *);
 
 /*
  * Decode one payload of the given type.  0, or -1 with a message in err
@@ -160,7 +156,7 @@ void	ipc_held_free(struct ipc_held *);
 void	ipc_result_free(struct ipc_result *);
 
 /* Blocking helpers for the worker side: write all of b; read one frame. */
-int	ipc_write_all(int fd, const struct ipc_buf *b);
+int	ipc_write_all(int fd, const struct msgbuf *b);
 int	ipc_read_frame(int fd, struct frame_decoder *d, char *err,
 	    size_t errlen);
 

@@ -330,7 +330,7 @@ wire_max_len(uint16_t type)
 }
 
 static int
-wire_encode_part(struct wire_buf *b, const struct wire_msg *m, bool head_only,
+wire_encode_part(struct msgbuf *b, const struct wire_msg *m, bool head_only,
     char *err, size_t errlen)
 {
 	struct msgc c;
@@ -354,14 +354,14 @@ wire_encode_part(struct wire_buf *b, const struct wire_msg *m, bool head_only,
 }
 
 int
-wire_encode(struct wire_buf *b, const struct wire_msg *m, char *err,
+wire_encode(struct msgbuf *b, const struct wire_msg *m, char *err,
     size_t errlen)
 {
 	return wire_encode_part(b, m, false, err, errlen);
 }
 
 int
-wire_encode_head(struct wire_buf *b, const struct wire_msg *m, char *err,
+wire_encode_head(struct msgbuf *b, const struct wire_msg *m, char *err,
     size_t errlen)
 {
 	return wire_encode_part(b, m, true, err, errlen);

@@ -202,10 +202,6 @@ struct wire_msg {
 	} u;
 };
 
-/* The channel's name for the one codec buffer. */
-#define wire_buf        msgbuf
-#define wire_buf_free   msgbuf_free
-
 /*
  * Bounds of len: the largest payload each type's declaration allows, and
  * never more than the table of docs/protocol.md.
@@ -225,14 +221,14 @@ enum err_class wire_error_class(uint32_t code);
  * Append the frame of m to b.  0, or -1 with a message when m breaks a
  * bound (name too long, too many clones, ...): nothing is appended.
  */
-int  wire_encode(struct wire_buf *b, const struct wire_msg *m,
+int  wire_encode(struct msgbuf *b, const struct wire_msg *m,
     char *err, size_t errlen);
 /*
  * The same, but for DATA without its body: the frame's bytes are what b
  * got followed by m->u.data.body (sent after it, not copied).  Other
  * types are encoded whole.
  */
-int  wire_encode_head(struct wire_buf *b, const struct wire_msg *m,
+int  wire_encode_head(struct msgbuf *b, const struct wire_msg *m,
     char *err, size_t errlen);
 
 /*

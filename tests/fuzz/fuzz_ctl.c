@@ -15,11 +15,11 @@
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 
 static void
-fz_same(struct ctl_buf *b, const uint8_t *p, uint32_t len)
+fz_same(struct msgbuf *b, const uint8_t *p, uint32_t len)
 {
 	CHECK(b->len == FRAME_HEADER_LEN + len);
 	CHECK(memcmp(b->p + FRAME_HEADER_LEN, p, len) == 0);
-	ctl_buf_free(b);
+	msgbuf_free(b);
 }
 
 #define FZ(getter, putter, T) do {					\
@@ -34,7 +34,7 @@ fz_same(struct ctl_buf *b, const uint8_t *p, uint32_t len)
 static void
 fz_message(const struct frame_hdr *h, const uint8_t *p)
 {
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	char err[256], text[CTL_TEXT_MAX];
 
 	switch (h->type) {
@@ -74,7 +74,7 @@ fz_message(const struct frame_hdr *h, const uint8_t *p)
 	default:
 		CHECK(0);	/* the decoder lets no unknown type through */
 	}
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

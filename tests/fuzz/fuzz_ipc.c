@@ -14,7 +14,7 @@
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 
 static void
-fz_same(const struct ipc_buf *b, const uint8_t *p, uint32_t len)
+fz_same(const struct msgbuf *b, const uint8_t *p, uint32_t len)
 {
 	CHECK(b->len == FRAME_HEADER_LEN + len);
 	CHECK(memcmp(b->p + FRAME_HEADER_LEN, p, len) == 0);
@@ -23,7 +23,7 @@ fz_same(const struct ipc_buf *b, const uint8_t *p, uint32_t len)
 static void
 fz_message(const struct frame_hdr *h, const uint8_t *p)
 {
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct ipc_result res;
 	struct ipc_run run;
 	struct ipc_xfer x;
@@ -75,7 +75,7 @@ fz_message(const struct frame_hdr *h, const uint8_t *p)
 	default:
 		CHECK(0);	/* the decoder lets no unknown type through */
 	}
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -43,7 +43,7 @@ fz_order(struct wire_fsm *f, const struct wire_msg *m)
 static void
 fz_message(struct wire_fsm *f, const struct frame_decoder *d)
 {
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct wire_msg m;
 	char err[256];
 	int ok;
@@ -61,7 +61,7 @@ fz_message(struct wire_fsm *f, const struct frame_decoder *d)
 		fz_order(f, &m);
 	}
 	wire_msg_free(&m);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

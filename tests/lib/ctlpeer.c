@@ -59,11 +59,11 @@ static void
 peer_hello(int s, uint32_t version)
 {
 	struct ctl_hello h = { .version = version };
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 
 	ctl_put_hello(&b, &h);
 	peer_write(s, b.p, b.len);
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /* Read one message into text; its type, or 0 when the daemon closed. */
@@ -147,7 +147,7 @@ peer_serve(const char *path, uint32_t version)
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct ctl_hello h = { .version = version,
 	    .access = CTL_ACCESS_ADMIN };
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	char text[CTL_TEXT_MAX];
 	int s, c;
 
@@ -165,7 +165,7 @@ peer_serve(const char *path, uint32_t version)
 	printf("client hello %s\n", text);
 	ctl_put_hello(&b, &h);
 	peer_write(c, b.p, b.len);
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	/* The client must close: read until it does. */
 	printf("%s\n", peer_reply(c, text, sizeof(text)) == 0 ? "closed" :
 	    "client went on");
@@ -189,7 +189,7 @@ static void
 peer_flood(int s)
 {
 	struct ctl_request rq = { .cmd = CTL_CMD_STATUS };
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct pollfd pfd = { .fd = s, .events = POLLOUT };
 	int i;
 
@@ -204,7 +204,7 @@ peer_flood(int s)
 				break;
 		}
 	}
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	printf("closed\n");
 }
 
@@ -212,7 +212,7 @@ int
 main(int argc, char **argv)
 {
 	struct ctl_request rq = { .cmd = CTL_CMD_STATUS };
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	int s;
 
 	if (argc < 3) {
@@ -241,7 +241,7 @@ main(int argc, char **argv)
 	} else if (strcmp(argv[2], "early") == 0) {
 		ctl_put_request(&b, &rq);
 		peer_write(s, b.p, b.len);
-		ctl_buf_free(&b);
+		msgbuf_free(&b);
 	} else if (strcmp(argv[2], "flood") == 0) {
 		peer_flood(s);
 		return 0;

@@ -18,7 +18,7 @@
 
 /* The payload of the single frame in b, after checking its header. */
 static const uint8_t *
-one_frame(const struct ctl_buf *b, uint16_t type, uint32_t *len)
+one_frame(const struct msgbuf *b, uint16_t type, uint32_t *len)
 {
 	struct frame_hdr h;
 	char err[192];
@@ -74,7 +74,7 @@ test_hello_layout(void **state)
 	static const uint8_t want[] = { 0, 0, 0, 1, 2 };
 	struct ctl_hello h = { .version = 1, .access = CTL_ACCESS_ADMIN };
 	static const uint8_t bad_access[] = { 0, 0, 0, 1, 3 };
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	const uint8_t *p;
 	char err[192];
 	uint32_t len;
@@ -92,7 +92,7 @@ test_hello_layout(void **state)
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "access"));
 	refuse_cuts(p, len, sizeof(h), GETTER(ctl_get_hello));
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -105,7 +105,7 @@ test_request_layout(void **state)
 	static const uint8_t cmd99[] = { 99, 0, 0, 0, 0, 0, 0 };
 	static const uint8_t nul[] = { 2, 0, 0, 0, 0, 0, 2, 'a', 0 };
 	struct ctl_request rq = { .cmd = CTL_CMD_RUN, .num = 7 };
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	const uint8_t *p;
 	char err[192];
 	uint32_t len;
@@ -130,7 +130,7 @@ test_request_layout(void **state)
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "NUL"));
 	refuse_cuts(p, len, sizeof(rq), GETTER(ctl_get_request));
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -168,7 +168,7 @@ test_largest_records_fit_their_bounds(void **state)
 {
 	struct ctl_snap *s = calloc(1, sizeof(*s));
 	struct ctl_snap *got = calloc(1, sizeof(*got));
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
 	char err[192];
@@ -198,7 +198,7 @@ test_largest_records_fit_their_bounds(void **state)
 	frame_put32(b.p + FRAME_HEADER_LEN + 2 + 255 + 2 + 255 + 8,
 	    CTL_HELD_MAX + 1);
 	assert_int_equal(ctl_get_snap(p, len, got, err, sizeof(err)), -1);
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	free(s);
 	free(got);
 }
@@ -218,7 +218,7 @@ test_job_and_target_round_trip(void **state)
 	};
 	struct ctl_target gt;
 	struct ctl_job gj;
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	const uint8_t *p;
 	char err[192];
 	uint32_t len;
@@ -233,14 +233,14 @@ test_job_and_target_round_trip(void **state)
 	b.p[FRAME_HEADER_LEN + 2 + 4 + 2 + 8] = 2;
 	assert_int_equal(ctl_get_job(p, len, &gj, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "paused"));
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 
 	ctl_put_target(&b, &t);
 	p = one_frame(&b, CTL_TARGET, &len);
 	assert_int_equal(ctl_get_target(p, len, &gt, err, sizeof(err)), 0);
 	assert_memory_equal(&gt, &t, sizeof(t));
 	refuse_cuts(p, len, sizeof(gt), GETTER(ctl_get_target));
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -262,7 +262,7 @@ test_live_run_event_round_trip(void **state)
 	struct ctl_event e, ge;
 	struct ctl_live gl;
 	struct ctl_run gr;
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	const uint8_t *p;
 	char err[192];
 	uint32_t len, live_len;
@@ -274,14 +274,14 @@ test_live_run_event_round_trip(void **state)
 	assert_int_equal(ctl_get_live(p, len, &gl, err, sizeof(err)), 0);
 	assert_memory_equal(&gl, &l, sizeof(l));
 	refuse_cuts(p, len, sizeof(gl), GETTER(ctl_get_live));
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 
 	ctl_put_run(&b, &r);
 	p = one_frame(&b, CTL_RUN, &len);
 	assert_int_equal(ctl_get_run(p, len, &gr, err, sizeof(err)), 0);
 	assert_memory_equal(&gr, &r, sizeof(r));
 	refuse_cuts(p, len, sizeof(gr), GETTER(ctl_get_run));
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 
 	/* A progress event carries the live record only, a run end the run. */
 	memset(&e, 0, sizeof(e));
@@ -294,7 +294,7 @@ test_live_run_event_round_trip(void **state)
 	assert_int_equal(ctl_get_event(p, len, &ge, err, sizeof(err)), 0);
 	assert_memory_equal(&ge, &e, sizeof(e));
 	refuse_cuts(p, len, sizeof(ge), GETTER(ctl_get_event));
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	memset(&e, 0, sizeof(e));
 	e.kind = CTL_EV_RUN_END;
 	e.when = 160;
@@ -305,7 +305,7 @@ test_live_run_event_round_trip(void **state)
 	assert_memory_equal(&ge, &e, sizeof(e));
 	b.p[FRAME_HEADER_LEN] = CTL_EV_END;
 	assert_int_equal(ctl_get_event(p, len, &ge, err, sizeof(err)), -1);
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /* One rule for strings (codec.h): over the field is refused, never cut. */
@@ -313,7 +313,7 @@ static void
 test_text_refused_and_types(void **state)
 {
 	char *big = malloc(CTL_TEXT_MAX * 2), got[CTL_TEXT_MAX], err[192];
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct ctl_run r;
 	struct frame_hdr h;
 	const uint8_t *p;
@@ -339,7 +339,7 @@ test_text_refused_and_types(void **state)
 	frame_hdr_decode(&h, b.p);
 	h.len++;
 	assert_int_equal(frame_hdr_check(&h, &ctl_rules, err, sizeof(err)), -1);
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	/* A record field without its NUL: refused, b as before. */
 	memset(&r, 0, sizeof(r));
 	memset(r.error, 'e', sizeof(r.error));
@@ -347,14 +347,14 @@ test_text_refused_and_types(void **state)
 	assert_int_equal(b.len, 0);
 	r.error[sizeof(r.error) - 1] = '\0';
 	assert_int_equal(ctl_put_run(&b, &r), 0);
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	ctl_put_text(&b, CTL_M_OK, "job home started");
 	p = one_frame(&b, CTL_M_OK, &len);
 	assert_int_equal(len, 2 + 16);
 	assert_int_equal(ctl_get_text(p, len, got, sizeof(got), err,
 	    sizeof(err)), 0);
 	assert_string_equal(got, "job home started");
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	free(big);
 }
 
@@ -365,7 +365,7 @@ test_derived_bounds(void **state)
 	static struct ctl_job j;
 	static struct ctl_event e;
 	static struct ctl_snap sn;
-	struct ctl_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	uint32_t len;
 
 	(void)state;
@@ -375,7 +375,7 @@ test_derived_bounds(void **state)
 	assert_int_equal(ctl_put_job(&b, &j), 0);
 	one_frame(&b, CTL_JOB, &len);
 	assert_int_equal(len, ctl_rules.max_len(CTL_JOB));
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	/* An event's bound is that of its larger body, a run. */
 	e.kind = CTL_EV_RUN_END;
 	fill(e.run.job, sizeof(e.run.job), 'j');
@@ -387,12 +387,12 @@ test_derived_bounds(void **state)
 	one_frame(&b, CTL_EVENT, &len);
 	assert_int_equal(len, ctl_rules.max_len(CTL_EVENT));
 	assert_true(ctl_rules.max_len(CTL_LIVE) < len);
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 	/* More held targets than the bound: refused, not cut. */
 	sn.nheld = CTL_HELD_MAX + 1;
 	assert_int_equal(ctl_put_snap(&b, &sn), -1);
 	assert_int_equal(b.len, 0);
-	ctl_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void

@@ -27,7 +27,7 @@ static const struct ipc_run sample_run = {
 
 /* Decode the single frame in b: its header must pass the rules. */
 static void
-one_frame(const struct ipc_buf *b, struct frame_hdr *h, const uint8_t **p)
+one_frame(const struct msgbuf *b, struct frame_hdr *h, const uint8_t **p)
 {
 	char err[192];
 
@@ -41,7 +41,7 @@ one_frame(const struct ipc_buf *b, struct frame_hdr *h, const uint8_t **p)
 static void
 test_hello(void **state)
 {
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
 	uint8_t bad[4];
@@ -57,13 +57,13 @@ test_hello(void **state)
 	assert_int_equal(ipc_get_hello(bad, 4, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "version"));
 	assert_int_equal(ipc_get_hello(p, 3, err, sizeof(err)), -1);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
 test_run_round_trip_and_truncation(void **state)
 {
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_hdr h;
 	struct ipc_run r;
 	const uint8_t *p;
@@ -98,14 +98,14 @@ test_run_round_trip_and_truncation(void **state)
 	    -1);
 	assert_non_null(strstr(err, "trailing"));
 	free(longer);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
 test_run_rejects_relative_paths_and_nul(void **state)
 {
 	struct ipc_run bad = sample_run, r;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
 	uint8_t *q;
@@ -116,7 +116,7 @@ test_run_rejects_relative_paths_and_nul(void **state)
 	ipc_put_run(&b, 1, &bad);
 	one_frame(&b, &h, &p);
 	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), -1);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 
 	/* A NUL inside a string: the job name's second byte. */
 	ipc_put_run(&b, 1, &sample_run);
@@ -124,7 +124,7 @@ test_run_rejects_relative_paths_and_nul(void **state)
 	q = b.p + FRAME_HEADER_LEN + 2 + 1;
 	*q = '\0';
 	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), -1);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -132,7 +132,7 @@ test_progress_and_result(void **state)
 {
 	struct ipc_result res = { .status = RUN_FAILED, .pruned = 3,
 	    .snapshot = "home.20261124T051912Z", .error = "no space" }, back;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
 	char err[192], *what;
@@ -146,7 +146,7 @@ test_progress_and_result(void **state)
 	    0);
 	assert_string_equal(what, "created snapshot x");
 	free(what);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 
 	ipc_put_result(&b, 7, &res);
 	one_frame(&b, &h, &p);
@@ -164,14 +164,14 @@ test_progress_and_result(void **state)
 	b.p[FRAME_HEADER_LEN] = RUN_FAILED + 1;
 	assert_int_equal(ipc_get_result(p, h.len, &back, err, sizeof(err)),
 	    -1);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /* One rule for strings (codec.h): over the bound is refused, never cut. */
 static void
 test_long_strings_are_refused(void **state)
 {
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct ipc_xfer x = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
@@ -193,7 +193,7 @@ test_long_strings_are_refused(void **state)
 	assert_int_equal(ipc_put_hello(&b, 1), 0);
 	assert_int_equal(ipc_put_progress(&b, 1, big), -1);
 	assert_int_equal(b.len, FRAME_HEADER_LEN + 4);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	/* At the bound exactly: carried whole. */
 	big[IPC_STR_MAX] = '\0';
 	assert_int_equal(ipc_put_progress(&b, 1, big), 0);
@@ -212,7 +212,7 @@ test_long_strings_are_refused(void **state)
 	assert_null(what);
 	free(bad);
 	free(big);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -251,7 +251,7 @@ test_decoder_refuses_unknown_and_oversize(void **state)
 static void
 test_read_frame_over_socketpair(void **state)
 {
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	struct ipc_run r;
 	char err[192];
@@ -276,13 +276,13 @@ test_read_frame_over_socketpair(void **state)
 	assert_non_null(strstr(err, "end of file"));
 	frame_decoder_free(&d);
 	close(sv[1]);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
 test_read_frame_truncated_payload(void **state)
 {
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	char err[192];
 	int sv[2];
@@ -297,7 +297,7 @@ test_read_frame_truncated_payload(void **state)
 	assert_int_equal(ipc_read_frame(sv[1], &d, err, sizeof(err)), -1);
 	frame_decoder_free(&d);
 	close(sv[1]);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /* Targets, tls files and keep-target travel in RUN; results per target. */
@@ -321,7 +321,7 @@ test_targets_round_trip(void **state)
 	struct ipc_run run = sample_run, r;
 	struct ipc_result res = { .status = RUN_RETRY, .snapshot = "home.2",
 	    .error = "x", .ntargets = 2, .targets = trs }, got;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
 	char err[192];
@@ -368,12 +368,12 @@ test_targets_round_trip(void **state)
 	ipc_run_free(&r);
 	for (cut = 0; cut < h.len; cut++)
 		assert_int_equal(ipc_get_run(p, cut, &r, err, sizeof(err)), -1);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	tg[1].port = 0;		/* no such port: refused */
 	ipc_put_run(&b, 1, &run);
 	one_frame(&b, &h, &p);
 	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), -1);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 
 	ipc_put_result(&b, 1, &res);
 	one_frame(&b, &h, &p);
@@ -390,7 +390,7 @@ test_targets_round_trip(void **state)
 	for (cut = 0; cut < h.len; cut++)
 		assert_int_equal(ipc_get_result(p, cut, &got, err,
 		    sizeof(err)), -1);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -400,7 +400,7 @@ test_xfer(void **state)
 	    .snapshot = "home.2", .done = 3000000000ULL,
 	    .total = 4000000001ULL, .total_src = TOTAL_ESTIMATE,
 	    .resumed_at = 1234567, .resumes = 4 }, got;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
 	char err[192];
@@ -428,7 +428,7 @@ test_xfer(void **state)
 	b.p[b.len - 8 - 4 - 1] = TOTAL_PREVIOUS + 1;
 	assert_int_equal(ipc_get_xfer(p, h.len, &got, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "total source"));
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -439,7 +439,7 @@ test_held(void **state)
 	uint8_t raw[2 + 1 + 4 + 2 + SNAP_NAME_MAX + 1];
 	struct ipc_held hd = { .target = "backup", .n = 3, .names = names };
 	struct ipc_held got;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
 	char err[192];
@@ -459,7 +459,7 @@ test_held(void **state)
 	for (cut = 0; cut < h.len; cut++)
 		assert_int_equal(ipc_get_held(p, cut, &got, err, sizeof(err)),
 		    -1);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 
 	/* more than the bound: the first IPC_HELD_MAX; over-long names left
 	 * out by the writer and refused by the reader */
@@ -476,7 +476,7 @@ test_held(void **state)
 	assert_int_equal(got.n, IPC_HELD_MAX);
 	assert_string_equal(got.names[0], "s");
 	ipc_held_free(&got);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 
 	/* by hand: target "t", one name of SNAP_NAME_MAX + 1 bytes */
 	frame_put16(raw, 1);
@@ -505,7 +505,7 @@ test_largest_messages_fit(void **state)
 	struct ipc_run run = sample_run, r;
 	struct ipc_result res = { .status = RUN_OK }, got;
 	struct ipc_xfer x, gx;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_hdr h;
 	const uint8_t *p;
 	char *big, *path, err[192];
@@ -536,7 +536,7 @@ test_largest_messages_fit(void **state)
 	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.targets[IPC_TARGETS_MAX - 1].timeout, UINT32_MAX);
 	ipc_run_free(&r);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	res.snapshot = res.error = big;
 	res.ntargets = IPC_TARGETS_MAX;
 	res.targets = trs;
@@ -544,14 +544,14 @@ test_largest_messages_fit(void **state)
 	one_frame(&b, &h, &p);
 	assert_int_equal(ipc_get_result(p, h.len, &got, err, sizeof(err)), 0);
 	ipc_result_free(&got);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	x = (struct ipc_xfer){ big, big, big, UINT64_MAX, UINT64_MAX,
 	    TOTAL_PREVIOUS, UINT64_MAX, UINT32_MAX };
 	ipc_put_xfer(&b, 1, &x);
 	one_frame(&b, &h, &p);
 	assert_int_equal(ipc_get_xfer(p, h.len, &gx, err, sizeof(err)), 0);
 	ipc_xfer_free(&gx);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	free(path);
 	free(big);
 }
@@ -559,7 +559,7 @@ test_largest_messages_fit(void **state)
 /* The largest message of a type is exactly its bound; one byte more is
  * refused on the header. */
 static void
-bound_is_exact(const struct ipc_buf *b)
+bound_is_exact(const struct msgbuf *b)
 {
 	struct frame_hdr h;
 	char err[192];
@@ -582,7 +582,7 @@ test_derived_bounds(void **state)
 	struct ipc_result res = { 0 };
 	struct ipc_xfer x;
 	struct ipc_held held;
-	struct ipc_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	char *big, *name, **names;
 	size_t i;
 
@@ -603,7 +603,7 @@ test_derived_bounds(void **state)
 	run.targets = tg;
 	assert_int_equal(ipc_put_run(&b, 1, &run), 0);
 	bound_is_exact(&b);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	/* More targets than the bound: refused, not cut. */
 	run.ntargets = IPC_TARGETS_MAX + 1;
 	assert_int_equal(ipc_put_run(&b, 1, &run), -1);
@@ -613,24 +613,24 @@ test_derived_bounds(void **state)
 	res.targets = trs;
 	assert_int_equal(ipc_put_result(&b, 1, &res), 0);
 	bound_is_exact(&b);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	x = (struct ipc_xfer){ big, big, big, 0, 0, 0, 0, 0 };
 	assert_int_equal(ipc_put_xfer(&b, 1, &x), 0);
 	bound_is_exact(&b);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	assert_int_equal(ipc_put_progress(&b, 1, big), 0);
 	bound_is_exact(&b);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	names = calloc(IPC_HELD_MAX, sizeof(*names));
 	for (i = 0; i < IPC_HELD_MAX; i++)
 		names[i] = name;
 	held = (struct ipc_held){ big, IPC_HELD_MAX, names };
 	assert_int_equal(ipc_put_held(&b, 1, &held), 0);
 	bound_is_exact(&b);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	assert_int_equal(ipc_put_hello(&b, 1), 0);
 	bound_is_exact(&b);
-	ipc_buf_free(&b);
+	msgbuf_free(&b);
 	free(names);
 	free(big);
 }

@@ -119,7 +119,7 @@ test_describe(void **state)
 	struct checkpoint c;
 	struct wire_partial p;
 	struct wire_msg m, out;
-	struct wire_buf buf = { 0 };
+	struct msgbuf buf = { 0 };
 	struct frame_decoder d;
 	char err[256];
 	size_t used;
@@ -158,7 +158,7 @@ test_describe(void **state)
 	    clones[0].uuid, 16);
 	wire_msg_free(&out);
 	frame_decoder_free(&d);
-	wire_buf_free(&buf);
+	msgbuf_free(&buf);
 	free(p.id.clones);
 
 	/* a full send: no parent on the wire; unknown flag bits dropped */

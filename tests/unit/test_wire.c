@@ -139,7 +139,7 @@ sample(uint16_t type, struct wire_msg *m)
 }
 
 static void
-encode_ok(struct wire_buf *b, const struct wire_msg *m)
+encode_ok(struct msgbuf *b, const struct wire_msg *m)
 {
 	char err[256];
 
@@ -149,7 +149,7 @@ encode_ok(struct wire_buf *b, const struct wire_msg *m)
 
 /* Feed in chunks of `step` bytes; expect exactly one frame. */
 static void
-decode_frame(const struct wire_buf *b, size_t step, struct frame_decoder *d)
+decode_frame(const struct msgbuf *b, size_t step, struct frame_decoder *d)
 {
 	size_t off = 0, used, n;
 	enum frame_event ev = FRAME_NEED_MORE;
@@ -192,7 +192,7 @@ static void
 test_roundtrip_all(void **state)
 {
 	static const size_t steps[] = { 1, 3, 16, 17, 4096 };
-	struct wire_buf b = { 0 }, b2 = { 0 };
+	struct msgbuf b = { 0 }, b2 = { 0 };
 	struct frame_decoder d;
 	struct wire_msg m, g;
 	char err[256];
@@ -220,8 +220,8 @@ test_roundtrip_all(void **state)
 			frame_decoder_free(&d);
 		}
 	}
-	wire_buf_free(&b);
-	wire_buf_free(&b2);
+	msgbuf_free(&b);
+	msgbuf_free(&b2);
 }
 
 /*
@@ -231,7 +231,7 @@ test_roundtrip_all(void **state)
 static void
 test_encode_head(void **state)
 {
-	struct wire_buf whole = { 0 }, head = { 0 };
+	struct msgbuf whole = { 0 }, head = { 0 };
 	struct wire_msg m;
 	char err[256];
 	uint16_t t;
@@ -259,8 +259,8 @@ test_encode_head(void **state)
 	head.len = 0;
 	assert_int_equal(wire_encode_head(&head, &m, err, sizeof(err)), -1);
 	assert_int_equal(head.len, 0);
-	wire_buf_free(&whole);
-	wire_buf_free(&head);
+	msgbuf_free(&whole);
+	msgbuf_free(&head);
 }
 
 /*
@@ -270,7 +270,7 @@ test_encode_head(void **state)
 static void
 test_decoder_space(void **state)
 {
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	struct wire_msg m, g;
 	enum frame_event ev;
@@ -313,7 +313,7 @@ test_decoder_space(void **state)
 	assert_non_null(frame_decoder_space(&d, &len));
 	assert_int_equal(frame_decoder_commit(&d, len + 1), FRAME_ERROR);
 	frame_decoder_free(&d);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -332,7 +332,7 @@ test_prune_layout(void **state)
 		0x00, 0x00, 0x00, 0x05,
 		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0e, 0x10,
 	};
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	struct wire_msg m, g;
 	char err[256];
@@ -350,13 +350,13 @@ test_prune_layout(void **state)
 	assert_int_equal(g.u.prune.keep.min_age, 3600);
 	wire_msg_free(&g);
 	frame_decoder_free(&d);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
 test_fields(void **state)
 {
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	struct wire_msg m, g;
 	char err[256];
@@ -411,14 +411,14 @@ test_fields(void **state)
 	assert_memory_equal(g.u.data.body, body, sizeof(body));
 	wire_msg_free(&g);
 	frame_decoder_free(&d);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /* A payload cut short anywhere is an error, never a shorter message. */
 static void
 test_truncation_every_byte(void **state)
 {
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	struct frame_hdr h;
 	struct wire_msg m, g;
@@ -453,7 +453,7 @@ test_truncation_every_byte(void **state)
 			frame_decoder_free(&d);
 		}
 	}
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -504,7 +504,7 @@ test_oversize_unknown(void **state)
 static void
 test_several_frames_one_chunk(void **state)
 {
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	struct wire_msg m;
 	size_t off = 0, used;
@@ -529,7 +529,7 @@ test_several_frames_one_chunk(void **state)
 	assert_true(frame_decoder_idle(&d));
 	assert_int_equal(d.nframes, WIRE_TYPE_MAX);
 	frame_decoder_free(&d);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /* Build a payload by hand and expect wire_decode to reject it. */
@@ -553,7 +553,7 @@ test_bad_payloads(void **state)
 {
 	static const char *bad_names[] = { "", ".", "..", "a/b", "/" };
 	uint8_t p[64];
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct wire_msg m;
 	char err[256];
 	size_t i, n;
@@ -601,7 +601,7 @@ test_bad_payloads(void **state)
 	memset(p + 4, 0, 48);
 	frame_put16(p + 52, 0);
 	reject(WIRE_BEGIN_REPLY, 0, p, 54, "unknown begin status");
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 static void
@@ -610,7 +610,7 @@ test_zstd(void **state)
 	static uint8_t raw[200000], comp[200000], out[200000];
 	ZSTD_CCtx *cc = ZSTD_createCCtx();
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	struct wire_msg m, g;
 	char err[256];
@@ -660,7 +660,7 @@ test_zstd(void **state)
 		raw[i] = (uint8_t)(rand() >> 7);
 	assert_int_equal(wire_zstd_compress(cc, raw, 4096, comp,
 	    sizeof(comp)), -1);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 	ZSTD_freeCCtx(cc);
 	ZSTD_freeDCtx(dc);
 }
@@ -824,7 +824,7 @@ static int
 roundtrip(const struct wire_msg *m, struct wire_msg *out, char *err,
     size_t errlen)
 {
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	int rc;
 
@@ -832,7 +832,7 @@ roundtrip(const struct wire_msg *m, struct wire_msg *out, char *err,
 	decode_frame(&b, b.len, &d);
 	rc = wire_decode(out, &d.hdr, d.payload, err, errlen);
 	frame_decoder_free(&d);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 	return rc;
 }
 
@@ -910,7 +910,7 @@ write_corpus(const char *dir)
 {
 	static const uint16_t session[] = { WIRE_HELLO, WIRE_LIST, WIRE_BEGIN,
 	    WIRE_DATA, WIRE_KEEPALIVE, WIRE_END, WIRE_PRUNE, WIRE_ERROR };
-	struct wire_buf b = { 0 }, all = { 0 };
+	struct msgbuf b = { 0 }, all = { 0 };
 	struct wire_msg m;
 	char path[4096];
 	uint16_t t;
@@ -942,15 +942,15 @@ write_corpus(const char *dir)
 		fail_msg("%s", path);
 	fwrite(all.p, 1, all.len, f);
 	fclose(f);
-	wire_buf_free(&b);
-	wire_buf_free(&all);
+	msgbuf_free(&b);
+	msgbuf_free(&all);
 }
 
 /* One rule for strings (codec.h): over the bound is refused both ways. */
 static void
 test_long_strings_refused(void **state)
 {
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct wire_msg m;
 	uint8_t p[2 + WIRE_TEXT_MAX + 1];
 	char err[256];
@@ -968,7 +968,7 @@ test_long_strings_refused(void **state)
 	frame_put32(p, WIRE_E_DENIED);
 	frame_put16(p + 4, WIRE_TEXT_MAX + 1);
 	reject(WIRE_ERROR, 0, p, 6, "too long");
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /*
@@ -980,7 +980,7 @@ static void
 test_derived_bounds(void **state)
 {
 	static struct wire_ref cl[WIRE_CLONES_MAX];
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct frame_decoder d;
 	struct wire_msg m;
 	struct frame_hdr h;
@@ -1017,14 +1017,14 @@ test_derived_bounds(void **state)
 	assert_int_equal(h.len, wire_rules.max_len(WIRE_HELLO));
 	push_header(&d, WIRE_HELLO, h.len + 1, FRAME_ERROR);
 	frame_decoder_free(&d);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 /* A list reply over the protocol's 16 MiB is refused, not cut. */
 static void
 test_list_reply_over_bound(void **state)
 {
-	struct wire_buf b = { 0 };
+	struct msgbuf b = { 0 };
 	struct wire_msg m;
 	char err[256];
 	uint32_t i;
@@ -1043,7 +1043,7 @@ test_list_reply_over_bound(void **state)
 	assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "limit"));
 	free(m.u.list.snaps);
-	wire_buf_free(&b);
+	msgbuf_free(&b);
 }
 
 int
