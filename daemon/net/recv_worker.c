@@ -142,7 +142,8 @@ recv_list(struct recv *rv, const char *job)
 	m.u.list.snaps = xcalloc(n ? n : 1, sizeof(*m.u.list.snaps));
 	for (i = 0; i < n; i++) {
 		if (!snaps[i].read_only ||
-		    memcmp(snaps[i].received_uuid, zero, 16) == 0)
+		    memcmp(snaps[i].received_uuid, zero, 16) == 0 ||
+		    !wire_name_valid(snaps[i].name))
 			continue;
 		struct wire_snapshot *s = &m.u.list.snaps[m.u.list.nsnaps++];
 		snprintf(s->name, sizeof(s->name), "%s", snaps[i].name);

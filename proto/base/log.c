@@ -94,16 +94,47 @@ log_to_journal(int prio, const char *msg)
 		fprintf(stderr, "%s: %s\n", log_prog, msg);
 }
 
+/*
+ * A message is one line whatever it quotes: a name or text a peer sent
+ * may hold a newline (a forged line) or ESC (terminal control).  Every
+ * byte below 0x20 and DEL is written as \xHH; what does not fit whole
+ * is cut.
+ */
+static void
+log_escape(char *dst, size_t len, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	size_t n = 0;
+
+	for (p = (const unsigned char *)src; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			if (n + 1 >= len)
+				break;
+			dst[n++] = (char)*p;
+			continue;
+		}
+		if (n + 4 >= len)
+			break;
+		dst[n++] = '\\';
+		dst[n++] = 'x';
+		dst[n++] = hex[*p >> 4];
+		dst[n++] = hex[*p & 0xf];
+	}
+	dst[n] = '\0';
+}
+
 static void
 log_vmsg(int prio, const char *fmt, va_list ap, int err)
 {
-	char msg[1024], line[1100];
+	char msg[1024], raw[1100], line[1100];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (err)
-		snprintf(line, sizeof(line), "%s: %s", msg, strerror(err));
+		snprintf(raw, sizeof(raw), "%s: %s", msg, strerror(err));
 	else
-		snprintf(line, sizeof(line), "%s", msg);
+		snprintf(raw, sizeof(raw), "%s", msg);
+	log_escape(line, sizeof(line), raw);
 	if (log_journal)
 		log_to_journal(prio, line);
 	else

@@ -3,7 +3,9 @@
  * log_warnx does not; fatal/fatalx are for broken invariants and out of
  * memory only.  Messages go to stderr with the program name as prefix,
  * or, under journald (log_use_journal), straight to the journal with
- * structured fields.
+ * structured fields.  A message is always one line: bytes below 0x20
+ * and DEL in it (a peer's name or text may hold any) are written as
+ * \xHH, on stderr and in the journal's MESSAGE= alike.
  */
 #ifndef BTRSEND_PROTO_BASE_LOG_H
 #define BTRSEND_PROTO_BASE_LOG_H

@@ -84,13 +84,25 @@ wire_error_class(uint32_t code)
 	}
 }
 
+/* Control bytes would reach logs and terminals through every name. */
+static bool
+wire_name_plain(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 bool
 wire_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
 	return n > 0 && n <= WIRE_NAME_MAX && strchr(s, '/') == NULL &&
-	    strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+	    strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && wire_name_plain(s);
 }
 
 /* ---- the messages, each declared once (codec.h) ---- */
@@ -101,7 +113,7 @@ wire_name(struct msgc *c, const char *field, char *s)
 	msg_str(c, field, s, WIRE_NAME_MAX);
 	if (!c->bad && c->mode != MSG_MEASURE && !wire_name_valid(s))
 		msg_fail(c, field, "not a valid name "
-		    "(empty, '.', '..' or contains '/')");
+		    "(empty, '.', '..', or contains '/' or a control byte)");
 }
 
 static void

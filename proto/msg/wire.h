@@ -240,7 +240,10 @@ int  wire_decode(struct wire_msg *m, const struct frame_hdr *h,
     const uint8_t *payload, char *err, size_t errlen);
 void wire_msg_free(struct wire_msg *m);
 
-/* A name a kernel path component can be: not empty, ".", "..", no '/'. */
+/*
+ * A name a kernel path component can be (not empty, ".", "..", no '/')
+ * and that logs can quote as it is: no byte below 0x20, no DEL.
+ */
 bool wire_name_valid(const char *s);
 
 /*

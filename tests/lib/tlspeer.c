@@ -7,8 +7,13 @@
  *       connections one at a time, print one line for each:
  *       "admitted NAME" or "refused: WHY"
  *   tlspeer connect -c CERT -k KEY -a CA -H NAME -p PORT [-V VERSION]
+ *           [-L JOB | -E TEXT]
  *       print "connected: receiver speaks version V" (exit 0) or
- *       "refused: WHY" (exit 1); -V sends a hello of another version
+ *       "refused: WHY" (exit 1); -V sends a hello of another version.
+ *       After the hello, as a hostile client would: -L sends LIST of JOB
+ *       as it is (no name check) and prints "reply: TYPE" (exit 0) or
+ *       "refused: WHY" (exit 1); -E sends ERROR internal with TEXT and
+ *       prints "sent error".
  * Either mode dies after 60 s.
  */
 #include <sys/socket.h>
@@ -30,7 +35,7 @@
 
 struct opts {
 	struct tls_conf tls;
-	const char *portfile, *name;
+	const char *portfile, *name, *list, *error;
 	char *clients[16];
 	size_t nclients;
 	int n, port, version;
@@ -41,7 +46,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: tlspeer serve|connect -c CERT -k KEY -a CA "
 	    "[-P PORTFILE] [-C CLIENT]... [-n N] [-H NAME] [-p PORT] "
-	    "[-V VERSION]\n");
+	    "[-V VERSION] [-L JOB | -E TEXT]\n");
 	exit(2);
 }
 
@@ -134,6 +139,47 @@ client_hello(struct wireio *w, int version)
 	return 0;
 }
 
+/* LIST of job framed by hand: our encoder would refuse a bad name. */
+static int
+client_list(struct wireio *w, const char *job)
+{
+	struct frame_hdr h = { WIRE_LIST, 0, 0, 0, 0 };
+	uint8_t buf[FRAME_HEADER_LEN + 2 + 256];
+	struct wire_msg m;
+	size_t n = strlen(job);
+
+	if (n > 256)
+		n = 256;
+	h.len = (uint32_t)(2 + n);
+	frame_hdr_encode(buf, &h);
+	frame_put16(buf + FRAME_HEADER_LEN, (uint16_t)n);
+	memcpy(buf + FRAME_HEADER_LEN + 2, job, n);
+	if (tls_write_all(w->tls, buf, FRAME_HEADER_LEN + 2 + n, w->err,
+	    sizeof(w->err)) == -1)
+		return -1;
+	w->fsm.pending = WIRE_LIST;
+	if (wireio_recv(w, &m) == -1)
+		return -1;
+	printf("reply: %s\n", wire_type_name(m.type));
+	wire_msg_free(&m);
+	return 0;
+}
+
+/* After the hello: what -L or -E ask, else report the hello. */
+static int
+client_act(struct wireio *w, const struct opts *o)
+{
+	if (o->list != NULL)
+		return client_list(w, o->list);
+	if (o->error != NULL) {
+		wireio_fail(w, WIRE_E_INTERNAL, "%s", o->error);
+		printf("sent error\n");
+		return 0;
+	}
+	printf("connected: receiver speaks version %d\n", WIRE_VERSION);
+	return 0;
+}
+
 static int
 connect_to(const struct opts *o)
 {
@@ -160,12 +206,10 @@ connect_to(const struct opts *o)
 		goto done;
 	}
 	wireio_init(&w, &t, WIRE_CLIENT);
-	if (client_hello(&w, o->version) == -1)
+	if (client_hello(&w, o->version) == -1 || client_act(&w, o) == -1)
 		printf("refused: %s\n", w.err);
-	else {
-		printf("connected: receiver speaks version %d\n", WIRE_VERSION);
+	else
 		rc = 0;
-	}
 	wireio_free(&w);
 done:
 	tls_close(&t);
@@ -190,7 +234,7 @@ main(int argc, char **argv)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "a:C:c:H:k:n:P:p:V:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:E:H:k:L:n:P:p:V:")) != -1) {
 		switch (ch) {
 		case 'a': o.tls.ca = optarg; break;
 		case 'C':
@@ -199,8 +243,10 @@ main(int argc, char **argv)
 			o.clients[o.nclients++] = optarg;
 			break;
 		case 'c': o.tls.certificate = optarg; break;
+		case 'E': o.error = optarg; break;
 		case 'H': o.name = optarg; break;
 		case 'k': o.tls.key = optarg; break;
+		case 'L': o.list = optarg; break;
 		case 'n': o.n = atoi(optarg); break;
 		case 'P': o.portfile = optarg; break;
 		case 'p': o.port = atoi(optarg); break;

@@ -378,6 +378,16 @@ static const struct error_case error_cases[] = {
 	{ "job j.k { source /s snapshot-dir /d }\n", "t.conf:1:5: job 'j.k': "
 	  "a name has only letters, digits, '_' and '-', and does not start "
 	  "with '-'" },
+	/* names reach logs and the wire: no control byte, even quoted */
+	{ "job \"j\\nk\" { source /s snapshot-dir /d }\n", "t.conf:1:5: job "
+	  "'j\nk': a name has only letters, digits, '_' and '-', and does "
+	  "not start with '-'" },
+	{ "job \"j\x7f\" { source /s snapshot-dir /d }\n", "t.conf:1:5: job "
+	  "'j\x7f': a name has only letters, digits, '_' and '-', and does "
+	  "not start with '-'" },
+	{ TLS "target \"t\\tu\" { address h:1 }\n", "t.conf:2:8: target "
+	  "'t\tu': a name has only letters, digits, '_' and '-', and does "
+	  "not start with '-'" },
 	{ "job { source /s snapshot-dir /d }\n", "t.conf:1:1: missing value "
 	  "after 'job' (found '{')" },
 	{ "job j source /s\n", "t.conf:1:1: job 'j': expected '{', found a "

@@ -548,6 +548,68 @@ reject(uint16_t type, uint16_t flags, const uint8_t *p, size_t len,
 	wire_msg_free(&g);
 }
 
+/*
+ * A valid message of type with the name `find` (after `skip` payload
+ * bytes) patched to hold byte bad: refused on decode, as on encode.
+ */
+static void
+reject_patched(uint16_t type, const char *find, size_t skip, uint8_t bad)
+{
+	struct msgbuf b = { 0 };
+	struct frame_hdr h;
+	struct wire_msg m, g;
+	uint8_t *at;
+	char err[256];
+
+	assert_int_equal(sample(type, &m), 0);
+	encode_ok(&b, &m);
+	at = memmem(b.p + FRAME_HEADER_LEN + skip,
+	    b.len - FRAME_HEADER_LEN - skip, find, strlen(find));
+	assert_non_null(at);
+	at[2] = bad;
+	frame_hdr_decode(&h, b.p);
+	if (wire_decode(&g, &h, b.p + FRAME_HEADER_LEN, err,
+	    sizeof(err)) == 0)
+		fail_msg("accepted byte 0x%02x in a name of %s", bad,
+		    wire_type_name(type));
+	if (strstr(err, "not a valid name") == NULL)
+		fail_msg("error '%s' lacks 'not a valid name'", err);
+	wire_msg_free(&g);
+	msgbuf_free(&b);
+}
+
+/* Names reach the receiver's logs: no line breaks, no escapes. */
+static void
+test_control_names(void **state)
+{
+	static const uint8_t bad[] = { '\n', '\r', 0x1b, 0x7f, 0x01, '\t' };
+	struct msgbuf b = { 0 };
+	struct wire_msg m;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad); i++) {
+		reject_patched(WIRE_LIST, "home", 0, bad[i]);
+		reject_patched(WIRE_PRUNE, "home", 0, bad[i]);
+		reject_patched(WIRE_BEGIN, "home", 0, bad[i]);
+		reject_patched(WIRE_BEGIN, "home.20260103T", 0, bad[i]);
+		reject_patched(WIRE_LIST_REPLY, "home.20260102T", 0, bad[i]);
+		reject_patched(WIRE_LIST_REPLY, "home.20260103T", 0, bad[i]);
+
+		sample(WIRE_BEGIN, &m);
+		m.u.begin.name[2] = (char)bad[i];
+		assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+		assert_int_equal(b.len, 0);
+		sample(WIRE_LIST, &m);
+		m.u.job[2] = (char)bad[i];
+		assert_false(wire_name_valid(m.u.job));
+	}
+	/* UTF-8 and spaces stay valid names */
+	assert_true(wire_name_valid("caf\xc3\xa9 2026"));
+	msgbuf_free(&b);
+}
+
 static void
 test_bad_payloads(void **state)
 {
@@ -1060,6 +1122,7 @@ main(void)
 		cmocka_unit_test(test_oversize_unknown),
 		cmocka_unit_test(test_several_frames_one_chunk),
 		cmocka_unit_test(test_bad_payloads),
+		cmocka_unit_test(test_control_names),
 		cmocka_unit_test(test_zstd),
 		cmocka_unit_test(test_fsm_transfer),
 		cmocka_unit_test(test_fsm_out_of_order),
