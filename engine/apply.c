@@ -24,6 +24,7 @@ apply_fail(struct apply *a, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	a->errnum = err;
 	if (a->cur != NULL)
 		n = snprintf(a->err, sizeof(a->err),
 		    "command %llu (%s) at byte offset %llu: ",
@@ -82,6 +83,7 @@ apply_clear_subvol(struct apply *a)
 	apply_progress_close(a, false);
 	a->sub = SUB_NONE;
 	a->resuming = a->sealed = a->tolerant = a->resumed = false;
+	a->lost = false;
 	a->pub_pending = false;
 	a->ck_snap = -1;
 }
@@ -119,6 +121,12 @@ apply_error(const struct apply *a)
 	return a->err;
 }
 
+int
+apply_errno(const struct apply *a)
+{
+	return a->errnum;
+}
+
 uint64_t
 apply_nfinished(const struct apply *a)
 {
@@ -132,6 +140,7 @@ apply_header(struct apply *a, const uint8_t *hdr, size_t len, uint64_t offset)
 
 	a->cur = NULL;
 	if (len != STREAM_HEADER_LEN || offset != a->pos) {
+		a->errnum = 0;
 		snprintf(a->err, sizeof(a->err),
 		    "stream header at byte offset %llu: out of sequence",
 		    (unsigned long long)offset);
@@ -158,7 +167,7 @@ ms_since(const struct timespec *t)
 static void
 apply_progress_note(struct apply *a)
 {
-	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed)
+	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed || a->lost)
 		return;
 	if (a->wlen == 0 && !a->mk.on) {
 		a->pub_pending = false;
@@ -325,6 +334,7 @@ apply_finish(struct apply *a)
 		apply_clear_subvol(a);
 		return -1;
 	}
+	a->errnum = 0;
 	snprintf(a->err, sizeof(a->err), "input ended inside subvolume %s "
 	    "at byte offset %llu (command %llu); partial %s kept for resume",
 	    a->name, (unsigned long long)a->pos,

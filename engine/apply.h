@@ -111,6 +111,12 @@ int apply_find_checkpoint(int dirfd, const char *name, struct checkpoint *c,
 int apply_resume(struct apply *a, const struct checkpoint *c);
 
 const char *apply_error(const struct apply *a);
+/*
+ * The errno behind apply_error, 0 when none is (a malformed or
+ * mismatched stream): ENOSPC or EDQUOT tell a full filesystem from a
+ * refused command.
+ */
+int apply_errno(const struct apply *a);
 /* Subvolumes finished by this run (for exit status and tests). */
 uint64_t apply_nfinished(const struct apply *a);
 

@@ -270,6 +270,7 @@ apply_flush(struct apply *a)
 			if (n == -1 && errno == EINTR)
 				continue;
 			a->wlen = 0;
+			a->lost = true;
 			return apply_fail(a, n == 0 ? EIO : errno,
 			    "write of %s at file offset %llu", a->fpath,
 			    (unsigned long long)(a->woff + done));
@@ -277,7 +278,7 @@ apply_flush(struct apply *a)
 		done += (size_t)n;
 	}
 	a->wlen = 0;
-	if (a->pub_pending) {
+	if (a->pub_pending && !a->lost) {
 		a->pub_pending = false;
 		apply_progress_publish(a, a->pub_ncmds, a->pub_offset,
 		    &a->pub_digest);
@@ -509,6 +510,8 @@ again:
 	}
 fail:
 	/* the error belongs to the create, not to the command after it */
+	a->errnum = err;
+	a->lost = true;
 	snprintf(a->err, sizeof(a->err), "command %llu (%s) at byte offset "
 	    "%llu: create '%.256s': %s", (unsigned long long)mk->index,
 	    stream_cmd_name(mk->type), (unsigned long long)mk->offset,

@@ -54,6 +54,7 @@ struct apply {
 	int dirfd;
 	struct apply_opts o;
 	char err[640];
+	int errnum;                     /* errno behind err, or 0 */
 	void (*cb)(const struct apply_summary *, void *);
 	void *cbarg;
 
@@ -80,6 +81,12 @@ struct apply {
 	uint64_t resume_index;
 	struct stream_digest resume_digest;
 	bool sealed;                    /* partial already received + ro */
+	/*
+	 * A merged write or held-back create of a command already counted
+	 * as applied failed: the position overstates what is on disk, so
+	 * no checkpoint may be taken at it (apply_write_checkpoint).
+	 */
+	bool lost;
 	bool tolerant;                  /* replaying after a crash */
 	bool resumed;
 

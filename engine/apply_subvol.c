@@ -558,6 +558,16 @@ ckpt_fill(struct apply *a, struct checkpoint *ck, bool include_cur)
 	}
 }
 
+/* The last durable checkpoint (or the progress record) stands. */
+static int
+apply_ckpt_refuse(struct apply *a)
+{
+	a->errnum = 0;
+	snprintf(a->err, sizeof(a->err), "no checkpoint of %s after a failed "
+	    "write: the last durable one stands", a->staging);
+	return -1;
+}
+
 int
 apply_write_checkpoint(struct apply *a, bool sync, bool include_cur)
 {
@@ -566,6 +576,8 @@ apply_write_checkpoint(struct apply *a, bool sync, bool include_cur)
 	int slot = -1;
 
 	a->ck_pending = false;
+	if (a->lost)
+		return apply_ckpt_refuse(a);
 	if (apply_sync_wait(a) == -1)
 		return apply_fail(a, errno, "background checkpoint %s",
 		    a->statefile);
@@ -604,6 +616,8 @@ apply_checkpoint_async(struct apply *a)
 	a->ck_pending = false;
 	if (apply_flush(a) == -1)
 		return -1;
+	if (a->lost)
+		return apply_ckpt_refuse(a);
 	if (apply_sync_idle(a) == -1)
 		return apply_write_checkpoint(a, true, false);
 	if (apply_sync_wait(a) == -1)

@@ -325,6 +325,26 @@ recv_wait_partial(struct recv *rv)
 	return -1;
 }
 
+/*
+ * The apply engine failed.  A full filesystem (ENOSPC, EDQUOT) is a
+ * resource the admin can free, so the sender retries later and resumes;
+ * anything else is the filesystem refusing the stream, not retried.
+ */
+static void
+recv_apply_failed(struct recv *rv, const char *what)
+{
+	int e = apply_errno(rv->a);
+
+	if (e == ENOSPC || e == EDQUOT)
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "the backup host is out of "
+		    "space on %s/%s/%s (%s%s); the transfer resumes once space "
+		    "is freed there", rv->p->root, rv->tls.peer, rv->begin.job,
+		    what, apply_error(rv->a));
+	else
+		wireio_fail(&rv->w, WIRE_E_APPLY, "%s%s", what,
+		    apply_error(rv->a));
+}
+
 /* A partial of the same stream: resume at its checkpoint. */
 static int
 recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
@@ -367,8 +387,7 @@ resume:
 	case APPLY_FEED_MORE:
 		break;
 	case APPLY_FEED_EAPPLY:
-		wireio_fail(&rv->w, WIRE_E_APPLY, "resume: %s",
-		    apply_error(rv->a));
+		recv_apply_failed(rv, "resume: ");
 		return -1;
 	default:
 		return -1;
@@ -482,8 +501,7 @@ recv_acks(struct recv *rv)
 		rv->durable = ck.offset;
 	}
 	if (r == -1) {
-		wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
-		    apply_error(rv->a));
+		recv_apply_failed(rv, "checkpoint: ");
 		return -1;
 	}
 	return 0;
@@ -507,8 +525,7 @@ recv_checkpoint(struct recv *rv)
 
 	if (due || wait) {
 		if (apply_checkpoint_start(rv->a, wait) == -1) {
-			wireio_fail(&rv->w, WIRE_E_APPLY, "checkpoint: %s",
-			    apply_error(rv->a));
+			recv_apply_failed(rv, "checkpoint: ");
 			return -1;
 		}
 		rv->last_ckpt = at;
@@ -531,7 +548,7 @@ recv_feed_failed(struct recv *rv, enum apply_feed_status st)
 		    rv->f.off_base + e->offset, e->msg);
 		break;
 	case APPLY_FEED_EAPPLY:
-		wireio_fail(&rv->w, WIRE_E_APPLY, "%s", apply_error(rv->a));
+		recv_apply_failed(rv, "");
 		break;
 	case APPLY_FEED_ENOMEM:
 		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
@@ -679,8 +696,7 @@ recv_end(struct recv *rv, const struct wire_point *pt)
 		return -1;
 	}
 	if (apply_finish(rv->a) == -1 || apply_nfinished(rv->a) != 1) {
-		wireio_fail(&rv->w, WIRE_E_APPLY, "finish: %s",
-		    apply_error(rv->a));
+		recv_apply_failed(rv, "finish: ");
 		return -1;
 	}
 	recv_sweep_stale(rv);
@@ -744,6 +760,33 @@ recv_serve(struct recv *rv)
 	}
 }
 
+/*
+ * Cut or failed mid-transfer: an exact checkpoint for the resume, at the
+ * last command applied (apply_finish).  The position logged is the one
+ * a LIST-REPLY will offer, read back: after a failed command or a
+ * refused checkpoint it is not where the stream stopped.
+ */
+static void
+recv_keep_partial(struct recv *rv)
+{
+	struct checkpoint ck;
+	char err[256];
+	int r;
+
+	if (apply_finish(rv->a) == 0)
+		return;
+	r = apply_find_checkpoint(rv->jobfd, rv->begin.name, &ck, err,
+	    sizeof(err));
+	if (r == 0)
+		log_info("%s: partial %s kept for resume at command %" PRIu64
+		    ", byte %" PRIu64, rv->tls.peer, rv->begin.name, ck.ncmds,
+		    ck.offset);
+	else
+		log_warnx("%s: partial %s cannot be resumed: %s; the next "
+		    "transfer starts over", rv->tls.peer, rv->begin.name,
+		    r == 1 ? "it has no checkpoint" : err);
+}
+
 int
 recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
 {
@@ -781,11 +824,8 @@ recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
 		    rv.tls.peer, rv.w.err);
 	else
 		log_warnx("%s: %s", rv.tls.peer, rv.w.err);
-	/* Cut or failed mid-transfer: an exact checkpoint for the resume. */
-	if (rv.a != NULL && apply_finish(rv.a) == -1)
-		log_info("%s: partial %s kept for resume at command %" PRIu64
-		    ", byte %" PRIu64, rv.tls.peer, rv.begin.name,
-		    apply_feed_ncmds(&rv.f), apply_feed_offset(&rv.f));
+	if (rv.a != NULL)
+		recv_keep_partial(&rv);
 done:
 	recv_end_transfer(&rv);
 	if (rv.w.in != NULL)
