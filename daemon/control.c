@@ -415,6 +415,8 @@ client_message(struct cclient *c, const struct frame_decoder *d)
 	struct ctl_hello hello;
 	char err[256], msg[320];
 
+	if (ctl_hdr_check(h, err, sizeof(err)) == -1)
+		goto refuse;
 	if (h->type == CTL_HELLO && !c->hello) {
 		if (ctl_get_hello(d->payload, h->len, &hello, err,
 		    sizeof(err)) == 0) {
@@ -431,6 +433,7 @@ client_message(struct cclient *c, const struct frame_decoder *d)
 		snprintf(err, sizeof(err), "unexpected %s message%s",
 		    ctl_type_name(h->type), c->hello ? "" : " before hello");
 	}
+refuse:
 	log_warnx("control: uid %u pid %ld: message %llu: %s; closing it",
 	    (unsigned)c->uid, (long)c->pid,
 	    (unsigned long long)d->nframes, err);

@@ -90,6 +90,17 @@ int apply_finish(struct apply *a);
 void apply_abort(struct apply *a, bool keep_partial);
 
 /*
+ * Whether every one of uuids[0..n) names a subvolume beneath DIR, as
+ * its received uuid or its own (partials and checkpoint snapshots do not
+ * count; an all-zero uuid names nothing): what a stream's parent and
+ * clone sources must be found as when it is applied (ctransid aside).
+ * 1; 0 with *missing the index of the first one not found; -1 (see
+ * apply_error).  One listing of DIR for all of them.
+ */
+int apply_holds_subvols(struct apply *a, const uint8_t (*uuids)[16],
+    size_t n, size_t *missing);
+
+/*
  * Stream parameters the stream itself does not carry (send flags, clone
  * sources), told by a network sender: they become part of the identity of
  * every subvolume begun afterwards, so a partial of the same snapshot sent

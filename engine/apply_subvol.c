@@ -148,6 +148,39 @@ subvs_match(struct apply *a, const uint8_t uuid[16], uint64_t ctransid,
 	return NULL;
 }
 
+static bool
+subvs_holds(const struct apply *a, const uint8_t uuid[16])
+{
+	static const uint8_t zero[16];
+	size_t i;
+
+	if (memcmp(uuid, zero, 16) == 0)
+		return false;
+	for (i = 0; i < a->nsubvs; i++)
+		if (memcmp(a->subvs[i].received_uuid, uuid, 16) == 0 ||
+		    memcmp(a->subvs[i].uuid, uuid, 16) == 0)
+			return true;
+	return false;
+}
+
+int
+apply_holds_subvols(struct apply *a, const uint8_t (*uuids)[16], size_t n,
+    size_t *missing)
+{
+	size_t i;
+
+	if (n == 0)
+		return 1;
+	if (subvs_load(a) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!subvs_holds(a, uuids[i])) {
+			*missing = i;
+			return 0;
+		}
+	return 1;
+}
+
 /*
  * Find the subvolume a stream names by uuid (received uuid first, then
  * uuid) beneath DIR and leave it open in a->clone_fd.

@@ -229,6 +229,7 @@ int
 admin_next(struct admin_conn *c, const struct frame_hdr **h,
     const uint8_t **p)
 {
+	char err[192];
 	size_t used;
 	ssize_t n;
 
@@ -241,6 +242,11 @@ admin_next(struct admin_conn *c, const struct frame_hdr **h,
 				return -1;
 			case FRAME_READY:
 				c->off += used;
+				if (ctl_hdr_check(&c->dec.hdr, err,
+				    sizeof(err)) == -1) {
+					log_warnx("%s: %s", c->sock, err);
+					return -1;
+				}
 				*h = &c->dec.hdr;
 				*p = c->dec.payload;
 				return 0;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uuid/uuid.h>
 #include <zstd.h>
 
 #include "proto/base/log.h"
@@ -420,6 +421,76 @@ recv_tell_params(struct recv *rv)
 	return rc;
 }
 
+/* Whether a subvolume beneath dirfd has uuid: 1, 0, or -1. */
+static int
+recv_source_under(int dirfd, const uint8_t (*uuid)[16])
+{
+	struct apply *a;
+	size_t missing;
+	int r;
+
+	if ((a = apply_new(dirfd, NULL)) == NULL)
+		return -1;
+	r = apply_holds_subvols(a, uuid, 1, &missing);
+	apply_free(a);
+	return r;
+}
+
+/*
+ * The parent and every clone source must be found in root/<client>/<job>/
+ * by received uuid (or uuid), docs/protocol.md §5.  Checked at BEGIN, so
+ * that a stream relative to another client's snapshot is refused as
+ * such (denied), one relative to a snapshot not held as not-found, both
+ * before a byte is applied; apply_find_subvol checks again at apply time.
+ */
+static int
+recv_check_sources(struct recv *rv)
+{
+	static const uint8_t zero[16];
+	const struct wire_stream_id *id = &rv->begin.id;
+	bool has_parent = memcmp(id->parent.uuid, zero, 16) != 0;
+	uint8_t (*u)[16];
+	const uint8_t (*m)[16];
+	size_t n = 0, i, miss = 0;
+	const char *what;
+	char us[37];
+	int r, rc = -1;
+
+	u = xcalloc(id->nclones + 1, 16);
+	if (has_parent)
+		memcpy(u[n++], id->parent.uuid, 16);
+	for (i = 0; i < id->nclones; i++)
+		memcpy(u[n++], id->clones[i].uuid, 16);
+	if ((r = apply_holds_subvols(rv->a, (const uint8_t (*)[16])u, n,
+	    &miss)) == 1) {
+		rc = 0;
+		goto done;
+	}
+	if (r == -1) {
+		wireio_fail(&rv->w, WIRE_E_INTERNAL, "begin %s/%s: %s",
+		    rv->begin.job, rv->begin.name, apply_error(rv->a));
+		goto done;
+	}
+	what = has_parent && miss == 0 ? "parent" : "clone source";
+	m = (const uint8_t (*)[16])&u[miss];
+	uuid_unparse_lower(*m, us);
+	if (recv_source_under(rv->rootfd, m) == 1 &&
+	    recv_source_under(rv->areafd, m) == 0)
+		wireio_fail(&rv->w, WIRE_E_DENIED, "begin %s/%s: the %s %s "
+		    "lies in another client's area; a client sends only "
+		    "relative to its own snapshots (send in full, or relative "
+		    "to one this client sent)", rv->begin.job, rv->begin.name,
+		    what, us);
+	else
+		wireio_fail(&rv->w, WIRE_E_NOTFOUND, "begin %s/%s: the %s %s "
+		    "is not held in this client's %s/; send it first, or send "
+		    "in full", rv->begin.job, rv->begin.name, what, us,
+		    rv->begin.job);
+done:
+	free(u);
+	return rc;
+}
+
 /* The stream must create the subvolume BEGIN announced, nothing else. */
 static int
 recv_check_first(const struct stream_cmd *c, void *arg)
@@ -466,7 +537,7 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 		    strerror(errno));
 		return -1;
 	}
-	if (recv_tell_params(rv) == -1)
+	if (recv_check_sources(rv) == -1 || recv_tell_params(rv) == -1)
 		return -1;
 	rv->f.keep_digest = true;
 	rv->f.first = recv_check_first;

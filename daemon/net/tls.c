@@ -6,11 +6,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +63,44 @@ tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Whether a ClientHello lists TLS 1.3 among its supported versions. */
+static bool
+tls_hello_offers_13(SSL *ssl)
+{
+	const unsigned char *p;
+	size_t len, i;
+
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &p,
+	    &len) != 1 || len < 1 || p[0] != len - 1)
+		return false;
+	for (i = 1; i + 1 < len; i += 2)
+		if (p[i] == 0x03 && p[i + 1] == 0x04)
+			return true;
+	return false;
+}
+
+/*
+ * A client that offers no ALPN at all never reaches tls_alpn_select
+ * (OpenSSL calls it only for the extension), and would complete the
+ * handshake to be dropped without a word: refuse it here, with the
+ * alert that one offering another protocol gets.  A client without
+ * TLS 1.3 is let through, to get the version check's own alert.
+ */
+static int
+tls_client_hello(SSL *ssl, int *al, void *arg)
+{
+	const unsigned char *ext;
+	size_t len;
+
+	(void)arg;
+	if (!tls_hello_offers_13(ssl) || SSL_client_hello_get0_ext(ssl,
+	    TLSEXT_TYPE_application_layer_protocol_negotiation, &ext,
+	    &len) == 1)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	*al = SSL_AD_NO_APPLICATION_PROTOCOL;
+	return SSL_CLIENT_HELLO_ERROR;
 }
 
 static int
@@ -130,6 +170,7 @@ tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
 		goto fail;
 	if (server) {
 		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		SSL_CTX_set_client_hello_cb(ctx, tls_client_hello, NULL);
 		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
 		/* One transfer per connection: tickets would only be noise. */
 		SSL_CTX_set_num_tickets(ctx, 0);
@@ -315,7 +356,9 @@ tls_explain(struct tls_conn *t, int e, const char *op, char *err,
 		    "TLS 1.3 is required");
 	else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
 		frame_errf(err, errlen, "client presented no certificate");
-	else if (reason == SSL_R_NO_APPLICATION_PROTOCOL)
+	else if (reason == SSL_R_NO_APPLICATION_PROTOCOL ||
+	    (reason == SSL_R_CALLBACK_FAILED && SSL_is_server(t->ssl)))
+		/* our only server callback that fails is tls_client_hello */
 		frame_errf(err, errlen, "client did not offer ALPN " WIRE_ALPN);
 	else if (!tls_explain_alert(reason, err, errlen)) {
 		tls_errstr(why, sizeof(why));
@@ -438,13 +481,152 @@ tls_check_plaintext(struct tls_conn *t, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * What a client certificate's names (every CN and DNS SAN) say about the
+ * listed clients.  The name becomes the client's directory under the
+ * receive root, so it is matched byte for byte, never ignoring case, and
+ * a certificate that carries two listed names is nobody.
+ */
+struct tls_ident {
+	char *const	*clients;
+	size_t		 nclients;
+	const char	*exact, *other;	/* listed names it carries exactly */
+	const char	*folded;	/* a listed name it carries but for case */
+	char		 names[512];	/* its names, quoted, for the log */
+};
+
+/* The name in quotes, its bytes outside printable ASCII as '?'. */
+static void
+tls_ident_note(struct tls_ident *id, const unsigned char *p, size_t len)
+{
+	char q[TLS_NAME_MAX + 3];
+	size_t i, n = 0, used = strlen(id->names);
+
+	q[n++] = '\'';
+	for (i = 0; i < len && i < TLS_NAME_MAX; i++)
+		q[n++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	q[n++] = '\'';
+	q[n] = '\0';
+	if (strstr(id->names, q) == NULL)
+		frame_errf(id->names + used, sizeof(id->names) - used, "%s%s",
+		    used > 0 ? ", " : "", q);
+}
+
+static void
+tls_ident_name(struct tls_ident *id, const unsigned char *p, int len)
+{
+	const char *c;
+	size_t i, n;
+
+	if (len <= 0)
+		return;
+	n = (size_t)len;
+	tls_ident_note(id, p, n);
+	for (i = 0; i < id->nclients; i++) {
+		c = id->clients[i];
+		if (strlen(c) != n)
+			continue;
+		if (memcmp(c, p, n) == 0) {
+			if (id->exact == NULL || strcmp(id->exact, c) == 0)
+				id->exact = c;
+			else if (id->other == NULL)
+				id->other = c;
+		} else if (memchr(p, '\0', n) == NULL &&
+		    strncasecmp(c, (const char *)p, n) == 0)
+			id->folded = c;
+	}
+}
+
+static void
+tls_ident_collect(struct tls_ident *id, X509 *cert)
+{
+	X509_NAME *subj = X509_get_subject_name(cert);
+	GENERAL_NAMES *sans;
+	const GENERAL_NAME *g;
+	unsigned char *utf8;
+	int i, len;
+
+	i = -1;
+	while ((i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0) {
+		len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(subj, i)));
+		if (len < 0)
+			continue;
+		tls_ident_name(id, utf8, len);
+		OPENSSL_free(utf8);
+	}
+	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
+		g = sk_GENERAL_NAME_value(sans, i);
+		if (g->type == GEN_DNS)
+			tls_ident_name(id, ASN1_STRING_get0_data(g->d.dNSName),
+			    ASN1_STRING_length(g->d.dNSName));
+	}
+	GENERAL_NAMES_free(sans);
+}
+
+/* The peer's address and port, for the log. */
+static void
+tls_peer_addr(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		frame_errf(buf, len, "(unknown address)");
+	else if (ss.ss_family == AF_INET6)
+		frame_errf(buf, len, "[%s]:%s", host, serv);
+	else
+		frame_errf(buf, len, "%s:%s", host, serv);
+}
+
+/* Admit the one listed client the certificate names, or say why not. */
+static int
+tls_admit(struct tls_conn *t, X509 *cert, char *const *clients,
+    size_t nclients, char *err, size_t errlen)
+{
+	struct tls_ident id;
+	char cn[TLS_NAME_MAX + 1] = "?", addr[NI_MAXHOST + NI_MAXSERV + 4];
+
+	memset(&id, 0, sizeof(id));
+	id.clients = clients;
+	id.nclients = nclients;
+	tls_ident_collect(&id, cert);
+	if (id.exact != NULL && id.other == NULL) {
+		frame_errf(t->peer, sizeof(t->peer), "%s", id.exact);
+		t->cls = ERR_NONE;
+		return 0;
+	}
+	tls_peer_addr(t->fd, addr, sizeof(addr));
+	if (id.exact != NULL)
+		frame_errf(err, errlen, "client %s: certificate carries two "
+		    "listed client names, '%s' and '%s' (its names: %s), so "
+		    "its identity is ambiguous; give each client a certificate "
+		    "with its own name only", addr, id.exact, id.other,
+		    id.names);
+	else if (id.folded != NULL)
+		frame_errf(err, errlen, "client %s: certificate names %s match "
+		    "the listed client '%s' only if case is ignored; names are "
+		    "matched exactly: list the name as the certificate spells "
+		    "it, or reissue the certificate", addr, id.names,
+		    id.folded);
+	else {
+		X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+		    NID_commonName, cn, sizeof(cn));
+		frame_errf(err, errlen, "client certificate '%s' carries no "
+		    "name listed as a 'client' of the receive block", cn);
+	}
+	return -2;
+}
+
 int
 tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
     char *const *clients, size_t nclients, char *err, size_t errlen)
 {
 	X509 *cert;
-	char cn[TLS_NAME_MAX + 1] = "?";
-	size_t i;
 
 	if (tls_setup(t, ctx, fd, timeout_ms, err, errlen) == -1)
 		return -1;
@@ -457,20 +639,7 @@ tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 		frame_errf(err, errlen, "client presented no certificate");
 		return -1;
 	}
-	for (i = 0; i < nclients; i++) {
-		if (X509_check_host(cert, clients[i], 0,
-		    X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT |
-		    X509_CHECK_FLAG_NO_WILDCARDS, NULL) == 1) {
-			frame_errf(t->peer, sizeof(t->peer), "%s", clients[i]);
-			t->cls = ERR_NONE;
-			return 0;
-		}
-	}
-	X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName,
-	    cn, sizeof(cn));
-	frame_errf(err, errlen, "client certificate '%s' carries no name "
-	    "listed as a 'client' of the receive block", cn);
-	return -2;
+	return tls_admit(t, cert, clients, nclients, err, errlen);
 }
 
 int

@@ -64,11 +64,15 @@ SSL_CTX *tls_ctx_new(const struct tls_conf *c, bool server, char *err,
 
 /*
  * Server side of a handshake on a connected socket.  The client's
- * certificate must chain to the CA and carry one of clients[] as its CN
- * or a DNS SAN; that name goes to t->peer.  A plaintext client gets a
- * one-line plaintext explanation before the close.  0; -1 on a failed
- * handshake; -2 when the handshake succeeded but no name is listed (the
- * connection is usable, to tell the client why before closing).
+ * certificate must chain to the CA and carry exactly one of clients[],
+ * byte for byte, as a CN or a DNS SAN; that name goes to t->peer.  A
+ * plaintext client gets a one-line plaintext explanation before the
+ * close, one without ALPN btrsend/1 the no_application_protocol alert.
+ * 0; -1 on a failed handshake; -2 when the handshake succeeded but the
+ * certificate names no listed client, two of them, or one only if case
+ * is ignored (the connection is usable, to tell the client why before
+ * closing; the message names the peer's address and the certificate's
+ * names in the last two cases).
  *
  * Writes to a peer that is gone raise SIGPIPE: callers ignore it.
  */

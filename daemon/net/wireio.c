@@ -366,9 +366,7 @@ wireio_next(struct wireio *w, struct wire_msg *m)
 		return -1;
 	}
 	if (wire_fsm_step(&w->fsm, false, m, why, sizeof(why)) == -1) {
-		code = m->type == WIRE_HELLO &&
-		    m->u.hello.version != WIRE_VERSION ?
-		    WIRE_E_VERSION : WIRE_E_PROTOCOL;
+		code = w->fsm.code;
 		wire_msg_free(m);
 		wireio_fail(w, code, "protocol error: %s", why);
 		return -1;

@@ -305,6 +305,17 @@ CTL_GET(snap, CTL_SNAP, struct ctl_snap)
 CTL_GET(event, CTL_EVENT, struct ctl_event)
 
 int
+ctl_hdr_check(const struct frame_hdr *h, char *err, size_t errlen)
+{
+	if (h->flags == 0)
+		return 0;
+	frame_errf(err, errlen, "%s message with frame flags 0x%x (the "
+	    "control protocol defines none)", ctl_type_name(h->type),
+	    h->flags);
+	return -1;
+}
+
+int
 ctl_put_text(struct msgbuf *b, uint16_t type, const char *text)
 {
 	if (type != CTL_M_OK && type != CTL_M_FAIL)

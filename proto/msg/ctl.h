@@ -154,6 +154,13 @@ int		 ctl_cmd_readonly(uint8_t cmd);
 const char	*ctl_event_name(uint8_t kind);
 
 /*
+ * A received frame's header beyond ctl_rules: no flag is defined on the
+ * control socket (docs/control.md), so any is refused.  0, or -1 with a
+ * message.
+ */
+int		 ctl_hdr_check(const struct frame_hdr *, char *, size_t);
+
+/*
  * Append one whole frame to b (the caller frees it with msgbuf_free).
  * 0, or -1, logged, with b as before: a string that does not fit its
  * field with the NUL (ctl_put_text: over CTL_TEXT_MAX - 1 bytes) or

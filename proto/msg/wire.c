@@ -597,16 +597,40 @@ fsm_hello(struct wire_fsm *f, bool c2s, const struct wire_msg *m, char *err,
 		return fsm_fail(err, errlen, c2s, m, c2s ? "second hello" :
 		    "hello before the sender's or twice");
 	if (m->u.hello.version != WIRE_VERSION) {
+		f->code = WIRE_E_VERSION;
 		frame_errf(err, errlen, "protocol version mismatch: %s speaks "
 		    "version %u, this end speaks %u", c2s ? "sender" :
 		    "receiver", m->u.hello.version, WIRE_VERSION);
 		return -1;
 	}
+	/* A new capability comes with a new version: this one has none. */
+	if ((m->u.hello.caps & ~WIRE_CAPS_KNOWN) != 0) {
+		frame_errf(err, errlen, "hello from %s has unknown capabilities "
+		    "0x%x", c2s ? "sender" : "receiver",
+		    m->u.hello.caps & ~WIRE_CAPS_KNOWN);
+		return -1;
+	}
 	if (c2s)
 		f->hello_c = true;
-	else
+	else {
 		f->hello_s = true;
+		f->stream_max = m->u.hello.stream_version_max;
+	}
 	return 0;
+}
+
+/* A send-stream version the receiver announced it takes. */
+static int
+fsm_stream_version(struct wire_fsm *f, const struct wire_begin *b, char *err,
+    size_t errlen)
+{
+	if (b->id.version >= 1 && b->id.version <= f->stream_max)
+		return 0;
+	f->code = WIRE_E_VERSION;
+	frame_errf(err, errlen, "begin of %s: send-stream version %u is not "
+	    "supported (the receiver takes 1 to %u)", b->name, b->id.version,
+	    f->stream_max);
+	return -1;
 }
 
 static int
@@ -618,6 +642,9 @@ fsm_request(struct wire_fsm *f, const struct wire_msg *m, char *err,
 		    "a request is still unanswered");
 	if (f->xfer)
 		return fsm_fail(err, errlen, true, m, "a transfer is open");
+	if (m->type == WIRE_BEGIN &&
+	    fsm_stream_version(f, &m->u.begin, err, errlen) == -1)
+		return -1;
 	f->pending = m->type;
 	f->restart = m->type == WIRE_BEGIN &&
 	    (m->u.begin.id.flags & WIRE_BEGIN_RESTART) != 0;
@@ -630,6 +657,7 @@ wire_fsm_step(struct wire_fsm *f, bool outgoing, const struct wire_msg *m,
 {
 	bool c2s = (f->role == WIRE_CLIENT) == outgoing;
 
+	f->code = WIRE_E_PROTOCOL;
 	if (f->closed)
 		return fsm_fail(err, errlen, c2s, m, "after an error");
 	if (m->type == WIRE_ERROR) {

@@ -260,6 +260,8 @@ struct wire_fsm {
 	bool restart;                   /* pending BEGIN has WIRE_BEGIN_RESTART */
 	uint64_t next_index, next_offset;       /* next DATA must start here */
 	uint64_t acked;                 /* last ACK index */
+	uint32_t stream_max;            /* receiver's HELLO: highest stream version */
+	uint32_t code;                  /* WIRE_E_* to answer the last refusal */
 };
 
 /*
@@ -275,6 +277,12 @@ int  wire_zstd_decompress(struct ZSTD_DCtx_s *dctx, const struct wire_data *d,
     void *out, size_t cap, char *err, size_t errlen);
 
 void wire_fsm_init(struct wire_fsm *f, enum wire_role role);
+/*
+ * Besides order: a HELLO must be of WIRE_VERSION (else f->code is
+ * WIRE_E_VERSION) with no capability outside WIRE_CAPS_KNOWN; a BEGIN's
+ * send-stream version must lie in 1..the receiver HELLO's highest (else
+ * WIRE_E_VERSION).  Any other refusal leaves f->code WIRE_E_PROTOCOL.
+ */
 int  wire_fsm_step(struct wire_fsm *f, bool outgoing, const struct wire_msg *m,
     char *err, size_t errlen);
 

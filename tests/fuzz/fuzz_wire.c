@@ -36,6 +36,7 @@ fz_order(struct wire_fsm *f, const struct wire_msg *m)
 		memset(&hello, 0, sizeof(hello));
 		hello.type = WIRE_HELLO;
 		hello.u.hello.version = WIRE_VERSION;
+		hello.u.hello.stream_version_max = 3;
 		CHECK(wire_fsm_step(f, true, &hello, err, sizeof(err)) == 0);
 	}
 }

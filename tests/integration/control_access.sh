@@ -125,6 +125,12 @@ case $out in "fail frame 0 at byte 0: unknown message type 99"*) ;;
 out=$("$TOOLS/ctlpeer" "$sock" raw 00010000001000000000000000000000)
 case $out in *"payload of 1048576 bytes exceeds the limit of 5"*) ;;
 	*) fail "oversize hello: $out" ;; esac
+# a well-formed hello carrying a frame flag: none is defined here
+out=$("$TOOLS/ctlpeer" "$sock" raw 000100010000000500000000000000000000000100)
+[ "$out" = "fail protocol error: hello message with frame flags 0x1 (the control protocol defines none)" ] ||
+	fail "hello with a flag: $out"
+grep -q "message [0-9]*: hello message with frame flags 0x1" "$S/daemon.log" ||
+	fail "no log line for the flagged hello"
 # 16 connections per uid, the 17th refused.
 out=$("$TOOLS/ctlpeer" "$sock" many 17)
 [ "$out" = "ok 16 refused 1" ] || fail "17 connections: $out"

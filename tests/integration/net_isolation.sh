@@ -1,8 +1,8 @@
 # Isolation between clients: desktop.test holds a snapshot on the
 # receiver; laptop.test then sends an incremental whose parent is that
 # very snapshot (same uuid).  The receiver looks for parents only in
-# laptop.test's own area, so the transfer is refused and nothing of it
-# appears; desktop.test's copy is untouched.  A listed client also
+# laptop.test's own area, so the transfer is refused at BEGIN (ERROR
+# denied) and nothing of it appears; desktop.test's copy is untouched.  A listed client also
 # cannot name its way out: job names like ".." are refused on the wire.
 # An unlisted client is refused and gets nothing.
 . "$(dirname "$0")/../lib/common.sh"
@@ -33,7 +33,8 @@ if timeout 60 "$CTL" send -f "$d/laptop.conf" --job home --retries 0 \
 	"$SRC/snaps/home.20260102T000000Z" > "$d/out" 2>&1; then
 	fail "laptop cloned from desktop's area: $(cat "$d/out")"
 fi
-grep -q "not found beneath DIR" "$d/out" || fail "laptop was told: $(cat "$d/out")"
+grep -q "denied error: begin home/home.20260102T000000Z: the parent .* lies in another client's area" "$d/out" ||
+	fail "laptop was told: $(cat "$d/out")"
 note "laptop: $(grep -m1 'error' "$d/out")"
 [ -e "$DST/backup/laptop.test/home/home.20260102T000000Z" ] &&
 	fail "a snapshot appeared in laptop's area"

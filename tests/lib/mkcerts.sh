@@ -11,6 +11,10 @@
 #   wrong.test.{crt,key}       a receiver certificate for the wrong name
 #   san-only.{crt,key}         client whose name is only a DNS SAN
 #                              (CN "unrelated"), SAN laptop.test
+#   laptop-case.{crt,key}      CN and SAN Laptop.TEST: laptop.test but
+#                              for case
+#   two-names.{crt,key}        CN desktop.test, SANs desktop.test and
+#                              laptop.test: two listed names at once
 set -euo pipefail
 dir=${1:?usage: mkcerts.sh DIR}
 mkdir -p "$dir"
@@ -48,5 +52,7 @@ leaf intruder.test intruder.test intruder.test ca clientAuth,serverAuth
 leaf laptop-ca2 laptop.test laptop.test ca2 clientAuth,serverAuth
 leaf wrong.test wrong.test wrong.test ca serverAuth,clientAuth
 leaf san-only unrelated laptop.test ca clientAuth,serverAuth
+leaf laptop-case Laptop.TEST Laptop.TEST ca clientAuth,serverAuth
+leaf two-names desktop.test "desktop.test,DNS:laptop.test" ca clientAuth,serverAuth
 rm -f ./*.srl
 chmod 600 ./*.key

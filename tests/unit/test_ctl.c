@@ -395,6 +395,28 @@ test_derived_bounds(void **state)
 	msgbuf_free(&b);
 }
 
+/* No flag is defined on the control socket: each one is refused. */
+static void
+test_frame_flags_refused(void **state)
+{
+	struct ctl_hello h = { CTL_VERSION, 0 };
+	struct msgbuf b = { 0 };
+	struct frame_hdr hdr;
+	char err[192];
+	unsigned bit;
+
+	(void)state;
+	assert_int_equal(ctl_put_hello(&b, &h), 0);
+	frame_hdr_decode(&hdr, b.p);
+	assert_int_equal(ctl_hdr_check(&hdr, err, sizeof(err)), 0);
+	for (bit = 0; bit < 16; bit++) {
+		hdr.flags = (uint16_t)(1u << bit);
+		assert_int_equal(ctl_hdr_check(&hdr, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "hello message with frame flags"));
+	}
+	msgbuf_free(&b);
+}
+
 static void
 test_readonly_commands(void **state)
 {
@@ -424,6 +446,7 @@ main(void)
 		cmocka_unit_test(test_text_refused_and_types),
 		cmocka_unit_test(test_derived_bounds),
 		cmocka_unit_test(test_readonly_commands),
+		cmocka_unit_test(test_frame_flags_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -881,6 +881,88 @@ test_fsm_out_of_order(void **state)
 	refused_after(begun, 2, true, &m, "totals differ");
 }
 
+/* A hello with a capability this version does not define: refused. */
+static void
+test_fsm_unknown_caps(void **state)
+{
+	static const uint32_t bad[] = { 0x4, 0x80000000u,
+	    WIRE_CAPS_KNOWN | 0x100 };
+	struct wire_fsm c, s;
+	struct wire_msg m;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* from the sender */
+		wire_fsm_init(&s, WIRE_SERVER);
+		sample(WIRE_HELLO, &m);
+		m.u.hello.caps = bad[i];
+		assert_int_equal(wire_fsm_step(&s, false, &m, err,
+		    sizeof(err)), -1);
+		assert_non_null(strstr(err, "unknown capabilities"));
+		assert_int_equal(s.code, WIRE_E_PROTOCOL);
+		/* from the receiver */
+		wire_fsm_init(&c, WIRE_CLIENT);
+		sample(WIRE_HELLO, &m);
+		assert_int_equal(wire_fsm_step(&c, true, &m, err,
+		    sizeof(err)), 0);
+		m.u.hello.caps = bad[i];
+		assert_int_equal(wire_fsm_step(&c, false, &m, err,
+		    sizeof(err)), -1);
+		assert_non_null(strstr(err, "unknown capabilities"));
+	}
+	/* Every known one is fine. */
+	wire_fsm_init(&s, WIRE_SERVER);
+	sample(WIRE_HELLO, &m);
+	m.u.hello.caps = WIRE_CAPS_KNOWN;
+	assert_int_equal(wire_fsm_step(&s, false, &m, err, sizeof(err)), 0);
+	/* A hello of another version is answered with ERROR version. */
+	wire_fsm_init(&s, WIRE_SERVER);
+	m.u.hello.version = WIRE_VERSION + 1;
+	assert_int_equal(wire_fsm_step(&s, false, &m, err, sizeof(err)), -1);
+	assert_int_equal(s.code, WIRE_E_VERSION);
+}
+
+/*
+ * BEGIN's send-stream version lies in 1..the receiver hello's highest
+ * (2 in the sample hello), else ERROR version, on both ends.
+ */
+static void
+test_fsm_begin_stream_version(void **state)
+{
+	static const uint32_t bad[] = { 0, 3, 4, 0xffffffffu };
+	struct wire_fsm c, s;
+	struct wire_msg m;
+	char err[256];
+	uint32_t v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fsm_pair(&c, &s);
+		sample(WIRE_BEGIN, &m);
+		m.u.begin.id.version = bad[i];
+		assert_int_equal(wire_fsm_step(&s, false, &m, err,
+		    sizeof(err)), -1);
+		if (strstr(err, "send-stream version") == NULL)
+			fail_msg("version %u: '%s'", bad[i], err);
+		assert_int_equal(s.code, WIRE_E_VERSION);
+		assert_int_equal(wire_fsm_step(&c, true, &m, err,
+		    sizeof(err)), -1);
+		/* refused before it became the pending request */
+		sample(WIRE_LIST, &m);
+		assert_int_equal(wire_fsm_step(&s, false, &m, err,
+		    sizeof(err)), 0);
+	}
+	for (v = 1; v <= 2; v++) {
+		fsm_pair(&c, &s);
+		sample(WIRE_BEGIN, &m);
+		m.u.begin.id.version = v;
+		assert_int_equal(both(&c, &s, true, &m, err), 0);
+	}
+}
+
 /* Encode m, decode it back into out: 0, or -1 with err. */
 static int
 roundtrip(const struct wire_msg *m, struct wire_msg *out, char *err,
@@ -1130,6 +1212,8 @@ main(void)
 		cmocka_unit_test(test_long_strings_refused),
 		cmocka_unit_test(test_derived_bounds),
 		cmocka_unit_test(test_list_reply_over_bound),
+		cmocka_unit_test(test_fsm_unknown_caps),
+		cmocka_unit_test(test_fsm_begin_stream_version),
 	};
 
 	if (getenv("WIRE_CORPUS") != NULL)
