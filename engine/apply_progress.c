@@ -130,6 +130,21 @@ progress_dir_make(const char *path)
 		(void)mkdir(path, 0700);
 }
 
+/* 0 if st is ours and no one else may write it, else -1 and why. */
+static int
+progress_ours(const struct stat *st, char *why, size_t len)
+{
+	if (st->st_uid != geteuid())
+		snprintf(why, len, "owned by uid %u, not %u",
+		    (unsigned)st->st_uid, (unsigned)geteuid());
+	else if (st->st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(why, len, "writable by group or others, mode %04o",
+		    (unsigned)(st->st_mode & 07777));
+	else
+		return 0;
+	return -1;
+}
+
 /* Directory `path`, if it is ours and no one else may write it. */
 static int
 progress_dir_check(const char *path, char *why, size_t len)
@@ -150,13 +165,7 @@ progress_dir_check(const char *path, char *why, size_t len)
 	}
 	if (fstat(fd, &st) == -1)
 		snprintf(why, len, "%s", strerror(errno));
-	else if (st.st_uid != geteuid())
-		snprintf(why, len, "owned by uid %u, not %u",
-		    (unsigned)st.st_uid, (unsigned)geteuid());
-	else if (st.st_mode & (S_IWGRP | S_IWOTH))
-		snprintf(why, len, "writable by group or others, mode %04o",
-		    (unsigned)(st.st_mode & 07777));
-	else
+	else if (progress_ours(&st, why, len) == 0)
 		return fd;
 	close(fd);
 	return -1;
@@ -199,12 +208,8 @@ progress_rec_check(int fd, char *why, size_t len)
 		snprintf(why, len, "%s", strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		snprintf(why, len, "not a regular file");
-	else if (st.st_uid != geteuid())
-		snprintf(why, len, "owned by uid %u, not %u",
-		    (unsigned)st.st_uid, (unsigned)geteuid());
-	else if (st.st_mode & (S_IWGRP | S_IWOTH))
-		snprintf(why, len, "writable by group or others, mode %04o",
-		    (unsigned)(st.st_mode & 07777));
+	else if (progress_ours(&st, why, len) == -1)
+		return -1;
 	else if (st.st_size != PROGRESS_SIZE)
 		snprintf(why, len, "%lld bytes, not %d",
 		    (long long)st.st_size, PROGRESS_SIZE);
