@@ -19,7 +19,8 @@ out=$(scratch_dir)
 PDIR=/run/btrsend/progress
 unset BTRSEND_TEST_PROGRESS_DIR BTRSEND_TEST_IGNORE_PROGRESS
 planted=$(mktemp -u /dev/shm/btrsend-hostile.XXXXXX)
-trap 'rm -rf "$planted" "$planted".*; fixture_cleanup' EXIT
+old=
+trap 'rm -rf "$planted" "$planted".* ${old:+"$old"}; fixture_cleanup' EXIT
 
 as_nobody() { (cd / && setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"); }
 
