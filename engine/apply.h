@@ -38,6 +38,13 @@
 
 #define APPLY_CKPT_BYTES_DEFAULT  (64ull << 20)
 #define APPLY_CKPT_MSECS_DEFAULT  10000
+/*
+ * Where a killed receive's exact progress is kept (engine/apply_progress.c):
+ * one file per partial, named <dev>.<inode> (hex) of its lock file.  Made
+ * mode 0700 if missing, and used only while it is a directory of the
+ * effective user that no one else may write.
+ */
+#define APPLY_PROGRESS_DIR        "/run/btrsend/progress"
 
 struct apply_opts {
 	bool force_decompress;  /* never BTRFS_IOC_ENCODED_WRITE */

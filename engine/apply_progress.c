@@ -21,16 +21,24 @@
  *
  * The file beside the staging subvolume is the lock ("a receive of this
  * name is running"); the record itself lives on tmpfs, in
- * /dev/shm/btrsend-progress.<dev>.<inode of that file>.  It has to
- * outlive the process, not the boot, and on btrfs every write-back
- * (apply_sync.c) took its page and made the next store wait until the
- * page was on disk behind the data being flushed: the apply stood still
- * for most of each flush.  Without /dev/shm the record stays in the file
+ * APPLY_PROGRESS_DIR/<dev>.<inode of that file>.  It has to outlive the
+ * process, not the boot, and on btrfs every write-back (apply_sync.c)
+ * took its page and made the next store wait until the page was on disk
+ * behind the data being flushed: the apply stood still for most of each
+ * flush.  The directory is one no one else may write (it was /dev/shm,
+ * where any local user could pre-create the predictable names: read the
+ * records, truncate them under the mapping, or plant one that makes a
+ * resume skip commands).  Records are opened in it without following
+ * links or blocking, created exclusively, and used only when they are
+ * regular files of ours of exactly the record's size; anything else there
+ * counts as no record, so the resume starts at the durable checkpoint.
+ * When the directory itself is not usable, the record stays in the file
  * beside the subvolume, as it was.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +48,11 @@
 #include <unistd.h>
 
 #include "engine/apply_impl.h"
+#include "proto/base/log.h"
 #include "proto/base/testing.h"
 
 #define PROGRESS_MAGIC  "BTRSPRG1"
 #define PROGRESS_SIZE   4096
-#define PROGRESS_SHM    "/dev/shm/btrsend-progress."
 
 struct progress_slot {
 	char magic[8];
@@ -85,34 +93,245 @@ progress_name(const struct apply *a, char out[NAME_MAX + 1])
 	return partial_name(a->name, PARTIAL_PROGRESS, out);
 }
 
-/* The tmpfs path of the record of the lock file described by st. */
+/* The name of the record of the lock file described by st. */
 static void
-progress_shm_name(const struct stat *st, char out[64])
+progress_rec_name(const struct stat *st, char out[64])
 {
-	snprintf(out, 64, PROGRESS_SHM "%llx.%llx",
-	    (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+	snprintf(out, 64, "%llx.%llx", (unsigned long long)st->st_dev,
+	    (unsigned long long)st->st_ino);
+}
+
+/* The directory of the records; tests point it elsewhere. */
+static const char *
+progress_dir(void)
+{
+	const char *d;
+
+	if (TEST_HOOKS && (d = TEST_HOOK_ENV("BTRSEND_TEST_PROGRESS_DIR")) !=
+	    NULL)
+		return d;
+	return APPLY_PROGRESS_DIR;
+}
+
+/* Make directory `path` (0700) and, if missing, its parent (0755). */
+static void
+progress_dir_make(const char *path)
+{
+	char parent[PATH_MAX], *slash;
+
+	if (mkdir(path, 0700) == 0 || errno != ENOENT ||
+	    strlen(path) >= sizeof(parent))
+		return;
+	strcpy(parent, path);
+	if ((slash = strrchr(parent, '/')) == NULL || slash == parent)
+		return;
+	*slash = '\0';
+	if (mkdir(parent, 0755) == 0 || errno == EEXIST)
+		(void)mkdir(path, 0700);
+}
+
+/* 0 if st is ours and no one else may write it, else -1 and why. */
+static int
+progress_ours(const struct stat *st, char *why, size_t len)
+{
+	if (st->st_uid != geteuid())
+		snprintf(why, len, "owned by uid %u, not %u",
+		    (unsigned)st->st_uid, (unsigned)geteuid());
+	else if (st->st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(why, len, "writable by group or others, mode %04o",
+		    (unsigned)(st->st_mode & 07777));
+	else
+		return 0;
+	return -1;
+}
+
+/* Directory `path`, if it is ours and no one else may write it. */
+static int
+progress_dir_check(const char *path, char *why, size_t len)
+{
+	struct stat st;
+	int fd, e;
+
+	progress_dir_make(path);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		e = errno;
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			snprintf(why, len, "a symbolic link");
+		else
+			snprintf(why, len, "%s", strerror(e));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		snprintf(why, len, "%s", strerror(errno));
+	else if (progress_ours(&st, why, len) == 0)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* The checked directory of the records, or -1 (said once): no tmpfs. */
+static int
+progress_dir_open(void)
+{
+	static bool warned;
+	char why[128];
+	int fd;
+
+	fd = progress_dir_check(progress_dir(), why, sizeof(why));
+	if (fd == -1 && !warned) {
+		warned = true;
+		log_warnx("progress records: cannot use %s (%s); keeping them "
+		    "beside the staging subvolumes, which slows receiving on "
+		    "btrfs: make it a directory owned by uid %u, mode 0700, or "
+		    "remove it so that it is made again", progress_dir(), why,
+		    (unsigned)geteuid());
+	}
+	return fd;
+}
+
+static void
+progress_refused(const char *name, const char *why)
+{
+	log_warnx("progress record %s/%s refused (%s): resuming from the last "
+	    "checkpoint instead; remove it", progress_dir(), name, why);
+}
+
+/* 0 if fd is a record of ours no one else may change, else -1 and why. */
+static int
+progress_rec_check(int fd, char *why, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		snprintf(why, len, "%s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(why, len, "not a regular file");
+	else if (progress_ours(&st, why, len) == -1)
+		return -1;
+	else if (st.st_size != PROGRESS_SIZE)
+		snprintf(why, len, "%lld bytes, not %d",
+		    (long long)st.st_size, PROGRESS_SIZE);
+	else
+		return 0;
+	return -1;
 }
 
 /*
- * The record of lock file `lockfd`: its tmpfs file, emptied when `fresh`
- * (a new lock file may reuse the inode of one gone), or the lock file
- * itself when there is no tmpfs.  A descriptor, or -1.
+ * Open record `name` in dfd with `flags`; -1 with why if not usable, errno
+ * ENOENT if there is none.
+ */
+static int
+progress_rec_openat(int dfd, const char *name, int flags, char *why,
+    size_t len)
+{
+	int fd, e;
+
+	fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		e = errno;
+		snprintf(why, len, "%s", e == ELOOP ? "a symbolic link" :
+		    strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (progress_rec_check(fd, why, len) == -1) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A new record: one of ours left by a lock file gone (whose inode the new
+ * one reuses) is removed first, anything else there is refused.
+ */
+static int
+progress_rec_create(int dfd, const char *name, char *why, size_t len)
+{
+	struct stat st;
+	int fd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+			snprintf(why, len, "left there, and not a regular file "
+			    "of ours");
+			return -1;
+		}
+		if (unlinkat(dfd, name, 0) == -1) {
+			snprintf(why, len, "%s", strerror(errno));
+			return -1;
+		}
+	}
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd == -1 || ftruncate(fd, PROGRESS_SIZE) == -1) {
+		snprintf(why, len, "%s", strerror(errno));
+		if (fd != -1) {
+			(void)unlinkat(dfd, name, 0);
+			close(fd);
+		}
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The record of lock file `lockfd`: a new one when `fresh`, else the one a
+ * killed run left (or a new one), in the directory of records; the lock
+ * file itself when that directory is not usable or what is in it is
+ * refused.  A descriptor, or -1.
  */
 static int
 progress_record_open(int lockfd, bool fresh)
 {
 	struct stat st;
-	char shm[64];
-	int fd;
+	char name[64], why[128];
+	int dfd, fd = -1;
 
 	if (fstat(lockfd, &st) == -1)
 		return -1;
-	progress_shm_name(&st, shm);
-	fd = open(shm, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-	    (fresh ? O_TRUNC : 0), 0600);
+	if ((dfd = progress_dir_open()) != -1) {
+		progress_rec_name(&st, name);
+		if (!fresh)
+			fd = progress_rec_openat(dfd, name, O_RDWR, why,
+			    sizeof(why));
+		if (fresh || (fd == -1 && errno == ENOENT))
+			fd = progress_rec_create(dfd, name, why, sizeof(why));
+		if (fd == -1)
+			progress_refused(name, why);
+		close(dfd);
+	}
 	if (fd == -1)
 		fd = fcntl(lockfd, F_DUPFD_CLOEXEC, 3);
 	return fd;
+}
+
+/*
+ * For reading the record of lock file st: 0 with *fd the record in the
+ * directory, or with *fd -1 when there is none there (the lock file holds
+ * it); -1 (said) when what is there is refused.
+ */
+static int
+progress_record_reopen(const struct stat *st, int *fd)
+{
+	char name[64], why[128];
+	int dfd, rc = 0;
+
+	*fd = -1;
+	if ((dfd = progress_dir_open()) == -1)
+		return 0;
+	progress_rec_name(st, name);
+	*fd = progress_rec_openat(dfd, name, O_RDONLY, why, sizeof(why));
+	if (*fd == -1 && errno != ENOENT) {
+		progress_refused(name, why);
+		rc = -1;
+	}
+	close(dfd);
+	return rc;
 }
 
 /* Create (or reuse) and map the progress record of the current subvolume. */
@@ -170,17 +389,20 @@ apply_progress_open(struct apply *a)
 void
 apply_progress_close(struct apply *a, bool remove)
 {
-	char name[NAME_MAX + 1], shm[64];
+	char name[NAME_MAX + 1], rec[64];
 	struct stat st;
+	int dfd;
 
 	if (a->progress != NULL)
 		munmap(a->progress, PROGRESS_SIZE);
 	a->progress = NULL;
 	/* unlink before the lock goes, so no one locks a file on its way out */
 	if (remove && progress_name(a, name) == 0) {
-		if (fstatat(a->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			progress_shm_name(&st, shm);
-			(void)unlink(shm);
+		if (fstatat(a->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (dfd = progress_dir_open()) != -1) {
+			progress_rec_name(&st, rec);
+			(void)unlinkat(dfd, rec, 0);
+			close(dfd);
 		}
 		(void)unlinkat(a->dirfd, name, 0);
 	}
@@ -221,7 +443,7 @@ int
 apply_progress_refine(int dirfd, const char *subvol, struct checkpoint *c)
 {
 	struct progress_slot slots[2], *best = NULL;
-	char name[NAME_MAX + 1], shm[64];
+	char name[NAME_MAX + 1];
 	struct stat st;
 	ssize_t n;
 	int fd, rec, i;
@@ -231,15 +453,18 @@ apply_progress_refine(int dirfd, const char *subvol, struct checkpoint *c)
 		return 0;
 	if (partial_name(subvol, PARTIAL_PROGRESS, name) == -1)
 		return 0;
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
 	if (fd == -1)
 		return 0;
-	if (fstat(fd, &st) == 0) {
-		progress_shm_name(&st, shm);
-		if ((rec = open(shm, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
-			close(fd);
-			fd = rec;
-		}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    progress_record_reopen(&st, &rec) == -1) {
+		close(fd);
+		return 0;
+	}
+	if (rec != -1) {
+		close(fd);
+		fd = rec;
 	}
 	n = read(fd, slots, sizeof(slots));
 	close(fd);

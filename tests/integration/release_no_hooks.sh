@@ -19,7 +19,8 @@ tmp=$(mktemp -d /tmp/btrsend-hooks.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 envs="BTRSEND_TEST_FLIP_AT BTRSEND_TEST_PAUSE_AT BTRSEND_TEST_RECV_PAUSE
-BTRSEND_TEST_IGNORE_PROGRESS BTRSEND_CKPT_BYTES BTRSENDD_TEST_CRASH_JOB
+BTRSEND_TEST_IGNORE_PROGRESS BTRSEND_TEST_PROGRESS_DIR BTRSEND_CKPT_BYTES
+BTRSENDD_TEST_CRASH_JOB
 BTRSENDD_TEST_HANG_JOB BTRSENDD_TEST_BABBLE_JOB BTRSENDD_TEST_WORKER_TIMEOUT"
 names="net_test_flip_at net_test_flip net_test_pause recv_test_pause
 worker_babble crash_job hang_job babble_job"
@@ -47,7 +48,8 @@ has() {
 	done
 }
 has "$tst/btrsendd" $envs "TEST:" "test hook:"
-has "$tst/btrsendctl" BTRSEND_TEST_FLIP_AT BTRSEND_TEST_PAUSE_AT BTRSEND_TEST_IGNORE_PROGRESS
+has "$tst/btrsendctl" BTRSEND_TEST_FLIP_AT BTRSEND_TEST_PAUSE_AT BTRSEND_TEST_IGNORE_PROGRESS \
+	BTRSEND_TEST_PROGRESS_DIR
 # Function and variable names are only among the strings with debug info
 # (the default OPT=-O2 -g); inlined, the hooks have no symbol of their own.
 if readelf -S "$tst/btrsendd" | grep -q '\.debug_str'; then

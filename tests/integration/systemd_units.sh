@@ -100,6 +100,11 @@ note "systemd-analyze security: exposure $exposure"
 [ "$(unit_value "$unit" Type)" = notify ] || fail "Type is not notify"
 [ -n "$(unit_value "$unit" WatchdogSec)" ] || fail "no WatchdogSec"
 [ "$(unit_value "$unit" ExecReload)" = '/bin/kill -HUP $MAINPID' ] || fail "ExecReload"
+# No state in shared places: an IPC namespace of its own, and the
+# progress records in /run/btrsend kept across a restart after a crash.
+[ "$(unit_value "$unit" PrivateIPC)" = yes ] || fail "PrivateIPC=yes missing"
+[ "$(unit_value "$unit" RuntimeDirectoryPreserve)" = restart ] ||
+	fail "RuntimeDirectoryPreserve=restart missing: a restart drops the progress records"
 # Receiving device nodes and set-id files: no device allow list (explicit
 # or implied by ProtectClock), no set-id restriction.
 on='(yes|true|on|1)'

@@ -53,7 +53,9 @@ fixture_teardown_dir() {
 			# progress records of partials left here (apply_progress.c)
 			find "$m" -name '*.progress' -type f -printf '%D %i\n' 2>/dev/null |
 				while read -r dev ino; do
-					rm -f "$(printf '/dev/shm/btrsend-progress.%x.%x' "$dev" "$ino")"
+					rm -f "$(printf '%s/%x.%x' \
+					    "${BTRSEND_TEST_PROGRESS_DIR:-/run/btrsend/progress}" \
+					    "$dev" "$ino")"
 				done
 			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 		done

@@ -233,13 +233,19 @@ area(char *tmpl)
 
 /* The engine's tmpfs progress record of lock file `st` (apply_progress.c). */
 static void
+record_path(const struct stat *st, char *out, size_t len)
+{
+	snprintf(out, len, APPLY_PROGRESS_DIR "/%llx.%llx",
+	    (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+}
+
+static void
 drop_progress_record(const struct stat *st)
 {
-	char shm[64];
+	char rec[PATH_MAX];
 
-	snprintf(shm, sizeof(shm), "/dev/shm/btrsend-progress.%llx.%llx",
-	    (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
-	(void)unlink(shm);
+	record_path(st, rec, sizeof(rec));
+	(void)unlink(rec);
 }
 
 static int
@@ -466,12 +472,111 @@ test_replay_in_flight(void **state)
 	}
 }
 
+/* Where a resume of the partial in dfd starts (1: at the checkpoint). */
+static uint64_t
+resume_point(int dfd)
+{
+	struct checkpoint ck;
+	char err[200];
+
+	if (apply_find_checkpoint(dfd, "t", &ck, err, sizeof(err)) != 0)
+		fail_msg("find checkpoint: %s", err);
+	return ck.ncmds;
+}
+
+static void
+put_file(const char *path, const char *data, size_t len)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/*
+ * Only a regular file of ours, that no one else may write, of exactly the
+ * record's size is a progress record.  Anything else where it should be
+ * (planted by another user, or a FIFO that would block a reader) counts
+ * as no record: the resume starts at the checkpoint, and neither finding
+ * the checkpoint nor resuming hangs or fails on it.
+ */
+static void
+test_hostile_records(void **state)
+{
+	char tmpl[] = "/dev/shm/apply-replay.XXXXXX";
+	char rec[PATH_MAX], copy[PATH_MAX], good[4096];
+	struct checkpoint ck;
+	struct stat st;
+	struct apply *a;
+	uint64_t genuine;
+	int dfd, fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();         /* chown to another user */
+	dfd = area(tmpl);
+	killed_prefix(dfd, ncmds);
+	ck = ckpt_at(1);
+	assert_int_equal(checkpoint_write(dfd, ".btrsend-partial.t.state", &ck),
+	    0);
+	assert_int_equal(fstatat(dfd, ".btrsend-partial.t.progress", &st, 0), 0);
+	record_path(&st, rec, sizeof(rec));
+	fd = open(rec, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, good, sizeof(good)), (ssize_t)sizeof(good));
+	close(fd);
+	/* the genuine record moves the resume past the checkpoint */
+	genuine = resume_point(dfd);
+	assert_true(genuine > 1);
+
+	assert_int_equal(chown(rec, 65534, 65534), 0);
+	assert_int_equal(resume_point(dfd), 1);
+	assert_int_equal(chown(rec, 0, 0), 0);
+	assert_int_equal(resume_point(dfd), genuine);
+
+	assert_int_equal(chmod(rec, 0622), 0);
+	assert_int_equal(resume_point(dfd), 1);
+	assert_int_equal(chmod(rec, 0600), 0);
+
+	assert_int_equal(truncate(rec, sizeof(good) + 1), 0);
+	assert_int_equal(resume_point(dfd), 1);
+	assert_int_equal(truncate(rec, sizeof(good) / 2), 0);
+	assert_int_equal(resume_point(dfd), 1);
+	assert_int_equal(unlink(rec), 0);
+	put_file(rec, good, sizeof(good));
+	assert_int_equal(resume_point(dfd), genuine);
+
+	/* a symbolic link to a genuine copy */
+	snprintf(copy, sizeof(copy), "%s/copy", tmpl);
+	put_file(copy, good, sizeof(good));
+	assert_int_equal(unlink(rec), 0);
+	assert_int_equal(symlink(copy, rec), 0);
+	assert_int_equal(resume_point(dfd), 1);
+
+	/* a FIFO with no writer: a blocking open would never return */
+	assert_int_equal(unlink(rec), 0);
+	assert_int_equal(mkfifo(rec, 0600), 0);
+	alarm(10);
+	assert_int_equal(resume_point(dfd), 1);
+	ck = ckpt_at(1);
+	a = engine(dfd, &ck);   /* opens the record for writing */
+	apply_free(a);
+	alarm(0);
+	assert_int_equal(lstat(rec, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(unlink(rec), 0);
+	area_done(dfd, tmpl);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resume_with_progress),
 		cmocka_unit_test(test_replay_in_flight),
+		cmocka_unit_test(test_hostile_records),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
