@@ -20,18 +20,7 @@ echo data > "$SRC/src/f"
 snap=home.20260101T000000Z
 snap_ro "$SRC/src" "$SRC/snaps/$snap"
 
-# daemon_says PATTERN WHAT: the daemon's log since the last mark matches
-mark=$(stat -c %s "$d/recv.log.new")
-daemon_says() {
-	local i
-	for i in $(seq 30); do
-		tail -c +$((mark + 1)) "$d/recv.log.new" | grep -qE "$1" && break
-		sleep 0.1
-	done
-	tail -c +$((mark + 1)) "$d/recv.log.new" | grep -E "$1" >&2 ||
-		fail "$2: daemon log has no /$1/: $(tail -c +$((mark + 1)) "$d/recv.log.new")"
-	mark=$(stat -c %s "$d/recv.log.new")
-}
+net_log_mark "$d/recv.log.new"
 # try CERTBASE SERVERNAME PORT: btrsendctl send --to with that identity; must fail
 try() {
 	cat > "$d/try.conf" <<CONF
@@ -56,7 +45,7 @@ exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "plaintext connect"
 printf 'BTRSEND hello in plaintext\r\n\r\n' >&3
 timeout 5 cat <&3 > "$d/plain" 2>/dev/null
 exec 3>&-
-daemon_says 'connection refused: client is not speaking TLS' "plaintext client"
+net_log_says 'connection refused: client is not speaking TLS' "plaintext client"
 
 # TLS 1.2
 sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_2 \
@@ -64,15 +53,15 @@ sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_2 \
 	> "$d/s12" 2>&1
 grep -qi "alert protocol version\|no protocols available" "$d/s12" ||
 	fail "TLS 1.2 client was not refused by version: $(tail -5 "$d/s12")"
-daemon_says 'connection refused: client offered only TLS 1.2 or older; TLS 1.3 is required' "TLS 1.2 client"
+net_log_says 'connection refused: client offered only TLS 1.2 or older; TLS 1.3 is required' "TLS 1.2 client"
 
 try laptop-ca2 backup.test "$port"
 grep -qiE 'peer refused the connection: our certificate is not signed by its CA' "$d/err" || fail "other-CA client: sender said $(cat "$d/err")"
-daemon_says 'connection refused: client certificate is not signed by the configured CA' "client from another CA"
+net_log_says 'connection refused: client certificate is not signed by the configured CA' "client from another CA"
 
 try intruder.test backup.test "$port"
 grep -qiE "client certificate 'intruder.test' carries no name listed" "$d/err" || fail "unlisted client: sender said $(cat "$d/err")"
-daemon_says "connection refused: client certificate 'intruder.test' carries no name listed as a 'client'" "unlisted client"
+net_log_says "connection refused: client certificate 'intruder.test' carries no name listed as a 'client'" "unlisted client"
 
 # a receiver presenting wrong.test
 port2=$((port + 1))

@@ -26,18 +26,7 @@ echo data > "$SRC/src/f"
 snap=home.20260101T000000Z
 snap_ro "$SRC/src" "$SRC/snaps/$snap"
 
-# daemon_says PATTERN WHAT: the daemon's log since the last mark matches
-mark=$(stat -c %s "$d/recv.log.new")
-daemon_says() {
-	local i
-	for i in $(seq 30); do
-		tail -c +$((mark + 1)) "$d/recv.log.new" | grep -qE -- "$1" && break
-		sleep 0.1
-	done
-	tail -c +$((mark + 1)) "$d/recv.log.new" | grep -E -- "$1" >&2 ||
-		fail "$2: daemon log has no /$1/: $(tail -c +$((mark + 1)) "$d/recv.log.new")"
-	mark=$(stat -c %s "$d/recv.log.new")
-}
+net_log_mark "$d/recv.log.new"
 
 # send_as CERTBASE: btrsendctl send --to with that identity; status in RC
 send_as() {
@@ -66,7 +55,7 @@ send_as laptop-case
 want="certificate names 'Laptop\.TEST' match the listed client 'laptop\.test' only if case is ignored"
 grep -qE "auth error: $addr: $want" "$d/err" ||
 	fail "case: sender was told: $(cat "$d/err")"
-daemon_says "connection refused: $addr: $want" "case"
+net_log_says "connection refused: $addr: $want" "case"
 
 # Two listed names: ambiguous, whatever the configuration's order.
 send_as two-names
@@ -74,7 +63,7 @@ send_as two-names
 want="certificate carries two listed client names, '(desktop|laptop)\.test' and '(desktop|laptop)\.test'"
 grep -qE "auth error: $addr: $want" "$d/err" ||
 	fail "two names: sender was told: $(cat "$d/err")"
-daemon_says "connection refused: $addr: $want \(its names: 'desktop\.test', 'laptop\.test'\)" "two names"
+net_log_says "connection refused: $addr: $want \(its names: 'desktop\.test', 'laptop\.test'\)" "two names"
 
 # No ALPN: the alert, not a silent close.
 sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
@@ -83,7 +72,7 @@ sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
 grep -qE "no application protocol|alert number 120" "$d/noalpn" ||
 	fail "client without ALPN got no alert: $(tail -5 "$d/noalpn")"
 note "no ALPN: $(grep -m1 -E "no application protocol|alert number 120" "$d/noalpn")"
-daemon_says "connection refused: client did not offer ALPN btrsend/1" "no ALPN"
+net_log_says "connection refused: client did not offer ALPN btrsend/1" "no ALPN"
 
 [ -z "$(find "$DST/backup" -mindepth 1 | head -5)" ] ||
 	fail "a refused client got an area: $(find "$DST/backup" -mindepth 1 | head -5)"

@@ -48,6 +48,11 @@
 #                                    holds this daemon's lines only;
 #                                    its start lines are then appended
 #                                    to LOG
+#   net_log_mark LOG                 start watching LOG (as written by
+#                                    net_start_receiver_new: LOG.new)
+#   net_log_says PATTERN WHAT        LOG's lines since the last mark match
+#                                    the extended regex PATTERN within
+#                                    3 s, or fail naming WHAT; then mark
 #   net_start_sender CONF LOG        btrsendd -d -v -f CONF, stderr
 #                                    appended to LOG ($NET_SEND_LOG), pid
 #                                    in $NET_SEND_PID (tracked); fails
@@ -199,6 +204,22 @@ _net_lines() {
 		sleep 0.05
 	done
 	return 1
+}
+
+net_log_mark() {
+	NET_LOG_WATCH=$1
+	NET_LOG_MARK=$(stat -c %s "$1") || fail "no log $1"
+}
+
+net_log_says() {
+	local i
+	for i in $(seq 30); do
+		tail -c +$((NET_LOG_MARK + 1)) "$NET_LOG_WATCH" | grep -qE -- "$1" && break
+		sleep 0.1
+	done
+	tail -c +$((NET_LOG_MARK + 1)) "$NET_LOG_WATCH" | grep -E -- "$1" >&2 ||
+		fail "$2: daemon log has no /$1/: $(tail -c +$((NET_LOG_MARK + 1)) "$NET_LOG_WATCH")"
+	NET_LOG_MARK=$(stat -c %s "$NET_LOG_WATCH")
 }
 
 net_start_receiver_new() {
