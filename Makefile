@@ -46,7 +46,7 @@ endif
 
 # Evaluated lazily: on a fresh machine pkg-config only exists after `make deps`.
 PKGS     = libisal libbtrfsutil uuid libssl libcrypto libevent libevent_openssl \
-           libsystemd libzstd zlib lzo2
+           libsystemd libzstd zlib lzo2 libseccomp libcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 

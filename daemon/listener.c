@@ -20,6 +20,7 @@
 #include "proto/base/log.h"
 #include "proto/base/testing.h"
 #include "daemon/net/recv_worker.h"
+#include "daemon/net/sandbox.h"
 #include "daemon/net/tls.h"
 
 #define LISTENER_MAX     16
@@ -174,7 +175,12 @@ listener_reaped(pid_t pid, int wstatus)
 	if (i == L.nworkers)
 		return false;
 	L.workers[i] = L.workers[--L.nworkers];
-	if (WIFSIGNALED(wstatus))
+	if (sandbox_killed(wstatus))
+		log_warnx("receive worker %ld killed by its seccomp filter "
+		    "(SIGSYS): it made a system call outside its allow-list; "
+		    "this is a bug, please report it with the kernel log's "
+		    "audit line (type=1326) naming the call", (long)pid);
+	else if (WIFSIGNALED(wstatus))
 		log_warnx("receive worker %ld killed by signal %d",
 		    (long)pid, WTERMSIG(wstatus));
 	else if (WEXITSTATUS(wstatus) != 0)

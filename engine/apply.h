@@ -45,6 +45,11 @@
  * effective user that no one else may write.
  */
 #define APPLY_PROGRESS_DIR        "/run/btrsend/progress"
+/*
+ * That directory, made if missing and checked, open (for a sandbox rule
+ * granting the engine its records); -1 if it cannot be used.
+ */
+int apply_progress_dir_fd(void);
 
 struct apply_opts {
 	bool force_decompress;  /* never BTRFS_IOC_ENCODED_WRITE */

@@ -191,6 +191,12 @@ progress_dir_open(void)
 	return fd;
 }
 
+int
+apply_progress_dir_fd(void)
+{
+	return progress_dir_open();
+}
+
 static void
 progress_refused(const char *name, const char *why)
 {

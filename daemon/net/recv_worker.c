@@ -21,6 +21,7 @@
 #include "proto/base/log.h"
 #include "proto/base/testing.h"
 #include "daemon/net/recv_worker.h"
+#include "daemon/net/sandbox.h"
 #include "proto/msg/frame.h"
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
@@ -858,6 +859,44 @@ recv_keep_partial(struct recv *rv)
 		    r == 1 ? "it has no checkpoint" : err);
 }
 
+/*
+ * Once the client is known and its area open, before a byte of it is
+ * parsed: the worker keeps only the capabilities applying needs, full
+ * access beneath root/<client>/ and the engine's progress directory, and
+ * the system calls applying makes (daemon/net/sandbox.h).  A barrier that
+ * cannot be put up refuses the transfer.
+ */
+static int
+recv_confine(struct recv *rv)
+{
+	static const char *const ro[] = { "/proc/sys/kernel/random/boot_id" };
+	struct sandbox sb;
+	char err[256];
+	int dirs[2], r;
+
+	memset(&sb, 0, sizeof(sb));
+	sb.role = SANDBOX_RECEIVE;
+	dirs[0] = rv->areafd;
+	dirs[1] = apply_progress_dir_fd();
+	sb.rw_dirs = dirs;
+	sb.nrw_dirs = dirs[1] == -1 ? 1 : 2;
+	sb.ro_files = ro;
+	sb.nro_files = sizeof(ro) / sizeof(ro[0]);
+	sb.landlock = sb.seccomp = true;
+	r = sandbox_apply(&sb, err, sizeof(err));
+	if (dirs[1] != -1)
+		close(dirs[1]);
+	if (r == -1) {
+		log_warnx("%s: cannot sandbox the receive worker: %s; "
+		    "transfer refused", rv->tls.peer, err);
+		wireio_fail(&rv->w, WIRE_E_INTERNAL, "receiver sandbox failed");
+		return -1;
+	}
+	if (TEST_HOOKS)
+		sandbox_test_probe();
+	return 0;
+}
+
 int
 recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
 {
@@ -888,6 +927,8 @@ recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
 		wireio_fail(&rv.w, WIRE_E_INTERNAL, "receiver area unusable");
 		goto done;
 	}
+	if (recv_confine(&rv) == -1)
+		goto done;
 	if (recv_serve(&rv) == 0)
 		rc = 0;
 	else if (wireio_timed_out(&rv.w))

@@ -7,6 +7,7 @@ PKGS=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libevent-dev libssl-dev libbtrfsutil-dev uuid-dev libsystemd-dev
 	libcmocka-dev libisal-dev libzstd-dev zlib1g-dev liblzo2-dev
+	libseccomp-dev libcap-dev
 	btrfs-progs util-linux attr acl libcap2-bin xxd openssl curl
 	systemd man-db groff-base e2fsprogs time python3 procps
 	openssh-server openssh-client
