@@ -28,6 +28,7 @@
 #include "daemon/scheduler.h"
 #include "daemon/state.h"
 #include "daemon/stats.h"
+#include "daemon/net/sandbox.h"
 #include "daemon/worker/worker.h"
 
 struct pjob {
@@ -112,6 +113,11 @@ job_outcome(struct child *c, int wstatus, char *why, size_t len)
 		snprintf(why, len, "worker exited without a result");
 	} else if (c->have_result && c->res.error[0] != '\0') {
 		snprintf(why, len, "%s", c->res.error);
+	} else if (sandbox_killed(wstatus)) {
+		snprintf(why, len, "worker killed by its seccomp filter "
+		    "(SIGSYS): it made a system call outside its allow-list; "
+		    "this is a bug, please report it with the kernel log's "
+		    "audit line (type=1326) naming the call");
 	} else if (o != RUN_OK) {
 		snprintf(why, len, "worker %s%s", how, c->killed ?
 		    (P.stopping ? " (daemon stopping)" : " (timed out)") : "");

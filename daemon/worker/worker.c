@@ -15,6 +15,7 @@
 
 #include "proto/base/log.h"
 #include "proto/base/testing.h"
+#include "daemon/net/sandbox.h"
 #include "daemon/worker/worker.h"
 
 enum run_result
@@ -216,6 +217,32 @@ worker_babble(const char *job)
 		pause();
 }
 
+/*
+ * Before the job's first step: only the capabilities snapshotting and
+ * sending need, no_new_privs, the job worker's system calls
+ * (daemon/net/sandbox.h).  No Landlock domain yet: the worker reads the
+ * TLS files, the source, the snapshot-dir and the state-dir, and its
+ * resolver reads /etc and loads NSS modules.
+ */
+static int
+worker_confine(const char *job)
+{
+	struct sandbox sb;
+	char err[256];
+
+	memset(&sb, 0, sizeof(sb));
+	sb.role = SANDBOX_JOB;
+	sb.seccomp = true;
+	if (sandbox_apply(&sb, err, sizeof(err)) == -1) {
+		log_warnx("job %s: cannot sandbox the job worker: %s; run "
+		    "refused", job, err);
+		return -1;
+	}
+	if (TEST_HOOKS)
+		sandbox_test_probe();
+	return 0;
+}
+
 int
 worker_main(int foreground, int verbose)
 {
@@ -237,6 +264,10 @@ worker_main(int foreground, int verbose)
 		return RUN_EXIT_FAILED;
 	}
 	log_fields(run.job, NULL, NULL, NULL);
+	if (worker_confine(run.job) == -1) {
+		ipc_run_free(&run);
+		return RUN_EXIT_FAILED;
+	}
 	if (TEST_HOOKS && (run.flags & IPC_RUN_TEST_CRASH)) {
 		log_warnx("job %s: test hook: worker crashes now", run.job);
 		signal(SIGSEGV, SIG_DFL);
