@@ -77,10 +77,12 @@ sb_caps(unsigned long long keep, char *err, size_t errlen)
 
 	/* The bounding set first: dropping from it needs CAP_SETPCAP. */
 	for (v = 0; v < max && v < 64; v++)
-		if (!(keep & SB_CAP(v)) && CAP_IS_SUPPORTED(v) &&
+		if (!(keep & SB_CAP(v)) && cap_get_bound(v) == 1 &&
 		    cap_drop_bound(v) == -1) {
 			snprintf(err, errlen, "dropping %s from the bounding "
-			    "set: %s", cap_to_name(v), strerror(errno));
+			    "set: %s (CAP_SETPCAP is needed for it: see "
+			    "CapabilityBoundingSet= in btrsendd.service)",
+			    cap_to_name(v), strerror(errno));
 			return -1;
 		}
 	if (CAP_AMBIENT_SUPPORTED() && cap_reset_ambient() == -1) {
