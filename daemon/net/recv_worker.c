@@ -65,6 +65,34 @@ recv_subdir(int dirfd, const char *name)
 	    O_CLOEXEC);
 }
 
+/*
+ * The area (job NULL) or a job directory could not be made or opened
+ * (errno).  A full or over-quota filesystem is the same temporary
+ * resource error as one met while applying: the sender retries.
+ */
+static void
+recv_subdir_failed(struct recv *rv, const char *job)
+{
+	int e = errno;
+
+	if (e == ENOSPC || e == EDQUOT)
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "the backup host is out "
+		    "of space on %s/%s%s%s (cannot make the %s directory: %s); "
+		    "the transfer resumes once space is freed there",
+		    rv->p->root, rv->tls.peer, job != NULL ? "/" : "",
+		    job != NULL ? job : "", job != NULL ? "job" : "client's",
+		    strerror(e));
+	else if (job != NULL)
+		wireio_fail(&rv->w, WIRE_E_APPLY, "cannot open job directory "
+		    "%s/%s/%s: %s", rv->p->root, rv->tls.peer, job,
+		    strerror(e));
+	else
+		wireio_fail(&rv->w, WIRE_E_INTERNAL, "receiver area %s/%s "
+		    "unusable: %s", rv->p->root, rv->tls.peer, strerror(e));
+	if (job == NULL)        /* no transfer to log it at its end */
+		log_warnx("%s: %s", rv->tls.peer, rv->w.err);
+}
+
 void
 recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p)
 {
@@ -523,8 +551,7 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	rv->begin = req->u.begin;
 	req->u.begin.id.clones = NULL;  /* now ours */
 	if ((rv->jobfd = recv_subdir(rv->areafd, rv->begin.job)) == -1) {
-		wireio_fail(&rv->w, WIRE_E_APPLY, "cannot open job directory "
-		    "%s: %s", rv->begin.job, strerror(errno));
+		recv_subdir_failed(rv, rv->begin.job);
 		return -1;
 	}
 	memset(&o, 0, sizeof(o));
@@ -884,8 +911,7 @@ recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
 	rv.dctx = ZSTD_createDCtx();
 	if ((rv.rootfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    (rv.areafd = recv_subdir(rv.rootfd, rv.tls.peer)) == -1) {
-		log_warn("%s: area %s/%s", rv.tls.peer, p->root, rv.tls.peer);
-		wireio_fail(&rv.w, WIRE_E_INTERNAL, "receiver area unusable");
+		recv_subdir_failed(&rv, NULL);
 		goto done;
 	}
 	if (recv_serve(&rv) == 0)
