@@ -62,7 +62,8 @@ static struct {
 	bool			 full;
 	unsigned		 nconns;	/* open, counted by metrics_bev */
 	unsigned long		 nrefused;	/* while full */
-	struct bufferevent	*fresh[METRICS_CONNS];	/* not adopted yet */
+	/* made by metrics_bev, not yet seen by metrics_adopt */
+	struct bufferevent	*fresh[METRICS_CONNS];
 	unsigned		 nfresh;
 } M;
 
