@@ -4,21 +4,42 @@
  * The page is rendered in the event loop from memory (daemon/stats.c)
  * plus one readdir per job for its source snapshots: no request waits on
  * a worker or on the network.  evhttp bounds each request (headers size,
- * no body, timeout); libevent 2.1 has no connection limit, so the address
- * should be one only the monitoring system reaches.
+ * no body, timeout).  libevent 2.1's evhttp has no connection limit and
+ * takes connections only from an evconnlistener of its own (its
+ * evhttp_get_request is private), whose failed accept it logs and retries
+ * at once, forever; so the listener here is ours:
+ *  - at most METRICS_CONNS connections at once.  evhttp asks us for each
+ *    connection's bufferevent (evhttp_set_bevcb): that counts it, and its
+ *    close callback, set once evhttp has made the connection (metrics_adopt,
+ *    run before the loop polls again), uncounts it.  At the limit the
+ *    evhttp listener rests and a second one on the same socket closes each
+ *    new connection at once: the parent's descriptors stay free for the
+ *    control socket, the receive listener and the workers;
+ *  - a failed accept (out of descriptors or memory) rests both for
+ *    ACCEPTOR_BACKOFF seconds, logged once, as daemon/acceptor.c does.
  */
+#include <sys/socket.h>
+#include <netdb.h>
+
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #include "conf/conf.h"
 #include "proto/base/log.h"
+#include "daemon/acceptor.h"
 #include "daemon/metrics.h"
 #include "daemon/stats.h"
 #include "engine/snapshot.h"
@@ -33,6 +54,17 @@ static struct {
 	struct conf *const	*confp;
 	char			*host;
 	uint16_t		 port;
+	struct evconnlistener	*lev;		/* evhttp's */
+	struct evconnlistener	*refuse;	/* while full: close at once */
+	struct event		*ev_resume;	/* end of an accept back-off */
+	struct event		*ev_adopt;	/* metrics_adopt */
+	bool			 resting;	/* in an accept back-off */
+	bool			 full;
+	unsigned		 nconns;	/* open, counted by metrics_bev */
+	unsigned long		 nrefused;	/* while full */
+	/* made by metrics_bev, not yet seen by metrics_adopt */
+	struct bufferevent	*fresh[METRICS_CONNS];
+	unsigned		 nfresh;
 } M;
 
 /* A (job, target) series: configured, or known from the history. */
@@ -320,24 +352,200 @@ metrics_request(struct evhttp_request *req, void *arg)
 	evbuffer_free(out);
 }
 
+/* Which listener accepts: evhttp's below the limit, else the refuser. */
+static void
+metrics_gate(void)
+{
+	bool full = M.nconns >= METRICS_CONNS;
+
+	if (M.lev == NULL)
+		return;
+	if (full != M.full) {
+		if (full)
+			log_warnx("metrics: %u connections open, the most "
+			    "served at once; closing new ones until one ends",
+			    M.nconns);
+		else
+			log_info("metrics: below %d connections again; %lu "
+			    "closed meanwhile", METRICS_CONNS, M.nrefused);
+		M.full = full;
+		M.nrefused = 0;
+	}
+	if (M.resting || full)
+		evconnlistener_disable(M.lev);
+	else
+		evconnlistener_enable(M.lev);
+	if (M.resting || !full)
+		evconnlistener_disable(M.refuse);
+	else
+		evconnlistener_enable(M.refuse);
+}
+
+static void
+metrics_refused(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l;
+	(void)sa;
+	(void)salen;
+	(void)arg;
+	close(fd);
+	M.nrefused++;
+}
+
+static void
+metrics_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	M.resting = false;
+	metrics_gate();
+}
+
+/* An accept failed (not EAGAIN and the like): rest, logged once. */
+static void
+metrics_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval tv = { ACCEPTOR_BACKOFF, 0 };
+
+	(void)l;
+	(void)arg;
+	log_warnx("metrics: accept: %s; pausing for %ds",
+	    strerror(EVUTIL_SOCKET_ERROR()), ACCEPTOR_BACKOFF);
+	M.resting = true;
+	metrics_gate();
+	evtimer_add(M.ev_resume, &tv);
+}
+
+static void
+metrics_closed(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	(void)arg;
+	if (M.nconns > 0)
+		M.nconns--;
+	metrics_gate();
+}
+
+/*
+ * The connections evhttp made since the last call: evhttp passes each
+ * connection as the argument of its bufferevent's callbacks; its close
+ * callback then uncounts it.  A bufferevent evhttp did not take (it
+ * failed to make the connection, out of memory) is freed here.
+ */
+static void
+metrics_adopt(evutil_socket_t fd, short ev, void *arg)
+{
+	bufferevent_data_cb readcb;
+	void *evcon;
+	unsigned i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (i = 0; i < M.nfresh; i++) {
+		bufferevent_getcb(M.fresh[i], &readcb, NULL, NULL, &evcon);
+		if (readcb != NULL && evcon != NULL)
+			evhttp_connection_set_closecb(evcon, metrics_closed,
+			    NULL);
+		else {
+			bufferevent_free(M.fresh[i]);
+			metrics_closed(NULL, NULL);
+		}
+	}
+	M.nfresh = 0;
+}
+
+/* evhttp's new connection: counted; adopted before the loop polls. */
+static struct bufferevent *
+metrics_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev;
+
+	(void)arg;
+	if (M.nfresh == METRICS_CONNS)  /* the gate keeps it below */
+		metrics_adopt(-1, 0, NULL);
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL)
+		fatalx("bufferevent_socket_new");
+	M.fresh[M.nfresh++] = bev;
+	event_active(M.ev_adopt, EV_TIMEOUT, 0);
+	M.nconns++;
+	metrics_gate();
+	return bev;
+}
+
+/* A listening socket on host:port; -1 with a message in err. */
+static int
+metrics_bind(const char *host, uint16_t port, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	char serv[8];
+	int s = -1, one = 1, e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%u", port);
+	if ((e = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		snprintf(err, errlen, "metrics listen %s:%u: %s", host, port,
+		    gai_strerror(e));
+		return -1;
+	}
+	if ((s = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(s, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(s, METRICS_CONNS) == -1) {
+		snprintf(err, errlen, "metrics listen %s:%u: cannot bind: %s "
+		    "(address in use or not local?)", host, port,
+		    strerror(errno));
+		if (s != -1)
+			close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	return s;
+}
+
 static int
 metrics_listen(const struct conf *conf, char *err, size_t errlen)
 {
-	if ((M.http = evhttp_new(M.base)) == NULL)
-		fatalx("evhttp_new");
+	const unsigned fl = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+	    LEV_OPT_DISABLED;
+	int fd, fd2;
+
+	M.host = xstrdup(conf->metrics_listen.host);
+	M.port = (uint16_t)conf->metrics_listen.port;
+	if ((fd = metrics_bind(M.host, M.port, err, errlen)) == -1) {
+		metrics_stop();
+		return -1;
+	}
+	if ((fd2 = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "metrics listen: dup: %s",
+		    strerror(errno));
+		close(fd);
+		metrics_stop();
+		return -1;
+	}
+	if ((M.http = evhttp_new(M.base)) == NULL ||
+	    (M.lev = evconnlistener_new(M.base, NULL, NULL, fl, -1,
+	    fd)) == NULL ||
+	    (M.refuse = evconnlistener_new(M.base, metrics_refused, NULL, fl,
+	    -1, fd2)) == NULL ||
+	    evhttp_bind_listener(M.http, M.lev) == NULL)
+		fatalx("metrics: evhttp");
 	evhttp_set_allowed_methods(M.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_max_headers_size(M.http, METRICS_HEADERS_MAX);
 	evhttp_set_max_body_size(M.http, 0);
 	evhttp_set_timeout(M.http, METRICS_TIMEOUT);
 	evhttp_set_gencb(M.http, metrics_request, NULL);
-	M.host = xstrdup(conf->metrics_listen.host);
-	M.port = (uint16_t)conf->metrics_listen.port;
-	if (evhttp_bind_socket(M.http, M.host, M.port) == -1) {
-		snprintf(err, errlen, "metrics listen %s:%u: cannot bind "
-		    "(address in use or not local?)", M.host, M.port);
-		metrics_stop();
-		return -1;
-	}
+	evhttp_set_bevcb(M.http, metrics_bev, NULL);
+	evconnlistener_set_error_cb(M.lev, metrics_accept_error);
+	evconnlistener_set_error_cb(M.refuse, metrics_accept_error);
+	M.resting = M.full = false;
+	metrics_gate();
 	log_info("metrics at http://%s%s%s:%u%s", strchr(M.host, ':') ?
 	    "[" : "", M.host, strchr(M.host, ':') ? "]" : "", M.port,
 	    METRICS_PATH);
@@ -350,6 +558,9 @@ metrics_start(struct event_base *base, struct conf *const *confp, char *err,
 {
 	M.base = base;
 	M.confp = confp;
+	if ((M.ev_resume = evtimer_new(base, metrics_resume, NULL)) == NULL ||
+	    (M.ev_adopt = event_new(base, -1, 0, metrics_adopt, NULL)) == NULL)
+		fatalx("metrics: event_new");
 	if (!(*confp)->metrics_set)
 		return 0;
 	return metrics_listen(*confp, err, errlen);
@@ -358,9 +569,18 @@ metrics_start(struct event_base *base, struct conf *const *confp, char *err,
 void
 metrics_stop(void)
 {
+	/* evhttp_free closes the connections: each uncounted */
+	metrics_adopt(-1, 0, NULL);
+	if (M.ev_resume != NULL)
+		evtimer_del(M.ev_resume);
+	if (M.refuse != NULL)
+		evconnlistener_free(M.refuse);
+	M.refuse = NULL;
+	M.lev = NULL;                   /* evhttp_free frees it */
 	if (M.http != NULL)
 		evhttp_free(M.http);
 	M.http = NULL;
+	M.resting = M.full = false;
 	free(M.host);
 	M.host = NULL;
 }

@@ -16,6 +16,7 @@ struct event_base;
 #define METRICS_PATH		"/metrics"
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define METRICS_TIMEOUT		10	/* seconds per request */
+#define METRICS_CONNS		16	/* at once; more are closed at once */
 #define METRICS_HEADERS_MAX	8192	/* request header bytes */
 
 /*

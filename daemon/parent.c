@@ -7,6 +7,7 @@
  * in hooks.c.
  */
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -239,6 +240,24 @@ daemon_state_open(void)
 	return 0;
 }
 
+/*
+ * Descriptors: the soft limit up to the hard one.  systemd and shells
+ * leave the soft one at 1024 for select()'s sake; this daemon polls with
+ * epoll and holds a descriptor per connection, worker and pipe.
+ */
+static void
+daemon_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("raising the open files limit to %llu",
+		    (unsigned long long)rl.rlim_max);
+}
+
 static int
 daemon_init(const char *conf_path, int verbose)
 {
@@ -273,6 +292,7 @@ daemon_init(const char *conf_path, int verbose)
 	if ((s = TEST_HOOK_ENV(DAEMON_TEST_TIMEOUT_ENV)) != NULL && atoi(s) > 0)
 		P.worker_timeout = atoi(s);
 	signal(SIGPIPE, SIG_IGN);
+	daemon_raise_nofile();
 	if ((P.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {

@@ -203,6 +203,7 @@ net_attempt(struct netsend *n, SSL_CTX *ctx)
 		goto done;
 	if (st == WIRE_BEGIN_COMPLETE) {
 		net_say(n, "%s: the receiver already holds it\n", n->snapshot);
+		n->res->already = 1;
 		rc = 0;
 		goto done;
 	}

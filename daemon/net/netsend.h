@@ -73,6 +73,8 @@ struct netsend_result {
 	enum err_class	 cls;		/* ERR_NONE, else ERR_PERMANENT when the
 					   last failure is not worth retrying,
 					   else ERR_TEMPORARY */
+	int		 already;	/* the target held it complete: nothing
+					   sent (BEGIN-REPLY complete) */
 	int		 listed;	/* held[] is what the target reported */
 	uint8_t		 (*held)[16];	/* received uuids the target holds */
 	char		**held_names;	/* their names, nheld of them */

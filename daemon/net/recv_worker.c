@@ -66,6 +66,34 @@ recv_subdir(int dirfd, const char *name)
 	    O_CLOEXEC);
 }
 
+/*
+ * The area (job NULL) or a job directory could not be made or opened
+ * (errno).  A full or over-quota filesystem is the same temporary
+ * resource error as one met while applying: the sender retries.
+ */
+static void
+recv_subdir_failed(struct recv *rv, const char *job)
+{
+	int e = errno;
+
+	if (e == ENOSPC || e == EDQUOT)
+		wireio_fail(&rv->w, WIRE_E_RESOURCE, "the backup host is out "
+		    "of space on %s/%s%s%s (cannot make the %s directory: %s); "
+		    "the transfer resumes once space is freed there",
+		    rv->p->root, rv->tls.peer, job != NULL ? "/" : "",
+		    job != NULL ? job : "", job != NULL ? "job" : "client's",
+		    strerror(e));
+	else if (job != NULL)
+		wireio_fail(&rv->w, WIRE_E_APPLY, "cannot open job directory "
+		    "%s/%s/%s: %s", rv->p->root, rv->tls.peer, job,
+		    strerror(e));
+	else
+		wireio_fail(&rv->w, WIRE_E_INTERNAL, "receiver area %s/%s "
+		    "unusable: %s", rv->p->root, rv->tls.peer, strerror(e));
+	if (job == NULL)        /* no transfer to log it at its end */
+		log_warnx("%s: %s", rv->tls.peer, rv->w.err);
+}
+
 void
 recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p)
 {
@@ -515,6 +543,57 @@ recv_check_first(const struct stream_cmd *c, void *arg)
 	return 0;
 }
 
+/*
+ * Whether the job directory holds BEGIN's snapshot complete: 1 when
+ * begin.name there is a read-only subvolume received from the same
+ * snapshot (received uuid and the source's ctransid, what LIST-REPLY
+ * reports), so the sender need send nothing; 0 when the name is free.
+ * Anything else under that name is another snapshot the stream cannot
+ * replace: refused, naming it, -1.
+ */
+static int
+recv_held(struct recv *rv)
+{
+	static const uint8_t zero[16];
+	const struct wire_ref *want = &rv->begin.id.snap;
+	struct snap_info si;
+	struct stat st;
+	char path[PATH_MAX], err[256], why[320], u[37];
+
+	if (fstatat(rv->jobfd, rv->begin.name, &st, AT_SYMLINK_NOFOLLOW) ==
+	    -1) {
+		if (errno == ENOENT)
+			return 0;
+		wireio_fail(&rv->w, WIRE_E_INTERNAL, "begin %s/%s: %s",
+		    rv->begin.job, rv->begin.name, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", rv->jobfd,
+	    rv->begin.name);
+	if (!S_ISDIR(st.st_mode))
+		snprintf(why, sizeof(why), "it is no directory");
+	else if (snapshot_info(path, &si, err, sizeof(err)) == -1)
+		snprintf(why, sizeof(why), "it is no snapshot: %s", err);
+	else if (!si.read_only)
+		snprintf(why, sizeof(why), "it is not read-only");
+	else if (memcmp(si.received_uuid, zero, 16) == 0)
+		snprintf(why, sizeof(why), "it was made on this host, not "
+		    "received");
+	else if (memcmp(si.received_uuid, want->uuid, 16) != 0 ||
+	    si.stransid != want->ctransid) {
+		uuid_unparse_lower(si.received_uuid, u);
+		snprintf(why, sizeof(why), "it was received from %s at "
+		    "ctransid %" PRIu64 ", not from this snapshot", u,
+		    si.stransid);
+	} else
+		return 1;
+	wireio_fail(&rv->w, WIRE_E_APPLY, "begin %s/%s: %s/%s/%s/%s already "
+	    "exists and is another snapshot (%s); rename or delete it on the "
+	    "backup host", rv->begin.job, rv->begin.name, rv->p->root,
+	    rv->tls.peer, rv->begin.job, rv->begin.name, why);
+	return -1;
+}
+
 static int
 recv_begin(struct recv *rv, struct wire_msg *req)
 {
@@ -524,9 +603,20 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	rv->begin = req->u.begin;
 	req->u.begin.id.clones = NULL;  /* now ours */
 	if ((rv->jobfd = recv_subdir(rv->areafd, rv->begin.job)) == -1) {
-		wireio_fail(&rv->w, WIRE_E_APPLY, "cannot open job directory "
-		    "%s: %s", rv->begin.job, strerror(errno));
+		recv_subdir_failed(rv, rv->begin.job);
 		return -1;
+	}
+	switch (recv_held(rv)) {
+	case -1:
+		return -1;
+	case 1:
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_BEGIN_REPLY;
+		m.u.begin_reply.status = WIRE_BEGIN_COMPLETE;
+		log_info("%s: %s/%s is already held complete; nothing to "
+		    "receive", rv->tls.peer, rv->begin.job, rv->begin.name);
+		recv_end_transfer(rv);
+		return wireio_send(&rv->w, &m);
 	}
 	memset(&o, 0, sizeof(o));
 	o.quiet = true;
@@ -923,8 +1013,7 @@ recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
 	rv.dctx = ZSTD_createDCtx();
 	if ((rv.rootfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    (rv.areafd = recv_subdir(rv.rootfd, rv.tls.peer)) == -1) {
-		log_warn("%s: area %s/%s", rv.tls.peer, p->root, rv.tls.peer);
-		wireio_fail(&rv.w, WIRE_E_INTERNAL, "receiver area unusable");
+		recv_subdir_failed(&rv, NULL);
 		goto done;
 	}
 	if (recv_confine(&rv) == -1)

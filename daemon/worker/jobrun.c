@@ -270,8 +270,13 @@ jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 			netsend_result_free(&nr);
 			return err_class_result(nr.cls);
 		}
-		log_info("sent %s to %s%s%s", si->name, tg->label,
-		    nr.parent[0] ? ", incremental from " : ", full", nr.parent);
+		if (nr.already)
+			log_info("%s already holds %s: nothing sent", tg->label,
+			    si->name);
+		else
+			log_info("sent %s to %s%s%s", si->name, tg->label,
+			    nr.parent[0] ? ", incremental from " : ", full",
+			    nr.parent);
 		if (k == 0)
 			snprintf(out->first_parent, sizeof(out->first_parent),
 			    "%s", nr.parent);

@@ -28,6 +28,12 @@ timeout 120 "$CTL" send -f "$d/send.conf" --job home --retries 4 --to backup \
 	fail "send: $(cat "$d/err") / receiver: $(tail -5 "$d/recv.log")"
 cat "$d/out" "$d/err" >&2
 got=$DST/backup/laptop.test/home/home.20260101T000000Z
+# Each cut worker's "kept for resume at command N, byte O" (N: commands
+# applied, the index of the next one) is where the next attempt resumed.
+kept=$(sed -n 's/.*partial home.20260101T000000Z kept for resume at command \([0-9]*\), byte \([0-9]*\)$/\1 \2/p' "$d/recv.log")
+resumed=$(sed -n 's/.*: resuming at command \([0-9]*\), byte \([0-9]*\)$/\1 \2/p' "$d/out")
+[ -n "$kept" ] && [ "$kept" = "$resumed" ] ||
+	fail "the receiver logged kept for resume at '$(echo $kept)', the sender resumed at '$(echo $resumed)'"
 "$TOOLS/treecmp" "$SRC/snaps/home.20260101T000000Z" "$got" || fail "received snapshot differs"
 [ "$(grep -c "resuming at command" "$d/out")" = 2 ] || fail "expected two resumes: $(cat "$d/out")"
 size=$(sed -n 's/.* commands, \([0-9]*\) bytes).*/\1/p' "$d/out")
