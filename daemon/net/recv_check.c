@@ -91,3 +91,22 @@ recv_check_cmd(struct recv_check *k, const struct stream_cmd *c,
 		k->ended = true;
 	return 0;
 }
+
+int
+recv_check_end(const struct recv_check *k, const struct wire_point *end,
+    uint64_t ncmds, uint64_t offset, const struct stream_digest *applied,
+    char *err, size_t errlen)
+{
+	char want[STREAM_DIGEST_HEXLEN], got[STREAM_DIGEST_HEXLEN];
+
+	if (end->index == ncmds && end->offset == offset &&
+	    memcmp(end->digest.d, applied->d, STREAM_DIGEST_LEN) == 0)
+		return 0;
+	stream_digest_hex(&end->digest, want);
+	stream_digest_hex(applied, got);
+	frame_errf(err, errlen, "the sender's totals of '%s' (%" PRIu64
+	    " commands, %" PRIu64 " bytes, digest %.16s...) differ from what "
+	    "was applied (%" PRIu64 ", %" PRIu64 ", digest %.16s...)", k->name,
+	    end->index, end->offset, want, ncmds, offset, got);
+	return -1;
+}

@@ -9,7 +9,9 @@
  *   - the first command is SUBVOL (BEGIN has no parent) or SNAPSHOT (BEGIN
  *     has one) with BEGIN's name, uuid and ctransid, and for SNAPSHOT the
  *     parent uuid of BEGIN (and its ctransid when BEGIN gives one);
- *   - no second SUBVOL or SNAPSHOT, and nothing after the stream's END.
+ *   - no second SUBVOL or SNAPSHOT, and nothing after the stream's END;
+ *   - the wire END's totals and digest are those of what was applied,
+ *     checked before the subvolume is finished.
  * A resumed transfer starts past its SUBVOL or SNAPSHOT: none may follow.
  */
 #ifndef BTRSEND_DAEMON_NET_RECV_CHECK_H
@@ -20,6 +22,7 @@
 #include <stdint.h>
 
 #include "proto/msg/wire.h"
+#include "proto/stream/digest.h"
 #include "proto/stream/stream.h"
 
 struct recv_check {
@@ -39,5 +42,13 @@ void recv_check_init(struct recv_check *k, const struct wire_begin *b,
  */
 int  recv_check_cmd(struct recv_check *k, const struct stream_cmd *c,
     uint32_t *code, char *err, size_t errlen);
+/*
+ * The wire END against what was applied: commands, bytes and digest of
+ * the stream from its byte 0.  0, or -1 with a message (the subvolume
+ * must not be finished: WIRE_E_STREAM).
+ */
+int  recv_check_end(const struct recv_check *k, const struct wire_point *end,
+    uint64_t ncmds, uint64_t offset, const struct stream_digest *applied,
+    char *err, size_t errlen);
 
 #endif

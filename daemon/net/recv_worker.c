@@ -750,20 +750,12 @@ done:
  * the next transfer starts over.
  */
 static int
-recv_end_mismatch(struct recv *rv, const struct wire_point *pt)
+recv_end_mismatch(struct recv *rv, const char *why)
 {
-	char want[STREAM_DIGEST_HEXLEN], got[STREAM_DIGEST_HEXLEN];
-
-	stream_digest_hex(&pt->digest, want);
-	stream_digest_hex(&rv->f.digest, got);
 	apply_abort(rv->a, false);
-	wireio_fail(&rv->w, WIRE_E_STREAM, "end of %s/%s: the sender's totals "
-	    "(%" PRIu64 " commands, %" PRIu64 " bytes, digest %.16s...) "
-	    "differ from what was applied (%" PRIu64 ", %" PRIu64 ", digest "
-	    "%.16s...); the snapshot was not finished and its partial is "
-	    "DISCARDED, the next transfer starts over", rv->begin.job,
-	    rv->begin.name, pt->index, pt->offset, want,
-	    apply_feed_ncmds(&rv->f), apply_feed_offset(&rv->f), got);
+	wireio_fail(&rv->w, WIRE_E_STREAM, "end of %s/%s: %s; the snapshot was "
+	    "not finished and its partial is DISCARDED, the next transfer "
+	    "starts over", rv->begin.job, rv->begin.name, why);
 	return -1;
 }
 
@@ -772,6 +764,7 @@ recv_end(struct recv *rv, const struct wire_point *pt)
 {
 	enum apply_feed_status st;
 	struct wire_msg m;
+	char why[512];
 
 	st = apply_feed_eof(&rv->f);
 	if (st != APPLY_FEED_MORE && st != APPLY_FEED_DONE)
@@ -783,10 +776,9 @@ recv_end(struct recv *rv, const struct wire_point *pt)
 	 * finished before the sender's totals and digest agree with what
 	 * was applied.
 	 */
-	if (pt->index != apply_feed_ncmds(&rv->f) ||
-	    pt->offset != apply_feed_offset(&rv->f) ||
-	    memcmp(pt->digest.d, rv->f.digest.d, STREAM_DIGEST_LEN) != 0)
-		return recv_end_mismatch(rv, pt);
+	if (recv_check_end(&rv->chk, pt, apply_feed_ncmds(&rv->f),
+	    apply_feed_offset(&rv->f), &rv->f.digest, why, sizeof(why)) == -1)
+		return recv_end_mismatch(rv, why);
 	if (apply_commit(rv->a) == -1 || apply_finish(rv->a) == -1 ||
 	    apply_nfinished(rv->a) != 1) {
 		recv_apply_failed(rv, "finish: ");

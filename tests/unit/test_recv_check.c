@@ -2,7 +2,8 @@
  * The receive worker's check of a stream against its BEGIN
  * (daemon/net/recv_check.c; issue 16, finding 7): the first command
  * creates exactly the announced subvolume (name, uuid, ctransid, parent),
- * no second SUBVOL or SNAPSHOT follows, nothing follows END.
+ * no second SUBVOL or SNAPSHOT follows, nothing follows END, and the
+ * wire END's totals and digest are those applied.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +218,39 @@ test_one_subvolume(void **state)
 	stream_reader_free(&rd);
 }
 
+/* END against what was applied: every total and the digest. */
+static void
+test_end(void **state)
+{
+	struct recv_check k;
+	struct wire_begin b;
+	struct wire_point pt;
+	struct stream_digest d;
+	char err[512];
+
+	(void)state;
+	begin(&b, false);
+	recv_check_init(&k, &b, false);
+	stream_digest_init(&d);
+	stream_digest_add(&d, "x", 1);
+	memset(&pt, 0, sizeof(pt));
+	pt.index = 10;
+	pt.offset = 1000;
+	pt.digest = d;
+	assert_int_equal(recv_check_end(&k, &pt, 10, 1000, &d, err,
+	    sizeof(err)), 0);
+	assert_int_equal(recv_check_end(&k, &pt, 11, 1000, &d, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "the sender's totals of 'home.1' (10 "
+	    "commands, 1000 bytes"));
+	assert_non_null(strstr(err, "differ from what was applied (11, 1000"));
+	assert_int_equal(recv_check_end(&k, &pt, 10, 999, &d, err,
+	    sizeof(err)), -1);
+	pt.digest.d[31] ^= 0x80;
+	assert_int_equal(recv_check_end(&k, &pt, 10, 1000, &d, err,
+	    sizeof(err)), -1);
+}
+
 int
 main(void)
 {
@@ -224,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_announced),
 		cmocka_unit_test(test_first_differs),
 		cmocka_unit_test(test_one_subvolume),
+		cmocka_unit_test(test_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
