@@ -84,6 +84,7 @@ apply_clear_subvol(struct apply *a)
 	a->sub = SUB_NONE;
 	a->resuming = a->sealed = a->tolerant = a->resumed = false;
 	a->lost = false;
+	a->end_held = false;
 	a->pub_pending = false;
 	a->ck_snap = -1;
 }
@@ -167,7 +168,8 @@ ms_since(const struct timespec *t)
 static void
 apply_progress_note(struct apply *a)
 {
-	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed || a->lost)
+	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed || a->lost ||
+	    a->end_held)
 		return;
 	if (a->wlen == 0 && !a->mk.on) {
 		a->pub_pending = false;
@@ -183,7 +185,7 @@ apply_progress_note(struct apply *a)
 static bool
 apply_ckpt_due(struct apply *a)
 {
-	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed)
+	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed || a->end_held)
 		return false;
 	if (a->o.ckpt_bytes != UINT64_MAX &&
 	    a->pos - a->ck_pos >= a->o.ckpt_bytes)
@@ -196,7 +198,8 @@ apply_ckpt_due(struct apply *a)
 static bool
 apply_ckpt_active(const struct apply *a)
 {
-	return a->sub == SUB_ACTIVE && !a->resuming && !a->sealed;
+	return a->sub == SUB_ACTIVE && !a->resuming && !a->sealed &&
+	    !a->end_held;
 }
 
 /* Every APPLY_FLUSH_AHEAD bytes, start writing back (apply_sync.c). */
@@ -237,6 +240,33 @@ apply_skip_check(struct apply *a, const struct stream_cmd *c)
 	    "(discarded; run again to start over)", a->name);
 }
 
+/* Taken, counted, but not finished: apply_commit does that. */
+static int
+apply_hold_end(struct apply *a)
+{
+	a->end_held = true;
+	a->end_index = a->next_index;
+	a->end_pos = a->pos;
+	a->end_digest = a->digest;
+	return 0;
+}
+
+/*
+ * The END held is given up (input cut, a mismatch, a failed finish): the
+ * position goes back to before it, so a checkpoint of the partial never
+ * lies past an END that was not finished, and a resume sends it again.
+ */
+static void
+apply_unhold(struct apply *a)
+{
+	if (!a->end_held)
+		return;
+	a->end_held = false;
+	a->next_index = a->end_index;
+	a->pos = a->end_pos;
+	a->digest = a->end_digest;
+}
+
 static int
 apply_dispatch(struct apply *a, const struct stream_cmd *c)
 {
@@ -245,12 +275,17 @@ apply_dispatch(struct apply *a, const struct stream_cmd *c)
 	switch (c->type) {
 	case SEND_C_SUBVOL:
 	case SEND_C_SNAPSHOT:
+		if (a->sub != SUB_NONE && a->o.hold_end)
+			return apply_fail(a, 0, "a second subvolume in a stream "
+			    "that carries one");
 		if (a->sub != SUB_NONE && apply_subvol_end(a) == -1)
 			return -1;
 		return apply_subvol_begin(a, c);
 	case SEND_C_END:
 		if (a->sub == SUB_NONE)
 			return 0;
+		if (a->o.hold_end)
+			return apply_hold_end(a);
 		return apply_subvol_end(a);
 	default:
 		break;
@@ -274,6 +309,8 @@ apply_cmd(struct apply *a, const struct stream_cmd *c)
 	int rc;
 
 	a->cur = c;
+	if (a->end_held)
+		return apply_fail(a, 0, "a command after the stream's END");
 	if (c->offset != a->pos || c->index != a->next_index)
 		return apply_fail(a, 0, "out of sequence (engine expects "
 		    "command %llu at byte offset %llu)",
@@ -324,9 +361,33 @@ apply_checkpoint_start(struct apply *a, bool wait)
 }
 
 int
+apply_commit(struct apply *a)
+{
+	struct stream_digest d;
+	uint64_t next, pos;
+
+	a->cur = NULL;
+	if (!a->end_held)
+		return apply_fail(a, 0, "the stream did not end its subvolume "
+		    "%s (no END command)", a->sub != SUB_NONE ? a->name : "");
+	next = a->next_index;
+	pos = a->pos;
+	d = a->digest;
+	/* finished as when END is applied: sealed at the point before it */
+	apply_unhold(a);
+	if (apply_subvol_end(a) == -1)
+		return -1;
+	a->next_index = next;
+	a->pos = pos;
+	a->digest = d;
+	return 0;
+}
+
+int
 apply_finish(struct apply *a)
 {
 	a->cur = NULL;
+	apply_unhold(a);
 	if (a->sub == SUB_NONE)
 		return 0;
 	if (a->sub == SUB_ACTIVE && !a->resuming && !a->sealed &&
@@ -346,6 +407,7 @@ apply_finish(struct apply *a)
 void
 apply_abort(struct apply *a, bool keep_partial)
 {
+	apply_unhold(a);
 	if (a->sub == SUB_ACTIVE) {
 		if (keep_partial && !a->resuming && !a->sealed)
 			(void)apply_write_checkpoint(a, true, false);

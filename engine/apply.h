@@ -56,6 +56,13 @@ struct apply_opts {
 	bool quiet;             /* no per-subvolume summary lines */
 	uint64_t ckpt_bytes;    /* 0: default; UINT64_MAX: never by size */
 	uint32_t ckpt_msecs;    /* 0: default; UINT32_MAX: never by time */
+	/*
+	 * The stream's END does not finish its subvolume: the engine holds
+	 * it (no checkpoint, no progress past END, nothing more accepted)
+	 * until apply_commit, so that a network receiver checks the sender's
+	 * totals and digest first.  The stream then carries one subvolume.
+	 */
+	bool hold_end;
 };
 
 /* Per-subvolume result, handed to the summary callback. */
@@ -98,6 +105,12 @@ int apply_checkpoint_done(struct apply *a, struct checkpoint *c);
  * at the last applied command, the partial is kept for resume, -1.
  */
 int apply_finish(struct apply *a);
+/*
+ * hold_end: finish the subvolume whose END was held (received uuid,
+ * read-only, final name).  0, or -1 when no END is held or finishing
+ * failed (the partial stays, resumable before its END).
+ */
+int apply_commit(struct apply *a);
 /* After a bad command: drop the current partial (it is not resumable). */
 void apply_abort(struct apply *a, bool keep_partial);
 

@@ -104,6 +104,8 @@ apply_feed_drain(struct apply_feed *f)
 			    f->first(&c, f->arg) == -1)
 				return APPLY_FEED_ESTOP;
 			f->first_seen = true;
+			if (f->each != NULL && f->each(&c, f->arg) == -1)
+				return APPLY_FEED_ESTOP;
 			if (f->keep_digest)
 				stream_digest_add(&f->digest, c.raw,
 				    STREAM_CMD_HEADER_LEN);

@@ -28,7 +28,7 @@ enum apply_feed_status {
 	APPLY_FEED_DONE,	/* the input ended cleanly */
 	APPLY_FEED_ESTREAM,	/* malformed stream: f->r.err */
 	APPLY_FEED_EAPPLY,	/* the engine refused: apply_error(f->a) */
-	APPLY_FEED_ESTOP,	/* the first-command check refused */
+	APPLY_FEED_ESTOP,	/* the first or each check refused */
 	APPLY_FEED_ENOMEM,
 	APPLY_FEED_EREAD,	/* read(2) failed: errno */
 };
@@ -54,13 +54,18 @@ struct apply_feed {
 	 * on a resume), or NULL; -1 stops the feed with APPLY_FEED_ESTOP.
 	 */
 	int		(*first)(const struct stream_cmd *c, void *arg);
+	/*
+	 * Called with every command fed (after first), before it is
+	 * applied, or NULL; -1 stops the feed with APPLY_FEED_ESTOP.
+	 */
+	int		(*each)(const struct stream_cmd *c, void *arg);
 	void		*arg;
 	bool		 first_seen;
 	uint8_t		*map;		/* apply_feed_fd's mapped file */
 	size_t		 maplen, dropped;
 };
 
-/* 0, or -1 (ENOMEM).  Set keep_digest, first and arg afterwards. */
+/* 0, or -1 (ENOMEM).  Set keep_digest, first, each, arg afterwards. */
 int	apply_feed_init(struct apply_feed *f, struct apply *a);
 /* The reader and any mapping; not the apply engine.  Safe on zeroes. */
 void	apply_feed_free(struct apply_feed *f);

@@ -89,6 +89,10 @@ struct apply {
 	bool lost;
 	bool tolerant;                  /* replaying after a crash */
 	bool resumed;
+	/* hold_end: END taken, not applied; the position before it */
+	bool end_held;
+	uint64_t end_index, end_pos;
+	struct stream_digest end_digest;
 
 	/* per-subvolume statistics */
 	uint64_t s_ncmds, s_bytes, s_data;

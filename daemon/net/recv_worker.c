@@ -20,6 +20,7 @@
 
 #include "proto/base/log.h"
 #include "proto/base/testing.h"
+#include "daemon/net/recv_check.h"
 #include "daemon/net/recv_worker.h"
 #include "daemon/net/sandbox.h"
 #include "proto/msg/frame.h"
@@ -44,6 +45,7 @@ struct recv {
 	struct wire_begin begin;
 	struct apply *a;
 	struct apply_feed f;
+	struct recv_check chk;          /* the stream against BEGIN */
 	uint64_t last_ckpt;             /* offset of the last checkpoint asked */
 	uint64_t durable;               /* offset of the last one acked */
 	uint8_t *raw;                   /* decompressed DATA */
@@ -520,27 +522,21 @@ done:
 	return rc;
 }
 
-/* The stream must create the subvolume BEGIN announced, nothing else. */
+/*
+ * Every command, before it is applied: the subvolume BEGIN announced and
+ * nothing else (recv_check.h).
+ */
 static int
-recv_check_first(const struct stream_cmd *c, void *arg)
+recv_check_each(const struct stream_cmd *c, void *arg)
 {
 	struct recv *rv = arg;
-	const uint8_t *name;
-	uint32_t len;
-	uint8_t uuid[16];
+	char err[512];
+	uint32_t code;
 
-	if ((c->type != SEND_C_SUBVOL && c->type != SEND_C_SNAPSHOT) ||
-	    stream_get_bytes(c, SEND_A_PATH, &name, &len) == -1 ||
-	    stream_get_uuid(c, SEND_A_UUID, uuid) == -1 ||
-	    len != strlen(rv->begin.name) ||
-	    memcmp(name, rv->begin.name, len) != 0 ||
-	    memcmp(uuid, rv->begin.id.snap.uuid, 16) != 0) {
-		wireio_fail(&rv->w, WIRE_E_DENIED, "command %" PRIu64 ": the "
-		    "stream does not create the announced subvolume '%s'",
-		    c->index, rv->begin.name);
-		return -1;
-	}
-	return 0;
+	if (recv_check_cmd(&rv->chk, c, &code, err, sizeof(err)) == 0)
+		return 0;
+	wireio_fail(&rv->w, code, "%s", err);
+	return -1;
 }
 
 /*
@@ -622,6 +618,7 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	o.quiet = true;
 	o.ckpt_bytes = UINT64_MAX;      /* we decide, to ack after each */
 	o.ckpt_msecs = UINT32_MAX;
+	o.hold_end = true;              /* finished once END is checked */
 	if ((rv->a = apply_new(rv->jobfd, &o)) == NULL ||
 	    apply_feed_init(&rv->f, rv->a) == -1) {
 		wireio_fail(&rv->w, WIRE_E_RESOURCE, "apply engine: %s",
@@ -631,7 +628,7 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	if (recv_check_sources(rv) == -1 || recv_tell_params(rv) == -1)
 		return -1;
 	rv->f.keep_digest = true;
-	rv->f.first = recv_check_first;
+	rv->f.each = recv_check_each;
 	rv->f.arg = rv;
 	rv->last_ckpt = rv->durable = 0;
 	memset(&m, 0, sizeof(m));
@@ -639,6 +636,7 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
 	if (recv_try_resume(rv, &m.u.begin_reply) == -1)
 		return -1;
+	recv_check_init(&rv->chk, &rv->begin, rv->f.resumed);
 	log_info("%s: receiving %s/%s%s", rv->tls.peer, rv->begin.job,
 	    rv->begin.name, rv->f.resumed ? " (resumed)" : "");
 	return wireio_send(&rv->w, &m);
@@ -836,28 +834,44 @@ done:
 	free(names);
 }
 
+/*
+ * END's totals or digest differ from what was applied: the applied data
+ * is not what the sender says it sent, so none of it is trusted.  The
+ * partial is discarded (a resume would build on it) and never finished;
+ * the next transfer starts over.
+ */
+static int
+recv_end_mismatch(struct recv *rv, const char *why)
+{
+	apply_abort(rv->a, false);
+	wireio_fail(&rv->w, WIRE_E_STREAM, "end of %s/%s: %s; the snapshot was "
+	    "not finished and its partial is DISCARDED, the next transfer "
+	    "starts over", rv->begin.job, rv->begin.name, why);
+	return -1;
+}
+
 static int
 recv_end(struct recv *rv, const struct wire_point *pt)
 {
 	enum apply_feed_status st;
 	struct wire_msg m;
+	char why[512];
 
 	st = apply_feed_eof(&rv->f);
 	if (st != APPLY_FEED_MORE && st != APPLY_FEED_DONE)
 		return recv_feed_failed(rv, st);
 	if (TEST_HOOKS)
 		recv_test_pause();
-	if (pt->index != apply_feed_ncmds(&rv->f) ||
-	    pt->offset != apply_feed_offset(&rv->f) ||
-	    memcmp(pt->digest.d, rv->f.digest.d, STREAM_DIGEST_LEN) != 0) {
-		wireio_fail(&rv->w, WIRE_E_STREAM, "end: the sender's totals "
-		    "(%" PRIu64 " commands, %" PRIu64 " bytes) or digest differ "
-		    "from what arrived (%" PRIu64 ", %" PRIu64 ")", pt->index,
-		    pt->offset, apply_feed_ncmds(&rv->f),
-		    apply_feed_offset(&rv->f));
-		return -1;
-	}
-	if (apply_finish(rv->a) == -1 || apply_nfinished(rv->a) != 1) {
+	/*
+	 * The engine holds the subvolume the stream's END closed: nothing is
+	 * finished before the sender's totals and digest agree with what
+	 * was applied.
+	 */
+	if (recv_check_end(&rv->chk, pt, apply_feed_ncmds(&rv->f),
+	    apply_feed_offset(&rv->f), &rv->f.digest, why, sizeof(why)) == -1)
+		return recv_end_mismatch(rv, why);
+	if (apply_commit(rv->a) == -1 || apply_finish(rv->a) == -1 ||
+	    apply_nfinished(rv->a) != 1) {
 		recv_apply_failed(rv, "finish: ");
 		return -1;
 	}

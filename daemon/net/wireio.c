@@ -22,7 +22,7 @@ wireio_init(struct wireio *w, struct tls_conn *t, enum wire_role role)
 {
 	memset(w, 0, sizeof(*w));
 	w->tls = t;
-	frame_decoder_init(&w->dec, &wire_rules);
+	frame_decoder_init(&w->dec, wire_rules_for(role));
 	wire_fsm_init(&w->fsm, role);
 	w->in = xmalloc(WIREIO_READ_CHUNK);
 }
@@ -359,14 +359,8 @@ wireio_next(struct wireio *w, struct wire_msg *m)
 	memset(m, 0, sizeof(*m));
 	if (wireio_frame(w) == -1)
 		return -1;
-	if (wire_decode(m, &w->dec.hdr, w->dec.payload, why,
+	if (wire_take(&w->fsm, &w->dec.hdr, w->dec.payload, m, &code, why,
 	    sizeof(why)) == -1) {
-		wire_msg_free(m);
-		wireio_fail(w, WIRE_E_PROTOCOL, "protocol error: %s", why);
-		return -1;
-	}
-	if (wire_fsm_step(&w->fsm, false, m, why, sizeof(why)) == -1) {
-		code = w->fsm.code;
 		wire_msg_free(m);
 		wireio_fail(w, code, "protocol error: %s", why);
 		return -1;

@@ -19,7 +19,7 @@ ctl_known(uint16_t type)
 static uint32_t ctl_max_len(uint16_t type);
 
 /* Bounds derived from the declarations below. */
-const struct frame_rules ctl_rules = { ctl_known, ctl_max_len };
+const struct frame_rules ctl_rules = { ctl_known, ctl_max_len, NULL };
 
 const char *
 ctl_type_name(uint16_t type)

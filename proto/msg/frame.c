@@ -44,10 +44,16 @@ int
 frame_hdr_check(const struct frame_hdr *h, const struct frame_rules *r,
     char *err, size_t errlen)
 {
+	const char *why;
 	uint32_t max;
 
 	if (!r->known(h->type)) {
 		frame_errf(err, errlen, "unknown message type %u", h->type);
+		return -1;
+	}
+	if (r->refused != NULL && (why = r->refused(h->type)) != NULL) {
+		frame_errf(err, errlen, "message type %u (%u payload bytes): %s",
+		    h->type, h->len, why);
 		return -1;
 	}
 	max = r->max_len(h->type);

@@ -29,15 +29,23 @@ struct frame_hdr {
 	uint32_t pid;
 };
 
-/* Per channel: is a type known, and the largest payload it may carry. */
+/*
+ * Per channel: is a type known, and the largest payload it may carry.
+ * refused, if set, names why a known type is not accepted on this end
+ * (a message only this end sends): NULL when it is accepted.
+ */
 struct frame_rules {
 	bool (*known)(uint16_t type);
 	uint32_t (*max_len)(uint16_t type);
+	const char *(*refused)(uint16_t type);
 };
 
 void frame_hdr_encode(uint8_t out[FRAME_HEADER_LEN], const struct frame_hdr *h);
 void frame_hdr_decode(struct frame_hdr *h, const uint8_t in[FRAME_HEADER_LEN]);
-/* 0, or -1 with a message in err: unknown type or payload over bound. */
+/*
+ * 0, or -1 with a message in err: unknown type, refused type or payload
+ * over bound.
+ */
 int  frame_hdr_check(const struct frame_hdr *h, const struct frame_rules *r,
     char *err, size_t errlen);
 

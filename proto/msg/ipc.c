@@ -178,7 +178,7 @@ ipc_max_len(uint16_t type)
 	return msg_bound(&max[type], ipc_msgs[type].fn, ipc_msgs[type].size);
 }
 
-const struct frame_rules ipc_rules = { ipc_known, ipc_max_len };
+const struct frame_rules ipc_rules = { ipc_known, ipc_max_len, NULL };
 
 /* arg is only read: the codec writes through it when decoding. */
 static int

@@ -51,9 +51,22 @@ wire_known(uint16_t type)
 }
 
 static uint32_t wire_max_len(uint16_t type);
+static const char *wire_refused_from_client(uint16_t type);
+static const char *wire_refused_from_server(uint16_t type);
 
 /* Bounds derived from the declarations below. */
-const struct frame_rules wire_rules = { wire_known, wire_max_len };
+const struct frame_rules wire_rules = { wire_known, wire_max_len, NULL };
+const struct frame_rules wire_rules_from_client = { wire_known, wire_max_len,
+    wire_refused_from_client };
+const struct frame_rules wire_rules_from_server = { wire_known, wire_max_len,
+    wire_refused_from_server };
+
+const struct frame_rules *
+wire_rules_for(enum wire_role role)
+{
+	return role == WIRE_SERVER ? &wire_rules_from_client :
+	    &wire_rules_from_server;
+}
 
 const char *
 wire_type_name(uint16_t type)
@@ -298,32 +311,89 @@ fields_none(struct msgc *c, void *arg)
 	(void)arg;
 }
 
+/* Who sends a type (docs/protocol.md §3, "dir"). */
+#define BY_C	0x1	/* the sender, a client */
+#define BY_S	0x2	/* the receiver, a server */
+
 static const struct {
 	msg_fields_fn	*fn;
 	size_t		 size;
 	uint32_t	 cap;	/* docs/protocol.md's bound of len */
+	unsigned	 by;	/* BY_C, BY_S */
 } wire_msgs[WIRE_TYPE_MAX + 1] = {
 	[WIRE_HELLO] = { fields_hello, sizeof(struct wire_hello),
-	    WIRE_CTRL_MAX },
-	[WIRE_LIST] = { fields_list, WIRE_NAME_MAX + 1, WIRE_CTRL_MAX },
+	    WIRE_CTRL_MAX, BY_C | BY_S },
+	[WIRE_LIST] = { fields_list, WIRE_NAME_MAX + 1, WIRE_CTRL_MAX, BY_C },
 	[WIRE_LIST_REPLY] = { fields_list_reply, sizeof(struct wire_list_reply),
-	    WIRE_LIST_REPLY_MAX },
+	    WIRE_LIST_REPLY_MAX, BY_S },
 	[WIRE_BEGIN] = { fields_begin, sizeof(struct wire_begin),
-	    WIRE_CTRL_MAX },
+	    WIRE_CTRL_MAX, BY_C },
 	[WIRE_BEGIN_REPLY] = { fields_begin_reply,
-	    sizeof(struct wire_begin_reply), WIRE_CTRL_MAX },
-	[WIRE_DATA] = { fields_data, sizeof(struct wire_data), WIRE_DATA_MAX },
-	[WIRE_ACK] = { fields_point, sizeof(struct wire_point), WIRE_CTRL_MAX },
-	[WIRE_END] = { fields_point, sizeof(struct wire_point), WIRE_CTRL_MAX },
-	[WIRE_DONE] = { fields_done, sizeof(struct wire_done), WIRE_CTRL_MAX },
+	    sizeof(struct wire_begin_reply), WIRE_CTRL_MAX, BY_S },
+	[WIRE_DATA] = { fields_data, sizeof(struct wire_data), WIRE_DATA_MAX,
+	    BY_C },
+	[WIRE_ACK] = { fields_point, sizeof(struct wire_point), WIRE_CTRL_MAX,
+	    BY_S },
+	[WIRE_END] = { fields_point, sizeof(struct wire_point), WIRE_CTRL_MAX,
+	    BY_C },
+	[WIRE_DONE] = { fields_done, sizeof(struct wire_done), WIRE_CTRL_MAX,
+	    BY_S },
 	[WIRE_PRUNE] = { fields_prune, sizeof(struct wire_prune),
-	    WIRE_CTRL_MAX },
+	    WIRE_CTRL_MAX, BY_C },
 	[WIRE_PRUNE_REPLY] = { fields_prune_reply,
-	    sizeof(struct wire_prune_reply), WIRE_CTRL_MAX },
+	    sizeof(struct wire_prune_reply), WIRE_CTRL_MAX, BY_S },
 	[WIRE_ERROR] = { fields_error, sizeof(struct wire_error),
-	    WIRE_CTRL_MAX },
-	[WIRE_KEEPALIVE] = { fields_none, 1, 0 },
+	    WIRE_CTRL_MAX, BY_C | BY_S },
+	[WIRE_KEEPALIVE] = { fields_none, 1, 0, BY_C | BY_S },
 };
+
+/*
+ * A frame of a type the peer's role never sends is refused on its header,
+ * before a byte of its payload is read or buffered: a sender cannot make
+ * a receiver hold a 16 MiB LIST-REPLY, nor a receiver make a sender hold
+ * an 8 MiB DATA.  The text names the type and the direction.
+ */
+static const char *
+wire_refused_from_client(uint16_t type)
+{
+	static const char *const why[WIRE_TYPE_MAX + 1] = {
+		[WIRE_LIST_REPLY] = "list-reply is sent only by a receiver; "
+		    "refused from the sender (client) on its header",
+		[WIRE_BEGIN_REPLY] = "begin-reply is sent only by a receiver; "
+		    "refused from the sender (client) on its header",
+		[WIRE_ACK] = "ack is sent only by a receiver; refused from "
+		    "the sender (client) on its header",
+		[WIRE_DONE] = "done is sent only by a receiver; refused from "
+		    "the sender (client) on its header",
+		[WIRE_PRUNE_REPLY] = "prune-reply is sent only by a receiver; "
+		    "refused from the sender (client) on its header",
+	};
+
+	if (!wire_known(type) || (wire_msgs[type].by & BY_C))
+		return NULL;
+	return why[type];
+}
+
+static const char *
+wire_refused_from_server(uint16_t type)
+{
+	static const char *const why[WIRE_TYPE_MAX + 1] = {
+		[WIRE_LIST] = "list is sent only by a sender; refused from "
+		    "the receiver (server) on its header",
+		[WIRE_BEGIN] = "begin is sent only by a sender; refused from "
+		    "the receiver (server) on its header",
+		[WIRE_DATA] = "data is sent only by a sender; refused from "
+		    "the receiver (server) on its header",
+		[WIRE_END] = "end is sent only by a sender; refused from the "
+		    "receiver (server) on its header",
+		[WIRE_PRUNE] = "prune is sent only by a sender; refused from "
+		    "the receiver (server) on its header",
+	};
+
+	if (!wire_known(type) || (wire_msgs[type].by & BY_S))
+		return NULL;
+	return why[type];
+}
 
 /*
  * The largest payload the declaration allows, and never more than the
@@ -481,6 +551,26 @@ wire_zstd_decompress(struct ZSTD_DCtx_s *dctx, const struct wire_data *d,
 }
 
 /* ---- order ---- */
+
+int
+wire_take(struct wire_fsm *f, const struct frame_hdr *h,
+    const uint8_t *payload, struct wire_msg *m, uint32_t *code, char *err,
+    size_t errlen)
+{
+	*code = WIRE_E_PROTOCOL;
+	/* The decoder checked this already; a hand-made header is checked. */
+	if (frame_hdr_check(h, wire_rules_for(f->role), err, errlen) == -1) {
+		memset(m, 0, sizeof(*m));
+		return -1;
+	}
+	if (wire_decode(m, h, payload, err, errlen) == -1)
+		return -1;
+	if (wire_fsm_step(f, false, m, err, errlen) == -1) {
+		*code = f->code;
+		return -1;
+	}
+	return 0;
+}
 
 void
 wire_fsm_init(struct wire_fsm *f, enum wire_role role)

@@ -204,9 +204,14 @@ struct wire_msg {
 
 /*
  * Bounds of len: the largest payload each type's declaration allows, and
- * never more than the table of docs/protocol.md.
+ * never more than the table of docs/protocol.md.  wire_rules takes every
+ * type (encoding, tests); a receiving end decodes with the rules of its
+ * peer's role (wire_rules_for), which refuse on the header alone a type
+ * that role never sends (docs/protocol.md §2, "Direction").
  */
 extern const struct frame_rules wire_rules;
+extern const struct frame_rules wire_rules_from_client;
+extern const struct frame_rules wire_rules_from_server;
 
 const char *wire_type_name(uint16_t type);
 const char *wire_error_name(uint32_t code);
@@ -276,6 +281,9 @@ long wire_zstd_compress(struct ZSTD_CCtx_s *cctx, const void *src,
 int  wire_zstd_decompress(struct ZSTD_DCtx_s *dctx, const struct wire_data *d,
     void *out, size_t cap, char *err, size_t errlen);
 
+/* The frame rules an end of this role decodes its peer's frames with. */
+const struct frame_rules *wire_rules_for(enum wire_role role);
+
 void wire_fsm_init(struct wire_fsm *f, enum wire_role role);
 /*
  * Besides order: a HELLO must be of WIRE_VERSION (else f->code is
@@ -285,5 +293,16 @@ void wire_fsm_init(struct wire_fsm *f, enum wire_role role);
  */
 int  wire_fsm_step(struct wire_fsm *f, bool outgoing, const struct wire_msg *m,
     char *err, size_t errlen);
+/*
+ * One frame received by the f->role end, as every receive loop takes it
+ * (wireio, tests/fuzz/fuzz_wire.c): the header against
+ * wire_rules_for(f->role) (the frame decoder did so before reading the
+ * payload; a header made by hand is checked here), the payload decoded,
+ * then its order.  0 and *m; -1 with a message and *code, the WIRE_E_*
+ * to answer it with.  wire_msg_free(m) afterwards either way.
+ */
+int  wire_take(struct wire_fsm *f, const struct frame_hdr *h,
+    const uint8_t *payload, struct wire_msg *m, uint32_t *code, char *err,
+    size_t errlen);
 
 #endif

@@ -1,10 +1,27 @@
 /*
- * libFuzzer target for the network framing and messages.  The input is a
- * byte stream as a receiver would read it from a sender; it is fed in
- * chunks whose sizes derive from the input.  Checks: no crash or leak;
- * every accepted message re-encodes to exactly the payload it came from;
- * zstd bodies decompress within their declared bound; the order machine
- * never accepts a message after an error.
+ * libFuzzer target for the network protocol as a receive worker sees it.
+ * The input is the byte stream a hostile client sends after the TLS
+ * handshake, fed in chunks whose sizes derive from the input, through the
+ * worker's own checks: the frame decoder with the receiver's rules
+ * (wire_rules_for(WIRE_SERVER): size per type, types a client never sends
+ * refused on the header), wire_take (decode, order), and for a transfer
+ * recv_check (daemon/net/recv_check.h: the subvolume BEGIN announced and
+ * nothing else, END's totals and digest) on every command the DATA
+ * frames carry.  The worker's replies (HELLO, LIST-REPLY, PRUNE-REPLY,
+ * BEGIN-REPLY fresh, resume or complete, ACK, DONE, ERROR) are modelled
+ * through the same order machine, so any sequence of frames, in any
+ * order, size and direction, reaches the state it would reach.
+ *
+ * The same input is then read as a receiver's replies by a sender
+ * (wire_rules_for(WIRE_CLIENT)), with the sender's requests modelled so
+ * that the replies are checked in order.
+ *
+ * Checks: no crash or leak; every accepted message re-encodes to exactly
+ * the payload it came from; a frame refused on its header reserved no
+ * payload buffer; zstd bodies decompress within their declared bound;
+ * nothing is accepted after an ERROR; the modelled replies are always in
+ * order; DONE only for a stream whose END command was taken and whose
+ * END totals and digest agree.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,56 +30,356 @@
 
 #include <zstd.h>
 
+#include "daemon/net/recv_check.h"
 #include "proto/msg/wire.h"
+#include "proto/stream/digest.h"
+#include "proto/stream/stream.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
+#define FZ_OUT (1u << 20)
 
 static ZSTD_DCtx *fz_dctx;
 static uint8_t *fz_out;
 
-static void
-fz_order(struct wire_fsm *f, const struct wire_msg *m)
-{
-	struct wire_msg hello;
-	char err[256];
-	bool was_closed = f->closed;
-	int r;
+/* The receive worker, as far as the protocol goes. */
+struct fz_recv {
+	struct wire_fsm f;
+	struct recv_check k;
+	struct stream_reader r;
+	bool reading;                   /* r initialised */
+	bool resumed;
+	uint64_t idx_base, off_base;
+	struct stream_digest digest;
+	unsigned seed;
+};
 
-	r = wire_fsm_step(f, false, m, err, sizeof(err));
-	if (was_closed)
-		CHECK(r == -1);
-	if (r == 0 && m->type == WIRE_HELLO) {
-		/* Answer, so the sender's later messages get checked. */
-		memset(&hello, 0, sizeof(hello));
-		hello.type = WIRE_HELLO;
-		hello.u.hello.version = WIRE_VERSION;
-		hello.u.hello.stream_version_max = 3;
-		CHECK(wire_fsm_step(f, true, &hello, err, sizeof(err)) == 0);
+static unsigned
+fz_rand(unsigned *seed)
+{
+	*seed = *seed * 1103515245 + 12345;
+	return *seed >> 16;
+}
+
+/* A reply of the worker: the order machine must take it. */
+static void
+fz_reply(struct wire_fsm *f, struct wire_msg *m)
+{
+	char err[256];
+
+	CHECK(wire_fsm_step(f, true, m, err, sizeof(err)) == 0);
+}
+
+static void
+fz_error(struct fz_recv *v, uint32_t code)
+{
+	struct wire_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_ERROR;
+	m.u.error.code = code;
+	fz_reply(&v->f, &m);
+	CHECK(v->f.closed);
+}
+
+static void
+fz_stop_reading(struct fz_recv *v)
+{
+	if (v->reading)
+		stream_reader_free(&v->r);
+	v->reading = false;
+}
+
+/*
+ * BEGIN: answered fresh, resume (when not a restart) or complete, as the
+ * input's size hint says (a partial or a complete snapshot held), so
+ * that seeds and mutations choose.
+ */
+static void
+fz_begin(struct fz_recv *v, const struct wire_begin *b)
+{
+	struct wire_msg m;
+	uint8_t hdr[STREAM_HEADER_LEN];
+	uint64_t pick = b->size_hint % 3;
+
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_BEGIN_REPLY;
+	if (pick == 1 && !(b->id.flags & WIRE_BEGIN_RESTART)) {
+		m.u.begin_reply.status = WIRE_BEGIN_RESUME;
+		m.u.begin_reply.point.index = 1 + (b->size_hint >> 2) % 4;
+		m.u.begin_reply.point.offset = STREAM_HEADER_LEN +
+		    (b->size_hint >> 4) % 512;
+	} else if (pick == 2)
+		m.u.begin_reply.status = WIRE_BEGIN_COMPLETE;
+	fz_reply(&v->f, &m);
+	if (m.u.begin_reply.status == WIRE_BEGIN_COMPLETE)
+		return;
+	fz_stop_reading(v);
+	CHECK(stream_reader_init(&v->r, NULL) == 0);
+	v->reading = true;
+	v->resumed = m.u.begin_reply.status == WIRE_BEGIN_RESUME;
+	stream_digest_init(&v->digest);
+	v->idx_base = v->off_base = 0;
+	if (v->resumed) {
+		/* as apply_feed_resume: a synthetic header, not digested */
+		stream_header_encode(hdr, b->id.version);
+		CHECK(stream_reader_feed(&v->r, hdr, sizeof(hdr)) == 0);
+		v->idx_base = m.u.begin_reply.point.index;
+		v->off_base = m.u.begin_reply.point.offset - STREAM_HEADER_LEN;
+	}
+	recv_check_init(&v->k, b, v->resumed);
+}
+
+/* Every whole command the reader holds, through recv_check. */
+static int
+fz_drain(struct fz_recv *v)
+{
+	struct stream_cmd c;
+	uint8_t hdr[STREAM_HEADER_LEN];
+	char err[512];
+	uint32_t code;
+
+	for (;;) {
+		switch (stream_reader_next(&v->r, &c)) {
+		case STREAM_NEED_MORE:
+		case STREAM_DONE:
+			return 0;
+		case STREAM_ERROR:
+			fz_error(v, WIRE_E_STREAM);
+			return -1;
+		case STREAM_HEADER:
+			if (v->resumed && v->r.nstreams == 1)
+				break;
+			stream_header_encode(hdr, v->r.version);
+			stream_digest_add(&v->digest, hdr, sizeof(hdr));
+			break;
+		case STREAM_CMD:
+			c.index += v->idx_base;
+			c.offset += v->off_base;
+			if (recv_check_cmd(&v->k, &c, &code, err,
+			    sizeof(err)) == -1) {
+				CHECK(code == WIRE_E_DENIED);
+				fz_error(v, code);
+				return -1;
+			}
+			stream_digest_add(&v->digest, c.raw,
+			    STREAM_CMD_HEADER_LEN);
+			break;
+		}
 	}
 }
 
 static void
-fz_message(struct wire_fsm *f, const struct frame_decoder *d)
+fz_data(struct fz_recv *v, const struct wire_data *d)
 {
-	struct msgbuf b = { 0 };
 	struct wire_msg m;
+	const uint8_t *p = d->body;
 	char err[256];
+
+	if (d->zstd) {
+		/* the worker's buffer is 8 MiB; ours is smaller */
+		if (d->raw_len > FZ_OUT || wire_zstd_decompress(fz_dctx, d,
+		    fz_out, FZ_OUT, err, sizeof(err)) == -1) {
+			fz_error(v, WIRE_E_PROTOCOL);
+			return;
+		}
+		p = fz_out;
+	}
+	if (stream_reader_feed(&v->r, p, d->raw_len) == -1) {
+		fz_error(v, WIRE_E_RESOURCE);
+		return;
+	}
+	if (fz_drain(v) == -1)
+		return;
+	if (fz_rand(&v->seed) % 2 == 0) {
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_ACK;
+		m.u.point.index = v->f.next_index;
+		fz_reply(&v->f, &m);
+	}
+}
+
+static void
+fz_end(struct fz_recv *v, const struct wire_point *pt)
+{
+	struct wire_msg m;
+	char err[512];
 	int ok;
 
-	ok = wire_decode(&m, &d->hdr, d->payload, err, sizeof(err)) == 0;
-	if (ok) {
-		CHECK(wire_encode(&b, &m, err, sizeof(err)) == 0);
-		CHECK(b.len == FRAME_HEADER_LEN + d->hdr.len);
-		CHECK(d->hdr.len == 0 ||
-		    memcmp(b.p + FRAME_HEADER_LEN, d->payload, d->hdr.len) == 0);
-		if (m.type == WIRE_DATA && m.u.data.zstd &&
-		    m.u.data.raw_len <= (1u << 20))
-			(void)wire_zstd_decompress(fz_dctx, &m.u.data, fz_out,
-			    1u << 20, err, sizeof(err));
-		fz_order(f, &m);
+	stream_reader_eof(&v->r);
+	if (fz_drain(v) == -1)
+		return;
+	ok = recv_check_end(&v->k, pt, v->idx_base + v->r.ncmds,
+	    v->off_base + v->r.consumed, &v->digest, err, sizeof(err)) == 0;
+	fz_stop_reading(v);
+	if (!ok || !v->k.ended) {
+		fz_error(v, ok ? WIRE_E_APPLY : WIRE_E_STREAM);
+		return;
 	}
-	wire_msg_free(&m);
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_DONE;
+	m.u.done.point = *pt;
+	fz_reply(&v->f, &m);
+}
+
+/* What the worker does with a message the order machine took. */
+static void
+fz_serve(struct fz_recv *v, const struct wire_msg *m)
+{
+	struct wire_msg r;
+
+	memset(&r, 0, sizeof(r));
+	switch (m->type) {
+	case WIRE_HELLO:
+		r.type = WIRE_HELLO;
+		r.u.hello.version = WIRE_VERSION;
+		r.u.hello.caps = WIRE_CAPS_KNOWN;
+		r.u.hello.stream_version_max = STREAM_VERSION_MAX;
+		fz_reply(&v->f, &r);
+		break;
+	case WIRE_LIST:
+		r.type = WIRE_LIST_REPLY;
+		fz_reply(&v->f, &r);
+		break;
+	case WIRE_PRUNE:
+		r.type = WIRE_PRUNE_REPLY;
+		fz_reply(&v->f, &r);
+		break;
+	case WIRE_BEGIN:
+		fz_begin(v, &m->u.begin);
+		break;
+	case WIRE_DATA:
+		CHECK(v->reading);
+		fz_data(v, &m->u.data);
+		break;
+	case WIRE_END:
+		CHECK(v->reading);
+		fz_end(v, &m->u.point);
+		break;
+	default:
+		/* wire_take lets through only what a client sends */
+		CHECK(m->type == WIRE_ERROR || m->type == WIRE_KEEPALIVE);
+	}
+}
+
+/* An accepted message is exactly its payload, encoded again. */
+static void
+fz_roundtrip(const struct frame_decoder *d, const struct wire_msg *m)
+{
+	struct msgbuf b = { 0 };
+	char err[256];
+
+	CHECK(wire_encode(&b, m, err, sizeof(err)) == 0);
+	CHECK(b.len == FRAME_HEADER_LEN + d->hdr.len);
+	CHECK(d->hdr.len == 0 ||
+	    memcmp(b.p + FRAME_HEADER_LEN, d->payload, d->hdr.len) == 0);
 	msgbuf_free(&b);
+}
+
+/* The sender's requests, made so that the reply about to come fits. */
+static void
+fz_request(struct wire_fsm *f, uint16_t reply, unsigned *seed)
+{
+	struct wire_msg m;
+	char err[256];
+
+	memset(&m, 0, sizeof(m));
+	if (!f->hello_c || !f->hello_s || f->closed)
+		return;
+	if (f->pending == 0 && !f->xfer && (reply == WIRE_LIST_REPLY ||
+	    reply == WIRE_PRUNE_REPLY || reply == WIRE_BEGIN_REPLY)) {
+		m.type = reply == WIRE_LIST_REPLY ? WIRE_LIST :
+		    reply == WIRE_PRUNE_REPLY ? WIRE_PRUNE : WIRE_BEGIN;
+		strcpy(m.u.begin.job, "home");
+		if (m.type == WIRE_BEGIN) {
+			if (f->stream_max < 1)
+				return;
+			strcpy(m.u.begin.name, "home.1");
+			m.u.begin.id.version = 1;
+			if (fz_rand(seed) % 4 == 0)
+				m.u.begin.id.flags = WIRE_BEGIN_RESTART;
+		}
+	} else if (f->xfer && !f->end_sent && reply == WIRE_ACK) {
+		m.type = WIRE_DATA;
+		m.u.data.index = f->next_index;
+		m.u.data.offset = f->next_offset;
+		m.u.data.ncmds = 1 + fz_rand(seed) % 4;
+		m.u.data.raw_len = 1 + fz_rand(seed) % 4096;
+	} else if (f->xfer && !f->end_sent && reply == WIRE_DONE) {
+		m.type = WIRE_END;
+		m.u.point.index = f->next_index;
+		m.u.point.offset = f->next_offset;
+	} else
+		return;
+	CHECK(wire_fsm_step(f, true, &m, err, sizeof(err)) == 0);
+}
+
+/*
+ * Decode data as the end of this role reads it; at each whole frame,
+ * before: (the sender's model) and after: (the receiver's) it is taken.
+ */
+static void
+fz_run(const uint8_t *data, size_t size, enum wire_role role)
+{
+	struct frame_decoder d;
+	struct fz_recv v;
+	struct wire_msg m, hello;
+	size_t off = 0, used, chunk;
+	enum frame_event ev;
+	char err[256];
+	uint32_t code;
+	size_t cap;
+	bool was_closed;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	v.seed = size ? data[size - 1] : 0;
+	frame_decoder_init(&d, wire_rules_for(role));
+	wire_fsm_init(&v.f, role);
+	if (role == WIRE_CLIENT) {
+		memset(&hello, 0, sizeof(hello));
+		hello.type = WIRE_HELLO;
+		hello.u.hello.version = WIRE_VERSION;
+		fz_reply(&v.f, &hello);
+	}
+	while (off < size) {
+		chunk = 1 + fz_rand(&v.seed) % 64;
+		if (chunk > size - off)
+			chunk = size - off;
+		cap = d.cap;
+		ev = frame_decoder_push(&d, data + off, chunk, &used);
+		CHECK(used <= chunk);
+		off += used;
+		if (ev == FRAME_ERROR) {
+			/* refused on the header: no payload buffer for it */
+			CHECK(d.cap == cap);
+			break;
+		}
+		if (ev != FRAME_READY)
+			continue;
+		if (role == WIRE_CLIENT)
+			fz_request(&v.f, d.hdr.type, &v.seed);
+		was_closed = v.f.closed;
+		r = wire_take(&v.f, &d.hdr, d.payload, &m, &code, err,
+		    sizeof(err));
+		/* nothing after an ERROR, sent or received */
+		if (was_closed)
+			CHECK(r == -1);
+		if (r == -1) {
+			CHECK(code >= 1 && code <= WIRE_E_MAX);
+			wire_msg_free(&m);
+			break;  /* answered with ERROR: the connection ends */
+		}
+		fz_roundtrip(&d, &m);
+		if (m.type == WIRE_DATA && m.u.data.zstd &&
+		    m.u.data.raw_len <= FZ_OUT)
+			(void)wire_zstd_decompress(fz_dctx, &m.u.data, fz_out,
+			    FZ_OUT, err, sizeof(err));
+		if (role == WIRE_SERVER && !v.f.closed)
+			fz_serve(&v, &m);
+		wire_msg_free(&m);
+	}
+	fz_stop_reading(&v);
+	frame_decoder_free(&d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -70,30 +387,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct frame_decoder d;
-	struct wire_fsm f;
-	size_t off = 0, used, chunk;
-	enum frame_event ev;
-	unsigned seed = size ? data[0] : 0;
-
 	if (fz_dctx == NULL) {
 		fz_dctx = ZSTD_createDCtx();
-		fz_out = malloc(1u << 20);
+		fz_out = malloc(FZ_OUT);
 	}
-	frame_decoder_init(&d, &wire_rules);
-	wire_fsm_init(&f, WIRE_SERVER);
-	while (off < size) {
-		chunk = 1 + (seed = seed * 1103515245 + 12345) % 64;
-		if (chunk > size - off)
-			chunk = size - off;
-		ev = frame_decoder_push(&d, data + off, chunk, &used);
-		CHECK(used <= chunk);
-		off += used;
-		if (ev == FRAME_ERROR)
-			break;
-		if (ev == FRAME_READY)
-			fz_message(&f, &d);
-	}
-	frame_decoder_free(&d);
+	fz_run(data, size, WIRE_SERVER);
+	fz_run(data, size, WIRE_CLIENT);
 	return 0;
 }

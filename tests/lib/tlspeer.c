@@ -27,15 +27,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "proto/base/log.h"
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
+#include "proto/stream/digest.h"
+#include "proto/stream/stream.h"
 
 #define TIMEOUT_MS 10000
 
 struct opts {
 	struct tls_conf tls;
-	const char *portfile, *name, *list, *error;
+	const char *portfile, *name, *list, *error, *raw, *stream, *job;
+	uint64_t ctransid;
+	bool set_ctransid, flip;
 	char *clients[16];
 	size_t nclients;
 	int n, port, version;
@@ -46,7 +52,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: tlspeer serve|connect -c CERT -k KEY -a CA "
 	    "[-P PORTFILE] [-C CLIENT]... [-n N] [-H NAME] [-p PORT] "
-	    "[-V VERSION] [-L JOB | -E TEXT]\n");
+	    "[-V VERSION] [-L JOB | -E TEXT | -R TYPE:LEN | "
+	    "-S STREAM -J JOB [-T CTRANSID] [-Z]]\n");
 	exit(2);
 }
 
@@ -165,10 +172,216 @@ client_list(struct wireio *w, const char *job)
 	return 0;
 }
 
-/* After the hello: what -L or -E ask, else report the hello. */
+/* -R: a bare header, no payload: the answer must not wait for one. */
+static int
+client_raw(struct wireio *w, const char *spec)
+{
+	struct frame_hdr h = { 0, 0, 0, 0, 0 };
+	struct timespec t0, t1;
+	struct wire_msg m;
+	uint8_t buf[FRAME_HEADER_LEN];
+	unsigned type;
+	unsigned long len;
+	int rc;
+
+	if (sscanf(spec, "%u:%lu", &type, &len) != 2)
+		fatalx("-R TYPE:LEN");
+	h.type = (uint16_t)type;
+	h.len = (uint32_t)len;
+	frame_hdr_encode(buf, &h);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (tls_write_all(w->tls, buf, sizeof(buf), w->err,
+	    sizeof(w->err)) == -1)
+		return -1;
+	rc = wireio_recv(w, &m);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == 0) {
+		printf("reply: %s\n", wire_type_name(m.type));
+		wire_msg_free(&m);
+	} else
+		printf("refused: %s\n", w->err);
+	printf("after %ld ms\n", (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	return 0;
+}
+
+/* A frame written by hand: the order machine is told it was sent. */
+static int
+client_put(struct wireio *w, const struct wire_msg *m, const void *body,
+    size_t blen)
+{
+	w->out.len = 0;
+	if ((body != NULL ? wire_encode_head(&w->out, m, w->err,
+	    sizeof(w->err)) : wire_encode(&w->out, m, w->err,
+	    sizeof(w->err))) == -1)
+		return -1;
+	(void)wire_fsm_step(&w->fsm, true, m, NULL, 0);
+	return tls_write2_all(w->tls, w->out.p, w->out.len, body, blen, w->err,
+	    sizeof(w->err));
+}
+
+struct tp_stream {
+	uint8_t *p;
+	size_t len;
+	uint64_t *ends;         /* end offset of each command */
+	uint64_t ncmds;
+	struct stream_digest digest;
+	const struct stream_cmd *first;
+	struct stream_cmd c0;
+	uint32_t version;
+};
+
+/* Read and parse the stream file: command boundaries and its digest. */
+static void
+tp_load(struct tp_stream *t, const char *path)
+{
+	struct stream_reader r;
+	struct stream_cmd c;
+	uint8_t hdr[STREAM_HEADER_LEN];
+	FILE *f;
+	long n;
+	int ev;
+
+	memset(t, 0, sizeof(*t));
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) == -1 ||
+	    (n = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) == -1)
+		fatal("%s", path);
+	t->len = (size_t)n;
+	t->p = xmalloc(t->len);
+	if (fread(t->p, 1, t->len, f) != t->len)
+		fatal("%s", path);
+	fclose(f);
+	t->ends = xcalloc(t->len / STREAM_CMD_HEADER_LEN + 1, sizeof(*t->ends));
+	stream_digest_init(&t->digest);
+	/* parsed in place: the first command's attributes point into t->p */
+	if (stream_reader_init(&r, NULL) == -1 ||
+	    stream_reader_attach(&r, t->p, t->len) == -1)
+		fatalx("reader");
+	stream_reader_eof(&r);
+	while ((ev = stream_reader_next(&r, &c)) != STREAM_DONE) {
+		if (ev == STREAM_ERROR || ev == STREAM_NEED_MORE)
+			fatalx("%s: %s", path, r.err.msg);
+		if (ev == STREAM_HEADER) {
+			t->version = r.version;
+			stream_header_encode(hdr, r.version);
+			stream_digest_add(&t->digest, hdr, sizeof(hdr));
+			continue;
+		}
+		stream_digest_add(&t->digest, c.raw, STREAM_CMD_HEADER_LEN);
+		if (t->first == NULL) {
+			t->c0 = c;
+			t->first = &t->c0;
+		}
+		t->ends[t->ncmds++] = c.offset + STREAM_CMD_HEADER_LEN + c.len;
+	}
+	stream_reader_free(&r);
+	if (t->first == NULL)
+		fatalx("%s: no command", path);
+}
+
+static int
+client_begin(struct wireio *w, const struct opts *o, const struct tp_stream *t)
+{
+	struct wire_msg m;
+	const uint8_t *name;
+	uint32_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_BEGIN;
+	snprintf(m.u.begin.job, sizeof(m.u.begin.job), "%s", o->job);
+	if (stream_get_bytes(t->first, SEND_A_PATH, &name, &len) == -1 ||
+	    len >= sizeof(m.u.begin.name) ||
+	    stream_get_uuid(t->first, SEND_A_UUID, m.u.begin.id.snap.uuid) == -1 ||
+	    stream_get_u64(t->first, SEND_A_CTRANSID,
+	    &m.u.begin.id.snap.ctransid) == -1)
+		fatalx("first command is no SUBVOL/SNAPSHOT");
+	memcpy(m.u.begin.name, name, len);
+	if (o->set_ctransid)
+		m.u.begin.id.snap.ctransid = o->ctransid;
+	if (t->first->type == SEND_C_SNAPSHOT &&
+	    stream_get_uuid(t->first, SEND_A_CLONE_UUID,
+	    m.u.begin.id.parent.uuid) == -1)
+		fatalx("SNAPSHOT without CLONE_UUID");
+	m.u.begin.id.version = t->version;
+	if (client_put(w, &m, NULL, 0) == -1 || wireio_recv(w, &m) == -1)
+		return -1;
+	if (m.type != WIRE_BEGIN_REPLY ||
+	    m.u.begin_reply.status != WIRE_BEGIN_FRESH) {
+		snprintf(w->err, sizeof(w->err), "begin: not answered fresh");
+		wire_msg_free(&m);
+		return -1;
+	}
+	wire_msg_free(&m);
+	return 0;
+}
+
+/* -S: BEGIN, DATA of whole commands up to 1 MiB, END; DONE or ERROR. */
+static int
+client_stream(struct wireio *w, const struct opts *o)
+{
+	struct tp_stream t;
+	struct wire_msg m;
+	uint64_t i = 0, j, start = 0;
+	int rc = -1;
+
+	tp_load(&t, o->stream);
+	if (client_begin(w, o, &t) == -1)
+		goto done;
+	while (i < t.ncmds) {
+		for (j = i; j + 1 < t.ncmds && t.ends[j + 1] - start <= (1u << 20);
+		    j++)
+			;
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_DATA;
+		m.u.data.index = i;
+		m.u.data.offset = start;
+		m.u.data.ncmds = (uint32_t)(j + 1 - i);
+		m.u.data.raw_len = (uint32_t)(t.ends[j] - start);
+		m.u.data.body = t.p + start;
+		m.u.data.body_len = m.u.data.raw_len;
+		if (client_put(w, &m, m.u.data.body, m.u.data.body_len) == -1)
+			goto done;
+		start = t.ends[j];
+		i = j + 1;
+		/* acks may come; read them so the receiver never blocks */
+		while (wireio_poll(w, &m) == 1)
+			wire_msg_free(&m);
+		if (w->fsm.closed)
+			goto done;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_END;
+	m.u.point.index = t.ncmds;
+	m.u.point.offset = start;
+	m.u.point.digest = t.digest;
+	if (o->flip)
+		m.u.point.digest.d[0] ^= 1;
+	if (client_put(w, &m, NULL, 0) == -1)
+		goto done;
+	for (;;) {
+		if (wireio_recv(w, &m) == -1)
+			goto done;
+		if (m.type == WIRE_DONE)
+			break;
+		wire_msg_free(&m);
+	}
+	printf("done %s\n", m.u.done.path);
+	wire_msg_free(&m);
+	rc = 0;
+done:
+	free(t.p);
+	free(t.ends);
+	return rc;
+}
+
+/* After the hello: what -L, -E, -R or -S ask, else report the hello. */
 static int
 client_act(struct wireio *w, const struct opts *o)
 {
+	if (o->raw != NULL)
+		return client_raw(w, o->raw);
+	if (o->stream != NULL)
+		return client_stream(w, o);
 	if (o->list != NULL)
 		return client_list(w, o->list);
 	if (o->error != NULL) {
@@ -234,7 +447,8 @@ main(int argc, char **argv)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "a:C:c:E:H:k:L:n:P:p:V:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:E:H:J:k:L:n:P:p:R:S:T:V:Z")) !=
+	    -1) {
 		switch (ch) {
 		case 'a': o.tls.ca = optarg; break;
 		case 'C':
@@ -245,6 +459,14 @@ main(int argc, char **argv)
 		case 'c': o.tls.certificate = optarg; break;
 		case 'E': o.error = optarg; break;
 		case 'H': o.name = optarg; break;
+		case 'J': o.job = optarg; break;
+		case 'R': o.raw = optarg; break;
+		case 'S': o.stream = optarg; break;
+		case 'T':
+			o.ctransid = strtoull(optarg, NULL, 10);
+			o.set_ctransid = true;
+			break;
+		case 'Z': o.flip = true; break;
 		case 'k': o.tls.key = optarg; break;
 		case 'L': o.list = optarg; break;
 		case 'n': o.n = atoi(optarg); break;
@@ -254,7 +476,8 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!o.tls.ca || !o.tls.certificate || !o.tls.key)
+	if (!o.tls.ca || !o.tls.certificate || !o.tls.key ||
+	    (o.stream != NULL && o.job == NULL))
 		usage();
 	/* Bounded: a test waiting on a connection that never comes fails. */
 	alarm(60);

@@ -44,7 +44,7 @@ t_max_len(uint16_t type)
 	return T_MAX;
 }
 
-static const struct frame_rules t_rules = { t_known, t_max_len };
+static const struct frame_rules t_rules = { t_known, t_max_len, NULL };
 
 static void
 on_frame(struct peer *p, const struct frame_decoder *d, void *arg)

@@ -1190,6 +1190,145 @@ test_list_reply_over_bound(void **state)
 	msgbuf_free(&b);
 }
 
+/*
+ * Issue 16, finding 3: a type the peer's role never sends is refused on
+ * its header, before a payload byte is read or any buffer reserved, with
+ * a message naming the type and the direction.  A sender's LIST-REPLY of
+ * 16 MiB used to be buffered whole before the order check refused it.
+ */
+static void
+test_direction(void **state)
+{
+	static const uint16_t by_c[] = { WIRE_LIST, WIRE_BEGIN, WIRE_DATA,
+	    WIRE_END, WIRE_PRUNE };
+	static const uint16_t by_s[] = { WIRE_LIST_REPLY, WIRE_BEGIN_REPLY,
+	    WIRE_ACK, WIRE_DONE, WIRE_PRUNE_REPLY };
+	static const uint16_t both[] = { WIRE_HELLO, WIRE_ERROR };
+	struct frame_decoder d;
+	struct frame_hdr h;
+	uint8_t hb[FRAME_HEADER_LEN + 1];
+	size_t i, used;
+	int side;
+
+	(void)state;
+	for (side = 0; side < 2; side++) {
+		const struct frame_rules *r = side == 0 ?
+		    wire_rules_for(WIRE_SERVER) : wire_rules_for(WIRE_CLIENT);
+		const uint16_t *ok = side == 0 ? by_c : by_s;
+		const uint16_t *bad = side == 0 ? by_s : by_c;
+
+		assert_ptr_equal(r, side == 0 ? &wire_rules_from_client :
+		    &wire_rules_from_server);
+		for (i = 0; i < 5; i++) {
+			memset(&h, 0, sizeof(h));
+			h.type = bad[i];
+			h.len = bad[i] == WIRE_LIST_REPLY ?
+			    WIRE_LIST_REPLY_MAX : 8;
+			memset(hb, 0, sizeof(hb));
+			frame_hdr_encode(hb, &h);
+			frame_decoder_init(&d, r);
+			assert_int_equal(frame_decoder_push(&d, hb, sizeof(hb),
+			    &used), FRAME_ERROR);
+			/* the header alone: no payload byte, no buffer */
+			assert_int_equal(used, FRAME_HEADER_LEN);
+			assert_int_equal(d.cap, 0);
+			assert_null(d.buf);
+			assert_non_null(strstr(d.err, wire_type_name(bad[i])));
+			assert_non_null(strstr(d.err, side == 0 ?
+			    "only by a receiver; refused from the sender (client)" :
+			    "only by a sender; refused from the receiver (server)"));
+			frame_decoder_free(&d);
+			/* accepted by the table of the other direction */
+			assert_int_equal(frame_hdr_check(&h, side == 0 ?
+			    &wire_rules_from_server : &wire_rules_from_client,
+			    d.err, sizeof(d.err)), 0);
+		}
+		for (i = 0; i < 5; i++) {
+			memset(&h, 0, sizeof(h));
+			h.type = ok[i];
+			h.len = 1;
+			assert_int_equal(frame_hdr_check(&h, r, d.err,
+			    sizeof(d.err)), 0);
+		}
+		for (i = 0; i < 2; i++) {
+			memset(&h, 0, sizeof(h));
+			h.type = both[i];
+			h.len = 1;
+			assert_int_equal(frame_hdr_check(&h, r, d.err,
+			    sizeof(d.err)), 0);
+		}
+		memset(&h, 0, sizeof(h));
+		h.type = WIRE_KEEPALIVE;
+		assert_int_equal(frame_hdr_check(&h, r, d.err, sizeof(d.err)), 0);
+	}
+	/* wire_rules (encoding) takes both directions, bounded per type */
+	memset(&h, 0, sizeof(h));
+	h.type = WIRE_LIST_REPLY;
+	h.len = 1024;
+	assert_int_equal(frame_hdr_check(&h, &wire_rules, d.err,
+	    sizeof(d.err)), 0);
+}
+
+/*
+ * wire_take: what the receive loop does with a frame.  A header made by
+ * hand in the wrong direction is refused as the decoder refuses it; a
+ * message out of order gives the code the order machine chose.
+ */
+static void
+test_take(void **state)
+{
+	struct msgbuf b = { 0 };
+	struct wire_fsm f;
+	struct wire_msg m, g;
+	struct frame_hdr h;
+	char err[256];
+	uint32_t code;
+
+	(void)state;
+	wire_fsm_init(&f, WIRE_SERVER);
+	sample(WIRE_PRUNE_REPLY, &m);
+	encode_ok(&b, &m);
+	frame_hdr_decode(&h, b.p);
+	assert_int_equal(wire_take(&f, &h, b.p + FRAME_HEADER_LEN, &g, &code,
+	    err, sizeof(err)), -1);
+	assert_int_equal(code, WIRE_E_PROTOCOL);
+	assert_non_null(strstr(err, "prune-reply is sent only by a receiver"));
+	wire_msg_free(&g);
+	/* LIST before the hellos: decoded, refused by order */
+	b.len = 0;
+	sample(WIRE_LIST, &m);
+	encode_ok(&b, &m);
+	frame_hdr_decode(&h, b.p);
+	assert_int_equal(wire_take(&f, &h, b.p + FRAME_HEADER_LEN, &g, &code,
+	    err, sizeof(err)), -1);
+	assert_int_equal(code, WIRE_E_PROTOCOL);
+	assert_non_null(strstr(err, "before the hellos"));
+	wire_msg_free(&g);
+	/* a HELLO of another version: WIRE_E_VERSION */
+	b.len = 0;
+	sample(WIRE_HELLO, &m);
+	m.u.hello.version = WIRE_VERSION + 1;
+	encode_ok(&b, &m);
+	frame_hdr_decode(&h, b.p);
+	wire_fsm_init(&f, WIRE_SERVER);
+	assert_int_equal(wire_take(&f, &h, b.p + FRAME_HEADER_LEN, &g, &code,
+	    err, sizeof(err)), -1);
+	assert_int_equal(code, WIRE_E_VERSION);
+	wire_msg_free(&g);
+	/* and one in order is taken */
+	b.len = 0;
+	sample(WIRE_HELLO, &m);
+	encode_ok(&b, &m);
+	frame_hdr_decode(&h, b.p);
+	wire_fsm_init(&f, WIRE_SERVER);
+	assert_int_equal(wire_take(&f, &h, b.p + FRAME_HEADER_LEN, &g, &code,
+	    err, sizeof(err)), 0);
+	assert_int_equal(g.type, WIRE_HELLO);
+	assert_true(f.hello_c);
+	wire_msg_free(&g);
+	msgbuf_free(&b);
+}
+
 int
 main(void)
 {
@@ -1214,6 +1353,8 @@ main(void)
 		cmocka_unit_test(test_list_reply_over_bound),
 		cmocka_unit_test(test_fsm_unknown_caps),
 		cmocka_unit_test(test_fsm_begin_stream_version),
+		cmocka_unit_test(test_direction),
+		cmocka_unit_test(test_take),
 	};
 
 	if (getenv("WIRE_CORPUS") != NULL)
