@@ -196,12 +196,12 @@ timeout 30 "$CTL" send -f "$d/intruder.conf" --job home --retries 0 --to backup 
 sleep 2.5
 kill "$watcher"
 wait "$watcher" 2>/dev/null
+[ ! -s "$d/d.pids" ] || fail "d: a process was started for the unlisted client: $(sort -u "$d/d.pids")"
+! grep -E "receive worker [0-9]+ (started|exited|killed)" "$d/recv.log.new" ||
+	fail "d: a receive worker ran for the unlisted client"
 grep -q "auth error: client certificate 'intruder.test' carries no name listed" "$d/err" ||
 	fail "d: the unlisted client was told: $(cat "$d/err")"
 net_log_says "connection refused: client certificate 'intruder.test' carries no name listed as a 'client' of the receive block \(client 127\.0\.0\.1:[0-9]+\)" "d: unlisted client"
-[ ! -s "$d/d.pids" ] || fail "d: a process was started for the unlisted client: $(sort -u "$d/d.pids")"
-! grep -E "receive worker [0-9]+ (exited|killed)" "$d/recv.log.new" ||
-	fail "d: a receive worker ran for the unlisted client"
 [ ! -e "$DST/backup/intruder.test" ] || fail "d: the unlisted client got an area"
 
 # e. max-transfers-per-client 1: a second connection waits its turn
