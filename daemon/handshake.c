@@ -285,6 +285,13 @@ hs_handshake(struct handshake *h)
 	char err[512], from[sizeof(h->name) + 16];
 	int r;
 
+	/* Not before the first byte: an idle connection costs no SSL. */
+	if (h->tls.ssl == NULL &&
+	    tls_accept_start(&h->tls, H.ctx, h->fd, err, sizeof(err)) == -1) {
+		log_warnx("connection from %s: %s", h->name, err);
+		hs_close(h);
+		return;
+	}
 	r = tls_accept_step(&h->tls, rc->clients, rc->nclients, err,
 	    sizeof(err));
 	if (r > 0) {
@@ -394,7 +401,7 @@ handshake_add(int fd)
 	struct handshake *h;
 	struct hs_addr *a;
 	uint8_t key[16];
-	char text[sizeof(a->text)], name[sizeof(h->name)], err[512];
+	char text[sizeof(a->text)], name[sizeof(h->name)];
 
 	if (hs_key(fd, key, text, sizeof(text), name, sizeof(name)) == -1) {
 		close(fd);		/* gone already, or not IP */
@@ -420,6 +427,7 @@ handshake_add(int fd)
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->fd = fd;
+	h->tls.fd = -1;
 	h->addr = a;
 	a->n++;
 	snprintf(h->name, sizeof(h->name), "%s", name);
@@ -431,11 +439,6 @@ handshake_add(int fd)
 	h->ev_timer = evtimer_new(H.base, hs_deadline, h);
 	if (h->ev_io == NULL || h->ev_timer == NULL)
 		fatalx("event_new");
-	if (tls_accept_start(&h->tls, H.ctx, fd, err, sizeof(err)) == -1) {
-		log_warnx("connection from %s: %s", name, err);
-		hs_close(h);
-		return;
-	}
 	hs_timer(h, h->deadline_s * 1000);
 	hs_wait(h, TLS_WANT_READ);
 }
