@@ -25,7 +25,9 @@
 #include "proto/msg/wire.h"
 
 #define LISTENER_MAX     16
-#define LISTENER_WORKERS CONF_MAX_CLIENT_TRANSFERS /* at once; more wait */
+#define LISTENER_WORKERS 256            /* at once; more retry later */
+_Static_assert(CONF_MAX_CLIENT_TRANSFERS == LISTENER_WORKERS,
+    "max-transfers-per-client goes up to the receiver's workers");
 
 static struct {
 	struct event_base *base;
