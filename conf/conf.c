@@ -170,7 +170,12 @@ conf_receive_eq(const struct conf_receive *a, const struct conf_receive *b)
 	size_t i;
 
 	if (a->set != b->set || a->nlisten != b->nlisten ||
-	    a->timeout != b->timeout || !conf_str_eq(a->root, b->root) ||
+	    a->timeout != b->timeout ||
+	    a->handshake_timeout != b->handshake_timeout ||
+	    a->max_handshakes != b->max_handshakes ||
+	    a->max_handshakes_addr != b->max_handshakes_addr ||
+	    a->max_client_transfers != b->max_client_transfers ||
+	    !conf_str_eq(a->root, b->root) ||
 	    !conf_strv_eq(a->clients, a->nclients, b->clients, b->nclients))
 		return 0;
 	for (i = 0; i < a->nlisten; i++)

@@ -24,6 +24,13 @@
 #define CONF_DEFAULT_TIMEOUT       60      /* seconds, network connections */
 #define CONF_MAX_TIMEOUT           86400
 #define CONF_MAX_TRANSFERS_LIMIT   1024
+/* The receive block's limits before and after authentication. */
+#define CONF_DEFAULT_HANDSHAKE_TIMEOUT  10      /* seconds, whole handshake */
+#define CONF_DEFAULT_MAX_HANDSHAKES     64
+#define CONF_DEFAULT_MAX_HANDSHAKES_ADDR 8
+#define CONF_MAX_HANDSHAKES_LIMIT       4096
+#define CONF_DEFAULT_CLIENT_TRANSFERS   4
+#define CONF_MAX_CLIENT_TRANSFERS       256     /* the receive workers' cap */
 
 /* A HOST:PORT or [V6]:PORT endpoint. */
 struct conf_addr {
@@ -89,6 +96,10 @@ struct conf_receive {
 	char		**clients;	/* admitted certificate names, >= 1 */
 	size_t		 nclients;
 	uint64_t	 timeout;	/* seconds; 0 = CONF_DEFAULT_TIMEOUT */
+	uint64_t	 handshake_timeout; /* seconds, the whole TLS handshake */
+	uint32_t	 max_handshakes; /* connections in handshake at once */
+	uint32_t	 max_handshakes_addr; /* of them from one address */
+	uint32_t	 max_client_transfers; /* receive workers per client */
 };
 
 struct conf {

@@ -20,7 +20,7 @@ static conf_kw_fn kw_str, kw_count, kw_duration, kw_bool, kw_addr;
 static conf_kw_fn kw_include, kw_max_transfers, kw_metrics, kw_tls;
 static conf_kw_fn kw_control, kw_target, kw_job, kw_receive, kw_bandwidth;
 static conf_kw_fn kw_compress, kw_schedule, kw_send_to, kw_protocol;
-static conf_kw_fn kw_timeout;
+static conf_kw_fn kw_timeout, kw_handshakes, kw_client_transfers;
 static conf_kw_fn kw_retention, kw_listen, kw_client;
 
 #define TABLE(t) { t, sizeof(t) / sizeof(t[0]) }
@@ -110,7 +110,15 @@ static const struct conf_table retention_table = TABLE(retention_kw);
 
 static const struct conf_kw receive_kw[] = {
 	{ "client", kw_client, 0, conf_check_host, REQ | REP },
+	{ "handshake-timeout", kw_timeout,
+	  offsetof(struct conf_receive, handshake_timeout), NULL, 0 },
 	{ "listen", kw_listen, 0, NULL, REQ | REP },
+	{ "max-handshakes", kw_handshakes,
+	  offsetof(struct conf_receive, max_handshakes), NULL, 0 },
+	{ "max-handshakes-per-address", kw_handshakes,
+	  offsetof(struct conf_receive, max_handshakes_addr), NULL, 0 },
+	{ "max-transfers-per-client", kw_client_transfers,
+	  offsetof(struct conf_receive, max_client_transfers), NULL, 0 },
 	{ "root", kw_str, offsetof(struct conf_receive, root),
 	  conf_check_path, REQ },
 	{ "timeout", kw_timeout, offsetof(struct conf_receive, timeout), NULL,
@@ -129,6 +137,10 @@ conf_new(void)
 	c->state_dir = xstrdup(CONF_DEFAULT_STATE_DIR);
 	c->timezone = xstrdup(CONF_DEFAULT_TIMEZONE);
 	c->control_socket = xstrdup(CONF_DEFAULT_SOCKET);
+	c->receive.handshake_timeout = CONF_DEFAULT_HANDSHAKE_TIMEOUT;
+	c->receive.max_handshakes = CONF_DEFAULT_MAX_HANDSHAKES;
+	c->receive.max_handshakes_addr = CONF_DEFAULT_MAX_HANDSHAKES_ADDR;
+	c->receive.max_client_transfers = CONF_DEFAULT_CLIENT_TRANSFERS;
 	return c;
 }
 
@@ -251,6 +263,56 @@ kw_timeout(struct conf_parser *p, const struct conf_kw *kw, void *obj,
 	r = conf_scalar(p, kw, kwloc, conf_parse_timeout, &v, &ok);
 	if (ok)
 		*FIELD(obj, kw, uint64_t) = v;
+	return r;
+}
+
+/* Connections in TLS handshake at once: each holds a descriptor. */
+static int
+conf_parse_handshakes(const char *s, uint64_t *out, const char **why)
+{
+	if (conf_parse_number(s, CONF_MAX_HANDSHAKES_LIMIT, out, why) == -1 ||
+	    *out == 0) {
+		*why = "expected a number from 1 to 4096";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_handshakes(struct conf_parser *p, const struct conf_kw *kw, void *obj,
+    const struct conf_loc *kwloc)
+{
+	uint64_t v;
+	int ok, r;
+
+	r = conf_scalar(p, kw, kwloc, conf_parse_handshakes, &v, &ok);
+	if (ok)
+		*FIELD(obj, kw, uint32_t) = (uint32_t)v;
+	return r;
+}
+
+/* Receive workers of one client: never more than the receiver runs. */
+static int
+conf_parse_client_transfers(const char *s, uint64_t *out, const char **why)
+{
+	if (conf_parse_number(s, CONF_MAX_CLIENT_TRANSFERS, out, why) == -1 ||
+	    *out == 0) {
+		*why = "expected a number from 1 to 256";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_client_transfers(struct conf_parser *p, const struct conf_kw *kw,
+    void *obj, const struct conf_loc *kwloc)
+{
+	uint64_t v;
+	int ok, r;
+
+	r = conf_scalar(p, kw, kwloc, conf_parse_client_transfers, &v, &ok);
+	if (ok)
+		*FIELD(obj, kw, uint32_t) = (uint32_t)v;
 	return r;
 }
 

@@ -173,6 +173,13 @@ print_receive(FILE *f, const struct conf_receive *r)
 	if (r->timeout != 0)
 		fprintf(f, "\ttimeout %s\n",
 		    conf_fmt_duration(r->timeout, buf, sizeof(buf)));
+	fprintf(f, "\thandshake-timeout %s\n",
+	    conf_fmt_duration(r->handshake_timeout, buf, sizeof(buf)));
+	fprintf(f, "\tmax-handshakes %u\n", r->max_handshakes);
+	fprintf(f, "\tmax-handshakes-per-address %u\n",
+	    r->max_handshakes_addr);
+	fprintf(f, "\tmax-transfers-per-client %u\n",
+	    r->max_client_transfers);
 	fprintf(f, "}\n");
 }
 

@@ -16,15 +16,19 @@
 
 #include "conf/conf.h"
 #include "daemon/acceptor.h"
+#include "daemon/handshake.h"
 #include "daemon/listener.h"
 #include "proto/base/log.h"
 #include "proto/base/testing.h"
 #include "daemon/net/recv_worker.h"
 #include "daemon/net/sandbox.h"
 #include "daemon/net/tls.h"
+#include "proto/msg/wire.h"
 
 #define LISTENER_MAX     16
-#define LISTENER_WORKERS 256            /* at once; more are refused */
+#define LISTENER_WORKERS 256            /* at once; more retry later */
+_Static_assert(CONF_MAX_CLIENT_TRANSFERS == LISTENER_WORKERS,
+    "max-transfers-per-client goes up to the receiver's workers");
 
 static struct {
 	struct event_base *base;
@@ -32,7 +36,10 @@ static struct {
 	SSL_CTX *ctx;
 	struct acceptor *acc;
 	size_t n;
-	pid_t workers[LISTENER_WORKERS];
+	struct {
+		pid_t pid;
+		char client[TLS_NAME_MAX + 1];
+	} workers[LISTENER_WORKERS];
 	unsigned nworkers;
 } L;
 
@@ -65,14 +72,33 @@ listener_bind(const struct conf_addr *a)
 	return s;
 }
 
-/* In the forked worker: nothing of the parent but the connection. */
+/* The receive workers of client name. */
+static unsigned
+listener_client_workers(const char *name)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < L.nworkers; i++)
+		if (strcmp(L.workers[i].client, name) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * In the forked worker: nothing of the parent but the authenticated
+ * connection (and stderr, the log).  The TLS session cannot cross an
+ * exec (no kernel TLS here, and OpenSSL cannot export a session), so
+ * the worker is a fork; what it inherited of other connections goes.
+ */
 static void
-listener_child(int fd, pid_t parent)
+listener_child(struct handshake *h, pid_t parent)
 {
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGPIPE };
 	const struct conf *conf = *L.confp;
+	struct tls_conn *t = handshake_tls(h);
 	struct recv_params p;
 	const char *env;
+	char err[256];
 	sigset_t none;
 	size_t i;
 
@@ -88,49 +114,84 @@ listener_child(int fd, pid_t parent)
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != parent)
 		_exit(1);
-	if (fd != 3) {
-		if (dup2(fd, 3) == -1)
-			_exit(1);
-		close(fd);
-	}
-	close_range(4, ~0U, 0);
+	if (t->fd > 3)
+		close_range(3, (unsigned)t->fd - 1, 0);
+	close_range((unsigned)t->fd + 1, ~0U, 0);
+	handshake_forget_others(h);
 	memset(&p, 0, sizeof(p));
 	p.root = conf->receive.root;
-	p.clients = conf->receive.clients;
-	p.nclients = conf->receive.nclients;
 	p.timeout_ms = conf->receive.timeout != 0 ?
 	    (int)conf->receive.timeout * 1000 : RECV_TIMEOUT_MS_DEFAULT;
 	p.ckpt_bytes = RECV_CKPT_BYTES_DEFAULT;
 	/* The test build lets tests shorten it to exercise resume. */
 	if ((env = TEST_HOOK_ENV("BTRSEND_CKPT_BYTES")) != NULL)
 		p.ckpt_bytes = strtoull(env, NULL, 0);
-	_exit(recv_worker_run(3, L.ctx, &p));
+	if (tls_accepted(t, p.timeout_ms, err, sizeof(err)) == -1) {
+		log_warnx("%s: %s", t->peer, err);
+		_exit(1);
+	}
+	_exit(recv_worker_run(t, &p));
 }
 
-/* A connection: a receive worker of its own serves it. */
+/*
+ * An authenticated client: a receive worker of its own serves it, if
+ * the receiver and the client are within their numbers of transfers;
+ * else it is told to come back later.
+ */
 static void
-listener_conn(int fd, void *arg)
+listener_admitted(struct handshake *h)
 {
+	const struct conf *conf = *L.confp;
+	const char *name = handshake_tls(h)->peer;
+	unsigned n = listener_client_workers(name);
 	pid_t pid, parent;
 
-	(void)arg;
+	if ((L.nworkers == LISTENER_WORKERS ||
+	    n >= conf->receive.max_client_transfers) && handshake_defer(h) == 0)
+		return;         /* a worker may be ending: look again soon */
 	if (L.nworkers == LISTENER_WORKERS) {
-		log_warnx("%u receive workers running; refusing a connection",
-		    L.nworkers);
-		close(fd);
+		log_warnx("%s (%s): %u receive workers running, the most there "
+		    "may be; the client is told to retry later", name,
+		    handshake_addr(h), L.nworkers);
+		handshake_refuse(h, WIRE_E_RESOURCE, "the receiver runs %u "
+		    "transfers, the most it may; retry later", L.nworkers);
+		return;
+	}
+	if (n >= conf->receive.max_client_transfers) {
+		log_warnx("%s (%s): refused: %u transfer%s of this client "
+		    "running (max-transfers-per-client %u); the client is told "
+		    "to retry later", name, handshake_addr(h), n,
+		    n == 1 ? "" : "s", conf->receive.max_client_transfers);
+		handshake_refuse(h, WIRE_E_RESOURCE, "client '%s' already has "
+		    "%u transfer%s running, the most this receiver allows it "
+		    "(max-transfers-per-client); retry later", name, n,
+		    n == 1 ? "" : "s");
 		return;
 	}
 	parent = getpid();
 	if ((pid = fork()) == -1) {
-		log_warn("fork");
-		close(fd);
+		log_warn("%s: fork", name);
+		handshake_refuse(h, WIRE_E_RESOURCE, "the receiver cannot "
+		    "start a worker; retry later");
 		return;
 	}
 	if (pid == 0)
-		listener_child(fd, parent);
-	close(fd);
-	L.workers[L.nworkers++] = pid;
-	log_debug("receive worker %ld started", (long)pid);
+		listener_child(h, parent);
+	L.workers[L.nworkers].pid = pid;
+	snprintf(L.workers[L.nworkers].client,
+	    sizeof(L.workers[L.nworkers].client), "%s", name);
+	L.nworkers++;
+	log_debug("receive worker %ld started for %s (%s)", (long)pid, name,
+	    handshake_addr(h));
+	handshake_release(h);
+}
+
+/* A connection: its handshake runs in this loop (handshake.h). */
+static void
+listener_conn(int fd, void *arg)
+{
+	(void)arg;
+	handshake_add(fd);
 }
 
 int
@@ -151,8 +212,9 @@ listener_start(struct event_base *base, struct conf *const *confp)
 		log_warnx("%s", err);
 		return -1;
 	}
-	L.acc = acceptor_new(base, "receive", SOCK_CLOEXEC, listener_conn,
-	    NULL);
+	handshake_init(base, L.ctx, confp, listener_admitted);
+	L.acc = acceptor_new(base, "receive", SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    listener_conn, NULL);
 	for (i = 0; i < conf->receive.nlisten && i < LISTENER_MAX; i++) {
 		if ((fd = listener_bind(&conf->receive.listen[i])) == -1)
 			return -1;
@@ -170,7 +232,7 @@ listener_reaped(pid_t pid, int wstatus)
 	unsigned i;
 
 	for (i = 0; i < L.nworkers; i++)
-		if (L.workers[i] == pid)
+		if (L.workers[i].pid == pid)
 			break;
 	if (i == L.nworkers)
 		return false;
@@ -197,12 +259,13 @@ listener_stop(void)
 	acceptor_free(L.acc);
 	L.acc = NULL;
 	L.n = 0;
+	handshake_stop();
 	/*
 	 * A receive worker dies on SIGTERM; its apply engine's progress
 	 * record lets the sender's next attempt resume exactly there.
 	 */
 	for (i = 0; i < L.nworkers; i++)
-		kill(L.workers[i], SIGTERM);
+		kill(L.workers[i].pid, SIGTERM);
 	if (L.ctx != NULL) {
 		SSL_CTX_free(L.ctx);
 		L.ctx = NULL;

@@ -1,9 +1,12 @@
 /*
  * The receiving side of btrsendd: listen on the receive block's
- * addresses inside the parent's event loop and hand each connection to a
- * receive worker process.  The parent only accepts, forks and reaps: TLS,
- * parsing and file system work happen in the worker, so a slow or hostile
- * client never stalls the parent or other clients.
+ * addresses inside the parent's event loop, authenticate each client
+ * there (daemon/handshake.h: the TLS handshake never waits, and is
+ * bounded in time and number), and only then hand the connection to a
+ * receive worker process forked for it, at most max-transfers-per-client
+ * of them for one client.  Parsing and file system work happen in the
+ * worker, so a slow or hostile client never stalls the parent or other
+ * clients.
  */
 #ifndef BTRSEND_DAEMON_LISTENER_H
 #define BTRSEND_DAEMON_LISTENER_H

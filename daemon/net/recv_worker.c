@@ -1002,27 +1002,17 @@ recv_confine(struct recv *rv)
 }
 
 int
-recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p)
+recv_worker_run(struct tls_conn *t, const struct recv_params *p)
 {
 	struct recv rv;
-	char err[512];
-	int r, rc = 1;
+	int fd = t->fd, rc = 1;
 
 	memset(&rv, 0, sizeof(rv));
 	rv.p = p;
 	rv.rootfd = rv.areafd = rv.jobfd = -1;
-	r = tls_accept(&rv.tls, ctx, fd, p->timeout_ms, p->clients,
-	    p->nclients, err, sizeof(err));
-	if (r == -1) {
-		log_warnx("connection refused: %s", err);
-		goto done;
-	}
+	rv.tls = *t;            /* authenticated by the parent; ours now */
+	t->ssl = NULL;
 	wireio_init(&rv.w, &rv.tls, WIRE_SERVER);
-	if (r == -2) {
-		log_warnx("connection refused: %s", err);
-		wireio_fail(&rv.w, WIRE_E_AUTH, "%s", err);
-		goto done;
-	}
 	rv.raw = xmalloc(WIRE_DATA_RAW_MAX);
 	rv.dctx = ZSTD_createDCtx();
 	if ((rv.rootfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||

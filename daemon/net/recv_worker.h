@@ -1,7 +1,8 @@
 /*
  * The receive worker: one TLS connection from one client, in a process of
- * its own.  It authenticates the client, confines it to root/<client>/,
- * and drives the apply engine: snapshots land in
+ * its own, started once the client is authenticated (the parent ran the
+ * handshake, daemon/handshake.h).  It confines the client to
+ * root/<client>/, and drives the apply engine: snapshots land in
  * root/<client>/<job>/<snapshot-name>; at each checkpoint the state is
  * made durable first, then acknowledged.
  */
@@ -12,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/ssl.h>
+#include "daemon/net/tls.h"
 
 #define RECV_TIMEOUT_MS_DEFAULT 60000
 #define RECV_CKPT_BYTES_DEFAULT (64ull << 20)
@@ -20,8 +21,6 @@
 
 struct recv_params {
 	const char *root;               /* the receive block's root */
-	char *const *clients;
-	size_t nclients;
 	int timeout_ms;
 	uint64_t ckpt_bytes;            /* acknowledge every this many bytes */
 };
@@ -39,7 +38,11 @@ bool recv_stream_matches(const struct wire_begin *b, const struct checkpoint *ck
 /* The partial of ck as LIST-REPLY carries it; free p->id.clones. */
 void recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p);
 
-/* Serve one accepted connection; the exit status for the worker. */
-int recv_worker_run(int fd, SSL_CTX *ctx, const struct recv_params *p);
+/*
+ * Serve one authenticated connection (tls_accepted done, the client's
+ * name in t->peer), which is the worker's from here on: closed at the
+ * end, fd and all.  The exit status for the worker.
+ */
+int recv_worker_run(struct tls_conn *t, const struct recv_params *p);
 
 #endif

@@ -398,9 +398,27 @@ tls_set_bios(struct tls_conn *t)
 	return 0;
 }
 
+/*
+ * A server's handshake goes through the bare socket: a connection that
+ * has not authenticated holds no 512 KiB of buffers, and OpenSSL's own
+ * are released whenever it waits (SSL_MODE_RELEASE_BUFFERS).
+ * tls_accepted puts tls_set_bios's chain in its place.
+ */
+static int
+tls_set_bare_bio(struct tls_conn *t)
+{
+	BIO *sock;
+
+	if ((sock = BIO_new_socket(t->fd, BIO_NOCLOSE)) == NULL)
+		return -1;
+	SSL_set_bio(t->ssl, sock, sock);        /* takes it */
+	SSL_set_mode(t->ssl, SSL_MODE_RELEASE_BUFFERS);
+	return 0;
+}
+
 static int
 tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
-    char *err, size_t errlen)
+    bool bare, char *err, size_t errlen)
 {
 	int fl;
 
@@ -414,34 +432,36 @@ tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 		frame_errf(err, errlen, "fcntl: %s", strerror(errno));
 		return -1;
 	}
-	if ((t->ssl = SSL_new(ctx)) == NULL || tls_set_bios(t) == -1) {
+	if ((t->ssl = SSL_new(ctx)) == NULL ||
+	    (bare ? tls_set_bare_bio(t) : tls_set_bios(t)) == -1) {
 		frame_errf(err, errlen, "tls: out of memory");
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * One SSL_do_handshake as far as the socket allows: 0 when done,
+ * TLS_WANT_READ or TLS_WANT_WRITE, -1 with a message.
+ */
 static int
-tls_handshake(struct tls_conn *t, char *err, size_t errlen)
+tls_handshake_step(struct tls_conn *t, char *err, size_t errlen)
 {
 	const unsigned char *alpn;
 	unsigned int alpnlen;
 	int r, e;
 
-	for (;;) {
-		ERR_clear_error();
-		errno = 0;
-		r = SSL_do_handshake(t->ssl);
-		if (r == 1)
-			break;
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_do_handshake(t->ssl);
+	if (r != 1) {
 		e = SSL_get_error(t->ssl, r);
-		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-			tls_explain(t, e, "handshake", err, errlen);
-			return -1;
-		}
-		if (tls_wait(t, e == SSL_ERROR_WANT_WRITE, false, err,
-		    errlen) == -1)
-			return -1;
+		if (e == SSL_ERROR_WANT_READ)
+			return TLS_WANT_READ;
+		if (e == SSL_ERROR_WANT_WRITE)
+			return TLS_WANT_WRITE;
+		tls_explain(t, e, "handshake", err, errlen);
+		return -1;
 	}
 	SSL_get0_alpn_selected(t->ssl, &alpn, &alpnlen);
 	if (alpnlen != strlen(WIRE_ALPN) || memcmp(alpn, WIRE_ALPN, alpnlen)) {
@@ -451,18 +471,32 @@ tls_handshake(struct tls_conn *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* Refuse a client that does not start with a TLS handshake record. */
+static int
+tls_handshake(struct tls_conn *t, char *err, size_t errlen)
+{
+	int r;
+
+	while ((r = tls_handshake_step(t, err, errlen)) > 0)
+		if (tls_wait(t, r == TLS_WANT_WRITE, false, err, errlen) == -1)
+			return -1;
+	return r;
+}
+
+/*
+ * Refuse a client that does not start with a TLS handshake record.
+ * Without waiting: 0, TLS_WANT_READ while nothing came, or -1.
+ */
 static int
 tls_check_plaintext(struct tls_conn *t, char *err, size_t errlen)
 {
 	unsigned char b[8];
 	ssize_t n;
 
-	if (tls_wait(t, false, false, err, errlen) == -1)
-		return -1;
 	do
-		n = recv(t->fd, b, sizeof(b), MSG_PEEK);
+		n = recv(t->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
 	while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return TLS_WANT_READ;
 	if (n == -1) {
 		frame_errf(err, errlen, "recv: %s", strerror(errno));
 		return -1;
@@ -477,7 +511,7 @@ tls_check_plaintext(struct tls_conn *t, char *err, size_t errlen)
 	    "byte 0x%02x); refused", b[0]);
 	/* Best effort: tell the human at the other end too. */
 	(void)!send(t->fd, tls_plaintext_reply, sizeof(tls_plaintext_reply) - 1,
-	    MSG_NOSIGNAL);
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
 	return -1;
 }
 
@@ -623,17 +657,29 @@ tls_admit(struct tls_conn *t, X509 *cert, char *const *clients,
 }
 
 int
-tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
-    char *const *clients, size_t nclients, char *err, size_t errlen)
+tls_accept_start(struct tls_conn *t, SSL_CTX *ctx, int fd, char *err,
+    size_t errlen)
 {
-	X509 *cert;
-
-	if (tls_setup(t, ctx, fd, timeout_ms, err, errlen) == -1)
+	if (tls_setup(t, ctx, fd, 0, true, err, errlen) == -1)
 		return -1;
 	SSL_set_accept_state(t->ssl);
-	if (tls_check_plaintext(t, err, errlen) == -1 ||
-	    tls_handshake(t, err, errlen) == -1)
-		return -1;
+	return 0;
+}
+
+int
+tls_accept_step(struct tls_conn *t, char *const *clients, size_t nclients,
+    char *err, size_t errlen)
+{
+	X509 *cert;
+	int r;
+
+	if (!t->hello_seen) {
+		if ((r = tls_check_plaintext(t, err, errlen)) != 0)
+			return r;
+		t->hello_seen = true;
+	}
+	if ((r = tls_handshake_step(t, err, errlen)) != 0)
+		return r;
 	t->cls = ERR_PERMANENT;		/* what is left is about the certificate */
 	if ((cert = SSL_get0_peer_certificate(t->ssl)) == NULL) {
 		frame_errf(err, errlen, "client presented no certificate");
@@ -643,10 +689,95 @@ tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 }
 
 int
+tls_accepted(struct tls_conn *t, int timeout_ms, char *err, size_t errlen)
+{
+	t->timeout_ms = timeout_ms;
+	SSL_clear_mode(t->ssl, SSL_MODE_RELEASE_BUFFERS);
+	if (tls_set_bios(t) == -1) {
+		frame_errf(err, errlen, "tls: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
+    char *const *clients, size_t nclients, char *err, size_t errlen)
+{
+	int r;
+
+	if (tls_accept_start(t, ctx, fd, err, errlen) == -1)
+		return -1;
+	t->timeout_ms = timeout_ms;
+	while ((r = tls_accept_step(t, clients, nclients, err, errlen)) > 0)
+		if (tls_wait(t, r == TLS_WANT_WRITE, false, err, errlen) == -1)
+			return -1;
+	if (r != -1 && tls_accepted(t, timeout_ms, err, errlen) == -1)
+		return -1;
+	return r;
+}
+
+int
+tls_write_step(struct tls_conn *t, const void *buf, size_t len, size_t *off,
+    char *err, size_t errlen)
+{
+	const char *p = buf;
+	size_t n;
+	BIO *b;
+	int e;
+
+	while (*off < len) {
+		ERR_clear_error();
+		errno = 0;
+		if (SSL_write_ex(t->ssl, p + *off, len - *off, &n) == 1) {
+			*off += n;
+			t->nwritten += n;
+			continue;
+		}
+		e = SSL_get_error(t->ssl, 0);
+		if (e == SSL_ERROR_WANT_READ)
+			return TLS_WANT_READ;
+		if (e == SSL_ERROR_WANT_WRITE)
+			return TLS_WANT_WRITE;
+		tls_explain(t, e, "write", err, errlen);
+		return -1;
+	}
+	b = SSL_get_wbio(t->ssl);
+	errno = 0;
+	if (BIO_flush(b) == 1)
+		return 0;
+	if (BIO_should_retry(b))
+		return TLS_WANT_WRITE;
+	frame_errf(err, errlen, "write: %s", errno ? strerror(errno) :
+	    "connection closed by peer");
+	return -1;
+}
+
+void
+tls_discard(struct tls_conn *t)
+{
+	if (t->ssl == NULL)
+		return;
+	SSL_free(t->ssl);
+	ERR_clear_error();
+	t->ssl = NULL;
+}
+
+void
+tls_say_goodbye(struct tls_conn *t)
+{
+	if (t->ssl == NULL)
+		return;
+	ERR_clear_error();
+	(void)SSL_shutdown(t->ssl);
+	tls_discard(t);
+}
+
+int
 tls_connect(struct tls_conn *t, SSL_CTX *ctx, int fd, const char *name,
     int timeout_ms, char *err, size_t errlen)
 {
-	if (tls_setup(t, ctx, fd, timeout_ms, err, errlen) == -1)
+	if (tls_setup(t, ctx, fd, timeout_ms, false, err, errlen) == -1)
 		return -1;
 	frame_errf(t->peer, sizeof(t->peer), "%s", name);
 	SSL_set_connect_state(t->ssl);

@@ -5,7 +5,10 @@
  * btrsendctl), so the model is a blocking one with deadlines: the socket
  * is non-blocking underneath and every wait goes through poll(2) with the
  * connection's timeout; a peer silent for longer is dropped.  A receiver
- * may move its reads to a thread of their own (tls_reader_start).
+ * may move its reads to a thread of their own (tls_reader_start).  The
+ * exception is the server's handshake in the daemon's parent, before any
+ * process is spent on a client: tls_accept_step never waits, and the
+ * parent's event loop calls it again when the socket is ready.
  *
  * Failures come back as one clear line in err, naming the likely cause
  * (plaintext client, old TLS, other CA, name mismatch, ...), for the
@@ -41,6 +44,7 @@ struct tls_conn {
 	 * it (last words) or set timed_out on a write meanwhile */
 	_Atomic int timeout_ms; /* for each wait; 0: forever */
 	char peer[TLS_NAME_MAX + 1];    /* admitted client / server name */
+	bool hello_seen;        /* server: the first byte was a TLS record */
 	unsigned long long nread, nwritten;     /* application bytes */
 	_Atomic bool timed_out; /* the last failure was a timeout */
 	/*
@@ -78,6 +82,39 @@ SSL_CTX *tls_ctx_new(const struct tls_conf *c, bool server, char *err,
  */
 int  tls_accept(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
     char *const *clients, size_t nclients, char *err, size_t errlen);
+/*
+ * The same handshake in steps, never waiting, for an event loop.
+ * tls_accept_start: 0 or -1.  tls_accept_step: 0, -1 and -2 as
+ * tls_accept, or TLS_WANT_READ / TLS_WANT_WRITE: call again when the
+ * socket is ready for that.  Until tls_accepted the connection has no
+ * buffers of its own (OpenSSL's are released while it waits) and no
+ * timeout: the caller bounds the whole handshake.  tls_accepted, after
+ * 0 or -2: ready for tls_read and tls_write_all, each wait bounded by
+ * timeout_ms.  0 or -1.
+ */
+#define TLS_WANT_READ	1
+#define TLS_WANT_WRITE	2
+int  tls_accept_start(struct tls_conn *t, SSL_CTX *ctx, int fd, char *err,
+    size_t errlen);
+int  tls_accept_step(struct tls_conn *t, char *const *clients,
+    size_t nclients, char *err, size_t errlen);
+int  tls_accepted(struct tls_conn *t, int timeout_ms, char *err,
+    size_t errlen);
+/*
+ * Without waiting: write buf from *off (advanced) to len.  0 when all of
+ * it is out, TLS_WANT_READ or TLS_WANT_WRITE, or -1 with a message.
+ */
+int  tls_write_step(struct tls_conn *t, const void *buf, size_t len,
+    size_t *off, char *err, size_t errlen);
+/*
+ * Free the TLS state and send nothing: the connection carries on in
+ * another process that holds the same state (a forked worker), or is
+ * dropped.  The fd stays open.
+ */
+void tls_discard(struct tls_conn *t);
+/* One close_notify, without waiting, then tls_discard. */
+void tls_say_goodbye(struct tls_conn *t);
+
 /* Client side: the server's certificate must carry `name`.  0 or -1. */
 int  tls_connect(struct tls_conn *t, SSL_CTX *ctx, int fd, const char *name,
     int timeout_ms, char *err, size_t errlen);

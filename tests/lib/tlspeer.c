@@ -7,9 +7,11 @@
  *       connections one at a time, print one line for each:
  *       "admitted NAME" or "refused: WHY"
  *   tlspeer connect -c CERT -k KEY -a CA -H NAME -p PORT [-V VERSION]
- *           [-L JOB | -E TEXT]
+ *           [-L JOB | -E TEXT] [-W SECS]
  *       print "connected: receiver speaks version V" (exit 0) or
- *       "refused: WHY" (exit 1); -V sends a hello of another version.
+ *       "refused: WHY" (exit 1); -V sends a hello of another version;
+ *       -W holds the connection SECS seconds after the hello (a client's
+ *       transfer in progress, as the receiver counts them).
  *       After the hello, as a hostile client would: -L sends LIST of JOB
  *       as it is (no name check) and prints "reply: TYPE" (exit 0) or
  *       "refused: WHY" (exit 1); -E sends ERROR internal with TEXT and
@@ -44,7 +46,7 @@ struct opts {
 	bool set_ctransid, flip;
 	char *clients[16];
 	size_t nclients;
-	int n, port, version;
+	int n, port, version, hold;
 };
 
 static void
@@ -52,7 +54,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: tlspeer serve|connect -c CERT -k KEY -a CA "
 	    "[-P PORTFILE] [-C CLIENT]... [-n N] [-H NAME] [-p PORT] "
-	    "[-V VERSION] [-L JOB | -E TEXT | -R TYPE:LEN | "
+	    "[-V VERSION] [-W SECS] [-L JOB | -E TEXT | -R TYPE:LEN | "
 	    "-S STREAM -J JOB [-T CTRANSID] [-Z]]\n");
 	exit(2);
 }
@@ -389,6 +391,8 @@ client_act(struct wireio *w, const struct opts *o)
 		printf("sent error\n");
 		return 0;
 	}
+	if (o->hold > 0)
+		sleep((unsigned)o->hold);
 	printf("connected: receiver speaks version %d\n", WIRE_VERSION);
 	return 0;
 }
@@ -447,8 +451,8 @@ main(int argc, char **argv)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "a:C:c:E:H:J:k:L:n:P:p:R:S:T:V:Z")) !=
-	    -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:E:H:J:k:L:n:P:p:R:S:T:V:W:Z"))
+	    != -1) {
 		switch (ch) {
 		case 'a': o.tls.ca = optarg; break;
 		case 'C':
@@ -473,6 +477,7 @@ main(int argc, char **argv)
 		case 'P': o.portfile = optarg; break;
 		case 'p': o.port = atoi(optarg); break;
 		case 'V': o.version = atoi(optarg); break;
+		case 'W': o.hold = atoi(optarg); break;
 		default: usage();
 		}
 	}

@@ -893,6 +893,56 @@ test_timeout(void **state)
 	    "t.conf:2:38: timeout 'x': expected a decimal number");
 }
 
+/*
+ * The receive block's limits before and after authentication: defaults
+ * printed, values parsed, ranges checked, a change seen by conf_equal.
+ */
+static void
+test_receive_limits(void **state)
+{
+	struct conf *c, *d;
+	char *p;
+
+	(void)state;
+	c = parse_ok(TLS "receive { listen h:2 root /r client c }\n");
+	assert_int_equal(c->receive.handshake_timeout, 10);
+	assert_int_equal(c->receive.max_handshakes, 64);
+	assert_int_equal(c->receive.max_handshakes_addr, 8);
+	assert_int_equal(c->receive.max_client_transfers, 4);
+	p = print_to_string(c);
+	assert_non_null(strstr(p, "\thandshake-timeout 10s\n"
+	    "\tmax-handshakes 64\n\tmax-handshakes-per-address 8\n"
+	    "\tmax-transfers-per-client 4\n"));
+	free(p);
+	d = parse_ok(TLS "receive { listen h:2 root /r client c\n"
+	    "handshake-timeout 3s max-handshakes 4096\n"
+	    "max-handshakes-per-address 1 max-transfers-per-client 256 }\n");
+	assert_int_equal(d->receive.handshake_timeout, 3);
+	assert_int_equal(d->receive.max_handshakes, 4096);
+	assert_int_equal(d->receive.max_handshakes_addr, 1);
+	assert_int_equal(d->receive.max_client_transfers, 256);
+	assert_false(conf_equal(c, d));
+	conf_free(c);
+	conf_free(d);
+	round_trip(TLS "receive { listen h:2 root /r client c "
+	    "handshake-timeout 1m max-handshakes 9 max-handshakes-per-address 2 "
+	    "max-transfers-per-client 1 }\n");
+	expect_error(TLS "receive { listen h:2 root /r handshake-timeout 0s "
+	    "client c }\n",
+	    "t.conf:2:48: handshake-timeout '0s': must be from 1s to 1d");
+	expect_error(TLS "receive { listen h:2 root /r max-handshakes 0 "
+	    "client c }\n",
+	    "t.conf:2:45: max-handshakes '0': expected a number from 1 to 4096");
+	expect_error(TLS "receive { listen h:2 root /r "
+	    "max-handshakes-per-address 4097 client c }\n",
+	    "t.conf:2:57: max-handshakes-per-address '4097': expected a number "
+	    "from 1 to 4096");
+	expect_error(TLS "receive { listen h:2 root /r "
+	    "max-transfers-per-client 257 client c }\n",
+	    "t.conf:2:55: max-transfers-per-client '257': expected a number "
+	    "from 1 to 256");
+}
+
 static char *
 replace(const char *text, const char *from, const char *to)
 {
@@ -975,6 +1025,7 @@ main(void)
 		    setup_dir, teardown_dir),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_receive_limits),
 		cmocka_unit_test(test_equal_detects_changes),
 	};
 
