@@ -4,7 +4,10 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -22,6 +25,39 @@ struct acceptor {
 	size_t			 n;
 	struct event		*ev_resume;
 };
+
+int
+acceptor_listen_tcp(const char *what, const char *host, unsigned port,
+    int backlog, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	char serv[8];
+	int s = -1, one = 1, e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%u", port);
+	if ((e = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s listen %s:%u: %s", what, host, port,
+		    gai_strerror(e));
+		return -1;
+	}
+	if ((s = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(s, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(s, backlog) == -1) {
+		snprintf(err, errlen, "%s listen %s:%u: cannot bind: %s "
+		    "(address in use or not local?)", what, host, port,
+		    strerror(errno));
+		if (s != -1)
+			close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	return s;
+}
 
 static void
 acceptor_pause(struct acceptor *a, int on)

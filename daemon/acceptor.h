@@ -8,6 +8,8 @@
 #ifndef BTRSEND_DAEMON_ACCEPTOR_H
 #define BTRSEND_DAEMON_ACCEPTOR_H
 
+#include <stddef.h>
+
 #define ACCEPTOR_BACKOFF	1	/* seconds */
 
 struct event_base;
@@ -19,6 +21,13 @@ typedef void (*acceptor_cb)(int fd, void *arg);
 /* what prefixes its log lines ("control"); flags go to accept4. */
 struct acceptor *acceptor_new(struct event_base *base, const char *what,
 	    int flags, acceptor_cb cb, void *arg);
+/*
+ * A non-blocking, close-on-exec TCP socket listening on host:port with
+ * SO_REUSEADDR and the given backlog; -1 with what failed in err, which
+ * what ("metrics", "receive") prefixes.
+ */
+int	acceptor_listen_tcp(const char *what, const char *host, unsigned port,
+	    int backlog, char *err, size_t errlen);
 /* Accept on the listening socket lfd, which the acceptor now owns. */
 void	acceptor_add(struct acceptor *a, int lfd);
 /* Stop accepting and close every listening socket. */

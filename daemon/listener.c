@@ -4,7 +4,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netdb.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -42,35 +41,6 @@ static struct {
 	} workers[LISTENER_WORKERS];
 	unsigned nworkers;
 } L;
-
-static int
-listener_bind(const struct conf_addr *a)
-{
-	struct addrinfo hints, *res = NULL;
-	char port[8];
-	int s = -1, one = 1, e;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", a->port);
-	if ((e = getaddrinfo(a->host, port, &hints, &res)) != 0) {
-		log_warnx("listen %s:%s: %s", a->host, port, gai_strerror(e));
-		return -1;
-	}
-	if ((s = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0)) == -1 ||
-	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    bind(s, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(s, 64) == -1) {
-		log_warn("listen %s:%s", a->host, port);
-		if (s != -1)
-			close(s);
-		s = -1;
-	}
-	freeaddrinfo(res);
-	return s;
-}
 
 /* The receive workers of client name. */
 static unsigned
@@ -216,8 +186,13 @@ listener_start(struct event_base *base, struct conf *const *confp)
 	L.acc = acceptor_new(base, "receive", SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    listener_conn, NULL);
 	for (i = 0; i < conf->receive.nlisten && i < LISTENER_MAX; i++) {
-		if ((fd = listener_bind(&conf->receive.listen[i])) == -1)
+		const struct conf_addr *a = &conf->receive.listen[i];
+
+		if ((fd = acceptor_listen_tcp("receive", a->host, a->port, 64,
+		    err, sizeof(err))) == -1) {
+			log_warnx("%s", err);
 			return -1;
+		}
 		acceptor_add(L.acc, fd);
 		L.n++;
 	}

@@ -19,7 +19,6 @@
  *    ACCEPTOR_BACKOFF seconds, logged once, as daemon/acceptor.c does.
  */
 #include <sys/socket.h>
-#include <netdb.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -476,39 +475,6 @@ metrics_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
-/* A listening socket on host:port; -1 with a message in err. */
-static int
-metrics_bind(const char *host, uint16_t port, char *err, size_t errlen)
-{
-	struct addrinfo hints, *res = NULL;
-	char serv[8];
-	int s = -1, one = 1, e;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(serv, sizeof(serv), "%u", port);
-	if ((e = getaddrinfo(host, serv, &hints, &res)) != 0) {
-		snprintf(err, errlen, "metrics listen %s:%u: %s", host, port,
-		    gai_strerror(e));
-		return -1;
-	}
-	if ((s = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0)) == -1 ||
-	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    bind(s, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(s, METRICS_CONNS) == -1) {
-		snprintf(err, errlen, "metrics listen %s:%u: cannot bind: %s "
-		    "(address in use or not local?)", host, port,
-		    strerror(errno));
-		if (s != -1)
-			close(s);
-		s = -1;
-	}
-	freeaddrinfo(res);
-	return s;
-}
-
 static int
 metrics_listen(const struct conf *conf, char *err, size_t errlen)
 {
@@ -518,7 +484,8 @@ metrics_listen(const struct conf *conf, char *err, size_t errlen)
 
 	M.host = xstrdup(conf->metrics_listen.host);
 	M.port = (uint16_t)conf->metrics_listen.port;
-	if ((fd = metrics_bind(M.host, M.port, err, errlen)) == -1) {
+	if ((fd = acceptor_listen_tcp("metrics", M.host, M.port,
+	    METRICS_CONNS, err, errlen)) == -1) {
 		metrics_stop();
 		return -1;
 	}
