@@ -264,6 +264,51 @@ subvol_identity(struct apply *a, const struct stream_cmd *c)
 	return 0;
 }
 
+static int
+subvol_read_only(struct apply *a, const char *name)
+{
+	enum btrfs_util_error e;
+
+	e = btrfs_util_set_subvolume_read_only_fd(a->subfd, true);
+	if (e != BTRFS_UTIL_OK)
+		return apply_fail(a, errno, "make %s read-only: %s", name,
+		    btrfs_util_strerror(e));
+	return 0;
+}
+
+/*
+ * A crash after the rename at END but before read-only (which waits for
+ * the root's immutable/append-only flags, apply_subvol_end) left NAME
+ * received but writable, and the partial's state file beside it: finish.
+ */
+static int
+subvol_refinish(struct apply *a, int fd)
+{
+	int rc;
+
+	log_warnx("%s: a receive stopped between its rename and read-only; "
+	    "setting its flags and read-only now", a->name);
+	a->subfd = fd;
+	rc = apply_defer_resume(a, 0, UINT64_MAX);
+	if (rc == 0)
+		rc = apply_set_deferred_flags(a);
+	if (rc == 0)
+		rc = apply_set_root_flags(a);
+	if (rc == 0)
+		rc = subvol_read_only(a, a->name);
+	close(fd);
+	a->subfd = -1;
+	if (rc == -1)
+		return -1;
+	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
+		log_warn("remove %s", a->statefile);
+	apply_ckpt_drop_all(a);
+	if (apply_progress_open(a) == 0)
+		apply_progress_close(a, true);
+	apply_defer_remove(a);
+	return 0;
+}
+
 /* Is DIR/name already this stream's finished subvolume? */
 static int
 subvol_already(struct apply *a, bool *already)
@@ -280,11 +325,17 @@ subvol_already(struct apply *a, bool *already)
 	if (fd != -1 && btrfs_util_subvolume_info_fd(fd, 0, &info) ==
 	    BTRFS_UTIL_OK && memcmp(info.received_uuid, a->id.uuid, 16) == 0 &&
 	    info.stransid == a->id.ctransid &&
-	    btrfs_util_get_subvolume_read_only_fd(fd, &ro) == BTRFS_UTIL_OK &&
-	    ro) {
-		*already = true;
-		close(fd);
-		return 0;
+	    btrfs_util_get_subvolume_read_only_fd(fd, &ro) == BTRFS_UTIL_OK) {
+		*already = ro;
+		if (ro) {
+			close(fd);
+			return 0;
+		}
+		if (fstatat(a->dirfd, a->statefile, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			*already = true;
+			return subvol_refinish(a, fd);
+		}
 	}
 	if (fd != -1)
 		close(fd);
@@ -517,18 +568,6 @@ apply_summarize(struct apply *a, bool already)
 	s.resumed = a->resumed;
 	s.already = already;
 	a->cb(&s, a->cbarg);
-}
-
-static int
-subvol_read_only(struct apply *a, const char *name)
-{
-	enum btrfs_util_error e;
-
-	e = btrfs_util_set_subvolume_read_only_fd(a->subfd, true);
-	if (e != BTRFS_UTIL_OK)
-		return apply_fail(a, errno, "make %s read-only: %s", name,
-		    btrfs_util_strerror(e));
-	return 0;
 }
 
 static int

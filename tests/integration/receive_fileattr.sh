@@ -61,6 +61,31 @@ for r in i a; do
 done
 note "root flags: received, renamed and read-only"
 
+# 6a: a crash between that rename and read-only is finished by the next
+# run, which must not take the subvolume for a stranger's.  Simulated:
+# read-only and the root's flag cleared again, and the partial's state
+# and flags files put back, as a run cut just before END leaves them.
+v=$D/root-i/rooti
+mkdir "$D/root-cut"
+head -c $(($(stat -c %s "$out/root-i") - 10)) "$out/root-i" > "$out/root-i.cut"
+$CTL receive -q -f "$out/root-i.cut" "$D/root-cut" 2> /dev/null &&
+	fail "a stream without END was received whole"
+cp "$D/root-cut/.btrsend-partial.rooti.state" \
+    "$D/root-cut/.btrsend-partial.rooti.flags" "$D/root-i/" ||
+	fail "no state or flags file after a cut"
+python3 -c '
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.ioctl(fd, 0x4008941a, struct.pack("Q", 0))   # BTRFS_IOC_SUBVOL_SETFLAGS
+' "$v" || fail "clear read-only on $v"
+chattr -i "$v" || fail "chattr -i $v"
+$CTL receive -f "$out/root-i" "$D/root-i" > "$out/refinish.log" 2>&1 ||
+	{ cat "$out/refinish.log" >&2; fail "receive after a crash at the end"; }
+grep -q "between its rename and read-only" "$out/refinish.log" ||
+	fail "the interrupted end was not finished"
+check_flags "$v" 4 i
+note "a crash between rename and read-only: finished by the next run"
+
 # 6a: a partial with an immutable root is discarded for another stream.
 "$TOOLS/mkfileattr" "$out/disc" disc 6 100 || fail "mkfileattr"
 "$TOOLS/mkfileattr" "$out/disc2" disc 8 100 || fail "mkfileattr"
