@@ -114,6 +114,21 @@ grep -q "from checkpoint snapshot" "$out/snap.log" ||
 check_flags "$D/snap/small" 200 ""
 note "flags after a resume from a checkpoint snapshot: all there"
 
+# A flags file damaged where the checkpoint covers it is not half
+# trusted: the partial is discarded, saying why, and the receive starts over.
+mkdir "$D/bad"
+$CTL receive -q -f "$out/small.cut" "$D/bad" 2> /dev/null &&
+	fail "a cut stream was received whole"
+f=$D/bad/.btrsend-partial.small.flags
+[ "$(stat -c %s "$f")" -ge 64 ] || fail "$f: too few records to damage"
+printf 'X' | dd of="$f" bs=1 seek=40 conv=notrunc status=none || fail "damage $f"
+$CTL receive -f "$out/small" "$D/bad" > "$out/bad.log" 2>&1 ||
+	{ cat "$out/bad.log" >&2; fail "receive over a damaged flags file"; }
+grep -q "discarding partial.*flags.*bad checksum at byte 32" "$out/bad.log" ||
+	{ cat "$out/bad.log" >&2; fail "the damaged flags file was not named"; }
+check_flags "$D/bad/small" 200 ""
+note "damaged flags file: partial discarded, received from the start"
+
 # ... and a run killed anywhere (tolerant replay from the progress record).
 mkdir "$D/kill"
 for k in 1 2 3; do
