@@ -173,21 +173,24 @@ defer_open(struct apply *a)
 }
 
 /*
- * Remember the blocking flags `want` of the inode open as fd, for END.
- * Written before the command counts as applied, so a killed process's
- * progress record never claims a FILEATTR whose record is missing.
+ * Remember the blocking flags `want` of the inode open as fd (stream path
+ * p), for END.  Written before the command counts as applied, so that a
+ * killed process's progress record never claims a FILEATTR whose record
+ * is missing.
  */
 int
-apply_defer_add(struct apply *a, int fd, unsigned int want)
+apply_defer_add(struct apply *a, int fd, unsigned int want,
+    const uint8_t *p, uint32_t plen)
 {
 	struct defer_rec r;
 	struct stat st;
 	uint8_t b[APPLY_DEFER_REC];
+	ssize_t n;
 	int gen;
 
 	if (fstat(fd, &st) == -1 || ioctl(fd, FS_IOC_GETVERSION, &gen) == -1)
-		return apply_fail(a, errno, "inode of a file for its "
-		    "immutable/append flags");
+		return apply_fail(a, errno, "inode of '%.*s' for its "
+		    "immutable/append flags", (int)plen, (const char *)p);
 	if (defer_open(a) == -1)
 		return -1;
 	r.index = a->cur != NULL ? a->cur->index : 0;
@@ -195,10 +198,11 @@ apply_defer_add(struct apply *a, int fd, unsigned int want)
 	r.gen = (uint32_t)gen;
 	r.flags = want;
 	defer_encode(&r, b);
-	if (pwrite(a->defer_fd, b, sizeof(b), (off_t)a->defer_len) !=
-	    (ssize_t)sizeof(b))
-		return apply_fail(a, errno ? errno : EIO, "record flags in "
-		    "the flags file of %s", a->name);
+	n = pwrite(a->defer_fd, b, sizeof(b), (off_t)a->defer_len);
+	if (n != (ssize_t)sizeof(b))
+		return apply_fail(a, n == -1 ? errno : EIO, "record the "
+		    "immutable/append flags of '%.*s' in the flags file of %s",
+		    (int)plen, (const char *)p, a->name);
 	a->defer_len += sizeof(b);
 	return 0;
 }
@@ -361,7 +365,8 @@ defer_reopen(struct apply *a, uint64_t root, const struct defer_rec *r)
 }
 
 static int
-defer_apply_one(struct apply *a, uint64_t root, const struct defer_rec *r)
+defer_apply_one(struct apply *a, uint64_t root, const struct defer_rec *r,
+    uint64_t *gone)
 {
 	int fd;
 
@@ -375,6 +380,7 @@ defer_apply_one(struct apply *a, uint64_t root, const struct defer_rec *r)
 		log_debug("%s: inode %llu of FILEATTR command %llu is gone",
 		    a->name, (unsigned long long)r->ino,
 		    (unsigned long long)r->index);
+		(*gone)++;
 		return 0;
 	}
 	if (fd == -1)
@@ -403,7 +409,7 @@ apply_set_deferred_flags(struct apply *a)
 	uint8_t b[DEFER_CHUNK * APPLY_DEFER_REC];
 	struct defer_rec r;
 	const char *why;
-	uint64_t root, off, prev = 0;
+	uint64_t root, off, prev = 0, gone = 0;
 	size_t i;
 	ssize_t n;
 
@@ -429,10 +435,14 @@ apply_set_deferred_flags(struct apply *a)
 				    "record at byte %llu: %s", a->name,
 				    (unsigned long long)(off + i), why);
 			prev = r.index;
-			if (defer_apply_one(a, root, &r) == -1)
+			if (defer_apply_one(a, root, &r, &gone) == -1)
 				return -1;
 		}
 	}
+	if (gone > 0)
+		log_info("%s: %llu immutable/append-only records name inodes "
+		    "the stream removed afterwards; nothing to set there",
+		    a->name, (unsigned long long)gone);
 	return 0;
 }
 

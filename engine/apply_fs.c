@@ -44,7 +44,6 @@
 #define BTRFS_INODE_DIRSYNC     (1u << 10)
 #define BTRFS_INODE_COMPRESS    (1u << 11)
 
-
 int apply_encoded_write(struct apply *a, const struct stream_cmd *c);
 
 /* A path attribute, checked: p/len valid until the next command. */
@@ -1001,7 +1000,8 @@ do_fileattr(struct apply *a, const struct stream_cmd *c)
 		return apply_fail(a, errno, "set inode flags 0x%x on '%.*s'",
 		    want, (int)ap.len, (const char *)ap.p);
 	}
-	if ((want & FS_BLOCKING_FL) && apply_defer_add(a, fd, want) == -1) {
+	if ((want & FS_BLOCKING_FL) &&
+	    apply_defer_add(a, fd, want, ap.p, ap.len) == -1) {
 		close(fd);
 		return -1;
 	}

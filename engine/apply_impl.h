@@ -159,7 +159,8 @@ int  apply_open_reg(int base, const char *path, int flags);
 int  apply_set_fsflags(int fd, unsigned int want, unsigned int mask);
 
 /* engine/apply_defer.c */
-int  apply_defer_add(struct apply *a, int fd, unsigned int want);
+int  apply_defer_add(struct apply *a, int fd, unsigned int want,
+    const uint8_t *p, uint32_t plen);
 int  apply_defer_resume(struct apply *a, uint64_t durable, uint64_t next);
 int  apply_defer_verify(int dirfd, const char *name, const struct checkpoint *c,
     char *err, size_t errlen);
