@@ -440,7 +440,7 @@ apply_set_deferred_flags(struct apply *a)
 		}
 	}
 	if (gone > 0)
-		log_info("%s: %llu immutable/append-only records name inodes "
+		log_warnx("%s: %llu immutable/append-only records name inodes "
 		    "the stream removed afterwards; nothing to set there",
 		    a->name, (unsigned long long)gone);
 	return 0;

@@ -2,8 +2,10 @@
 # memory: a flood of them keeps a receive well under 64 MiB, also when it
 # resumes after a cut; they survive a resume from a checkpoint snapshot
 # (other subvolume, same inodes) and a killed run; on the subvolume root
-# they no longer stop the receive from finishing; and a partial whose
-# root is immutable can still be discarded.  Streams: tests/lib/mkfileattr.c.
+# they no longer stop the receive from finishing, also after a crash
+# between its rename and read-only; a partial whose root is immutable can
+# still be discarded; a damaged flags file is not half trusted.
+# Streams: tests/lib/mkfileattr.c.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
 btrfs_fs D 3G
@@ -60,6 +62,17 @@ for r in i a; do
 	check_flags "$D/root-$r/root$r" 4 $r
 done
 note "root flags: received, renamed and read-only"
+
+# A file flagged, then removed by the stream: nothing to set, no error.
+"$TOOLS/mkfileattr" "$out/gone" gone 4 8 g || fail "mkfileattr"
+mkdir "$D/gone"
+$CTL receive -f "$out/gone" "$D/gone" > "$out/gone.log" 2>&1 ||
+	{ cat "$out/gone.log" >&2; fail "receive of a stream removing a flagged file"; }
+grep -q "1 immutable/append-only records name inodes the stream removed" \
+    "$out/gone.log" || { cat "$out/gone.log" >&2; fail "the removed inode was not reported"; }
+[ -e "$D/gone/gone/d/gone" ] && fail "d/gone was not removed"
+check_flags "$D/gone/gone" 4 ""
+note "a flagged file removed by the stream: reported, no error"
 
 # 6a: a crash between that rename and read-only is finished by the next
 # run, which must not take the subvolume for a stranger's.  Simulated:

@@ -2,14 +2,15 @@
  * mkfileattr: a send stream full of FILEATTR commands, for the tests of
  * the receiver's deferred inode flags.
  *
- *   mkfileattr OUT NAME NFILES NATTR [ROOT]
+ *   mkfileattr OUT NAME NFILES NATTR [OPTS]
  *
  * One subvolume NAME (stream version 2) with directory d and files f0 ..
  * f<NFILES-1> in it, each with one line of data; then NATTR FILEATTR
  * commands going round the files (even ones immutable, odd ones
  * append-only, d no-atime then immutable); then one more line written to
- * each file, which must still work; ROOT ("i" or "a") finally makes the
- * subvolume root immutable or append-only.  The subvolume's uuid depends
+ * each file, which must still work.  OPTS letters: "i" or "a" finally
+ * make the subvolume root immutable or append-only; "g" adds a file d/gone
+ * that is made immutable, then unlinked.  The subvolume's uuid depends
  * on NAME and NFILES only.  Written as it is made, so
  * NATTR may be millions.
  */
@@ -81,7 +82,7 @@ main(int argc, char **argv)
 
 	log_init("mkfileattr", 0);
 	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "usage: mkfileattr OUT NAME NFILES NATTR [i|a]\n");
+		fprintf(stderr, "usage: mkfileattr OUT NAME NFILES NATTR [iag]\n");
 		return 2;
 	}
 	outname = argv[1];
@@ -119,8 +120,15 @@ main(int argc, char **argv)
 		mf_write(path, 6, "second\n");
 	}
 	mf_attr("d", INODE_NOATIME | INODE_IMMUTABLE);
-	if (argc == 6)
-		mf_attr("", argv[5][0] == 'a' ? INODE_APPEND : INODE_IMMUTABLE);
+	if (argc == 6 && strchr(argv[5], 'g') != NULL) {
+		mf_path(SEND_C_MKFILE, "d/gone", 258 + nfiles);
+		mf_attr("d/gone", INODE_IMMUTABLE);
+		mf_path(SEND_C_UNLINK, "d/gone", 0);
+	}
+	if (argc == 6 && strchr(argv[5], 'a') != NULL)
+		mf_attr("", INODE_APPEND);
+	else if (argc == 6 && strchr(argv[5], 'i') != NULL)
+		mf_attr("", INODE_IMMUTABLE);
 	stream_wr_begin(&w, SEND_C_END);
 	mf_end();
 	if (fwrite(w.buf, 1, w.pos, out) != w.pos || fclose(out) != 0)
