@@ -57,6 +57,7 @@ apply_new(int dirfd, const struct apply_opts *o)
 		return NULL;
 	}
 	a->subfd = a->fd_file = a->clone_fd = a->progress_fd = -1;
+	a->defer_fd = -1;
 	a->ck_snap = -1;
 	for (i = 0; i < APPLY_NDIRS; i++)
 		a->dirs[i].fd = -1;
@@ -68,18 +69,13 @@ apply_new(int dirfd, const struct apply_opts *o)
 void
 apply_clear_subvol(struct apply *a)
 {
-	size_t i;
-
 	(void)apply_sync_wait(a);
 	apply_close_caches(a);
 	if (a->subfd != -1)
 		close(a->subfd);
 	a->subfd = -1;
-	for (i = 0; i < a->ndefer; i++)
-		free(a->defer[i].fh);
-	free(a->defer);
-	a->defer = NULL;
-	a->ndefer = 0;
+	apply_defer_close(a);
+	a->root_flags = 0;
 	apply_progress_close(a, false);
 	a->sub = SUB_NONE;
 	a->resuming = a->sealed = a->tolerant = a->resumed = false;

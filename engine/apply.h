@@ -169,6 +169,17 @@ int apply_path_check(const uint8_t *p, uint32_t len, bool root_ok,
 int apply_name_check(const uint8_t *p, uint32_t len, const char **why);
 
 /*
+ * The flags file of a partial (engine/apply_defer.c), exposed for tests:
+ * checks the APPLY_DEFER_REC-byte records of buf[0, len), whose command
+ * indices must not go below *prev nor reach limit, and returns the length
+ * of the valid prefix, with *prev the last index in it and *why the reason
+ * it ends early (NULL when it does not).
+ */
+#define APPLY_DEFER_REC	32
+size_t apply_defer_check(const uint8_t *buf, size_t len, uint64_t *prev,
+    uint64_t limit, const char **why);
+
+/*
  * Tolerant replay (engine/apply_replay.c).  After a crash the commands
  * following the checkpoint may have been applied already; this says what
  * an errno from re-applying a command of type `cmd` means.

@@ -59,12 +59,8 @@ apply_ckpt_slot(const struct apply *a, const char *field)
 static int
 ckpt_delete(struct apply *a, const char *s)
 {
-	enum btrfs_util_error e;
-
-	e = btrfs_util_delete_subvolume_fd(a->dirfd, s, 0);
-	if (e != BTRFS_UTIL_OK && errno != ENOENT) {
-		log_warn("delete checkpoint snapshot %s: %s", s,
-		    btrfs_util_strerror(e));
+	if (apply_subvol_delete(a, s) == -1 && errno != ENOENT) {
+		log_warn("delete checkpoint snapshot %s", s);
 		return -1;
 	}
 	return 0;
@@ -132,11 +128,9 @@ apply_ckpt_restore(struct apply *a, int slot)
 	if (a->subfd != -1)
 		close(a->subfd);
 	a->subfd = -1;
-	e = btrfs_util_delete_subvolume_fd(a->dirfd, a->staging, 0);
-	if (e != BTRFS_UTIL_OK && errno != ENOENT) {
+	if (apply_subvol_delete(a, a->staging) == -1 && errno != ENOENT) {
 		close(fd);
-		return apply_fail(a, errno, "delete %s: %s", a->staging,
-		    btrfs_util_strerror(e));
+		return apply_fail(a, errno, "delete %s", a->staging);
 	}
 	e = btrfs_util_create_snapshot_fd2(fd, a->dirfd, a->staging, 0,
 	    NULL, NULL);

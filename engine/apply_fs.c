@@ -24,7 +24,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -44,11 +43,6 @@
 #define BTRFS_INODE_NOATIME     (1u << 9)
 #define BTRFS_INODE_DIRSYNC     (1u << 10)
 #define BTRFS_INODE_COMPRESS    (1u << 11)
-
-#define FS_MANAGED_FL (FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | \
-    FS_NODUMP_FL | FS_NOATIME_FL | FS_DIRSYNC_FL | FS_NOCOW_FL | \
-    FS_NOCOMP_FL | FS_COMPR_FL)
-#define FS_BLOCKING_FL (FS_IMMUTABLE_FL | FS_APPEND_FL)
 
 int apply_encoded_write(struct apply *a, const struct stream_cmd *c);
 
@@ -958,8 +952,8 @@ fileattr_to_fsflags(uint64_t f)
 	return fl;
 }
 
-static int
-set_fsflags(int fd, unsigned int want, unsigned int mask)
+int
+apply_set_fsflags(int fd, unsigned int want, unsigned int mask)
 {
 	int cur, nw;
 
@@ -969,107 +963,6 @@ set_fsflags(int fd, unsigned int want, unsigned int mask)
 	if (nw == cur)
 		return 0;
 	return ioctl(fd, FS_IOC_SETFLAGS, &nw);
-}
-
-static int
-defer_flags(struct apply *a, int dfd, const char *name, unsigned int want)
-{
-	struct file_handle *fh;
-	int mnt;
-
-	fh = xcalloc(1, sizeof(*fh) + MAX_HANDLE_SZ);
-	fh->handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(dfd, name, fh, &mnt, 0) == -1) {
-		free(fh);
-		return -1;
-	}
-	apply_defer_add(a, fh, want);
-	return apply_defer_save(a, fh, want);
-}
-
-void
-apply_defer_add(struct apply *a, struct file_handle *fh, unsigned int want)
-{
-	a->defer = xrealloc(a->defer, (a->ndefer + 1) * sizeof(*a->defer));
-	a->defer[a->ndefer].fh = fh;
-	a->defer[a->ndefer].fsflags = want;
-	a->ndefer++;
-}
-
-static int
-defer_name(const struct apply *a, char out[NAME_MAX + 1])
-{
-	return partial_name(a->name, PARTIAL_FLAGS, out);
-}
-
-/*
- * The list also goes to a file beside the staging subvolume, so that a
- * resumed receive still sets the flags of files it does not replay.
- * syncfs at a checkpoint makes it as durable as the files it names.
- */
-int
-apply_defer_save(struct apply *a, const struct file_handle *fh,
-    unsigned int want)
-{
-	char name[NAME_MAX + 1];
-	uint32_t hdr[3];
-	struct iovec iov[2];
-	ssize_t n;
-	int fd;
-
-	if (defer_name(a, name) == -1)
-		return -1;
-	fd = openat(a->dirfd, name, O_WRONLY | O_CREAT | O_APPEND |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return -1;
-	hdr[0] = fh->handle_bytes;
-	hdr[1] = (uint32_t)fh->handle_type;
-	hdr[2] = want;
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = (void *)(uintptr_t)fh->f_handle;
-	iov[1].iov_len = fh->handle_bytes;
-	n = writev(fd, iov, 2);
-	close(fd);
-	return n == (ssize_t)(sizeof(hdr) + fh->handle_bytes) ? 0 : -1;
-}
-
-/* On resume: the flags recorded before the kill.  Torn tails are dropped. */
-void
-apply_defer_load(struct apply *a)
-{
-	char name[NAME_MAX + 1];
-	struct file_handle *fh;
-	uint32_t hdr[3];
-	int fd;
-
-	if (defer_name(a, name) == -1)
-		return;
-	fd = openat(a->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return;
-	while (read(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&
-	    hdr[0] <= MAX_HANDLE_SZ) {
-		fh = xcalloc(1, sizeof(*fh) + MAX_HANDLE_SZ);
-		fh->handle_bytes = hdr[0];
-		fh->handle_type = (int)hdr[1];
-		if (read(fd, fh->f_handle, hdr[0]) != (ssize_t)hdr[0]) {
-			free(fh);
-			break;
-		}
-		apply_defer_add(a, fh, hdr[2]);
-	}
-	close(fd);
-}
-
-void
-apply_defer_remove(struct apply *a)
-{
-	char name[NAME_MAX + 1];
-
-	if (defer_name(a, name) == 0)
-		(void)unlinkat(a->dirfd, name, 0);
 }
 
 static int
@@ -1102,41 +995,17 @@ do_fileattr(struct apply *a, const struct stream_cmd *c)
 	if (fd == -1)
 		return apply_fail(a, errno, "open '%.*s' for fileattr",
 		    (int)ap.len, (const char *)ap.p);
-	if (set_fsflags(fd, want, FS_MANAGED_FL & ~FS_BLOCKING_FL) == -1) {
+	if (apply_set_fsflags(fd, want, FS_MANAGED_FL & ~FS_BLOCKING_FL) == -1) {
 		close(fd);
 		return apply_fail(a, errno, "set inode flags 0x%x on '%.*s'",
 		    want, (int)ap.len, (const char *)ap.p);
 	}
-	close(fd);
-	if ((want & FS_BLOCKING_FL) && defer_flags(a, dfd, name, want) == -1)
-		return apply_fail(a, errno, "file handle of '%.*s'",
-		    (int)ap.len, (const char *)ap.p);
-	return 0;
-}
-
-/* At END: immutable and append-only go on last, or later commands fail. */
-int
-apply_set_deferred_flags(struct apply *a)
-{
-	size_t i;
-	int fd;
-
-	for (i = 0; i < a->ndefer; i++) {
-		fd = open_by_handle_at(a->subfd, a->defer[i].fh,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd == -1) {
-			if (errno == ESTALE)
-				continue;       /* removed later in the stream */
-			return apply_fail(a, errno, "reopen a file for its "
-			    "immutable/append flags");
-		}
-		if (set_fsflags(fd, a->defer[i].fsflags, FS_MANAGED_FL) == -1) {
-			close(fd);
-			return apply_fail(a, errno, "set inode flags 0x%x",
-			    a->defer[i].fsflags);
-		}
+	if ((want & FS_BLOCKING_FL) &&
+	    apply_defer_add(a, fd, want, ap.p, ap.len) == -1) {
 		close(fd);
+		return -1;
 	}
+	close(fd);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <time.h>
 
 #include "engine/apply.h"
@@ -15,6 +16,12 @@
 #define APPLY_WBUF      (1u << 20)      /* consecutive writes merged up to */
 #define APPLY_WDIRECT   (32u << 10)     /* writes this big are not merged */
 #define APPLY_FLUSH_AHEAD (16ull << 20) /* write back between checkpoints */
+
+/* inode flags FILEATTR sets; the blocking ones go on at END */
+#define FS_MANAGED_FL (FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | \
+    FS_NODUMP_FL | FS_NOATIME_FL | FS_DIRSYNC_FL | FS_NOCOW_FL | \
+    FS_NOCOMP_FL | FS_COMPR_FL)
+#define FS_BLOCKING_FL (FS_IMMUTABLE_FL | FS_APPEND_FL)
 
 struct apply_dir {
 	char *path;                     /* relative to the subvolume, "" root */
@@ -37,11 +44,6 @@ struct apply_mk {                       /* a create held back one command */
 	uint32_t len;
 	uint64_t mode, rdev;
 	uint64_t index, offset;
-};
-
-struct apply_deferred {                 /* flags that block writes: last */
-	struct file_handle *fh;
-	unsigned int fsflags;
 };
 
 enum apply_sub_state {
@@ -120,8 +122,10 @@ struct apply {
 	size_t wlen;
 	uint64_t woff;
 
-	struct apply_deferred *defer;
-	size_t ndefer;
+	/* blocking inode flags for END, on disk (apply_defer.c) */
+	int defer_fd;                   /* the flags file, -1 not open */
+	uint64_t defer_len;             /* bytes of records in it */
+	unsigned int root_flags;        /* the root's, set after the rename */
 
 	/* subvolumes beneath DIR, for SNAPSHOT parents and CLONE sources */
 	struct apply_subv *subvs;
@@ -156,12 +160,19 @@ int  apply_mk_settle(struct apply *a);
 void apply_close_caches(struct apply *a);
 int  apply_open_beneath(int base, const char *path, int flags, int resolve_extra);
 int  apply_open_reg(int base, const char *path, int flags);
-int  apply_set_deferred_flags(struct apply *a);
-void apply_defer_add(struct apply *a, struct file_handle *fh, unsigned int want);
-int  apply_defer_save(struct apply *a, const struct file_handle *fh,
-    unsigned int want);
-void apply_defer_load(struct apply *a);
+int  apply_set_fsflags(int fd, unsigned int want, unsigned int mask);
+
+/* engine/apply_defer.c */
+int  apply_defer_add(struct apply *a, int fd, unsigned int want,
+    const uint8_t *p, uint32_t plen);
+int  apply_defer_resume(struct apply *a, uint64_t durable, uint64_t next);
+int  apply_defer_verify(int dirfd, const char *name, const struct checkpoint *c,
+    char *err, size_t errlen);
+void apply_defer_close(struct apply *a);
 void apply_defer_remove(struct apply *a);
+int  apply_set_deferred_flags(struct apply *a);
+int  apply_set_root_flags(struct apply *a);
+int  apply_subvol_delete(struct apply *a, const char *name);
 
 /* engine/apply_ckpt.c */
 bool apply_ckpt_enabled(struct apply *a);

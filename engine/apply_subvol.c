@@ -264,6 +264,51 @@ subvol_identity(struct apply *a, const struct stream_cmd *c)
 	return 0;
 }
 
+static int
+subvol_read_only(struct apply *a, const char *name)
+{
+	enum btrfs_util_error e;
+
+	e = btrfs_util_set_subvolume_read_only_fd(a->subfd, true);
+	if (e != BTRFS_UTIL_OK)
+		return apply_fail(a, errno, "make %s read-only: %s", name,
+		    btrfs_util_strerror(e));
+	return 0;
+}
+
+/*
+ * A crash after the rename at END but before read-only (which waits for
+ * the root's immutable/append-only flags, apply_subvol_end) left NAME
+ * received but writable, and the partial's state file beside it: finish.
+ */
+static int
+subvol_refinish(struct apply *a, int fd)
+{
+	int rc;
+
+	log_warnx("%s: a receive stopped between its rename and read-only; "
+	    "setting its flags and read-only now", a->name);
+	a->subfd = fd;
+	rc = apply_defer_resume(a, 0, UINT64_MAX);
+	if (rc == 0)
+		rc = apply_set_deferred_flags(a);
+	if (rc == 0)
+		rc = apply_set_root_flags(a);
+	if (rc == 0)
+		rc = subvol_read_only(a, a->name);
+	close(fd);
+	a->subfd = -1;
+	if (rc == -1)
+		return -1;
+	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
+		log_warn("remove %s", a->statefile);
+	apply_ckpt_drop_all(a);
+	if (apply_progress_open(a) == 0)
+		apply_progress_close(a, true);
+	apply_defer_remove(a);
+	return 0;
+}
+
 /* Is DIR/name already this stream's finished subvolume? */
 static int
 subvol_already(struct apply *a, bool *already)
@@ -280,11 +325,17 @@ subvol_already(struct apply *a, bool *already)
 	if (fd != -1 && btrfs_util_subvolume_info_fd(fd, 0, &info) ==
 	    BTRFS_UTIL_OK && memcmp(info.received_uuid, a->id.uuid, 16) == 0 &&
 	    info.stransid == a->id.ctransid &&
-	    btrfs_util_get_subvolume_read_only_fd(fd, &ro) == BTRFS_UTIL_OK &&
-	    ro) {
-		*already = true;
-		close(fd);
-		return 0;
+	    btrfs_util_get_subvolume_read_only_fd(fd, &ro) == BTRFS_UTIL_OK) {
+		*already = ro;
+		if (ro) {
+			close(fd);
+			return 0;
+		}
+		if (fstatat(a->dirfd, a->statefile, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			*already = true;
+			return subvol_refinish(a, fd);
+		}
 	}
 	if (fd != -1)
 		close(fd);
@@ -295,17 +346,13 @@ subvol_already(struct apply *a, bool *already)
 void
 apply_drop_partial(struct apply *a)
 {
-	enum btrfs_util_error e;
-
 	(void)apply_sync_wait(a);
 	apply_close_caches(a);
 	if (a->subfd != -1)
 		close(a->subfd);
 	a->subfd = -1;
-	e = btrfs_util_delete_subvolume_fd(a->dirfd, a->staging, 0);
-	if (e != BTRFS_UTIL_OK && errno != ENOENT)
-		log_warn("delete partial %s: %s", a->staging,
-		    btrfs_util_strerror(e));
+	if (apply_subvol_delete(a, a->staging) == -1 && errno != ENOENT)
+		log_warn("delete partial %s", a->staging);
 	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
 		log_warn("remove %s", a->statefile);
 	apply_ckpt_drop_all(a);
@@ -434,7 +481,7 @@ static int
 staging_resume(struct apply *a, bool *resumed)
 {
 	struct checkpoint ck;
-	char why[200];
+	char why[700];
 	int rc, orc;
 
 	*resumed = false;
@@ -445,9 +492,11 @@ staging_resume(struct apply *a, bool *resumed)
 		snprintf(why, sizeof(why), "checkpoint of a different stream");
 	else if (rc == 0 && ck.ncmds <= a->cur->index)
 		snprintf(why, sizeof(why), "checkpoint before this stream");
-	else if (rc == 0 && (orc = staging_reopen(a, &ck, REOPEN_REFINE)) == 0) {
+	else if (rc == 0 && (orc = staging_reopen(a, &ck, REOPEN_REFINE)) == 0 &&
+	    apply_defer_resume(a, ck.flags_bytes, ck.ncmds) == -1)
+		snprintf(why, sizeof(why), "%s", a->err);
+	else if (rc == 0 && orc == 0) {
 		a->sub = SUB_ACTIVE;
-		apply_defer_load(a);
 		a->resuming = true;
 		a->resumed = true;
 		a->resume_index = ck.ncmds;
@@ -525,7 +574,6 @@ static int
 subvol_seal(struct apply *a)
 {
 	struct btrfs_ioctl_received_subvol_args rs;
-	enum btrfs_util_error e;
 
 	if (apply_flush(a) == -1 || apply_set_deferred_flags(a) == -1)
 		return -1;
@@ -539,11 +587,10 @@ subvol_seal(struct apply *a)
 	if (ioctl(a->subfd, BTRFS_IOC_SET_RECEIVED_SUBVOL, &rs) == -1)
 		return apply_fail(a, errno, "set received uuid on %s",
 		    a->staging);
-	e = btrfs_util_set_subvolume_read_only_fd(a->subfd, true);
-	if (e != BTRFS_UTIL_OK)
-		return apply_fail(a, errno, "make %s read-only: %s",
-		    a->staging, btrfs_util_strerror(e));
-	return 0;
+	/* a root that blocks its own rename gets its flags after it */
+	if ((a->root_flags & FS_BLOCKING_FL) != 0)
+		return 0;
+	return subvol_read_only(a, a->staging);
 }
 
 int
@@ -561,6 +608,9 @@ apply_subvol_end(struct apply *a)
 	    RENAME_NOREPLACE) == -1)
 		return apply_fail(a, errno, "rename %s to %s", a->staging,
 		    a->name);
+	if (!a->sealed && (a->root_flags & FS_BLOCKING_FL) != 0 &&
+	    (apply_set_root_flags(a) == -1 || subvol_read_only(a, a->name) == -1))
+		return -1;
 	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
 		log_warn("remove %s", a->statefile);
 	apply_ckpt_drop_all(a);
@@ -581,6 +631,7 @@ ckpt_fill(struct apply *a, struct checkpoint *ck, bool include_cur)
 	ck->offset = a->pos;
 	ck->digest = a->digest;
 	ck->data_bytes = a->s_data;
+	ck->flags_bytes = a->defer_len;
 	snprintf(ck->staging, sizeof(ck->staging), "%s", a->staging);
 	if (include_cur && a->cur != NULL && a->cur->offset == a->pos) {
 		/* the current command is applied but not yet folded in */
@@ -688,6 +739,8 @@ apply_find_checkpoint(int dirfd, const char *name, struct checkpoint *c,
 	rc = checkpoint_read(dirfd, statefile, c, err, errlen);
 	if (rc == 0)
 		(void)apply_progress_refine(dirfd, name, c);
+	if (rc == 0 && apply_defer_verify(dirfd, name, c, err, errlen) == -1)
+		return -1;
 	return rc;
 }
 
@@ -735,7 +788,8 @@ apply_resume(struct apply *a, const struct checkpoint *c)
 	a->next_index = c->ncmds;
 	a->ck_pos = a->flush_pos = c->offset;
 	a->sub = SUB_ACTIVE;
-	apply_defer_load(a);
+	if (apply_defer_resume(a, c->flags_bytes, c->ncmds) == -1)
+		return -1;
 	a->resumed = true;
 	clock_gettime(CLOCK_MONOTONIC, &a->s_start);
 	a->ck_time = a->s_start;

@@ -13,10 +13,12 @@
  *	offset <u64>
  *	digest <64 hex>
  *	data_bytes <u64>
+ *	flags_bytes <u64>	(optional: written only when not 0)
  *	staging <escaped>
  *	crc32c <8 lowercase hex, CRC32C (seed 0) of every byte before this line>
  *
- * Keys after the version line may come in any order but each exactly once.
+ * Keys after the version line may come in any order but each exactly once
+ * (an optional one at most once).
  * Escaped strings carry bytes 0x21..0x7e except '\' as they are and every
  * other byte as \xHH, so a value never contains a space or a newline.
  * Numbers are canonical decimal (no sign, no leading zero).
@@ -61,12 +63,16 @@ struct ckpt_parse {
 
 enum ckpt_key {
 	K_NAME, K_UUID, K_CTRANSID, K_PARENT, K_VERSION, K_FLAGS, K_CLONES,
-	K_NCMDS, K_OFFSET, K_DIGEST, K_DATA_BYTES, K_STAGING, K_COUNT
+	K_NCMDS, K_OFFSET, K_DIGEST, K_DATA_BYTES, K_STAGING, K_FLAGS_BYTES,
+	K_COUNT
 };
+
+/* Keys a file may lack (0 then). */
+#define CKPT_OPTIONAL	(1u << K_FLAGS_BYTES)
 
 static const char *const ckpt_keys[K_COUNT] = {
 	"name", "uuid", "ctransid", "parent", "version", "flags", "clones",
-	"ncmds", "offset", "digest", "data_bytes", "staging",
+	"ncmds", "offset", "digest", "data_bytes", "staging", "flags_bytes",
 };
 
 static uint32_t
@@ -168,6 +174,8 @@ ckpt_format(const struct checkpoint *c, struct ckpt_buf *o)
 	stream_digest_hex(&c->digest, hex);
 	ckpt_put(o, "digest %s\n", hex);
 	ckpt_put(o, "data_bytes %" PRIu64 "\n", c->data_bytes);
+	if (c->flags_bytes != 0)
+		ckpt_put(o, "flags_bytes %" PRIu64 "\n", c->flags_bytes);
 	ckpt_put_escaped(o, "staging", c->staging);
 	if (o->overflow)
 		return -1;
@@ -421,6 +429,9 @@ ckpt_parse_value(struct ckpt_parse *p, enum ckpt_key k, const char *v)
 	case K_DATA_BYTES:
 		return ckpt_parse_u64(p, "data_bytes", v, UINT64_MAX,
 		    &c->data_bytes);
+	case K_FLAGS_BYTES:
+		return ckpt_parse_u64(p, "flags_bytes", v, UINT64_MAX,
+		    &c->flags_bytes);
 	case K_DIGEST:
 		if (strlen(v) != STREAM_DIGEST_HEXLEN - 1 ||
 		    hex_decode(c->digest.d, sizeof(c->digest.d), v,
@@ -543,7 +554,8 @@ ckpt_parse_body(struct ckpt_parse *p, char *b, size_t len)
 		return -1;
 	}
 	for (k = 0; k < K_COUNT; k++)
-		if ((seen & (1u << k)) == 0) {
+		if ((seen & (1u << k)) == 0 &&
+		    (CKPT_OPTIONAL & (1u << k)) == 0) {
 			ckpt_errf(p, "missing key \"%s\"", ckpt_keys[k]);
 			return -1;
 		}

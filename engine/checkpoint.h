@@ -37,6 +37,8 @@ struct checkpoint {
 	uint64_t offset;                /* input bytes consumed up to there */
 	struct stream_digest digest;    /* of the prefix [0, offset) */
 	uint64_t data_bytes;            /* file data bytes applied (progress) */
+	/* receive engine: bytes of its flags file this position covers */
+	uint64_t flags_bytes;
 	/* the staging subvolume, or (receive engine) its checkpoint snapshot */
 	char staging[SNAP_NAME_MAX + 1];
 };

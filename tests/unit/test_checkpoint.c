@@ -112,6 +112,7 @@ fill(struct checkpoint *c)
 	for (k = 0; k < STREAM_DIGEST_LEN; k++)
 		c->digest.d[k] = (uint8_t)(255 - k * 5);
 	c->data_bytes = 0;
+	c->flags_bytes = 96;
 	strcpy(c->staging, ".partial home.2026\nx\\y \xff\x80");
 }
 
@@ -137,6 +138,7 @@ assert_same(const struct checkpoint *a, const struct checkpoint *b)
 	assert_int_equal(a->offset, b->offset);
 	assert_memory_equal(a->digest.d, b->digest.d, STREAM_DIGEST_LEN);
 	assert_int_equal(a->data_bytes, b->data_bytes);
+	assert_int_equal(a->flags_bytes, b->flags_bytes);
 	assert_string_equal(a->staging, b->staging);
 }
 
@@ -236,8 +238,8 @@ test_file_shape(void **state)
 	len = slurp(f->dirfd, NAME, buf, sizeof(buf));
 	for (i = 0; i < len; i++)
 		lines += buf[i] == '\n';
-	/* version line, 12 keys, crc line */
-	assert_int_equal(lines, 14);
+	/* version line, 13 keys, crc line */
+	assert_int_equal(lines, 15);
 	assert_true(strncmp(buf, "btrsend-checkpoint 1\n", 21) == 0);
 	buf[len] = '\0';
 	buf[len - 1] = '\0';
@@ -409,6 +411,8 @@ test_crafted_refused(void **state)
 		{ { "\nstaging .partial", "\nstaging \\x2" }, "escape" },
 		{ { "\nstaging .partial", "\nstaging \\xFF" }, "escape" },
 		{ { "\nstaging .partial", "\nstaging\t.partial" }, "key value" },
+		{ { "\nflags_bytes 96", "\nflags_bytes 096" }, "canonical" },
+		{ { "\nflags_bytes 96", "\nflags_bytes 9 6" }, "canonical" },
 	};
 	struct fx *f = *state;
 	size_t i;
@@ -416,6 +420,7 @@ test_crafted_refused(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		craft(f, edit_subst, &cases[i].s, cases[i].why);
 	craft(f, edit_append, "name \n", "duplicate key \"name\"");
+	craft(f, edit_append, "flags_bytes 1\n", "duplicate key \"flags_bytes\"");
 	craft(f, edit_append, "\n", "key value");
 	craft(f, edit_long_line, NULL, "too long");
 	craft(f, edit_huge, NULL, "larger than");
@@ -448,6 +453,26 @@ test_missing_key_refused(void **state)
 		snprintf(why, sizeof(why), "missing key \"%s\"", keys[i]);
 		craft(f, edit_drop_key, keys[i], why);
 	}
+}
+
+/* flags_bytes is optional: absent means 0, and 0 is not written. */
+static void
+test_flags_bytes_optional(void **state)
+{
+	struct fx *f = *state;
+	struct checkpoint in, out;
+	char buf[16384], err[256];
+	size_t len;
+
+	fill(&in);
+	in.flags_bytes = 0;
+	assert_int_equal(checkpoint_write(f->dirfd, NAME, &in), 0);
+	len = slurp(f->dirfd, NAME, buf, sizeof(buf));
+	buf[len] = '\0';
+	assert_null(strstr(buf, "flags_bytes"));
+	memset(&out, 0x5a, sizeof(out));
+	assert_int_equal(checkpoint_read(f->dirfd, NAME, &out, err, sizeof(err)), 0);
+	assert_same(&in, &out);
 }
 
 static void
@@ -624,6 +649,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crafted_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_key_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags_bytes_optional, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_regular_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_temp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_rejects_invalid, setup, teardown),
