@@ -8,6 +8,7 @@
 
 #include "conf/conf.h"
 #include "daemon/daemon.h"
+#include "daemon/net/tls.h"
 #include "proto/base/log.h"
 #include "daemon/worker/worker.h"
 
@@ -62,6 +63,11 @@ main(int argc, char **argv)
 	const char *path = CONF_DEFAULT_PATH;
 	int ch, check = 0, foreground = 0, verbose = 0, worker = 0;
 
+	if (tls_init() == -1) {
+		fprintf(stderr, "btrsendd: OpenSSL allocated memory before "
+		    "its allocator was set; this is a bug, please report it\n");
+		return 1;
+	}
 	while ((ch = getopt_long(argc, argv, "df:hnvW", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':

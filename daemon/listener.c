@@ -96,10 +96,16 @@ listener_child(struct handshake *h, pid_t parent)
 	/* The test build lets tests shorten it to exercise resume. */
 	if ((env = TEST_HOOK_ENV("BTRSEND_CKPT_BYTES")) != NULL)
 		p.ckpt_bytes = strtoull(env, NULL, 0);
-	if (tls_accepted(t, p.timeout_ms, err, sizeof(err)) == -1) {
+	/*
+	 * The handshakes are the parent's, and so is the key: this worker,
+	 * which parses all the client sends, holds no copy of it.
+	 */
+	if (tls_accepted(t, p.timeout_ms, err, sizeof(err)) == -1 ||
+	    tls_drop_key(t, L.ctx, err, sizeof(err)) == -1) {
 		log_warnx("%s: %s", t->peer, err);
 		_exit(1);
 	}
+	L.ctx = NULL;
 	_exit(recv_worker_run(t, &p));
 }
 

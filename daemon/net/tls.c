@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdint.h>
@@ -35,6 +36,59 @@
 static const char tls_plaintext_reply[] =
     "btrsend: this port speaks TLS 1.3 only (ALPN " WIRE_ALPN
     ") with client certificates\n";
+
+/*
+ * OpenSSL's allocations, each zeroed as it is freed (and a moved
+ * realloc's old block): loading the key leaves freed buffers holding it
+ * (OpenSSL 3.0.19 frees a block with the key's PKCS#8 DER uncleared),
+ * and every receive worker forked later would inherit them in its heap.
+ */
+static void *
+tls_mem_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return malloc(n);
+}
+
+static void
+tls_mem_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *
+tls_mem_realloc(void *p, size_t n, const char *file, int line)
+{
+	size_t have;
+	void *q;
+
+	if (p == NULL)
+		return tls_mem_malloc(n, file, line);
+	if (n == 0) {
+		tls_mem_free(p, file, line);
+		return NULL;
+	}
+	if ((have = malloc_usable_size(p)) >= n)
+		return p;
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, have);
+	tls_mem_free(p, file, line);
+	return q;
+}
+
+int
+tls_init(void)
+{
+	return CRYPTO_set_mem_functions(tls_mem_malloc, tls_mem_realloc,
+	    tls_mem_free) == 1 ? 0 : -1;
+}
 
 /* The most specific OpenSSL error on the queue, as text. */
 static void
@@ -103,13 +157,16 @@ tls_client_hello(SSL *ssl, int *al, void *arg)
 	return SSL_CLIENT_HELLO_ERROR;
 }
 
+/* The certificate and its key, or only the CA (keyed false). */
 static int
-tls_ctx_files(SSL_CTX *ctx, const struct tls_conf *c, bool server, char *err,
-    size_t errlen)
+tls_ctx_files(SSL_CTX *ctx, const struct tls_conf *c, bool server,
+    bool keyed, char *err, size_t errlen)
 {
 	char why[256];
 	STACK_OF(X509_NAME) *cas;
 
+	if (!keyed)
+		goto ca;
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->certificate) != 1) {
 		tls_errstr(why, sizeof(why));
 		frame_errf(err, errlen, "tls certificate %s: %s",
@@ -123,6 +180,7 @@ tls_ctx_files(SSL_CTX *ctx, const struct tls_conf *c, bool server, char *err,
 		    c->certificate, why);
 		return -1;
 	}
+ca:
 	if (SSL_CTX_load_verify_locations(ctx, c->ca, NULL) != 1) {
 		tls_errstr(why, sizeof(why));
 		frame_errf(err, errlen, "tls ca %s: %s", c->ca, why);
@@ -139,8 +197,9 @@ tls_ctx_files(SSL_CTX *ctx, const struct tls_conf *c, bool server, char *err,
 	return 0;
 }
 
-SSL_CTX *
-tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
+static SSL_CTX *
+tls_ctx_make(const struct tls_conf *c, bool server, bool keyed, char *err,
+    size_t errlen)
 {
 	SSL_CTX *ctx;
 	int mode = SSL_VERIFY_PEER;
@@ -166,7 +225,7 @@ tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
 	}
 	if (server)
 		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (tls_ctx_files(ctx, c, server, err, errlen) == -1)
+	if (tls_ctx_files(ctx, c, server, keyed, err, errlen) == -1)
 		goto fail;
 	if (server) {
 		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
@@ -185,6 +244,96 @@ tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/*
+ * A server context carries a twin without certificate and key (in its
+ * ex_data, freed with it): every connection is born of the twin and
+ * switched to the keyed context for its handshake, so that once the
+ * handshake is done, tls_drop_key can leave the connection with no
+ * reference to the key at all.  An SSL keeps a reference to the context
+ * it was born of for all its life (its session context, which
+ * SSL_set_SSL_CTX does not change); born of the keyed one, it would keep
+ * the key alive.
+ */
+static int tls_keyless_idx = -1;
+static pthread_once_t tls_keyless_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_keyless_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	SSL_CTX_free(ptr);
+}
+
+static void
+tls_keyless_init(void)
+{
+	tls_keyless_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+	    tls_keyless_free);
+}
+
+SSL_CTX *
+tls_ctx_new(const struct tls_conf *c, bool server, char *err, size_t errlen)
+{
+	SSL_CTX *ctx, *twin;
+
+	if ((ctx = tls_ctx_make(c, server, true, err, errlen)) == NULL ||
+	    !server)
+		return ctx;
+	pthread_once(&tls_keyless_once, tls_keyless_init);
+	if (tls_keyless_idx == -1 ||
+	    (twin = tls_ctx_make(c, server, false, err, errlen)) == NULL) {
+		if (tls_keyless_idx == -1)
+			frame_errf(err, errlen, "tls: out of memory");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (SSL_CTX_set_ex_data(ctx, tls_keyless_idx, twin) != 1) {
+		frame_errf(err, errlen, "tls: out of memory");
+		SSL_CTX_free(twin);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* A server context's twin without a key, or NULL (a client's). */
+static SSL_CTX *
+tls_keyless(SSL_CTX *ctx)
+{
+	if (tls_keyless_idx == -1)
+		return NULL;
+	return SSL_CTX_get_ex_data(ctx, tls_keyless_idx);
+}
+
+int
+tls_drop_key(struct tls_conn *t, SSL_CTX *ctx, char *err, size_t errlen)
+{
+	SSL_CTX *twin = tls_keyless(ctx);
+
+	/*
+	 * The switch replaces the SSL's copy of the certificate set (its
+	 * CERT), the one reference to the key besides the context's; the
+	 * established TLS 1.3 connection needs no key again (no tickets,
+	 * no renegotiation; a KeyUpdate derives from the traffic secret).
+	 */
+	if (twin == NULL || SSL_get_SSL_CTX(t->ssl) != ctx ||
+	    !SSL_is_init_finished(t->ssl) ||
+	    SSL_set_SSL_CTX(t->ssl, twin) != twin ||
+	    SSL_get_privatekey(t->ssl) != NULL) {
+		frame_errf(err, errlen, "tls: cannot let go of the private key");
+		ERR_clear_error();
+		return -1;
+	}
+	/* the last reference: OpenSSL clears the key as it frees it */
+	SSL_CTX_free(ctx);
+	return 0;
 }
 
 /*
@@ -420,6 +569,7 @@ static int
 tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
     bool bare, char *err, size_t errlen)
 {
+	SSL_CTX *twin = tls_keyless(ctx);       /* a server's */
 	int fl;
 
 	memset(t, 0, sizeof(*t));
@@ -432,7 +582,8 @@ tls_setup(struct tls_conn *t, SSL_CTX *ctx, int fd, int timeout_ms,
 		frame_errf(err, errlen, "fcntl: %s", strerror(errno));
 		return -1;
 	}
-	if ((t->ssl = SSL_new(ctx)) == NULL ||
+	if ((t->ssl = SSL_new(twin != NULL ? twin : ctx)) == NULL ||
+	    (twin != NULL && SSL_set_SSL_CTX(t->ssl, ctx) != ctx) ||
 	    (bare ? tls_set_bare_bio(t) : tls_set_bios(t)) == -1) {
 		frame_errf(err, errlen, "tls: out of memory");
 		return -1;

@@ -62,6 +62,14 @@ struct tls_conn {
 	int wake_fd;            /* ends the reader's waits; -1 without one */
 };
 
+/*
+ * Before any other OpenSSL call of the process: from here on, whatever
+ * OpenSSL frees is zeroed first, so that no freed buffer keeps a copy
+ * of a key (one loaded by tls_ctx_new, for one).  0, or -1 when OpenSSL
+ * allocated already.
+ */
+int  tls_init(void);
+
 /* A context for one role; NULL with a message (which file, why). */
 SSL_CTX *tls_ctx_new(const struct tls_conf *c, bool server, char *err,
     size_t errlen);
@@ -99,6 +107,16 @@ int  tls_accept_start(struct tls_conn *t, SSL_CTX *ctx, int fd, char *err,
 int  tls_accept_step(struct tls_conn *t, char *const *clients,
     size_t nclients, char *err, size_t errlen);
 int  tls_accepted(struct tls_conn *t, int timeout_ms, char *err,
+    size_t errlen);
+/*
+ * In a receive worker, after tls_accepted and before it reads a byte of
+ * the client's: let go of the private key.  The connection goes on in a
+ * context without certificate or key, and ctx, the server context it
+ * was accepted with, is freed: the caller's must be its last reference
+ * (other connections' are gone), and OpenSSL clears the key as it frees
+ * it.  0, or -1 with a message (the caller must not go on).
+ */
+int  tls_drop_key(struct tls_conn *t, SSL_CTX *ctx, char *err,
     size_t errlen);
 /*
  * Without waiting: write buf from *off (advanced) to len.  0 when all of
