@@ -6,8 +6,11 @@
 #include <sys/ptrace.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +37,13 @@
 #define SB_NET_CONNECT_TCP	(1ULL << 1)
 #define SB_SCOPE_ABSTRACT_UNIX	(1ULL << 0)	/* ABI 6 */
 #define SB_SCOPE_SIGNAL		(1ULL << 1)
+#define SB_RULE_NET_PORT	2		/* ABI 4 */
+
+/* struct landlock_net_port_attr (ABI 4). */
+struct sb_net_port_attr {
+	uint64_t	allowed_access;
+	uint64_t	port;
+};
 
 /* struct landlock_ruleset_attr as of ABI 6; older kernels read less. */
 struct sb_ruleset_attr {
@@ -62,7 +72,7 @@ sandbox_caps(enum sandbox_role role)
 	/*
 	 * Sending: BTRFS_IOC_SEND, snapshot creation and deletion (SYS_ADMIN),
 	 * reading every file of the source whatever its mode, writing the
-	 * state-dir and the snapshot-dir.
+	 * snapshot-dir.
 	 */
 	return SB_CAP(CAP_SYS_ADMIN) | SB_CAP(CAP_DAC_OVERRIDE) |
 	    SB_CAP(CAP_DAC_READ_SEARCH) | SB_CAP(CAP_FOWNER);
@@ -158,13 +168,63 @@ sb_landlock_rule(int rs, int fd, uint64_t allowed)
 	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 }
 
+/*
+ * A rule beneath the file or directory name, if it exists; the rights
+ * only directories have are dropped for a file (the kernel refuses
+ * them there).
+ */
 static int
-sb_landlock_rules(const struct sandbox *sb, int rs, uint64_t fs, char *err,
+sb_landlock_name(int rs, const char *name, uint64_t allowed, char *err,
     size_t errlen)
 {
-	const uint64_t file = LANDLOCK_ACCESS_FS_READ_FILE;
-	size_t i;
+	const uint64_t file_only = LANDLOCK_ACCESS_FS_EXECUTE |
+	    LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+	    SB_FS_TRUNCATE | SB_FS_IOCTL_DEV;
+	struct stat st;
 	int fd;
+
+	if ((fd = open(name, O_PATH | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+		allowed &= file_only;
+	if (sb_landlock_rule(rs, fd, allowed) == -1) {
+		snprintf(err, errlen, "Landlock rule for %s: %s", name,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* TCP connect to each port given (ABI 4). */
+static int
+sb_landlock_ports(const struct sandbox *sb, int rs, char *err, size_t errlen)
+{
+	struct sb_net_port_attr np;
+	size_t i;
+
+	for (i = 0; i < sb->nports; i++) {
+		memset(&np, 0, sizeof(np));
+		np.allowed_access = SB_NET_CONNECT_TCP;
+		np.port = sb->ports[i];
+		if (syscall(SYS_landlock_add_rule, rs, SB_RULE_NET_PORT, &np,
+		    0) == -1) {
+			snprintf(err, errlen, "Landlock rule for TCP port %u: "
+			    "%s", sb->ports[i], strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+sb_landlock_rules(const struct sandbox *sb, int rs, int abi, uint64_t fs,
+    char *err, size_t errlen)
+{
+	const uint64_t rd = LANDLOCK_ACCESS_FS_READ_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR;
+	size_t i;
 
 	/* All but running programs and device ioctls beneath each. */
 	for (i = 0; i < sb->nrw_dirs; i++)
@@ -174,17 +234,19 @@ sb_landlock_rules(const struct sandbox *sb, int rs, uint64_t fs, char *err,
 			    "fd %d: %s", sb->rw_dirs[i], strerror(errno));
 			return -1;
 		}
-	for (i = 0; i < sb->nro_files; i++) {
-		if ((fd = open(sb->ro_files[i], O_PATH | O_CLOEXEC)) == -1)
-			continue;
-		if (sb_landlock_rule(rs, fd, file) == -1) {
-			snprintf(err, errlen, "Landlock rule for %s: %s",
-			    sb->ro_files[i], strerror(errno));
-			close(fd);
+	for (i = 0; i < sb->nro_dirs; i++)
+		if (sb_landlock_name(rs, sb->ro_dirs[i], rd, err, errlen) == -1)
 			return -1;
-		}
-		close(fd);
-	}
+	for (i = 0; i < sb->nro_files; i++)
+		if (sb_landlock_name(rs, sb->ro_files[i],
+		    LANDLOCK_ACCESS_FS_READ_FILE, err, errlen) == -1)
+			return -1;
+	for (i = 0; i < sb->nlib_dirs; i++)
+		if (sb_landlock_name(rs, sb->lib_dirs[i],
+		    rd | LANDLOCK_ACCESS_FS_EXECUTE, err, errlen) == -1)
+			return -1;
+	if (abi >= 4 && sb_landlock_ports(sb, rs, err, errlen) == -1)
+		return -1;
 	return 0;
 }
 
@@ -216,8 +278,7 @@ sb_landlock(const struct sandbox *sb, char *err, size_t errlen)
 	memset(&a, 0, sizeof(a));
 	a.fs = sb_fs_rights(abi);
 	if (abi >= 4)
-		a.net = SB_NET_BIND_TCP | (sb->role == SANDBOX_RECEIVE ?
-		    SB_NET_CONNECT_TCP : 0);
+		a.net = SB_NET_BIND_TCP | SB_NET_CONNECT_TCP;
 	if (abi >= 6)
 		a.scoped = SB_SCOPE_ABSTRACT_UNIX | SB_SCOPE_SIGNAL;
 	size = attr_size[abi < 6 ? abi : 6];
@@ -227,7 +288,7 @@ sb_landlock(const struct sandbox *sb, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (sb_landlock_rules(sb, rs, a.fs, err, errlen) == -1)
+	if (sb_landlock_rules(sb, rs, abi, a.fs, err, errlen) == -1)
 		goto fail;
 	if (syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
 		snprintf(err, errlen, "Landlock restrict_self: %s",
@@ -458,12 +519,38 @@ sb_probe_call(const char *name)
 	    r == -1 ? strerror(errno) : "allowed");
 }
 
+/* TEST ONLY: a TCP connect to, or bind of, 127.0.0.1:port. */
+static void
+sb_probe_tcp(const char *what, const char *port)
+{
+	struct sockaddr_in sin;
+	int fd, r = -1, e = EINVAL;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)strtoul(port, NULL, 10));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		if (strcmp(what, "bind") == 0)
+			r = bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+		else
+			r = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+		e = errno;
+		close(fd);
+	} else
+		e = errno;
+	log_warnx("TEST: sandbox probe: %s 127.0.0.1:%s: %s", what, port,
+	    r == -1 ? strerror(e) : "allowed");
+}
+
 /*
  * TEST ONLY: BTRSEND_TEST_SANDBOX_PROBE=ITEM[,ITEM...] makes a worker,
  * once sandboxed, try what it must not and log what it saw: write:PATH
- * and read:PATH open a file, cap:NAME raises a capability, call:NAME
- * makes a system call outside the allow-list (socket, ptrace, umount).
- * tests/integration/sandbox_recv.sh.  Test build only.
+ * and read:PATH open a file, connect:PORT and bind:PORT a TCP socket on
+ * 127.0.0.1 (a job worker: a receive worker's filter kills it for the
+ * socket), cap:NAME raises a capability, call:NAME makes a system call
+ * outside the allow-list (socket, ptrace, umount).
+ * tests/integration/sandbox_recv.sh, sandbox_job.sh.  Test build only.
  */
 static void
 sb_test_probe(void)
@@ -481,6 +568,10 @@ sb_test_probe(void)
 			    O_WRONLY | O_APPEND | O_CREAT);
 		else if (strncmp(item, "read:", 5) == 0)
 			sb_probe_open("read", item + 5, O_RDONLY);
+		else if (strncmp(item, "connect:", 8) == 0)
+			sb_probe_tcp("connect", item + 8);
+		else if (strncmp(item, "bind:", 5) == 0)
+			sb_probe_tcp("bind", item + 5);
 		else if (strncmp(item, "cap:", 4) == 0)
 			sb_probe_cap(item + 4);
 		else if (strncmp(item, "call:", 5) == 0)

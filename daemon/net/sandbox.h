@@ -8,9 +8,11 @@
  *  2. no_new_privs: no exec can grant privileges again;
  *  3. Landlock: every filesystem right the running kernel knows is
  *     handled; full access only beneath the directories given (as open
- *     fds), reading only of the files named; TCP bind (and connect,
- *     unless allowed) refused; signals and abstract unix sockets scoped
- *     to the process;
+ *     fds), reading only beneath the directories and of the files named,
+ *     reading and mapping code beneath the library directories named;
+ *     TCP bind refused, TCP connect only to the ports given (none for a
+ *     receive worker); signals and abstract unix sockets scoped to the
+ *     process;
  *  4. seccomp: an allow-list of system calls for the role; any other
  *     call kills the process (SIGSYS), which its parent reports.
  *
@@ -29,12 +31,23 @@ enum sandbox_role {
 	SANDBOX_JOB,		/* a job worker: snapshots and sends */
 };
 
+/*
+ * The names of ro_dirs, ro_files and lib_dirs are opened when the
+ * domain is put up; a missing one is skipped (its rights are then not
+ * granted).
+ */
 struct sandbox {
 	enum sandbox_role role;
 	const int *rw_dirs;		/* full access beneath each (fds) */
 	size_t nrw_dirs;
-	const char *const *ro_files;	/* read only; a missing one is skipped */
+	const char *const *ro_dirs;	/* reading files and listing beneath */
+	size_t nro_dirs;
+	const char *const *ro_files;	/* reading only */
 	size_t nro_files;
+	const char *const *lib_dirs;	/* reading and running beneath */
+	size_t nlib_dirs;
+	const unsigned short *ports;	/* TCP connect allowed to (ABI 4) */
+	size_t nports;
 	bool landlock;			/* put up the Landlock domain */
 	bool seccomp;			/* and the system call filter */
 };

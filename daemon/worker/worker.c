@@ -2,9 +2,12 @@
  * Forking workers, their exit statuses, and the worker side of the
  * parent <-> worker conversation (see worker.h).
  */
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,24 +221,118 @@ worker_babble(const char *job)
 }
 
 /*
+ * What the C library reads at run time: the resolver's files (a target
+ * given by host name), the dynamic linker's cache (NSS modules it
+ * loads), OpenSSL's configuration, and the kernel's send stream version.
+ */
+static const char *const worker_ro_files[] = {
+	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf",
+	"/etc/host.conf", "/etc/services", "/etc/ld.so.cache",
+	"/etc/localtime", "/etc/ssl/openssl.cnf",
+	"/sys/fs/btrfs/features/send_stream_version",
+};
+
+/* NSS modules and OpenSSL's providers are loaded from these. */
+static const char *const worker_lib_dirs[] = {
+	"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib",
+};
+
+#define WORKER_NRO	(sizeof(worker_ro_files) / sizeof(worker_ro_files[0]))
+#define WORKER_DNS_PORT	53	/* the resolver's TCP, for long answers */
+
+static bool
+worker_numeric_host(const char *host)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET, host, &a) == 1 ||
+	    inet_pton(AF_INET6, host, &a) == 1;
+}
+
+static size_t
+worker_add_port(unsigned short *ports, size_t n, unsigned short p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ports[i] == p)
+			return n;
+	ports[n] = p;
+	return n + 1;
+}
+
+/*
+ * The TCP ports the worker may connect to (room for IPC_TARGETS_MAX + 1):
+ * its targets', and DNS's when one is given by name (glibc asks again
+ * over TCP when an answer does not fit a datagram).  The count.
+ */
+static size_t
+worker_ports(const struct ipc_run *run, unsigned short *ports)
+{
+	size_t n = 0;
+	uint32_t i;
+	bool named = false;
+
+	for (i = 0; i < run->ntargets && i < IPC_TARGETS_MAX; i++) {
+		if (run->targets[i].port > 0 && run->targets[i].port <= 65535)
+			n = worker_add_port(ports, n,
+			    (unsigned short)run->targets[i].port);
+		if (!worker_numeric_host(run->targets[i].host))
+			named = true;
+	}
+	if (named)
+		n = worker_add_port(ports, n, WORKER_DNS_PORT);
+	return n;
+}
+
+/*
  * Before the job's first step: only the capabilities snapshotting and
- * sending need, no_new_privs, the job worker's system calls
- * (daemon/net/sandbox.h).  No Landlock domain yet: the worker reads the
- * TLS files, the source, the snapshot-dir and the state-dir, and its
- * resolver reads /etc and loads NSS modules.
+ * sending need, no_new_privs, a Landlock domain and the job worker's
+ * system calls (daemon/net/sandbox.h).  Landlock: full access beneath the
+ * snapshot-dir (snapshots are made, listed and deleted there), reading
+ * beneath the source (the snapshot ioctl is given it open), of the TLS
+ * files and of what the C library reads (worker_ro_files,
+ * worker_lib_dirs); TCP connect only to the targets' ports.  The worker
+ * writes nothing else: the parent keeps the state.
  */
 static int
-worker_confine(const char *job)
+worker_confine(const struct ipc_run *run)
 {
+	const char *ro[WORKER_NRO + 3];
+	unsigned short ports[IPC_TARGETS_MAX + 1];
 	struct sandbox sb;
 	char err[256];
+	size_t n;
+	int snapfd, r;
 
+	for (n = 0; n < WORKER_NRO; n++)
+		ro[n] = worker_ro_files[n];
+	if (run->tls_certificate[0] != '\0') {
+		ro[n++] = run->tls_certificate;
+		ro[n++] = run->tls_key;
+		ro[n++] = run->tls_ca;
+	}
+	/* A missing snapshot-dir: snapshot_create says so, as before. */
+	snapfd = open(run->snapshot_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	memset(&sb, 0, sizeof(sb));
 	sb.role = SANDBOX_JOB;
-	sb.seccomp = true;
-	if (sandbox_apply(&sb, err, sizeof(err)) == -1) {
+	sb.rw_dirs = &snapfd;
+	sb.nrw_dirs = snapfd == -1 ? 0 : 1;
+	sb.ro_dirs = (const char *const *)&run->source;
+	sb.nro_dirs = 1;
+	sb.ro_files = ro;
+	sb.nro_files = n;
+	sb.lib_dirs = worker_lib_dirs;
+	sb.nlib_dirs = sizeof(worker_lib_dirs) / sizeof(worker_lib_dirs[0]);
+	sb.ports = ports;
+	sb.nports = worker_ports(run, ports);
+	sb.landlock = sb.seccomp = true;
+	r = sandbox_apply(&sb, err, sizeof(err));
+	if (snapfd != -1)
+		close(snapfd);
+	if (r == -1) {
 		log_warnx("job %s: cannot sandbox the job worker: %s; run "
-		    "refused", job, err);
+		    "refused", run->job, err);
 		return -1;
 	}
 	if (TEST_HOOKS)
@@ -264,7 +361,7 @@ worker_main(int foreground, int verbose)
 		return RUN_EXIT_FAILED;
 	}
 	log_fields(run.job, NULL, NULL, NULL);
-	if (worker_confine(run.job) == -1) {
+	if (worker_confine(&run) == -1) {
 		ipc_run_free(&run);
 		return RUN_EXIT_FAILED;
 	}
