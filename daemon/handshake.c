@@ -449,11 +449,8 @@ handshake_refuse(struct handshake *h, uint32_t code, const char *fmt, ...)
 	struct wire_msg m;
 	va_list ap;
 
-	memset(&m, 0, sizeof(m));
-	m.type = WIRE_ERROR;
-	m.u.error.code = code;
 	va_start(ap, fmt);
-	vsnprintf(m.u.error.text, sizeof(m.u.error.text), fmt, ap);
+	wire_error_vset(&m, code, fmt, ap);
 	va_end(ap);
 	/* The words and the drain after them: 2 s in all. */
 	hs_timer(h, HANDSHAKE_LINGER_MS);

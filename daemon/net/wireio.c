@@ -234,11 +234,8 @@ wireio_fail(struct wireio *w, uint32_t code, const char *fmt, ...)
 	struct wire_msg m;
 	va_list ap;
 
-	memset(&m, 0, sizeof(m));
-	m.type = WIRE_ERROR;
-	m.u.error.code = code;
 	va_start(ap, fmt);
-	vsnprintf(m.u.error.text, sizeof(m.u.error.text), fmt, ap);
+	wire_error_vset(&m, code, fmt, ap);
 	va_end(ap);
 	frame_errf(w->err, sizeof(w->err), "%s", m.u.error.text);
 	w->cls = ERR_TEMPORARY;

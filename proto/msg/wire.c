@@ -68,6 +68,16 @@ wire_rules_for(enum wire_role role)
 	    &wire_rules_from_server;
 }
 
+void
+wire_error_vset(struct wire_msg *m, uint32_t code, const char *fmt,
+    va_list ap)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = WIRE_ERROR;
+	m->u.error.code = code;
+	vsnprintf(m->u.error.text, sizeof(m->u.error.text), fmt, ap);
+}
+
 const char *
 wire_type_name(uint16_t type)
 {

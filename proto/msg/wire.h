@@ -12,6 +12,7 @@
 #ifndef BTRSEND_PROTO_MSG_WIRE_H
 #define BTRSEND_PROTO_MSG_WIRE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -214,6 +215,9 @@ extern const struct frame_rules wire_rules_from_client;
 extern const struct frame_rules wire_rules_from_server;
 
 const char *wire_type_name(uint16_t type);
+/* m becomes an ERROR message with code and the formatted text (cut). */
+void wire_error_vset(struct wire_msg *m, uint32_t code, const char *fmt,
+    va_list ap);
 const char *wire_error_name(uint32_t code);
 /*
  * How a sender treats an ERROR with this code (docs/protocol.md, "sender's
