@@ -80,6 +80,7 @@ apply_clear_subvol(struct apply *a)
 	a->sub = SUB_NONE;
 	a->resuming = a->sealed = a->tolerant = a->resumed = false;
 	a->lost = false;
+	a->rule_synced = false;
 	a->end_held = false;
 	a->pub_pending = false;
 	a->ck_snap = -1;

@@ -115,15 +115,19 @@ int apply_commit(struct apply *a);
 void apply_abort(struct apply *a, bool keep_partial);
 
 /*
- * Whether every one of uuids[0..n) names a subvolume beneath DIR, as
- * its received uuid or its own (partials and checkpoint snapshots do not
- * count; an all-zero uuid names nothing): what a stream's parent and
- * clone sources must be found as when it is applied (ctransid aside).
- * 1; 0 with *missing the index of the first one not found; -1 (see
- * apply_error).  One listing of DIR for all of them.
+ * Whether every one of uuids[0..n) names a subvolume beneath DIR that
+ * may stand for it as a stream's parent or clone source, by the rule
+ * apply uses (docs/architecture.md, "Parents and clone sources"): by
+ * received uuid read-only and unchanged since received, or by its own
+ * uuid with ctransids[i] (0: not told, not checked).  Partials and
+ * checkpoint snapshots do not count; an all-zero uuid names nothing.
+ * 1; 0 with *missing the index of the first that does not fit and why
+ * (for a message after the uuid) in why; -1 (see apply_error).  One
+ * listing of DIR for all of them.
  */
 int apply_holds_subvols(struct apply *a, const uint8_t (*uuids)[16],
-    size_t n, size_t *missing);
+    const uint64_t *ctransids, size_t n, size_t *missing, char *why,
+    size_t whylen);
 
 /*
  * Stream parameters the stream itself does not carry (send flags, clone

@@ -34,7 +34,8 @@ struct apply_subv {
 	char *rel;                      /* path relative to DIR */
 	uint8_t uuid[16];
 	uint8_t received_uuid[16];
-	uint64_t ctransid, stransid;
+	uint64_t ctransid, otransid, stransid, rtransid;
+	bool read_only;
 };
 
 struct apply_mk {                       /* a create held back one command */
@@ -133,6 +134,7 @@ struct apply {
 	int clone_fd;                   /* last foreign clone source subvolume */
 	uint8_t clone_uuid[16];
 	uint64_t clone_ctransid;
+	bool rule_synced;               /* committed for the source rule */
 
 	/* exact progress in a shared mapping (apply_progress.c) */
 	void *progress;

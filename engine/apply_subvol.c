@@ -17,6 +17,10 @@
 
 #include "proto/base/log.h"
 #include "engine/apply_impl.h"
+#include "engine/snapshot.h"
+
+/* Root item flag of a read-only subvolume (BTRFS_ROOT_SUBVOL_RDONLY). */
+#define ROOT_ITEM_RDONLY	(1ULL << 0)
 
 static int
 staging_names(const char *name, char staging[NAME_MAX + 1],
@@ -73,6 +77,19 @@ is_reserved(const char *rel)
 	    strlen(PARTIAL_RESERVED_PREFIX)) == 0;
 }
 
+static void
+subv_from_info(struct apply_subv *s,
+    const struct btrfs_util_subvolume_info *info)
+{
+	memcpy(s->uuid, info->uuid, 16);
+	memcpy(s->received_uuid, info->received_uuid, 16);
+	s->ctransid = info->ctransid;
+	s->otransid = info->otransid;
+	s->stransid = info->stransid;
+	s->rtransid = info->rtransid;
+	s->read_only = (info->flags & ROOT_ITEM_RDONLY) != 0;
+}
+
 /* Every subvolume beneath DIR (not the one DIR is in, nor ours). */
 static int
 subvs_load(struct apply *a)
@@ -109,11 +126,8 @@ subvs_load(struct apply *a)
 			a->subvs = xrealloc(a->subvs,
 			    (a->nsubvs + 1) * sizeof(*a->subvs));
 			s = &a->subvs[a->nsubvs++];
+			subv_from_info(s, &info);
 			s->rel = xstrdup(rel);
-			memcpy(s->uuid, info.uuid, 16);
-			memcpy(s->received_uuid, info.received_uuid, 16);
-			s->ctransid = info.ctransid;
-			s->stransid = info.stransid;
 		}
 		free(path);
 	}
@@ -126,46 +140,112 @@ subvs_load(struct apply *a)
 	return 0;
 }
 
-static const struct apply_subv *
-subvs_match(struct apply *a, const uint8_t uuid[16], uint64_t ctransid,
-    uint64_t *seen)
-{
-	size_t i;
+enum subv_fit { FIT_OK, FIT_UNNAMED, FIT_WRITABLE, FIT_CHANGED, FIT_TRANSID };
 
-	*seen = 0;
-	for (i = 0; i < a->nsubvs; i++)
-		if (memcmp(a->subvs[i].received_uuid, uuid, 16) == 0) {
-			if (a->subvs[i].stransid == ctransid)
+/*
+ * The parent and clone source rule (docs/architecture.md, "Parents and
+ * clone sources"): whether s may stand for what a stream names as uuid
+ * and ctransid (0: not told, at BEGIN).  A sender whose own parent is a
+ * received copy sends that copy's received uuid with the copy's local
+ * ctransid, which no field here need equal.  So a match by received uuid
+ * must be read-only and unchanged since it was received, and a match by
+ * its own uuid (the origin) must have that very ctransid (the parent was
+ * the origin itself) or else be read-only and unchanged since created
+ * (the parent was an unchanged copy of it: the same content).
+ */
+static enum subv_fit
+subv_fits(const struct apply_subv *s, const uint8_t uuid[16],
+    uint64_t ctransid, bool received)
+{
+	static const uint8_t zero[16];
+
+	if (memcmp(uuid, zero, 16) == 0)
+		return FIT_UNNAMED;
+	if (received) {
+		if (memcmp(s->received_uuid, uuid, 16) != 0)
+			return FIT_UNNAMED;
+		if (!s->read_only)
+			return FIT_WRITABLE;
+		if (!snap_unchanged_since(s->read_only, s->ctransid,
+		    s->rtransid))
+			return FIT_CHANGED;
+		return FIT_OK;
+	}
+	if (memcmp(s->uuid, uuid, 16) != 0)
+		return FIT_UNNAMED;
+	if (ctransid == 0 || s->ctransid == ctransid ||
+	    snap_unchanged_since(s->read_only, s->ctransid, s->otransid))
+		return FIT_OK;
+	return FIT_TRANSID;
+}
+
+/* Received uuid first, then uuid; *seen and *fit of the first misfit. */
+static const struct apply_subv *
+subvs_match(const struct apply *a, const uint8_t uuid[16], uint64_t ctransid,
+    const struct apply_subv **seen, enum subv_fit *fit)
+{
+	enum subv_fit f;
+	size_t i;
+	int pass;
+
+	*seen = NULL;
+	*fit = FIT_UNNAMED;
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < a->nsubvs; i++) {
+			f = subv_fits(&a->subvs[i], uuid, ctransid, pass == 0);
+			if (f == FIT_OK)
 				return &a->subvs[i];
-			*seen = a->subvs[i].stransid;
-		}
-	for (i = 0; i < a->nsubvs; i++)
-		if (memcmp(a->subvs[i].uuid, uuid, 16) == 0) {
-			if (a->subvs[i].ctransid == ctransid)
-				return &a->subvs[i];
-			*seen = a->subvs[i].ctransid;
+			if (f != FIT_UNNAMED && *seen == NULL) {
+				*seen = &a->subvs[i];
+				*fit = f;
+			}
 		}
 	return NULL;
 }
 
-static bool
-subvs_holds(const struct apply *a, const uint8_t uuid[16])
+/* Why seen (subvs_match) does not do for ctransid, into buf. */
+static void
+subvs_misfit(const struct apply_subv *seen, enum subv_fit fit,
+    uint64_t ctransid, char *buf, size_t len)
 {
-	static const uint8_t zero[16];
-	size_t i;
+	if (fit == FIT_TRANSID)
+		snprintf(buf, len, "found beneath DIR as %s but with transid "
+		    "%llu, the stream wants %llu, and %s, so it may not hold "
+		    "what the sender's parent holds: send in full or from "
+		    "another snapshot", seen->rel,
+		    (unsigned long long)seen->ctransid,
+		    (unsigned long long)ctransid, seen->read_only ?
+		    "it was changed after it was created" : "it is writable");
+	else
+		snprintf(buf, len, "found beneath DIR as %s but %s (ctransid "
+		    "%llu, received at transid %llu), so it no longer holds "
+		    "what its received uuid names: send in full or from "
+		    "another snapshot", seen->rel, fit == FIT_WRITABLE ?
+		    "it is writable" : "it was changed after it was received",
+		    (unsigned long long)seen->ctransid,
+		    (unsigned long long)seen->rtransid);
+}
 
-	if (memcmp(uuid, zero, 16) == 0)
-		return false;
-	for (i = 0; i < a->nsubvs; i++)
-		if (memcmp(a->subvs[i].received_uuid, uuid, 16) == 0 ||
-		    memcmp(a->subvs[i].uuid, uuid, 16) == 0)
-			return true;
-	return false;
+/* Whether uuid/ctransid names a fitting subvolume; why not into buf. */
+static bool
+subvs_holds(const struct apply *a, const uint8_t uuid[16], uint64_t ctransid,
+    char *buf, size_t len)
+{
+	const struct apply_subv *s, *seen;
+	enum subv_fit fit;
+
+	s = subvs_match(a, uuid, ctransid, &seen, &fit);
+	if (s == NULL && seen != NULL)
+		subvs_misfit(seen, fit, ctransid, buf, len);
+	else if (s == NULL)
+		snprintf(buf, len, "not found beneath DIR");
+	return s != NULL;
 }
 
 int
-apply_holds_subvols(struct apply *a, const uint8_t (*uuids)[16], size_t n,
-    size_t *missing)
+apply_holds_subvols(struct apply *a, const uint8_t (*uuids)[16],
+    const uint64_t *ctransids, size_t n, size_t *missing, char *why,
+    size_t whylen)
 {
 	size_t i;
 
@@ -174,11 +254,46 @@ apply_holds_subvols(struct apply *a, const uint8_t (*uuids)[16], size_t n,
 	if (subvs_load(a) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (!subvs_holds(a, uuids[i])) {
+		if (!subvs_holds(a, uuids[i], ctransids[i], why, whylen)) {
 			*missing = i;
 			return 0;
 		}
 	return 1;
+}
+
+/*
+ * The listing may be stale: check the rule again on the open fd.  A
+ * change not yet committed shows in ctransid only after the commit, so
+ * commit first, once per subvolume the stream builds (a change made
+ * while that is being received is the admin racing the receive).
+ */
+static int
+subv_recheck(struct apply *a, int fd, const struct apply_subv *s,
+    const uint8_t uuid[16], uint64_t ctransid, const char *what)
+{
+	struct btrfs_util_subvolume_info info;
+	struct apply_subv now;
+	bool received = memcmp(s->received_uuid, uuid, 16) == 0;
+	enum subv_fit fit;
+	char ustr[37], buf[400];
+
+	if (!a->rule_synced && btrfs_util_sync_fd(fd) != BTRFS_UTIL_OK)
+		return apply_fail(a, errno, "commit before checking %s %s",
+		    what, s->rel);
+	a->rule_synced = true;
+	if (btrfs_util_subvolume_info_fd(fd, 0, &info) != BTRFS_UTIL_OK)
+		return apply_fail(a, errno, "read %s %s", what, s->rel);
+	subv_from_info(&now, &info);
+	now.rel = s->rel;
+	fit = subv_fits(&now, uuid, ctransid, received);
+	if (fit == FIT_OK)
+		return 0;
+	if (fit == FIT_UNNAMED)
+		return apply_fail(a, 0, "%s %s changed while being opened",
+		    what, s->rel);
+	uuid_unparse_lower(uuid, ustr);
+	subvs_misfit(&now, fit, ctransid, buf, sizeof(buf));
+	return apply_fail(a, 0, "%s %s %s", what, ustr, buf);
 }
 
 /*
@@ -189,33 +304,28 @@ int
 apply_find_subvol(struct apply *a, const uint8_t uuid[16], uint64_t ctransid,
     const char *what)
 {
-	struct btrfs_util_subvolume_info info;
-	const struct apply_subv *s;
-	char ustr[37];
-	uint64_t seen;
+	const struct apply_subv *s, *seen;
+	enum subv_fit fit;
+	char ustr[37], buf[400];
 	int fd;
 
 	uuid_unparse_lower(uuid, ustr);
 	if (subvs_load(a) == -1)
 		return -1;
-	s = subvs_match(a, uuid, ctransid, &seen);
-	if (s == NULL && seen != 0)
-		return apply_fail(a, 0, "%s %s found beneath DIR but with "
-		    "transid %llu, the stream wants %llu", what, ustr,
-		    (unsigned long long)seen, (unsigned long long)ctransid);
+	s = subvs_match(a, uuid, ctransid, &seen, &fit);
+	if (s == NULL && seen != NULL) {
+		subvs_misfit(seen, fit, ctransid, buf, sizeof(buf));
+		return apply_fail(a, 0, "%s %s %s", what, ustr, buf);
+	}
 	if (s == NULL)
 		return apply_fail(a, 0, "%s %s (transid %llu) not found "
 		    "beneath DIR", what, ustr, (unsigned long long)ctransid);
 	fd = apply_open_beneath(a->dirfd, s->rel, O_RDONLY | O_DIRECTORY, 0);
 	if (fd == -1)
 		return apply_fail(a, errno, "open %s %s", what, s->rel);
-	/* it may have changed since the listing: check again on the fd */
-	if (btrfs_util_subvolume_info_fd(fd, 0, &info) != BTRFS_UTIL_OK ||
-	    (memcmp(info.uuid, uuid, 16) != 0 &&
-	    memcmp(info.received_uuid, uuid, 16) != 0)) {
+	if (subv_recheck(a, fd, s, uuid, ctransid, what) == -1) {
 		close(fd);
-		return apply_fail(a, 0, "%s %s changed while being opened",
-		    what, s->rel);
+		return -1;
 	}
 	if (a->clone_fd != -1)
 		close(a->clone_fd);
@@ -570,23 +680,34 @@ apply_summarize(struct apply *a, bool already)
 	a->cb(&s, a->cbarg);
 }
 
+/*
+ * The received uuid, and rtransid: the transid a parent or clone source
+ * must not have changed after (snap_unchanged_since).  It commits.
+ */
 static int
-subvol_seal(struct apply *a)
+subvol_set_received(struct apply *a, const char *name)
 {
 	struct btrfs_ioctl_received_subvol_args rs;
 
+	memset(&rs, 0, sizeof(rs));
+	memcpy(rs.uuid, a->id.uuid, 16);
+	rs.stransid = a->id.ctransid;
+	if (ioctl(a->subfd, BTRFS_IOC_SET_RECEIVED_SUBVOL, &rs) == -1)
+		return apply_fail(a, errno, "set received uuid on %s", name);
+	return 0;
+}
+
+static int
+subvol_seal(struct apply *a)
+{
 	if (apply_flush(a) == -1 || apply_set_deferred_flags(a) == -1)
 		return -1;
 	apply_close_caches(a);
 	/* resume after a crash from here on only renames */
 	if (apply_write_checkpoint(a, true, false) == -1)
 		return -1;
-	memset(&rs, 0, sizeof(rs));
-	memcpy(rs.uuid, a->id.uuid, 16);
-	rs.stransid = a->id.ctransid;
-	if (ioctl(a->subfd, BTRFS_IOC_SET_RECEIVED_SUBVOL, &rs) == -1)
-		return apply_fail(a, errno, "set received uuid on %s",
-		    a->staging);
+	if (subvol_set_received(a, a->staging) == -1)
+		return -1;
 	/* a root that blocks its own rename gets its flags after it */
 	if ((a->root_flags & FS_BLOCKING_FL) != 0)
 		return 0;
@@ -608,8 +729,11 @@ apply_subvol_end(struct apply *a)
 	    RENAME_NOREPLACE) == -1)
 		return apply_fail(a, errno, "rename %s to %s", a->staging,
 		    a->name);
+	/* the root's flags raise ctransid: received again after them */
 	if (!a->sealed && (a->root_flags & FS_BLOCKING_FL) != 0 &&
-	    (apply_set_root_flags(a) == -1 || subvol_read_only(a, a->name) == -1))
+	    (apply_set_root_flags(a) == -1 ||
+	    subvol_set_received(a, a->name) == -1 ||
+	    subvol_read_only(a, a->name) == -1))
 		return -1;
 	if (unlinkat(a->dirfd, a->statefile, 0) == -1 && errno != ENOENT)
 		log_warn("remove %s", a->statefile);

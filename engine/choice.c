@@ -1,22 +1,45 @@
+#include <stdbool.h>
 #include <string.h>
 
 #include "engine/snapshot.h"
 
 static const uint8_t snap_zero_uuid[16];
 
+int
+snap_unchanged_since(int read_only, uint64_t ctransid, uint64_t since)
+{
+	return read_only && since != 0 && ctransid <= since;
+}
+
+/* Whether set names s: by its received uuid if it has one, else uuid. */
 static int
-snap_is_held(const struct snap_info *s, const uint8_t (*held)[16],
-    size_t nheld)
+snap_named(const struct snap_info *s, const uint8_t (*set)[16], size_t nset)
 {
 	const uint8_t *key;
 	size_t i;
 
 	key = memcmp(s->received_uuid, snap_zero_uuid, 16) != 0 ?
 	    s->received_uuid : s->uuid;
-	for (i = 0; i < nheld; i++)
-		if (memcmp(held[i], key, 16) == 0)
+	for (i = 0; i < nset; i++)
+		if (memcmp(set[i], key, 16) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * Whether s may be a parent or clone source towards a target holding
+ * held: named by it, and still what the target's copy holds.
+ */
+static int
+snap_is_held(const struct snap_info *s, const uint8_t (*held)[16],
+    size_t nheld)
+{
+	bool received = memcmp(s->received_uuid, snap_zero_uuid, 16) != 0;
+
+	if (!snap_unchanged_since(s->read_only, s->ctransid,
+	    received ? s->rtransid : s->otransid))
+		return 0;
+	return snap_named(s, held, nheld);
 }
 
 int
@@ -95,7 +118,7 @@ snap_pin_uuids(const struct snap_info *local, size_t nlocal,
 	size_t i;
 
 	for (i = 0; i < nlocal; i++)
-		if (snap_is_held(&local[i], uuids, nuuids))
+		if (snap_named(&local[i], uuids, nuuids))
 			pinned[i] = 1;
 }
 

@@ -13,6 +13,7 @@
 
 #include "proto/base/log.h"
 #include "engine/send_plan.h"
+#include "engine/snapshot.h"
 
 #define PLAN_CHAIN_MAX 64       /* parent_uuid hops followed for relation */
 #define PLAN_FS_TREE 5         /* the top-level subvolume */
@@ -185,6 +186,42 @@ plan_resolve_first(struct plan_ctx *c, const char *path, struct send_error *e)
 }
 
 /*
+ * A parent or clone source must still hold what the receiver's copy
+ * holds (snap_unchanged_since): unchanged since it was received, or,
+ * not received, since it was created.  The receiver checks the same of
+ * its copy but cannot tell a stale origin from a round trip's parent.
+ * A change shows in ctransid only once committed: commit first.
+ */
+static int
+plan_unchanged_check(const char *path, const char *role,
+    struct send_error *e)
+{
+	struct btrfs_util_subvolume_info si;
+	enum btrfs_util_error be;
+	bool received;
+
+	if ((be = btrfs_util_sync(path)) == BTRFS_UTIL_OK)
+		be = btrfs_util_subvolume_info(path, 0, &si);
+	if (be != BTRFS_UTIL_OK) {
+		send_seterr(e, errno, "%s %s: %s", role, path,
+		    btrfs_util_strerror(be));
+		return -1;
+	}
+	received = memcmp(si.received_uuid, plan_zero, 16) != 0;
+	if (snap_unchanged_since(1 /* plan_resolve checked */, si.ctransid,
+	    received ? si.rtransid : si.otransid))
+		return 0;
+	send_seterr(e, 0, "%s %s was changed after it was %s (ctransid %llu, "
+	    "%s at transid %llu): a receiver's copy of it may hold other "
+	    "content; send in full or from a snapshot never changed", role,
+	    path, received ? "received" : "created",
+	    (unsigned long long)si.ctransid, received ? "received" : "created",
+	    (unsigned long long)(received ? si.rtransid : si.otransid));
+	e->cls = ERR_PERMANENT;
+	return -1;
+}
+
+/*
  * A subvolume to send from: must be a subvolume, read-only and on the
  * same filesystem as the first snapshot.  role names it in messages.
  */
@@ -226,6 +263,9 @@ plan_resolve(struct plan_ctx *c, const char *path, const char *role,
 		e->cls = ERR_PERMANENT;
 		return -1;
 	}
+	if (strcmp(role, "snapshot") != 0 && plan_unchanged_check(path, role,
+	    e) == -1)
+		return -1;
 	if (plan_fsid(path, fsid) == -1) {
 		send_seterr(e, errno, "%s %s: filesystem info", role, path);
 		return -1;

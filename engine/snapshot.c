@@ -187,6 +187,7 @@ snapshot_info(const char *path, struct snap_info *info, char *err,
 	info->ctransid = si.ctransid;
 	info->otransid = si.otransid;
 	info->stransid = si.stransid;
+	info->rtransid = si.rtransid;
 	info->otime = si.otime;
 	info->read_only = ro;
 	return 0;

@@ -24,6 +24,7 @@ struct snap_info {
 	uint8_t received_uuid[16];
 	uint64_t ctransid, otransid;
 	uint64_t stransid;              /* received: the source's ctransid */
+	uint64_t rtransid;              /* received: when it was received */
 	struct timespec otime;          /* creation time as btrfs recorded it */
 	int read_only;
 };
@@ -54,10 +55,22 @@ int  snapshot_delete(const char *dir, const char *name, int wait, char *err,
     size_t errlen);
 
 /*
+ * Whether a subvolume still holds what it held at transid since (its
+ * rtransid when received, else its otransid): read-only and ctransid not
+ * above since.  A read-only snapshot is created with ctransid equal to
+ * otransid, a receive commits before recording rtransid, and every later
+ * change commits in a later transaction, raising ctransid.  The one rule
+ * (docs/architecture.md, "Parents and clone sources") for the receiver's
+ * parents and clone sources and the sender's own.
+ */
+int  snap_unchanged_since(int read_only, uint64_t ctransid, uint64_t since);
+
+/*
  * Parent and clone choice for sending local[send_idx] to a target that
  * holds the snapshots whose received uuids are in held.  A local snapshot
  * is "held" when held contains its received uuid (if set, since the kernel
- * sends that instead of its own) or else its uuid.  The parent is the
+ * sends that instead of its own) or else its uuid, and it is unchanged
+ * since received, or else since created (snap_unchanged_since).  The parent is the
  * newest held snapshot older than the one being sent; the clone sources
  * are the other held older ones, newest first, at most max_clones.
  * Returns 1 with *parent set, 0 when nothing is common (full send).

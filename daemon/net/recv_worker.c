@@ -452,24 +452,27 @@ recv_tell_params(struct recv *rv)
 	return rc;
 }
 
-/* Whether a subvolume beneath dirfd has uuid: 1, 0, or -1. */
+/* Whether a subvolume beneath dirfd may stand for uuid: 1, 0, or -1. */
 static int
-recv_source_under(int dirfd, const uint8_t (*uuid)[16])
+recv_source_under(int dirfd, const uint8_t (*uuid)[16], uint64_t ctransid)
 {
 	struct apply *a;
 	size_t missing;
+	char why[400];
 	int r;
 
 	if ((a = apply_new(dirfd, NULL)) == NULL)
 		return -1;
-	r = apply_holds_subvols(a, uuid, 1, &missing);
+	r = apply_holds_subvols(a, uuid, &ctransid, 1, &missing, why,
+	    sizeof(why));
 	apply_free(a);
 	return r;
 }
 
 /*
  * The parent and every clone source must be found in root/<client>/<job>/
- * by received uuid (or uuid), docs/protocol.md §5.  Checked at BEGIN, so
+ * by received uuid (or uuid), docs/protocol.md §5, by the rule apply
+ * uses (apply_holds_subvols, docs/architecture.md).  Checked at BEGIN, so
  * that a stream relative to another client's snapshot is refused as
  * such (denied), one relative to a snapshot not held as not-found, both
  * before a byte is applied; apply_find_subvol checks again at apply time.
@@ -481,19 +484,25 @@ recv_check_sources(struct recv *rv)
 	const struct wire_stream_id *id = &rv->begin.id;
 	bool has_parent = memcmp(id->parent.uuid, zero, 16) != 0;
 	uint8_t (*u)[16];
+	uint64_t *t;
 	const uint8_t (*m)[16];
 	size_t n = 0, i, miss = 0;
 	const char *what;
-	char us[37];
+	char us[37], why[400];
 	int r, rc = -1;
 
 	u = xcalloc(id->nclones + 1, 16);
-	if (has_parent)
+	t = xcalloc(id->nclones + 1, sizeof(*t));
+	if (has_parent) {
+		t[n] = id->parent.ctransid;
 		memcpy(u[n++], id->parent.uuid, 16);
-	for (i = 0; i < id->nclones; i++)
+	}
+	for (i = 0; i < id->nclones; i++) {
+		t[n] = id->clones[i].ctransid;
 		memcpy(u[n++], id->clones[i].uuid, 16);
-	if ((r = apply_holds_subvols(rv->a, (const uint8_t (*)[16])u, n,
-	    &miss)) == 1) {
+	}
+	if ((r = apply_holds_subvols(rv->a, (const uint8_t (*)[16])u, t, n,
+	    &miss, why, sizeof(why))) == 1) {
 		rc = 0;
 		goto done;
 	}
@@ -505,8 +514,8 @@ recv_check_sources(struct recv *rv)
 	what = has_parent && miss == 0 ? "parent" : "clone source";
 	m = (const uint8_t (*)[16])&u[miss];
 	uuid_unparse_lower(*m, us);
-	if (recv_source_under(rv->rootfd, m) == 1 &&
-	    recv_source_under(rv->areafd, m) == 0)
+	if (recv_source_under(rv->rootfd, m, t[miss]) == 1 &&
+	    recv_source_under(rv->areafd, m, t[miss]) == 0)
 		wireio_fail(&rv->w, WIRE_E_DENIED, "begin %s/%s: the %s %s "
 		    "lies in another client's area; a client sends only "
 		    "relative to its own snapshots (send in full, or relative "
@@ -514,10 +523,11 @@ recv_check_sources(struct recv *rv)
 		    what, us);
 	else
 		wireio_fail(&rv->w, WIRE_E_NOTFOUND, "begin %s/%s: the %s %s "
-		    "is not held in this client's %s/; send it first, or send "
-		    "in full", rv->begin.job, rv->begin.name, what, us,
-		    rv->begin.job);
+		    "is not held in this client's %s/ (%s); send it first, or "
+		    "send in full", rv->begin.job, rv->begin.name, what, us,
+		    rv->begin.job, why);
 done:
+	free(t);
 	free(u);
 	return rc;
 }

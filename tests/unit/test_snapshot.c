@@ -88,6 +88,11 @@ mk(size_t i, int64_t t, uint8_t tag, uint8_t rtag)
 	snaps[i].seq = 1;
 	snaps[i].uuid[0] = tag;
 	snaps[i].received_uuid[0] = rtag;
+	/* read-only, unchanged since created or received */
+	snaps[i].read_only = 1;
+	snaps[i].ctransid = 10;
+	snaps[i].otransid = 10;
+	snaps[i].rtransid = rtag != 0 ? 10 : 0;
 }
 
 static void
@@ -143,6 +148,37 @@ test_choose_received_uuid(void **state)
 	assert_int_equal(snap_choose(snaps, 2, 1, held, 1, &parent, clones, 4, &n), 1);
 	assert_int_equal(parent, 0);
 	assert_int_equal(n, 0);
+
+	/* Changed since received, or writable: no longer what c1 names. */
+	snaps[0].ctransid = 11;
+	assert_int_equal(snap_choose(snaps, 2, 1, held, 1, &parent, clones, 4, &n), 0);
+	snaps[0].ctransid = 10;
+	snaps[0].read_only = 0;
+	assert_int_equal(snap_choose(snaps, 2, 1, held, 1, &parent, clones, 4, &n), 0);
+}
+
+static void
+test_unchanged_since(void **state)
+{
+	size_t parent, clones[4], n;
+	uint8_t held[1][16];
+
+	(void)state;
+	assert_true(snap_unchanged_since(1, 9, 11));
+	assert_true(snap_unchanged_since(1, 11, 11));
+	assert_false(snap_unchanged_since(1, 12, 11));
+	assert_false(snap_unchanged_since(0, 9, 11));
+	assert_false(snap_unchanged_since(1, 9, 0));    /* never received */
+
+	/* An origin changed after it was created is no parent either. */
+	mk(0, 100, 0xb1, 0);
+	mk(1, 200, 0xb2, 0);
+	memset(held, 0, sizeof(held));
+	held[0][0] = 0xb1;
+	snaps[0].ctransid = 11;
+	assert_int_equal(snap_choose(snaps, 2, 1, held, 1, &parent, clones, 4, &n), 0);
+	snaps[0].ctransid = 9;  /* a writable snapshot made read-only */
+	assert_int_equal(snap_choose(snaps, 2, 1, held, 1, &parent, clones, 4, &n), 1);
 }
 
 static void
@@ -321,6 +357,7 @@ main(void)
 		cmocka_unit_test(test_name_roundtrip),
 		cmocka_unit_test(test_choose),
 		cmocka_unit_test(test_choose_received_uuid),
+		cmocka_unit_test(test_unchanged_since),
 		cmocka_unit_test(test_choose_same_second_uses_seq),
 		cmocka_unit_test(test_pin_held),
 		cmocka_unit_test(test_plan_chain_from_newest_held),
