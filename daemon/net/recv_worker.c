@@ -151,6 +151,27 @@ recv_list_partials(struct recv *rv, int jobfd, struct wire_list_reply *l)
 	closedir(d);
 }
 
+/*
+ * Whether a complete snapshot may be offered as a base: one changed
+ * after it was received no longer holds what its received uuid names,
+ * and BEGIN would refuse it as a parent or clone source (not-found,
+ * recv_check_sources), every run.  Withheld, the sender sends from an
+ * older base or in full; a resend of it is answered complete (recv_held).
+ */
+static int
+recv_list_offers(struct recv *rv, const char *job, const struct snap_info *s)
+{
+	if (snap_unchanged_since(s->read_only, s->ctransid, s->rtransid))
+		return 1;
+	log_warnx("%s: list %s: not offering %s/%s/%s/%s as a base: it was "
+	    "changed after it was received (ctransid %" PRIu64 ", received at "
+	    "transid %" PRIu64 "), so it no longer holds what its sender's "
+	    "snapshot holds; the sender sends from an older base or in full",
+	    rv->tls.peer, job, rv->p->root, rv->tls.peer, job, s->name,
+	    s->ctransid, s->rtransid);
+	return 0;
+}
+
 static int
 recv_list(struct recv *rv, const char *job)
 {
@@ -175,7 +196,8 @@ recv_list(struct recv *rv, const char *job)
 	for (i = 0; i < n; i++) {
 		if (!snaps[i].read_only ||
 		    memcmp(snaps[i].received_uuid, zero, 16) == 0 ||
-		    !wire_name_valid(snaps[i].name))
+		    !wire_name_valid(snaps[i].name) ||
+		    !recv_list_offers(rv, job, &snaps[i]))
 			continue;
 		struct wire_snapshot *s = &m.u.list.snaps[m.u.list.nsnaps++];
 		snprintf(s->name, sizeof(s->name), "%s", snaps[i].name);
