@@ -340,6 +340,8 @@ static const char *const sb_calls_receive[] = {
 	"copy_file_range", "setxattr", "lsetxattr", "fsetxattr", "getxattr",
 	"lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr",
 	"removexattr", "lremovexattr", "fremovexattr",
+	/* deferred inode flags, applied at END (engine/apply_defer.c) */
+	"open_by_handle_at",
 };
 
 /* Sending (BTRFS_IOC_SEND into a pipe), dialing targets. */

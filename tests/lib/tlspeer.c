@@ -16,7 +16,8 @@
  *       as it is (no name check) and prints "reply: TYPE" (exit 0) or
  *       "refused: WHY" (exit 1); -E sends ERROR internal with TEXT and
  *       prints "sent error".
- * Either mode dies after 60 s.
+ * Either mode dies after 60 s ($TLSPEER_ALARM seconds if set); each wait
+ * for the peer lasts 10 s at most ($TLSPEER_TIMEOUT seconds if set).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -37,7 +38,14 @@
 #include "proto/stream/digest.h"
 #include "proto/stream/stream.h"
 
-#define TIMEOUT_MS 10000
+/* Per wait; $TLSPEER_TIMEOUT seconds if set. */
+static int
+timeout_ms(void)
+{
+	const char *e = getenv("TLSPEER_TIMEOUT");
+
+	return e != NULL ? atoi(e) * 1000 : 10000;
+}
 
 struct opts {
 	struct tls_conf tls;
@@ -68,7 +76,7 @@ serve_one(SSL_CTX *ctx, int fd, const struct opts *o)
 	char err[512];
 	int r;
 
-	r = tls_accept(&t, ctx, fd, TIMEOUT_MS, o->clients, o->nclients, err,
+	r = tls_accept(&t, ctx, fd, timeout_ms(), o->clients, o->nclients, err,
 	    sizeof(err));
 	if (r == -1) {
 		printf("refused: %s\n", err);
@@ -417,7 +425,7 @@ connect_to(const struct opts *o)
 	sa.sin_port = htons((uint16_t)o->port);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
 		fatal("connect to port %d", o->port);
-	if (tls_connect(&t, ctx, fd, o->name, TIMEOUT_MS, err,
+	if (tls_connect(&t, ctx, fd, o->name, timeout_ms(), err,
 	    sizeof(err)) == -1) {
 		printf("refused: %s\n", err);
 		goto done;
@@ -485,7 +493,8 @@ main(int argc, char **argv)
 	    (o.stream != NULL && o.job == NULL))
 		usage();
 	/* Bounded: a test waiting on a connection that never comes fails. */
-	alarm(60);
+	alarm(getenv("TLSPEER_ALARM") != NULL ?
+	    (unsigned)atoi(getenv("TLSPEER_ALARM")) : 60);
 	if (strcmp(mode, "serve") == 0 && o.portfile)
 		return serve(&o);
 	if (strcmp(mode, "connect") == 0 && o.name && o.port)
