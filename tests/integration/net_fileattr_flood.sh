@@ -10,15 +10,13 @@ fixture_init
 net_fixture d 1024M
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 net_start_receiver_new "$d/recv.conf" "$d/recv.log"
-c=$NET_CERTS
 n=${FLOOD:-600000}
 limit_kib=$((64 * 1024))
 
 "$TOOLS/mkfileattr" "$d/flood" flood 1000 "$n" i || fail "mkfileattr"
 note "flood: $n FILEATTR commands, $(stat -c %s "$d/flood") bytes"
-TLSPEER_ALARM=600 TLSPEER_TIMEOUT=300 timeout 600 "$TOOLS/tlspeer" connect \
-	-c "$c/laptop.test.crt" -k "$c/laptop.test.key" -a "$c/ca.crt" \
-	-H backup.test -p "$NET_PORT" -S "$d/flood" -J flood > "$d/out" 2>&1 &
+TLSPEER_ALARM=600 TLSPEER_TIMEOUT=300 NET_PEER_SECS=600 \
+	net_peer -S "$d/flood" -J flood > "$d/out" 2>&1 &
 tp=$!
 fixture_track_pid "$tp"
 peak=0

@@ -14,13 +14,8 @@ net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 net_send_conf "$d/send.conf"
 net_start_receiver_new "$d/recv.conf" "$d/recv.log"
 log=$d/recv.log.new
-c=$NET_CERTS
 
-peer() {
-	timeout 30 "$TOOLS/tlspeer" connect -c "$c/laptop.test.crt" \
-		-k "$c/laptop.test.key" -a "$c/ca.crt" -H backup.test \
-		-p "$NET_PORT" "$@"
-}
+peer() { NET_PEER_SECS=30 net_peer "$@"; }
 
 peer -E $'oops\nbtrsendd: forged line: laptop2.test: received home/x\033[2J' \
 	> "$d/err.out" || fail "tlspeer -E: $(cat "$d/err.out")"

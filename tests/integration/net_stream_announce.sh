@@ -17,14 +17,9 @@ net_fixture d 512M
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 net_start_receiver_new "$d/recv.conf" "$d/recv.log"
 log=$d/recv.log.new
-c=$NET_CERTS
 area=$DST/backup/laptop.test
 
-peer() {
-	timeout 60 "$TOOLS/tlspeer" connect -c "$c/laptop.test.crt" \
-		-k "$c/laptop.test.key" -a "$c/ca.crt" -H backup.test \
-		-p "$NET_PORT" "$@"
-}
+peer() { NET_PEER_SECS=60 net_peer "$@"; }
 
 net_source
 a=home.20260101T000000Z

@@ -14,13 +14,8 @@ net_fixture d 256M
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup"
 net_start_receiver_new "$d/recv.conf" "$d/recv.log"
 log=$d/recv.log.new
-c=$NET_CERTS
 
-peer() {
-	timeout 30 "$TOOLS/tlspeer" connect -c "$c/laptop.test.crt" \
-		-k "$c/laptop.test.key" -a "$c/ca.crt" -H backup.test \
-		-p "$NET_PORT" "$@"
-}
+peer() { NET_PEER_SECS=30 net_peer "$@"; }
 
 bad=()
 # type:len name

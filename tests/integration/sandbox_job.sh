@@ -32,13 +32,7 @@ BTRSENDD_TEST_HANG_JOB=home net_start_sender "$d/send.conf" "$d/send.log"
 net_wait_sender "test hook: worker hangs now" 1 20
 pid=$(pgrep -P "$NET_SEND_PID" | head -1)
 [ -n "$pid" ] || fail "no job worker under $NET_SEND_PID: $(tail -5 "$d/send.log")"
-status=$(cat "/proc/$pid/status") || fail "worker $pid gone"
-note "worker $pid: $(echo "$status" | grep -E '^(NoNewPrivs|Seccomp|Cap)' | tr '\n\t' '  ')"
-for f in "NoNewPrivs:	1" "Seccomp:	2" "CapEff:	$want" "CapPrm:	$want" \
-	"CapBnd:	$want" "CapInh:	0000000000000000" "CapAmb:	0000000000000000"; do
-	echo "$status" | grep -qx "$f" ||
-		fail "worker $pid: want '$f', has '$(echo "$status" | grep "^${f%%:*}:")'"
-done
+net_check_confined "$pid" "$want"
 kill "$NET_SEND_PID"; wait "$NET_SEND_PID" 2>/dev/null
 
 mark=$(stat -c %s "$d/send.log")

@@ -39,13 +39,7 @@ for i in $(seq 200); do
 	sleep 0.05
 done
 [ -n "$pid" ] || fail "no paused receive worker: $(tail -5 "$d/recv.log")"
-status=$(cat "/proc/$pid/status") || fail "worker $pid gone"
-note "worker $pid: $(echo "$status" | grep -E '^(NoNewPrivs|Seccomp|Cap)' | tr '\n\t' '  ')"
-for f in "NoNewPrivs:	1" "Seccomp:	2" "CapEff:	$want" "CapPrm:	$want" \
-	"CapBnd:	$want" "CapInh:	0000000000000000" "CapAmb:	0000000000000000"; do
-	echo "$status" | grep -qx "$f" ||
-		fail "worker $pid: want '$f', has '$(echo "$status" | grep "^${f%%:*}:")'"
-done
+net_check_confined "$pid" "$want"
 wait "$send" || fail "send under the sandbox: $(cat "$d/out") / $(tail -5 "$d/recv.log")"
 "$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$snap" \
 	"$DST/backup/laptop.test/home/$snap" || fail "received snapshot differs"

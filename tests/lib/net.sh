@@ -271,3 +271,27 @@ net_start_proxy() {
 	[ -s "$base.port" ] || fail "faultproxy did not start"
 	NET_PROXY_PORT=$(cat "$base.port")
 }
+
+# net_peer [tlspeer connect options...]: a raw client (tlspeer) with
+# laptop.test's certificate to the receiver backup.test on $NET_PORT, as
+# hostile-client tests use it; given up after $NET_PEER_SECS (60) s.
+net_peer() {
+	timeout "${NET_PEER_SECS:-60}" "$TOOLS/tlspeer" connect \
+		-c "$NET_CERTS/laptop.test.crt" -k "$NET_CERTS/laptop.test.key" \
+		-a "$NET_CERTS/ca.crt" -H backup.test -p "$NET_PORT" "$@"
+}
+
+# net_check_confined PID WANT: the worker PID runs with no_new_privs,
+# seccomp filtering, and exactly the capability mask WANT (hex, 16
+# digits) in its effective, permitted and bounding sets, none inheritable
+# or ambient (/proc/PID/status).
+net_check_confined() {
+	local pid=$1 want=$2 status f
+	status=$(cat "/proc/$pid/status") || fail "worker $pid gone"
+	note "worker $pid: $(echo "$status" | grep -E '^(NoNewPrivs|Seccomp|Cap)' | tr '\n\t' '  ')"
+	for f in "NoNewPrivs:	1" "Seccomp:	2" "CapEff:	$want" "CapPrm:	$want" \
+		"CapBnd:	$want" "CapInh:	0000000000000000" "CapAmb:	0000000000000000"; do
+		echo "$status" | grep -qx "$f" ||
+			fail "worker $pid: want '$f', has '$(echo "$status" | grep "^${f%%:*}:")'"
+	done
+}
