@@ -103,6 +103,25 @@ note "$kills kills in $runs runs; $restored restored a checkpoint snapshot; $fin
 [ "$kills" -ge 20 ] || fail "only $kills kills in $runs runs"
 [ "$restored" -ge 5 ] || fail "only $restored runs restored a checkpoint snapshot"
 
+# The final run must find a partial to resume: the last killed run may
+# have been killed before its first checkpoint after one that finished,
+# leaving none.  Kill runs halfway (past the first 40 ms checkpoint,
+# before the end) until a state file is there.
+tries=0
+while [ ! -e "$D/r/.btrsend-partial.s2.state" ] && [ "$tries" -lt 10 ]; do
+	tries=$((tries + 1))
+	$CTL receive $ckopts -f "$out/inc" "$D/r" > "$out/log.half" 2>&1 &
+	pid=$!
+	fixture_track_pid $pid
+	ms=$((full_ms / 2 > 60 ? full_ms / 2 : 60))
+	sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	[ -e "$D/r/s2" ] && { btrfs -q subvolume delete "$D/r/s2" >/dev/null ||
+		fail "delete s2"; }
+done
+[ -e "$D/r/.btrsend-partial.s2.state" ] ||
+	fail "no partial with a checkpoint after $tries runs killed halfway"
 $CTL receive $ckopts -f "$out/inc" "$D/r" > "$out/log.last" 2>&1 ||
 	{ cat "$out/log.last" >&2; fail "final receive after the kills"; }
 grep -q "from checkpoint snapshot" "$out/log.last" ||
