@@ -21,8 +21,10 @@
 #include "proto/msg/codec.h"
 #include "proto/msg/frame.h"
 
-#define WIRE_VERSION            1
-#define WIRE_ALPN               "btrsend/1"
+#define WIRE_VERSION            2
+#define WIRE_ALPN               "btrsend/2"
+/* What an older peer offers or selects: recognised only to say so. */
+#define WIRE_ALPN_V1            "btrsend/1"
 #define WIRE_DEFAULT_PORT       7464
 
 #define WIRE_NAME_MAX           SNAP_NAME_MAX   /* job and snapshot names */
@@ -32,6 +34,10 @@
 #define WIRE_PARTIALS_MAX       64
 #define WIRE_CTRL_MAX           (64u << 10)     /* payload bound, control */
 #define WIRE_LIST_REPLY_MAX     (16u << 20)
+#define WIRE_CATALOG_MAX        32768   /* snapshots in one catalog reply */
+#define WIRE_PATH_MAX           4095    /* LS and RESTORE paths, link targets */
+#define WIRE_LS_MAX             16384   /* entries in one ls reply (a page) */
+#define WIRE_HAVE_MAX           2048    /* refs a RESTORE offers as bases */
 /* Raw bytes in one DATA frame: any single command fits (stream.h). */
 #define WIRE_DATA_RAW_MAX       (8u << 20)
 #define WIRE_DATA_HDR_LEN       24
@@ -51,7 +57,13 @@ enum wire_type {
 	WIRE_PRUNE_REPLY = 11,
 	WIRE_ERROR = 12,
 	WIRE_KEEPALIVE = 13,
-	WIRE_TYPE_MAX = 13,
+	/* version 2: reading back (docs/protocol.md, "Restore") */
+	WIRE_CATALOG = 14,
+	WIRE_CATALOG_REPLY = 15,
+	WIRE_LS = 16,
+	WIRE_LS_REPLY = 17,
+	WIRE_RESTORE = 18,
+	WIRE_TYPE_MAX = 18,
 };
 
 /* Frame flags. */
@@ -64,7 +76,14 @@ enum wire_type {
 
 /* BEGIN flags: stream parameters (part of the stream's identity). */
 #define WIRE_BEGIN_COMPRESSED_DATA 0x00000001u
-#define WIRE_BEGIN_FLAGS_KNOWN  0x00000001u
+/*
+ * A subtree stream (RESTORE with a path): applied into a plain directory,
+ * never a subvolume.  Its snapshot ref is the subtree's identity: uuid =
+ * the first 16 bytes of SHA-256(snapshot uuid || path), ctransid = the
+ * snapshot's ctransid (wire_subtree_uuid).
+ */
+#define WIRE_BEGIN_SUBTREE      0x00000002u
+#define WIRE_BEGIN_FLAGS_KNOWN  0x00000003u
 /*
  * Not a stream parameter and only valid in BEGIN: "discard any partial of
  * this snapshot and start fresh" (the sender found, fast-forwarding, that
@@ -181,6 +200,62 @@ struct wire_prune_reply {
 	uint32_t deleted, kept;
 };
 
+/* CATALOG-REPLY: one complete snapshot of the job on the backup host. */
+struct wire_catalog_entry {
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_ref self;           /* the backup host's copy: uuid, ctransid */
+	struct wire_ref received;       /* its received uuid and stransid */
+	uint64_t otime;                 /* when the copy was made (received), unix s */
+	uint64_t size;                  /* stream bytes when known, else 0 */
+};
+
+struct wire_catalog_reply {
+	uint32_t n;
+	struct wire_catalog_entry *snaps;       /* oldest first */
+};
+
+/* LS: a directory (or a single file) inside a snapshot of the job. */
+struct wire_ls {
+	char job[WIRE_NAME_MAX + 1];
+	char snapshot[WIRE_NAME_MAX + 1];
+	char path[WIRE_PATH_MAX + 1];   /* "" the root; no "", ".", ".." component */
+	uint64_t start;                 /* first entry wanted (paging) */
+};
+
+struct wire_ls_entry {
+	char name[256];                 /* 1..255 bytes, no '/', not . or .. */
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size, rdev;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	char target[WIRE_PATH_MAX + 1]; /* symlink target, else "" */
+};
+
+#define WIRE_LS_MORE            0x1     /* another page follows from next */
+
+struct wire_ls_reply {
+	uint32_t n;
+	struct wire_ls_entry *entries;
+	uint32_t flags;                 /* WIRE_LS_MORE */
+	uint64_t next;                  /* LS start of the next page */
+};
+
+/*
+ * RESTORE: the client asks for snapshot (whole, path "") or a subtree of
+ * it, and offers as possible bases the refs of subvolumes it holds (each
+ * local read-only subvolume by its uuid and ctransid and, when it has
+ * one, by its received uuid and stransid).  The roles then turn: the
+ * server answers BEGIN and sends, the client answers BEGIN-REPLY, ACKs,
+ * DONE.
+ */
+struct wire_restore {
+	char job[WIRE_NAME_MAX + 1];
+	char snapshot[WIRE_NAME_MAX + 1];
+	char path[WIRE_PATH_MAX + 1];
+	uint32_t nhave;
+	struct wire_ref *have;          /* nhave entries */
+};
+
 struct wire_error {
 	uint32_t code;                  /* enum wire_error_code */
 	char text[WIRE_TEXT_MAX + 1];
@@ -200,6 +275,11 @@ struct wire_msg {
 		struct wire_prune prune;
 		struct wire_prune_reply prune_reply;
 		struct wire_error error;
+		char catalog_job[WIRE_NAME_MAX + 1];    /* CATALOG */
+		struct wire_catalog_reply catalog;
+		struct wire_ls ls;
+		struct wire_ls_reply ls_reply;
+		struct wire_restore restore;
 	} u;
 };
 
@@ -254,6 +334,15 @@ void wire_msg_free(struct wire_msg *m);
  * and that logs can quote as it is: no byte below 0x20, no DEL.
  */
 bool wire_name_valid(const char *s);
+/*
+ * A path inside a snapshot as LS and RESTORE carry it: "" (the root), or
+ * components separated by single '/', none empty, ".", "..", or with a
+ * NUL; no leading or trailing '/'; at most WIRE_PATH_MAX bytes.
+ */
+bool wire_path_valid(const char *s);
+/* The subtree's identity uuid (WIRE_BEGIN_SUBTREE). */
+void wire_subtree_uuid(const uint8_t snap_uuid[16], const char *path,
+    uint8_t out[16]);
 
 /*
  * Message order on one connection, seen from one end.  Feed every message
