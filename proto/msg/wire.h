@@ -83,7 +83,13 @@ enum wire_type {
  * snapshot's ctransid (wire_subtree_uuid).
  */
 #define WIRE_BEGIN_SUBTREE      0x00000002u
-#define WIRE_BEGIN_FLAGS_KNOWN  0x00000003u
+/*
+ * With SUBTREE: the path names one file (not a directory).  The stream's
+ * root directory then holds only that file, under the stream's name, and
+ * the receiver moves it to DEST/<name> at the end.
+ */
+#define WIRE_BEGIN_SUBTREE_FILE 0x00000004u
+#define WIRE_BEGIN_FLAGS_KNOWN  0x00000007u
 /*
  * Not a stream parameter and only valid in BEGIN: "discard any partial of
  * this snapshot and start fresh" (the sender found, fast-forwarding, that
