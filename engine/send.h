@@ -33,6 +33,22 @@
 #define SEND_FLAG_VERSION       0x8
 #define SEND_FLAG_COMPRESSED    0x10
 
+/*
+ * A subtree of a snapshot as a send stream of its own (restore --path,
+ * docs/protocol.md "The subtree stream"): made by walking the directory
+ * tree instead of BTRFS_IOC_SEND.  Its SUBVOL command carries name, uuid
+ * and ctransid; the stream's root directory is the subtree's root (a
+ * directory), or holds only the file named `name` (a file: is_file).
+ */
+struct send_subtree {
+	int snapfd;                     /* the snapshot's root directory */
+	const char *path;               /* inside it; "" the root */
+	const char *name;               /* the stream's subvolume name */
+	uint8_t uuid[16];               /* its identity (wire_subtree_uuid) */
+	uint64_t ctransid;              /* the snapshot's */
+	int is_file;                    /* set by send_start: path is a file */
+};
+
 struct send_params {
 	const char *const *snapshots;   /* paths of read-only snapshots */
 	size_t nsnapshots;
@@ -43,6 +59,11 @@ struct send_params {
 	int compressed_data;            /* needs proto >= 2 */
 	int no_data;
 	size_t pipe_size;               /* 0: a good default */
+	/*
+	 * Not NULL: stream this subtree (proto 1 or 2) instead of the
+	 * kernel's send of snapshots/parent/clones, which are ignored.
+	 */
+	struct send_subtree *subtree;
 };
 
 struct send_error {
