@@ -46,6 +46,8 @@ static const struct ctl_command ctl_commands[] = {
 	  "apply send streams into DIR (on btrfs), confined and resumable" },
 	{ "reload", ctl_reload, "[-f CONF|-s SOCK]",
 	  "reread the daemon's configuration, or show its errors" },
+	{ "restore", ctl_restore, "--from T [--path P] SNAP|latest DEST",
+	  "a snapshot or a subtree of it back from a backup host" },
 	{ "run", ctl_run_job, "[-f CONF|-s SOCK] JOB",
 	  "start a run of JOB now" },
 	{ "send", ctl_send, "[-p P] [-c C]... (-o FILE|--to T) SNAP",

@@ -34,6 +34,26 @@ int ctl_status(int argc, char **argv);
 int ctl_unpause(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
 
+/*
+ * The progress printer of send --to and restore (ctl_netsend.c): percent
+ * and ETA on a terminal, a plain line every few seconds otherwise.
+ */
+#include <time.h>
+
+struct netsend_progress;
+struct ctl_meter {
+	const char	*verb;		/* "send", "restore" */
+	const char	*snapshot;
+	int		 tty;
+	int		 started;
+	int		 said_total;
+	struct timespec	 last;
+};
+void ctl_meter(const struct netsend_progress *p, void *arg);
+
+/* btrsendctl restore --from TARGET (ctl_restore.c). */
+int ctl_restore(int argc, char **argv);
+
 /* Open -f FILE or stdin ("-" or NULL) for reading; -1 with a message. */
 int ctl_open_input(const char *path);
 

@@ -40,14 +40,6 @@ struct netsend {
 
 #define NET_LINE_SECS	10	/* plain progress lines when not a terminal */
 
-struct net_meter {
-	const char	*snapshot;
-	int		 tty;
-	int		 started;
-	int		 said_total;
-	struct timespec	 last;
-};
-
 static const char *const net_total_names[] = {
 	[TOTAL_UNKNOWN] = "unknown",
 	[TOTAL_ESTIMATE] = "estimate",
@@ -98,7 +90,7 @@ net_meter_tty(const struct netsend_progress *p, double rate, const char *tail)
 }
 
 static void
-net_meter_line(struct net_meter *m, const struct netsend_progress *p,
+net_meter_line(struct ctl_meter *m, const struct netsend_progress *p,
     double rate, const char *tail)
 {
 	struct timespec now;
@@ -113,8 +105,8 @@ net_meter_line(struct net_meter *m, const struct netsend_progress *p,
 	    p->final)) {
 		m->said_total = p->total_src == TOTAL_ESTIMATE ||
 		    p->final;
-		fprintf(stderr, "btrsendctl: send: %s: total %llu bytes (%s",
-		    m->snapshot, (unsigned long long)p->total,
+		fprintf(stderr, "btrsendctl: %s: %s: total %llu bytes (%s",
+		    m->verb, m->snapshot, (unsigned long long)p->total,
 		    net_total_names[p->total_src]);
 		if (p->total_src == TOTAL_ESTIMATE)
 			fprintf(stderr, ", %.3f s", p->estimate_secs);
@@ -123,15 +115,15 @@ net_meter_line(struct net_meter *m, const struct netsend_progress *p,
 	if (!p->final && now.tv_sec - m->last.tv_sec < NET_LINE_SECS)
 		return;
 	m->last = now;
-	fprintf(stderr, "btrsendctl: send: %s: %llu bytes%s, %.0f bytes/s%s\n",
-	    m->snapshot, (unsigned long long)p->done, p->final ? " done" : "",
+	fprintf(stderr, "btrsendctl: %s: %s: %llu bytes%s, %.0f bytes/s%s\n",
+	    m->verb, m->snapshot, (unsigned long long)p->done, p->final ? " done" : "",
 	    rate, tail);
 }
 
-static void
-net_meter(const struct netsend_progress *p, void *arg)
+void
+ctl_meter(const struct netsend_progress *p, void *arg)
 {
-	struct net_meter *m = arg;
+	struct ctl_meter *m = arg;
 	char tail[64];
 	double rate;
 
@@ -289,7 +281,7 @@ ctl_send_net(int argc, char **argv)
 	struct netsend_target tg;
 	struct netsend_opts o;
 	struct netsend_result res;
-	struct net_meter m;
+	struct ctl_meter m;
 	SSL_CTX *ctx;
 	char err[512];
 	int rc;
@@ -326,9 +318,10 @@ ctl_send_net(int argc, char **argv)
 	o.clones = n.clones;
 	o.nclones = n.nclones;
 	memset(&m, 0, sizeof(m));
+	m.verb = "send";
 	m.snapshot = n.snapshot;
 	m.tty = isatty(STDERR_FILENO);
-	o.on_progress = net_meter;
+	o.on_progress = ctl_meter;
 	o.progress_arg = &m;
 	o.estimate = !n.no_estimate;
 	o.print = 1;
