@@ -362,9 +362,15 @@ struct wire_fsm {
 	uint16_t pending;               /* request awaiting its reply */
 	bool xfer, end_sent, closed;
 	bool restart;                   /* pending BEGIN has WIRE_BEGIN_RESTART */
+	/*
+	 * The BEGIN pending or the transfer open answers a RESTORE: the
+	 * server sends the stream, the client replies, ACKs and says DONE.
+	 */
+	bool turned;
 	uint64_t next_index, next_offset;       /* next DATA must start here */
 	uint64_t acked;                 /* last ACK index */
-	uint32_t stream_max;            /* receiver's HELLO: highest stream version */
+	uint32_t stream_max;            /* server's HELLO: highest stream version */
+	uint32_t stream_max_c;          /* client's HELLO: the same */
 	uint32_t code;                  /* WIRE_E_* to answer the last refusal */
 };
 

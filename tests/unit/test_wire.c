@@ -42,6 +42,9 @@ sample(uint16_t type, struct wire_msg *m)
 {
 	static struct wire_snapshot snaps[2];
 	static struct wire_partial part;
+	static struct wire_catalog_entry cat[2];
+	static struct wire_ls_entry ents[3];
+	static struct wire_ref have[2];
 	size_t i;
 
 	memset(m, 0, sizeof(*m));
@@ -131,6 +134,61 @@ sample(uint16_t type, struct wire_msg *m)
 		strcpy(m->u.error.text, "parent belongs to another client");
 		break;
 	case WIRE_KEEPALIVE:
+		break;
+	case WIRE_CATALOG:
+		strcpy(m->u.catalog_job, "home");
+		break;
+	case WIRE_CATALOG_REPLY:
+		memset(cat, 0, sizeof(cat));
+		strcpy(cat[0].name, "home.20260101T000000Z");
+		cat[0].self = ref_b;
+		cat[0].received = ref_a;
+		cat[0].otime = 1767225600;
+		cat[0].size = 1ull << 31;
+		strcpy(cat[1].name, "home.20260102T000000Z");
+		cat[1].self = ref_a;
+		cat[1].received = ref_b;
+		cat[1].otime = 1767312000;
+		m->u.catalog.n = 2;
+		m->u.catalog.snaps = cat;
+		break;
+	case WIRE_LS:
+		strcpy(m->u.ls.job, "home");
+		strcpy(m->u.ls.snapshot, "home.20260102T000000Z");
+		strcpy(m->u.ls.path, "etc/ssh");
+		m->u.ls.start = 7;
+		break;
+	case WIRE_LS_REPLY:
+		memset(ents, 0, sizeof(ents));
+		strcpy(ents[0].name, "sshd_config");
+		ents[0].mode = 0100644;
+		ents[0].nlink = 1;
+		ents[0].size = 3300;
+		ents[0].mtime_sec = 1767225600;
+		ents[0].mtime_nsec = 999999999;
+		strcpy(ents[1].name, "link\x01\x1b[31m");     /* may be */
+		ents[1].mode = 0120777;
+		ents[1].uid = ents[1].gid = 1000;
+		ents[1].nlink = 1;
+		ents[1].mtime_sec = -5;
+		strcpy(ents[1].target, "../../..//etc/passwd");
+		strcpy(ents[2].name, "null");
+		ents[2].mode = 020666;
+		ents[2].rdev = 0x103;
+		ents[2].nlink = 2;
+		m->u.ls_reply.n = 3;
+		m->u.ls_reply.entries = ents;
+		m->u.ls_reply.flags = WIRE_LS_MORE;
+		m->u.ls_reply.next = 10;
+		break;
+	case WIRE_RESTORE:
+		strcpy(m->u.restore.job, "home");
+		strcpy(m->u.restore.snapshot, "home.20260102T000000Z");
+		strcpy(m->u.restore.path, "");
+		have[0] = ref_a;
+		have[1] = ref_b;
+		m->u.restore.nhave = 2;
+		m->u.restore.have = have;
 		break;
 	default:
 		return -1;
@@ -495,7 +553,7 @@ test_oversize_unknown(void **state)
 	assert_non_null(strstr(d.err, "unknown message type 0"));
 	frame_decoder_free(&d);
 	push_header(&d, WIRE_TYPE_MAX + 1, 0, FRAME_ERROR);
-	assert_non_null(strstr(d.err, "unknown message type 14"));
+	assert_non_null(strstr(d.err, "unknown message type 19"));
 	frame_decoder_free(&d);
 	push_header(&d, 0xffff, 0, FRAME_ERROR);
 	frame_decoder_free(&d);
@@ -841,7 +899,7 @@ test_fsm_out_of_order(void **state)
 	wire_fsm_init(&s, WIRE_SERVER);
 	m.u.hello.version = WIRE_VERSION + 1;
 	assert_int_equal(wire_fsm_step(&s, false, &m, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "version mismatch"));
+	assert_non_null(strstr(err, "speaks btrsend protocol"));
 	/* Second hello. */
 	sample(WIRE_HELLO, &m);
 	refused_after(NULL, 0, true, &m, "second hello");
@@ -1133,7 +1191,8 @@ test_derived_bounds(void **state)
 	(void)state;
 	for (t = 1; t <= WIRE_TYPE_MAX; t++)
 		assert_true(wire_rules.max_len(t) <= (t == WIRE_DATA ?
-		    WIRE_DATA_MAX : t == WIRE_LIST_REPLY ?
+		    WIRE_DATA_MAX : t == WIRE_LIST_REPLY ||
+		    t == WIRE_CATALOG_REPLY || t == WIRE_LS_REPLY ?
 		    WIRE_LIST_REPLY_MAX : WIRE_CTRL_MAX));
 	assert_int_equal(wire_rules.max_len(WIRE_DATA), WIRE_DATA_MAX);
 	assert_int_equal(wire_rules.max_len(WIRE_LIST_REPLY),
@@ -1199,15 +1258,18 @@ test_list_reply_over_bound(void **state)
 static void
 test_direction(void **state)
 {
-	static const uint16_t by_c[] = { WIRE_LIST, WIRE_BEGIN, WIRE_DATA,
-	    WIRE_END, WIRE_PRUNE };
-	static const uint16_t by_s[] = { WIRE_LIST_REPLY, WIRE_BEGIN_REPLY,
-	    WIRE_ACK, WIRE_DONE, WIRE_PRUNE_REPLY };
-	static const uint16_t both[] = { WIRE_HELLO, WIRE_ERROR };
+	/* only one role sends these */
+	static const uint16_t by_c[] = { WIRE_LIST, WIRE_PRUNE, WIRE_CATALOG,
+	    WIRE_LS, WIRE_RESTORE };
+	static const uint16_t by_s[] = { WIRE_LIST_REPLY, WIRE_PRUNE_REPLY,
+	    WIRE_CATALOG_REPLY, WIRE_LS_REPLY };
+	/* both roles: a transfer goes either way since version 2 */
+	static const uint16_t both[] = { WIRE_HELLO, WIRE_ERROR, WIRE_BEGIN,
+	    WIRE_BEGIN_REPLY, WIRE_DATA, WIRE_ACK, WIRE_END, WIRE_DONE };
 	struct frame_decoder d;
 	struct frame_hdr h;
 	uint8_t hb[FRAME_HEADER_LEN + 1];
-	size_t i, used;
+	size_t i, used, nok, nbad;
 	int side;
 
 	(void)state;
@@ -1217,13 +1279,15 @@ test_direction(void **state)
 		const uint16_t *ok = side == 0 ? by_c : by_s;
 		const uint16_t *bad = side == 0 ? by_s : by_c;
 
+		nok = side == 0 ? 5 : 4;
+		nbad = side == 0 ? 4 : 5;
 		assert_ptr_equal(r, side == 0 ? &wire_rules_from_client :
 		    &wire_rules_from_server);
-		for (i = 0; i < 5; i++) {
+		for (i = 0; i < nbad; i++) {
 			memset(&h, 0, sizeof(h));
 			h.type = bad[i];
-			h.len = bad[i] == WIRE_LIST_REPLY ?
-			    WIRE_LIST_REPLY_MAX : 8;
+			h.len = bad[i] == WIRE_LIST_REPLY ||
+			    bad[i] == WIRE_LS_REPLY ? WIRE_LIST_REPLY_MAX : 8;
 			memset(hb, 0, sizeof(hb));
 			frame_hdr_encode(hb, &h);
 			frame_decoder_init(&d, r);
@@ -1235,22 +1299,22 @@ test_direction(void **state)
 			assert_null(d.buf);
 			assert_non_null(strstr(d.err, wire_type_name(bad[i])));
 			assert_non_null(strstr(d.err, side == 0 ?
-			    "only by a receiver; refused from the sender (client)" :
-			    "only by a sender; refused from the receiver (server)"));
+			    "only by a server; refused from the client" :
+			    "only by a client; refused from the server"));
 			frame_decoder_free(&d);
 			/* accepted by the table of the other direction */
 			assert_int_equal(frame_hdr_check(&h, side == 0 ?
 			    &wire_rules_from_server : &wire_rules_from_client,
 			    d.err, sizeof(d.err)), 0);
 		}
-		for (i = 0; i < 5; i++) {
+		for (i = 0; i < nok; i++) {
 			memset(&h, 0, sizeof(h));
 			h.type = ok[i];
 			h.len = 1;
 			assert_int_equal(frame_hdr_check(&h, r, d.err,
 			    sizeof(d.err)), 0);
 		}
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
 			memset(&h, 0, sizeof(h));
 			h.type = both[i];
 			h.len = 1;
@@ -1260,6 +1324,11 @@ test_direction(void **state)
 		memset(&h, 0, sizeof(h));
 		h.type = WIRE_KEEPALIVE;
 		assert_int_equal(frame_hdr_check(&h, r, d.err, sizeof(d.err)), 0);
+		/* a server's DATA to a client is bounded as a client's is */
+		h.type = WIRE_DATA;
+		h.len = WIRE_DATA_MAX + 1;
+		assert_int_equal(frame_hdr_check(&h, r, d.err, sizeof(d.err)),
+		    -1);
 	}
 	/* wire_rules (encoding) takes both directions, bounded per type */
 	memset(&h, 0, sizeof(h));
@@ -1292,7 +1361,7 @@ test_take(void **state)
 	assert_int_equal(wire_take(&f, &h, b.p + FRAME_HEADER_LEN, &g, &code,
 	    err, sizeof(err)), -1);
 	assert_int_equal(code, WIRE_E_PROTOCOL);
-	assert_non_null(strstr(err, "prune-reply is sent only by a receiver"));
+	assert_non_null(strstr(err, "prune-reply is sent only by a server"));
 	wire_msg_free(&g);
 	/* LIST before the hellos: decoded, refused by order */
 	b.len = 0;
