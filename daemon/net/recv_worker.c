@@ -23,6 +23,7 @@
 #include "daemon/net/recv_worker.h"
 #include "daemon/net/recv_xfer.h"
 #include "daemon/net/sandbox.h"
+#include "daemon/net/serve.h"
 #include "proto/msg/frame.h"
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
@@ -501,11 +502,15 @@ recv_serve(struct recv *rv)
 {
 	struct wire_hello peer;
 	struct wire_msg m;
+	struct serve_ctx sc;
 	int rc;
 
 	if (wireio_hello(&rv->w, WIRE_CAP_ZSTD | WIRE_CAP_COMPRESSED_DATA,
 	    STREAM_VERSION_MAX, &peer) == -1)
 		return -1;
+	/* Reads of the client's own area (serve.h). */
+	sc = (struct serve_ctx){ &rv->w, rv->areafd, rv->tls.peer, rv->p->root,
+	    peer.caps, peer.stream_version_max };
 	if (wireio_keepalive_start(&rv->w, rv->p->timeout_ms / 3) == -1)
 		log_warn("%s: keepalive thread", rv->tls.peer);
 	/* Receive and decrypt beside the apply. */
@@ -533,6 +538,15 @@ recv_serve(struct recv *rv)
 			break;
 		case WIRE_END:
 			rc = recv_end(rv, &m.u.point);
+			break;
+		case WIRE_CATALOG:
+			rc = serve_catalog(&sc, m.u.catalog_job);
+			break;
+		case WIRE_LS:
+			rc = serve_ls(&sc, &m.u.ls);
+			break;
+		case WIRE_RESTORE:
+			rc = serve_restore(&sc, &m.u.restore);
 			break;
 		default:
 			wireio_fail(&rv->w, WIRE_E_PROTOCOL, "%s is not "
