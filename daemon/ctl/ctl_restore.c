@@ -306,6 +306,18 @@ restore_usage(void)
 	    "SNAPSHOT|latest DEST");
 }
 
+/* What the destination could not hold: reported, not fatal. */
+static void
+restore_warnings(const struct restore_cmd *r, char *w)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(w, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_warnx("restore: %s/%s: %s", r->dest, restore_landed(r),
+		    line);
+}
+
 static int
 restore_run(struct restore_cmd *r, SSL_CTX *ctx, struct netrestore_have *h,
     size_t nh)
@@ -348,6 +360,8 @@ restore_run(struct restore_cmd *r, SSL_CTX *ctx, struct netrestore_have *h,
 		    r->path : "", r->from, r->dest, res.landed,
 		    (unsigned long long)res.bytes, res.base[0] ?
 		    ", incremental from " : "", res.base);
+	if (res.warnings[0] != '\0')
+		restore_warnings(r, res.warnings);
 	return CTL_OK;
 }
 

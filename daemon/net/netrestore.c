@@ -35,6 +35,7 @@ struct restore {
 	bool resolved;                  /* entry holds it */
 	bool fresh_asked;               /* the partial was discarded once */
 	bool resumed_reply;             /* this attempt's BEGIN-REPLY resumed */
+	bool subtree;                   /* BEGIN announced a subtree */
 	uint64_t ndata;                 /* DATA frames in this attempt */
 	uint64_t resumed_at;
 	struct timespec start, reported;
@@ -175,9 +176,9 @@ have_find(const struct netrestore_opts *o, const struct wire_ref *ref)
 static int
 rs_fail(struct restore *r)
 {
-	if (r->n.w.cls == ERR_PERMANENT)
+	if (r->n.w->cls == ERR_PERMANENT)
 		r->n.permanent = true;
-	log_warnx("restore from %s: %s", r->n.to, r->n.w.err);
+	log_warnx("restore from %s: %s", r->n.to, r->n.w->err);
 	return -1;
 }
 
@@ -195,7 +196,7 @@ rs_refuse(struct restore *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	wireio_fail(&r->n.w, WIRE_E_DENIED, "restore refused: %s", what);
+	wireio_fail(r->n.w, WIRE_E_DENIED, "restore refused: %s", what);
 	log_warnx("restore: the backup host %s answered with %s; nothing "
 	    "written", r->n.to, what);
 	r->n.permanent = true;
@@ -242,10 +243,10 @@ rs_catalog(struct restore *r)
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_CATALOG;
 	snprintf(m.u.catalog_job, sizeof(m.u.catalog_job), "%s", r->o->job);
-	if (wireio_send(&r->n.w, &m) == -1 || wireio_recv(&r->n.w, &m) == -1)
+	if (wireio_send(r->n.w, &m) == -1 || wireio_recv(r->n.w, &m) == -1)
 		return rs_fail(r);
 	if (m.type != WIRE_CATALOG_REPLY) {
-		wireio_fail(&r->n.w, WIRE_E_PROTOCOL, "%s instead of "
+		wireio_fail(r->n.w, WIRE_E_PROTOCOL, "%s instead of "
 		    "CATALOG-REPLY", wire_type_name(m.type));
 		wire_msg_free(&m);
 		return rs_fail(r);
@@ -332,7 +333,7 @@ rs_request(struct restore *r)
 	snprintf(m.u.restore.path, sizeof(m.u.restore.path), "%s",
 	    r->o->path ? r->o->path : "");
 	m.u.restore.nhave = have_refs(r->o, &m.u.restore.have);
-	rc = wireio_send(&r->n.w, &m);
+	rc = wireio_send(r->n.w, &m);
 	free(m.u.restore.have);
 	return rc == -1 ? rs_fail(r) : 0;
 }
@@ -343,31 +344,27 @@ rs_uuid(const struct wire_ref *ref, char *buf)
 	uuid_unparse_lower(ref->uuid, buf);
 }
 
-/* Whether ref is the subtree's identity (either snapshot uuid). */
+/*
+ * Whether ref is the subtree's identity: wire_subtree_uuid of the uuid
+ * the whole snapshot's stream carries (its received uuid) and the path,
+ * with the backup host's ctransid.
+ */
 static bool
 rs_subtree_ref(const struct restore *r, const struct wire_ref *ref)
 {
 	uint8_t u[16];
-	int k;
 
-	if (ref->ctransid != r->entry.self.ctransid &&
-	    ref->ctransid != r->entry.received.ctransid)
-		return false;
-	for (k = 0; k < 2; k++) {
-		wire_subtree_uuid(k == 0 ? r->entry.self.uuid :
-		    r->entry.received.uuid, r->o->path, u);
-		if (memcmp(u, ref->uuid, 16) == 0)
-			return true;
-	}
-	return false;
+	wire_subtree_uuid(r->entry.received.uuid, r->o->path, u);
+	return memcmp(u, ref->uuid, 16) == 0 &&
+	    ref->ctransid == r->entry.self.ctransid;
 }
 
 /*
  * BEGIN against what was asked: the job, the name DEST gets, a subtree
  * exactly when a path was asked, the snapshot's identity (whole: the
  * kernel names a received subvolume by its received uuid, with the
- * backup host's ctransid), and a parent and clone sources only among the
- * subvolumes offered.
+ * backup host's own ctransid, spec §6.5), and a parent and clone sources
+ * only among the subvolumes offered.
  */
 static int
 rs_check_begin(struct restore *r, const struct wire_begin *b)
@@ -398,8 +395,7 @@ rs_check_begin(struct restore *r, const struct wire_begin *b)
 			return rs_refuse(r, "a subtree relative to another "
 			    "subvolume instead of a subtree in full");
 	} else if (memcmp(id->snap.uuid, r->entry.received.uuid, 16) != 0 ||
-	    (id->snap.ctransid != r->entry.self.ctransid &&
-	    id->snap.ctransid != r->entry.received.ctransid)) {
+	    id->snap.ctransid != r->entry.self.ctransid) {
 		rs_uuid(&r->entry.received, w);
 		return rs_refuse(r, "subvolume %s (ctransid %" PRIu64 ") "
 		    "instead of %s's %s", u, id->snap.ctransid,
@@ -464,6 +460,8 @@ rs_sources(struct recv_xfer *x, void *arg)
 	return rc == 1 ? 0 : -1;
 }
 
+static int rs_begin_open(struct restore *);
+
 /* BEGIN taken: held already, or the transfer opened (BEGIN-REPLY sent). */
 static int
 rs_begin(struct restore *r, struct wire_msg *m)
@@ -477,6 +475,16 @@ rs_begin(struct restore *r, struct wire_msg *m)
 	r->x.begin = m->u.begin;
 	m->u.begin.id.clones = NULL;    /* now ours */
 	r->x.dirfd = r->o->destfd;
+	r->x.opts = r->o->apply;
+	if (r->x.begin.id.flags & WIRE_BEGIN_SUBTREE) {
+		r->x.opts.plain_dir = true;
+		r->x.opts.single_file = (r->x.begin.id.flags &
+		    WIRE_BEGIN_SUBTREE_FILE) != 0;
+		r->x.opts.dest_label = r->o->dest;
+		r->subtree = true;
+	}
+	if (r->subtree)         /* a plain directory or file: no snapshot */
+		return rs_begin_open(r);
 	switch (recv_xfer_held(&r->x)) {
 	case -1:
 		r->n.permanent = true;
@@ -486,11 +494,18 @@ rs_begin(struct restore *r, struct wire_msg *m)
 		rep.type = WIRE_BEGIN_REPLY;
 		rep.u.begin_reply.status = WIRE_BEGIN_COMPLETE;
 		r->res->already = 1;
-		return wireio_send(&r->n.w, &rep) == -1 ? rs_fail(r) : 1;
+		return wireio_send(r->n.w, &rep) == -1 ? rs_fail(r) : 1;
 	}
 	if (memcmp(r->x.begin.id.parent.uuid, zero, 16) != 0)
 		h = have_find(r->o, &r->x.begin.id.parent);
 	snprintf(r->res->base, sizeof(r->res->base), "%s", h ? h->name : "");
+	return rs_begin_open(r);
+}
+
+/* The transfer opened: a partial resumed or discarded, BEGIN-REPLY sent. */
+static int
+rs_begin_open(struct restore *r)
+{
 	if (recv_xfer_begin(&r->x) == -1)
 		return rs_fail(r);
 	r->resumed_reply = r->x.f.resumed;
@@ -513,7 +528,7 @@ rs_receive(struct restore *r)
 	char path[WIRE_TEXT_MAX + 1];
 
 	for (;;) {
-		if (wireio_recv(&r->n.w, &m) == -1)
+		if (wireio_recv(r->n.w, &m) == -1)
 			return rs_fail(r);
 		if (m.type == WIRE_DATA) {
 			r->ndata++;
@@ -527,7 +542,7 @@ rs_receive(struct restore *r)
 			continue;
 		}
 		if (m.type != WIRE_END) {
-			wireio_fail(&r->n.w, WIRE_E_PROTOCOL, "%s during a "
+			wireio_fail(r->n.w, WIRE_E_PROTOCOL, "%s during a "
 			    "transfer", wire_type_name(m.type));
 			wire_msg_free(&m);
 			return rs_fail(r);
@@ -537,11 +552,14 @@ rs_receive(struct restore *r)
 	if (recv_xfer_end(&r->x, &m.u.point) == -1)
 		return rs_fail(r);
 	r->res->bytes = m.u.point.offset;
+	if (r->subtree && apply_nwarnings(r->x.a) > 0)
+		snprintf(r->res->warnings, sizeof(r->res->warnings), "%s",
+		    apply_warnings(r->x.a));
 	frame_errf(path, sizeof(path), "%s/%s", r->o->dest, r->res->landed);
 	rs_progress(r, true, true);
 	if (recv_xfer_done(&r->x, &m.u.point, path) == -1)
 		log_warnx("restore from %s: %s (the restore is complete)",
-		    r->n.to, r->n.w.err);
+		    r->n.to, r->n.w->err);
 	return 0;
 }
 
@@ -557,7 +575,7 @@ rs_cannot_resume(struct restore *r)
 	struct apply *a;
 
 	if (!r->resumed_reply || r->ndata > 0 || r->fresh_asked ||
-	    r->n.w.peer_error != WIRE_E_STREAM)
+	    r->n.w->peer_error != WIRE_E_STREAM)
 		return false;
 	r->fresh_asked = true;
 	recv_xfer_reset(&r->x);
@@ -592,7 +610,8 @@ rs_attempt(struct restore *r, SSL_CTX *ctx)
 	if ((fd = net_open(&r->n, ctx, WIRE_CAP_ZSTD |
 	    WIRE_CAP_COMPRESSED_DATA, "restore", &peer)) == -1)
 		return -1;
-	if (wireio_keepalive_start(&r->n.w, r->n.timeout_ms / 3) == -1)
+	r->x.w = r->n.w;
+	if (wireio_keepalive_start(r->n.w, r->n.timeout_ms / 3) == -1)
 		log_warn("restore: keepalive thread");
 	else if (tls_reader_start(&r->n.t) == -1)
 		log_warn("restore: read-ahead thread");
@@ -607,12 +626,12 @@ rs_attempt(struct restore *r, SSL_CTX *ctx)
 	}
 	if (rs_request(r) == -1)
 		goto done;
-	if (wireio_recv(&r->n.w, &m) == -1) {
+	if (wireio_recv(r->n.w, &m) == -1) {
 		rs_fail(r);
 		goto done;
 	}
 	if (m.type != WIRE_BEGIN) {
-		wireio_fail(&r->n.w, WIRE_E_PROTOCOL, "%s instead of BEGIN",
+		wireio_fail(r->n.w, WIRE_E_PROTOCOL, "%s instead of BEGIN",
 		    wire_type_name(m.type));
 		wire_msg_free(&m);
 		rs_fail(r);
@@ -653,7 +672,7 @@ netrestore_run(SSL_CTX *ctx, const struct netsend_target *tg,
 	r->n.job = o->job;
 	r->n.t.fd = -1;
 	signal(SIGPIPE, SIG_IGN);
-	if (recv_xfer_init(&r->x, &r->n.w, tg->label, "this host") == -1) {
+	if (recv_xfer_init(&r->x, NULL, tg->label, "this host") == -1) {
 		log_warn("restore");
 		free(r);
 		return -1;

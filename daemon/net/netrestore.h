@@ -52,6 +52,8 @@ struct netrestore_result {
 	uint64_t received;              /* stream bytes received, all attempts */
 	uint32_t resumes;
 	int already;                    /* DEST held it already: nothing sent */
+	/* a subtree: what the destination could not hold (apply_warnings) */
+	char warnings[4096];
 	enum err_class cls;
 };
 
