@@ -15,7 +15,9 @@
  *   -m  at most MAXCUTS cuts in all (default: unlimited)
  *   -T  exit after SECS seconds whatever happens (default 600)
  *   -S  -c, -s and -r count the bytes from the server instead (a
- *       restore: the backup host sends the stream)
+ *       restore: the backup host sends the stream), and -s stalls the
+ *       first connection to pass N (a client may ask questions on
+ *       connections of its own first)
  *   -o  write "c2s N / s2c N / conns N / cuts N" lines to COUNTFILE after
  *       every connection and at exit; otherwise print them to stdout at
  *       exit.  SIGTERM and SIGINT exit cleanly.
@@ -218,8 +220,9 @@ forward(struct pair *p, int from_client)
 
 	if (limited && p->cut > 0 && p->cut - counted(p) < want)
 		want = p->cut - counted(p);
-	if (limited && p->first && !opt.stalled && opt.stall_secs > 0 &&
-	    opt.stall_at > counted(p) && opt.stall_at - counted(p) < want)
+	if (limited && (p->first || opt.server) && !opt.stalled &&
+	    opt.stall_secs > 0 && opt.stall_at > counted(p) &&
+	    opt.stall_at - counted(p) < want)
 		want = opt.stall_at - counted(p);
 	if ((n = read(in, buf, want)) <= 0)
 		return -1;
@@ -245,7 +248,7 @@ cut_due(const struct pair *p)
 static void
 stall_check(struct pair *p)
 {
-	if (p->first && !opt.stalled && opt.stall_secs > 0 &&
+	if ((p->first || opt.server) && !opt.stalled && opt.stall_secs > 0 &&
 	    counted(p) >= opt.stall_at) {
 		opt.stalled = 1;
 		sleep(opt.stall_secs);
