@@ -9,7 +9,8 @@
 # the backup's receive worker and resumes where it stopped.  `btrsendctl
 # status`, `snapshots`, `history` and the metrics endpoint show the
 # laptop's view, `btrfs subvolume list` the backup's; every received
-# snapshot is compared with its source.  Everything is removed at the end, also after a failure or
+# snapshot is compared with its source.  Then `btrsendctl restore` gets
+# the newest back whole, and one file of it (--path), both compared.  Everything is removed at the end, also after a failure or
 # ^C.
 #
 # Exit 0 only when every check passed.  Run it through `make demo` (which
@@ -387,7 +388,28 @@ say "incremental finds its base), equal to its source (treecmp), and no"
 say "partial is left over."
 
 # ---------------------------------------------------------------- 11
-step "11. Stop the backup and clean up"
+step "11. Get it back: a whole snapshot, and one file"
+last=$(newest)
+mkdir "$SRC/restored"
+say "\$ btrsendctl restore --from backup --job home $last $SRC/restored"
+"$CTL" restore -f "$WORK/laptop.conf" --from backup --job home "$last" \
+	"$SRC/restored" 2>&1 | tail -n 3 | show
+[ "${PIPESTATUS[0]}" = 0 ] || demo_fail "restore of $last failed"
+"$TOOLS/treecmp" --ignore-root-times "$SRC/snaps/$last" "$SRC/restored/$last" ||
+	demo_fail "the restored $last differs from its source"
+say "treecmp: $SRC/restored/$last equals $SRC/snaps/$last"
+say "($(btrfs property get -ts "$SRC/restored/$last" ro), received uuid $(subvol_field "$SRC/restored/$last" "Received UUID"))"
+mkdir "$SRC/one-file"
+say "\$ btrsendctl restore --from backup --job home --path files/three-mib $last $SRC/one-file"
+"$CTL" restore -f "$WORK/laptop.conf" --from backup --job home \
+	--path files/three-mib "$last" "$SRC/one-file" 2>&1 | tail -n 3 | show
+[ "${PIPESTATUS[0]}" = 0 ] || demo_fail "restore --path files/three-mib failed"
+"$TOOLS/treecmp" "$SRC/snaps/$last/files/three-mib" "$SRC/one-file/three-mib" ||
+	demo_fail "the restored files/three-mib differs from its source"
+say "treecmp: $SRC/one-file/three-mib equals its source"
+
+# ---------------------------------------------------------------- 12
+step "12. Stop the backup and clean up"
 kill -TERM "$BACKUP_PID"
 wait "$BACKUP_PID" || demo_fail "the backup's btrsendd exited with status $? after SIGTERM"
 BACKUP_PID=

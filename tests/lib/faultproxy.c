@@ -3,7 +3,7 @@
  * transfer tests.  It counts the bytes it passes in each direction.
  *
  *   faultproxy -P PORTFILE -t PORT [-c N[,N...]] [-s N:SECS] [-r SEED:MEAN]
- *              [-m MAXCUTS] [-T SECS] [-o COUNTFILE]
+ *              [-m MAXCUTS] [-T SECS] [-o COUNTFILE] [-S]
  *
  *   -P  write the port it listens on to PORTFILE
  *   -t  forward to 127.0.0.1:PORT
@@ -14,6 +14,10 @@
  *       bytes drawn uniformly from [1, 2 * MEAN] (seeded, reproducible)
  *   -m  at most MAXCUTS cuts in all (default: unlimited)
  *   -T  exit after SECS seconds whatever happens (default 600)
+ *   -S  -c, -s and -r count the bytes from the server instead (a
+ *       restore: the backup host sends the stream), and -s stalls the
+ *       first connection to pass N (a client may ask questions on
+ *       connections of its own first)
  *   -o  write "c2s N / s2c N / conns N / cuts N" lines to COUNTFILE after
  *       every connection and at exit; otherwise print them to stdout at
  *       exit.  SIGTERM and SIGINT exit cleanly.
@@ -42,6 +46,7 @@
 struct pair {
 	int cfd, sfd;           /* client side, server side; -1: unused */
 	unsigned long long c2s; /* client bytes passed on this connection */
+	unsigned long long s2c; /* server bytes passed on this connection */
 	unsigned long long cut; /* cut after this many, 0: never */
 	int first;              /* the first connection (stall applies) */
 };
@@ -57,6 +62,7 @@ static struct {
 	int maxcuts;
 	int deadline;
 	const char *countfile;
+	int server;             /* -S: cuts count server bytes */
 } opt = { .maxcuts = -1, .deadline = 600 };
 
 static unsigned long long tot_c2s, tot_s2c;
@@ -96,7 +102,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: faultproxy -P PORTFILE -t PORT [-c N[,N...]] "
-	    "[-s N:SECS] [-r SEED:MEAN] [-m MAXCUTS] [-T SECS] [-o FILE]\n");
+	    "[-s N:SECS] [-r SEED:MEAN] [-m MAXCUTS] [-T SECS] [-o FILE] [-S]\n");
 	exit(2);
 }
 
@@ -139,6 +145,13 @@ dial(int port)
 	}
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return s;
+}
+
+/* Bytes of the direction cuts and stalls count (-S). */
+static unsigned long long
+counted(const struct pair *p)
+{
+	return opt.server ? p->s2c : p->c2s;
 }
 
 static void
@@ -187,7 +200,7 @@ accept_one(int ls, struct pair *pairs)
 	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	pairs[i].cfd = c;
 	pairs[i].sfd = s;
-	pairs[i].c2s = 0;
+	pairs[i].c2s = pairs[i].s2c = 0;
 	pairs[i].first = nconns == 0;
 	pairs[i].cut = cut_point(nconns);
 	nconns++;
@@ -203,11 +216,14 @@ forward(struct pair *p, int from_client)
 	int in = from_client ? p->cfd : p->sfd;
 	int out = from_client ? p->sfd : p->cfd;
 
-	if (from_client && p->cut > 0 && p->cut - p->c2s < want)
-		want = p->cut - p->c2s;
-	if (from_client && p->first && !opt.stalled && opt.stall_secs > 0 &&
-	    opt.stall_at > p->c2s && opt.stall_at - p->c2s < want)
-		want = opt.stall_at - p->c2s;
+	int limited = from_client != opt.server;
+
+	if (limited && p->cut > 0 && p->cut - counted(p) < want)
+		want = p->cut - counted(p);
+	if (limited && (p->first || opt.server) && !opt.stalled &&
+	    opt.stall_secs > 0 && opt.stall_at > counted(p) &&
+	    opt.stall_at - counted(p) < want)
+		want = opt.stall_at - counted(p);
 	if ((n = read(in, buf, want)) <= 0)
 		return -1;
 	for (off = 0; off < n; off += w)
@@ -216,16 +232,24 @@ forward(struct pair *p, int from_client)
 	if (from_client) {
 		p->c2s += n;
 		tot_c2s += n;
-	} else
+	} else {
+		p->s2c += n;
 		tot_s2c += n;
+	}
 	return 0;
+}
+
+static int
+cut_due(const struct pair *p)
+{
+	return p->cut > 0 && counted(p) >= p->cut;
 }
 
 static void
 stall_check(struct pair *p)
 {
-	if (p->first && !opt.stalled && opt.stall_secs > 0 &&
-	    p->c2s >= opt.stall_at) {
+	if ((p->first || opt.server) && !opt.stalled && opt.stall_secs > 0 &&
+	    counted(p) >= opt.stall_at) {
 		opt.stalled = 1;
 		sleep(opt.stall_secs);
 	}
@@ -259,8 +283,7 @@ loop(int ls)
 			r = 0;
 			if (pf[1 + 2 * i].revents & (POLLIN | POLLHUP | POLLERR))
 				r = forward(&pairs[i], 1);
-			if (r == 0 && pairs[i].cut > 0 &&
-			    pairs[i].c2s >= pairs[i].cut) {
+			if (r == 0 && cut_due(&pairs[i])) {
 				pair_close(&pairs[i], 1);
 				continue;
 			}
@@ -268,6 +291,11 @@ loop(int ls)
 			if (r == 0 && (pf[2 + 2 * i].revents &
 			    (POLLIN | POLLHUP | POLLERR)))
 				r = forward(&pairs[i], 0);
+			if (r == 0 && cut_due(&pairs[i])) {
+				pair_close(&pairs[i], 1);
+				continue;
+			}
+			stall_check(&pairs[i]);
 			if (r == -1)
 				pair_close(&pairs[i], 0);
 		}
@@ -295,12 +323,13 @@ main(int argc, char **argv)
 	FILE *f;
 	int ch, ls, port;
 
-	while ((ch = getopt(argc, argv, "c:m:o:P:r:s:T:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:m:o:P:r:Ss:T:t:")) != -1) {
 		switch (ch) {
 		case 'c': parse_cuts(optarg); break;
 		case 'm': opt.maxcuts = atoi(optarg); break;
 		case 'o': opt.countfile = optarg; break;
 		case 'P': portfile = optarg; break;
+		case 'S': opt.server = 1; break;
 		case 'r':
 			if (sscanf(optarg, "%u:%llu", &opt.seed, &opt.mean) != 2)
 				usage();

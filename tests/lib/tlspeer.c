@@ -16,6 +16,22 @@
  *       as it is (no name check) and prints "reply: TYPE" (exit 0) or
  *       "refused: WHY" (exit 1); -E sends ERROR internal with TEXT and
  *       prints "sent error".
+ *   tlspeer serve ... -S STREAM [-L NAMES] [-N NAME] [-U UUID] [-F]
+ *           [-R TYPE:LEN]
+ *       a fake backup host for the restore tests (hostile answers):
+ *       after the hello it answers CATALOG with NAMES (comma separated,
+ *       oldest first; default "snap.1"), each a copy whose received uuid
+ *       and ctransid are those of STREAM's first command; LS with a
+ *       not-found ERROR; RESTORE with BEGIN (name: the one asked, or
+ *       NAME; ref: STREAM's, or UUID announced instead, the stream left
+ *       as it is; for a path, the SUBTREE flag, -F adds SUBTREE_FILE,
+ *       and the stream's SUBVOL uuid is rewritten to the subtree's
+ *       identity unless -U), then from the point its BEGIN-REPLY asks
+ *       the stream in DATA of whole commands, END; it prints a line per
+ *       step ("catalog JOB", "restore JOB SNAP PATH", "begin-reply
+ *       STATUS", "sent N commands", "done PATH" or "refused: WHY").
+ *       -R answers the first request with a bare frame header of TYPE
+ *       and LEN instead (an oversized or unexpected answer).
  * Either mode dies after 60 s ($TLSPEER_ALARM seconds if set); each wait
  * for the peer lasts 10 s at most ($TLSPEER_TIMEOUT seconds if set).
  */
@@ -31,6 +47,7 @@
 #include <unistd.h>
 
 #include <time.h>
+#include <uuid/uuid.h>
 
 #include "proto/base/log.h"
 #include "daemon/net/tls.h"
@@ -50,8 +67,10 @@ timeout_ms(void)
 struct opts {
 	struct tls_conf tls;
 	const char *portfile, *name, *list, *error, *raw, *stream, *job;
+	const char *begin_name;         /* serve -N */
+	uint8_t announce[16];           /* serve -U */
 	uint64_t ctransid;
-	bool set_ctransid, flip;
+	bool set_ctransid, flip, set_announce, file;
 	char *clients[16];
 	size_t nclients;
 	int n, port, version, hold;
@@ -63,9 +82,13 @@ usage(void)
 	fprintf(stderr, "usage: tlspeer serve|connect -c CERT -k KEY -a CA "
 	    "[-P PORTFILE] [-C CLIENT]... [-n N] [-H NAME] [-p PORT] "
 	    "[-V VERSION] [-W SECS] [-L JOB | -E TEXT | -R TYPE:LEN | "
-	    "-S STREAM -J JOB [-T CTRANSID] [-Z]]\n");
+	    "-S STREAM -J JOB [-T CTRANSID] [-Z]]\n"
+	    "       tlspeer serve ... -S STREAM [-L NAMES] [-N NAME] [-U UUID] "
+	    "[-F] [-R TYPE:LEN]\n");
 	exit(2);
 }
+
+static void host_session(struct wireio *, const struct opts *);
 
 static void
 serve_one(SSL_CTX *ctx, int fd, const struct opts *o)
@@ -88,8 +111,13 @@ serve_one(SSL_CTX *ctx, int fd, const struct opts *o)
 		printf("refused: %s\n", err);
 	} else if (wireio_hello(&w, WIRE_CAP_ZSTD, 2, &peer) == -1)
 		printf("refused: %s: %s\n", t.peer, w.err);
-	else
+	else {
 		printf("admitted %s\n", t.peer);
+		if (o->stream != NULL) {
+			fflush(stdout);
+			host_session(&w, o);
+		}
+	}
 	wireio_free(&w);
 done:
 	fflush(stdout);
@@ -241,13 +269,27 @@ struct tp_stream {
 	uint32_t version;
 };
 
+/* The digest of the stream: its header and every command header. */
+static void
+tp_redigest(struct tp_stream *t)
+{
+	uint8_t hdr[STREAM_HEADER_LEN];
+	uint64_t k;
+
+	stream_digest_init(&t->digest);
+	stream_header_encode(hdr, t->version);
+	stream_digest_add(&t->digest, hdr, sizeof(hdr));
+	for (k = 0; k < t->ncmds; k++)
+		stream_digest_add(&t->digest, t->p + (k == 0 ? t->first->offset :
+		    t->ends[k - 1]), STREAM_CMD_HEADER_LEN);
+}
+
 /* Read and parse the stream file: command boundaries and its digest. */
 static void
 tp_load(struct tp_stream *t, const char *path)
 {
 	struct stream_reader r;
 	struct stream_cmd c;
-	uint8_t hdr[STREAM_HEADER_LEN];
 	FILE *f;
 	long n;
 	int ev;
@@ -262,7 +304,6 @@ tp_load(struct tp_stream *t, const char *path)
 		fatal("%s", path);
 	fclose(f);
 	t->ends = xcalloc(t->len / STREAM_CMD_HEADER_LEN + 1, sizeof(*t->ends));
-	stream_digest_init(&t->digest);
 	/* parsed in place: the first command's attributes point into t->p */
 	if (stream_reader_init(&r, NULL) == -1 ||
 	    stream_reader_attach(&r, t->p, t->len) == -1)
@@ -273,11 +314,8 @@ tp_load(struct tp_stream *t, const char *path)
 			fatalx("%s: %s", path, r.err.msg);
 		if (ev == STREAM_HEADER) {
 			t->version = r.version;
-			stream_header_encode(hdr, r.version);
-			stream_digest_add(&t->digest, hdr, sizeof(hdr));
 			continue;
 		}
-		stream_digest_add(&t->digest, c.raw, STREAM_CMD_HEADER_LEN);
 		if (t->first == NULL) {
 			t->c0 = c;
 			t->first = &t->c0;
@@ -287,6 +325,7 @@ tp_load(struct tp_stream *t, const char *path)
 	stream_reader_free(&r);
 	if (t->first == NULL)
 		fatalx("%s: no command", path);
+	tp_redigest(t);
 }
 
 static int
@@ -405,6 +444,281 @@ client_act(struct wireio *w, const struct opts *o)
 	return 0;
 }
 
+/*
+ * The fake backup host (serve -S): hostile answers for the restore
+ * tests.  Everything it announces is consistent with STREAM unless an
+ * option asks otherwise, so that the client's refusal, when it comes,
+ * is for what the test breaks.
+ */
+
+/*
+ * Until proto/msg/wire.c has it (restore branch merge): a weak stand-in
+ * the library's definition replaces.
+ */
+__attribute__((weak)) void
+wire_subtree_uuid(const uint8_t snap_uuid[16], const char *path,
+    uint8_t out[16])
+{
+	(void)snap_uuid;
+	(void)path;
+	(void)out;
+	fatalx("wire_subtree_uuid: this build has no protocol version 2");
+}
+
+/* STREAM's first command: its uuid TLV rewritten, the CRC made right. */
+static void
+host_set_uuid(struct tp_stream *t, const uint8_t uuid[16])
+{
+	uint8_t *c = t->p + t->first->offset, *a;
+	uint32_t len = t->first->len, crc;
+	uint16_t type, alen;
+	size_t off;
+
+	for (off = STREAM_CMD_HEADER_LEN; off + 4 <= STREAM_CMD_HEADER_LEN +
+	    (size_t)len; off += 4 + alen) {
+		a = c + off;
+		type = (uint16_t)(a[0] | a[1] << 8);
+		alen = (uint16_t)(a[2] | a[3] << 8);
+		if (type == SEND_A_UUID && alen == 16) {
+			memcpy(a + 4, uuid, 16);
+			memset(c + 6, 0, 4);
+			crc = stream_crc32c(0, c, STREAM_CMD_HEADER_LEN + len);
+			c[6] = crc & 0xff;
+			c[7] = (crc >> 8) & 0xff;
+			c[8] = (crc >> 16) & 0xff;
+			c[9] = crc >> 24;
+			/* the digest covers command headers: made again */
+			tp_redigest(t);
+			return;
+		}
+	}
+	fatalx("%s: first command has no uuid", "stream");
+}
+
+/* The stream's ref: its first command's uuid and ctransid. */
+static void
+host_ref(const struct tp_stream *t, struct wire_ref *r)
+{
+	if (stream_get_uuid(t->first, SEND_A_UUID, r->uuid) == -1 ||
+	    stream_get_u64(t->first, SEND_A_CTRANSID, &r->ctransid) == -1)
+		fatalx("first command is no SUBVOL/SNAPSHOT");
+}
+
+/* CATALOG-REPLY: the names of -L, each "the same" copy. */
+static int
+host_catalog(struct wireio *w, const struct opts *o, const struct tp_stream *t)
+{
+	struct wire_catalog_entry e[16];
+	struct wire_msg m;
+	struct wire_ref r;
+	char names[1024], *tok, *save = NULL;
+	uint32_t n = 0;
+
+	host_ref(t, &r);
+	if (o->set_announce)
+		memcpy(r.uuid, o->announce, 16);
+	snprintf(names, sizeof(names), "%s", o->list ? o->list : "snap.1");
+	memset(e, 0, sizeof(e));
+	for (tok = strtok_r(names, ",", &save); tok != NULL && n < 16;
+	    tok = strtok_r(NULL, ",", &save), n++) {
+		snprintf(e[n].name, sizeof(e[n].name), "%s", tok);
+		memset(e[n].self.uuid, 0x11 + (int)n, 16);
+		e[n].self.ctransid = r.ctransid;
+		e[n].received = r;
+		e[n].otime = 1767225600 + n * 3600;
+		e[n].size = t->len;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_CATALOG_REPLY;
+	m.u.catalog.n = n;
+	m.u.catalog.snaps = e;
+	return wireio_send(w, &m);
+}
+
+/* -R: a bare header instead of an answer; the client must not wait. */
+static int
+host_raw(struct wireio *w, const char *spec)
+{
+	struct frame_hdr h = { 0, 0, 0, 0, 0 };
+	uint8_t buf[FRAME_HEADER_LEN];
+	unsigned type;
+	unsigned long len;
+
+	if (sscanf(spec, "%u:%lu", &type, &len) != 2)
+		fatalx("-R TYPE:LEN");
+	h.type = (uint16_t)type;
+	h.len = (uint32_t)len;
+	frame_hdr_encode(buf, &h);
+	if (tls_write_all(w->tls, buf, sizeof(buf), w->err,
+	    sizeof(w->err)) == -1)
+		return -1;
+	printf("sent raw %u:%lu\n", type, len);
+	return 0;
+}
+
+/* DATA of whole commands up to 1 MiB from command i, then END. */
+static int
+host_data(struct wireio *w, const struct tp_stream *t, uint64_t i)
+{
+	struct wire_msg m;
+	uint64_t j, start = i > 0 ? t->ends[i - 1] : 0, sent = 0;
+
+	while (i < t->ncmds) {
+		for (j = i; j + 1 < t->ncmds && t->ends[j + 1] - start <= (1u << 20);
+		    j++)
+			;
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_DATA;
+		m.u.data.index = i;
+		m.u.data.offset = start;
+		m.u.data.ncmds = (uint32_t)(j + 1 - i);
+		m.u.data.raw_len = (uint32_t)(t->ends[j] - start);
+		m.u.data.body = t->p + start;
+		m.u.data.body_len = m.u.data.raw_len;
+		if (client_put(w, &m, m.u.data.body, m.u.data.body_len) == -1)
+			return -1;
+		sent += j + 1 - i;
+		start = t->ends[j];
+		i = j + 1;
+		while (wireio_poll(w, &m) == 1)
+			wire_msg_free(&m);
+		if (w->fsm.closed)
+			return -1;
+	}
+	printf("sent %llu commands\n", (unsigned long long)sent);
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_END;
+	m.u.point.index = t->ncmds;
+	m.u.point.offset = start;
+	m.u.point.digest = t->digest;
+	return client_put(w, &m, NULL, 0);
+}
+
+static const char *
+host_status(uint32_t s)
+{
+	return s == WIRE_BEGIN_FRESH ? "fresh" : s == WIRE_BEGIN_RESUME ?
+	    "resume" : s == WIRE_BEGIN_COMPLETE ? "complete" : "unknown";
+}
+
+static int
+host_restore(struct wireio *w, const struct opts *o, struct tp_stream *t,
+    const struct wire_restore *rq)
+{
+	struct wire_msg m;
+	uint64_t from = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_BEGIN;
+	snprintf(m.u.begin.job, sizeof(m.u.begin.job), "%s", rq->job);
+	snprintf(m.u.begin.name, sizeof(m.u.begin.name), "%s",
+	    o->begin_name ? o->begin_name : rq->snapshot);
+	host_ref(t, &m.u.begin.id.snap);
+	if (rq->path[0] != '\0') {
+		m.u.begin.id.flags = WIRE_BEGIN_SUBTREE |
+		    (o->file ? WIRE_BEGIN_SUBTREE_FILE : 0);
+		if (!o->set_announce) {
+			wire_subtree_uuid(m.u.begin.id.snap.uuid, rq->path,
+			    m.u.begin.id.snap.uuid);
+			host_set_uuid(t, m.u.begin.id.snap.uuid);
+		}
+	}
+	if (o->set_announce)
+		memcpy(m.u.begin.id.snap.uuid, o->announce, 16);
+	if (t->first->type == SEND_C_SNAPSHOT &&
+	    stream_get_uuid(t->first, SEND_A_CLONE_UUID,
+	    m.u.begin.id.parent.uuid) == -1)
+		fatalx("SNAPSHOT without CLONE_UUID");
+	m.u.begin.id.version = t->version;
+	m.u.begin.size_hint = t->len;
+	if (wireio_send(w, &m) == -1 || wireio_recv(w, &m) == -1)
+		return -1;
+	if (m.type != WIRE_BEGIN_REPLY) {
+		snprintf(w->err, sizeof(w->err), "answered BEGIN with %s",
+		    wire_type_name(m.type));
+		wire_msg_free(&m);
+		return -1;
+	}
+	printf("begin-reply %s\n", host_status(m.u.begin_reply.status));
+	fflush(stdout);
+	if (m.u.begin_reply.status == WIRE_BEGIN_COMPLETE) {
+		wire_msg_free(&m);
+		return 0;
+	}
+	if (m.u.begin_reply.status == WIRE_BEGIN_RESUME)
+		from = m.u.begin_reply.point.index;
+	wire_msg_free(&m);
+	if (from > t->ncmds) {
+		snprintf(w->err, sizeof(w->err), "resume beyond the end");
+		return -1;
+	}
+	if (host_data(w, t, from) == -1)
+		return -1;
+	for (;;) {
+		if (wireio_recv(w, &m) == -1)
+			return -1;
+		if (m.type == WIRE_DONE)
+			break;
+		wire_msg_free(&m);
+	}
+	printf("done %s\n", m.u.done.path);
+	wire_msg_free(&m);
+	return 0;
+}
+
+static void
+host_session(struct wireio *w, const struct opts *o)
+{
+	struct tp_stream t;
+	struct wire_msg m;
+	int rc = 0;
+
+	tp_load(&t, o->stream);
+	while (rc == 0) {
+		if (wireio_recv(w, &m) == -1) {
+			printf("closed: %s\n", w->err);
+			break;
+		}
+		if (m.type == WIRE_CATALOG) {
+			printf("catalog %s\n", m.u.catalog_job);
+			if (o->raw != NULL)
+				rc = host_raw(w, o->raw) == 0 ? 1 : -1;
+			else
+				rc = host_catalog(w, o, &t);
+		} else if (m.type == WIRE_LS) {
+			printf("ls %s %s '%s'\n", m.u.ls.job, m.u.ls.snapshot,
+			    m.u.ls.path);
+			wireio_fail(w, WIRE_E_NOTFOUND, "no such snapshot or path");
+			rc = 1;
+		} else if (m.type == WIRE_RESTORE) {
+			printf("restore %s %s '%s'\n", m.u.restore.job,
+			    m.u.restore.snapshot, m.u.restore.path);
+			fflush(stdout);
+			rc = o->raw ? host_raw(w, o->raw) :
+			    host_restore(w, o, &t, &m.u.restore);
+			if (rc == 0)
+				rc = 1;
+		} else {
+			printf("unexpected %s\n", wire_type_name(m.type));
+			rc = 1;
+		}
+		wire_msg_free(&m);
+		fflush(stdout);
+	}
+	if (rc == -1)
+		printf("refused: %s\n", w->err);
+	if (o->raw != NULL) {
+		/* what the client does about it: an error or a close */
+		if (wireio_recv(w, &m) == 0) {
+			printf("then %s\n", wire_type_name(m.type));
+			wire_msg_free(&m);
+		} else
+			printf("then closed: %s\n", w->err);
+	}
+	free(t.p);
+	free(t.ends);
+}
+
 static int
 connect_to(const struct opts *o)
 {
@@ -459,7 +773,7 @@ main(int argc, char **argv)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "a:C:c:E:H:J:k:L:n:P:p:R:S:T:V:W:Z"))
+	while ((ch = getopt(argc, argv, "a:C:c:E:FH:J:k:L:N:n:P:p:R:S:T:U:V:W:Z"))
 	    != -1) {
 		switch (ch) {
 		case 'a': o.tls.ca = optarg; break;
@@ -470,6 +784,13 @@ main(int argc, char **argv)
 			break;
 		case 'c': o.tls.certificate = optarg; break;
 		case 'E': o.error = optarg; break;
+		case 'F': o.file = true; break;
+		case 'N': o.begin_name = optarg; break;
+		case 'U':
+			if (uuid_parse(optarg, o.announce) == -1)
+				usage();
+			o.set_announce = true;
+			break;
 		case 'H': o.name = optarg; break;
 		case 'J': o.job = optarg; break;
 		case 'R': o.raw = optarg; break;

@@ -4,6 +4,9 @@
  *
  *   treecmp [options] A B
  *
+ * A and B are two directories, or two files of the same name (a subtree
+ * that is one file: compared as an entry of its directory, "." named by
+ * that name).
  * One line per difference on stdout, "path: what: A=... B=...", paths
  * relative to the roots ("." is the root) with unprintable bytes escaped.
  * Exit 0 equal, 1 different, 2 usage or I/O error.
@@ -18,6 +21,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -743,6 +747,35 @@ out:
 	free(vb);
 }
 
+/*
+ * Two roots that are not directories: their parent directories, and the
+ * last component (the same in both).  0 when either is a directory.
+ */
+static int
+tc_file_roots(int *ra, int *rb, const char **name)
+{
+	static char pa[PATH_MAX], pb[PATH_MAX];
+	struct stat sa, sb;
+	char *ba, *bb;
+
+	if (lstat(tc_a.root, &sa) == -1 || lstat(tc_b.root, &sb) == -1 ||
+	    S_ISDIR(sa.st_mode) || S_ISDIR(sb.st_mode))
+		return 0;
+	snprintf(pa, sizeof(pa), "%s", tc_a.root);
+	snprintf(pb, sizeof(pb), "%s", tc_b.root);
+	ba = strrchr(pa, '/');
+	bb = strrchr(pb, '/');
+	if (ba == NULL || bb == NULL || strcmp(ba, bb) != 0)
+		fatalx("file roots need paths with the same last component");
+	*ba = *bb = '\0';
+	*name = ba + 1;
+	*ra = open(*pa ? pa : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*rb = open(*pb ? pb : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*ra == -1 || *rb == -1)
+		fatal("%s", *ra == -1 ? pa : pb);
+	return 1;
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -787,6 +820,7 @@ tc_option(const char *arg)
 int
 main(int argc, char **argv)
 {
+	const char *name = NULL;
 	int i, ra, rb;
 
 	log_init("treecmp", 0);
@@ -803,6 +837,8 @@ main(int argc, char **argv)
 	tc_b.root = argv[i + 1];
 	tc_a.buf = xmalloc(TC_BUFSZ);
 	tc_b.buf = xmalloc(TC_BUFSZ);
+	if (tc_file_roots(&ra, &rb, &name))
+		goto entry;
 	ra = open(tc_a.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	rb = open(tc_b.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ra == -1 || rb == -1) {
@@ -811,6 +847,9 @@ main(int argc, char **argv)
 	}
 	tc_entry(ra, rb, ".", ".");
 	tc_dir(ra, rb, ".");
+entry:
+	if (name != NULL)
+		tc_entry(ra, rb, name, name);
 	fflush(stdout);
 	if (tc_nerr > 0)
 		return 2;
