@@ -38,6 +38,8 @@ static const struct ctl_command ctl_commands[] = {
 	  "print a send stream like 'btrfs receive --dump'" },
 	{ "history", ctl_history, "[-f CONF|-s SOCK] [--json] [-n N]",
 	  "past runs: start, duration, bytes, resumes, result" },
+	{ "ls", ctl_ls, "[-f CONF] --from T [--job J] [--json] [SNAP [PATH]]",
+	  "list what a backup host holds for us: snapshots, or files in one" },
 	{ "monitor", ctl_monitor, "[-f CONF|-s SOCK] [--json]",
 	  "print the daemon's events as they happen" },
 	{ "pause", ctl_pause, "[-f CONF|-s SOCK] JOB",

@@ -233,44 +233,19 @@ net_parse(int argc, char **argv, struct netsend *n)
 static int
 net_resolve(struct netsend *n)
 {
-	struct conf_errors errs;
-	const struct conf_target *tg;
-	struct conf *conf;
-	char *colon;
+	struct ctl_net t;
 
-	if ((conf = conf_load(n->conf_path, &errs)) == NULL) {
-		conf_errors_print(stderr, &errs);
-		conf_errors_free(&errs);
+	if (ctl_net_resolve(n->conf_path, n->to, "send", &t) == -1)
 		return -1;
-	}
-	if (!conf->tls_set) {
-		log_warnx("send: %s has no tls block", n->conf_path);
-		conf_free(conf);
-		return -1;
-	}
-	n->tls.certificate = xstrdup(conf->tls_certificate);
-	n->tls.key = xstrdup(conf->tls_key);
-	n->tls.ca = xstrdup(conf->tls_ca);
-	if ((tg = conf_target_find(conf, n->to)) != NULL) {
-		snprintf(n->host, sizeof(n->host), "%s", tg->address.host);
-		snprintf(n->port, sizeof(n->port), "%u", tg->address.port);
-		snprintf(n->name, sizeof(n->name), "%s", tg->cert_name ?
-		    tg->cert_name : tg->address.host);
-		n->zstd = tg->compress == CONF_COMPRESS_ZSTD;
-		if (n->limit == 0)
-			n->limit = tg->bandwidth;
-		if (n->timeout == 0)
-			n->timeout = tg->timeout;
-	} else {
-		snprintf(n->host, sizeof(n->host), "%s", n->to);
-		snprintf(n->port, sizeof(n->port), "%d", WIRE_DEFAULT_PORT);
-		if ((colon = strrchr(n->host, ':')) != NULL) {
-			snprintf(n->port, sizeof(n->port), "%s", colon + 1);
-			*colon = '\0';
-		}
-		snprintf(n->name, sizeof(n->name), "%s", n->host);
-	}
-	conf_free(conf);
+	n->tls = t.tls;
+	memcpy(n->host, t.host, sizeof(n->host));
+	memcpy(n->port, t.port, sizeof(n->port));
+	memcpy(n->name, t.name, sizeof(n->name));
+	n->zstd = t.zstd;
+	if (n->limit == 0)
+		n->limit = t.limit;
+	if (n->timeout == 0)
+		n->timeout = t.timeout;
 	return 0;
 }
 

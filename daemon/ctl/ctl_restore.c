@@ -142,41 +142,16 @@ restore_parse(int argc, char **argv, struct restore_cmd *r)
 static int
 restore_resolve(struct restore_cmd *r)
 {
-	struct conf_errors errs;
-	const struct conf_target *tg;
-	struct conf *conf;
-	char *colon;
+	struct ctl_net t;
 
-	if ((conf = conf_load(r->conf_path, &errs)) == NULL) {
-		conf_errors_print(stderr, &errs);
-		conf_errors_free(&errs);
+	if (ctl_net_resolve(r->conf_path, r->from, "restore", &t) == -1)
 		return -1;
-	}
-	if (!conf->tls_set) {
-		log_warnx("restore: %s has no tls block", r->conf_path);
-		conf_free(conf);
-		return -1;
-	}
-	r->tls.certificate = xstrdup(conf->tls_certificate);
-	r->tls.key = xstrdup(conf->tls_key);
-	r->tls.ca = xstrdup(conf->tls_ca);
-	if ((tg = conf_target_find(conf, r->from)) != NULL) {
-		snprintf(r->host, sizeof(r->host), "%s", tg->address.host);
-		snprintf(r->port, sizeof(r->port), "%u", tg->address.port);
-		snprintf(r->name, sizeof(r->name), "%s", tg->cert_name ?
-		    tg->cert_name : tg->address.host);
-		if (r->timeout == 0)
-			r->timeout = tg->timeout;
-	} else {
-		snprintf(r->host, sizeof(r->host), "%s", r->from);
-		snprintf(r->port, sizeof(r->port), "%d", WIRE_DEFAULT_PORT);
-		if ((colon = strrchr(r->host, ':')) != NULL) {
-			snprintf(r->port, sizeof(r->port), "%s", colon + 1);
-			*colon = '\0';
-		}
-		snprintf(r->name, sizeof(r->name), "%s", r->host);
-	}
-	conf_free(conf);
+	r->tls = t.tls;
+	snprintf(r->host, sizeof(r->host), "%s", t.host);
+	snprintf(r->port, sizeof(r->port), "%s", t.port);
+	snprintf(r->name, sizeof(r->name), "%s", t.name);
+	if (r->timeout == 0)
+		r->timeout = t.timeout;
 	return 0;
 }
 
