@@ -237,6 +237,7 @@ rs_progress(struct restore *r, bool force, bool final)
 static int
 rs_catalog(struct restore *r)
 {
+	static const uint8_t zero[16];
 	const char *want = r->resolved ? r->entry.name : r->o->snapshot;
 	struct wire_msg m;
 	uint32_t i;
@@ -266,7 +267,13 @@ rs_catalog(struct restore *r)
 			break;
 		}
 	}
-	if (rc == -1) {
+	if (rc == 0 && memcmp(r->entry.received.uuid, zero, 16) == 0) {
+		log_warnx("restore: the backup host %s lists %s of job %s as "
+		    "received from no snapshot (no received uuid); nothing "
+		    "written", r->n.to, r->entry.name, r->o->job);
+		r->n.permanent = true;
+		rc = -1;
+	} else if (rc == -1) {
 		log_warnx("restore: the backup host %s holds no snapshot %s of "
 		    "job %s%s (btrsendctl ls --from %s --job %s lists them)",
 		    r->n.to, want, r->o->job, r->resolved ?
