@@ -1103,20 +1103,66 @@ test_restart(void **state)
 	assert_int_equal(both(&c, &s, false, &m, err), 0);
 }
 
+static void turned_begin(struct wire_msg *m);
+
+/* Encode the messages of types[] (made to fit in order) into path. */
+static void
+write_session(const char *dir, const char *name, const uint16_t *types,
+    size_t n, bool turned)
+{
+	struct msgbuf all = { 0 };
+	struct wire_msg m;
+	char path[4096];
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < n; i++) {
+		if (types[i] == WIRE_BEGIN && turned)
+			turned_begin(&m);
+		else
+			sample(types[i], &m);
+		if (types[i] == WIRE_DATA) {
+			m.u.data.index = m.u.data.offset = 0;
+		} else if (types[i] == WIRE_END) {
+			m.u.point.index = 3;
+			m.u.point.offset = sizeof(body);
+		} else if (types[i] == WIRE_BEGIN_REPLY) {
+			m.u.begin_reply.status = WIRE_BEGIN_FRESH;
+			m.u.begin_reply.point = point(0, 0, 0);
+		} else if (types[i] == WIRE_ACK) {
+			m.u.point = point(3, sizeof(body), 0x22);
+		}
+		encode_ok(&all, &m);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		fail_msg("%s", path);
+	fwrite(all.p, 1, all.len, f);
+	fclose(f);
+	msgbuf_free(&all);
+}
+
 /*
- * With WIRE_CORPUS set to a directory, write every sample frame and a
- * whole sender session there: the seed corpus of fuzz_wire.
+ * With WIRE_CORPUS set to a directory, write every sample frame and
+ * whole sessions there: the seed corpus of fuzz_wire.  session: a
+ * client's sending; session-restore: a client's side of ls and a
+ * restore; replies-restore: a backup host's side of them.
  */
 static void
 write_corpus(const char *dir)
 {
 	static const uint16_t session[] = { WIRE_HELLO, WIRE_LIST, WIRE_BEGIN,
 	    WIRE_DATA, WIRE_KEEPALIVE, WIRE_END, WIRE_PRUNE, WIRE_ERROR };
-	struct msgbuf b = { 0 }, all = { 0 };
+	static const uint16_t restore_c[] = { WIRE_HELLO, WIRE_CATALOG,
+	    WIRE_LS, WIRE_RESTORE, WIRE_BEGIN_REPLY, WIRE_KEEPALIVE, WIRE_ACK,
+	    WIRE_DONE, WIRE_RESTORE, WIRE_ERROR };
+	static const uint16_t restore_s[] = { WIRE_HELLO, WIRE_CATALOG_REPLY,
+	    WIRE_LS_REPLY, WIRE_BEGIN, WIRE_DATA, WIRE_KEEPALIVE, WIRE_END,
+	    WIRE_ERROR };
+	struct msgbuf b = { 0 };
 	struct wire_msg m;
 	char path[4096];
 	uint16_t t;
-	size_t i;
 	FILE *f;
 
 	for (t = 1; t <= WIRE_TYPE_MAX; t++) {
@@ -1129,23 +1175,13 @@ write_corpus(const char *dir)
 		fwrite(b.p, 1, b.len, f);
 		fclose(f);
 	}
-	for (i = 0; i < sizeof(session) / sizeof(session[0]); i++) {
-		sample(session[i], &m);
-		if (session[i] == WIRE_DATA) {
-			m.u.data.index = m.u.data.offset = 0;
-		} else if (session[i] == WIRE_END) {
-			m.u.point.index = 3;
-			m.u.point.offset = sizeof(body);
-		}
-		encode_ok(&all, &m);
-	}
-	snprintf(path, sizeof(path), "%s/session", dir);
-	if ((f = fopen(path, "w")) == NULL)
-		fail_msg("%s", path);
-	fwrite(all.p, 1, all.len, f);
-	fclose(f);
+	write_session(dir, "session", session,
+	    sizeof(session) / sizeof(session[0]), false);
+	write_session(dir, "session-restore", restore_c,
+	    sizeof(restore_c) / sizeof(restore_c[0]), true);
+	write_session(dir, "replies-restore", restore_s,
+	    sizeof(restore_s) / sizeof(restore_s[0]), true);
 	msgbuf_free(&b);
-	msgbuf_free(&all);
 }
 
 /* One rule for strings (codec.h): over the bound is refused both ways. */
