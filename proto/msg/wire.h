@@ -1,7 +1,9 @@
 /*
- * The network protocol between a sender (btrsendctl send, send worker)
- * and a receiver (btrsendd receive worker), carried in frames
- * (proto/msg/frame.h) over TLS 1.3 with ALPN "btrsend/1".  docs/protocol.md
+ * The network protocol between a client (btrsendctl send, ls, restore; a
+ * send worker) and a server, the backup host (btrsendd receive worker),
+ * carried in frames (proto/msg/frame.h) over TLS 1.3 with ALPN
+ * "btrsend/2".  A client sends snapshots, or (RESTORE) receives them back:
+ * then the roles of the transfer turn.  docs/protocol.md
  * is the reference: payload layouts, the state machine, resume, errors.
  *
  * Decoding never trusts a length: every field is checked against the
@@ -392,9 +394,11 @@ const struct frame_rules *wire_rules_for(enum wire_role role);
 void wire_fsm_init(struct wire_fsm *f, enum wire_role role);
 /*
  * Besides order: a HELLO must be of WIRE_VERSION (else f->code is
- * WIRE_E_VERSION) with no capability outside WIRE_CAPS_KNOWN; a BEGIN's
- * send-stream version must lie in 1..the receiver HELLO's highest (else
- * WIRE_E_VERSION).  Any other refusal leaves f->code WIRE_E_PROTOCOL.
+ * WIRE_E_VERSION, and the text says which end to upgrade) with no
+ * capability outside WIRE_CAPS_KNOWN; a BEGIN's send-stream version must
+ * lie in 1..the receiving end's HELLO's highest (the server's for a
+ * client's BEGIN, the client's for a server's, which answers a RESTORE),
+ * else WIRE_E_VERSION.  Any other refusal leaves f->code WIRE_E_PROTOCOL.
  */
 int  wire_fsm_step(struct wire_fsm *f, bool outgoing, const struct wire_msg *m,
     char *err, size_t errlen);
