@@ -125,7 +125,8 @@ net_begin(struct netsend *n, struct send *s, const struct send_params *p)
 	m.u.begin.id.clones = xcalloc(d.nclones + 1, sizeof(struct wire_ref));
 	for (i = 0; i < d.nclones; i++)
 		memcpy(m.u.begin.id.clones[i].uuid, d.clone_uuids[i], 16);
-	m.u.begin.id.version = d.version;
+	/* A kernel of v1 only is asked for no version: its streams are v1. */
+	m.u.begin.id.version = d.version != 0 ? d.version : 1;
 	if (p->compressed_data)
 		m.u.begin.id.flags |= WIRE_BEGIN_COMPRESSED_DATA;
 	if (n->restart)
@@ -411,7 +412,7 @@ netsend_serve(struct wireio *w, const struct netsend_serve *sv,
 	clock_gettime(CLOCK_MONOTONIC, &n->start);
 	if (net_stream(n, s) == 0 && net_finish(n, s) == 0)
 		rc = 0;
-	else if (n->w->peer_error == 0 && !n->w->fsm.closed)
+	else if (n->w->err[0] == '\0')
 		/* The stream failed here (the kernel): say so to the client. */
 		wireio_fail(w, WIRE_E_INTERNAL, "the backup host failed "
 		    "sending %s; ask again", sv->label);
