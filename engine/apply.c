@@ -51,6 +51,9 @@ apply_new(int dirfd, const struct apply_opts *o)
 		a->o.ckpt_bytes = APPLY_CKPT_BYTES_DEFAULT;
 	if (a->o.ckpt_msecs == 0)
 		a->o.ckpt_msecs = APPLY_CKPT_MSECS_DEFAULT;
+	if (a->o.plain_dir)
+		a->o.force_decompress = true;   /* not btrfs, or not ours */
+	a->o.single_file = a->o.single_file && a->o.plain_dir;
 	a->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (a->dirfd == -1) {
 		free(a);
@@ -84,6 +87,7 @@ apply_clear_subvol(struct apply *a)
 	a->end_held = false;
 	a->pub_pending = false;
 	a->ck_snap = -1;
+	apply_plain_clear(a);
 }
 
 void
@@ -101,6 +105,9 @@ apply_free(struct apply *a)
 		free(a->subvs[i].rel);
 	free(a->subvs);
 	free(a->wbuf);
+	for (i = 0; i < WARN_NKINDS; i++)
+		free(a->warns[i].first);
+	free(a->warn_text);
 	close(a->dirfd);
 	free(a);
 }
@@ -166,7 +173,7 @@ static void
 apply_progress_note(struct apply *a)
 {
 	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed || a->lost ||
-	    a->end_held)
+	    a->end_held || a->pinned)
 		return;
 	if (a->wlen == 0 && !a->mk.on) {
 		a->pub_pending = false;
@@ -182,7 +189,8 @@ apply_progress_note(struct apply *a)
 static bool
 apply_ckpt_due(struct apply *a)
 {
-	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed || a->end_held)
+	if (a->sub != SUB_ACTIVE || a->resuming || a->sealed || a->end_held ||
+	    a->pinned)
 		return false;
 	if (a->o.ckpt_bytes != UINT64_MAX &&
 	    a->pos - a->ck_pos >= a->o.ckpt_bytes)
@@ -272,6 +280,9 @@ apply_dispatch(struct apply *a, const struct stream_cmd *c)
 	switch (c->type) {
 	case SEND_C_SUBVOL:
 	case SEND_C_SNAPSHOT:
+		if (c->type == SEND_C_SNAPSHOT && a->o.plain_dir)
+			return apply_fail(a, 0, "SNAPSHOT in a subtree stream: "
+			    "a plain directory is only ever restored in full");
 		if (a->sub != SUB_NONE && a->o.hold_end)
 			return apply_fail(a, 0, "a second subvolume in a stream "
 			    "that carries one");

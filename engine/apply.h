@@ -63,6 +63,23 @@ struct apply_opts {
 	 * totals and digest first.  The stream then carries one subvolume.
 	 */
 	bool hold_end;
+	/*
+	 * A subtree stream (docs/protocol.md, "The subtree stream"): SUBVOL
+	 * makes a plain directory .btrsend-partial.NAME (mode 0700 until
+	 * finished) on any filesystem, renamed to NAME at the end, never
+	 * over an existing NAME.  SNAPSHOT and CLONE are refused, encoded
+	 * writes decompressed, no received uuid, no read-only, no
+	 * checkpoint snapshots: a resume replays tolerantly from the last
+	 * durable checkpoint.  What the destination cannot hold (xattrs,
+	 * owners, inode flags, device files) is counted, not fatal: see
+	 * apply_warnings.
+	 */
+	bool plain_dir;
+	/* With plain_dir: the stream's root holds one entry NAME, which
+	 * becomes DIR/NAME itself (a subtree that is one file). */
+	bool single_file;
+	/* How DIR is named in apply_warnings ("/dest"); NULL: "DIR". */
+	const char *dest_label;
 };
 
 /* Per-subvolume result, handed to the summary callback. */
@@ -157,6 +174,18 @@ const char *apply_error(const struct apply *a);
  * refused command.
  */
 int apply_errno(const struct apply *a);
+/*
+ * plain_dir: what was not restored, one line per kind (extended
+ * attributes, owners, inode flags, device files), each with its count,
+ * the first path, the error and why, e.g. "3 extended attributes not
+ * restored: /dest/x: Operation not supported (the destination
+ * filesystem lacks them)".  "" when everything was.  Valid until the
+ * next call on a; the counts cover this apply's whole life.
+ */
+const char *apply_warnings(struct apply *a);
+/* The number of things not restored (the sum of the counts above). */
+uint64_t apply_nwarnings(const struct apply *a);
+
 /* Subvolumes finished by this run (for exit status and tests). */
 uint64_t apply_nfinished(const struct apply *a);
 

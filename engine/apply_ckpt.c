@@ -30,6 +30,8 @@ apply_ckpt_enabled(struct apply *a)
 {
 	struct statfs sf;
 
+	if (a->o.plain_dir)
+		return false;   /* the staging is a directory: no snapshots */
 	if (a->ck_snaps == 0)
 		a->ck_snaps = fstatfs(a->dirfd, &sf) == 0 &&
 		    sf.f_type == BTRFS_SUPER_MAGIC ? 1 : -1;

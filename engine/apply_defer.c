@@ -23,10 +23,12 @@
  * is cut off, as are records of commands that will be applied again.
  */
 #include <btrfsutil.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -188,13 +190,20 @@ apply_defer_add(struct apply *a, int fd, unsigned int want,
 	ssize_t n;
 	int gen;
 
-	if (fstat(fd, &st) == -1 || ioctl(fd, FS_IOC_GETVERSION, &gen) == -1)
+	if (fstat(fd, &st) == -1)
 		return apply_fail(a, errno, "inode of '%.*s' for its "
 		    "immutable/append flags", (int)plen, (const char *)p);
+	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == -1) {
+		if (!a->o.plain_dir)
+			return apply_fail(a, errno, "inode of '%.*s' for its "
+			    "immutable/append flags", (int)plen,
+			    (const char *)p);
+		gen = 0;        /* not told here: matched by number alone */
+	}
 	if (defer_open(a) == -1)
 		return -1;
 	r.index = a->cur != NULL ? a->cur->index : 0;
-	r.ino = st.st_ino;
+	r.ino = st.st_ino + (a->o.plain_dir ? APPLY_PLAIN_INO_BIAS : 0);
 	r.gen = (uint32_t)gen;
 	r.flags = want;
 	defer_encode(&r, b);
@@ -398,6 +407,195 @@ defer_apply_one(struct apply *a, uint64_t root, const struct defer_rec *r,
 }
 
 /*
+ * A plain directory has no handles to open an inode by number: the
+ * records are read PLAIN_CHUNK at a time, sorted by inode (the last
+ * record of each wins), and the staging tree is walked once per chunk,
+ * each regular file and directory looked up.  The root (and a single
+ * file's one entry, which is moved out at the end) is remembered in
+ * a->root_flags for after the rename.
+ */
+#define PLAIN_CHUNK     16384
+
+struct pflags {
+	struct apply *a;
+	struct defer_rec *r;
+	size_t n;
+	dev_t dev;
+	char path[PATH_MAX];
+};
+
+static int
+prec_cmp(const void *x, const void *y)
+{
+	const struct defer_rec *p = x, *q = y;
+
+	if (p->ino != q->ino)
+		return p->ino < q->ino ? -1 : 1;
+	return p->index < q->index ? -1 : p->index > q->index;
+}
+
+static int
+prec_cmp_ino(const void *x, const void *y)
+{
+	const struct defer_rec *p = x, *q = y;
+
+	return p->ino < q->ino ? -1 : p->ino > q->ino;
+}
+
+static const struct defer_rec *
+pflags_find(const struct pflags *pf, int fd, const struct stat *st)
+{
+	struct defer_rec key, *r;
+	int gen;
+
+	key.ino = (uint64_t)st->st_ino + APPLY_PLAIN_INO_BIAS;
+	r = bsearch(&key, pf->r, pf->n, sizeof(*pf->r), prec_cmp_ino);
+	if (r == NULL || r->gen == 0)
+		return r;
+	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == -1 || (uint32_t)gen != r->gen)
+		return NULL;            /* another inode of the same number */
+	return r;
+}
+
+static int pflags_dir(struct pflags *pf, int fd, size_t plen, int depth);
+
+/* One entry of a directory: its flags, a directory's after its own. */
+static int
+pflags_entry(struct pflags *pf, int dfd, const char *name, size_t plen,
+    int depth)
+{
+	struct apply *a = pf->a;
+	const struct defer_rec *r;
+	struct stat st;
+	size_t n = strlen(name);
+	int fd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return apply_fail(a, errno, "flags: %s", name);
+	if ((!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) ||
+	    st.st_dev != pf->dev)
+		return 0;
+	if (plen + 1 + n >= sizeof(pf->path))
+		return apply_fail(a, ENAMETOOLONG, "flags: %s", name);
+	if (plen > 0)
+		pf->path[plen++] = '/';
+	memcpy(pf->path + plen, name, n + 1);
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+	if (fd == -1)
+		return apply_fail(a, errno, "open '%s' for its flags", pf->path);
+	if (S_ISDIR(st.st_mode) && pflags_dir(pf, dup(fd), plen + n,
+	    depth + 1) == -1) {
+		close(fd);
+		return -1;
+	}
+	pf->path[plen + n] = '\0';
+	r = pflags_find(pf, fd, &st);
+	if (r != NULL && depth == 0 && a->o.single_file &&
+	    strcmp(name, a->name) == 0)
+		a->root_flags = r->flags;
+	else if (r != NULL && apply_set_fsflags(fd, r->flags,
+	    FS_MANAGED_FL) == -1 && !apply_plain_lacks(a, WARN_FLAGS, errno,
+	    (const uint8_t *)pf->path, (uint32_t)strlen(pf->path))) {
+		close(fd);
+		return apply_fail(a, errno, "set inode flags 0x%x on '%s'",
+		    r->flags, pf->path);
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+pflags_dir(struct pflags *pf, int fd, size_t plen, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return apply_fail(pf->a, errno, "read '%s' for its flags",
+		    pf->path);
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    (rc = pflags_entry(pf, dirfd(d), de->d_name, plen,
+		    depth)) == -1)
+			break;
+	closedir(d);
+	return rc;
+}
+
+static int
+pflags_chunk(struct pflags *pf)
+{
+	const struct defer_rec *r;
+	struct stat st;
+	size_t i, j;
+
+	qsort(pf->r, pf->n, sizeof(*pf->r), prec_cmp);
+	for (i = j = 0; i < pf->n; i++) {
+		if (i + 1 < pf->n && pf->r[i + 1].ino == pf->r[i].ino)
+			continue;
+		pf->r[j++] = pf->r[i];
+	}
+	pf->n = j;
+	if (fstat(pf->a->subfd, &st) == -1)
+		return apply_fail(pf->a, errno, "%s", pf->a->staging);
+	if ((r = pflags_find(pf, pf->a->subfd, &st)) != NULL)
+		pf->a->root_flags = r->flags;
+	pf->dev = st.st_dev;
+	pf->path[0] = '\0';
+	return pflags_dir(pf, openat(pf->a->subfd, ".", O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC), 0, 0);
+}
+
+static int
+defer_plain(struct apply *a)
+{
+	uint8_t b[DEFER_CHUNK * APPLY_DEFER_REC];
+	struct pflags pf;
+	const char *why;
+	uint64_t off, prev = 0;
+	size_t i;
+	ssize_t n;
+	int rc = 0;
+
+	memset(&pf, 0, sizeof(pf));
+	pf.a = a;
+	pf.r = xcalloc(PLAIN_CHUNK, sizeof(*pf.r));
+	for (off = 0; rc == 0 && off < a->defer_len; off += (uint64_t)n) {
+		n = pread(a->defer_fd, b, a->defer_len - off < sizeof(b) ?
+		    (size_t)(a->defer_len - off) : sizeof(b), (off_t)off);
+		if (n <= 0 || n % APPLY_DEFER_REC != 0) {
+			rc = apply_fail(a, n == -1 ? errno : EIO, "read the "
+			    "flags file of %s", a->name);
+			break;
+		}
+		for (i = 0; rc == 0 && i < (size_t)n; i += APPLY_DEFER_REC) {
+			if (defer_decode(b + i, prev, UINT64_MAX, &pf.r[pf.n],
+			    &why) != 0) {
+				rc = apply_fail(a, 0, "flags file of %s: record "
+				    "at byte %llu: %s", a->name,
+				    (unsigned long long)(off + i), why);
+				break;
+			}
+			prev = pf.r[pf.n].index;
+			if (++pf.n == PLAIN_CHUNK) {
+				rc = pflags_chunk(&pf);
+				pf.n = 0;
+			}
+		}
+	}
+	if (rc == 0 && pf.n > 0)
+		rc = pflags_chunk(&pf);
+	free(pf.r);
+	return rc;
+}
+
+/*
  * At END: every record in order (the last one of an inode wins), read a
  * chunk at a time.  The subvolume root's flags are only remembered in
  * a->root_flags: an immutable root could be neither renamed nor deleted,
@@ -416,6 +614,8 @@ apply_set_deferred_flags(struct apply *a)
 	a->root_flags = 0;
 	if (a->defer_fd == -1 || a->defer_len == 0)
 		return 0;
+	if (a->o.plain_dir)
+		return defer_plain(a);
 	if (btrfs_util_subvolume_id_fd(a->subfd, &root) != BTRFS_UTIL_OK)
 		return apply_fail(a, errno, "subvolume id of %s", a->staging);
 	for (off = 0; off < a->defer_len; off += (uint64_t)n) {
@@ -450,7 +650,7 @@ apply_set_deferred_flags(struct apply *a)
 int
 apply_set_root_flags(struct apply *a)
 {
-	if ((a->root_flags & FS_BLOCKING_FL) == 0)
+	if ((a->root_flags & FS_BLOCKING_FL) == 0 || a->o.plain_dir)
 		return 0;
 	if (apply_set_fsflags(a->subfd, a->root_flags, FS_MANAGED_FL) == -1)
 		return apply_fail(a, errno, "set inode flags 0x%x on the root "
@@ -470,6 +670,8 @@ apply_subvol_delete(struct apply *a, const char *name)
 	bool ro = false;
 	int fd, saved;
 
+	if (a->o.plain_dir)
+		return apply_plain_remove(a, name);
 	e = btrfs_util_delete_subvolume_fd(a->dirfd, name, 0);
 	if (e == BTRFS_UTIL_OK || errno != EPERM)
 		return e == BTRFS_UTIL_OK ? 0 : -1;

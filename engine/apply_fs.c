@@ -497,6 +497,16 @@ again:
 		return 0;
 	}
 	err = errno;
+	if (a->o.plain_dir && mk->type == SEND_C_MKNOD &&
+	    (S_ISCHR(mk->mode) || S_ISBLK(mk->mode)) &&
+	    apply_plain_lacks(a, WARN_DEVICE, err, (const uint8_t *)mk->path,
+	    mk->len)) {
+		/* its other commands go too (apply_plain_skipped) */
+		free(a->skip_path);
+		a->skip_path = xstrdup(mk->path);
+		mk_clear(mk);
+		return 0;
+	}
 	if (v == REPLAY_REPLACE && tries++ == 0 &&
 	    unlinkat(dfd, name, 0) == 0) {
 		cache_invalidate(a, ap.p, ap.len);
@@ -688,6 +698,8 @@ do_xattr(struct apply *a, const struct stream_cmd *c)
 		rc = lremovexattr(target, xname);
 	if (replayable(a, c->type, rc, &v) == 0)
 		return 0;
+	if (apply_plain_lacks(a, WARN_XATTR, errno, ap.p, ap.len))
+		return 0;
 	return apply_fail(a, errno, "%s '%s' on '%.*s'",
 	    stream_cmd_name(c->type), xname, (int)ap.len, (const char *)ap.p);
 }
@@ -810,6 +822,9 @@ do_attr(struct apply *a, const struct stream_cmd *c)
 		ts[1].tv_nsec = mt.nsec;
 		break;
 	}
+	/* a plain directory's root stays 0700 until its rename */
+	if (a->o.plain_dir && ap.len == 0 && c->type != SEND_C_CHOWN)
+		return apply_plain_hold_root(a, c, (mode_t)mode, ts);
 	if ((fd = file_cached(a, &ap)) != -1)
 		rc = attr_on_fd(fd, c, mode, uid, gid, ts);
 	else if (resolve(a, &ap, &dfd, name) == -1)
@@ -821,6 +836,9 @@ do_attr(struct apply *a, const struct stream_cmd *c)
 	else
 		rc = utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
 	if (replayable(a, c->type, rc, &v) == 0)
+		return 0;
+	if (c->type == SEND_C_CHOWN &&
+	    apply_plain_lacks(a, WARN_OWNER, errno, ap.p, ap.len))
 		return 0;
 	return apply_fail(a, errno, "%s '%.*s'", stream_cmd_name(c->type),
 	    (int)ap.len, (const char *)ap.p);
@@ -860,6 +878,9 @@ do_clone(struct apply *a, const struct stream_cmd *c)
 	int dfd, sfd, subfd = -1, rc;
 	enum replay_verdict v;
 
+	if (a->o.plain_dir)
+		return apply_fail(a, 0, "CLONE in a subtree stream: a plain "
+		    "directory has no clone sources");
 	if (get_path(a, c, SEND_A_PATH, false, &ap) == -1 ||
 	    get_path(a, c, SEND_A_CLONE_PATH, false, &src) == -1 ||
 	    get_u64(a, c, SEND_A_FILE_OFFSET, &off) == -1 ||
@@ -997,6 +1018,8 @@ do_fileattr(struct apply *a, const struct stream_cmd *c)
 		    (int)ap.len, (const char *)ap.p);
 	if (apply_set_fsflags(fd, want, FS_MANAGED_FL & ~FS_BLOCKING_FL) == -1) {
 		close(fd);
+		if (apply_plain_lacks(a, WARN_FLAGS, errno, ap.p, ap.len))
+			return 0;
 		return apply_fail(a, errno, "set inode flags 0x%x on '%.*s'",
 		    want, (int)ap.len, (const char *)ap.p);
 	}
@@ -1076,6 +1099,8 @@ apply_fs_dispatch(struct apply *a, const struct stream_cmd *c)
 		if (apply_mk_settle(a) == -1)
 			return -1;
 	}
+	if (a->o.plain_dir && apply_plain_skipped(a, c))
+		return 0;
 	if (c->type != SEND_C_WRITE && apply_flush(a) == -1)
 		return -1;
 	switch (c->type) {

@@ -47,6 +47,21 @@ struct apply_mk {                       /* a create held back one command */
 	uint64_t index, offset;
 };
 
+/* plain_dir: what the destination could not take (apply_plain.c) */
+enum apply_warn_kind {
+	WARN_XATTR = 0,
+	WARN_OWNER,
+	WARN_FLAGS,
+	WARN_DEVICE,
+	WARN_NKINDS,
+};
+
+struct apply_warn {
+	uint64_t count;
+	int errnum;                     /* of the first */
+	char *first;                    /* its stream path */
+};
+
 enum apply_sub_state {
 	SUB_NONE = 0,                   /* between subvolumes */
 	SUB_ACTIVE,                     /* applying into the staging subvolume */
@@ -148,6 +163,22 @@ struct apply {
 
 	uint64_t nfinished;
 	bool verity_warned;
+
+	/* plain_dir (apply_plain.c) */
+	struct apply_warn warns[WARN_NKINDS];
+	char *warn_text;
+	char *skip_path;                /* a device file not made: its commands */
+	/*
+	 * The root's CHMOD and UTIMES wait for the rename (the staging
+	 * directory stays 0700); until END no checkpoint or progress record
+	 * goes past the first of them, so a resume sends them again.
+	 */
+	bool root_mode_set, root_times_set;
+	uint32_t root_mode;
+	struct timespec root_times[2];
+	bool pinned;
+	uint64_t pin_index, pin_pos;
+	struct stream_digest pin_digest;
 };
 
 int  apply_fail(struct apply *a, int err, const char *fmt, ...)
@@ -199,6 +230,20 @@ int  apply_sync_request(struct apply *a, const struct checkpoint *ck,
 int  apply_sync_flush(struct apply *a);
 int  apply_sync_wait(struct apply *a);
 void apply_sync_free(struct apply *a);
+
+/* engine/apply_plain.c */
+int  apply_plain_create(struct apply *a);
+int  apply_plain_remove(struct apply *a, const char *name);
+int  apply_plain_finish(struct apply *a);
+int  apply_plain_set_flags(struct apply *a);
+bool apply_plain_lacks(struct apply *a, enum apply_warn_kind k, int err,
+    const uint8_t *p, uint32_t len);
+bool apply_plain_skipped(struct apply *a, const struct stream_cmd *c);
+int  apply_plain_hold_root(struct apply *a, const struct stream_cmd *c,
+    mode_t mode, const struct timespec ts[2]);
+void apply_plain_clear(struct apply *a);
+/* the inode field of a flags record in a plain directory: st_ino + 256 */
+#define APPLY_PLAIN_INO_BIAS 256
 
 /* engine/apply_subvol.c */
 int  apply_subvol_begin(struct apply *a, const struct stream_cmd *c);

@@ -431,6 +431,11 @@ subvol_already(struct apply *a, bool *already)
 	*already = false;
 	if (fstatat(a->dirfd, a->name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : apply_fail(a, errno, "%s", a->name);
+	if (a->o.plain_dir)
+		return apply_fail(a, EEXIST, "%s already exists in %s: a "
+		    "restore never overwrites; move it away or restore into "
+		    "another directory", a->name, a->o.dest_label != NULL ?
+		    a->o.dest_label : "DIR");
 	fd = apply_open_beneath(a->dirfd, a->name, O_RDONLY | O_DIRECTORY, 0);
 	if (fd != -1 && btrfs_util_subvolume_info_fd(fd, 0, &info) ==
 	    BTRFS_UTIL_OK && memcmp(info.received_uuid, a->id.uuid, 16) == 0 &&
@@ -518,6 +523,11 @@ staging_create(struct apply *a)
 
 	apply_defer_remove(a);          /* left by a partial deleted by hand */
 	apply_ckpt_drop_all(a);
+	if (a->o.plain_dir) {
+		if (apply_plain_create(a) == -1)
+			return -1;
+		goto made;
+	}
 	if (a->id.has_parent) {
 		if (apply_find_subvol(a, a->id.parent_uuid,
 		    a->id.parent_ctransid, "parent subvolume") == -1)
@@ -530,6 +540,7 @@ staging_create(struct apply *a)
 	if (e != BTRFS_UTIL_OK)
 		return apply_fail(a, errno, "create %s: %s", a->staging,
 		    btrfs_util_strerror(e));
+made:
 	if (staging_open(a) == -1)
 		return -1;
 	a->sub = SUB_ACTIVE;
@@ -569,7 +580,9 @@ staging_reopen(struct apply *a, struct checkpoint *ck, enum reopen_how how)
 	if (fstatat(a->dirfd, a->staging, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (staging_open(a) == -1)
 			return -1;
-		(void)btrfs_util_get_subvolume_read_only_fd(a->subfd, &ro);
+		if (!a->o.plain_dir)
+			(void)btrfs_util_get_subvolume_read_only_fd(a->subfd,
+			    &ro);
 	} else if (slot == -1)
 		return 1;
 	a->sealed = ro;
@@ -706,6 +719,8 @@ subvol_seal(struct apply *a)
 	/* resume after a crash from here on only renames */
 	if (apply_write_checkpoint(a, true, false) == -1)
 		return -1;
+	if (a->o.plain_dir)
+		return 0;
 	if (subvol_set_received(a, a->staging) == -1)
 		return -1;
 	/* a root that blocks its own rename gets its flags after it */
@@ -725,12 +740,16 @@ apply_subvol_end(struct apply *a)
 	}
 	if (!a->sealed && subvol_seal(a) == -1)
 		return -1;
-	if (renameat2(a->dirfd, a->staging, a->dirfd, a->name,
+	if (a->o.plain_dir) {
+		if (apply_plain_finish(a) == -1)
+			return -1;
+	} else if (renameat2(a->dirfd, a->staging, a->dirfd, a->name,
 	    RENAME_NOREPLACE) == -1)
 		return apply_fail(a, errno, "rename %s to %s", a->staging,
 		    a->name);
 	/* the root's flags raise ctransid: received again after them */
-	if (!a->sealed && (a->root_flags & FS_BLOCKING_FL) != 0 &&
+	if (!a->sealed && !a->o.plain_dir &&
+	    (a->root_flags & FS_BLOCKING_FL) != 0 &&
 	    (apply_set_root_flags(a) == -1 ||
 	    subvol_set_received(a, a->name) == -1 ||
 	    subvol_read_only(a, a->name) == -1))
@@ -757,6 +776,13 @@ ckpt_fill(struct apply *a, struct checkpoint *ck, bool include_cur)
 	ck->data_bytes = a->s_data;
 	ck->flags_bytes = a->defer_len;
 	snprintf(ck->staging, sizeof(ck->staging), "%s", a->staging);
+	if (a->pinned) {
+		/* the root's held attributes are sent again on resume */
+		ck->ncmds = a->pin_index;
+		ck->offset = a->pin_pos;
+		ck->digest = a->pin_digest;
+		return;
+	}
 	if (include_cur && a->cur != NULL && a->cur->offset == a->pos) {
 		/* the current command is applied but not yet folded in */
 		ck->ncmds = a->cur->index + 1;

@@ -13,6 +13,7 @@
 #include "proto/base/log.h"
 #include "engine/send.h"
 #include "engine/send_plan.h"
+#include "engine/walk.h"
 
 #define SEND_PIPE_SIZE  (1u << 20)
 #define SEND_READ_CHUNK (256u << 10)
@@ -20,6 +21,7 @@
 
 struct send {
 	struct send_plan plan;
+	struct walk *walk;              /* a subtree: walked, not the ioctl */
 	int *subvol_fds;                /* one per plan item, opened up front */
 	int rfd, wfd;                   /* pipe: we read rfd, the kernel writes wfd */
 	pthread_t thread;
@@ -133,6 +135,52 @@ send_thread(void *arg)
 	return NULL;
 }
 
+/* The walker in place of the ioctls: the same pipe, the same errors. */
+static void *
+walk_thread(void *arg)
+{
+	struct send *s = arg;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	s->ioctl_err = walk_run(s->walk, s->wfd, &s->cancel);
+	if (s->ioctl_err == 0)
+		s->ioctl_done = 1;
+	close(s->wfd);
+	s->wfd = -1;
+	return NULL;
+}
+
+/* A subtree stream is version 1 or 2 whatever the kernel offers. */
+static uint32_t
+subtree_version(const struct send_params *p)
+{
+	return p->proto == SEND_PROTO_AUTO ? 2 : p->proto;
+}
+
+/* One plan item naming the subtree: what send_describe reports. */
+static int
+subtree_plan(struct send *s, const struct send_params *p,
+    struct send_error *e)
+{
+	struct send_subtree *st = p->subtree;
+
+	if (walk_open(&s->walk, st, subtree_version(p), p->no_data, e) == -1)
+		return -1;
+	s->plan.items = xcalloc(1, sizeof(*s->plan.items));
+	s->plan.n = 1;
+	s->plan.items[0].path = xstrdup(*st->path ? st->path : st->name);
+	memcpy(s->plan.items[0].uuid, st->uuid, 16);
+	s->plan.version = subtree_version(p);
+	s->plan.flags = SEND_FLAG_VERSION |
+	    (p->no_data ? SEND_FLAG_NO_FILE_DATA : 0);
+	s->subvol_fds = xcalloc(1, sizeof(int));
+	s->subvol_fds[0] = -1;
+	return 0;
+}
+
 static int
 send_open_subvols(struct send *s, struct send_error *e)
 {
@@ -167,7 +215,10 @@ send_start(struct send **sp, const struct send_params *p, struct send_error *e)
 		free(s);
 		return -1;
 	}
-	if (send_plan_make(p, &s->plan, e) == -1 ||
+	if (p->subtree != NULL) {
+		if (subtree_plan(s, p, e) == -1)
+			goto fail;
+	} else if (send_plan_make(p, &s->plan, e) == -1 ||
 	    send_open_subvols(s, e) == -1)
 		goto fail;
 	if (pipe2(fds, O_CLOEXEC) == -1) {
@@ -179,7 +230,9 @@ send_start(struct send **sp, const struct send_params *p, struct send_error *e)
 	/* A bigger pipe means fewer wakeups; failure only costs speed. */
 	(void)fcntl(s->rfd, F_SETPIPE_SZ,
 	    (int)(p->pipe_size ? p->pipe_size : SEND_PIPE_SIZE));
-	if ((rc = pthread_create(&s->thread, NULL, send_thread, s)) != 0) {
+	rc = pthread_create(&s->thread, NULL, s->walk != NULL ? walk_thread :
+	    send_thread, s);
+	if (rc != 0) {
 		send_seterr(e, rc, "cannot start the send thread");
 		goto fail;
 	}
@@ -207,7 +260,10 @@ send_ioctl_result(struct send *s, struct send_error *e)
 	send_join(s);
 	if (s->ioctl_err == 0)
 		return 0;
-	if (s->ioctl_err == EAGAIN)
+	if (s->walk != NULL)
+		send_seterr_named(e, s->ioctl_err, "subtree %s of the snapshot: "
+		    "%s", s->plan.items[0].path, walk_errmsg(s->walk));
+	else if (s->ioctl_err == EAGAIN)
 		send_seterr(e, EAGAIN, "send of %s: a deduplication is running "
 		    "on one of the subvolumes; retry when it has finished",
 		    s->plan.items[s->ioctl_failed].path);
@@ -428,8 +484,28 @@ send_free(struct send *s)
 				close(s->subvol_fds[i]);
 	free(s->subvol_fds);
 	send_plan_free(&s->plan);
+	walk_free(s->walk);
 	stream_reader_free(&s->reader);
 	free(s);
+}
+
+/* The data regions' bytes, counted without reading them or a stream. */
+static int
+subtree_estimate(const struct send_params *p, uint64_t *total,
+    struct send_error *e)
+{
+	struct walk *w;
+	int rc;
+
+	if (walk_open(&w, p->subtree, subtree_version(p), 1, e) == -1)
+		return -1;
+	rc = walk_estimate(w, total);
+	if (rc == -1)
+		send_seterr_named(e, EIO, "subtree %s of the snapshot: %s",
+		    *p->subtree->path ? p->subtree->path : p->subtree->name,
+		    walk_errmsg(w));
+	walk_free(w);
+	return rc;
 }
 
 int
@@ -443,6 +519,8 @@ send_estimate(const struct send_params *p, uint64_t *total,
 
 	q.no_data = 1;
 	*total = 0;
+	if (p->subtree != NULL)
+		return subtree_estimate(p, total, e);
 	if (send_start(&s, &q, e) == -1)
 		return -1;
 	while ((rc = send_next(s, &u, e)) == 1)

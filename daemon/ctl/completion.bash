@@ -110,7 +110,7 @@ _btrsendctl()
 import json, sys
 for r in json.load(sys.stdin)["running"]: print(r["id"])' 2>/dev/null)" \
 		    -- "$cur") ;;
-	send)
+	send|restore)
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		compopt -o filenames 2>/dev/null ;;
 	esac

@@ -40,14 +40,6 @@ struct netsend {
 
 #define NET_LINE_SECS	10	/* plain progress lines when not a terminal */
 
-struct net_meter {
-	const char	*snapshot;
-	int		 tty;
-	int		 started;
-	int		 said_total;
-	struct timespec	 last;
-};
-
 static const char *const net_total_names[] = {
 	[TOTAL_UNKNOWN] = "unknown",
 	[TOTAL_ESTIMATE] = "estimate",
@@ -98,7 +90,7 @@ net_meter_tty(const struct netsend_progress *p, double rate, const char *tail)
 }
 
 static void
-net_meter_line(struct net_meter *m, const struct netsend_progress *p,
+net_meter_line(struct ctl_meter *m, const struct netsend_progress *p,
     double rate, const char *tail)
 {
 	struct timespec now;
@@ -113,8 +105,8 @@ net_meter_line(struct net_meter *m, const struct netsend_progress *p,
 	    p->final)) {
 		m->said_total = p->total_src == TOTAL_ESTIMATE ||
 		    p->final;
-		fprintf(stderr, "btrsendctl: send: %s: total %llu bytes (%s",
-		    m->snapshot, (unsigned long long)p->total,
+		fprintf(stderr, "btrsendctl: %s: %s: total %llu bytes (%s",
+		    m->verb, m->snapshot, (unsigned long long)p->total,
 		    net_total_names[p->total_src]);
 		if (p->total_src == TOTAL_ESTIMATE)
 			fprintf(stderr, ", %.3f s", p->estimate_secs);
@@ -123,15 +115,15 @@ net_meter_line(struct net_meter *m, const struct netsend_progress *p,
 	if (!p->final && now.tv_sec - m->last.tv_sec < NET_LINE_SECS)
 		return;
 	m->last = now;
-	fprintf(stderr, "btrsendctl: send: %s: %llu bytes%s, %.0f bytes/s%s\n",
-	    m->snapshot, (unsigned long long)p->done, p->final ? " done" : "",
+	fprintf(stderr, "btrsendctl: %s: %s: %llu bytes%s, %.0f bytes/s%s\n",
+	    m->verb, m->snapshot, (unsigned long long)p->done, p->final ? " done" : "",
 	    rate, tail);
 }
 
-static void
-net_meter(const struct netsend_progress *p, void *arg)
+void
+ctl_meter(const struct netsend_progress *p, void *arg)
 {
-	struct net_meter *m = arg;
+	struct ctl_meter *m = arg;
 	char tail[64];
 	double rate;
 
@@ -241,44 +233,19 @@ net_parse(int argc, char **argv, struct netsend *n)
 static int
 net_resolve(struct netsend *n)
 {
-	struct conf_errors errs;
-	const struct conf_target *tg;
-	struct conf *conf;
-	char *colon;
+	struct ctl_net t;
 
-	if ((conf = conf_load(n->conf_path, &errs)) == NULL) {
-		conf_errors_print(stderr, &errs);
-		conf_errors_free(&errs);
+	if (ctl_net_resolve(n->conf_path, n->to, "send", &t) == -1)
 		return -1;
-	}
-	if (!conf->tls_set) {
-		log_warnx("send: %s has no tls block", n->conf_path);
-		conf_free(conf);
-		return -1;
-	}
-	n->tls.certificate = xstrdup(conf->tls_certificate);
-	n->tls.key = xstrdup(conf->tls_key);
-	n->tls.ca = xstrdup(conf->tls_ca);
-	if ((tg = conf_target_find(conf, n->to)) != NULL) {
-		snprintf(n->host, sizeof(n->host), "%s", tg->address.host);
-		snprintf(n->port, sizeof(n->port), "%u", tg->address.port);
-		snprintf(n->name, sizeof(n->name), "%s", tg->cert_name ?
-		    tg->cert_name : tg->address.host);
-		n->zstd = tg->compress == CONF_COMPRESS_ZSTD;
-		if (n->limit == 0)
-			n->limit = tg->bandwidth;
-		if (n->timeout == 0)
-			n->timeout = tg->timeout;
-	} else {
-		snprintf(n->host, sizeof(n->host), "%s", n->to);
-		snprintf(n->port, sizeof(n->port), "%d", WIRE_DEFAULT_PORT);
-		if ((colon = strrchr(n->host, ':')) != NULL) {
-			snprintf(n->port, sizeof(n->port), "%s", colon + 1);
-			*colon = '\0';
-		}
-		snprintf(n->name, sizeof(n->name), "%s", n->host);
-	}
-	conf_free(conf);
+	n->tls = t.tls;
+	memcpy(n->host, t.host, sizeof(n->host));
+	memcpy(n->port, t.port, sizeof(n->port));
+	memcpy(n->name, t.name, sizeof(n->name));
+	n->zstd = t.zstd;
+	if (n->limit == 0)
+		n->limit = t.limit;
+	if (n->timeout == 0)
+		n->timeout = t.timeout;
 	return 0;
 }
 
@@ -289,7 +256,7 @@ ctl_send_net(int argc, char **argv)
 	struct netsend_target tg;
 	struct netsend_opts o;
 	struct netsend_result res;
-	struct net_meter m;
+	struct ctl_meter m;
 	SSL_CTX *ctx;
 	char err[512];
 	int rc;
@@ -326,9 +293,10 @@ ctl_send_net(int argc, char **argv)
 	o.clones = n.clones;
 	o.nclones = n.nclones;
 	memset(&m, 0, sizeof(m));
+	m.verb = "send";
 	m.snapshot = n.snapshot;
 	m.tty = isatty(STDERR_FILENO);
-	o.on_progress = net_meter;
+	o.on_progress = ctl_meter;
 	o.progress_arg = &m;
 	o.estimate = !n.no_estimate;
 	o.print = 1;

@@ -92,8 +92,9 @@ net_open(struct netsend *n, SSL_CTX *ctx, uint32_t caps, const char *what,
 		n->permanent = n->t.cls == ERR_PERMANENT;
 		goto fail;
 	}
-	wireio_init(&n->w, &n->t, WIRE_CLIENT);
-	if (wireio_hello(&n->w, caps, STREAM_VERSION_MAX, peer) == -1) {
+	n->w = &n->wown;
+	wireio_init(n->w, &n->t, WIRE_CLIENT);
+	if (wireio_hello(n->w, caps, STREAM_VERSION_MAX, peer) == -1) {
 		net_fail(n);
 		goto fail;
 	}
@@ -106,8 +107,9 @@ fail:
 void
 net_close(struct netsend *n, int fd)
 {
-	if (n->w.in != NULL)
-		wireio_free(&n->w);
+	if (n->w != NULL && n->w->in != NULL)
+		wireio_free(n->w);
+	n->w = NULL;
 	tls_close(&n->t);
 	close(fd);
 }
@@ -116,9 +118,13 @@ net_close(struct netsend *n, int fd)
 int
 net_fail(struct netsend *n)
 {
-	if (n->w.cls == ERR_PERMANENT)
+	if (n->w->cls == ERR_PERMANENT)
 		n->permanent = true;
-	log_warnx("send to %s: %s", n->to, n->w.err);
+	if (n->what != NULL)
+		log_warnx("%s on %s: %s", n->what, n->to, n->w->err);
+	else
+		log_warnx("%s %s: %s", n->sv != NULL ? "restore to" : "send to",
+		    n->to, n->w->err);
 	return -1;
 }
 
@@ -130,19 +136,20 @@ net_fail(struct netsend *n)
 int
 net_fail_send(struct netsend *n)
 {
+	struct tls_conn *t = n->w->tls;
 	struct wire_msg m;
-	char err[sizeof(n->w.err)];
-	enum err_class cls = n->w.cls;
+	char err[sizeof(n->w->err)];
+	enum err_class cls = n->w->cls;
 
-	if (n->w.peer_error == 0 && !n->w.fsm.closed && n->t.ssl != NULL &&
-	    !n->t.timed_out) {
-		memcpy(err, n->w.err, sizeof(err));
-		n->t.timeout_ms = 2000;
-		while (wireio_recv(&n->w, &m) == 0)
+	if (n->w->peer_error == 0 && !n->w->fsm.closed && t->ssl != NULL &&
+	    !t->timed_out) {
+		memcpy(err, n->w->err, sizeof(err));
+		t->timeout_ms = 2000;
+		while (wireio_recv(n->w, &m) == 0)
 			wire_msg_free(&m);      /* ACKs still in flight */
-		if (n->w.peer_error == 0) {
-			memcpy(n->w.err, err, sizeof(err));
-			n->w.cls = cls;
+		if (n->w->peer_error == 0) {
+			memcpy(n->w->err, err, sizeof(err));
+			n->w->cls = cls;
 		}
 	}
 	return net_fail(n);

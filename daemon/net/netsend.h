@@ -16,6 +16,8 @@
 
 #include "proto/msg/wire.h"
 
+struct wireio;
+
 struct netsend_target {
 	const char	*label;		/* in messages: what the user named */
 	const char	*host, *port;
@@ -108,5 +110,69 @@ int	netsend_list(SSL_CTX *ctx, const struct netsend_target *t,
  */
 int	netsend_prune(SSL_CTX *ctx, const struct netsend_target *t,
 	    const char *job, const struct retention_policy *p);
+
+/*
+ * Ask the backup host for the complete snapshots of job it holds for us
+ * (CATALOG): *m becomes its CATALOG-REPLY, oldest first (free it with
+ * wire_msg_free).  0, or -1 (logged) with *cls as for netsend_list.  An
+ * unknown job is an empty catalog, not an error.
+ */
+int	netsend_catalog(SSL_CTX *ctx, const struct netsend_target *t,
+	    const char *job, struct wire_msg *m, enum err_class *cls);
+
+/*
+ * The entries of path ("" the root) in snapshot of job on the backup
+ * host (LS), page by page on one connection: fn gets each page's
+ * entries, checked (a name of 1 to 255 bytes without '/', not "." or
+ * ".."; a page that does not advance or a total past NETSEND_LS_TOTAL_MAX
+ * ends it), and returns 0 to go on, -1 to stop (then netsend_ls returns
+ * -1, *cls ERR_PERMANENT, nothing logged).  A path naming a file, a
+ * symlink or a special file is one entry for itself.  0, or -1 (logged)
+ * with *cls as for netsend_list: the backup host's ERROR, such as "no
+ * snapshot ..." (not found, also for what another client holds) or a
+ * symlink in the path (denied), is ERR_PERMANENT.
+ */
+#define NETSEND_LS_TOTAL_MAX	(16u << 20)	/* entries in one listing */
+
+typedef int netsend_ls_fn(const struct wire_ls_entry *e, size_t n, void *arg);
+int	netsend_ls(SSL_CTX *ctx, const struct netsend_target *t,
+	    const char *job, const char *snapshot, const char *path,
+	    netsend_ls_fn *fn, void *arg, enum err_class *cls);
+
+/*
+ * The backup host's side of a restore (daemon/net/serve.c): the sending
+ * half of a transfer, over the receive worker's own connection, whose
+ * roles have turned (docs/protocol.md, "Restore").  BEGIN is made from
+ * what follows and the stream's own description; then the client's
+ * BEGIN-REPLY (fresh, resume at a checkpoint after fast-forwarding to
+ * it, or complete), DATA with its ACKs, END, and DONE.
+ */
+struct send_params;
+struct netsend_serve {
+	const char	*client;	/* the peer's name, in messages */
+	const char	*job, *name;	/* BEGIN's job and snapshot name */
+	const char	*label;		/* the snapshot in messages */
+	const struct send_params *p;	/* what to send */
+	uint32_t	 flags;		/* more WIRE_BEGIN_* (SUBTREE...) */
+	uint8_t		 uuid[16];	/* BEGIN's snapshot ref: uuid, */
+	uint64_t	 ctransid;	/* ctransid */
+	int		 set_uuid;	/* uuid is given, else the stream's */
+	int		 zstd;		/* the peer takes zstd DATA frames */
+	uint64_t	 size_hint;	/* BEGIN's, when estimate_ms is 0 */
+	/*
+	 * > 0: run the metadata-only estimate pass beside the send and
+	 * wait up to this long for it before BEGIN, for the size hint.
+	 */
+	int		 estimate_ms;
+};
+
+/*
+ * 0 once the client holds it (DONE, or BEGIN-REPLY complete: then
+ * res->already), -1 (logged; the peer told with ERROR when it is still
+ * there) otherwise.  res->resumes, ->bytes, ->ncmds, ->stream_bytes say
+ * what went.
+ */
+int	netsend_serve(struct wireio *w, const struct netsend_serve *sv,
+	    struct netsend_result *res);
 
 #endif

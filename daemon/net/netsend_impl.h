@@ -9,7 +9,12 @@
  *   progress.c the progress callback and its total (the estimate thread)
  *   choose.c   the LIST answer and the parent and clones it implies
  *   dial.c     a connection to the receiver, and failing it
- *   request.c  LIST and PRUNE, each on a connection of its own
+ *   request.c  LIST, PRUNE, CATALOG and LS, each on a connection of its
+ *              own
+ *
+ * The same transfer code serves a restore on the backup host
+ * (netsend_serve): there the connection is the receive worker's, n->sv
+ * is set, and the peer is the client that asked.
  */
 #ifndef BTRSEND_DAEMON_NET_NETSEND_IMPL_H
 #define BTRSEND_DAEMON_NET_NETSEND_IMPL_H
@@ -52,9 +57,12 @@ struct netsend {
 	const char *to, *job, *snapshot;
 	uint64_t limit;
 	bool zstd;
+	const struct netsend_serve *sv; /* serving a restore, else NULL */
+	const char *what;               /* a request's failures: "WHAT on HOST" */
 	/* one attempt */
 	struct tls_conn t;
-	struct wireio w;
+	struct wireio *w;               /* &wown, or the server's */
+	struct wireio wown;
 	bool use_zstd;
 	bool permanent;                 /* do not retry */
 	bool restart;                   /* next BEGIN asks for a fresh start */

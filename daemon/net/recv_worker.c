@@ -16,13 +16,14 @@
 #include <unistd.h>
 
 #include <uuid/uuid.h>
-#include <zstd.h>
 
 #include "proto/base/log.h"
 #include "proto/base/testing.h"
 #include "daemon/net/recv_check.h"
 #include "daemon/net/recv_worker.h"
+#include "daemon/net/recv_xfer.h"
 #include "daemon/net/sandbox.h"
+#include "daemon/net/serve.h"
 #include "proto/msg/frame.h"
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
@@ -39,17 +40,9 @@ struct recv {
 	struct tls_conn tls;
 	struct wireio w;
 	int rootfd, areafd;             /* root, root/<client> */
-	/* the open transfer */
+	/* the open transfer: its job directory, and its receiving half */
 	int jobfd;
-	char job[WIRE_NAME_MAX + 1];
-	struct wire_begin begin;
-	struct apply *a;
-	struct apply_feed f;
-	struct recv_check chk;          /* the stream against BEGIN */
-	uint64_t last_ckpt;             /* offset of the last checkpoint asked */
-	uint64_t durable;               /* offset of the last one acked */
-	uint8_t *raw;                   /* decompressed DATA */
-	ZSTD_DCtx *dctx;
+	struct recv_xfer x;
 };
 
 /* Who PRUNE's deletions are reported for. */
@@ -286,194 +279,6 @@ reply:
 	return wireio_send(&rv->w, &m);
 }
 
-static void
-recv_end_transfer(struct recv *rv)
-{
-	if (rv->a != NULL) {
-		apply_free(rv->a);
-		rv->a = NULL;
-	}
-	apply_feed_free(&rv->f);
-	if (rv->jobfd != -1)
-		close(rv->jobfd);
-	rv->jobfd = -1;
-	free(rv->begin.id.clones);
-	rv->begin.id.clones = NULL;
-}
-
-bool
-recv_stream_matches(const struct wire_begin *b, const struct checkpoint *ck)
-{
-	static const uint8_t zero[16];
-	const struct wire_stream_id *id = &b->id;
-	bool has_parent = memcmp(id->parent.uuid, zero, 16) != 0;
-	uint32_t i;
-
-	if (strcmp(ck->id.name, b->name) != 0 ||
-	    memcmp(ck->id.uuid, id->snap.uuid, 16) != 0 ||
-	    ck->id.ctransid != id->snap.ctransid ||
-	    ck->id.has_parent != has_parent ||
-	    (has_parent && memcmp(ck->id.parent_uuid, id->parent.uuid, 16) != 0) ||
-	    ck->id.version != id->version ||
-	    ck->id.flags != (id->flags & WIRE_BEGIN_FLAGS_KNOWN) ||
-	    ck->id.nclones != id->nclones || ck->ncmds == 0)
-		return false;
-	for (i = 0; i < id->nclones; i++)
-		if (memcmp(ck->id.clone_uuids[i], id->clones[i].uuid, 16) != 0)
-			return false;
-	return true;
-}
-
-/* Which stream parameter differs, for the log and the sender. */
-static const char *
-recv_stream_differs(const struct wire_begin *b, const struct checkpoint *ck)
-{
-	static const uint8_t zero[16];
-	const struct wire_stream_id *id = &b->id;
-
-	if (ck->ncmds == 0)
-		return "it holds no command yet";
-	if (memcmp(ck->id.uuid, id->snap.uuid, 16) != 0 ||
-	    ck->id.ctransid != id->snap.ctransid)
-		return "it is of another snapshot (uuid or ctransid)";
-	if (ck->id.has_parent != (memcmp(id->parent.uuid, zero, 16) != 0) ||
-	    memcmp(ck->id.parent_uuid, id->parent.uuid, 16) != 0)
-		return "its stream had another parent";
-	if (ck->id.version != id->version)
-		return "its stream had another send-stream version";
-	if (ck->id.flags != (id->flags & WIRE_BEGIN_FLAGS_KNOWN))
-		return "its stream had other send flags";
-	return "its stream had other clone sources";
-}
-
-/*
- * The worker of an earlier connection may still be writing this partial's
- * last checkpoint: its sender was cut or killed a moment ago, and the
- * sender's retry can arrive first.  That worker holds the partial's lock
- * (the apply engine's progress file) until it is done; wait for it,
- * bounded, before looking at or replacing the partial.
- */
-static int
-recv_wait_partial(struct recv *rv)
-{
-	char name[NAME_MAX + 1];
-	int fd, i;
-
-	if (partial_name(rv->begin.name, PARTIAL_PROGRESS, name) == -1)
-		return 0;
-	fd = openat(rv->jobfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return 0;
-	for (i = 0; i < RECV_LOCK_WAIT_MS / 50; i++) {
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-			close(fd);
-			return 0;
-		}
-		if (errno != EWOULDBLOCK)
-			break;
-		usleep(50 * 1000);
-	}
-	close(fd);
-	wireio_fail(&rv->w, WIRE_E_APPLY, "another transfer of %s is still "
-	    "running; try again later", rv->begin.name);
-	return -1;
-}
-
-/*
- * The apply engine failed.  A full filesystem (ENOSPC, EDQUOT) is a
- * resource the admin can free, so the sender retries later and resumes;
- * anything else is the filesystem refusing the stream, not retried.
- */
-static void
-recv_apply_failed(struct recv *rv, const char *what)
-{
-	int e = apply_errno(rv->a);
-
-	if (e == ENOSPC || e == EDQUOT)
-		wireio_fail(&rv->w, WIRE_E_RESOURCE, "the backup host is out of "
-		    "space on %s/%s/%s (%s%s); the transfer resumes once space "
-		    "is freed there", rv->p->root, rv->tls.peer, rv->begin.job,
-		    what, apply_error(rv->a));
-	else
-		wireio_fail(&rv->w, WIRE_E_APPLY, "%s%s", what,
-		    apply_error(rv->a));
-}
-
-/* A partial of the same stream: resume at its checkpoint. */
-static int
-recv_try_resume(struct recv *rv, struct wire_begin_reply *br)
-{
-	struct checkpoint ck;
-	char err[256];
-	const char *why;
-	int r;
-
-	if (recv_wait_partial(rv) == -1)
-		return -1;
-	r = apply_find_checkpoint(rv->jobfd, rv->begin.name, &ck, err,
-	    sizeof(err));
-	if (r == 1 && !(rv->begin.id.flags & WIRE_BEGIN_RESTART))
-		return 0;
-	if (r == 0 && !(rv->begin.id.flags & WIRE_BEGIN_RESTART) &&
-	    recv_stream_matches(&rv->begin, &ck))
-		goto resume;
-	if (rv->begin.id.flags & WIRE_BEGIN_RESTART)
-		why = "the sender asks for a fresh start (its regenerated "
-		    "stream does not match the partial's digest)";
-	else
-		why = r == -1 ? err : recv_stream_differs(&rv->begin, &ck);
-	if (r == 0)
-		frame_errf(br->reason, sizeof(br->reason), "DISCARDING partial "
-		    "of %s at command %" PRIu64 ", byte %" PRIu64 ": %s; "
-		    "starting over", rv->begin.name, ck.ncmds, ck.offset, why);
-	else
-		frame_errf(br->reason, sizeof(br->reason), "DISCARDING partial "
-		    "of %s: %s; starting over", rv->begin.name, why);
-	log_warnx("%s: %s", rv->tls.peer, br->reason);
-	if (apply_discard_partial(rv->a, rv->begin.name) == -1) {
-		wireio_fail(&rv->w, WIRE_E_APPLY, "discard partial: %s",
-		    apply_error(rv->a));
-		return -1;
-	}
-	return 0;
-resume:
-	switch (apply_feed_resume(&rv->f, &ck)) {
-	case APPLY_FEED_MORE:
-		break;
-	case APPLY_FEED_EAPPLY:
-		recv_apply_failed(rv, "resume: ");
-		return -1;
-	default:
-		return -1;
-	}
-	rv->last_ckpt = rv->durable = ck.offset;
-	br->status = WIRE_BEGIN_RESUME;
-	br->point.index = ck.ncmds;
-	br->point.offset = ck.offset;
-	br->point.digest = ck.digest;
-	return 0;
-}
-
-/* Flags and clone sources join the identity of the partial. */
-static int
-recv_tell_params(struct recv *rv)
-{
-	const struct wire_stream_id *id = &rv->begin.id;
-	uint8_t (*u)[16];
-	uint32_t i;
-	int rc;
-
-	u = xcalloc(id->nclones + 1, 16);
-	for (i = 0; i < id->nclones; i++)
-		memcpy(u[i], id->clones[i].uuid, 16);
-	rc = apply_set_stream_params(rv->a, id->flags & WIRE_BEGIN_FLAGS_KNOWN,
-	    id->nclones, (const uint8_t (*)[16])u);
-	free(u);
-	if (rc == -1)
-		wireio_fail(&rv->w, WIRE_E_RESOURCE, "%s", apply_error(rv->a));
-	return rc;
-}
-
 /* Whether a subvolume beneath dirfd may stand for uuid: 1, 0, or -1. */
 static int
 recv_source_under(int dirfd, const uint8_t (*uuid)[16], uint64_t ctransid)
@@ -500,10 +305,11 @@ recv_source_under(int dirfd, const uint8_t (*uuid)[16], uint64_t ctransid)
  * before a byte is applied; apply_find_subvol checks again at apply time.
  */
 static int
-recv_check_sources(struct recv *rv)
+recv_check_sources(struct recv_xfer *x, void *arg)
 {
 	static const uint8_t zero[16];
-	const struct wire_stream_id *id = &rv->begin.id;
+	struct recv *rv = arg;
+	const struct wire_stream_id *id = &x->begin.id;
 	bool has_parent = memcmp(id->parent.uuid, zero, 16) != 0;
 	uint8_t (*u)[16];
 	uint64_t *t;
@@ -523,14 +329,14 @@ recv_check_sources(struct recv *rv)
 		t[n] = id->clones[i].ctransid;
 		memcpy(u[n++], id->clones[i].uuid, 16);
 	}
-	if ((r = apply_holds_subvols(rv->a, (const uint8_t (*)[16])u, t, n,
+	if ((r = apply_holds_subvols(x->a, (const uint8_t (*)[16])u, t, n,
 	    &miss, why, sizeof(why))) == 1) {
 		rc = 0;
 		goto done;
 	}
 	if (r == -1) {
 		wireio_fail(&rv->w, WIRE_E_INTERNAL, "begin %s/%s: %s",
-		    rv->begin.job, rv->begin.name, apply_error(rv->a));
+		    x->begin.job, x->begin.name, apply_error(x->a));
 		goto done;
 	}
 	what = has_parent && miss == 0 ? "parent" : "clone source";
@@ -541,100 +347,49 @@ recv_check_sources(struct recv *rv)
 		wireio_fail(&rv->w, WIRE_E_DENIED, "begin %s/%s: the %s %s "
 		    "lies in another client's area; a client sends only "
 		    "relative to its own snapshots (send in full, or relative "
-		    "to one this client sent)", rv->begin.job, rv->begin.name,
-		    what, us);
+		    "to one this client sent)", x->begin.job, x->begin.name, what,
+		    us);
 	else
 		wireio_fail(&rv->w, WIRE_E_NOTFOUND, "begin %s/%s: the %s %s "
 		    "is not held in this client's %s/ (%s); send it first, or "
-		    "send in full", rv->begin.job, rv->begin.name, what, us,
-		    rv->begin.job, why);
+		    "send in full", x->begin.job, x->begin.name, what, us,
+		    x->begin.job, why);
 done:
 	free(t);
 	free(u);
 	return rc;
 }
 
-/*
- * Every command, before it is applied: the subvolume BEGIN announced and
- * nothing else (recv_check.h).
- */
-static int
-recv_check_each(const struct stream_cmd *c, void *arg)
+static void
+recv_end_transfer(struct recv *rv)
 {
-	struct recv *rv = arg;
-	char err[512];
-	uint32_t code;
-
-	if (recv_check_cmd(&rv->chk, c, &code, err, sizeof(err)) == 0)
-		return 0;
-	wireio_fail(&rv->w, code, "%s", err);
-	return -1;
+	recv_xfer_reset(&rv->x);
+	if (rv->jobfd != -1)
+		close(rv->jobfd);
+	rv->jobfd = rv->x.dirfd = -1;
 }
 
 /*
- * Whether the job directory holds BEGIN's snapshot complete: 1 when
- * begin.name there is a read-only subvolume received from the same
- * snapshot (received uuid and the source's ctransid, what LIST-REPLY
- * reports), so the sender need send nothing; 0 when the name is free.
- * Anything else under that name is another snapshot the stream cannot
- * replace: refused, naming it, -1.
+ * BEGIN: the snapshot lands in root/<client>/<job>/.  One held complete
+ * there is answered complete (nothing to send); anything else under its
+ * name is refused; else the shared receiving half takes over.
  */
-static int
-recv_held(struct recv *rv)
-{
-	static const uint8_t zero[16];
-	const struct wire_ref *want = &rv->begin.id.snap;
-	struct snap_info si;
-	struct stat st;
-	char path[PATH_MAX], err[256], why[320], u[37];
-
-	if (fstatat(rv->jobfd, rv->begin.name, &st, AT_SYMLINK_NOFOLLOW) ==
-	    -1) {
-		if (errno == ENOENT)
-			return 0;
-		wireio_fail(&rv->w, WIRE_E_INTERNAL, "begin %s/%s: %s",
-		    rv->begin.job, rv->begin.name, strerror(errno));
-		return -1;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", rv->jobfd,
-	    rv->begin.name);
-	if (!S_ISDIR(st.st_mode))
-		snprintf(why, sizeof(why), "it is no directory");
-	else if (snapshot_info(path, &si, err, sizeof(err)) == -1)
-		snprintf(why, sizeof(why), "it is no snapshot: %s", err);
-	else if (!si.read_only)
-		snprintf(why, sizeof(why), "it is not read-only");
-	else if (memcmp(si.received_uuid, zero, 16) == 0)
-		snprintf(why, sizeof(why), "it was made on this host, not "
-		    "received");
-	else if (memcmp(si.received_uuid, want->uuid, 16) != 0 ||
-	    si.stransid != want->ctransid) {
-		uuid_unparse_lower(si.received_uuid, u);
-		snprintf(why, sizeof(why), "it was received from %s at "
-		    "ctransid %" PRIu64 ", not from this snapshot", u,
-		    si.stransid);
-	} else
-		return 1;
-	wireio_fail(&rv->w, WIRE_E_APPLY, "begin %s/%s: %s/%s/%s/%s already "
-	    "exists and is another snapshot (%s); rename or delete it on the "
-	    "backup host", rv->begin.job, rv->begin.name, rv->p->root,
-	    rv->tls.peer, rv->begin.job, rv->begin.name, why);
-	return -1;
-}
-
 static int
 recv_begin(struct recv *rv, struct wire_msg *req)
 {
-	struct apply_opts o;
+	struct recv_xfer *x = &rv->x;
 	struct wire_msg m;
 
-	rv->begin = req->u.begin;
+	x->begin = req->u.begin;
 	req->u.begin.id.clones = NULL;  /* now ours */
-	if ((rv->jobfd = recv_subdir(rv->areafd, rv->begin.job)) == -1) {
-		recv_subdir_failed(rv, rv->begin.job);
+	if ((rv->jobfd = recv_subdir(rv->areafd, x->begin.job)) == -1) {
+		recv_subdir_failed(rv, x->begin.job);
 		return -1;
 	}
-	switch (recv_held(rv)) {
+	x->dirfd = rv->jobfd;
+	snprintf(x->where, sizeof(x->where), "%s/%s/%s", rv->p->root,
+	    rv->tls.peer, x->begin.job);
+	switch (recv_xfer_held(x)) {
 	case -1:
 		return -1;
 	case 1:
@@ -642,153 +397,11 @@ recv_begin(struct recv *rv, struct wire_msg *req)
 		m.type = WIRE_BEGIN_REPLY;
 		m.u.begin_reply.status = WIRE_BEGIN_COMPLETE;
 		log_info("%s: %s/%s is already held complete; nothing to "
-		    "receive", rv->tls.peer, rv->begin.job, rv->begin.name);
+		    "receive", rv->tls.peer, x->begin.job, x->begin.name);
 		recv_end_transfer(rv);
 		return wireio_send(&rv->w, &m);
 	}
-	memset(&o, 0, sizeof(o));
-	o.quiet = true;
-	o.ckpt_bytes = UINT64_MAX;      /* we decide, to ack after each */
-	o.ckpt_msecs = UINT32_MAX;
-	o.hold_end = true;              /* finished once END is checked */
-	if ((rv->a = apply_new(rv->jobfd, &o)) == NULL ||
-	    apply_feed_init(&rv->f, rv->a) == -1) {
-		wireio_fail(&rv->w, WIRE_E_RESOURCE, "apply engine: %s",
-		    strerror(errno));
-		return -1;
-	}
-	if (recv_check_sources(rv) == -1 || recv_tell_params(rv) == -1)
-		return -1;
-	rv->f.keep_digest = true;
-	rv->f.each = recv_check_each;
-	rv->f.arg = rv;
-	rv->last_ckpt = rv->durable = 0;
-	memset(&m, 0, sizeof(m));
-	m.type = WIRE_BEGIN_REPLY;
-	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
-	if (recv_try_resume(rv, &m.u.begin_reply) == -1)
-		return -1;
-	recv_check_init(&rv->chk, &rv->begin, rv->f.resumed);
-	log_info("%s: receiving %s/%s%s", rv->tls.peer, rv->begin.job,
-	    rv->begin.name, rv->f.resumed ? " (resumed)" : "");
-	return wireio_send(&rv->w, &m);
-}
-
-/* An ACK for every checkpoint that became durable in the background. */
-static int
-recv_acks(struct recv *rv)
-{
-	struct checkpoint ck;
-	struct wire_msg m;
-	int r;
-
-	while ((r = apply_checkpoint_done(rv->a, &ck)) == 1) {
-		memset(&m, 0, sizeof(m));
-		m.type = WIRE_ACK;
-		m.u.point.index = ck.ncmds;
-		m.u.point.offset = ck.offset;
-		m.u.point.digest = ck.digest;
-		if (wireio_send(&rv->w, &m) == -1)
-			return -1;
-		rv->durable = ck.offset;
-	}
-	if (r == -1) {
-		recv_apply_failed(rv, "checkpoint: ");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * A checkpoint every half ckpt_bytes: made durable beside the apply and
- * acked when it is (recv_acks), so the transfer does not wait for the
- * disk unless the disk falls behind.  One still being made durable (or a
- * write-back ahead) leaves the next pending until it is done, and only
- * once the applied point is a whole ckpt_bytes past the durable one does
- * the transfer wait for it: a crash of this host costs at most one
- * ckpt_bytes of retransmission.
- */
-static int
-recv_checkpoint(struct recv *rv)
-{
-	uint64_t at = apply_feed_offset(&rv->f);
-	bool due = at - rv->last_ckpt >= rv->p->ckpt_bytes / 2;
-	bool wait = at - rv->durable >= rv->p->ckpt_bytes;
-
-	if (due || wait) {
-		if (apply_checkpoint_start(rv->a, wait) == -1) {
-			recv_apply_failed(rv, "checkpoint: ");
-			return -1;
-		}
-		rv->last_ckpt = at;
-	}
-	return recv_acks(rv);
-}
-
-/* What a feed that stopped means for the sender; always -1. */
-static int
-recv_feed_failed(struct recv *rv, enum apply_feed_status st)
-{
-	const struct stream_error *e = &rv->f.r.err;
-
-	switch (st) {
-	case APPLY_FEED_ESTREAM:
-		/* The reader counts from the resume point; the stream from 0. */
-		apply_abort(rv->a, true);
-		wireio_fail(&rv->w, WIRE_E_STREAM, "command %" PRIu64 " at "
-		    "byte offset %" PRIu64 ": %s", rv->f.idx_base + e->index,
-		    rv->f.off_base + e->offset, e->msg);
-		break;
-	case APPLY_FEED_EAPPLY:
-		recv_apply_failed(rv, "");
-		break;
-	case APPLY_FEED_ENOMEM:
-		wireio_fail(&rv->w, WIRE_E_RESOURCE, "out of memory");
-		break;
-	default:
-		break;          /* the check said why */
-	}
-	return -1;
-}
-
-static int
-recv_data(struct recv *rv, const struct wire_data *d)
-{
-	enum apply_feed_status st;
-	const uint8_t *p = d->body;
-	char err[256];
-
-	if (d->zstd) {
-		if (wire_zstd_decompress(rv->dctx, d, rv->raw,
-		    WIRE_DATA_RAW_MAX, err, sizeof(err)) == -1) {
-			wireio_fail(&rv->w, WIRE_E_PROTOCOL, "%s", err);
-			return -1;
-		}
-		p = rv->raw;
-	}
-	/* parsed where it lies: the payload outlives the feed */
-	st = apply_feed_lend(&rv->f, p, d->raw_len);
-	if (st != APPLY_FEED_MORE && st != APPLY_FEED_DONE)
-		return recv_feed_failed(rv, st);
-	return recv_checkpoint(rv);
-}
-
-/*
- * TEST ONLY: BTRSEND_TEST_RECV_PAUSE=SECS makes the worker send nothing
- * for SECS seconds before it finishes a snapshot, like a slow syncfs:
- * its keepalives must keep the waiting sender from timing out
- * (tests/integration/net_keepalive.sh).  Test build only
- * (proto/base/testing.h); unset, it costs one getenv.
- */
-static void
-recv_test_pause(void)
-{
-	const char *v;
-
-	if ((v = TEST_HOOK_ENV("BTRSEND_TEST_RECV_PAUSE")) == NULL)
-		return;
-	log_warnx("TEST: pausing %d s before finishing", atoi(v));
-	sleep((unsigned)atoi(v));
+	return recv_xfer_begin(x);
 }
 
 /*
@@ -811,22 +424,22 @@ recv_discard_stale(struct recv *rv, struct apply *a, const char *name)
 	    O_CLOEXEC, 0600);
 	if (fd == -1) {
 		log_warn("%s: stale partial %s/%s: lock %s", rv->tls.peer,
-		    rv->begin.job, name, lock);
+		    rv->x.begin.job, name, lock);
 		return;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		log_info("%s: stale partial %s/%s kept: another transfer is "
-		    "writing it", rv->tls.peer, rv->begin.job, name);
+		    "writing it", rv->tls.peer, rv->x.begin.job, name);
 		close(fd);
 		return;
 	}
 	log_warnx("%s: DISCARDING stale partial %s/%s (staging subvolume, "
 	    "checkpoint snapshots, state): %s was just received complete and "
 	    "is newer, so no job run will send %s again", rv->tls.peer,
-	    rv->begin.job, name, rv->begin.name, name);
+	    rv->x.begin.job, name, rv->x.begin.name, name);
 	if (apply_discard_partial(a, name) == -1)
 		log_warnx("%s: discard stale partial %s/%s: %s", rv->tls.peer,
-		    rv->begin.job, name, apply_error(a));
+		    rv->x.begin.job, name, apply_error(a));
 	close(fd);
 }
 
@@ -846,9 +459,9 @@ recv_sweep_stale(struct recv *rv)
 	char (*names)[NAME_MAX + 1] = NULL;
 	size_t n = 0, i;
 
-	if (partial_list_stale(rv->jobfd, rv->begin.job, rv->begin.name,
+	if (partial_list_stale(rv->jobfd, rv->x.begin.job, rv->x.begin.name,
 	    &names, &n) == -1) {
-		log_warn("%s: stale partials of %s", rv->tls.peer, rv->begin.job);
+		log_warn("%s: stale partials of %s", rv->tls.peer, rv->x.begin.job);
 		return;
 	}
 	if (n == 0)
@@ -856,7 +469,7 @@ recv_sweep_stale(struct recv *rv)
 	memset(&o, 0, sizeof(o));
 	o.quiet = true;
 	if ((a = apply_new(rv->jobfd, &o)) == NULL) {
-		log_warn("%s: stale partials of %s", rv->tls.peer, rv->begin.job);
+		log_warn("%s: stale partials of %s", rv->tls.peer, rv->x.begin.job);
 		goto done;
 	}
 	for (i = 0; i < n; i++)
@@ -866,57 +479,22 @@ done:
 	free(names);
 }
 
-/*
- * END's totals or digest differ from what was applied: the applied data
- * is not what the sender says it sent, so none of it is trusted.  The
- * partial is discarded (a resume would build on it) and never finished;
- * the next transfer starts over.
- */
-static int
-recv_end_mismatch(struct recv *rv, const char *why)
-{
-	apply_abort(rv->a, false);
-	wireio_fail(&rv->w, WIRE_E_STREAM, "end of %s/%s: %s; the snapshot was "
-	    "not finished and its partial is DISCARDED, the next transfer "
-	    "starts over", rv->begin.job, rv->begin.name, why);
-	return -1;
-}
-
 static int
 recv_end(struct recv *rv, const struct wire_point *pt)
 {
-	enum apply_feed_status st;
-	struct wire_msg m;
-	char why[512];
+	char path[sizeof(((struct wire_done *)0)->path)];
 
-	st = apply_feed_eof(&rv->f);
-	if (st != APPLY_FEED_MORE && st != APPLY_FEED_DONE)
-		return recv_feed_failed(rv, st);
-	if (TEST_HOOKS)
-		recv_test_pause();
-	/*
-	 * The engine holds the subvolume the stream's END closed: nothing is
-	 * finished before the sender's totals and digest agree with what
-	 * was applied.
-	 */
-	if (recv_check_end(&rv->chk, pt, apply_feed_ncmds(&rv->f),
-	    apply_feed_offset(&rv->f), &rv->f.digest, why, sizeof(why)) == -1)
-		return recv_end_mismatch(rv, why);
-	if (apply_commit(rv->a) == -1 || apply_finish(rv->a) == -1 ||
-	    apply_nfinished(rv->a) != 1) {
-		recv_apply_failed(rv, "finish: ");
+	if (recv_xfer_end(&rv->x, pt) == -1)
 		return -1;
-	}
 	recv_sweep_stale(rv);
-	memset(&m, 0, sizeof(m));
-	m.type = WIRE_DONE;
-	m.u.done.point = *pt;
-	snprintf(m.u.done.path, sizeof(m.u.done.path), "%s/%s/%s",
-	    rv->tls.peer, rv->begin.job, rv->begin.name);
+	snprintf(path, sizeof(path), "%s/%s/%s", rv->tls.peer,
+	    rv->x.begin.job, rv->x.begin.name);
 	log_info("%s: received %s (%" PRIu64 " commands, %" PRIu64 " bytes)",
-	    rv->tls.peer, m.u.done.path, pt->index, pt->offset);
+	    rv->tls.peer, path, pt->index, pt->offset);
+	if (recv_xfer_done(&rv->x, pt, path) == -1)
+		return -1;
 	recv_end_transfer(rv);
-	return wireio_send(&rv->w, &m);
+	return 0;
 }
 
 static int
@@ -924,11 +502,15 @@ recv_serve(struct recv *rv)
 {
 	struct wire_hello peer;
 	struct wire_msg m;
+	struct serve_ctx sc;
 	int rc;
 
 	if (wireio_hello(&rv->w, WIRE_CAP_ZSTD | WIRE_CAP_COMPRESSED_DATA,
 	    STREAM_VERSION_MAX, &peer) == -1)
 		return -1;
+	/* Reads of the client's own area (serve.h). */
+	sc = (struct serve_ctx){ &rv->w, rv->areafd, rv->tls.peer, rv->p->root,
+	    peer.caps, peer.stream_version_max };
 	if (wireio_keepalive_start(&rv->w, rv->p->timeout_ms / 3) == -1)
 		log_warn("%s: keepalive thread", rv->tls.peer);
 	/* Receive and decrypt beside the apply. */
@@ -937,7 +519,7 @@ recv_serve(struct recv *rv)
 	for (;;) {
 		if (wireio_recv(&rv->w, &m) == -1) {
 			if (!rv->w.fsm.xfer && rv->w.cls == ERR_CLOSED &&
-			    rv->a == NULL)
+			    !recv_xfer_open(&rv->x))
 				return 0;       /* a clean goodbye */
 			return -1;
 		}
@@ -952,10 +534,19 @@ recv_serve(struct recv *rv)
 			rc = recv_begin(rv, &m);
 			break;
 		case WIRE_DATA:
-			rc = recv_data(rv, &m.u.data);
+			rc = recv_xfer_data(&rv->x, &m.u.data);
 			break;
 		case WIRE_END:
 			rc = recv_end(rv, &m.u.point);
+			break;
+		case WIRE_CATALOG:
+			rc = serve_catalog(&sc, m.u.catalog_job);
+			break;
+		case WIRE_LS:
+			rc = serve_ls(&sc, &m.u.ls);
+			break;
+		case WIRE_RESTORE:
+			rc = serve_restore(&sc, &m.u.restore);
 			break;
 		default:
 			wireio_fail(&rv->w, WIRE_E_PROTOCOL, "%s is not "
@@ -969,33 +560,6 @@ recv_serve(struct recv *rv)
 }
 
 /*
- * Cut or failed mid-transfer: an exact checkpoint for the resume, at the
- * last command applied (apply_finish).  The position logged is the one
- * a LIST-REPLY will offer, read back: after a failed command or a
- * refused checkpoint it is not where the stream stopped.
- */
-static void
-recv_keep_partial(struct recv *rv)
-{
-	struct checkpoint ck;
-	char err[256];
-	int r;
-
-	if (apply_finish(rv->a) == 0)
-		return;
-	r = apply_find_checkpoint(rv->jobfd, rv->begin.name, &ck, err,
-	    sizeof(err));
-	if (r == 0)
-		log_info("%s: partial %s kept for resume at command %" PRIu64
-		    ", byte %" PRIu64, rv->tls.peer, rv->begin.name, ck.ncmds,
-		    ck.offset);
-	else
-		log_warnx("%s: partial %s cannot be resumed: %s; the next "
-		    "transfer starts over", rv->tls.peer, rv->begin.name,
-		    r == 1 ? "it has no checkpoint" : err);
-}
-
-/*
  * Once the client is known and its area open, before a byte of it is
  * parsed: the worker keeps only the capabilities applying needs, full
  * access beneath root/<client>/ and the engine's progress directory, and
@@ -1005,7 +569,9 @@ recv_keep_partial(struct recv *rv)
 static int
 recv_confine(struct recv *rv)
 {
-	static const char *const ro[] = { "/proc/sys/kernel/random/boot_id" };
+	/* boot_id: partials; send_stream_version: a restore's stream */
+	static const char *const ro[] = { "/proc/sys/kernel/random/boot_id",
+	    "/sys/fs/btrfs/features/send_stream_version" };
 	struct sandbox sb;
 	char err[256];
 	int dirs[2], r;
@@ -1045,8 +611,15 @@ recv_worker_run(struct tls_conn *t, const struct recv_params *p)
 	rv.tls = *t;            /* authenticated by the parent; ours now */
 	t->ssl = NULL;
 	wireio_init(&rv.w, &rv.tls, WIRE_SERVER);
-	rv.raw = xmalloc(WIRE_DATA_RAW_MAX);
-	rv.dctx = ZSTD_createDCtx();
+	if (recv_xfer_init(&rv.x, &rv.w, rv.tls.peer, "the backup host") ==
+	    -1) {
+		log_warn("%s: receiver", rv.tls.peer);
+		goto done;
+	}
+	rv.x.ckpt_bytes = p->ckpt_bytes;
+	rv.x.held_hint = "rename or delete it on the backup host";
+	rv.x.sources = recv_check_sources;
+	rv.x.sources_arg = &rv;
 	if ((rv.rootfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    (rv.areafd = recv_subdir(rv.rootfd, rv.tls.peer)) == -1) {
 		recv_subdir_failed(&rv, NULL);
@@ -1061,15 +634,13 @@ recv_worker_run(struct tls_conn *t, const struct recv_params *p)
 		    rv.tls.peer, rv.w.err);
 	else
 		log_warnx("%s: %s", rv.tls.peer, rv.w.err);
-	if (rv.a != NULL)
-		recv_keep_partial(&rv);
+	recv_xfer_keep_partial(&rv.x);
 done:
 	recv_end_transfer(&rv);
+	recv_xfer_free(&rv.x);
 	if (rv.w.in != NULL)
 		wireio_free(&rv.w);
 	tls_close(&rv.tls);
-	free(rv.raw);
-	ZSTD_freeDCtx(rv.dctx);
 	if (rv.areafd != -1)
 		close(rv.areafd);
 	if (rv.rootfd != -1)

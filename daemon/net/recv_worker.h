@@ -2,9 +2,10 @@
  * The receive worker: one TLS connection from one client, in a process of
  * its own, started once the client is authenticated (the parent ran the
  * handshake, daemon/handshake.h).  It confines the client to
- * root/<client>/, and drives the apply engine: snapshots land in
- * root/<client>/<job>/<snapshot-name>; at each checkpoint the state is
- * made durable first, then acknowledged.
+ * root/<client>/, answers LIST and PRUNE, and receives transfers with the
+ * receiving half it shares with btrsendctl restore (recv_xfer.h):
+ * snapshots land in root/<client>/<job>/<snapshot-name>; at each
+ * checkpoint the state is made durable first, then acknowledged.
  */
 #ifndef BTRSEND_DAEMON_NET_RECV_WORKER_H
 #define BTRSEND_DAEMON_NET_RECV_WORKER_H
@@ -29,11 +30,7 @@ struct checkpoint;
 struct wire_begin;
 struct wire_partial;
 
-/*
- * Does the partial of checkpoint ck hold the stream BEGIN b announces?
- * Every stream parameter must agree: name, snapshot uuid and ctransid,
- * parent, send-stream version, flags, clone sources.
- */
+/* recv_stream_matches: daemon/net/recv_xfer.h, the receiving half. */
 bool recv_stream_matches(const struct wire_begin *b, const struct checkpoint *ck);
 /* The partial of ck as LIST-REPLY carries it; free p->id.clones. */
 void recv_partial_describe(const struct checkpoint *ck, struct wire_partial *p);

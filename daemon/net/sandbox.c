@@ -63,7 +63,7 @@ sandbox_caps(enum sandbox_role role)
 	 * device nodes, immutable flags and file capabilities as the
 	 * sender had them, in files root does not own.
 	 */
-	if (role == SANDBOX_RECEIVE)
+	if (role == SANDBOX_RECEIVE || role == SANDBOX_RESTORE)
 		return SB_CAP(CAP_SYS_ADMIN) | SB_CAP(CAP_CHOWN) |
 		    SB_CAP(CAP_DAC_OVERRIDE) | SB_CAP(CAP_DAC_READ_SEARCH) |
 		    SB_CAP(CAP_FOWNER) | SB_CAP(CAP_FSETID) |
@@ -78,6 +78,25 @@ sandbox_caps(enum sandbox_role role)
 	    SB_CAP(CAP_DAC_READ_SEARCH) | SB_CAP(CAP_FOWNER);
 }
 
+/* Whether the process holds no capability at all (permitted set empty). */
+static bool
+sb_caps_none(void)
+{
+	cap_value_t v, max = (cap_value_t)cap_max_bits();
+	cap_flag_value_t on;
+	bool none = true;
+	cap_t c;
+
+	if ((c = cap_get_proc()) == NULL)
+		return false;
+	for (v = 0; v < max && v < 64 && none; v++)
+		if (cap_get_flag(c, v, CAP_PERMITTED, &on) == 0 &&
+		    on == CAP_SET)
+			none = false;
+	cap_free(c);
+	return none;
+}
+
 static int
 sb_caps(unsigned long long keep, char *err, size_t errlen)
 {
@@ -85,6 +104,13 @@ sb_caps(unsigned long long keep, char *err, size_t errlen)
 	cap_flag_value_t on;
 	cap_t c;
 
+	/*
+	 * A process holding no capability (btrsendctl restore --path by a
+	 * user) has none to drop, may not shrink its bounding set, and
+	 * gains none under no_new_privs.
+	 */
+	if (sb_caps_none())
+		return 0;
 	/* The bounding set first: dropping from it needs CAP_SETPCAP. */
 	for (v = 0; v < max && v < 64; v++)
 		if (!(keep & SB_CAP(v)) && cap_get_bound(v) == 1 &&
@@ -344,7 +370,7 @@ static const char *const sb_calls_receive[] = {
 	"open_by_handle_at",
 };
 
-/* Sending (BTRFS_IOC_SEND into a pipe), dialing targets. */
+/* Sending (BTRFS_IOC_SEND into a pipe), dialing targets (restore too). */
 static const char *const sb_calls_job[] = {
 	"bind", "getxattr", "lgetxattr", "fgetxattr", "listxattr",
 	"llistxattr", "flistxattr", "fchmod", "fchown", "utimensat",
@@ -386,11 +412,11 @@ sb_allow_args(scmp_filter_ctx f, enum sandbox_role role)
 	if (seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_NE, TIOCSTI)) < 0)
 		return -1;
-	/* Unix sockets for the log; a job worker dials its targets. */
+	/* Unix sockets for the log; a job worker and restore dial targets. */
 	if (seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0)
 		return -1;
-	if (role == SANDBOX_JOB &&
+	if ((role == SANDBOX_JOB || role == SANDBOX_RESTORE) &&
 	    (seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_INET)) < 0 ||
 	    seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
@@ -433,9 +459,9 @@ sb_seccomp(const struct sandbox *sb, char *err, size_t errlen)
 	r = -EINVAL;
 	if (sb_allow_names(f, sb_calls_common, sizeof(sb_calls_common) /
 	    sizeof(sb_calls_common[0])) == -1 ||
-	    (sb->role == SANDBOX_RECEIVE && sb_allow_names(f, sb_calls_receive,
+	    (sb->role != SANDBOX_JOB && sb_allow_names(f, sb_calls_receive,
 	    sizeof(sb_calls_receive) / sizeof(sb_calls_receive[0])) == -1) ||
-	    (sb->role == SANDBOX_JOB && sb_allow_names(f, sb_calls_job,
+	    (sb->role != SANDBOX_RECEIVE && sb_allow_names(f, sb_calls_job,
 	    sizeof(sb_calls_job) / sizeof(sb_calls_job[0])) == -1) ||
 	    sb_allow_args(f, sb->role) == -1)
 		goto fail;

@@ -29,6 +29,12 @@
 enum sandbox_role {
 	SANDBOX_RECEIVE,	/* a receive worker: parses a client's bytes */
 	SANDBOX_JOB,		/* a job worker: snapshots and sends */
+	/*
+	 * btrsendctl restore: parses the backup host's bytes and applies
+	 * them into DEST; dials the target again after a cut.  The
+	 * receive worker's capabilities when run as root, none otherwise.
+	 */
+	SANDBOX_RESTORE,
 };
 
 /*

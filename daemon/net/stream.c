@@ -42,7 +42,7 @@ net_poll_acks(struct netsend *n)
 	struct wire_msg m;
 	int r;
 
-	while ((r = wireio_poll(&n->w, &m)) == 1) {
+	while ((r = wireio_poll(n->w, &m)) == 1) {
 		if (m.type == WIRE_ACK)
 			n->acked = m.u.point.index;
 		wire_msg_free(&m);
@@ -74,7 +74,7 @@ net_flush(struct netsend *n)
 		m.u.data.body = n->zbuf;
 		m.u.data.body_len = (uint32_t)z;
 	}
-	if (wireio_send(&n->w, &m) == -1)
+	if (wireio_send(n->w, &m) == -1)
 		return net_fail_send(n);
 	n->bytes += n->flen;
 	n->f_index += n->f_ncmds;

@@ -103,18 +103,49 @@ tls_errstr(char *buf, size_t len)
 	ERR_clear_error();
 }
 
+/*
+ * A mark on a server's SSL whose client offered only an older btrsend's
+ * protocol (WIRE_ALPN_V1), so that its refusal says to upgrade it.
+ */
+static int tls_old_idx = -1;
+static pthread_once_t tls_old_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_old_init(void)
+{
+	tls_old_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* Whether an ALPN protocol list (RFC 7301 wire form) holds proto. */
+static bool
+tls_alpn_lists(const unsigned char *in, unsigned int inlen,
+    const char *proto)
+{
+	size_t plen = strlen(proto);
+	unsigned int i;
+
+	for (i = 0; i < inlen; i += 1 + in[i])
+		if (in[i] == plen && i + 1 + plen <= inlen &&
+		    memcmp(in + i + 1, proto, plen) == 0)
+			return true;
+	return false;
+}
+
+/* Only WIRE_ALPN: an older peer is refused, and told so (tls_explain). */
 static int
 tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     const unsigned char *in, unsigned int inlen, void *arg)
 {
 	unsigned char *sel;
 
-	(void)ssl;
 	(void)arg;
 	if (SSL_select_next_proto(&sel, outlen,
 	    (const unsigned char *)TLS_ALPN_WIRE, sizeof(TLS_ALPN_WIRE) - 1,
-	    in, inlen) != OPENSSL_NPN_NEGOTIATED)
+	    in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+		if (tls_alpn_lists(in, inlen, WIRE_ALPN_V1) && tls_old_idx != -1)
+			(void)SSL_set_ex_data(ssl, tls_old_idx, (void *)1);
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	}
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
 }
@@ -230,6 +261,7 @@ tls_ctx_make(const struct tls_conf *c, bool server, bool keyed, char *err,
 	if (server) {
 		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 		SSL_CTX_set_client_hello_cb(ctx, tls_client_hello, NULL);
+		pthread_once(&tls_old_once, tls_old_init);
 		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
 		/* One transfer per connection: tickets would only be noise. */
 		SSL_CTX_set_num_tickets(ctx, 0);
@@ -449,9 +481,9 @@ tls_reason_is_cert(unsigned long code)
 
 /* The peer sent an alert: it refused us, most likely our certificate. */
 static bool
-tls_explain_alert(int reason, char *err, size_t errlen)
+tls_explain_alert(struct tls_conn *t, int reason, char *err, size_t errlen)
 {
-	const char *what;
+	const char *what, *host;
 
 	switch (reason) {
 	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
@@ -469,13 +501,31 @@ tls_explain_alert(int reason, char *err, size_t errlen)
 		what = "it does not speak TLS 1.3";
 		break;
 	case SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL:
-		what = "it does not speak " WIRE_ALPN " (ALPN)";
-		break;
+		/* the name we sent as SNI: the target's */
+		host = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+		frame_errf(err, errlen, "%s does not speak " WIRE_ALPN " (it "
+		    "may run an older btrsend): upgrade it", host != NULL ?
+		    host : "the peer");
+		return true;
 	default:
 		return false;
 	}
 	frame_errf(err, errlen, "peer refused the connection: %s", what);
 	return true;
+}
+
+static void tls_peer_addr(int fd, char *buf, size_t len);
+
+/* A client that offered only WIRE_ALPN_V1: an older btrsend. */
+static void
+tls_explain_old(struct tls_conn *t, char *err, size_t errlen)
+{
+	char addr[NI_MAXHOST + NI_MAXSERV + 4];
+
+	tls_peer_addr(t->fd, addr, sizeof(addr));
+	frame_errf(err, errlen, "client %s runs an older btrsend (it offered "
+	    "protocol " WIRE_ALPN_V1 "; this host speaks " WIRE_ALPN "): "
+	    "upgrade it", addr);
 }
 
 /* A handshake or I/O call failed with SSL error e: one line in err. */
@@ -505,11 +555,14 @@ tls_explain(struct tls_conn *t, int e, const char *op, char *err,
 		    "TLS 1.3 is required");
 	else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
 		frame_errf(err, errlen, "client presented no certificate");
+	else if (reason == SSL_R_NO_APPLICATION_PROTOCOL &&
+	    tls_old_idx != -1 && SSL_get_ex_data(t->ssl, tls_old_idx) != NULL)
+		tls_explain_old(t, err, errlen);
 	else if (reason == SSL_R_NO_APPLICATION_PROTOCOL ||
 	    (reason == SSL_R_CALLBACK_FAILED && SSL_is_server(t->ssl)))
 		/* our only server callback that fails is tls_client_hello */
 		frame_errf(err, errlen, "client did not offer ALPN " WIRE_ALPN);
-	else if (!tls_explain_alert(reason, err, errlen)) {
+	else if (!tls_explain_alert(t, reason, err, errlen)) {
 		tls_errstr(why, sizeof(why));
 		frame_errf(err, errlen, "%s: %s", op, why);
 	}

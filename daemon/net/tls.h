@@ -1,5 +1,5 @@
 /*
- * TLS 1.3 with mutual authentication (OpenSSL), ALPN "btrsend/1".
+ * TLS 1.3 with mutual authentication (OpenSSL), ALPN "btrsend/2".
  *
  * Connections are single-transfer and live in worker processes (or in
  * btrsendctl), so the model is a blocking one with deadlines: the socket
@@ -79,7 +79,8 @@ SSL_CTX *tls_ctx_new(const struct tls_conf *c, bool server, char *err,
  * certificate must chain to the CA and carry exactly one of clients[],
  * byte for byte, as a CN or a DNS SAN; that name goes to t->peer.  A
  * plaintext client gets a one-line plaintext explanation before the
- * close, one without ALPN btrsend/1 the no_application_protocol alert.
+ * close, one without ALPN btrsend/2 (an older btrsend: btrsend/1) the
+ * no_application_protocol alert.
  * 0; -1 on a failed handshake; -2 when the handshake succeeded but the
  * certificate names no listed client, two of them, or one only if case
  * is ignored (the connection is usable, to tell the client why before

@@ -359,7 +359,9 @@ wireio_next(struct wireio *w, struct wire_msg *m)
 	if (wire_take(&w->fsm, &w->dec.hdr, w->dec.payload, m, &code, why,
 	    sizeof(why)) == -1) {
 		wire_msg_free(m);
-		wireio_fail(w, code, "protocol error: %s", why);
+		/* A version refusal says which end to upgrade, nothing more. */
+		wireio_fail(w, code, code == WIRE_E_VERSION ? "%s" :
+		    "protocol error: %s", why);
 		return -1;
 	}
 	if (m->type == WIRE_ERROR) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <zstd.h>
 
 #include "proto/base/log.h"
@@ -27,6 +28,11 @@ static const char *const wire_type_names[] = {
 	[WIRE_PRUNE_REPLY] = "prune-reply",
 	[WIRE_ERROR] = "error",
 	[WIRE_KEEPALIVE] = "keepalive",
+	[WIRE_CATALOG] = "catalog",
+	[WIRE_CATALOG_REPLY] = "catalog-reply",
+	[WIRE_LS] = "ls",
+	[WIRE_LS_REPLY] = "ls-reply",
+	[WIRE_RESTORE] = "restore",
 };
 
 static const char *const wire_error_names[] = {
@@ -126,6 +132,55 @@ wire_name_valid(const char *s)
 
 	return n > 0 && n <= WIRE_NAME_MAX && strchr(s, '/') == NULL &&
 	    strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && wire_name_plain(s);
+}
+
+/*
+ * A path names something inside a snapshot (LS, RESTORE): the server
+ * opens it component by component below the snapshot's root, so nothing
+ * here may climb out or be ambiguous.  Control bytes are allowed: file
+ * names may hold them (printers escape them).
+ */
+bool
+wire_path_valid(const char *s)
+{
+	const char *p, *slash;
+	size_t n, len = strnlen(s, WIRE_PATH_MAX + 1);
+
+	if (len == 0)
+		return true;
+	if (len > WIRE_PATH_MAX)
+		return false;
+	for (p = s; ; p = slash + 1) {
+		slash = strchr(p, '/');
+		n = slash == NULL ? strlen(p) : (size_t)(slash - p);
+		if (n == 0 || n > 255 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (slash == NULL)
+			return true;
+	}
+}
+
+/*
+ * Two subtrees of one snapshot, or the same path in two snapshots, are
+ * different streams: a partial of one is never resumed as the other.
+ */
+void
+wire_subtree_uuid(const uint8_t snap_uuid[16], const char *path,
+    uint8_t out[16])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, snap_uuid, 16) != 1 ||
+	    EVP_DigestUpdate(ctx, path, strlen(path)) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen < 16)
+		fatalx("wire_subtree_uuid: SHA-256 failed");
+	EVP_MD_CTX_free(ctx);
+	memcpy(out, md, 16);
 }
 
 /* ---- the messages, each declared once (codec.h) ---- */
@@ -314,6 +369,109 @@ fields_error(struct msgc *c, void *arg)
 	wire_text(c, "error text", e->text);
 }
 
+/* A path inside a snapshot (wire_path_valid). */
+static void
+wire_path(struct msgc *c, const char *field, char *s)
+{
+	msg_str(c, field, s, WIRE_PATH_MAX);
+	if (!c->bad && c->mode != MSG_MEASURE && !wire_path_valid(s))
+		msg_fail(c, field, "not a valid path inside a snapshot (a "
+		    "leading, trailing or double '/', or a '.' or '..' "
+		    "component, or one over 255 bytes)");
+}
+
+static void
+fields_catalog(struct msgc *c, void *arg)
+{
+	wire_name(c, "job name", arg);
+}
+
+static void
+fields_catalog_entry(struct msgc *c, void *arg)
+{
+	struct wire_catalog_entry *e = arg;
+
+	wire_name(c, "snapshot name", e->name);
+	fields_ref(c, &e->self);
+	fields_ref(c, &e->received);
+	msg_u64(c, "otime", &e->otime);
+	msg_u64(c, "size", &e->size);
+}
+
+static void
+fields_catalog_reply(struct msgc *c, void *arg)
+{
+	struct wire_catalog_reply *r = arg;
+
+	msg_array(c, "snapshots", &r->n, WIRE_CATALOG_MAX, &r->snaps,
+	    sizeof(*r->snaps), fields_catalog_entry);
+}
+
+static void
+fields_ls(struct msgc *c, void *arg)
+{
+	struct wire_ls *l = arg;
+
+	wire_name(c, "job name", l->job);
+	wire_name(c, "snapshot name", l->snapshot);
+	wire_path(c, "path", l->path);
+	msg_u64(c, "start", &l->start);
+}
+
+/*
+ * A directory entry's name as the kernel holds it: it may carry any byte
+ * but '/' and NUL (control bytes too: whoever prints it escapes them),
+ * and a server cannot make a client step up or stay in place with it.
+ */
+static void
+fields_ls_entry(struct msgc *c, void *arg)
+{
+	struct wire_ls_entry *e = arg;
+
+	msg_str(c, "entry name", e->name, sizeof(e->name) - 1);
+	if (!c->bad && c->mode != MSG_MEASURE && (e->name[0] == '\0' ||
+	    strchr(e->name, '/') != NULL || strcmp(e->name, ".") == 0 ||
+	    strcmp(e->name, "..") == 0))
+		msg_fail(c, "entry name", "not a file name (empty, '.', '..', "
+		    "or contains '/')");
+	msg_u32(c, "mode", &e->mode);
+	msg_u32(c, "uid", &e->uid);
+	msg_u32(c, "gid", &e->gid);
+	msg_u32(c, "nlink", &e->nlink);
+	msg_u64(c, "size", &e->size);
+	msg_u64(c, "rdev", &e->rdev);
+	msg_i64(c, "mtime", &e->mtime_sec);
+	msg_u32(c, "mtime nanoseconds", &e->mtime_nsec);
+	msg_check(c, e->mtime_nsec < 1000000000u, "mtime nanoseconds",
+	    "not below one second");
+	msg_str(c, "link target", e->target, WIRE_PATH_MAX);
+}
+
+static void
+fields_ls_reply(struct msgc *c, void *arg)
+{
+	struct wire_ls_reply *r = arg;
+
+	msg_array(c, "entries", &r->n, WIRE_LS_MAX, &r->entries,
+	    sizeof(*r->entries), fields_ls_entry);
+	msg_u32(c, "flags", &r->flags);
+	msg_check(c, (r->flags & ~(uint32_t)WIRE_LS_MORE) == 0, "flags",
+	    "unknown ls flags");
+	msg_u64(c, "next", &r->next);
+}
+
+static void
+fields_restore(struct msgc *c, void *arg)
+{
+	struct wire_restore *r = arg;
+
+	wire_name(c, "job name", r->job);
+	wire_name(c, "snapshot name", r->snapshot);
+	wire_path(c, "path", r->path);
+	msg_array(c, "bases", &r->nhave, WIRE_HAVE_MAX, &r->have,
+	    sizeof(*r->have), fields_ref);
+}
+
 static void
 fields_none(struct msgc *c, void *arg)
 {
@@ -321,9 +479,14 @@ fields_none(struct msgc *c, void *arg)
 	(void)arg;
 }
 
-/* Who sends a type (docs/protocol.md §3, "dir"). */
-#define BY_C	0x1	/* the sender, a client */
-#define BY_S	0x2	/* the receiver, a server */
+/*
+ * Who sends a type (docs/protocol.md §3, "dir").  Since version 2 a
+ * transfer may go either way (RESTORE turns it), so BEGIN, DATA, END and
+ * their answers come from both roles; requests only from a client, their
+ * replies only from a server.
+ */
+#define BY_C	0x1	/* the client */
+#define BY_S	0x2	/* the server, the backup host */
 
 static const struct {
 	msg_fields_fn	*fn;
@@ -337,17 +500,17 @@ static const struct {
 	[WIRE_LIST_REPLY] = { fields_list_reply, sizeof(struct wire_list_reply),
 	    WIRE_LIST_REPLY_MAX, BY_S },
 	[WIRE_BEGIN] = { fields_begin, sizeof(struct wire_begin),
-	    WIRE_CTRL_MAX, BY_C },
+	    WIRE_CTRL_MAX, BY_C | BY_S },
 	[WIRE_BEGIN_REPLY] = { fields_begin_reply,
-	    sizeof(struct wire_begin_reply), WIRE_CTRL_MAX, BY_S },
+	    sizeof(struct wire_begin_reply), WIRE_CTRL_MAX, BY_C | BY_S },
 	[WIRE_DATA] = { fields_data, sizeof(struct wire_data), WIRE_DATA_MAX,
-	    BY_C },
+	    BY_C | BY_S },
 	[WIRE_ACK] = { fields_point, sizeof(struct wire_point), WIRE_CTRL_MAX,
-	    BY_S },
+	    BY_C | BY_S },
 	[WIRE_END] = { fields_point, sizeof(struct wire_point), WIRE_CTRL_MAX,
-	    BY_C },
+	    BY_C | BY_S },
 	[WIRE_DONE] = { fields_done, sizeof(struct wire_done), WIRE_CTRL_MAX,
-	    BY_S },
+	    BY_C | BY_S },
 	[WIRE_PRUNE] = { fields_prune, sizeof(struct wire_prune),
 	    WIRE_CTRL_MAX, BY_C },
 	[WIRE_PRUNE_REPLY] = { fields_prune_reply,
@@ -355,28 +518,35 @@ static const struct {
 	[WIRE_ERROR] = { fields_error, sizeof(struct wire_error),
 	    WIRE_CTRL_MAX, BY_C | BY_S },
 	[WIRE_KEEPALIVE] = { fields_none, 1, 0, BY_C | BY_S },
+	[WIRE_CATALOG] = { fields_catalog, WIRE_NAME_MAX + 1, WIRE_CTRL_MAX,
+	    BY_C },
+	[WIRE_CATALOG_REPLY] = { fields_catalog_reply,
+	    sizeof(struct wire_catalog_reply), WIRE_LIST_REPLY_MAX, BY_S },
+	[WIRE_LS] = { fields_ls, sizeof(struct wire_ls), WIRE_CTRL_MAX, BY_C },
+	[WIRE_LS_REPLY] = { fields_ls_reply, sizeof(struct wire_ls_reply),
+	    WIRE_LIST_REPLY_MAX, BY_S },
+	[WIRE_RESTORE] = { fields_restore, sizeof(struct wire_restore),
+	    WIRE_CTRL_MAX, BY_C },
 };
 
 /*
  * A frame of a type the peer's role never sends is refused on its header,
- * before a byte of its payload is read or buffered: a sender cannot make
- * a receiver hold a 16 MiB LIST-REPLY, nor a receiver make a sender hold
- * an 8 MiB DATA.  The text names the type and the direction.
+ * before a byte of its payload is read or buffered: a client cannot make
+ * a server hold a 16 MiB LIST-REPLY or LS-REPLY.  The text names the type
+ * and the direction.
  */
 static const char *
 wire_refused_from_client(uint16_t type)
 {
 	static const char *const why[WIRE_TYPE_MAX + 1] = {
-		[WIRE_LIST_REPLY] = "list-reply is sent only by a receiver; "
-		    "refused from the sender (client) on its header",
-		[WIRE_BEGIN_REPLY] = "begin-reply is sent only by a receiver; "
-		    "refused from the sender (client) on its header",
-		[WIRE_ACK] = "ack is sent only by a receiver; refused from "
-		    "the sender (client) on its header",
-		[WIRE_DONE] = "done is sent only by a receiver; refused from "
-		    "the sender (client) on its header",
-		[WIRE_PRUNE_REPLY] = "prune-reply is sent only by a receiver; "
-		    "refused from the sender (client) on its header",
+		[WIRE_LIST_REPLY] = "list-reply is sent only by a server; "
+		    "refused from the client on its header",
+		[WIRE_PRUNE_REPLY] = "prune-reply is sent only by a server; "
+		    "refused from the client on its header",
+		[WIRE_CATALOG_REPLY] = "catalog-reply is sent only by a "
+		    "server; refused from the client on its header",
+		[WIRE_LS_REPLY] = "ls-reply is sent only by a server; "
+		    "refused from the client on its header",
 	};
 
 	if (!wire_known(type) || (wire_msgs[type].by & BY_C))
@@ -388,16 +558,16 @@ static const char *
 wire_refused_from_server(uint16_t type)
 {
 	static const char *const why[WIRE_TYPE_MAX + 1] = {
-		[WIRE_LIST] = "list is sent only by a sender; refused from "
-		    "the receiver (server) on its header",
-		[WIRE_BEGIN] = "begin is sent only by a sender; refused from "
-		    "the receiver (server) on its header",
-		[WIRE_DATA] = "data is sent only by a sender; refused from "
-		    "the receiver (server) on its header",
-		[WIRE_END] = "end is sent only by a sender; refused from the "
-		    "receiver (server) on its header",
-		[WIRE_PRUNE] = "prune is sent only by a sender; refused from "
-		    "the receiver (server) on its header",
+		[WIRE_LIST] = "list is sent only by a client; refused from "
+		    "the server on its header",
+		[WIRE_PRUNE] = "prune is sent only by a client; refused from "
+		    "the server on its header",
+		[WIRE_CATALOG] = "catalog is sent only by a client; refused "
+		    "from the server on its header",
+		[WIRE_LS] = "ls is sent only by a client; refused from the "
+		    "server on its header",
+		[WIRE_RESTORE] = "restore is sent only by a client; refused "
+		    "from the server on its header",
 	};
 
 	if (!wire_known(type) || (wire_msgs[type].by & BY_S))
@@ -509,6 +679,15 @@ wire_msg_free(struct wire_msg *m)
 	case WIRE_BEGIN:
 		wire_stream_id_free(&m->u.begin.id);
 		break;
+	case WIRE_CATALOG_REPLY:
+		free(m->u.catalog.snaps);
+		break;
+	case WIRE_LS_REPLY:
+		free(m->u.ls_reply.entries);
+		break;
+	case WIRE_RESTORE:
+		free(m->u.restore.have);
+		break;
 	}
 	memset(m, 0, sizeof(*m));
 }
@@ -589,41 +768,75 @@ wire_fsm_init(struct wire_fsm *f, enum wire_role role)
 	f->role = role;
 }
 
+/*
+ * c2s: the message goes from the client to the server.  The texts name
+ * the roles; in a transfer the sending end is the client unless a
+ * RESTORE turned it (f->turned).
+ */
 static int
 fsm_fail(char *err, size_t errlen, bool c2s, const struct wire_msg *m,
     const char *why)
 {
 	frame_errf(err, errlen, "%s from %s out of order: %s",
-	    wire_type_name(m->type), c2s ? "sender" : "receiver", why);
+	    wire_type_name(m->type), c2s ? "client" : "server", why);
 	return -1;
 }
 
+/* The message comes from the end that sends the transfer's stream. */
+static bool
+fsm_by_sender(const struct wire_fsm *f, bool c2s)
+{
+	return c2s != f->turned;
+}
+
+/*
+ * A message of an open transfer, from its sending end (DATA, END) or its
+ * receiving end (ACK, DONE).
+ */
 static int
-fsm_reply(struct wire_fsm *f, uint16_t request, const struct wire_msg *m,
-    char *err, size_t errlen)
+fsm_in_xfer(struct wire_fsm *f, bool c2s, bool from_sender,
+    const struct wire_msg *m, char *err, size_t errlen)
+{
+	if (!f->xfer || (from_sender && f->end_sent))
+		return fsm_fail(err, errlen, c2s, m, "no transfer open");
+	if (fsm_by_sender(f, c2s) != from_sender)
+		return fsm_fail(err, errlen, c2s, m, f->turned ?
+		    "wrong direction (this transfer goes from the server to "
+		    "the client)" : "wrong direction (this transfer goes from "
+		    "the client to the server)");
+	return 0;
+}
+
+static int
+fsm_reply(struct wire_fsm *f, bool c2s, uint16_t request,
+    const struct wire_msg *m, char *err, size_t errlen)
 {
 	if (f->pending != request)
-		return fsm_fail(err, errlen, false, m, "no matching request");
+		return fsm_fail(err, errlen, c2s, m, "no matching request");
 	f->pending = 0;
 	return 0;
 }
 
 static int
-fsm_begin_reply(struct wire_fsm *f, const struct wire_msg *m, char *err,
-    size_t errlen)
+fsm_begin_reply(struct wire_fsm *f, bool c2s, const struct wire_msg *m,
+    char *err, size_t errlen)
 {
 	const struct wire_begin_reply *b = &m->u.begin_reply;
 
-	if (fsm_reply(f, WIRE_BEGIN, m, err, errlen) == -1)
-		return -1;
-	if (b->status == WIRE_BEGIN_COMPLETE)
+	if (f->pending != WIRE_BEGIN || fsm_by_sender(f, c2s))
+		return fsm_fail(err, errlen, c2s, m,
+		    "no matching request (no begin to answer)");
+	f->pending = 0;
+	if (b->status == WIRE_BEGIN_COMPLETE) {
+		f->turned = false;
 		return 0;
+	}
 	if (b->status == WIRE_BEGIN_RESUME && f->restart)
-		return fsm_fail(err, errlen, false, m,
+		return fsm_fail(err, errlen, c2s, m,
 		    "the sender asked to restart, not to resume");
 	if (b->status == WIRE_BEGIN_FRESH && (b->point.index != 0 ||
 	    b->point.offset != 0))
-		return fsm_fail(err, errlen, false, m,
+		return fsm_fail(err, errlen, c2s, m,
 		    "a fresh start must be at index 0, offset 0");
 	f->xfer = true;
 	f->next_index = b->point.index;
@@ -633,21 +846,21 @@ fsm_begin_reply(struct wire_fsm *f, const struct wire_msg *m, char *err,
 }
 
 static int
-fsm_data(struct wire_fsm *f, const struct wire_msg *m, char *err,
+fsm_data(struct wire_fsm *f, bool c2s, const struct wire_msg *m, char *err,
     size_t errlen)
 {
 	const struct wire_data *d = &m->u.data;
 	char why[160];
 
-	if (!f->xfer || f->end_sent)
-		return fsm_fail(err, errlen, true, m, "no transfer open");
+	if (fsm_in_xfer(f, c2s, true, m, err, errlen) == -1)
+		return -1;
 	if (d->index != f->next_index || d->offset != f->next_offset) {
 		frame_errf(why, sizeof(why), "starts at command %llu, byte "
 		    "%llu; expected command %llu, byte %llu",
 		    (unsigned long long)d->index, (unsigned long long)d->offset,
 		    (unsigned long long)f->next_index,
 		    (unsigned long long)f->next_offset);
-		return fsm_fail(err, errlen, true, m, why);
+		return fsm_fail(err, errlen, c2s, m, why);
 	}
 	f->next_index += d->ncmds;
 	f->next_offset += d->raw_len;
@@ -655,38 +868,66 @@ fsm_data(struct wire_fsm *f, const struct wire_msg *m, char *err,
 }
 
 static int
-fsm_end(struct wire_fsm *f, const struct wire_msg *m, char *err, size_t errlen)
+fsm_end(struct wire_fsm *f, bool c2s, const struct wire_msg *m, char *err,
+    size_t errlen)
 {
-	if (!f->xfer || f->end_sent)
-		return fsm_fail(err, errlen, true, m, "no transfer open");
+	if (fsm_in_xfer(f, c2s, true, m, err, errlen) == -1)
+		return -1;
 	if (m->u.point.index != f->next_index ||
 	    m->u.point.offset != f->next_offset)
-		return fsm_fail(err, errlen, true, m,
+		return fsm_fail(err, errlen, c2s, m,
 		    "totals differ from the data sent");
 	f->end_sent = true;
 	return 0;
 }
 
 static int
-fsm_ack(struct wire_fsm *f, const struct wire_msg *m, char *err, size_t errlen)
+fsm_ack(struct wire_fsm *f, bool c2s, const struct wire_msg *m, char *err,
+    size_t errlen)
 {
-	if (!f->xfer)
-		return fsm_fail(err, errlen, false, m, "no transfer open");
+	if (fsm_in_xfer(f, c2s, false, m, err, errlen) == -1)
+		return -1;
 	if (m->u.point.index < f->acked || m->u.point.index > f->next_index)
-		return fsm_fail(err, errlen, false, m,
+		return fsm_fail(err, errlen, c2s, m,
 		    "acknowledges commands never sent or goes backwards");
 	f->acked = m->u.point.index;
 	return 0;
 }
 
 static int
-fsm_done(struct wire_fsm *f, const struct wire_msg *m, char *err,
+fsm_done(struct wire_fsm *f, bool c2s, const struct wire_msg *m, char *err,
     size_t errlen)
 {
+	if (fsm_in_xfer(f, c2s, false, m, err, errlen) == -1)
+		return -1;
 	if (!f->end_sent)
-		return fsm_fail(err, errlen, false, m, "before end");
-	f->xfer = f->end_sent = false;
+		return fsm_fail(err, errlen, c2s, m, "before end");
+	f->xfer = f->end_sent = f->turned = false;
 	return 0;
+}
+
+/*
+ * Version 1 peers are refused by ALPN already; a HELLO of another
+ * version reaches here only from a peer that agreed on btrsend/2 and
+ * then spoke otherwise.  The text says which end to upgrade.
+ */
+static int
+fsm_version(struct wire_fsm *f, bool c2s, const struct wire_msg *m,
+    char *err, size_t errlen)
+{
+	unsigned v = m->u.hello.version;
+	bool older = v < WIRE_VERSION;
+
+	f->code = WIRE_E_VERSION;
+	if (c2s)
+		frame_errf(err, errlen, "this backup host speaks btrsend "
+		    "protocol %u; the peer speaks %u: upgrade %s",
+		    WIRE_VERSION, v, older ? "it" : "this backup host");
+	else
+		frame_errf(err, errlen, "the backup host speaks btrsend "
+		    "protocol %u; this end speaks %u: upgrade %s", v,
+		    WIRE_VERSION, older ? "the backup host" : "this end");
+	return -1;
 }
 
 static int
@@ -695,41 +936,40 @@ fsm_hello(struct wire_fsm *f, bool c2s, const struct wire_msg *m, char *err,
 {
 	if (c2s ? f->hello_c : (!f->hello_c || f->hello_s))
 		return fsm_fail(err, errlen, c2s, m, c2s ? "second hello" :
-		    "hello before the sender's or twice");
-	if (m->u.hello.version != WIRE_VERSION) {
-		f->code = WIRE_E_VERSION;
-		frame_errf(err, errlen, "protocol version mismatch: %s speaks "
-		    "version %u, this end speaks %u", c2s ? "sender" :
-		    "receiver", m->u.hello.version, WIRE_VERSION);
-		return -1;
-	}
+		    "hello before the client's or twice");
+	if (m->u.hello.version != WIRE_VERSION)
+		return fsm_version(f, c2s, m, err, errlen);
 	/* A new capability comes with a new version: this one has none. */
 	if ((m->u.hello.caps & ~WIRE_CAPS_KNOWN) != 0) {
 		frame_errf(err, errlen, "hello from %s has unknown capabilities "
-		    "0x%x", c2s ? "sender" : "receiver",
+		    "0x%x", c2s ? "client" : "server",
 		    m->u.hello.caps & ~WIRE_CAPS_KNOWN);
 		return -1;
 	}
-	if (c2s)
+	if (c2s) {
 		f->hello_c = true;
-	else {
+		f->stream_max_c = m->u.hello.stream_version_max;
+	} else {
 		f->hello_s = true;
 		f->stream_max = m->u.hello.stream_version_max;
 	}
 	return 0;
 }
 
-/* A send-stream version the receiver announced it takes. */
+/*
+ * A send-stream version the receiving end announced it takes: the
+ * server's HELLO for a client's BEGIN, the client's for a turned one.
+ */
 static int
-fsm_stream_version(struct wire_fsm *f, const struct wire_begin *b, char *err,
-    size_t errlen)
+fsm_stream_version(struct wire_fsm *f, const struct wire_begin *b,
+    uint32_t max, char *err, size_t errlen)
 {
-	if (b->id.version >= 1 && b->id.version <= f->stream_max)
+	if (b->id.version >= 1 && b->id.version <= max)
 		return 0;
 	f->code = WIRE_E_VERSION;
 	frame_errf(err, errlen, "begin of %s: send-stream version %u is not "
 	    "supported (the receiver takes 1 to %u)", b->name, b->id.version,
-	    f->stream_max);
+	    max);
 	return -1;
 }
 
@@ -742,12 +982,36 @@ fsm_request(struct wire_fsm *f, const struct wire_msg *m, char *err,
 		    "a request is still unanswered");
 	if (f->xfer)
 		return fsm_fail(err, errlen, true, m, "a transfer is open");
-	if (m->type == WIRE_BEGIN &&
-	    fsm_stream_version(f, &m->u.begin, err, errlen) == -1)
+	if (m->type == WIRE_BEGIN && fsm_stream_version(f, &m->u.begin,
+	    f->stream_max, err, errlen) == -1)
 		return -1;
 	f->pending = m->type;
 	f->restart = m->type == WIRE_BEGIN &&
 	    (m->u.begin.id.flags & WIRE_BEGIN_RESTART) != 0;
+	return 0;
+}
+
+/*
+ * The server's BEGIN answers a RESTORE and turns the roles for one
+ * transfer.  No restart flag: a client whose resume fails discards its
+ * partial itself and asks again.
+ */
+static int
+fsm_turned_begin(struct wire_fsm *f, const struct wire_msg *m, char *err,
+    size_t errlen)
+{
+	if (f->pending != WIRE_RESTORE)
+		return fsm_fail(err, errlen, false, m, "no restore asked for");
+	if (m->u.begin.id.flags & WIRE_BEGIN_RESTART)
+		return fsm_fail(err, errlen, false, m, "a restore's begin "
+		    "carries no restart flag (the client discards its partial "
+		    "itself)");
+	if (fsm_stream_version(f, &m->u.begin, f->stream_max_c, err,
+	    errlen) == -1)
+		return -1;
+	f->pending = WIRE_BEGIN;
+	f->restart = false;
+	f->turned = true;
 	return 0;
 }
 
@@ -772,39 +1036,42 @@ wire_fsm_step(struct wire_fsm *f, bool outgoing, const struct wire_msg *m,
 		return 0;
 	switch (m->type) {
 	case WIRE_LIST:
-	case WIRE_BEGIN:
 	case WIRE_PRUNE:
+	case WIRE_CATALOG:
+	case WIRE_LS:
+	case WIRE_RESTORE:
 		if (c2s)
 			return fsm_request(f, m, err, errlen);
 		break;
+	case WIRE_BEGIN:
+		return c2s ? fsm_request(f, m, err, errlen) :
+		    fsm_turned_begin(f, m, err, errlen);
 	case WIRE_DATA:
-		if (c2s)
-			return fsm_data(f, m, err, errlen);
-		break;
+		return fsm_data(f, c2s, m, err, errlen);
 	case WIRE_END:
-		if (c2s)
-			return fsm_end(f, m, err, errlen);
-		break;
+		return fsm_end(f, c2s, m, err, errlen);
 	case WIRE_LIST_REPLY:
 		if (!c2s)
-			return fsm_reply(f, WIRE_LIST, m, err, errlen);
+			return fsm_reply(f, c2s, WIRE_LIST, m, err, errlen);
 		break;
 	case WIRE_PRUNE_REPLY:
 		if (!c2s)
-			return fsm_reply(f, WIRE_PRUNE, m, err, errlen);
+			return fsm_reply(f, c2s, WIRE_PRUNE, m, err, errlen);
+		break;
+	case WIRE_CATALOG_REPLY:
+		if (!c2s)
+			return fsm_reply(f, c2s, WIRE_CATALOG, m, err, errlen);
+		break;
+	case WIRE_LS_REPLY:
+		if (!c2s)
+			return fsm_reply(f, c2s, WIRE_LS, m, err, errlen);
 		break;
 	case WIRE_BEGIN_REPLY:
-		if (!c2s)
-			return fsm_begin_reply(f, m, err, errlen);
-		break;
+		return fsm_begin_reply(f, c2s, m, err, errlen);
 	case WIRE_ACK:
-		if (!c2s)
-			return fsm_ack(f, m, err, errlen);
-		break;
+		return fsm_ack(f, c2s, m, err, errlen);
 	case WIRE_DONE:
-		if (!c2s)
-			return fsm_done(f, m, err, errlen);
-		break;
+		return fsm_done(f, c2s, m, err, errlen);
 	}
 	return fsm_fail(err, errlen, c2s, m, "wrong direction");
 }

@@ -1,7 +1,9 @@
 /*
- * The network protocol between a sender (btrsendctl send, send worker)
- * and a receiver (btrsendd receive worker), carried in frames
- * (proto/msg/frame.h) over TLS 1.3 with ALPN "btrsend/1".  docs/protocol.md
+ * The network protocol between a client (btrsendctl send, ls, restore; a
+ * send worker) and a server, the backup host (btrsendd receive worker),
+ * carried in frames (proto/msg/frame.h) over TLS 1.3 with ALPN
+ * "btrsend/2".  A client sends snapshots, or (RESTORE) receives them back:
+ * then the roles of the transfer turn.  docs/protocol.md
  * is the reference: payload layouts, the state machine, resume, errors.
  *
  * Decoding never trusts a length: every field is checked against the
@@ -362,9 +364,15 @@ struct wire_fsm {
 	uint16_t pending;               /* request awaiting its reply */
 	bool xfer, end_sent, closed;
 	bool restart;                   /* pending BEGIN has WIRE_BEGIN_RESTART */
+	/*
+	 * The BEGIN pending or the transfer open answers a RESTORE: the
+	 * server sends the stream, the client replies, ACKs and says DONE.
+	 */
+	bool turned;
 	uint64_t next_index, next_offset;       /* next DATA must start here */
 	uint64_t acked;                 /* last ACK index */
-	uint32_t stream_max;            /* receiver's HELLO: highest stream version */
+	uint32_t stream_max;            /* server's HELLO: highest stream version */
+	uint32_t stream_max_c;          /* client's HELLO: the same */
 	uint32_t code;                  /* WIRE_E_* to answer the last refusal */
 };
 
@@ -386,9 +394,11 @@ const struct frame_rules *wire_rules_for(enum wire_role role);
 void wire_fsm_init(struct wire_fsm *f, enum wire_role role);
 /*
  * Besides order: a HELLO must be of WIRE_VERSION (else f->code is
- * WIRE_E_VERSION) with no capability outside WIRE_CAPS_KNOWN; a BEGIN's
- * send-stream version must lie in 1..the receiver HELLO's highest (else
- * WIRE_E_VERSION).  Any other refusal leaves f->code WIRE_E_PROTOCOL.
+ * WIRE_E_VERSION, and the text says which end to upgrade) with no
+ * capability outside WIRE_CAPS_KNOWN; a BEGIN's send-stream version must
+ * lie in 1..the receiving end's HELLO's highest (the server's for a
+ * client's BEGIN, the client's for a server's, which answers a RESTORE),
+ * else WIRE_E_VERSION.  Any other refusal leaves f->code WIRE_E_PROTOCOL.
  */
 int  wire_fsm_step(struct wire_fsm *f, bool outgoing, const struct wire_msg *m,
     char *err, size_t errlen);

@@ -8,18 +8,23 @@
  * recv_check (daemon/net/recv_check.h: the subvolume BEGIN announced and
  * nothing else, END's totals and digest) on every command the DATA
  * frames carry.  The worker's replies (HELLO, LIST-REPLY, PRUNE-REPLY,
- * BEGIN-REPLY fresh, resume or complete, ACK, DONE, ERROR) are modelled
- * through the same order machine, so any sequence of frames, in any
- * order, size and direction, reaches the state it would reach.
+ * CATALOG-REPLY, LS-REPLY, BEGIN-REPLY fresh, resume or complete, ACK,
+ * DONE, ERROR; for a RESTORE the turned transfer's BEGIN, DATA and END)
+ * are modelled through the same order machine, so any sequence of
+ * frames, in any order, size and direction, reaches the state it would
+ * reach.
  *
- * The same input is then read as a receiver's replies by a sender
- * (wire_rules_for(WIRE_CLIENT)), with the sender's requests modelled so
- * that the replies are checked in order.
+ * The same input is then read by a client (wire_rules_for(WIRE_CLIENT)),
+ * as a backup host's answers: the client's requests are modelled so that
+ * each reply comes in order (a RESTORE before a server's BEGIN), and a
+ * restore's stream (BEGIN, DATA, END from the server) goes through
+ * recv_check as in the worker, the client answering BEGIN-REPLY, ACK and
+ * DONE: a fake backup host is as hostile as a client.
  *
  * Checks: no crash or leak; every accepted message re-encodes to exactly
  * the payload it came from; a frame refused on its header reserved no
  * payload buffer; zstd bodies decompress within their declared bound;
- * nothing is accepted after an ERROR; the modelled replies are always in
+ * nothing is accepted after an ERROR; the modelled messages are always in
  * order; DONE only for a stream whose END command was taken and whose
  * END totals and digest agree.
  */
@@ -221,9 +226,38 @@ fz_end(struct fz_recv *v, const struct wire_point *pt)
 	fz_reply(&v->f, &m);
 }
 
-/* What the worker does with a message the order machine took. */
+/*
+ * A server's answer to RESTORE: the turned transfer's BEGIN, in a
+ * stream version the client's hello takes, or ERROR when it takes none
+ * (or, now and then, not-found).
+ */
 static void
-fz_serve(struct fz_recv *v, const struct wire_msg *m)
+fz_restore(struct fz_recv *v)
+{
+	struct wire_msg r;
+	unsigned pick = fz_rand(&v->seed);
+
+	if (v->f.stream_max_c < 1 || pick % 8 == 0) {
+		fz_error(v, v->f.stream_max_c < 1 ? WIRE_E_VERSION :
+		    WIRE_E_NOTFOUND);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.type = WIRE_BEGIN;
+	strcpy(r.u.begin.job, "home");
+	strcpy(r.u.begin.name, "home.1");
+	r.u.begin.id.version = 1;
+	if (pick % 3 == 1)
+		r.u.begin.id.flags = WIRE_BEGIN_SUBTREE;
+	else if (pick % 3 == 2)
+		r.u.begin.id.flags = WIRE_BEGIN_SUBTREE |
+		    WIRE_BEGIN_SUBTREE_FILE;
+	fz_reply(&v->f, &r);
+}
+
+/* The server's requests: none but RESTORE, answered with a transfer. */
+static void
+fz_serve_server(struct fz_recv *v, const struct wire_msg *m)
 {
 	struct wire_msg r;
 
@@ -244,6 +278,17 @@ fz_serve(struct fz_recv *v, const struct wire_msg *m)
 		r.type = WIRE_PRUNE_REPLY;
 		fz_reply(&v->f, &r);
 		break;
+	case WIRE_CATALOG:
+		r.type = WIRE_CATALOG_REPLY;
+		fz_reply(&v->f, &r);
+		break;
+	case WIRE_LS:
+		r.type = WIRE_LS_REPLY;
+		fz_reply(&v->f, &r);
+		break;
+	case WIRE_RESTORE:
+		fz_restore(v);
+		break;
 	case WIRE_BEGIN:
 		fz_begin(v, &m->u.begin);
 		break;
@@ -255,9 +300,43 @@ fz_serve(struct fz_recv *v, const struct wire_msg *m)
 		CHECK(v->reading);
 		fz_end(v, &m->u.point);
 		break;
+	case WIRE_ACK:
+		/* only the receiving end of a turned transfer acknowledges */
+		CHECK(v->f.turned && v->f.xfer);
+		break;
+	case WIRE_BEGIN_REPLY:
+	case WIRE_DONE:
+		/* a client's answers in a restore: the model sends on */
+		break;
 	default:
 		/* wire_take lets through only what a client sends */
 		CHECK(m->type == WIRE_ERROR || m->type == WIRE_KEEPALIVE);
+	}
+}
+
+/*
+ * A client receiving a restore: the server's BEGIN, DATA and END are
+ * taken as the worker takes a client's (the client's receive runs the
+ * same checks); everything else it receives is a reply to its model.
+ */
+static void
+fz_serve_client(struct fz_recv *v, const struct wire_msg *m)
+{
+	switch (m->type) {
+	case WIRE_BEGIN:
+		CHECK(v->f.turned);
+		fz_begin(v, &m->u.begin);
+		break;
+	case WIRE_DATA:
+		CHECK(v->reading && v->f.turned);
+		fz_data(v, &m->u.data);
+		break;
+	case WIRE_END:
+		CHECK(v->reading && v->f.turned);
+		fz_end(v, &m->u.point);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -275,36 +354,56 @@ fz_roundtrip(const struct frame_decoder *d, const struct wire_msg *m)
 	msgbuf_free(&b);
 }
 
-/* The sender's requests, made so that the reply about to come fits. */
+/*
+ * The other end's messages, made so that the one about to come fits:
+ * for a client, its requests (and a normal transfer's DATA and END); for
+ * a server, a restore's DATA and END before the client's ACK and DONE.
+ */
 static void
-fz_request(struct wire_fsm *f, uint16_t reply, unsigned *seed)
+fz_request(struct wire_fsm *f, uint16_t next, unsigned *seed)
 {
 	struct wire_msg m;
 	char err[256];
+	bool idle = f->pending == 0 && !f->xfer;
+	bool sending = f->xfer && !f->end_sent &&
+	    (f->turned == (f->role == WIRE_SERVER));
 
 	memset(&m, 0, sizeof(m));
 	if (!f->hello_c || !f->hello_s || f->closed)
 		return;
-	if (f->pending == 0 && !f->xfer && (reply == WIRE_LIST_REPLY ||
-	    reply == WIRE_PRUNE_REPLY || reply == WIRE_BEGIN_REPLY)) {
-		m.type = reply == WIRE_LIST_REPLY ? WIRE_LIST :
-		    reply == WIRE_PRUNE_REPLY ? WIRE_PRUNE : WIRE_BEGIN;
-		strcpy(m.u.begin.job, "home");
-		if (m.type == WIRE_BEGIN) {
-			if (f->stream_max < 1)
-				return;
-			strcpy(m.u.begin.name, "home.1");
-			m.u.begin.id.version = 1;
-			if (fz_rand(seed) % 4 == 0)
-				m.u.begin.id.flags = WIRE_BEGIN_RESTART;
+	if (f->role == WIRE_CLIENT && idle && (next == WIRE_LIST_REPLY ||
+	    next == WIRE_PRUNE_REPLY || next == WIRE_CATALOG_REPLY ||
+	    next == WIRE_LS_REPLY)) {
+		m.type = next == WIRE_LIST_REPLY ? WIRE_LIST :
+		    next == WIRE_PRUNE_REPLY ? WIRE_PRUNE :
+		    next == WIRE_CATALOG_REPLY ? WIRE_CATALOG : WIRE_LS;
+		/* job first in LIST, PRUNE, CATALOG and LS */
+		strcpy(m.u.ls.job, "home");
+		if (m.type == WIRE_LS) {
+			strcpy(m.u.ls.snapshot, "home.1");
+			strcpy(m.u.ls.path, "etc");
 		}
-	} else if (f->xfer && !f->end_sent && reply == WIRE_ACK) {
+	} else if (f->role == WIRE_CLIENT && idle && next == WIRE_BEGIN) {
+		m.type = WIRE_RESTORE;
+		strcpy(m.u.restore.job, "home");
+		strcpy(m.u.restore.snapshot, "home.1");
+	} else if (f->role == WIRE_CLIENT && idle &&
+	    next == WIRE_BEGIN_REPLY) {
+		if (f->stream_max < 1)
+			return;
+		m.type = WIRE_BEGIN;
+		strcpy(m.u.begin.job, "home");
+		strcpy(m.u.begin.name, "home.1");
+		m.u.begin.id.version = 1;
+		if (fz_rand(seed) % 4 == 0)
+			m.u.begin.id.flags = WIRE_BEGIN_RESTART;
+	} else if (sending && next == WIRE_ACK) {
 		m.type = WIRE_DATA;
 		m.u.data.index = f->next_index;
 		m.u.data.offset = f->next_offset;
 		m.u.data.ncmds = 1 + fz_rand(seed) % 4;
 		m.u.data.raw_len = 1 + fz_rand(seed) % 4096;
-	} else if (f->xfer && !f->end_sent && reply == WIRE_DONE) {
+	} else if (sending && next == WIRE_DONE) {
 		m.type = WIRE_END;
 		m.u.point.index = f->next_index;
 		m.u.point.offset = f->next_offset;
@@ -339,6 +438,9 @@ fz_run(const uint8_t *data, size_t size, enum wire_role role)
 		memset(&hello, 0, sizeof(hello));
 		hello.type = WIRE_HELLO;
 		hello.u.hello.version = WIRE_VERSION;
+		hello.u.hello.caps = WIRE_CAPS_KNOWN;
+		/* what it takes when a restore turns the transfer */
+		hello.u.hello.stream_version_max = STREAM_VERSION_MAX;
 		fz_reply(&v.f, &hello);
 	}
 	while (off < size) {
@@ -356,8 +458,7 @@ fz_run(const uint8_t *data, size_t size, enum wire_role role)
 		}
 		if (ev != FRAME_READY)
 			continue;
-		if (role == WIRE_CLIENT)
-			fz_request(&v.f, d.hdr.type, &v.seed);
+		fz_request(&v.f, d.hdr.type, &v.seed);
 		was_closed = v.f.closed;
 		r = wire_take(&v.f, &d.hdr, d.payload, &m, &code, err,
 		    sizeof(err));
@@ -374,8 +475,10 @@ fz_run(const uint8_t *data, size_t size, enum wire_role role)
 		    m.u.data.raw_len <= FZ_OUT)
 			(void)wire_zstd_decompress(fz_dctx, &m.u.data, fz_out,
 			    FZ_OUT, err, sizeof(err));
-		if (role == WIRE_SERVER && !v.f.closed)
-			fz_serve(&v, &m);
+		if (!v.f.closed && role == WIRE_SERVER)
+			fz_serve_server(&v, &m);
+		else if (!v.f.closed)
+			fz_serve_client(&v, &m);
 		wire_msg_free(&m);
 	}
 	fz_stop_reading(&v);

@@ -7,7 +7,8 @@
 #  - a certificate carrying both listed names is refused as ambiguous,
 #    logged with both (before: admitted as whichever the configuration
 #    lists first);
-#  - a client offering no ALPN gets the no_application_protocol alert
+#  - a client offering no ALPN gets the no_application_protocol alert,
+#    and so does an older btrsend offering only btrsend/1, logged as such
 #    (before: a silent close after the handshake).
 # The listed client itself still gets through; nothing else is written.
 . "$(dirname "$0")/../lib/common.sh"
@@ -72,7 +73,16 @@ sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
 grep -qE "no application protocol|alert number 120" "$d/noalpn" ||
 	fail "client without ALPN got no alert: $(tail -5 "$d/noalpn")"
 note "no ALPN: $(grep -m1 -E "no application protocol|alert number 120" "$d/noalpn")"
-net_log_says "connection refused: client did not offer ALPN btrsend/1" "no ALPN"
+net_log_says "connection refused: client did not offer ALPN btrsend/2" "no ALPN"
+
+# An older btrsend (it offers only btrsend/1): the same alert, and the
+# log names the client and says to upgrade it.
+sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 \
+	-cert "$c/laptop.test.crt" -key "$c/laptop.test.key" -CAfile "$c/ca.crt" \
+	-servername backup.test -alpn btrsend/1 > "$d/oldalpn" 2>&1
+grep -qE "no application protocol|alert number 120" "$d/oldalpn" ||
+	fail "btrsend/1 client got no alert: $(tail -5 "$d/oldalpn")"
+net_log_says "connection refused: client 127\.0\.0\.1:[0-9]+ runs an older btrsend \(it offered protocol btrsend/1; this host speaks btrsend/2\): upgrade it" "btrsend/1"
 
 [ -z "$(find "$DST/backup" -mindepth 1 | head -5)" ] ||
 	fail "a refused client got an area: $(find "$DST/backup" -mindepth 1 | head -5)"

@@ -1,11 +1,13 @@
 # Frame limits per direction (issue 16, finding 3): an authenticated
-# client sends the bare header of a LIST-REPLY (a receiver-only message)
+# client sends the bare header of a LIST-REPLY (a server-only message)
 # claiming 16 MiB, and no payload.  The receive worker must refuse it on
 # the header, before reading or buffering a payload byte: the ERROR comes
 # back at once (a worker that waited for the 16 MiB, to buffer them, would
 # answer only at the client's timeout), naming the type and the
 # direction, in the client's view and in the receiver's log.  The same
-# for a BEGIN-REPLY and a DONE.  The receiver keeps serving.
+# for an LS-REPLY, a CATALOG-REPLY and a PRUNE-REPLY (protocol 2: a
+# BEGIN-REPLY or DONE may come from a client, in a restore).  The
+# receiver keeps serving.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
@@ -19,14 +21,14 @@ peer() { NET_PEER_SECS=30 net_peer "$@"; }
 
 bad=()
 # type:len name
-for t in "3:16777216 list-reply" "5:65536 begin-reply" "9:1050 done"; do
+for t in "3:16777216 list-reply" "17:16777216 ls-reply" "15:65536 catalog-reply" "11:8 prune-reply"; do
 	spec=${t% *}
 	name=${t#* }
 	net_log_mark "$log"
 	peer -R "$spec" > "$d/raw.out" 2>&1
 	cat "$d/raw.out" >&2
 	ms=$(sed -n 's/^after \([0-9]*\) ms$/\1/p' "$d/raw.out")
-	grep -q "^refused: peer reports protocol error: .*$name is sent only by a receiver; refused from the sender (client) on its header" "$d/raw.out" ||
+	grep -q "^refused: peer reports protocol error: .*$name is sent only by a server; refused from the client on its header" "$d/raw.out" ||
 		bad+=("$name: not refused on its header: $(tr '\n' ' ' < "$d/raw.out")")
 	[ -n "$ms" ] && [ "$ms" -lt 3000 ] ||
 		bad+=("$name: answered after ${ms:-?} ms, not at once")
@@ -35,7 +37,7 @@ for t in "3:16777216 list-reply" "5:65536 begin-reply" "9:1050 done"; do
 		sleep 0.1
 	done
 	tail -c +$((NET_LOG_MARK + 1)) "$log" |
-		grep -q "laptop.test: protocol error: frame 1 at byte [0-9]*: message type ${spec%:*} (${spec#*:} payload bytes): $name is sent only by a receiver; refused from the sender (client)" ||
+		grep -q "laptop.test: protocol error: frame 1 at byte [0-9]*: message type ${spec%:*} (${spec#*:} payload bytes): $name is sent only by a server; refused from the client" ||
 		bad+=("$name: receiver log does not name type and direction: $(tail -c +$((NET_LOG_MARK + 1)) "$log")")
 done
 [ ${#bad[@]} -eq 0 ] || fail "$(printf '%s; ' "${bad[@]}")"
@@ -43,4 +45,4 @@ done
 # still serving
 peer -L home > "$d/list.out" || fail "list after the refusals: $(cat "$d/list.out")"
 grep -q "^reply: list-reply" "$d/list.out" || fail "list: $(cat "$d/list.out")"
-echo "receiver-only frames from a client refused on the header, at once: ok"
+echo "server-only frames from a client refused on the header, at once: ok"

@@ -2,8 +2,9 @@
 # and wireio.c on both ends (tlspeer): a listed client is admitted (by CN
 # or DNS SAN); a plaintext client, a TLS 1.2 client, a client without a
 # certificate, one from another CA, an unlisted name, a client without
-# ALPN btrsend/1, a wrong protocol version, and a server with the wrong
-# name are all refused, with a clear line on both sides.
+# ALPN btrsend/2, an older btrsend (ALPN btrsend/1, or a hello of protocol
+# 1), a server with the wrong name and an older server are all refused,
+# with a clear line on both sides.
 . "$(dirname "$0")/../lib/common.sh"
 fixture_init
 TLSPEER=$TOOLS/tlspeer
@@ -45,7 +46,7 @@ sslclient() {	# sslclient ARGS...: openssl s_client as a foreign client
 		-CAfile "$c/ca.crt" -servername backup.test "$@" 2>&1)
 }
 
-serve main backup.test 9
+serve main backup.test 10
 
 client laptop.test backup.test
 expect_client "listed client (CN)" 0 "^connected"
@@ -55,8 +56,8 @@ client laptop-ca2 backup.test
 expect_client "client from another CA" 1 "not signed by its CA"
 client intruder.test backup.test
 expect_client "unlisted client" 1 "auth error: client certificate 'intruder.test'.*not? .*listed|auth error: .*intruder.test.* no name listed"
-client laptop.test backup.test -V 2
-expect_client "protocol version 2" 1 "version error: .*version mismatch"
+client laptop.test backup.test -V 1
+expect_client "protocol version 1" 1 "^refused: peer reports version error: this backup host speaks btrsend protocol 2; the peer speaks 1: upgrade it$"
 
 # Plaintext: the client is told in plaintext what the port speaks.
 exec 3<>"/dev/tcp/127.0.0.1/$PORT" || fail "plaintext connect"
@@ -66,12 +67,16 @@ exec 3>&-
 grep -q "TLS 1.3 only" <<<"$OUT" || fail "plaintext client got '$OUT'"
 note "plaintext: client: $OUT"
 
-sslclient -tls1_2 -alpn btrsend/1 -cert "$c/laptop.test.crt" -key "$c/laptop.test.key"
+sslclient -tls1_2 -alpn btrsend/2 -cert "$c/laptop.test.crt" -key "$c/laptop.test.key"
 grep -q "alert protocol version" <<<"$OUT" || fail "TLS 1.2 client: $OUT"
-sslclient -tls1_3 -alpn btrsend/1
+sslclient -tls1_3 -alpn btrsend/2
 grep -qE "certificate required|alert" <<<"$OUT" || fail "no-certificate client: $OUT"
 sslclient -tls1_3 -alpn http/1.1 -cert "$c/laptop.test.crt" -key "$c/laptop.test.key"
 grep -q "no application protocol" <<<"$OUT" || fail "wrong-ALPN client: $OUT"
+# An older btrsend offers only btrsend/1: the same alert, and the log
+# says what it is and what to do.
+sslclient -tls1_3 -alpn btrsend/1 -cert "$c/laptop.test.crt" -key "$c/laptop.test.key"
+grep -q "no application protocol" <<<"$OUT" || fail "btrsend/1 client: $OUT"
 
 wait "$SERVER_PID" || fail "server exited badly: $(cat "$d/main.server")"
 cat "$d/main.server" >&2
@@ -80,11 +85,12 @@ want=(
 	"^admitted laptop.test$"
 	"^refused: client certificate is not signed by the configured CA"
 	"^refused: client certificate 'intruder.test' carries no name listed"
-	"^refused: laptop.test: protocol error: protocol version mismatch"
+	"^refused: laptop.test: this backup host speaks btrsend protocol 2; the peer speaks 1: upgrade it$"
 	"^refused: client is not speaking TLS \(plaintext"
 	"^refused: client offered only TLS 1.2 or older; TLS 1.3 is required"
 	"^refused: client presented no certificate"
-	"^refused: client did not offer ALPN btrsend/1"
+	"^refused: client did not offer ALPN btrsend/2"
+	"^refused: client 127\.0\.0\.1:[0-9]+ runs an older btrsend \(it offered protocol btrsend/1; this host speaks btrsend/2\): upgrade it$"
 )
 i=0
 while IFS= read -r line; do
@@ -101,4 +107,19 @@ expect_client "server with the wrong name" 1 "server certificate does not carry 
 wait "$SERVER_PID"
 grep -q "^refused: peer refused the connection: it rejected our certificate" "$d/wrong.server" ||
 	fail "wrong-name server said: $(cat "$d/wrong.server")"
+
+# An older server selects only btrsend/1 (openssl s_server standing in
+# for it): our client names the host and says to upgrade it.
+OLDPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+openssl s_server -accept "127.0.0.1:$OLDPORT" -naccept 1 -tls1_3 \
+	-cert "$c/backup.test.crt" -key "$c/backup.test.key" -CAfile "$c/ca.crt" \
+	-alpn btrsend/1 -quiet < /dev/null > "$d/old.server" 2>&1 &
+fixture_track_pid $!
+for i in $(seq 50); do
+	ss -Hltn "sport = :$OLDPORT" | grep -q . && break
+	sleep 0.1
+done
+PORT=$OLDPORT
+client laptop.test backup.test
+expect_client "older server" 1 "^refused: backup\.test does not speak btrsend/2 \(it may run an older btrsend\): upgrade it$"
 echo "tls auth matrix: ok"

@@ -42,6 +42,9 @@ sample(uint16_t type, struct wire_msg *m)
 {
 	static struct wire_snapshot snaps[2];
 	static struct wire_partial part;
+	static struct wire_catalog_entry cat[2];
+	static struct wire_ls_entry ents[3];
+	static struct wire_ref have[2];
 	size_t i;
 
 	memset(m, 0, sizeof(*m));
@@ -131,6 +134,61 @@ sample(uint16_t type, struct wire_msg *m)
 		strcpy(m->u.error.text, "parent belongs to another client");
 		break;
 	case WIRE_KEEPALIVE:
+		break;
+	case WIRE_CATALOG:
+		strcpy(m->u.catalog_job, "home");
+		break;
+	case WIRE_CATALOG_REPLY:
+		memset(cat, 0, sizeof(cat));
+		strcpy(cat[0].name, "home.20260101T000000Z");
+		cat[0].self = ref_b;
+		cat[0].received = ref_a;
+		cat[0].otime = 1767225600;
+		cat[0].size = 1ull << 31;
+		strcpy(cat[1].name, "home.20260102T000000Z");
+		cat[1].self = ref_a;
+		cat[1].received = ref_b;
+		cat[1].otime = 1767312000;
+		m->u.catalog.n = 2;
+		m->u.catalog.snaps = cat;
+		break;
+	case WIRE_LS:
+		strcpy(m->u.ls.job, "home");
+		strcpy(m->u.ls.snapshot, "home.20260102T000000Z");
+		strcpy(m->u.ls.path, "etc/ssh");
+		m->u.ls.start = 7;
+		break;
+	case WIRE_LS_REPLY:
+		memset(ents, 0, sizeof(ents));
+		strcpy(ents[0].name, "sshd_config");
+		ents[0].mode = 0100644;
+		ents[0].nlink = 1;
+		ents[0].size = 3300;
+		ents[0].mtime_sec = 1767225600;
+		ents[0].mtime_nsec = 999999999;
+		strcpy(ents[1].name, "link\x01\x1b[31m");     /* may be */
+		ents[1].mode = 0120777;
+		ents[1].uid = ents[1].gid = 1000;
+		ents[1].nlink = 1;
+		ents[1].mtime_sec = -5;
+		strcpy(ents[1].target, "../../..//etc/passwd");
+		strcpy(ents[2].name, "null");
+		ents[2].mode = 020666;
+		ents[2].rdev = 0x103;
+		ents[2].nlink = 2;
+		m->u.ls_reply.n = 3;
+		m->u.ls_reply.entries = ents;
+		m->u.ls_reply.flags = WIRE_LS_MORE;
+		m->u.ls_reply.next = 10;
+		break;
+	case WIRE_RESTORE:
+		strcpy(m->u.restore.job, "home");
+		strcpy(m->u.restore.snapshot, "home.20260102T000000Z");
+		strcpy(m->u.restore.path, "");
+		have[0] = ref_a;
+		have[1] = ref_b;
+		m->u.restore.nhave = 2;
+		m->u.restore.have = have;
 		break;
 	default:
 		return -1;
@@ -495,7 +553,7 @@ test_oversize_unknown(void **state)
 	assert_non_null(strstr(d.err, "unknown message type 0"));
 	frame_decoder_free(&d);
 	push_header(&d, WIRE_TYPE_MAX + 1, 0, FRAME_ERROR);
-	assert_non_null(strstr(d.err, "unknown message type 14"));
+	assert_non_null(strstr(d.err, "unknown message type 19"));
 	frame_decoder_free(&d);
 	push_header(&d, 0xffff, 0, FRAME_ERROR);
 	frame_decoder_free(&d);
@@ -841,7 +899,7 @@ test_fsm_out_of_order(void **state)
 	wire_fsm_init(&s, WIRE_SERVER);
 	m.u.hello.version = WIRE_VERSION + 1;
 	assert_int_equal(wire_fsm_step(&s, false, &m, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "version mismatch"));
+	assert_non_null(strstr(err, "speaks btrsend protocol"));
 	/* Second hello. */
 	sample(WIRE_HELLO, &m);
 	refused_after(NULL, 0, true, &m, "second hello");
@@ -1045,20 +1103,66 @@ test_restart(void **state)
 	assert_int_equal(both(&c, &s, false, &m, err), 0);
 }
 
+static void turned_begin(struct wire_msg *m);
+
+/* Encode the messages of types[] (made to fit in order) into path. */
+static void
+write_session(const char *dir, const char *name, const uint16_t *types,
+    size_t n, bool turned)
+{
+	struct msgbuf all = { 0 };
+	struct wire_msg m;
+	char path[4096];
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < n; i++) {
+		if (types[i] == WIRE_BEGIN && turned)
+			turned_begin(&m);
+		else
+			sample(types[i], &m);
+		if (types[i] == WIRE_DATA) {
+			m.u.data.index = m.u.data.offset = 0;
+		} else if (types[i] == WIRE_END) {
+			m.u.point.index = 3;
+			m.u.point.offset = sizeof(body);
+		} else if (types[i] == WIRE_BEGIN_REPLY) {
+			m.u.begin_reply.status = WIRE_BEGIN_FRESH;
+			m.u.begin_reply.point = point(0, 0, 0);
+		} else if (types[i] == WIRE_ACK) {
+			m.u.point = point(3, sizeof(body), 0x22);
+		}
+		encode_ok(&all, &m);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		fail_msg("%s", path);
+	fwrite(all.p, 1, all.len, f);
+	fclose(f);
+	msgbuf_free(&all);
+}
+
 /*
- * With WIRE_CORPUS set to a directory, write every sample frame and a
- * whole sender session there: the seed corpus of fuzz_wire.
+ * With WIRE_CORPUS set to a directory, write every sample frame and
+ * whole sessions there: the seed corpus of fuzz_wire.  session: a
+ * client's sending; session-restore: a client's side of ls and a
+ * restore; replies-restore: a backup host's side of them.
  */
 static void
 write_corpus(const char *dir)
 {
 	static const uint16_t session[] = { WIRE_HELLO, WIRE_LIST, WIRE_BEGIN,
 	    WIRE_DATA, WIRE_KEEPALIVE, WIRE_END, WIRE_PRUNE, WIRE_ERROR };
-	struct msgbuf b = { 0 }, all = { 0 };
+	static const uint16_t restore_c[] = { WIRE_HELLO, WIRE_CATALOG,
+	    WIRE_LS, WIRE_RESTORE, WIRE_BEGIN_REPLY, WIRE_KEEPALIVE, WIRE_ACK,
+	    WIRE_DONE, WIRE_RESTORE, WIRE_ERROR };
+	static const uint16_t restore_s[] = { WIRE_HELLO, WIRE_CATALOG_REPLY,
+	    WIRE_LS_REPLY, WIRE_BEGIN, WIRE_DATA, WIRE_KEEPALIVE, WIRE_END,
+	    WIRE_ERROR };
+	struct msgbuf b = { 0 };
 	struct wire_msg m;
 	char path[4096];
 	uint16_t t;
-	size_t i;
 	FILE *f;
 
 	for (t = 1; t <= WIRE_TYPE_MAX; t++) {
@@ -1071,23 +1175,13 @@ write_corpus(const char *dir)
 		fwrite(b.p, 1, b.len, f);
 		fclose(f);
 	}
-	for (i = 0; i < sizeof(session) / sizeof(session[0]); i++) {
-		sample(session[i], &m);
-		if (session[i] == WIRE_DATA) {
-			m.u.data.index = m.u.data.offset = 0;
-		} else if (session[i] == WIRE_END) {
-			m.u.point.index = 3;
-			m.u.point.offset = sizeof(body);
-		}
-		encode_ok(&all, &m);
-	}
-	snprintf(path, sizeof(path), "%s/session", dir);
-	if ((f = fopen(path, "w")) == NULL)
-		fail_msg("%s", path);
-	fwrite(all.p, 1, all.len, f);
-	fclose(f);
+	write_session(dir, "session", session,
+	    sizeof(session) / sizeof(session[0]), false);
+	write_session(dir, "session-restore", restore_c,
+	    sizeof(restore_c) / sizeof(restore_c[0]), true);
+	write_session(dir, "replies-restore", restore_s,
+	    sizeof(restore_s) / sizeof(restore_s[0]), true);
 	msgbuf_free(&b);
-	msgbuf_free(&all);
 }
 
 /* One rule for strings (codec.h): over the bound is refused both ways. */
@@ -1133,7 +1227,8 @@ test_derived_bounds(void **state)
 	(void)state;
 	for (t = 1; t <= WIRE_TYPE_MAX; t++)
 		assert_true(wire_rules.max_len(t) <= (t == WIRE_DATA ?
-		    WIRE_DATA_MAX : t == WIRE_LIST_REPLY ?
+		    WIRE_DATA_MAX : t == WIRE_LIST_REPLY ||
+		    t == WIRE_CATALOG_REPLY || t == WIRE_LS_REPLY ?
 		    WIRE_LIST_REPLY_MAX : WIRE_CTRL_MAX));
 	assert_int_equal(wire_rules.max_len(WIRE_DATA), WIRE_DATA_MAX);
 	assert_int_equal(wire_rules.max_len(WIRE_LIST_REPLY),
@@ -1199,15 +1294,18 @@ test_list_reply_over_bound(void **state)
 static void
 test_direction(void **state)
 {
-	static const uint16_t by_c[] = { WIRE_LIST, WIRE_BEGIN, WIRE_DATA,
-	    WIRE_END, WIRE_PRUNE };
-	static const uint16_t by_s[] = { WIRE_LIST_REPLY, WIRE_BEGIN_REPLY,
-	    WIRE_ACK, WIRE_DONE, WIRE_PRUNE_REPLY };
-	static const uint16_t both[] = { WIRE_HELLO, WIRE_ERROR };
+	/* only one role sends these */
+	static const uint16_t by_c[] = { WIRE_LIST, WIRE_PRUNE, WIRE_CATALOG,
+	    WIRE_LS, WIRE_RESTORE };
+	static const uint16_t by_s[] = { WIRE_LIST_REPLY, WIRE_PRUNE_REPLY,
+	    WIRE_CATALOG_REPLY, WIRE_LS_REPLY };
+	/* both roles: a transfer goes either way since version 2 */
+	static const uint16_t both[] = { WIRE_HELLO, WIRE_ERROR, WIRE_BEGIN,
+	    WIRE_BEGIN_REPLY, WIRE_DATA, WIRE_ACK, WIRE_END, WIRE_DONE };
 	struct frame_decoder d;
 	struct frame_hdr h;
 	uint8_t hb[FRAME_HEADER_LEN + 1];
-	size_t i, used;
+	size_t i, used, nok, nbad;
 	int side;
 
 	(void)state;
@@ -1217,13 +1315,15 @@ test_direction(void **state)
 		const uint16_t *ok = side == 0 ? by_c : by_s;
 		const uint16_t *bad = side == 0 ? by_s : by_c;
 
+		nok = side == 0 ? 5 : 4;
+		nbad = side == 0 ? 4 : 5;
 		assert_ptr_equal(r, side == 0 ? &wire_rules_from_client :
 		    &wire_rules_from_server);
-		for (i = 0; i < 5; i++) {
+		for (i = 0; i < nbad; i++) {
 			memset(&h, 0, sizeof(h));
 			h.type = bad[i];
-			h.len = bad[i] == WIRE_LIST_REPLY ?
-			    WIRE_LIST_REPLY_MAX : 8;
+			h.len = bad[i] == WIRE_LIST_REPLY ||
+			    bad[i] == WIRE_LS_REPLY ? WIRE_LIST_REPLY_MAX : 8;
 			memset(hb, 0, sizeof(hb));
 			frame_hdr_encode(hb, &h);
 			frame_decoder_init(&d, r);
@@ -1235,22 +1335,22 @@ test_direction(void **state)
 			assert_null(d.buf);
 			assert_non_null(strstr(d.err, wire_type_name(bad[i])));
 			assert_non_null(strstr(d.err, side == 0 ?
-			    "only by a receiver; refused from the sender (client)" :
-			    "only by a sender; refused from the receiver (server)"));
+			    "only by a server; refused from the client" :
+			    "only by a client; refused from the server"));
 			frame_decoder_free(&d);
 			/* accepted by the table of the other direction */
 			assert_int_equal(frame_hdr_check(&h, side == 0 ?
 			    &wire_rules_from_server : &wire_rules_from_client,
 			    d.err, sizeof(d.err)), 0);
 		}
-		for (i = 0; i < 5; i++) {
+		for (i = 0; i < nok; i++) {
 			memset(&h, 0, sizeof(h));
 			h.type = ok[i];
 			h.len = 1;
 			assert_int_equal(frame_hdr_check(&h, r, d.err,
 			    sizeof(d.err)), 0);
 		}
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
 			memset(&h, 0, sizeof(h));
 			h.type = both[i];
 			h.len = 1;
@@ -1260,6 +1360,11 @@ test_direction(void **state)
 		memset(&h, 0, sizeof(h));
 		h.type = WIRE_KEEPALIVE;
 		assert_int_equal(frame_hdr_check(&h, r, d.err, sizeof(d.err)), 0);
+		/* a server's DATA to a client is bounded as a client's is */
+		h.type = WIRE_DATA;
+		h.len = WIRE_DATA_MAX + 1;
+		assert_int_equal(frame_hdr_check(&h, r, d.err, sizeof(d.err)),
+		    -1);
 	}
 	/* wire_rules (encoding) takes both directions, bounded per type */
 	memset(&h, 0, sizeof(h));
@@ -1292,7 +1397,7 @@ test_take(void **state)
 	assert_int_equal(wire_take(&f, &h, b.p + FRAME_HEADER_LEN, &g, &code,
 	    err, sizeof(err)), -1);
 	assert_int_equal(code, WIRE_E_PROTOCOL);
-	assert_non_null(strstr(err, "prune-reply is sent only by a receiver"));
+	assert_non_null(strstr(err, "prune-reply is sent only by a server"));
 	wire_msg_free(&g);
 	/* LIST before the hellos: decoded, refused by order */
 	b.len = 0;
@@ -1329,6 +1434,705 @@ test_take(void **state)
 	msgbuf_free(&b);
 }
 
+/* ---- version 2: catalog, ls, restore ---- */
+
+/* A payload built by hand, field by field (big-endian). */
+struct pay {
+	uint8_t p[1 << 16];
+	size_t n;
+};
+
+static void
+put32(struct pay *y, uint32_t v)
+{
+	frame_put32(y->p + y->n, v);
+	y->n += 4;
+}
+
+static void
+put64(struct pay *y, uint64_t v)
+{
+	put32(y, (uint32_t)(v >> 32));
+	put32(y, (uint32_t)v);
+}
+
+static void
+putstr(struct pay *y, const char *s)
+{
+	size_t n = strlen(s);
+
+	frame_put16(y->p + y->n, (uint16_t)n);
+	memcpy(y->p + y->n + 2, s, n);
+	y->n += 2 + n;
+}
+
+/* One LS-REPLY entry with this name, nanoseconds and target. */
+static void
+put_entry(struct pay *y, const char *name, uint32_t nsec, const char *target)
+{
+	putstr(y, name);
+	put32(y, 0100644);      /* mode */
+	put32(y, 0);            /* uid */
+	put32(y, 0);            /* gid */
+	put32(y, 1);            /* nlink */
+	put64(y, 12);           /* size */
+	put64(y, 0);            /* rdev */
+	put64(y, 1767225600);   /* mtime */
+	put32(y, nsec);
+	putstr(y, target);
+}
+
+static void
+test_v2_fields(void **state)
+{
+	/* docs/protocol.md §3: name job, name snapshot, str path, u64 start */
+	static const uint8_t ls_want[] = {
+		0x00, 0x04, 'h', 'o', 'm', 'e',
+		0x00, 0x15, 'h', 'o', 'm', 'e', '.', '2', '0', '2', '6', '0',
+		'1', '0', '2', 'T', '0', '0', '0', '0', '0', '0', 'Z',
+		0x00, 0x07, 'e', 't', 'c', '/', 's', 's', 'h',
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,
+	};
+	struct msgbuf b = { 0 };
+	struct wire_msg m, g;
+	char err[256];
+
+	(void)state;
+	sample(WIRE_LS, &m);
+	encode_ok(&b, &m);
+	assert_int_equal(b.len, FRAME_HEADER_LEN + sizeof(ls_want));
+	assert_memory_equal(b.p + FRAME_HEADER_LEN, ls_want, sizeof(ls_want));
+	msgbuf_free(&b);
+
+	sample(WIRE_CATALOG_REPLY, &m);
+	assert_int_equal(roundtrip(&m, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.u.catalog.n, 2);
+	assert_string_equal(g.u.catalog.snaps[0].name, "home.20260101T000000Z");
+	assert_memory_equal(g.u.catalog.snaps[0].self.uuid, ref_b.uuid, 16);
+	assert_int_equal(g.u.catalog.snaps[0].received.ctransid, 4711);
+	assert_int_equal(g.u.catalog.snaps[0].otime, 1767225600);
+	assert_int_equal(g.u.catalog.snaps[0].size, 1ull << 31);
+	assert_int_equal(g.u.catalog.snaps[1].size, 0);
+	wire_msg_free(&g);
+
+	sample(WIRE_LS_REPLY, &m);
+	assert_int_equal(roundtrip(&m, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.u.ls_reply.n, 3);
+	assert_int_equal(g.u.ls_reply.flags, WIRE_LS_MORE);
+	assert_int_equal(g.u.ls_reply.next, 10);
+	assert_string_equal(g.u.ls_reply.entries[0].name, "sshd_config");
+	assert_int_equal(g.u.ls_reply.entries[0].mtime_nsec, 999999999);
+	/* control bytes in a file name are carried, as the kernel has it */
+	assert_string_equal(g.u.ls_reply.entries[1].name, "link\x01\x1b[31m");
+	assert_int_equal(g.u.ls_reply.entries[1].mode, 0120777);
+	assert_int_equal(g.u.ls_reply.entries[1].mtime_sec, -5);
+	assert_string_equal(g.u.ls_reply.entries[1].target,
+	    "../../..//etc/passwd");
+	assert_int_equal(g.u.ls_reply.entries[2].rdev, 0x103);
+	wire_msg_free(&g);
+
+	sample(WIRE_RESTORE, &m);
+	assert_int_equal(roundtrip(&m, &g, err, sizeof(err)), 0);
+	assert_string_equal(g.u.restore.path, "");
+	assert_int_equal(g.u.restore.nhave, 2);
+	assert_memory_equal(g.u.restore.have[1].uuid, ref_b.uuid, 16);
+	assert_int_equal(g.u.restore.have[0].ctransid, 4711);
+	wire_msg_free(&g);
+
+	sample(WIRE_CATALOG, &m);
+	assert_int_equal(roundtrip(&m, &g, err, sizeof(err)), 0);
+	assert_string_equal(g.u.catalog_job, "home");
+	wire_msg_free(&g);
+
+	assert_string_equal(wire_type_name(WIRE_CATALOG), "catalog");
+	assert_string_equal(wire_type_name(WIRE_CATALOG_REPLY),
+	    "catalog-reply");
+	assert_string_equal(wire_type_name(WIRE_LS), "ls");
+	assert_string_equal(wire_type_name(WIRE_LS_REPLY), "ls-reply");
+	assert_string_equal(wire_type_name(WIRE_RESTORE), "restore");
+}
+
+static void
+test_path_valid(void **state)
+{
+	static const char *good[] = { "", "a", "a/b", "etc/ssh/sshd_config",
+	    ".a", "..a/a..", "...", "a b/c\x01\x1b\n", "caf\xc3\xa9" };
+	static const char *bad[] = { "a//b", "../x", "/a", "a/", "/", ".",
+	    "..", "a/./b", "a/../b", "x/..", "./x", "//", "a/." };
+	char long_comp[300], path[WIRE_PATH_MAX + 2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!wire_path_valid(good[i]))
+			fail_msg("'%s' refused", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (wire_path_valid(bad[i]))
+			fail_msg("'%s' accepted", bad[i]);
+	/* components: at most 255 bytes */
+	memset(long_comp, 'c', 255);
+	long_comp[255] = '\0';
+	assert_true(wire_path_valid(long_comp));
+	long_comp[255] = 'c';
+	long_comp[256] = '\0';
+	assert_false(wire_path_valid(long_comp));
+	/* the whole: at most WIRE_PATH_MAX bytes */
+	memset(path, 'p', sizeof(path));
+	for (i = 100; i < WIRE_PATH_MAX; i += 101)
+		path[i] = '/';
+	path[WIRE_PATH_MAX] = '\0';
+	assert_true(wire_path_valid(path));
+	path[WIRE_PATH_MAX] = 'p';
+	path[WIRE_PATH_MAX + 1] = '\0';
+	assert_false(wire_path_valid(path));
+}
+
+/* LS and RESTORE refuse a bad path both ways. */
+static void
+test_v2_bad_paths(void **state)
+{
+	static const char *bad[] = { "a//b", "../x", "/a", "a/", "a/./b",
+	    ".." };
+	struct msgbuf b = { 0 };
+	struct wire_msg m;
+	struct pay y;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		y.n = 0;
+		putstr(&y, "home");
+		putstr(&y, "snap");
+		putstr(&y, bad[i]);
+		put64(&y, 0);
+		reject(WIRE_LS, 0, y.p, y.n, "not a valid path");
+		y.n = 0;
+		putstr(&y, "home");
+		putstr(&y, "snap");
+		putstr(&y, bad[i]);
+		put32(&y, 0);
+		reject(WIRE_RESTORE, 0, y.p, y.n, "not a valid path");
+
+		sample(WIRE_LS, &m);
+		strcpy(m.u.ls.path, bad[i]);
+		assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "not a valid path"));
+		sample(WIRE_RESTORE, &m);
+		strcpy(m.u.restore.path, bad[i]);
+		assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+		assert_int_equal(b.len, 0);
+	}
+	/* a NUL inside, and a path over WIRE_PATH_MAX */
+	y.n = 0;
+	putstr(&y, "home");
+	putstr(&y, "snap");
+	frame_put16(y.p + y.n, 3);
+	memcpy(y.p + y.n + 2, "a\0b", 3);
+	y.n += 5;
+	put64(&y, 0);
+	reject(WIRE_LS, 0, y.p, y.n, "NUL");
+	y.n = 0;
+	putstr(&y, "home");
+	putstr(&y, "snap");
+	frame_put16(y.p + y.n, WIRE_PATH_MAX + 1);
+	memset(y.p + y.n + 2, 'a', WIRE_PATH_MAX + 1);
+	y.n += 2 + WIRE_PATH_MAX + 1;
+	put32(&y, 0);
+	reject(WIRE_RESTORE, 0, y.p, y.n, "too long");
+	/* names are names */
+	y.n = 0;
+	putstr(&y, "home");
+	putstr(&y, "../snap");
+	putstr(&y, "");
+	put32(&y, 0);
+	reject(WIRE_RESTORE, 0, y.p, y.n, "not a valid name");
+	y.n = 0;
+	putstr(&y, "ho\nme");
+	reject(WIRE_CATALOG, 0, y.p, y.n, "not a valid name");
+	msgbuf_free(&b);
+}
+
+/* What a fake backup host may put in an LS-REPLY, and what it may not. */
+static void
+test_ls_reply_refusals(void **state)
+{
+	static const char *bad_names[] = { "", ".", "..", "a/b", "/" };
+	struct msgbuf b = { 0 };
+	struct wire_msg m;
+	struct pay y;
+	char name[300], err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		y.n = 0;
+		put32(&y, 1);
+		put_entry(&y, bad_names[i], 0, "");
+		put32(&y, 0);
+		put64(&y, 0);
+		reject(WIRE_LS_REPLY, 0, y.p, y.n, "not a file name");
+		sample(WIRE_LS_REPLY, &m);
+		strcpy(m.u.ls_reply.entries[0].name, bad_names[i]);
+		assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+		assert_int_equal(b.len, 0);
+	}
+	/* a name of 256 bytes */
+	memset(name, 'n', 256);
+	name[256] = '\0';
+	y.n = 0;
+	put32(&y, 1);
+	put_entry(&y, name, 0, "");
+	put32(&y, 0);
+	put64(&y, 0);
+	reject(WIRE_LS_REPLY, 0, y.p, y.n, "too long");
+	/* nanoseconds of a whole second */
+	y.n = 0;
+	put32(&y, 1);
+	put_entry(&y, "f", 1000000000u, "");
+	put32(&y, 0);
+	put64(&y, 0);
+	reject(WIRE_LS_REPLY, 0, y.p, y.n, "nanoseconds");
+	/* an unknown flag */
+	y.n = 0;
+	put32(&y, 1);
+	put_entry(&y, "f", 0, "t");
+	put32(&y, 0x2);
+	put64(&y, 0);
+	reject(WIRE_LS_REPLY, 0, y.p, y.n, "unknown ls flags");
+	/* trailing bytes */
+	y.n = 0;
+	put32(&y, 1);
+	put_entry(&y, "f", 0, "t");
+	put32(&y, WIRE_LS_MORE);
+	put64(&y, 1);
+	y.p[y.n++] = 0;
+	reject(WIRE_LS_REPLY, 0, y.p, y.n, "trailing");
+	/* a count the bytes cannot hold: refused before anything is allocated */
+	y.n = 0;
+	put32(&y, 2);
+	put_entry(&y, "f", 0, "");
+	reject(WIRE_LS_REPLY, 0, y.p, y.n, "cannot fit");
+	y.n = 0;
+	put32(&y, WIRE_LS_MAX + 1);
+	reject(WIRE_LS_REPLY, 0, y.p, y.n, "exceed the limit");
+	y.n = 0;
+	put32(&y, WIRE_LS_MAX);
+	reject(WIRE_LS_REPLY, 0, y.p, y.n, "cannot fit");
+	/* a link target over WIRE_PATH_MAX */
+	y.n = 0;
+	put32(&y, 1);
+	putstr(&y, "l");
+	memset(y.p + y.n, 0, 44);
+	y.n += 44;
+	frame_put16(y.p + y.n, WIRE_PATH_MAX + 1);
+	y.n += 2 + WIRE_PATH_MAX + 1;
+	put32(&y, 0);
+	put64(&y, 0);
+	reject(WIRE_LS_REPLY, 0, y.p, y.n, "too long");
+	msgbuf_free(&b);
+}
+
+static void
+test_catalog_restore_refusals(void **state)
+{
+	static struct wire_ref have[WIRE_HAVE_MAX + 1];
+	struct msgbuf b = { 0 };
+	struct frame_decoder d;
+	struct frame_hdr h;
+	struct wire_msg m;
+	struct pay y;
+	char err[256];
+
+	(void)state;
+	y.n = 0;
+	put32(&y, WIRE_CATALOG_MAX + 1);
+	reject(WIRE_CATALOG_REPLY, 0, y.p, y.n, "exceed the limit");
+	y.n = 0;
+	put32(&y, 3);
+	putstr(&y, "s");
+	memset(y.p + y.n, 0, 64);
+	y.n += 64;
+	reject(WIRE_CATALOG_REPLY, 0, y.p, y.n, "cannot fit");
+	y.n = 0;
+	put32(&y, 1);
+	putstr(&y, "s");
+	memset(y.p + y.n, 0, 65);
+	y.n += 65;
+	reject(WIRE_CATALOG_REPLY, 0, y.p, y.n, "trailing");
+	y.n = 0;
+	put32(&y, 1);
+	putstr(&y, "..");
+	memset(y.p + y.n, 0, 64);
+	y.n += 64;
+	reject(WIRE_CATALOG_REPLY, 0, y.p, y.n, "not a valid name");
+
+	y.n = 0;
+	putstr(&y, "home");
+	putstr(&y, "snap");
+	putstr(&y, "a/b");
+	put32(&y, WIRE_HAVE_MAX + 1);
+	reject(WIRE_RESTORE, 0, y.p, y.n, "exceed the limit");
+	y.n -= 4;
+	put32(&y, 2);
+	memset(y.p + y.n, 0, 24);
+	y.n += 24;
+	reject(WIRE_RESTORE, 0, y.p, y.n, "cannot fit");
+	y.n -= 28;
+	put32(&y, 0);
+	y.p[y.n++] = 0;
+	reject(WIRE_RESTORE, 0, y.p, y.n, "trailing");
+
+	/* the largest RESTORE is its bound, and under 64 KiB */
+	sample(WIRE_RESTORE, &m);
+	memset(m.u.restore.job, 'j', WIRE_NAME_MAX);
+	memset(m.u.restore.snapshot, 's', WIRE_NAME_MAX);
+	memset(m.u.restore.path, 'p', WIRE_PATH_MAX);
+	for (size_t i = 200; i < WIRE_PATH_MAX; i += 201)
+		m.u.restore.path[i] = '/';
+	m.u.restore.nhave = WIRE_HAVE_MAX;
+	m.u.restore.have = have;
+	encode_ok(&b, &m);
+	frame_hdr_decode(&h, b.p);
+	assert_int_equal(h.len, wire_rules.max_len(WIRE_RESTORE));
+	assert_true(h.len <= WIRE_CTRL_MAX);
+	push_header(&d, WIRE_RESTORE, h.len + 1, FRAME_ERROR);
+	frame_decoder_free(&d);
+	m.u.restore.nhave = WIRE_HAVE_MAX + 1;
+	b.len = 0;
+	assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+	assert_int_equal(b.len, 0);
+	/* and the largest LS */
+	sample(WIRE_LS, &m);
+	memset(m.u.ls.job, 'j', WIRE_NAME_MAX);
+	memset(m.u.ls.snapshot, 's', WIRE_NAME_MAX);
+	memset(m.u.ls.path, 'p', WIRE_PATH_MAX);
+	for (size_t i = 200; i < WIRE_PATH_MAX; i += 201)
+		m.u.ls.path[i] = '/';
+	encode_ok(&b, &m);
+	assert_int_equal(wire_rules.max_len(WIRE_LS), 2 + 255 + 2 + 255 + 2 +
+	    WIRE_PATH_MAX + 8);
+	assert_int_equal(wire_rules.max_len(WIRE_CATALOG), 2 + 255);
+	assert_int_equal(wire_rules.max_len(WIRE_LS_REPLY),
+	    WIRE_LIST_REPLY_MAX);
+	assert_int_equal(wire_rules.max_len(WIRE_CATALOG_REPLY),
+	    4 + WIRE_CATALOG_MAX * (2 + 255 + 24 + 24 + 8 + 8));
+	msgbuf_free(&b);
+}
+
+/* An ls page over the protocol's 16 MiB is refused, not cut. */
+static void
+test_ls_reply_over_bound(void **state)
+{
+	struct msgbuf b = { 0 };
+	struct wire_msg m;
+	char err[256];
+	uint32_t i;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_LS_REPLY;
+	m.u.ls_reply.n = WIRE_LS_MAX;
+	m.u.ls_reply.entries = calloc(WIRE_LS_MAX,
+	    sizeof(*m.u.ls_reply.entries));
+	assert_non_null(m.u.ls_reply.entries);
+	for (i = 0; i < WIRE_LS_MAX; i++) {
+		memset(m.u.ls_reply.entries[i].name, 'e', 255);
+		memset(m.u.ls_reply.entries[i].target, 't', WIRE_PATH_MAX);
+	}
+	assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bound"));
+	assert_int_equal(b.len, 0);
+	m.u.ls_reply.n = WIRE_LS_MAX + 1;
+	assert_int_equal(wire_encode(&b, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "limit"));
+	free(m.u.ls_reply.entries);
+	msgbuf_free(&b);
+}
+
+static void
+test_subtree_uuid(void **state)
+{
+	/* SHA-256(uuid || path), first 16 bytes (python3 hashlib) */
+	static const uint8_t etc_ssh[16] = { 0xf7, 0x38, 0xf3, 0x0e, 0x91,
+	    0xc2, 0x88, 0x55, 0xdf, 0xca, 0xf1, 0x55, 0x81, 0x13, 0x83, 0xf0 };
+	static const uint8_t root[16] = { 0x76, 0x3e, 0x12, 0xa0, 0x43, 0xc4,
+	    0xb4, 0x39, 0xe9, 0x03, 0x60, 0xec, 0x6b, 0xf7, 0x5c, 0x0f };
+	uint8_t out[16], other[16];
+
+	(void)state;
+	wire_subtree_uuid(ref_a.uuid, "etc/ssh", out);
+	assert_memory_equal(out, etc_ssh, 16);
+	wire_subtree_uuid(ref_a.uuid, "", out);
+	assert_memory_equal(out, root, 16);
+	/* another snapshot, another path: another identity */
+	wire_subtree_uuid(ref_b.uuid, "etc/ssh", other);
+	assert_memory_not_equal(other, etc_ssh, 16);
+	wire_subtree_uuid(ref_a.uuid, "etc/ss", other);
+	assert_memory_not_equal(other, etc_ssh, 16);
+}
+
+/* The server's BEGIN answering a RESTORE: version 1 stream, no flags. */
+static void
+turned_begin(struct wire_msg *m)
+{
+	sample(WIRE_BEGIN, m);
+	m->u.begin.id.nclones = 0;
+	m->u.begin.id.clones = NULL;
+	m->u.begin.id.flags = WIRE_BEGIN_SUBTREE;
+}
+
+static void
+test_fsm_restore(void **state)
+{
+	struct wire_fsm c, s;
+	struct wire_msg m;
+	char err[256];
+
+	(void)state;
+	fsm_pair(&c, &s);
+	/* catalog and ls: request and reply */
+	sample(WIRE_CATALOG, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_KEEPALIVE, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_CATALOG_REPLY, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_LS, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_LS_REPLY, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	/* restore, resumed at 10 / 5000 */
+	sample(WIRE_RESTORE, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	turned_begin(&m);
+	if (both(&c, &s, false, &m, err) == -1)
+		fail_msg("turned begin: %s", err);
+	sample(WIRE_BEGIN_REPLY, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_DATA, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_KEEPALIVE, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_ACK, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_END, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_DONE, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	/* idle again, the roles as before: a send and a second restore */
+	sample(WIRE_BEGIN, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_BEGIN_REPLY, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_DATA, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_END, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_DONE, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	/* a restore the client already holds: complete, idle */
+	sample(WIRE_RESTORE, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	turned_begin(&m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_BEGIN_REPLY, &m);
+	m.u.begin_reply.status = WIRE_BEGIN_COMPLETE;
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	/* a fresh restore from zero */
+	sample(WIRE_RESTORE, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	turned_begin(&m);
+	m.u.begin.id.flags = WIRE_BEGIN_SUBTREE | WIRE_BEGIN_SUBTREE_FILE;
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_BEGIN_REPLY, &m);
+	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
+	m.u.begin_reply.point = point(0, 0, 0);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_DATA, &m);
+	m.u.data.index = m.u.data.offset = 0;
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	/* refused: the server answers a restore with an error */
+	sample(WIRE_ERROR, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	assert_true(c.closed && s.closed);
+
+	/* a restore the server refuses at once */
+	fsm_pair(&c, &s);
+	sample(WIRE_RESTORE, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_ERROR, &m);
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+}
+
+/*
+ * After the prefix (each message from the end that sends it in a
+ * restore), m from that side is refused by the end receiving it.
+ */
+static void
+restore_refused(int nprefix, bool from_client, const struct wire_msg *m,
+    const char *want, uint32_t code)
+{
+	/* RESTORE, BEGIN (server), BEGIN-REPLY resume 10/5000, DATA, END */
+	static const uint16_t seq[] = { WIRE_RESTORE, WIRE_BEGIN,
+	    WIRE_BEGIN_REPLY, WIRE_DATA, WIRE_END };
+	static const bool by_client[] = { true, false, true, false, false };
+	struct wire_fsm c, s;
+	struct wire_msg p;
+	char err[256];
+	int i;
+
+	fsm_pair(&c, &s);
+	for (i = 0; i < nprefix; i++) {
+		if (seq[i] == WIRE_BEGIN)
+			turned_begin(&p);
+		else
+			sample(seq[i], &p);
+		if (both(&c, &s, by_client[i], &p, err) == -1)
+			fail_msg("prefix %s: %s", wire_type_name(seq[i]), err);
+	}
+	if (wire_fsm_step(from_client ? &s : &c, false, m, err,
+	    sizeof(err)) == 0)
+		fail_msg("%s from the %s accepted after %d", wire_type_name(
+		    m->type), from_client ? "client" : "server", nprefix);
+	if (strstr(err, want) == NULL)
+		fail_msg("error '%s' lacks '%s'", err, want);
+	assert_int_equal((from_client ? &s : &c)->code, code);
+	/* the sending end's own machine refuses it as well */
+	assert_int_equal(wire_fsm_step(from_client ? &c : &s, true, m, err,
+	    sizeof(err)), -1);
+}
+
+static void
+test_fsm_restore_refused(void **state)
+{
+	struct wire_fsm c, s;
+	struct wire_msg m;
+	char err[256];
+
+	(void)state;
+	/* a server's BEGIN nobody asked for, or answering another request */
+	turned_begin(&m);
+	restore_refused(0, false, &m, "no restore asked for",
+	    WIRE_E_PROTOCOL);
+	restore_refused(2, false, &m, "no restore asked for",
+	    WIRE_E_PROTOCOL);
+	restore_refused(3, false, &m, "no restore asked for",
+	    WIRE_E_PROTOCOL);
+	/* the restart flag: the client discards a partial itself */
+	m.u.begin.id.flags |= WIRE_BEGIN_RESTART;
+	restore_refused(1, false, &m, "restart", WIRE_E_PROTOCOL);
+	/* a stream version above the client's hello */
+	turned_begin(&m);
+	m.u.begin.id.version = 3;
+	restore_refused(1, false, &m, "send-stream version 3",
+	    WIRE_E_VERSION);
+	m.u.begin.id.version = 0;
+	restore_refused(1, false, &m, "send-stream version 0",
+	    WIRE_E_VERSION);
+	/* a client's request while the restore is pending or transferring */
+	sample(WIRE_BEGIN, &m);
+	restore_refused(1, true, &m, "unanswered", WIRE_E_PROTOCOL);
+	restore_refused(2, true, &m, "unanswered", WIRE_E_PROTOCOL);
+	restore_refused(3, true, &m, "transfer is open", WIRE_E_PROTOCOL);
+	sample(WIRE_LIST, &m);
+	restore_refused(1, true, &m, "unanswered", WIRE_E_PROTOCOL);
+	sample(WIRE_RESTORE, &m);
+	restore_refused(3, true, &m, "transfer is open", WIRE_E_PROTOCOL);
+	/* replies that do not match */
+	sample(WIRE_LIST_REPLY, &m);
+	restore_refused(1, false, &m, "no matching request", WIRE_E_PROTOCOL);
+	sample(WIRE_LS_REPLY, &m);
+	restore_refused(0, false, &m, "no matching request", WIRE_E_PROTOCOL);
+	sample(WIRE_CATALOG_REPLY, &m);
+	restore_refused(1, false, &m, "no matching request", WIRE_E_PROTOCOL);
+	/* the begin-reply comes from the client, not the server */
+	sample(WIRE_BEGIN_REPLY, &m);
+	restore_refused(2, false, &m, "no matching request", WIRE_E_PROTOCOL);
+	restore_refused(1, true, &m, "no matching request", WIRE_E_PROTOCOL);
+	/* the turned transfer's directions */
+	sample(WIRE_DATA, &m);
+	restore_refused(3, true, &m, "wrong direction (this transfer goes "
+	    "from the server", WIRE_E_PROTOCOL);
+	restore_refused(2, false, &m, "no transfer open", WIRE_E_PROTOCOL);
+	m.u.data.index = 11;
+	restore_refused(3, false, &m, "expected command 10", WIRE_E_PROTOCOL);
+	sample(WIRE_END, &m);
+	restore_refused(4, true, &m, "wrong direction", WIRE_E_PROTOCOL);
+	restore_refused(3, false, &m, "totals differ", WIRE_E_PROTOCOL);
+	sample(WIRE_ACK, &m);
+	restore_refused(4, false, &m, "wrong direction", WIRE_E_PROTOCOL);
+	m.u.point.index = 14;
+	restore_refused(4, true, &m, "never sent", WIRE_E_PROTOCOL);
+	sample(WIRE_DONE, &m);
+	restore_refused(4, true, &m, "before end", WIRE_E_PROTOCOL);
+	restore_refused(5, false, &m, "wrong direction", WIRE_E_PROTOCOL);
+	restore_refused(1, true, &m, "no transfer open", WIRE_E_PROTOCOL);
+	/* requests from a server */
+	sample(WIRE_RESTORE, &m);
+	restore_refused(0, false, &m, "wrong direction", WIRE_E_PROTOCOL);
+	sample(WIRE_CATALOG, &m);
+	restore_refused(0, false, &m, "wrong direction", WIRE_E_PROTOCOL);
+	sample(WIRE_LS, &m);
+	restore_refused(0, false, &m, "wrong direction", WIRE_E_PROTOCOL);
+	sample(WIRE_LS_REPLY, &m);
+	restore_refused(0, true, &m, "wrong direction", WIRE_E_PROTOCOL);
+
+	/*
+	 * Each end's hello bounds the stream versions it receives: a client
+	 * taking version 1 only, a server taking 2.
+	 */
+	wire_fsm_init(&c, WIRE_CLIENT);
+	wire_fsm_init(&s, WIRE_SERVER);
+	sample(WIRE_HELLO, &m);
+	m.u.hello.stream_version_max = 1;
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	m.u.hello.stream_version_max = 2;
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_BEGIN, &m);
+	m.u.begin.id.version = 2;
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	sample(WIRE_BEGIN_REPLY, &m);
+	m.u.begin_reply.status = WIRE_BEGIN_COMPLETE;
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+	sample(WIRE_RESTORE, &m);
+	assert_int_equal(both(&c, &s, true, &m, err), 0);
+	turned_begin(&m);
+	m.u.begin.id.version = 2;
+	assert_int_equal(wire_fsm_step(&c, false, &m, err, sizeof(err)), -1);
+	assert_int_equal(c.code, WIRE_E_VERSION);
+	assert_non_null(strstr(err, "takes 1 to 1"));
+	m.u.begin.id.version = 1;
+	assert_int_equal(both(&c, &s, false, &m, err), 0);
+}
+
+/* A hello of protocol 1 is told which end to upgrade. */
+static void
+test_fsm_old_hello(void **state)
+{
+	struct wire_fsm c, s;
+	struct wire_msg m;
+	char err[256];
+
+	(void)state;
+	wire_fsm_init(&s, WIRE_SERVER);
+	sample(WIRE_HELLO, &m);
+	m.u.hello.version = 1;
+	assert_int_equal(wire_fsm_step(&s, false, &m, err, sizeof(err)), -1);
+	assert_int_equal(s.code, WIRE_E_VERSION);
+	assert_string_equal(err, "this backup host speaks btrsend protocol 2; "
+	    "the peer speaks 1: upgrade it");
+	/* a client hearing an old server */
+	wire_fsm_init(&c, WIRE_CLIENT);
+	sample(WIRE_HELLO, &m);
+	assert_int_equal(wire_fsm_step(&c, true, &m, err, sizeof(err)), 0);
+	m.u.hello.version = 1;
+	assert_int_equal(wire_fsm_step(&c, false, &m, err, sizeof(err)), -1);
+	assert_int_equal(c.code, WIRE_E_VERSION);
+	assert_non_null(strstr(err, "the backup host speaks btrsend protocol "
+	    "1; this end speaks 2: upgrade the backup host"));
+}
+
 int
 main(void)
 {
@@ -1355,6 +2159,16 @@ main(void)
 		cmocka_unit_test(test_fsm_begin_stream_version),
 		cmocka_unit_test(test_direction),
 		cmocka_unit_test(test_take),
+		cmocka_unit_test(test_v2_fields),
+		cmocka_unit_test(test_path_valid),
+		cmocka_unit_test(test_v2_bad_paths),
+		cmocka_unit_test(test_ls_reply_refusals),
+		cmocka_unit_test(test_catalog_restore_refusals),
+		cmocka_unit_test(test_ls_reply_over_bound),
+		cmocka_unit_test(test_subtree_uuid),
+		cmocka_unit_test(test_fsm_restore),
+		cmocka_unit_test(test_fsm_restore_refused),
+		cmocka_unit_test(test_fsm_old_hello),
 	};
 
 	if (getenv("WIRE_CORPUS") != NULL)
