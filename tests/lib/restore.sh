@@ -75,7 +75,7 @@ _rs_run() {
 rs_restore() {
 	_rs_run "$@" ||
 		fail "restore $*: exit $?: $(cat "$RS_OUT" "$RS_ERR") / backup host: $(tail -5 "$RS_DIR/recv.log")"
-	note "restore $*: $(tail -2 "$RS_OUT" "$RS_ERR" | tr '\n' ' ')"
+	note "restore $*: $(cat "$RS_OUT" "$RS_ERR" | tail -n 2 | tr "\n" " ")"
 }
 
 rs_restore_fails() {
