@@ -31,7 +31,7 @@ chattr +i "$SRC/src/flags/immutable" && chattr +a "$SRC/src/flags/append" &&
 	chattr +A "$SRC/src/flags/dir" || fail "chattr"
 rs_snap $s1
 rs_send $s0
-rs_send $s1
+rs_send $s1 --proto 2	# FILEATTR is a version 2 command
 lsattr -d "$(rs_held $s1)/flags/immutable" | grep -q -- '-i-' ||
 	fail "the backup host's copy lacks the immutable flag: the test would prove nothing"
 

@@ -27,7 +27,7 @@ for c in "$R/outside" "$abs"; do
 	echo "victim, unchanged" > "$c/victim"
 	chmod 0644 "$c/victim"
 done
-uuid=$(uuidgen)
+uuid=$(cat /proc/sys/kernel/random/uuid)
 snapshot_all() {	# everything a restore could touch outside DEST
 	{
 		find "$R" -mindepth 1 -path "$R/d.*" -prune -o \

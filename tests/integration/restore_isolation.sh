@@ -77,8 +77,8 @@ for q in "ls --job home" "ls --job home NAME" "ls --job home NAME files" \
 	echo "$intruder" | grep -qx "exit 0" && fail "the unlisted intruder.test: '$q' succeeded"
 	echo "$intruder" | grep -q "$s1" && fail "intruder.test was told of $s1: $intruder"
 done
-[ -z "$(ls -A "$SRC/desktop" "$SRC/desktop2" "$SRC/intruder")" ] ||
-	fail "something arrived for desktop or intruder: $(ls -AR "$SRC/desktop" "$SRC/desktop2" "$SRC/intruder")"
+left=$(find "$SRC/desktop" "$SRC/desktop2" "$SRC/intruder" -mindepth 1)
+[ -z "$left" ] || fail "something arrived for desktop or intruder: $left"
 
 area_state > "$d/after"
 diff "$d/before" "$d/after" >&2 || fail "reads changed the backup host's area (above)"

@@ -1,7 +1,8 @@
 # A whole-snapshot restore cut twice by the fault proxy (counting the
 # backup host's bytes) reconnects, resumes from the client's
 # checkpoints and completes identical; the bytes from the backup host
-# stay within stream + 5% + one checkpoint interval per cut.  Then a
+# stay within those of an uncut restore (DATA may be compressed) + 5% +
+# one checkpoint interval per cut.  Then a
 # restore whose client is killed (kill -9) in the middle: the same
 # command run again resumes (its bytes and the first try's stay within
 # the same bound) and completes identical.
@@ -12,6 +13,7 @@
 fixture_init
 rs_fixture d 1G
 btrfs_fs R 1G
+btrfs_fs W 1G	# holds the uncut restore: nothing related on R
 ckpt=$((2 << 20))
 export BTRSEND_CKPT_BYTES=$ckpt
 
@@ -20,8 +22,15 @@ net_source small
 s1=home.20260101T000000Z
 rs_snap $s1
 rs_send $s1
-stream=$(rs_stream "$(rs_held $s1)")
-note "stream $stream bytes, checkpoint every $ckpt"
+# What an uncut restore moves: the measure of the others.
+net_start_proxy "$d/proxy0" -T 300
+rs_conf "$d/proxy0.conf" "$NET_PROXY_PORT"
+mkdir "$W/whole"
+rs_restore -c "$d/proxy0.conf" $s1 "$W/whole"
+stream=$(rs_bytes "$d/proxy0")
+kill "${FIX_PIDS[-1]}"
+check_received "$SRC/snaps/$s1" "$W/whole/$s1"
+note "uncut: $stream bytes from the backup host, checkpoint every $ckpt"
 
 # Two cuts, each after 35% of the stream on a connection (questions the
 # client may ask on connections of their own first are never cut).
@@ -37,13 +46,14 @@ cuts=$(awk '$1 == "cuts" { print $2 }' "$d/proxy.count")
 bound=$((stream + stream / 20 + cuts * ckpt))
 note "cut twice: $bytes bytes from the backup host, bound $bound"
 [ "$bytes" -le "$bound" ] || fail "resent too much: $bytes bytes for a $stream-byte stream, 2 cuts"
-[ "$bytes" -ge "$stream" ] || fail "fewer bytes than the stream ($bytes < $stream)?"
+[ "$bytes" -ge "$stream" ] || fail "fewer bytes than uncut ($bytes < $stream)?"
 
 # Killed in the middle: the proxy stalls the first connection for 8 s
 # after 60% of the stream; the client dies then; the same command again
 # (through the same proxy, once the stall is over) resumes.
 net_start_proxy "$d/proxy2" -S -s $((stream * 6 / 10)):8 -T 300
 rs_conf "$d/proxy2.conf" "$NET_PROXY_PORT"
+btrfs -q subvolume delete "$R/a/$s1" || fail "delete $R/a/$s1"	# no base for what follows
 mkdir "$R/b"
 timeout 120 "$CTL" restore -f "$d/proxy2.conf" --from backup --job home $s1 "$R/b" \
 	> "$d/kill.out" 2>&1 &
@@ -60,5 +70,5 @@ check_received "$SRC/snaps/$s1" "$R/b/$s1"
 bytes=$(rs_bytes "$d/proxy2")
 bound=$((stream + stream / 20 + ckpt))
 note "killed and run again: $bytes bytes from the backup host in both, bound $bound"
-[ "$bytes" -le "$bound" ] || fail "the rerun did not resume: $bytes bytes in both runs, stream $stream"
+[ "$bytes" -le "$bound" ] || fail "the rerun did not resume: $bytes bytes in both runs, $stream uncut"
 echo "restore resumes after cuts and after kill -9: ok"

@@ -14,8 +14,8 @@
 #                                    $RS_CONF, to PORT (a proxy)
 #   rs_snap NAME                     $SRC/snaps/NAME, a read-only
 #                                    snapshot of $SRC/src
-#   rs_send NAME                     btrsendctl send --job home --to
-#                                    backup $SRC/snaps/NAME, or fail
+#   rs_send NAME [ARG...]            btrsendctl send --job home ARG...
+#                                    --to backup $SRC/snaps/NAME, or fail
 #   rs_held NAME                     the backup host's copy of NAME
 #   rs_restore [-c CONF] ARG...      btrsendctl restore -f CONF (default
 #                                    $RS_CONF) --from backup --job home
@@ -54,8 +54,8 @@ rs_conf() {
 rs_snap() { snap_ro "$SRC/src" "$SRC/snaps/$1"; }
 
 rs_send() {
-	timeout 120 "$CTL" send -f "$RS_CONF" --job home --retries 0 --to backup \
-		"$SRC/snaps/$1" > "$RS_DIR/send.out" 2>&1 ||
+	timeout 120 "$CTL" send -f "$RS_CONF" --job home --retries 0 "${@:2}" \
+		--to backup "$SRC/snaps/$1" > "$RS_DIR/send.out" 2>&1 ||
 		fail "send $1: $(cat "$RS_DIR/send.out") / backup host: $(tail -5 "$RS_DIR/recv.log")"
 	[ -d "$(rs_held "$1")" ] || fail "send $1: not on the backup host"
 }
@@ -75,7 +75,7 @@ _rs_run() {
 rs_restore() {
 	_rs_run "$@" ||
 		fail "restore $*: exit $?: $(cat "$RS_OUT" "$RS_ERR") / backup host: $(tail -5 "$RS_DIR/recv.log")"
-	note "restore $*: $(tail -2 "$RS_OUT" "$RS_ERR" | tr '\n' ' ')"
+	note "restore $*: $(cat "$RS_OUT" "$RS_ERR" | tail -n 2 | tr "\n" " ")"
 }
 
 rs_restore_fails() {
