@@ -175,12 +175,21 @@ have_find(const struct netrestore_opts *o, const struct wire_ref *ref)
 
 /* ---- one attempt ---- */
 
+/*
+ * Fail the attempt.  The backup host's ERROR may forbid asking again; a
+ * refusal of ours (what it sent broke the protocol, the stream, BEGIN,
+ * or DEST refused it) is not asked again either: a broken or hostile
+ * host sends the same again.  A cut or a timeout is retried.
+ */
 static int
 rs_fail(struct restore *r)
 {
-	if (r->n.w->cls == ERR_PERMANENT)
+	struct wireio *w = r->n.w;
+
+	if (w->peer_error != 0 ? w->cls == ERR_PERMANENT :
+	    w->fsm.closed && !wireio_timed_out(w))
 		r->n.permanent = true;
-	log_warnx("restore from %s: %s", r->n.to, r->n.w->err);
+	log_warnx("restore from %s: %s", r->n.to, w->err);
 	return -1;
 }
 
@@ -222,6 +231,8 @@ rs_progress(struct restore *r, bool force, bool final)
 	memset(&p, 0, sizeof(p));
 	p.phase = "restore";
 	p.done = r->x.a != NULL ? apply_feed_offset(&r->x.f) : r->res->bytes;
+	if (p.done < r->resumed_at)
+		p.done = r->resumed_at;
 	p.total = r->x.begin.size_hint;
 	if (final && p.total < p.done)
 		p.total = p.done;
@@ -663,8 +674,10 @@ done:
 		recv_xfer_keep_partial(&r->x);
 	recv_xfer_reset(&r->x);
 	net_close(&r->n, fd);
-	if (rc == -1 && rs_cannot_resume(r))
+	if (rc == -1 && rs_cannot_resume(r)) {
+		r->n.permanent = false;
 		return rs_attempt(r, ctx);
+	}
 	return rc;
 }
 
