@@ -179,6 +179,8 @@ struct wire_prune {
 
 struct wire_prune_reply {
 	uint32_t deleted, kept;
+	uint32_t refused;               /* of kept: the receiver's vetoes */
+	char reason[WIRE_TEXT_MAX + 1]; /* why, "" when refused is 0 */
 };
 
 struct wire_error {
