@@ -144,6 +144,7 @@ job_target_stats(const struct child *c, const struct ipc_target_result *tr,
 	r.result = result;
 	r.bytes = tr->bytes;
 	r.resumes = tr->resumes;
+	r.prune_refused = tr->prune_refused;
 	stats_target_done(c->sid, &r);
 	log_info("job %s: run %u: target %s: %llu bytes sent, %u resumes",
 	    c->job, c->sid, tr->name, (unsigned long long)tr->bytes,

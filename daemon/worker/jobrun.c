@@ -335,7 +335,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	struct netsend_opts o;
 	struct jobrun_meter meter = { fd, it->name, "" };
 	struct jobrun_sent sent = { 0 };
-	struct netsend_refused refused;
+	struct netsend_refused refused = { 0, "" };
 	struct wire_msg m;
 	struct snap_info *local = NULL;
 	size_t *order = NULL, nlocal = 0, n, base;
@@ -396,6 +396,7 @@ done:
 	jobrun_target_result(tr, it->name, st, sent.first_parent,
 	    st == RUN_OK ? note : err);
 	tr->bytes = sent.bytes;
+	tr->prune_refused = refused.n;
 	tr->resumes = sent.resumes;
 	wire_msg_free(&m);
 	free(order);

@@ -10,6 +10,7 @@
 #     exactly the newest 2.
 #  3. `client laptop.test { append-only yes }`: nothing is deleted, the
 #     client is told append-only.
+# The sender counts what was refused in btrsend_prune_refused_total.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
@@ -51,6 +52,8 @@ start_receiver() {
 
 net_send_conf -s "$d/sstate" "$d/send.conf"
 echo "control { socket $sock }" >> "$d/send.conf"
+mport=$((NET_PORT + 1))
+echo "metrics listen 127.0.0.1:$mport" >> "$d/send.conf"
 net_job_conf "$d/send.conf" manual "keep-target  { hourly 1 }"
 net_check_conf "$d/send.conf" sender
 
@@ -70,6 +73,12 @@ sys.exit(bool(json.load(sys.stdin)['running']))" && return
 		sleep 0.1
 	done
 	fail "run $nruns still running"
+}
+
+# refused_metric: the sender's btrsend_prune_refused_total for home.
+refused_metric() {
+	curl -sS -f -m 5 "http://127.0.0.1:$mport/metrics" |
+		awk '$1 == "btrsend_prune_refused_total{job=\"home\",target=\"backup\"}" { print $2 }'
 }
 
 # held: the target's complete snapshots of home, oldest first.
@@ -122,6 +131,10 @@ grep -q "pruned home/" "$d/recv.log" && fail "protect 1h: the receiver deleted a
 check_note "prune: 2 kept by the backup host: protect 1h \(2\)"
 grep -q "job home: run failed\|target backup: failed\|will retry" "$d/send.log" &&
 	fail "a refused prune failed the run"
+# Counted on the sender (the receive workers have no metrics channel):
+# run 2 was refused 1, run 3 refused 2.
+[ "$(refused_metric)" = 3 ] ||
+	fail "btrsend_prune_refused_total is '$(refused_metric)', want 3"
 
 # 2. The client's own block: protect 0s, keep-min 2.  The block default
 # (protect 1h) would keep all 4; the override keeps the newest 2.
@@ -147,5 +160,8 @@ net_log_says "laptop.test: prune home: kept 3 that the client asked to delete \(
 	"the receiver's log of what append-only kept"
 check_note "prune: append-only: the backup host deletes nothing on a client's request \(3 kept\)"
 grep -q "job home: run failed" "$d/send.log" && fail "a refused prune failed a run"
+# 3 + keep-min 1 + append-only 2 and 3
+[ "$(refused_metric)" = 9 ] ||
+	fail "btrsend_prune_refused_total is '$(refused_metric)', want 9"
 note "protect, keep-min (per client) and append-only held; $nruns runs ok"
 echo "recv_authority: ok"
