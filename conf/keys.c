@@ -588,6 +588,7 @@ kw_client(struct conf_parser *p, const struct conf_kw *kw, void *obj,
 	struct conf_client dummy, *cc = &dummy;
 	struct conf_block b;
 	size_t i, before = r->nclients;
+	size_t nerr = p->errs->n + p->errs->dropped;
 	int rc;
 
 	rc = conf_list(p, kw, kwloc, "client", &r->clients, &r->nclients, 0);
@@ -599,7 +600,7 @@ kw_client(struct conf_parser *p, const struct conf_kw *kw, void *obj,
 		return rc;
 	if (r->nclients == before + 1)
 		cc = &r->client_conf[before];
-	else
+	else if (p->errs->n + p->errs->dropped == nerr) /* not a duplicate */
 		conf_error(p->errs, kwloc, "a client block names one client: "
 		    "client NAME { ... }");
 	memset(&dummy, 0, sizeof(dummy));

@@ -1047,6 +1047,10 @@ test_receive_authority(void **state)
 	expect_error(TLS "receive { listen h:2 root /r\nclient a b { "
 	    "protect 1d }\n}\n",
 	    "t.conf:3:1: a client block names one client: client NAME { ... }");
+	/* A name listed twice is that one mistake, block or not. */
+	expect_error(TLS "receive { listen h:2 root /r\nclient a\n"
+	    "client a { protect 1d }\n}\n",
+	    "t.conf:4:8: client 'a' listed twice");
 	expect_error(TLS "receive { listen h:2 root /r\nclient a { "
 	    "root /x }\n}\n",
 	    "t.conf:3:12: unknown keyword 'root' in the client block");
