@@ -42,6 +42,7 @@ conf_receive_free(struct conf_receive *r)
 	free(r->listen);
 	free(r->root);
 	conf_strv_free(r->clients, r->nclients);
+	free(r->client_conf);
 }
 
 void
@@ -79,6 +80,17 @@ conf_target_find(const struct conf *c, const char *name)
 		if (strcmp(c->targets[i].name, name) == 0)
 			return &c->targets[i];
 	return NULL;
+}
+
+const struct conf_authority *
+conf_receive_authority(const struct conf_receive *r, const char *client)
+{
+	size_t i;
+
+	for (i = 0; i < r->nclients; i++)
+		if (strcmp(r->clients[i], client) == 0)
+			return &r->client_conf[i].authority;
+	return &r->authority;
 }
 
 const struct conf_job *
@@ -165,6 +177,14 @@ conf_job_eq(const struct conf_job *a, const struct conf_job *b)
 }
 
 static int
+conf_authority_eq(const struct conf_authority *a,
+    const struct conf_authority *b)
+{
+	return a->protect == b->protect && a->keep_min == b->keep_min &&
+	    a->append_only == b->append_only;
+}
+
+static int
 conf_receive_eq(const struct conf_receive *a, const struct conf_receive *b)
 {
 	size_t i;
@@ -176,8 +196,14 @@ conf_receive_eq(const struct conf_receive *a, const struct conf_receive *b)
 	    a->max_handshakes_addr != b->max_handshakes_addr ||
 	    a->max_client_transfers != b->max_client_transfers ||
 	    !conf_str_eq(a->root, b->root) ||
+	    !conf_authority_eq(&a->authority, &b->authority) ||
 	    !conf_strv_eq(a->clients, a->nclients, b->clients, b->nclients))
 		return 0;
+	for (i = 0; i < a->nclients; i++)
+		if (a->client_conf[i].given != b->client_conf[i].given ||
+		    !conf_authority_eq(&a->client_conf[i].authority,
+		    &b->client_conf[i].authority))
+			return 0;
 	for (i = 0; i < a->nlisten; i++)
 		if (!conf_addr_eq(&a->listen[i], &b->listen[i]))
 			return 0;

@@ -88,6 +88,25 @@ struct conf_job {
 	char		*on_failure;	/* command run after failure, or NULL */
 };
 
+/*
+ * The backup host's say over a client's PRUNE (btrsend.conf(5)): what a
+ * client may not delete however its keep-target reads.
+ */
+struct conf_authority {
+	uint64_t	 protect;	/* seconds: younger is never deleted */
+	uint32_t	 keep_min;	/* complete snapshots a job keeps */
+	int		 append_only;	/* refuse every client prune */
+};
+
+/* A client's own block, `client NAME { ... }`: its overrides. */
+struct conf_client {
+	struct conf_authority authority; /* the block's, overridden */
+	unsigned	 given;		/* CONF_AUTH_* the client's block set */
+};
+#define CONF_AUTH_PROTECT	0x1
+#define CONF_AUTH_KEEP_MIN	0x2
+#define CONF_AUTH_APPEND_ONLY	0x4
+
 struct conf_receive {
 	int		 set;		/* a receive block was given */
 	struct conf_addr *listen;	/* at least one when set */
@@ -95,6 +114,8 @@ struct conf_receive {
 	char		*root;		/* absolute path, on btrfs */
 	char		**clients;	/* admitted certificate names, >= 1 */
 	size_t		 nclients;
+	struct conf_client *client_conf; /* [nclients], resolved */
+	struct conf_authority authority; /* the receive block's defaults */
 	uint64_t	 timeout;	/* seconds; 0 = CONF_DEFAULT_TIMEOUT */
 	uint64_t	 handshake_timeout; /* seconds, the whole TLS handshake */
 	uint32_t	 max_handshakes; /* connections in handshake at once */
@@ -152,6 +173,10 @@ int		 conf_equal(const struct conf *, const struct conf *);
 /* 1 if both bind the same addresses into the same root (clients aside). */
 int		 conf_receive_bind_equal(const struct conf_receive *,
 		    const struct conf_receive *);
+
+/* The rules client's PRUNE obeys (its overrides, else the block's). */
+const struct conf_authority *conf_receive_authority(
+		    const struct conf_receive *, const char *client);
 
 const struct conf_target *conf_target_find(const struct conf *, const char *);
 const struct conf_job *conf_job_find(const struct conf *, const char *);

@@ -22,6 +22,10 @@ static conf_kw_fn kw_control, kw_target, kw_job, kw_receive, kw_bandwidth;
 static conf_kw_fn kw_compress, kw_schedule, kw_send_to, kw_protocol;
 static conf_kw_fn kw_timeout, kw_handshakes, kw_client_transfers;
 static conf_kw_fn kw_retention, kw_listen, kw_client;
+static int conf_sub_block(struct conf_parser *, struct conf_block *,
+    const struct conf_loc *);
+static void conf_block_init(struct conf_block *, const char *,
+    const struct conf_table *, void *);
 
 #define TABLE(t) { t, sizeof(t) / sizeof(t[0]) }
 #define REQ CONF_KW_REQUIRED
@@ -109,9 +113,13 @@ static const struct conf_kw retention_kw[] = {
 static const struct conf_table retention_table = TABLE(retention_kw);
 
 static const struct conf_kw receive_kw[] = {
+	{ "append-only", kw_bool,
+	  offsetof(struct conf_receive, authority.append_only), NULL, 0 },
 	{ "client", kw_client, 0, conf_check_host, REQ | REP },
 	{ "handshake-timeout", kw_timeout,
 	  offsetof(struct conf_receive, handshake_timeout), NULL, 0 },
+	{ "keep-min", kw_count,
+	  offsetof(struct conf_receive, authority.keep_min), NULL, 0 },
 	{ "listen", kw_listen, 0, NULL, REQ | REP },
 	{ "max-handshakes", kw_handshakes,
 	  offsetof(struct conf_receive, max_handshakes), NULL, 0 },
@@ -119,12 +127,28 @@ static const struct conf_kw receive_kw[] = {
 	  offsetof(struct conf_receive, max_handshakes_addr), NULL, 0 },
 	{ "max-transfers-per-client", kw_client_transfers,
 	  offsetof(struct conf_receive, max_client_transfers), NULL, 0 },
+	{ "protect", kw_duration,
+	  offsetof(struct conf_receive, authority.protect), NULL, 0 },
 	{ "root", kw_str, offsetof(struct conf_receive, root),
 	  conf_check_path, REQ },
 	{ "timeout", kw_timeout, offsetof(struct conf_receive, timeout), NULL,
 	  0 },
 };
 static const struct conf_table receive_table = TABLE(receive_kw);
+
+/* client NAME { ... }: the same keys, bits CONF_AUTH_* in this order. */
+static const struct conf_kw client_kw[] = {
+	{ "append-only", kw_bool,
+	  offsetof(struct conf_client, authority.append_only), NULL, 0 },
+	{ "keep-min", kw_count,
+	  offsetof(struct conf_client, authority.keep_min), NULL, 0 },
+	{ "protect", kw_duration,
+	  offsetof(struct conf_client, authority.protect), NULL, 0 },
+};
+static const struct conf_table client_table = TABLE(client_kw);
+static const unsigned client_kw_bit[] = {
+	CONF_AUTH_APPEND_ONLY, CONF_AUTH_KEEP_MIN, CONF_AUTH_PROTECT
+};
 
 #define FIELD(obj, kw, type) ((type *)(void *)((char *)(obj) + (kw)->off))
 
@@ -552,14 +576,59 @@ kw_send_to(struct conf_parser *p, const struct conf_kw *kw, void *obj,
 	    &j->nsend_to, 1);
 }
 
+/*
+ * client NAME [NAME ...], or client NAME { overrides }: a block opens on
+ * the statement's own line, so the one-line list keeps its meaning.
+ */
 static int
 kw_client(struct conf_parser *p, const struct conf_kw *kw, void *obj,
     const struct conf_loc *kwloc)
 {
 	struct conf_receive *r = obj;
+	struct conf_client dummy, *cc = &dummy;
+	struct conf_block b;
+	size_t i, before = r->nclients;
+	size_t nerr = p->errs->n + p->errs->dropped;
+	int rc;
 
-	return conf_list(p, kw, kwloc, "client", &r->clients,
-	    &r->nclients, 0);
+	rc = conf_list(p, kw, kwloc, "client", &r->clients, &r->nclients, 0);
+	r->client_conf = xrealloc(r->client_conf,
+	    (r->nclients + 1) * sizeof(*r->client_conf));
+	memset(&r->client_conf[before], 0,
+	    (r->nclients + 1 - before) * sizeof(*r->client_conf));
+	if (rc == -1 || conf_lex_peek(p->lx)->type != CONF_TOK_LBRACE)
+		return rc;
+	if (r->nclients == before + 1)
+		cc = &r->client_conf[before];
+	else if (p->errs->n + p->errs->dropped == nerr) /* not a duplicate */
+		conf_error(p->errs, kwloc, "a client block names one client: "
+		    "client NAME { ... }");
+	memset(&dummy, 0, sizeof(dummy));
+	conf_block_init(&b, "the client block", &client_table, cc);
+	if (conf_sub_block(p, &b, kwloc) == -1)
+		return -1;
+	for (i = 0; i < client_table.n; i++)
+		if (b.seen[i].line != 0)
+			cc->given |= client_kw_bit[i];
+	return 0;
+}
+
+/* A client's keys not in its block are the receive block's. */
+static void
+conf_resolve_clients(struct conf_receive *r)
+{
+	struct conf_client *cc;
+	size_t i;
+
+	for (i = 0; i < r->nclients; i++) {
+		cc = &r->client_conf[i];
+		if (!(cc->given & CONF_AUTH_PROTECT))
+			cc->authority.protect = r->authority.protect;
+		if (!(cc->given & CONF_AUTH_KEEP_MIN))
+			cc->authority.keep_min = r->authority.keep_min;
+		if (!(cc->given & CONF_AUTH_APPEND_ONLY))
+			cc->authority.append_only = r->authority.append_only;
+	}
 }
 
 static int
@@ -688,13 +757,16 @@ kw_receive(struct conf_parser *p, const struct conf_kw *kw, void *obj,
 {
 	struct conf *c = obj;
 	struct conf_block b;
+	int r;
 
 	(void)kw;
 	if (p->tls_needed.line == 0)
 		p->tls_needed = *kwloc;
 	c->receive.set = 1;
 	conf_block_init(&b, "the receive block", &receive_table, &c->receive);
-	return conf_sub_block(p, &b, kwloc);
+	r = conf_sub_block(p, &b, kwloc);
+	conf_resolve_clients(&c->receive);
+	return r;
 }
 
 static int

@@ -153,6 +153,23 @@ print_job(FILE *f, const struct conf_job *j)
 	fprintf(f, "}\n");
 }
 
+/* The keys of given (CONF_AUTH_* bits) of a receive or client block. */
+static void
+print_authority(FILE *f, const char *ind, const struct conf_authority *a,
+    unsigned given)
+{
+	char buf[32];
+
+	if (given & CONF_AUTH_PROTECT)
+		fprintf(f, "%sprotect %s\n", ind,
+		    conf_fmt_duration(a->protect, buf, sizeof(buf)));
+	if (given & CONF_AUTH_KEEP_MIN)
+		fprintf(f, "%skeep-min %u\n", ind, a->keep_min);
+	if (given & CONF_AUTH_APPEND_ONLY)
+		fprintf(f, "%sappend-only %s\n", ind,
+		    a->append_only ? "yes" : "no");
+}
+
 static void
 print_receive(FILE *f, const struct conf_receive *r)
 {
@@ -168,8 +185,17 @@ print_receive(FILE *f, const struct conf_receive *r)
 		fputc('\n', f);
 	}
 	print_str(f, "\t", "root", r->root);
-	for (i = 0; i < r->nclients; i++)
-		fprintf(f, "\tclient %s\n", r->clients[i]);
+	print_authority(f, "\t", &r->authority, ~0U);
+	for (i = 0; i < r->nclients; i++) {
+		if (r->client_conf[i].given == 0) {
+			fprintf(f, "\tclient %s\n", r->clients[i]);
+			continue;
+		}
+		fprintf(f, "\tclient %s {\n", r->clients[i]);
+		print_authority(f, "\t\t", &r->client_conf[i].authority,
+		    r->client_conf[i].given);
+		fprintf(f, "\t}\n");
+	}
 	if (r->timeout != 0)
 		fprintf(f, "\ttimeout %s\n",
 		    conf_fmt_duration(r->timeout, buf, sizeof(buf)));

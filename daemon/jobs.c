@@ -144,6 +144,7 @@ job_target_stats(const struct child *c, const struct ipc_target_result *tr,
 	r.result = result;
 	r.bytes = tr->bytes;
 	r.resumes = tr->resumes;
+	r.prune_refused = tr->prune_refused;
 	stats_target_done(c->sid, &r);
 	log_info("job %s: run %u: target %s: %llu bytes sent, %u resumes",
 	    c->job, c->sid, tr->name, (unsigned long long)tr->bytes,
@@ -190,9 +191,10 @@ job_targets_finished(struct child *c, int64_t now)
 		job_target_stats(c, tr, te->result, now);
 		log_fields(c->job, tr->name, NULL, NULL);
 		if (tr->status == RUN_OK)
-			log_info("job %s: target %s: ok%s%s", c->job, tr->name,
-			    tr->parent[0] ? ", incremental from " : ", full",
-			    tr->parent);
+			log_info("job %s: target %s: ok%s%s%s%s", c->job,
+			    tr->name, tr->parent[0] ? ", incremental from " :
+			    ", full", tr->parent, tr->error[0] ? "; " : "",
+			    tr->error);
 		else
 			log_warnx("job %s: target %s: %s: %s", c->job,
 			    tr->name, tr->status == RUN_RETRY ? "will retry" :

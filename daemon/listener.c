@@ -66,6 +66,7 @@ listener_child(struct handshake *h, pid_t parent)
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGPIPE };
 	const struct conf *conf = *L.confp;
 	struct tls_conn *t = handshake_tls(h);
+	const struct conf_authority *auth;
 	struct recv_params p;
 	const char *env;
 	char err[256];
@@ -93,6 +94,10 @@ listener_child(struct handshake *h, pid_t parent)
 	p.timeout_ms = conf->receive.timeout != 0 ?
 	    (int)conf->receive.timeout * 1000 : RECV_TIMEOUT_MS_DEFAULT;
 	p.ckpt_bytes = RECV_CKPT_BYTES_DEFAULT;
+	auth = conf_receive_authority(&conf->receive, t->peer);
+	p.authority.protect = auth->protect;
+	p.authority.keep_min = auth->keep_min;
+	p.authority.append_only = auth->append_only != 0;
 	/* The test build lets tests shorten it to exercise resume. */
 	if ((env = TEST_HOOK_ENV("BTRSEND_CKPT_BYTES")) != NULL)
 		p.ckpt_bytes = strtoull(env, NULL, 0);

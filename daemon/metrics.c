@@ -200,6 +200,15 @@ metrics_counters(FILE *f, const struct metrics_pair *v, size_t n)
 		    v[i].target, NULL);
 		fprintf(f, "%" PRIu64 "\n", v[i].jt ? v[i].jt->resumes : 0);
 	}
+	metrics_family(f, "btrsend_prune_refused_total", "counter",
+	    "Snapshots keep-target would delete that the target's own rules "
+	    "kept (protect, keep-min, append-only).");
+	for (i = 0; i < n; i++) {
+		metrics_series(f, "btrsend_prune_refused_total", v[i].job,
+		    v[i].target, NULL);
+		fprintf(f, "%" PRIu64 "\n",
+		    v[i].jt ? v[i].jt->prune_refused : 0);
+	}
 	metrics_family(f, "btrsend_last_success_timestamp_seconds", "gauge",
 	    "When the last successful transfer to a target ended (unix time; "
 	    "0: none in the history).");

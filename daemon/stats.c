@@ -248,6 +248,7 @@ stats_count(const struct stats_run *r)
 
 	j->bytes += r->bytes;
 	j->resumes += r->resumes;
+	j->prune_refused += r->prune_refused;
 	st.ctr.bytes += r->bytes;
 	st.ctr.resumes += r->resumes;
 	switch (r->result) {

@@ -53,6 +53,7 @@ struct stats_run {
 	uint64_t	 bytes;			/* stream bytes sent this run */
 	uint32_t	 resumes;
 	char		 error[STATE_ERR_MAX];
+	uint32_t	 prune_refused;		/* live only, not in history */
 };
 
 /* A progress report from a worker (see proto/msg/ipc.h IPC_XFER). */
@@ -138,6 +139,7 @@ struct stats_jt {
 	char		 target[SNAP_NAME_MAX + 1];
 	uint64_t	 bytes, resumes;
 	uint64_t	 ok, retry, failed;
+	uint64_t	 prune_refused;	/* snapshots the target kept */
 	int64_t		 last_success;
 	uint64_t	 last_bytes;
 };

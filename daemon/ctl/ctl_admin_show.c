@@ -312,8 +312,10 @@ history_line(const struct ctl_run *r)
 	admin_line("%-5u %-10.10s %-10.10s %-19s %7s %7s %3u %s%s%s", r->id,
 	    r->job, r->target[0] ? r->target : "-", start, dur, bytes,
 	    r->resumes, col, run_result_name(r->result), off(col));
+	/* On an ok run it is a note (what the backup host kept). */
 	if (r->error[0] != '\0')
-		admin_line("      error: %.67s", r->error);
+		admin_line("      %s: %.67s", r->result == RUN_OK ? "note" :
+		    "error", r->error);
 }
 
 static int

@@ -104,12 +104,20 @@ void	netsend_result_free(struct netsend_result *);
 int	netsend_list(SSL_CTX *ctx, const struct netsend_target *t,
 	    const char *job, struct wire_msg *m, enum err_class *cls);
 
+/* What the backup host refused to delete of a PRUNE, and why. */
+struct netsend_refused {
+	uint32_t	 n;
+	char		 reason[WIRE_TEXT_MAX + 1];
+};
+
 /*
  * Ask the receiver to prune job's snapshots by the keep-target policy.
- * The count it deleted, or -1 (logged).
+ * The count it deleted, or -1 (logged).  refused (or NULL) gets what the
+ * backup host's rules kept (logged, information, not a failure).
  */
 int	netsend_prune(SSL_CTX *ctx, const struct netsend_target *t,
-	    const char *job, const struct retention_policy *p);
+	    const char *job, const struct retention_policy *p,
+	    struct netsend_refused *refused);
 
 /*
  * Ask the backup host for the complete snapshots of job it holds for us

@@ -45,10 +45,11 @@ struct recv {
 	struct recv_xfer x;
 };
 
-/* Who PRUNE's deletions are reported for. */
+/* Who PRUNE's deletions are reported for; the names it refused. */
 struct recv_pruning {
 	struct recv	*rv;
 	const char	*job;
+	char		 refused[PRUNE_VETO_N][512];
 };
 
 /* Open (making it if needed) directory name beneath dirfd, no symlinks. */
@@ -227,23 +228,80 @@ recv_pruned(const char *name, const char *err, void *arg)
 	return 0;
 }
 
+/* A snapshot the backup host's rules kept: its name for the log line. */
+static void
+recv_vetoed(const char *name, enum prune_veto why, void *arg)
+{
+	struct recv_pruning *rp = arg;
+	char *l = rp->refused[why];
+	size_t len = strlen(l), sz = sizeof(rp->refused[why]);
+
+	if (len + 4 >= sz)		/* already cut short */
+		return;
+	if (len + strlen(name) + 2 + 4 >= sz)
+		snprintf(l + len, sz - len, "%s...", len ? ", " : "");
+	else
+		snprintf(l + len, sz - len, "%s%s", len ? ", " : "", name);
+}
+
+/*
+ * The log line of what the backup host kept: "kept 3 that the client
+ * asked to delete (protect 30d: a, b; keep-min 5: c)".
+ */
+static void
+recv_log_refused(const struct recv_pruning *rp,
+    const struct prune_authority *a, const struct prune_result *res)
+{
+	char d[32], line[2048];
+	uint32_t total = 0;
+	int i, w = 0;
+
+	for (i = 1; i < PRUNE_VETO_N; i++)
+		total += res->refused[i];
+	if (total == 0)
+		return;
+	line[0] = '\0';
+	for (i = 1; i < PRUNE_VETO_N && w >= 0 && (size_t)w < sizeof(line);
+	    i++) {
+		if (res->refused[i] == 0)
+			continue;
+		if (i == PRUNE_VETO_APPEND_ONLY)
+			snprintf(d, sizeof(d), "append-only");
+		else if (i == PRUNE_VETO_PROTECT) {
+			memcpy(d, "protect ", 8);
+			prune_fmt_duration(a->protect, d + 8, sizeof(d) - 8);
+		} else
+			snprintf(d, sizeof(d), "keep-min %u", a->keep_min);
+		w += snprintf(line + w, sizeof(line) - (size_t)w, "%s%s: %s",
+		    w ? "; " : "", d, rp->refused[i]);
+	}
+	log_info("%s: prune %s: kept %u that the client asked to delete (%s)",
+	    rp->rv->tls.peer, rp->job, total, line);
+}
+
 /*
  * PRUNE: keep-target retention over the job's complete snapshots in the
  * client's own area, root/<client>/<job>/ (prune_run: partials are never
  * candidates, the newest complete snapshot is pinned).  The directory is
  * reached through an fd opened without following symlinks, so nothing
- * outside the area can be named.
+ * outside the area can be named.  The backup host's rules (recv_params
+ * authority) then veto deletions; what they kept is answered in
+ * PRUNE-REPLY, not an error: the client's run is still a success.
  */
 static int
 recv_prune(struct recv *rv, const struct wire_prune *pr)
 {
-	struct recv_pruning rp = { rv, pr->job };
+	struct recv_pruning rp;
 	struct prune_req rq;
-	struct prune_result res = { 0, 0 };
+	struct prune_result res;
 	struct wire_msg m;
 	char path[64], err[256];
 	int jobfd, rc;
 
+	memset(&rp, 0, sizeof(rp));
+	rp.rv = rv;
+	rp.job = pr->job;
+	memset(&res, 0, sizeof(res));
 	if ((jobfd = openat(rv->areafd, pr->job, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno != ENOENT) {
@@ -263,8 +321,11 @@ recv_prune(struct recv *rv, const struct wire_prune *pr)
 	rq.received = true;
 	rq.deleted = recv_pruned;
 	rq.arg = &rp;
+	rq.authority = &rv->p->authority;
+	rq.vetoed = recv_vetoed;
 	rc = prune_run(&rq, &res, err, sizeof(err));
 	close(jobfd);
+	recv_log_refused(&rp, &rv->p->authority, &res);
 	if (rc == -1) {
 		log_warnx("%s: prune %s: %s", rv->tls.peer, pr->job, err);
 		wireio_fail(&rv->w, WIRE_E_INTERNAL, "prune %s: %s", pr->job,
@@ -276,6 +337,10 @@ reply:
 	m.type = WIRE_PRUNE_REPLY;
 	m.u.prune_reply.deleted = res.deleted;
 	m.u.prune_reply.kept = res.kept;
+	m.u.prune_reply.refused = res.refused[PRUNE_VETO_APPEND_ONLY] +
+	    res.refused[PRUNE_VETO_PROTECT] + res.refused[PRUNE_VETO_KEEP_MIN];
+	prune_refusal_text(&rv->p->authority, &res, m.u.prune_reply.reason,
+	    sizeof(m.u.prune_reply.reason));
 	return wireio_send(&rv->w, &m);
 }
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "daemon/net/tls.h"
+#include "engine/prune.h"
 
 #define RECV_TIMEOUT_MS_DEFAULT 60000
 #define RECV_CKPT_BYTES_DEFAULT (64ull << 20)
@@ -24,6 +25,7 @@ struct recv_params {
 	const char *root;               /* the receive block's root */
 	int timeout_ms;
 	uint64_t ckpt_bytes;            /* acknowledge every this many bytes */
+	struct prune_authority authority; /* this client's, over its PRUNE */
 };
 
 struct checkpoint;

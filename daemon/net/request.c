@@ -65,12 +65,14 @@ netsend_list(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 
 int
 netsend_prune(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
-    const struct retention_policy *p)
+    const struct retention_policy *p, struct netsend_refused *refused)
 {
 	struct netsend n;
 	struct wire_msg m;
 	int fd, rc = -1;
 
+	if (refused != NULL)
+		memset(refused, 0, sizeof(*refused));
 	if ((fd = net_open_request(&n, ctx, tg, job, "prune")) == -1)
 		return -1;
 	memset(&m, 0, sizeof(m));
@@ -83,6 +85,16 @@ netsend_prune(SSL_CTX *ctx, const struct netsend_target *tg, const char *job,
 	}
 	log_info("prune on %s: job %s: %u deleted, %u kept", tg->label, job,
 	    m.u.prune_reply.deleted, m.u.prune_reply.kept);
+	/* The backup host's say, not a failure: the run stays ok. */
+	if (m.u.prune_reply.refused != 0)
+		log_info("prune on %s: job %s: the backup host kept %u this "
+		    "client's keep-target would delete: %s", tg->label, job,
+		    m.u.prune_reply.refused, m.u.prune_reply.reason);
+	if (refused != NULL) {
+		refused->n = m.u.prune_reply.refused;
+		snprintf(refused->reason, sizeof(refused->reason), "%s",
+		    m.u.prune_reply.reason);
+	}
 	rc = (int)m.u.prune_reply.deleted;
 	wire_msg_free(&m);
 done:

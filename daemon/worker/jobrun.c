@@ -335,10 +335,11 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	struct netsend_opts o;
 	struct jobrun_meter meter = { fd, it->name, "" };
 	struct jobrun_sent sent = { 0 };
+	struct netsend_refused refused = { 0, "" };
 	struct wire_msg m;
 	struct snap_info *local = NULL;
 	size_t *order = NULL, nlocal = 0, n, base;
-	char port[8], err[512];
+	char port[8], err[512], note[WIRE_TEXT_MAX + 16] = "";
 	enum run_result st;
 
 	jobrun_target(it, port, sizeof(port), &tg);
@@ -384,14 +385,18 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	jobrun_report_held(fd, it->name, &m.u.list, local, order, sent.n);
 	if (st != RUN_OK || !run->keep_target.set)
 		goto done;
-	if (netsend_prune(ctx, &tg, run->job, &run->keep_target) == -1)
+	if (netsend_prune(ctx, &tg, run->job, &run->keep_target,
+	    &refused) == -1)
 		log_warnx("job %s: target %s: pruning by keep-target "
 		    "failed; will try after the next send", run->job,
 		    it->name);
+	else if (refused.n != 0)	/* shown with the ok result, a note */
+		frame_errf(note, sizeof(note), "prune: %s", refused.reason);
 done:
 	jobrun_target_result(tr, it->name, st, sent.first_parent,
-	    st == RUN_OK ? "" : err);
+	    st == RUN_OK ? note : err);
 	tr->bytes = sent.bytes;
+	tr->prune_refused = refused.n;
 	tr->resumes = sent.resumes;
 	wire_msg_free(&m);
 	free(order);

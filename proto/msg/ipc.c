@@ -107,6 +107,7 @@ fields_target_result(struct msgc *c, void *arg)
 	msg_strdup(c, "target error", &t->error, IPC_STR_MAX);
 	msg_u64(c, "bytes", &t->bytes);
 	msg_u32(c, "resumes", &t->resumes);
+	msg_u32(c, "prune refused", &t->prune_refused);
 }
 
 static void

@@ -83,6 +83,7 @@ struct ipc_target_result {
 	char		*error;		/* "" on success */
 	uint64_t	 bytes;		/* stream bytes sent, all attempts */
 	uint32_t	 resumes;	/* attempts that resumed a partial */
+	uint32_t	 prune_refused;	/* the target's rules kept these */
 };
 
 struct ipc_result {

@@ -358,6 +358,10 @@ fields_prune_reply(struct msgc *c, void *arg)
 
 	msg_u32(c, "deleted", &p->deleted);
 	msg_u32(c, "kept", &p->kept);
+	msg_u32(c, "refused", &p->refused);
+	wire_text(c, "refusal reason", p->reason);
+	msg_check(c, p->refused <= p->kept, "refused",
+	    "more refused than kept");
 }
 
 static void

@@ -206,6 +206,8 @@ struct wire_prune {
 
 struct wire_prune_reply {
 	uint32_t deleted, kept;
+	uint32_t refused;               /* of kept: the receiver's vetoes */
+	char reason[WIRE_TEXT_MAX + 1]; /* why, "" when refused is 0 */
 };
 
 /* CATALOG-REPLY: one complete snapshot of the job on the backup host. */

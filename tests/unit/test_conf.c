@@ -1002,6 +1002,63 @@ test_equal_detects_changes(void **state)
 	conf_free(base);
 }
 
+/* The backup host's say over prunes: block defaults, client overrides. */
+static void
+test_receive_authority(void **state)
+{
+	const struct conf_authority *a;
+	struct conf *c;
+
+	(void)state;
+	c = parse_ok(TLS "receive { listen h:2 root /r client c }\n");
+	a = conf_receive_authority(&c->receive, "c");
+	assert_int_equal(a->protect, 0);
+	assert_int_equal(a->keep_min, 0);
+	assert_false(a->append_only);
+	conf_free(c);
+	c = parse_ok(TLS "receive {\n"
+	    "listen h:2\n"
+	    "root /r\n"
+	    "client lap {\n"
+	    "\tprotect 2d\n"
+	    "\tappend-only yes\n"
+	    "}\n"
+	    "client a b\n"
+	    "protect 30d\n"
+	    "keep-min 5\n"
+	    "client d { keep-min 0 }\n"
+	    "}\n");
+	assert_int_equal(c->receive.nclients, 4);
+	a = conf_receive_authority(&c->receive, "lap");
+	assert_int_equal(a->protect, 2 * 86400);
+	assert_int_equal(a->keep_min, 5);       /* the block's, given later */
+	assert_true(a->append_only);
+	a = conf_receive_authority(&c->receive, "b");
+	assert_int_equal(a->protect, 30 * 86400);
+	assert_int_equal(a->keep_min, 5);
+	assert_false(a->append_only);
+	a = conf_receive_authority(&c->receive, "d");
+	assert_int_equal(a->protect, 30 * 86400);
+	assert_int_equal(a->keep_min, 0);
+	conf_free(c);
+	round_trip(TLS "receive { listen h:2 root /r protect 1w keep-min 3 "
+	    "append-only no\nclient c\nclient e { protect 1h }\n"
+	    "client f { append-only yes keep-min 1 }\n}\n");
+	expect_error(TLS "receive { listen h:2 root /r\nclient a b { "
+	    "protect 1d }\n}\n",
+	    "t.conf:3:1: a client block names one client: client NAME { ... }");
+	/* A name listed twice is that one mistake, block or not. */
+	expect_error(TLS "receive { listen h:2 root /r\nclient a\n"
+	    "client a { protect 1d }\n}\n",
+	    "t.conf:4:8: client 'a' listed twice");
+	expect_error(TLS "receive { listen h:2 root /r\nclient a { "
+	    "root /x }\n}\n",
+	    "t.conf:3:12: unknown keyword 'root' in the client block");
+	expect_error(TLS "receive { listen h:2 root /r client a\n"
+	    "append-only maybe }\n",
+	    "t.conf:3:13: append-only 'maybe': expected yes or no");
+}
+
 int
 main(void)
 {
@@ -1024,6 +1081,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_timezone,
 		    setup_dir, teardown_dir),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_receive_authority),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_receive_limits),
 		cmocka_unit_test(test_equal_detects_changes),

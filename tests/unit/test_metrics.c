@@ -159,6 +159,9 @@ run(const char *job, const char *target, enum run_result res,
 	r.result = res;
 	r.bytes = bytes;
 	r.resumes = resumes;
+	/* An ok run's prune: the target kept 3, then 2 more, of a's. */
+	if (res == RUN_OK && strcmp(target, "a") == 0)
+		r.prune_refused = end == 1000 ? 3 : 2;
 	stats_target_done(id, &r);
 	r.target[0] = '\0';
 	stats_run_end(id, &r);
@@ -219,6 +222,11 @@ test_counters_by_result(void **state)
 	    NULL, NULL) == 180);
 	assert_true(sample(page, "btrsend_resumes_total", "j", "a", NULL,
 	    NULL) == 1);
+	/* What the target's rules kept: 3 then 2, 0 for b. */
+	assert_true(sample(page, "btrsend_prune_refused_total", "j", "a",
+	    NULL, NULL) == 5);
+	assert_true(sample(page, "btrsend_prune_refused_total", "j", "b",
+	    NULL, NULL) == 0);
 	assert_true(sample(page, "btrsend_last_success_timestamp_seconds",
 	    "j", "a", NULL, NULL) == 1300);
 	assert_true(sample(page, "btrsend_last_success_timestamp_seconds",

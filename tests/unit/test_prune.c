@@ -115,6 +115,162 @@ test_huge_min_age(void **state)
 	assert_false(del[2]);
 }
 
+/* Received i days before now: the otime protect ages by. */
+static void
+snaps_otime(struct snap_info *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		s[i].otime.tv_sec = now - (int64_t)(n - i) * DAY;
+}
+
+/* protect: the client's retention picks, the backup host keeps young. */
+static void
+test_veto_protect(void **state)
+{
+	struct retention_policy p = { .set = 1, .daily = 1 };
+	struct prune_authority a = { .protect = 3 * DAY };
+	enum prune_veto why[6];
+	struct prune_req rq;
+	struct snap_info s[6];
+	bool del[6];
+	size_t judged;
+
+	(void)state;
+	snaps_make(s, 6);
+	snaps_otime(s, 6);
+	/* Names say old, otime says the backup host got it lately. */
+	s[0].otime.tv_sec = now - DAY;
+	req(&rq, &p, true);
+	judged = prune_decide(&rq, s, 6, NULL, del);
+	assert_true(del[0] && del[1] && del[2] && del[3] && del[4]);
+	assert_int_equal(prune_veto(&a, now, s, 6, judged, del, why), 2);
+	assert_false(del[0]);
+	assert_int_equal(why[0], PRUNE_VETO_PROTECT);
+	assert_true(del[1]);            /* 5 days: older than protect */
+	assert_true(del[2]);
+	assert_true(del[3]);            /* exactly 3 days: not younger */
+	assert_int_equal(why[3], PRUNE_VETO_NONE);
+	assert_false(del[4]);           /* 2 days */
+	assert_int_equal(why[4], PRUNE_VETO_PROTECT);
+	assert_false(del[5]);           /* newest: never a candidate */
+	assert_int_equal(why[5], PRUNE_VETO_NONE);
+	/* An otime in the future (a clock set back) is young too. */
+	s[1].otime.tv_sec = now + DAY;
+	prune_decide(&rq, s, 6, NULL, del);
+	prune_veto(&a, now, s, 6, judged, del, why);
+	assert_false(del[1]);
+}
+
+/* keep-min: the newest of the doomed stay until N are left. */
+static void
+test_veto_keep_min(void **state)
+{
+	struct retention_policy p = { .set = 1, .daily = 1 };
+	struct prune_authority a = { .keep_min = 4 };
+	enum prune_veto why[6];
+	struct prune_req rq;
+	struct snap_info s[6];
+	bool del[6];
+	size_t judged;
+
+	(void)state;
+	snaps_make(s, 6);
+	snaps_otime(s, 6);
+	s[2].read_only = 0;             /* a partial: not one of the N */
+	req(&rq, &p, true);
+	judged = prune_decide(&rq, s, 6, NULL, del);
+	assert_int_equal(judged, 5);
+	assert_int_equal(prune_veto(&a, now, s, 6, judged, del, why), 3);
+	assert_true(del[0]);
+	assert_int_equal(why[0], PRUNE_VETO_NONE);
+	assert_false(del[1]);
+	assert_false(del[2]);
+	assert_int_equal(why[2], PRUNE_VETO_NONE);      /* never judged */
+	assert_false(del[3] || del[4] || del[5]);
+	assert_int_equal(why[1], PRUNE_VETO_KEEP_MIN);
+	assert_int_equal(why[3], PRUNE_VETO_KEEP_MIN);
+	assert_int_equal(why[4], PRUNE_VETO_KEEP_MIN);
+	/* With protect first: only what protect did not keep counts. */
+	a.protect = 3 * DAY + 1;        /* keeps 4 and 3 (2 and 3 days) */
+	prune_decide(&rq, s, 6, NULL, del);
+	assert_int_equal(prune_veto(&a, now, s, 6, judged, del, why), 3);
+	assert_int_equal(why[4], PRUNE_VETO_PROTECT);
+	assert_int_equal(why[3], PRUNE_VETO_PROTECT);
+	assert_int_equal(why[1], PRUNE_VETO_KEEP_MIN);
+	assert_true(del[0]);
+	/* More than there are: all kept, none below zero. */
+	a.protect = 0;
+	a.keep_min = 1000;
+	prune_decide(&rq, s, 6, NULL, del);
+	assert_int_equal(prune_veto(&a, now, s, 6, judged, del, why), 4);
+	assert_false(del[0] || del[1] || del[3] || del[4]);
+}
+
+/* append-only: nothing is deleted; all zero: nothing vetoed. */
+static void
+test_veto_append_only(void **state)
+{
+	struct retention_policy p = { .set = 1, .daily = 1 };
+	struct prune_authority a = { .append_only = true, .keep_min = 2 };
+	struct prune_authority none = { 0 };
+	enum prune_veto why[5];
+	struct prune_req rq;
+	struct snap_info s[5];
+	bool del[5];
+	size_t i, judged;
+
+	(void)state;
+	snaps_make(s, 5);
+	snaps_otime(s, 5);
+	req(&rq, &p, true);
+	judged = prune_decide(&rq, s, 5, NULL, del);
+	assert_int_equal(prune_veto(&a, now, s, 5, judged, del, why), 4);
+	for (i = 0; i < 5; i++)
+		assert_false(del[i]);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(why[i], PRUNE_VETO_APPEND_ONLY);
+	prune_decide(&rq, s, 5, NULL, del);
+	assert_int_equal(prune_veto(&none, now, s, 5, judged, del, why), 0);
+	assert_true(del[0] && del[1] && del[2] && del[3]);
+}
+
+/* What the client is told. */
+static void
+test_refusal_text(void **state)
+{
+	struct prune_authority a = { .protect = 30 * DAY, .keep_min = 5 };
+	struct prune_result r;
+	char buf[256];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	prune_refusal_text(&a, &r, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	r.refused[PRUNE_VETO_PROTECT] = 2;
+	r.refused[PRUNE_VETO_KEEP_MIN] = 1;
+	prune_refusal_text(&a, &r, buf, sizeof(buf));
+	assert_string_equal(buf, "3 kept by the backup host: protect 30d (2), "
+	    "keep-min 5 (1)");
+	r.refused[PRUNE_VETO_PROTECT] = 0;
+	prune_refusal_text(&a, &r, buf, sizeof(buf));
+	assert_string_equal(buf, "1 kept by the backup host: keep-min 5 (1)");
+	memset(&r, 0, sizeof(r));
+	r.refused[PRUNE_VETO_APPEND_ONLY] = 7;
+	prune_refusal_text(&a, &r, buf, sizeof(buf));
+	assert_string_equal(buf, "append-only: the backup host deletes "
+	    "nothing on a client's request (7 kept)");
+	/* Truncation stays a string. */
+	prune_refusal_text(&a, &r, buf, 10);
+	assert_int_equal(strlen(buf), 9);
+	assert_string_equal(prune_fmt_duration(90 * 60, buf, sizeof(buf)),
+	    "90m");
+	assert_string_equal(prune_fmt_duration(0, buf, sizeof(buf)), "0s");
+	assert_string_equal(prune_fmt_duration(14 * DAY, buf, sizeof(buf)),
+	    "2w");
+}
+
 int
 main(void)
 {
@@ -122,6 +278,10 @@ main(void)
 		cmocka_unit_test(test_local),
 		cmocka_unit_test(test_received),
 		cmocka_unit_test(test_huge_min_age),
+		cmocka_unit_test(test_veto_protect),
+		cmocka_unit_test(test_veto_keep_min),
+		cmocka_unit_test(test_veto_append_only),
+		cmocka_unit_test(test_refusal_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -128,6 +128,9 @@ sample(uint16_t type, struct wire_msg *m)
 	case WIRE_PRUNE_REPLY:
 		m->u.prune_reply.deleted = 4;
 		m->u.prune_reply.kept = 40;
+		m->u.prune_reply.refused = 3;
+		strcpy(m->u.prune_reply.reason, "3 kept by the backup host: "
+		    "protect 30d (2), keep-min 5 (1)");
 		break;
 	case WIRE_ERROR:
 		m->u.error.code = WIRE_E_DENIED;
@@ -374,6 +377,22 @@ test_decoder_space(void **state)
 	msgbuf_free(&b);
 }
 
+static void reject(uint16_t type, uint16_t flags, const uint8_t *p,
+    size_t len, const char *want);
+
+/* PRUNE-REPLY saying 5 refused of 2 kept: refused. */
+static void
+reject_prune_reply_refused(void)
+{
+	uint8_t p[14];
+
+	frame_put32(p, 1);
+	frame_put32(p + 4, 2);
+	frame_put32(p + 8, 5);
+	frame_put16(p + 12, 0);
+	reject(WIRE_PRUNE_REPLY, 0, p, sizeof(p), "more refused than kept");
+}
+
 static void
 test_prune_layout(void **state)
 {
@@ -409,6 +428,45 @@ test_prune_layout(void **state)
 	wire_msg_free(&g);
 	frame_decoder_free(&d);
 	msgbuf_free(&b);
+}
+
+static void
+test_prune_reply_layout(void **state)
+{
+	/*
+	 * docs/protocol.md: u32 deleted, u32 kept, u32 refused (of kept, by
+	 * the backup host's rules), text reason; all big-endian.
+	 */
+	static const char reason[] = "3 kept by the backup host: "
+	    "protect 30d (2), keep-min 5 (1)";
+	uint8_t want[14 + sizeof(reason) - 1];
+	struct msgbuf b = { 0 };
+	struct frame_decoder d;
+	struct wire_msg m, g;
+	char err[256];
+
+	(void)state;
+	frame_put32(want, 4);
+	frame_put32(want + 4, 40);
+	frame_put32(want + 8, 3);
+	frame_put16(want + 12, sizeof(reason) - 1);
+	memcpy(want + 14, reason, sizeof(reason) - 1);
+	sample(WIRE_PRUNE_REPLY, &m);
+	encode_ok(&b, &m);
+	assert_int_equal(b.len, FRAME_HEADER_LEN + sizeof(want));
+	assert_memory_equal(b.p + FRAME_HEADER_LEN, want, sizeof(want));
+	decode_frame(&b, 7, &d);
+	assert_int_equal(wire_decode(&g, &d.hdr, d.payload, err,
+	    sizeof(err)), 0);
+	assert_int_equal(g.u.prune_reply.deleted, 4);
+	assert_int_equal(g.u.prune_reply.kept, 40);
+	assert_int_equal(g.u.prune_reply.refused, 3);
+	assert_string_equal(g.u.prune_reply.reason, reason);
+	wire_msg_free(&g);
+	frame_decoder_free(&d);
+	msgbuf_free(&b);
+	/* A receiver cannot refuse more than it kept. */
+	reject_prune_reply_refused();
 }
 
 static void
@@ -695,9 +753,10 @@ test_bad_payloads(void **state)
 	frame_put16(p, 256);
 	reject(WIRE_LIST, 0, p, 2, "exceeds 255");
 	/* Trailing bytes. */
+	memset(p, 0, sizeof(p));
 	frame_put32(p, 1);
 	frame_put32(p + 4, 2);
-	reject(WIRE_PRUNE_REPLY, 0, p, 9, "trailing");
+	reject(WIRE_PRUNE_REPLY, 0, p, 15, "trailing");
 	/* A count that cannot fit is refused before any allocation. */
 	frame_put32(p, 0xffffffffu);
 	reject(WIRE_LIST_REPLY, 0, p, 4, "exceed the limit");
@@ -1234,7 +1293,9 @@ test_derived_bounds(void **state)
 	assert_int_equal(wire_rules.max_len(WIRE_LIST_REPLY),
 	    WIRE_LIST_REPLY_MAX);
 	assert_int_equal(wire_rules.max_len(WIRE_KEEPALIVE), 0);
-	assert_int_equal(wire_rules.max_len(WIRE_PRUNE_REPLY), 8);
+	/* u32 deleted, kept, refused, text reason */
+	assert_int_equal(wire_rules.max_len(WIRE_PRUNE_REPLY),
+	    12 + 2 + WIRE_TEXT_MAX);
 	sample(WIRE_BEGIN, &m);
 	memset(m.u.begin.job, 'j', WIRE_NAME_MAX);
 	memset(m.u.begin.name, 'n', WIRE_NAME_MAX);
@@ -2140,6 +2201,7 @@ main(void)
 		cmocka_unit_test(test_header_layout),
 		cmocka_unit_test(test_roundtrip_all),
 		cmocka_unit_test(test_prune_layout),
+		cmocka_unit_test(test_prune_reply_layout),
 		cmocka_unit_test(test_encode_head),
 		cmocka_unit_test(test_decoder_space),
 		cmocka_unit_test(test_fields),
