@@ -8,7 +8,8 @@
 #    logged with both (before: admitted as whichever the configuration
 #    lists first);
 #  - a client offering no ALPN gets the no_application_protocol alert,
-#    and so does an older btrsend offering only btrsend/1, logged as such
+#    and so does an older btrsend offering only btrsend/1, logged as such;
+#    a hello of protocol 1 is answered with ERROR version
 #    (before: a silent close after the handshake).
 # The listed client itself still gets through; nothing else is written.
 . "$(dirname "$0")/../lib/common.sh"
@@ -92,4 +93,12 @@ send_as laptop.test
 [ "$RC" = 0 ] || fail "laptop.test refused: $(cat "$d/err")"
 [ -d "$DST/backup/laptop.test/home/$snap" ] || fail "laptop.test's snapshot missing"
 [ "$(ls "$DST/backup")" = laptop.test ] || fail "receive root holds: $(ls "$DST/backup")"
-echo "names matched exactly, ambiguous certificates refused, no-ALPN alerted: ok"
+
+# A HELLO of protocol 1 over btrsend/2: ERROR version, saying which end
+# to upgrade, to the client and in the receiver's log.
+net_peer -V 1 > "$d/oldhello" 2>&1 && fail "a hello of protocol 1 was admitted: $(cat "$d/oldhello")"
+grep -q "^refused: peer reports version error: this backup host speaks btrsend protocol 2; the peer speaks 1: upgrade it$" "$d/oldhello" ||
+	fail "hello of protocol 1: client was told: $(cat "$d/oldhello")"
+net_log_says "this backup host speaks btrsend protocol 2; the peer speaks 1: upgrade it" "hello of protocol 1"
+
+echo "names matched exactly, ambiguous certificates refused, no-ALPN and older peers refused: ok"
