@@ -54,6 +54,34 @@ for j in json.load(sys.stdin)["jobs"]: print(j["name"])' 2>/dev/null)
 	"$d" -nv -f "$conf" 2>/dev/null | sed -n 's/^job \(.*\) {$/\1/p'
 }
 
+# Target names of the configuration (-f CONF if typed, else BTRSEND_CONF).
+_btrsendctl_targets()
+{
+	local d conf=${BTRSEND_CONF:-/etc/btrsend/btrsend.conf} i
+	for ((i = 2; i < COMP_CWORD; i++)); do
+		[ "${COMP_WORDS[i]}" = -f ] && conf=${COMP_WORDS[i + 1]}
+	done
+	d=$(_btrsendctl_daemon "$1")
+	[ -n "$d" ] && [ -r "$conf" ] || return
+	"$d" -nv -f "$conf" 2>/dev/null | sed -n 's/^target \(.*\) {$/\1/p'
+}
+
+# ls: the snapshots the backup host holds of the job typed (--from,
+# --job, -f), and "latest"; asked over the network, so bounded in time.
+_btrsendctl_remote_snapshots()
+{
+	local i args=()
+	for ((i = 2; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-f|--from|--job) args+=("${COMP_WORDS[i]}" "${COMP_WORDS[i + 1]}") ;;
+		esac
+	done
+	echo latest
+	timeout 5 "$1" ls "${args[@]}" --json 2>/dev/null | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["snapshots"]: print(s["name"])' 2>/dev/null
+}
+
 # -s SOCKET or -f CONF among the words typed so far.
 _btrsendctl_where()
 {
@@ -86,6 +114,14 @@ _btrsendctl()
 		return ;;
 	-n)
 		return ;;
+	--from|--to)
+		mapfile -t COMPREPLY < <(compgen -W \
+		    "$(_btrsendctl_targets "$ctl")" -- "$cur")
+		return ;;
+	--job)
+		mapfile -t COMPREPLY < <(compgen -W \
+		    "$(_btrsendctl_jobs "$ctl") manual" -- "$cur")
+		return ;;
 	-p|-c)
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		compopt -o filenames 2>/dev/null
@@ -110,6 +146,18 @@ _btrsendctl()
 import json, sys
 for r in json.load(sys.stdin)["running"]: print(r["id"])' 2>/dev/null)" \
 		    -- "$cur") ;;
+	ls)
+		# the first word that is no option or its value: the snapshot
+		local i n=0
+		for ((i = 2; i < COMP_CWORD; i++)); do
+			case ${COMP_WORDS[i]} in
+			-f|--from|--job) ((i++)) ;;
+			-*) ;;
+			*) ((n++)) ;;
+			esac
+		done
+		[ "$n" -eq 0 ] && mapfile -t COMPREPLY < <(compgen -W \
+		    "$(_btrsendctl_remote_snapshots "$ctl")" -- "$cur") ;;
 	send|restore)
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		compopt -o filenames 2>/dev/null ;;

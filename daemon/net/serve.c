@@ -490,6 +490,16 @@ serve_whole(const struct serve_ctx *c, const struct wire_restore *r,
 	size_t base;
 	int pfd = -1, rc;
 
+	/*
+	 * Served all the same (a restore is when it is needed), but the
+	 * stream will name the snapshot its sender sent while holding
+	 * what it holds now: say so where the admin looks.
+	 */
+	if (!snap_unchanged_since(s->read_only, s->ctransid, s->rtransid))
+		log_warnx("%s: restore %s: it was changed on this backup host "
+		    "after it was received (ctransid %" PRIu64 ", received at "
+		    "transid %" PRIu64 "); the client gets it as it is now",
+		    c->client, label, s->ctransid, s->rtransid);
 	base = serve_choose_base(j->snaps, j->n, idx, r->have, r->nhave);
 	memset(&p, 0, sizeof(p));
 	snprintf(spath, sizeof(spath), "/proc/self/fd/%d", snapfd);
