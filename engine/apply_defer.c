@@ -482,6 +482,9 @@ pflags_entry(struct pflags *pf, int dfd, const char *name, size_t plen,
 	memcpy(pf->path + plen, name, n + 1);
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
 	    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+	if (fd == -1 && apply_plain_lacks(a, WARN_FLAGS, errno,
+	    (const uint8_t *)pf->path, (uint32_t)strlen(pf->path)))
+		return 0;       /* a directory this user may not read */
 	if (fd == -1)
 		return apply_fail(a, errno, "open '%s' for its flags", pf->path);
 	if (S_ISDIR(st.st_mode) && pflags_dir(pf, dup(fd), plen + n,
