@@ -65,7 +65,7 @@ struct walk {
 	struct send_subtree *st;
 	uint32_t version;
 	int no_data;
-	int rootfd;                     /* the directory, or the file's parent */
+	int rootfd;                     /* the directory, or a file's parent */
 	char *fname;                    /* a file: its name in rootfd */
 	uint32_t dev_major, dev_minor;
 
