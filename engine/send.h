@@ -127,7 +127,9 @@ void send_free(struct send *s);
 
 /*
  * Metadata-only pass (NO_FILE_DATA) with the same parameters: total file
- * data bytes the real send will carry, for percent and ETA.
+ * data bytes the real send will carry, for percent and ETA.  For a
+ * subtree: the bytes of its files' data regions, found without reading
+ * them (send_stats.data_bytes reaches exactly that).
  */
 int  send_estimate(const struct send_params *p, uint64_t *total,
     struct send_error *e);
