@@ -80,6 +80,13 @@ struct apply_opts {
 	bool single_file;
 	/* How DIR is named in apply_warnings ("/dest"); NULL: "DIR". */
 	const char *dest_label;
+	/*
+	 * Look parents and clone sources up beneath parents_fd instead of
+	 * DIR (a restore: the top of DEST's filesystem, whose subvolumes the
+	 * client offered as bases); the rule is the same.
+	 */
+	bool parents_elsewhere;
+	int parents_fd;
 };
 
 /* Per-subvolume result, handed to the summary callback. */

@@ -73,7 +73,12 @@ subvs_clear(struct apply *a)
 static bool
 is_reserved(const char *rel)
 {
+	const char *base = strrchr(rel, '/');
+
+	base = base != NULL ? base + 1 : rel;
 	return strncmp(rel, PARTIAL_RESERVED_PREFIX,
+	    strlen(PARTIAL_RESERVED_PREFIX)) == 0 ||
+	    strncmp(base, PARTIAL_RESERVED_PREFIX,
 	    strlen(PARTIAL_RESERVED_PREFIX)) == 0;
 }
 
@@ -90,6 +95,13 @@ subv_from_info(struct apply_subv *s,
 	s->read_only = (info->flags & ROOT_ITEM_RDONLY) != 0;
 }
 
+/* Where parents and clone sources are looked up: DIR, or as told. */
+static int
+subvs_dirfd(const struct apply *a)
+{
+	return a->o.parents_elsewhere ? a->o.parents_fd : a->dirfd;
+}
+
 /* Every subvolume beneath DIR (not the one DIR is in, nor ours). */
 static int
 subvs_load(struct apply *a)
@@ -103,13 +115,13 @@ subvs_load(struct apply *a)
 	uint64_t top;
 
 	subvs_clear(a);
-	if (dir_prefix(a->dirfd, &prefix) == -1)
+	if (dir_prefix(subvs_dirfd(a), &prefix) == -1)
 		return apply_fail(a, errno, "find DIR inside its subvolume");
 	plen = strlen(prefix);
-	e = btrfs_util_subvolume_id_fd(a->dirfd, &top);
+	e = btrfs_util_subvolume_id_fd(subvs_dirfd(a), &top);
 	if (e == BTRFS_UTIL_OK)
-		e = btrfs_util_create_subvolume_iterator_fd(a->dirfd, top, 0,
-		    &it);
+		e = btrfs_util_create_subvolume_iterator_fd(subvs_dirfd(a),
+		    top, 0, &it);
 	while (e == BTRFS_UTIL_OK) {
 		e = btrfs_util_subvolume_iterator_next_info(it, &path, &info);
 		if (e != BTRFS_UTIL_OK)
@@ -320,7 +332,8 @@ apply_find_subvol(struct apply *a, const uint8_t uuid[16], uint64_t ctransid,
 	if (s == NULL)
 		return apply_fail(a, 0, "%s %s (transid %llu) not found "
 		    "beneath DIR", what, ustr, (unsigned long long)ctransid);
-	fd = apply_open_beneath(a->dirfd, s->rel, O_RDONLY | O_DIRECTORY, 0);
+	fd = apply_open_beneath(subvs_dirfd(a), s->rel, O_RDONLY | O_DIRECTORY,
+	    0);
 	if (fd == -1)
 		return apply_fail(a, errno, "open %s %s", what, s->rel);
 	if (subv_recheck(a, fd, s, uuid, ctransid, what) == -1) {

@@ -112,7 +112,7 @@ _btrsendctl()
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		compopt -o filenames 2>/dev/null
 		return ;;
-	-n)
+	-n|--path|--retries|--timeout|--limit)
 		return ;;
 	--from|--to)
 		mapfile -t COMPREPLY < <(compgen -W \
@@ -146,19 +146,25 @@ _btrsendctl()
 import json, sys
 for r in json.load(sys.stdin)["running"]: print(r["id"])' 2>/dev/null)" \
 		    -- "$cur") ;;
-	ls)
+	ls|restore)
 		# the first word that is no option or its value: the snapshot
 		local i n=0
 		for ((i = 2; i < COMP_CWORD; i++)); do
 			case ${COMP_WORDS[i]} in
-			-f|--from|--job) ((i++)) ;;
+			-f|--from|--job|--path|--retries|--timeout) ((i++)) ;;
 			-*) ;;
 			*) ((n++)) ;;
 			esac
 		done
-		[ "$n" -eq 0 ] && mapfile -t COMPREPLY < <(compgen -W \
-		    "$(_btrsendctl_remote_snapshots "$ctl")" -- "$cur") ;;
-	send|restore)
+		if [ "$n" -eq 0 ]; then
+			mapfile -t COMPREPLY < <(compgen -W \
+			    "$(_btrsendctl_remote_snapshots "$ctl")" -- "$cur")
+		elif [ "$cmd" = restore ] && [ "$n" -eq 1 ]; then
+			# DEST
+			mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+			compopt -o filenames 2>/dev/null
+		fi ;;
+	send)
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		compopt -o filenames 2>/dev/null ;;
 	esac

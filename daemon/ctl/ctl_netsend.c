@@ -108,7 +108,8 @@ net_meter_line(struct ctl_meter *m, const struct netsend_progress *p,
 		fprintf(stderr, "btrsendctl: %s: %s: total %llu bytes (%s",
 		    m->verb, m->snapshot, (unsigned long long)p->total,
 		    net_total_names[p->total_src]);
-		if (p->total_src == TOTAL_ESTIMATE)
+		/* a restore's total is the backup host's, made there */
+		if (p->total_src == TOTAL_ESTIMATE && p->estimate_secs > 0)
 			fprintf(stderr, ", %.3f s", p->estimate_secs);
 		fputs(")\n", stderr);
 	}

@@ -36,11 +36,14 @@ struct restore_cmd {
 	char path[WIRE_PATH_MAX + 1];
 	bool subtree;
 	int retries;
+	bool zstd;              /* the target's compress zstd */
 	uint64_t timeout;       /* seconds, 0: the target's or the default */
 	/* resolved */
 	struct tls_conf tls;
 	char host[256], name[256], port[8];
 	int destfd;
+	int fsfd;               /* the top of DEST's filesystem (whole) */
+	char fspath[4096];
 };
 
 /* What the C library reads to dial again (names, NSS, OpenSSL). */
@@ -152,6 +155,7 @@ restore_resolve(struct restore_cmd *r)
 	snprintf(r->name, sizeof(r->name), "%s", t.name);
 	if (r->timeout == 0)
 		r->timeout = t.timeout;
+	r->zstd = t.zstd;
 	return 0;
 }
 
@@ -219,6 +223,47 @@ restore_dest(struct restore_cmd *r)
 	return -1;
 }
 
+/*
+ * The top of DEST's filesystem as mounted (the highest directory above
+ * DEST on the same device): the offers and the parent lookup look
+ * beneath it, so that the job's own snapshots in its snapshot-dir serve
+ * as bases for a restore elsewhere on that filesystem.
+ */
+static int
+restore_fs_top(struct restore_cmd *r)
+{
+	struct stat st, up;
+	char link[64];
+	ssize_t len;
+	int fd, next;
+
+	if ((fd = dup(r->destfd)) == -1 || fstat(fd, &st) == -1)
+		goto fail;
+	for (;;) {
+		if ((next = openat(fd, "..", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1 || fstat(next, &up) == -1)
+			goto fail;
+		if (up.st_dev != st.st_dev || up.st_ino == st.st_ino) {
+			close(next);
+			break;
+		}
+		close(fd);
+		fd = next;
+		st = up;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((len = readlink(link, r->fspath, sizeof(r->fspath) - 1)) == -1)
+		goto fail;
+	r->fspath[len] = '\0';
+	r->fsfd = fd;
+	return 0;
+fail:
+	log_warn("restore: the top of %s's filesystem", r->dest);
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
 static bool
 restore_numeric_host(const char *host)
 {
@@ -240,6 +285,7 @@ static int
 restore_confine(const struct restore_cmd *r)
 {
 	unsigned short ports[2];
+	const char *fsdirs[1];
 	struct sandbox sb;
 	char err[256];
 	int dirs[2], rc;
@@ -250,6 +296,12 @@ restore_confine(const struct restore_cmd *r)
 	dirs[1] = geteuid() == 0 ? apply_progress_dir_fd() : -1;
 	sb.rw_dirs = dirs;
 	sb.nrw_dirs = dirs[1] == -1 ? 1 : 2;
+	if (r->fsfd != -1) {
+		/* the bases: read beneath the filesystem's top */
+		fsdirs[0] = r->fspath;
+		sb.ro_dirs = fsdirs;
+		sb.nro_dirs = 1;
+	}
 	sb.ro_files = restore_ro_files;
 	sb.nro_files = sizeof(restore_ro_files) / sizeof(restore_ro_files[0]);
 	sb.lib_dirs = restore_lib_dirs;
@@ -301,6 +353,7 @@ restore_run(struct restore_cmd *r, SSL_CTX *ctx, struct netrestore_have *h,
 	struct netrestore_opts o;
 	struct netrestore_result res;
 	struct ctl_meter m;
+	const char *env;
 
 	memset(&tg, 0, sizeof(tg));
 	tg.label = r->from;
@@ -314,10 +367,15 @@ restore_run(struct restore_cmd *r, SSL_CTX *ctx, struct netrestore_have *h,
 	o.snapshot = r->snapshot;
 	o.path = r->subtree ? r->path : NULL;
 	o.destfd = r->destfd;
+	o.fsfd = r->fsfd;
 	o.dest = r->dest;
 	o.have = h;
 	o.nhave = nh;
 	o.retries = r->retries;
+	o.zstd = r->zstd;
+	/* The test build lets tests shorten it to exercise resume. */
+	if (TEST_HOOKS && (env = TEST_HOOK_ENV("BTRSEND_CKPT_BYTES")) != NULL)
+		o.ckpt_bytes = strtoull(env, NULL, 0);
 	memset(&m, 0, sizeof(m));
 	m.verb = "restore";
 	m.snapshot = restore_landed(r);
@@ -330,11 +388,13 @@ restore_run(struct restore_cmd *r, SSL_CTX *ctx, struct netrestore_have *h,
 		printf("%s/%s: already restored in %s/%s\n", r->job, res.name,
 		    r->dest, res.landed);
 	else
-		printf("restored %s/%s%s%s from %s into %s/%s (%llu bytes%s%s)\n",
-		    r->job, res.name, r->subtree ? ":" : "", r->subtree ?
-		    r->path : "", r->from, r->dest, res.landed,
+		printf("restored %s/%s%s%s from %s into %s/%s (%llu bytes%s%s%s"
+		    "%s)\n", r->job, res.name, r->subtree ? ":" : "",
+		    r->subtree ? r->path : "", r->from, r->dest, res.landed,
 		    (unsigned long long)res.bytes, res.base[0] ?
-		    ", incremental from " : "", res.base);
+		    ", incremental from " : "", res.base[0] ? r->fspath : "",
+		    res.base[0] && strcmp(r->fspath, "/") != 0 ? "/" : "",
+		    res.base);
 	if (res.warnings[0] != '\0')
 		restore_warnings(r, res.warnings);
 	return CTL_OK;
@@ -351,7 +411,7 @@ ctl_restore(int argc, char **argv)
 	int rc = CTL_FAILED;
 
 	memset(&r, 0, sizeof(r));
-	r.destfd = -1;
+	r.destfd = r.fsfd = -1;
 	if (restore_parse(argc, argv, &r) == -1) {
 		restore_usage();
 		return CTL_USAGE;
@@ -364,9 +424,10 @@ ctl_restore(int argc, char **argv)
 	}
 	if (restore_dest(&r) == -1)
 		goto done;
-	if (!r.subtree && netrestore_offers(r.destfd, &h, &nh, err,
-	    sizeof(err)) == -1) {
-		log_warnx("restore: %s: %s", r.dest, err);
+	if (!r.subtree && (restore_fs_top(&r) == -1 ||
+	    netrestore_offers(r.fsfd, &h, &nh, err, sizeof(err)) == -1)) {
+		if (r.fsfd != -1)
+			log_warnx("restore: %s: %s", r.fspath, err);
 		goto done;
 	}
 	if (restore_confine(&r) == -1)
@@ -376,6 +437,8 @@ done:
 	free(h);
 	if (r.destfd != -1)
 		close(r.destfd);
+	if (r.fsfd != -1)
+		close(r.fsfd);
 	SSL_CTX_free(ctx);
 	return rc;
 }

@@ -5,7 +5,6 @@
  */
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <btrfsutil.h>
 #include <uuid/uuid.h>
 
 #include "proto/base/log.h"
@@ -43,6 +43,8 @@ struct restore {
 
 /* ---- base offers ---- */
 
+#define NR_RDONLY	(1ULL << 0)	/* BTRFS_ROOT_SUBVOL_RDONLY */
+
 static int
 have_cmp(const void *a, const void *b)
 {
@@ -53,70 +55,70 @@ have_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* One entry of DEST: a read-only subvolume that may stand as a base. */
+/* A subvolume that may stand as a base: read-only, unchanged since. */
 static bool
-have_entry(int destfd, const char *name, struct netrestore_have *h)
+have_entry(const char *rel, const struct btrfs_util_subvolume_info *in,
+    struct netrestore_have *h)
 {
 	static const uint8_t zero[16];
-	struct snap_info si;
-	struct stat st;
-	char path[64 + 256], err[256];
-	bool received;
+	bool received, ro = (in->flags & NR_RDONLY) != 0;
+	const char *base = strrchr(rel, '/');
 
-	if (strncmp(name, PARTIAL_RESERVED_PREFIX,
-	    strlen(PARTIAL_RESERVED_PREFIX)) == 0 || strlen(name) >= 256 ||
-	    fstatat(destfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISDIR(st.st_mode) || st.st_ino != 256)
+	base = base != NULL ? base + 1 : rel;
+	if (!ro || strlen(rel) >= sizeof(h->name) || strncmp(base,
+	    PARTIAL_RESERVED_PREFIX, strlen(PARTIAL_RESERVED_PREFIX)) == 0)
 		return false;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", destfd, name);
-	if (snapshot_info(path, &si, err, sizeof(err)) == -1 || !si.read_only)
-		return false;
-	received = memcmp(si.received_uuid, zero, 16) != 0;
-	if (!snap_unchanged_since(si.read_only, si.ctransid, received ?
-	    si.rtransid : si.otransid))
+	received = memcmp(in->received_uuid, zero, 16) != 0;
+	if (!snap_unchanged_since(ro, in->ctransid, received ? in->rtransid :
+	    in->otransid))
 		return false;
 	memset(h, 0, sizeof(*h));
-	snprintf(h->name, sizeof(h->name), "%s", name);
-	memcpy(h->self.uuid, si.uuid, 16);
-	h->self.ctransid = si.ctransid;
+	snprintf(h->name, sizeof(h->name), "%s", rel);
+	memcpy(h->self.uuid, in->uuid, 16);
+	h->self.ctransid = in->ctransid;
 	if (received) {
-		memcpy(h->received.uuid, si.received_uuid, 16);
-		h->received.ctransid = si.stransid;
+		memcpy(h->received.uuid, in->received_uuid, 16);
+		h->received.ctransid = in->stransid;
 	}
-	h->since = received ? si.rtransid : si.otransid;
+	h->since = received ? in->rtransid : in->otransid;
 	return true;
 }
 
 int
-netrestore_offers(int destfd, struct netrestore_have **out, size_t *n,
+netrestore_offers(int fsfd, struct netrestore_have **out, size_t *n,
     char *err, size_t errlen)
 {
+	struct btrfs_util_subvolume_iterator *it = NULL;
+	struct btrfs_util_subvolume_info info;
 	struct netrestore_have *h = NULL;
-	struct dirent *de;
+	enum btrfs_util_error e;
 	size_t cap = 0, refs = 0, i;
-	DIR *d;
-	int fd;
+	char *path;
 
 	*out = NULL;
 	*n = 0;
-	if ((fd = openat(destfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || (d = fdopendir(fd)) == NULL) {
-		snprintf(err, errlen, "list DEST: %s", strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-			continue;
+	e = btrfs_util_create_subvolume_iterator_fd(fsfd, 0, 0, &it);
+	while (e == BTRFS_UTIL_OK) {
+		if ((e = btrfs_util_subvolume_iterator_next_info(it, &path,
+		    &info)) != BTRFS_UTIL_OK)
+			break;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			h = xrealloc(h, cap * sizeof(*h));
 		}
-		if (have_entry(destfd, de->d_name, &h[*n]))
+		if (have_entry(path, &info, &h[*n]))
 			(*n)++;
+		free(path);
 	}
-	closedir(d);
+	if (it != NULL)
+		btrfs_util_destroy_subvolume_iterator(it);
+	if (e != BTRFS_UTIL_ERROR_STOP_ITERATION) {
+		snprintf(err, errlen, "list its filesystem's subvolumes: %s",
+		    btrfs_util_strerror(e));
+		free(h);
+		*n = 0;
+		return -1;
+	}
 	if (*n > 1)
 		qsort(h, *n, sizeof(*h), have_cmp);
 	/* newest first, as many as the request carries */
@@ -173,12 +175,21 @@ have_find(const struct netrestore_opts *o, const struct wire_ref *ref)
 
 /* ---- one attempt ---- */
 
+/*
+ * Fail the attempt.  The backup host's ERROR may forbid asking again; a
+ * refusal of ours (what it sent broke the protocol, the stream, BEGIN,
+ * or DEST refused it) is not asked again either: a broken or hostile
+ * host sends the same again.  A cut or a timeout is retried.
+ */
 static int
 rs_fail(struct restore *r)
 {
-	if (r->n.w->cls == ERR_PERMANENT)
+	struct wireio *w = r->n.w;
+
+	if (w->peer_error != 0 ? w->cls == ERR_PERMANENT :
+	    w->fsm.closed && !wireio_timed_out(w))
 		r->n.permanent = true;
-	log_warnx("restore from %s: %s", r->n.to, r->n.w->err);
+	log_warnx("restore from %s: %s", r->n.to, w->err);
 	return -1;
 }
 
@@ -220,6 +231,8 @@ rs_progress(struct restore *r, bool force, bool final)
 	memset(&p, 0, sizeof(p));
 	p.phase = "restore";
 	p.done = r->x.a != NULL ? apply_feed_offset(&r->x.f) : r->res->bytes;
+	if (p.done < r->resumed_at)
+		p.done = r->resumed_at;
 	p.total = r->x.begin.size_hint;
 	if (final && p.total < p.done)
 		p.total = p.done;
@@ -235,6 +248,7 @@ rs_progress(struct restore *r, bool force, bool final)
 static int
 rs_catalog(struct restore *r)
 {
+	static const uint8_t zero[16];
 	const char *want = r->resolved ? r->entry.name : r->o->snapshot;
 	struct wire_msg m;
 	uint32_t i;
@@ -264,7 +278,13 @@ rs_catalog(struct restore *r)
 			break;
 		}
 	}
-	if (rc == -1) {
+	if (rc == 0 && memcmp(r->entry.received.uuid, zero, 16) == 0) {
+		log_warnx("restore: the backup host %s lists %s of job %s as "
+		    "received from no snapshot (no received uuid); nothing "
+		    "written", r->n.to, r->entry.name, r->o->job);
+		r->n.permanent = true;
+		rc = -1;
+	} else if (rc == -1) {
 		log_warnx("restore: the backup host %s holds no snapshot %s of "
 		    "job %s%s (btrsendctl ls --from %s --job %s lists them)",
 		    r->n.to, want, r->o->job, r->resolved ?
@@ -451,8 +471,8 @@ rs_sources(struct recv_xfer *x, void *arg)
 	else if (rc == 0) {
 		uuid_unparse_lower(u[miss], us);
 		wireio_fail(x->w, WIRE_E_NOTFOUND, "restore %s: the base %s "
-		    "offered is no longer usable in %s (%s)", x->begin.name,
-		    us, r->o->dest, why);
+		    "offered is no longer usable on %s's filesystem (%s)",
+		    x->begin.name, us, r->o->dest, why);
 		r->n.permanent = false;
 	}
 	free(t);
@@ -476,6 +496,11 @@ rs_begin(struct restore *r, struct wire_msg *m)
 	m->u.begin.id.clones = NULL;    /* now ours */
 	r->x.dirfd = r->o->destfd;
 	r->x.opts = r->o->apply;
+	if (r->o->fsfd != -1) {
+		/* the offers lie anywhere on DEST's filesystem */
+		r->x.opts.parents_elsewhere = true;
+		r->x.opts.parents_fd = r->o->fsfd;
+	}
 	if (r->x.begin.id.flags & WIRE_BEGIN_SUBTREE) {
 		r->x.opts.plain_dir = true;
 		r->x.opts.single_file = (r->x.begin.id.flags &
@@ -607,7 +632,7 @@ rs_attempt(struct restore *r, SSL_CTX *ctx)
 
 	r->resumed_reply = false;
 	r->ndata = 0;
-	if ((fd = net_open(&r->n, ctx, WIRE_CAP_ZSTD |
+	if ((fd = net_open(&r->n, ctx, (r->o->zstd ? WIRE_CAP_ZSTD : 0) |
 	    WIRE_CAP_COMPRESSED_DATA, "restore", &peer)) == -1)
 		return -1;
 	r->x.w = r->n.w;
@@ -649,8 +674,10 @@ done:
 		recv_xfer_keep_partial(&r->x);
 	recv_xfer_reset(&r->x);
 	net_close(&r->n, fd);
-	if (rc == -1 && rs_cannot_resume(r))
+	if (rc == -1 && rs_cannot_resume(r)) {
+		r->n.permanent = false;
 		return rs_attempt(r, ctx);
+	}
 	return rc;
 }
 

@@ -23,7 +23,7 @@
 
 /* A subvolume beneath DEST offered as a base: its refs, its name. */
 struct netrestore_have {
-	char name[256];                 /* its name in DEST */
+	char name[4096];                /* beneath the top of DEST's fs */
 	struct wire_ref self;           /* uuid, ctransid */
 	struct wire_ref received;       /* all zero when not received */
 	uint64_t since;                 /* rtransid or otransid: recency */
@@ -34,10 +34,12 @@ struct netrestore_opts {
 	const char *snapshot;           /* a name, or "latest" */
 	const char *path;               /* "" or NULL: the whole snapshot */
 	int destfd;                     /* DEST, open */
+	int fsfd;                       /* the top of its filesystem, or -1 */
 	const char *dest;               /* DEST as the user gave it */
 	const struct netrestore_have *have;     /* newest first */
 	size_t nhave;
 	int retries;
+	int zstd;                       /* take zstd DATA (the target's compress) */
 	uint64_t ckpt_bytes;            /* 0: the default */
 	struct apply_opts apply;        /* plain_dir for a subtree */
 	netsend_progress_fn *on_progress;
@@ -47,7 +49,7 @@ struct netrestore_opts {
 struct netrestore_result {
 	char name[WIRE_NAME_MAX + 1];   /* the snapshot restored */
 	char landed[WIRE_NAME_MAX + 1]; /* DEST/<landed> */
-	char base[256];                 /* the have entry used as parent, "" */
+	char base[4096];                /* the have entry used as parent, "" */
 	uint64_t bytes;                 /* the whole stream */
 	uint64_t received;              /* stream bytes received, all attempts */
 	uint32_t resumes;
@@ -58,11 +60,12 @@ struct netrestore_result {
 };
 
 /*
- * The read-only subvolumes directly in DEST that may serve as bases
- * (unchanged since received or created), newest first, at most as many
- * as give WIRE_HAVE_MAX refs.  *out is malloc'd.  0, or -1 with err.
+ * The read-only subvolumes beneath fsfd (the top of DEST's filesystem)
+ * that may serve as bases (unchanged since received or created), newest
+ * first, at most as many as give WIRE_HAVE_MAX refs; names relative to
+ * fsfd.  *out is malloc'd.  0, or -1 with err.
  */
-int	netrestore_offers(int destfd, struct netrestore_have **out, size_t *n,
+int	netrestore_offers(int fsfd, struct netrestore_have **out, size_t *n,
 	    char *err, size_t errlen);
 
 /*

@@ -332,6 +332,7 @@ recv_xfer_begin(struct recv_xfer *x)
 	x->f.each = recv_check_each;
 	x->f.arg = x;
 	x->last_ckpt = x->durable = 0;
+	x->ack_lost = false;
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_BEGIN_REPLY;
 	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
@@ -352,14 +353,26 @@ recv_acks(struct recv_xfer *x)
 	int r;
 
 	while ((r = apply_checkpoint_done(x->a, &ck)) == 1) {
+		x->durable = ck.offset;
+		if (x->ack_lost)
+			continue;
 		memset(&m, 0, sizeof(m));
 		m.type = WIRE_ACK;
 		m.u.point.index = ck.ncmds;
 		m.u.point.offset = ck.offset;
 		m.u.point.digest = ck.digest;
-		if (wireio_send(x->w, &m) == -1)
-			return -1;
-		x->durable = ck.offset;
+		/*
+		 * The peer is gone (cut, reset), but what it sent before may
+		 * still wait in our buffers: apply it, so that the exact
+		 * checkpoint at the end of the input (recv_xfer_keep_partial)
+		 * lies as far as the data that arrived, not at this ACK.
+		 */
+		if (wireio_send(x->w, &m) == -1) {
+			log_warnx("%s: %s; applying what arrived before",
+			    x->label, x->w->err);
+			x->ack_lost = true;
+			continue;
+		}
 		x->acked++;
 	}
 	if (r == -1) {

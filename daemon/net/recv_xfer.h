@@ -61,6 +61,7 @@ struct recv_xfer {
 	uint64_t last_ckpt;             /* offset of the last checkpoint asked */
 	uint64_t durable;               /* offset of the last one acked */
 	uint64_t acked;                 /* ACKs sent, all transfers */
+	bool ack_lost;                  /* an ACK could not be sent: cut */
 	uint8_t *raw;                   /* decompressed DATA */
 	ZSTD_DCtx *dctx;
 };
