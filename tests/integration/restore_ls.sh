@@ -34,9 +34,11 @@ s1=home.20260101T000000Z s2=home.20260102T000000Z
 snap_ro "$SRC/src" "$SRC/snaps/$s1"
 scenario_mutate "$SRC/src" 1
 echo changed > "$SRC/src/dir/sub/file"
+# Inode flags reach the backup host only in an incremental stream.
+chattr +d "$SRC/src/dir/sub/file" && chattr +A "$SRC/src/dir/sub" || fail "chattr"
 snap_ro "$SRC/src" "$SRC/snaps/$s2"
-for s in $s1 $s2; do
-	timeout 120 "$CTL" send -f "$d/laptop.conf" --job home --retries 0 \
+for s in $s1 $s2; do	# FILEATTR is a command of version 2
+	timeout 120 "$CTL" send -f "$d/laptop.conf" --job home --retries 0 --proto 2 \
 		--to backup "$SRC/snaps/$s" > "$d/out" 2>&1 || fail "send $s: $(cat "$d/out")"
 done
 area=$DST/backup/laptop.test
@@ -176,8 +178,20 @@ peer laptop -s "$s1" -C -R "$d/s2.stream:100" > "$d/r.out" 2>&1 && fail "a forei
 grep -q "stream error: cannot resume home/$s1 at command 100: .*; discard the partial and ask again" "$d/r.out" ||
 	fail "foreign partial: $(cat "$d/r.out")"
 # An unknown uuid is no base: full.
-peer laptop -s "$s2" -u 01234567-89ab-cdef-0123-456789abcdef > "$d/r.out" 2>&1 || fail "restore: $(cat "$d/r.out")"
+peer laptop -s "$s2" -u 01234567-89ab-cdef-0123-456789abcdef -o "$d/s2full.stream" > "$d/r.out" 2>&1 ||
+	fail "restore: $(cat "$d/r.out")"
 grep -q "parent - " "$d/r.out" || fail "a base the client does not have: $(cat "$d/r.out")"
+# A full kernel stream has no inode flags: the backup host adds them.
+btrfs receive --dump -f "$d/s2full.stream" > "$d/dump" || fail "full stream with flags unreadable"
+grep -qE "^fileattr +\./$s2/dir/sub/file " "$d/dump" && grep -qE "^fileattr +\./$s2/dir/sub " "$d/dump" ||
+	fail "no FILEATTR in the full restore: $(grep fileattr "$d/dump")"
+mkdir "$SRC/r3"
+"$CTL" receive -q -f "$d/s2full.stream" "$SRC/r3" > /dev/null 2>&1 ||
+	fail "btrsendctl receive of the full restore stream"
+[ "$(lsattr -d "$SRC/r3/$s2/dir/sub/file" | cut -c1-22)" = "$(lsattr -d "$SRC/snaps/$s2/dir/sub/file" | cut -c1-22)" ] &&
+[ "$(lsattr -d "$SRC/r3/$s2/dir/sub" | cut -c1-22)" = "$(lsattr -d "$SRC/snaps/$s2/dir/sub" | cut -c1-22)" ] ||
+	fail "flags not restored: $(lsattr -d "$SRC/r3/$s2/dir/sub/file" "$SRC/r3/$s2/dir/sub")"
+check_received "$SRC/snaps/$s2" "$SRC/r3/$s2"
 # Cut in the middle: the backup host notices and logs it; nothing stays.
 peer laptop -s "$s2" -x 1 > "$d/r.out" 2>&1
 [ $? = 3 ] || fail "cut: $(cat "$d/r.out")"
