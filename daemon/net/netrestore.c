@@ -190,6 +190,13 @@ rs_fail(struct restore *r)
 	    w->fsm.closed && !wireio_timed_out(w))
 		r->n.permanent = true;
 	log_warnx("restore from %s: %s", r->n.to, w->err);
+	if (r->x.a != NULL && apply_errno(r->x.a) == EPERM)
+		log_warnx("restore: the kernel refused a change in %s "
+		    "(Operation not permitted): %s", r->o->dest, r->subtree ?
+		    "the files' owners, modes or flags need root; restore as "
+		    "root, or into a directory you own" : "a whole snapshot "
+		    "is restored as a subvolume, which needs root (with "
+		    "CAP_SYS_ADMIN)");
 	return -1;
 }
 
