@@ -12,6 +12,7 @@
 
 #include "proto/base/log.h"
 #include "engine/send.h"
+#include "engine/send_fa.h"
 #include "engine/send_plan.h"
 #include "engine/walk.h"
 
@@ -34,6 +35,10 @@ struct send {
 
 	struct stream_reader reader;
 	struct stream_cmd cmd;
+	/* send_params.fileattrs: FILEATTRs before the END held in cmd */
+	int fa_on, end_held, fa_done;
+	struct send_fa fa;
+	struct stream_cmd facmd;
 	struct stream_digest digest;
 	struct send_stats stats;
 	uint8_t header[STREAM_HEADER_LEN];
@@ -221,6 +226,9 @@ send_start(struct send **sp, const struct send_params *p, struct send_error *e)
 	} else if (send_plan_make(p, &s->plan, e) == -1 ||
 	    send_open_subvols(s, e) == -1)
 		goto fail;
+	s->fa_on = p->fileattrs && !p->no_data && p->subtree == NULL &&
+	    p->parent == NULL && p->nclones == 0 && s->plan.n == 1 &&
+	    s->plan.version >= 2;
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		send_seterr(e, errno, "pipe");
 		goto fail;
@@ -336,6 +344,57 @@ send_count_data(struct send *s, const struct stream_cmd *c)
 	}
 }
 
+/*
+ * With the END of a fileattrs send held in s->cmd: the next FILEATTR
+ * (send_fa.h), counted and digested like any command, then that END.
+ */
+static int
+send_held(struct send *s, struct send_unit *u)
+{
+	const uint8_t *raw;
+	size_t len;
+
+	if (s->fa.next < s->fa.n) {
+		raw = s->fa.cmds[s->fa.next];
+		len = s->fa.lens[s->fa.next++];
+		memset(&s->facmd, 0, sizeof(s->facmd));
+		s->facmd.type = SEND_C_FILEATTR;
+		s->facmd.version = s->reader.version;
+		s->facmd.len = (uint32_t)(len - STREAM_CMD_HEADER_LEN);
+		s->facmd.index = s->stats.ncmds;
+		s->facmd.raw = raw;
+		u->cmd = &s->facmd;
+	} else {
+		s->end_held = 0;
+		s->fa_done = 1;
+		raw = s->cmd.raw;
+		len = STREAM_CMD_HEADER_LEN + (size_t)s->cmd.len;
+		u->cmd = &s->cmd;
+	}
+	stream_digest_add(&s->digest, raw, STREAM_CMD_HEADER_LEN);
+	s->stats.ncmds++;
+	u->is_header = 0;
+	u->raw = raw;
+	u->len = len;
+	return 1;
+}
+
+/* The END of a fileattrs send: hold it, find the flags, yield them. */
+static int
+send_fa_start(struct send *s, struct send_unit *u, struct send_error *e)
+{
+	char why[256];
+
+	if (!s->fa.built && send_fa_collect(s->subvol_fds[0], s->plan.version,
+	    &s->fa, why, sizeof(why)) == -1) {
+		send_seterr(e, EIO, "inode flags of %s: %s",
+		    s->plan.items[0].path, why);
+		return -1;
+	}
+	s->end_held = 1;
+	return send_held(s, u);
+}
+
 int
 send_next(struct send *s, struct send_unit *u, struct send_error *e)
 {
@@ -344,10 +403,15 @@ send_next(struct send *s, struct send_unit *u, struct send_error *e)
 	memset(e, 0, sizeof(*e));
 	if (s->finished)
 		return 0;
+	if (s->end_held)
+		return send_held(s, u);
 	for (;;) {
 		ev = stream_reader_next(&s->reader, &s->cmd);
 		switch (ev) {
 		case STREAM_CMD:
+			if (s->fa_on && !s->fa_done &&
+			    s->cmd.type == SEND_C_END)
+				return send_fa_start(s, u, e);
 			stream_digest_add(&s->digest, s->cmd.raw,
 			    STREAM_CMD_HEADER_LEN);
 			s->stats.ncmds++;
@@ -485,6 +549,7 @@ send_free(struct send *s)
 	free(s->subvol_fds);
 	send_plan_free(&s->plan);
 	walk_free(s->walk);
+	send_fa_free(&s->fa);
 	stream_reader_free(&s->reader);
 	free(s);
 }

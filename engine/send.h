@@ -64,6 +64,12 @@ struct send_params {
 	 * kernel's send of snapshots/parent/clones, which are ignored.
 	 */
 	struct send_subtree *subtree;
+	/*
+	 * A full send of one snapshot, stream version 2 or later: FILEATTR
+	 * commands for its inodes with flags, before END (send_fa.h); the
+	 * kernel sends them only in incremental streams.  For restores.
+	 */
+	int fileattrs;
 };
 
 struct send_error {
@@ -127,7 +133,9 @@ void send_free(struct send *s);
 
 /*
  * Metadata-only pass (NO_FILE_DATA) with the same parameters: total file
- * data bytes the real send will carry, for percent and ETA.
+ * data bytes the real send will carry, for percent and ETA.  For a
+ * subtree: the bytes of its files' data regions, found without reading
+ * them (send_stats.data_bytes reaches exactly that).
  */
 int  send_estimate(const struct send_params *p, uint64_t *total,
     struct send_error *e);

@@ -65,7 +65,7 @@ struct walk {
 	struct send_subtree *st;
 	uint32_t version;
 	int no_data;
-	int rootfd;                     /* the directory, or the file's parent */
+	int rootfd;                     /* the directory, or a file's parent */
 	char *fname;                    /* a file: its name in rootfd */
 	uint32_t dev_major, dev_minor;
 
@@ -175,6 +175,13 @@ resolve_step(struct walk *w, int *dfd, const char *comp, bool last,
 		e->cls = ERR_PERMANENT;
 		return -1;
 	}
+	if (stx.stx_dev_major != w->dev_major ||
+	    stx.stx_dev_minor != w->dev_minor) {
+		send_seterr(e, EXDEV, "%s: %s is another subvolume or a mount "
+		    "point, not part of the snapshot", w->st->path, comp);
+		e->cls = ERR_PERMANENT;
+		return -1;
+	}
 	if (last && !S_ISDIR(stx.stx_mode)) {
 		w->fname = xstrdup(comp);
 		w->st->is_file = 1;
@@ -201,13 +208,20 @@ walk_resolve(struct walk *w, struct send_error *e)
 {
 	const char *p = w->st->path, *slash;
 	char comp[NAME_MAX + 1];
+	struct statx stx;
 	size_t n;
 	int dfd;
 
-	if ((dfd = open_ro(w->st->snapfd, ".", O_DIRECTORY)) == -1) {
+
+	if ((dfd = open_ro(w->st->snapfd, ".", O_DIRECTORY)) == -1 ||
+	    do_statx(dfd, "", &stx) == -1) {
 		send_seterr(e, errno, "open the snapshot's root directory");
+		if (dfd != -1)
+			close(dfd);
 		return -1;
 	}
+	w->dev_major = stx.stx_dev_major;
+	w->dev_minor = stx.stx_dev_minor;
 	w->st->is_file = 0;
 	while (*p != '\0') {
 		slash = strchr(p, '/');
@@ -237,7 +251,6 @@ walk_open(struct walk **wp, struct send_subtree *st, uint32_t version,
     int no_data, struct send_error *e)
 {
 	struct walk *w;
-	struct statx stx;
 
 	*wp = NULL;
 	if (version < 1 || version > 2) {
@@ -255,13 +268,6 @@ walk_open(struct walk **wp, struct send_subtree *st, uint32_t version,
 		walk_free(w);
 		return -1;
 	}
-	if (do_statx(w->rootfd, "", &stx) == -1) {
-		send_seterr(e, errno, "%s in the snapshot", st->path);
-		walk_free(w);
-		return -1;
-	}
-	w->dev_major = stx.stx_dev_major;
-	w->dev_minor = stx.stx_dev_minor;
 	*wp = w;
 	return 0;
 }
@@ -721,13 +727,6 @@ walk_dir(struct walk *w, int dfd, const char *name, const struct statx *stx)
 
 	if (emit_mk(w, SEND_C_MKDIR, stx, NULL) == -1)
 		return -1;
-	if (stx->stx_dev_major != w->dev_major ||
-	    stx->stx_dev_minor != w->dev_minor) {
-		/* another subvolume or a mount: not part of the snapshot */
-		if (emit_owner_mode(w, stx) == -1)
-			return -1;
-		return emit_utimes(w, stx);
-	}
 	if ((fd = open_ro(dfd, name, O_DIRECTORY)) == -1)
 		return walk_fail(w, errno, "%s: open directory", w->path);
 	if ((d = fdopendir(fd)) == NULL) {
@@ -763,6 +762,14 @@ walk_inode(struct walk *w, int dfd, const char *name)
 
 	if (do_statx(dfd, name, &stx) == -1)
 		return walk_fail(w, errno, "%s", w->path);
+	/*
+	 * Another subvolume (in a snapshot, a stub whose times are made up
+	 * at each lookup) or a mount: not part of the snapshot, and not in
+	 * the kernel's send of it either.
+	 */
+	if (stx.stx_dev_major != w->dev_major ||
+	    stx.stx_dev_minor != w->dev_minor)
+		return 0;
 	if (!S_ISDIR(stx.stx_mode) && stx.stx_nlink > 1 &&
 	    (first = link_seen(w, stx.stx_ino)) != NULL)
 		return emit_link(w, first);

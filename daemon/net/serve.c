@@ -490,6 +490,16 @@ serve_whole(const struct serve_ctx *c, const struct wire_restore *r,
 	size_t base;
 	int pfd = -1, rc;
 
+	/*
+	 * Served all the same (a restore is when it is needed), but the
+	 * stream will name the snapshot its sender sent while holding
+	 * what it holds now: say so where the admin looks.
+	 */
+	if (!snap_unchanged_since(s->read_only, s->ctransid, s->rtransid))
+		log_warnx("%s: restore %s: it was changed on this backup host "
+		    "after it was received (ctransid %" PRIu64 ", received at "
+		    "transid %" PRIu64 "); the client gets it as it is now",
+		    c->client, label, s->ctransid, s->rtransid);
 	base = serve_choose_base(j->snaps, j->n, idx, r->have, r->nhave);
 	memset(&p, 0, sizeof(p));
 	snprintf(spath, sizeof(spath), "/proc/self/fd/%d", snapfd);
@@ -499,6 +509,8 @@ serve_whole(const struct serve_ctx *c, const struct wire_restore *r,
 	p.proto = serve_proto(c, STREAM_VERSION_MAX);
 	p.compressed_data = p.proto >= 2 &&
 	    (c->peer_caps & WIRE_CAP_COMPRESSED_DATA) != 0;
+	/* A full stream carries no inode flags unless we add them. */
+	p.fileattrs = 1;
 	if (base < j->n && (pfd = openat(j->jobfd, j->snaps[base].name,
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		log_warn("%s: restore %s: base %s; sending in full", c->client,

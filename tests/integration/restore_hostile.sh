@@ -85,7 +85,7 @@ refused() {
 	shift 2
 	mkdir "$dest"
 	[ $# -gt 0 ] || set -- evil
-	_rs_run -c "$d/fake.conf" "$@" "$dest"
+	_rs_run -c "$d/fake.conf" ${retries:+--retries "$retries"} "$@" "$dest"
 	rc=$?
 	unfake
 	[ $rc != 0 ] || fail "$name ($why): restore succeeded: $(cat "$RS_OUT" "$RS_ERR")"
@@ -106,6 +106,9 @@ refused() {
 }
 
 # Streams that escape DEST, or are too big somewhere: whole snapshots.
+# (--retries 0: each case once, whatever the client's retry policy;
+# that a refused stream is not retried is checked last)
+retries=0
 want_data=1
 for c in dotdot dotdot-deep absolute symlink-abs-dir symlink-rel-dir \
 	 symlink-abs-file symlink-rel-file chmod-symlink truncate-symlink \
@@ -127,9 +130,10 @@ done
 # A stream for another subvolume than BEGIN announced.
 fake "$d/valid" -U "$uuid"
 refused other-subvol "SUBVOL is not what BEGIN announced"
-# A BEGIN naming another snapshot than the one asked for.
+# A BEGIN naming another snapshot than the one asked for (refused at
+# BEGIN: no stream taken).
 fake "$d/valid" -N other
-refused other-name "BEGIN names another snapshot"
+want_data= refused other-name "BEGIN names another snapshot"
 grep -q "other" "$RS_ERR" || fail "other-name: the error does not name what came: $(cat "$RS_ERR")"
 
 # Frames no honest host sends: a 4 GiB reply header, a DATA header of
@@ -143,4 +147,13 @@ fake "$d/valid" -R 6:4294967295
 refused data-4g "DATA of 4 GiB"
 fake "$d/valid" -R 3:16
 refused list-reply "LIST-REPLY instead of BEGIN"
+# A refused stream is refused for good: not tried again (default
+# retries), the error names the command and what is wrong with it.
+"$TOOLS/mkstream" dotdot "$d/dotdot" "$abs" "$uuid" || fail "mkstream dotdot"
+retries= want_data=1
+fake "$d/dotdot"
+refused retried "hostile stream, default retries"
+grep -q "unsafe\|outside\|escap\|\.\." "$RS_ERR" || fail "retried: the error does not say what is wrong: $(cat "$RS_ERR")"
+grep -q "retrying" "$RS_ERR" && fail "a hostile stream was retried: $(cat "$RS_ERR")"
+
 echo "hostile backup host refused, nothing written outside DEST: ok"

@@ -14,7 +14,7 @@
 . "$TOP/tests/lib/net.sh"
 . "$TOP/tests/lib/scenario.sh"
 fixture_init
-net_fixture d 1G
+net_fixture d 1G 1G "" compress=zstd
 net_recv_conf "$d/recv.conf" "$d/state" "$DST/backup" "client desktop.test"
 net_send_conf "$d/laptop.conf"
 net_send_conf -c desktop "$d/desktop.conf"
@@ -34,9 +34,11 @@ s1=home.20260101T000000Z s2=home.20260102T000000Z
 snap_ro "$SRC/src" "$SRC/snaps/$s1"
 scenario_mutate "$SRC/src" 1
 echo changed > "$SRC/src/dir/sub/file"
+# Inode flags reach the backup host only in an incremental stream.
+chattr +d "$SRC/src/dir/sub/file" && chattr +A "$SRC/src/dir/sub" || fail "chattr"
 snap_ro "$SRC/src" "$SRC/snaps/$s2"
-for s in $s1 $s2; do
-	timeout 120 "$CTL" send -f "$d/laptop.conf" --job home --retries 0 \
+for s in $s1 $s2; do	# FILEATTR is a command of version 2
+	timeout 120 "$CTL" send -f "$d/laptop.conf" --job home --retries 0 --proto 2 \
 		--to backup "$SRC/snaps/$s" > "$d/out" 2>&1 || fail "send $s: $(cat "$d/out")"
 done
 area=$DST/backup/laptop.test
@@ -135,11 +137,12 @@ grep -q "refused: peer reports not-found error: no snapshot $s2 of job home on t
 # A whole snapshot in full: a kernel stream that btrfs receive applies,
 # equal to the source; BEGIN as the stream's first command names it.
 net_log_mark "$d/recv.log"
-peer laptop -s "$s1" -o "$d/s1.stream" > "$d/r.out" 2>&1 || fail "restore $s1: $(cat "$d/r.out") / backup host: $(tail -8 "$d/recv.log")"
+peer laptop -s "$s1" -C -o "$d/s1.stream" > "$d/r.out" 2>&1 || fail "restore $s1: $(cat "$d/r.out") / backup host: $(tail -8 "$d/recv.log")"
 note "$(cat "$d/r.out")"
 net_log_says "laptop.test: restore home/$s1 done: [0-9]+ commands, [0-9]+ bytes sent" "restore done log"
 grep -q "laptop.test: restore home/$s1 full" "$d/recv.log" || fail "no restore line: $(tail "$d/recv.log")"
-grep -q "parent - " "$d/r.out" || fail "full restore had a parent: $(cat "$d/r.out")"
+grep -q "parent - flags 0x1 version [23] " "$d/r.out" ||
+	fail "full restore: a parent, or not v2 with compressed data: $(cat "$d/r.out")"
 first=$(btrfs receive --dump -f "$d/s1.stream" | head -1)
 note "first command: $first"
 read -r _ name _ u _ ct _ <<< "$(head -1 "$d/r.out")"
@@ -161,9 +164,34 @@ btrfs receive -f "$d/s2.stream" "$SRC/r2" > /dev/null 2>&1 || fail "btrfs receiv
 # (the root's times, as in net_transfer.sh: not in an incremental stream)
 check_received "$SRC/snaps/$s2" "$SRC/r2/$s2"
 [ "$(stat -c %s "$d/s2.stream")" -lt "$(stat -c %s "$d/s1.stream")" ] || fail "incremental not smaller"
+# Resumed after 100 commands: the rest, appended to those, is the stream.
+peer laptop -s "$s1" -C -R "$d/s1.stream:100" -o "$d/s1.rest" > "$d/r.out" 2>&1 ||
+	fail "resume: $(cat "$d/r.out") / $(tail -3 "$d/recv.log")"
+at=$(sed -n 's/^resume at 100, byte \([0-9]*\)$/\1/p' "$d/r.out")
+[ -n "$at" ] || fail "resume: $(cat "$d/r.out")"
+cat <(head -c "$at" "$d/s1.stream") "$d/s1.rest" | cmp - "$d/s1.stream" ||
+	fail "the resumed stream differs"
+net_log_says "laptop.test: restore home/$s1: resuming at command 100, byte $at" "resume log"
+# A partial that is no prefix of this stream: refused, the client told to
+# discard it.
+peer laptop -s "$s1" -C -R "$d/s2.stream:100" > "$d/r.out" 2>&1 && fail "a foreign partial resumed"
+grep -q "stream error: cannot resume home/$s1 at command 100: .*; discard the partial and ask again" "$d/r.out" ||
+	fail "foreign partial: $(cat "$d/r.out")"
 # An unknown uuid is no base: full.
-peer laptop -s "$s2" -u 01234567-89ab-cdef-0123-456789abcdef > "$d/r.out" 2>&1 || fail "restore: $(cat "$d/r.out")"
+peer laptop -s "$s2" -u 01234567-89ab-cdef-0123-456789abcdef -o "$d/s2full.stream" > "$d/r.out" 2>&1 ||
+	fail "restore: $(cat "$d/r.out")"
 grep -q "parent - " "$d/r.out" || fail "a base the client does not have: $(cat "$d/r.out")"
+# A full kernel stream has no inode flags: the backup host adds them.
+btrfs receive --dump -f "$d/s2full.stream" > "$d/dump" || fail "full stream with flags unreadable"
+grep -qE "^fileattr +\./$s2/dir/sub/file " "$d/dump" && grep -qE "^fileattr +\./$s2/dir/sub " "$d/dump" ||
+	fail "no FILEATTR in the full restore: $(grep fileattr "$d/dump")"
+mkdir "$SRC/r3"
+"$CTL" receive -q -f "$d/s2full.stream" "$SRC/r3" > /dev/null 2>&1 ||
+	fail "btrsendctl receive of the full restore stream"
+[ "$(lsattr -d "$SRC/r3/$s2/dir/sub/file" | cut -c1-22)" = "$(lsattr -d "$SRC/snaps/$s2/dir/sub/file" | cut -c1-22)" ] &&
+[ "$(lsattr -d "$SRC/r3/$s2/dir/sub" | cut -c1-22)" = "$(lsattr -d "$SRC/snaps/$s2/dir/sub" | cut -c1-22)" ] ||
+	fail "flags not restored: $(lsattr -d "$SRC/r3/$s2/dir/sub/file" "$SRC/r3/$s2/dir/sub")"
+check_received "$SRC/snaps/$s2" "$SRC/r3/$s2"
 # Cut in the middle: the backup host notices and logs it; nothing stays.
 peer laptop -s "$s2" -x 1 > "$d/r.out" 2>&1
 [ $? = 3 ] || fail "cut: $(cat "$d/r.out")"

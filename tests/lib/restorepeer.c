@@ -6,11 +6,14 @@
  *
  *   restorepeer -c CERT -k KEY -a CA -H NAME -p PORT -j JOB -s SNAPSHOT
  *       [-P PATH] [-u UUID]... [-o FILE] [-x BYTES] [-r INDEX:OFFSET:HEX]
+ *       [-R STREAM:N] [-C]
  *
  * -u offers UUID (36 characters) as a base the client holds; -x cuts
  * the connection once BYTES stream bytes arrived; -r answers BEGIN with
  * a resume at command INDEX, byte OFFSET with the digest HEX (else
- * fresh); -o appends the stream's bytes from where it starts to FILE.
+ * fresh); -R resumes after the first N commands of the stream file
+ * STREAM (a whole stream received earlier: its point and digest computed
+ * here); -C announces compressed-data; -o appends the stream's bytes from where it starts to FILE.
  * Prints "begin NAME uuid UUID ctransid N parent UUID|- flags 0xF
  * version V hint N", then "done BYTES" (exit 0) or "refused: WHY"
  * (exit 1) or "cut at BYTES" (exit 3).  Dies after 120 s.
@@ -31,11 +34,13 @@
 #include "proto/base/log.h"
 #include "daemon/net/tls.h"
 #include "daemon/net/wireio.h"
+#include "proto/stream/digest.h"
 #include "proto/stream/stream.h"
 
 struct opts {
 	struct tls_conf tls;
-	const char *name, *job, *snap, *path, *out, *resume;
+	const char *name, *job, *snap, *path, *out, *resume, *prefix;
+	int compressed;
 	struct wire_ref have[16];
 	uint32_t nhave;
 	uint64_t cut;
@@ -47,7 +52,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: restorepeer -c CERT -k KEY -a CA -H NAME -p "
 	    "PORT -j JOB -s SNAPSHOT [-P PATH] [-u UUID]... [-o FILE] "
-	    "[-x BYTES] [-r INDEX:OFFSET:HEX]\n");
+	    "[-x BYTES] [-r INDEX:OFFSET:HEX] [-R STREAM:N] [-C]\n");
 	exit(2);
 }
 
@@ -67,7 +72,57 @@ print_begin(const struct wire_begin *b)
 	fflush(stdout);
 }
 
-/* BEGIN-REPLY: fresh, or the resume point of -r. */
+/* -R FILE:N: the point after the first N commands of the stream in FILE. */
+static void
+prefix_point(const char *spec, struct wire_point *pt)
+{
+	struct stream_reader r;
+	struct stream_cmd c;
+	uint8_t hdr[STREAM_HEADER_LEN], *p;
+	char path[4096], *colon;
+	unsigned long long want;
+	FILE *f;
+	long len;
+	int ev;
+
+	snprintf(path, sizeof(path), "%s", spec);
+	if ((colon = strrchr(path, ':')) == NULL)
+		fatalx("-R STREAM:N");
+	*colon = '\0';
+	want = strtoull(colon + 1, NULL, 10);
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) == -1 ||
+	    (len = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) == -1)
+		fatal("%s", path);
+	p = xmalloc((size_t)len);
+	if (fread(p, 1, (size_t)len, f) != (size_t)len)
+		fatal("%s", path);
+	fclose(f);
+	memset(pt, 0, sizeof(*pt));
+	stream_digest_init(&pt->digest);
+	if (stream_reader_init(&r, NULL) == -1 ||
+	    stream_reader_attach(&r, p, (size_t)len) == -1)
+		fatalx("reader");
+	stream_reader_eof(&r);
+	while (pt->index < want &&
+	    (ev = stream_reader_next(&r, &c)) != STREAM_DONE) {
+		if (ev == STREAM_ERROR || ev == STREAM_NEED_MORE)
+			fatalx("%s: %s", path, r.err.msg);
+		if (ev == STREAM_HEADER) {
+			stream_header_encode(hdr, r.version);
+			stream_digest_add(&pt->digest, hdr, sizeof(hdr));
+			continue;
+		}
+		stream_digest_add(&pt->digest, c.raw, STREAM_CMD_HEADER_LEN);
+		pt->index++;
+		pt->offset = c.offset + STREAM_CMD_HEADER_LEN + c.len;
+	}
+	stream_reader_free(&r);
+	free(p);
+	printf("resume at %llu, byte %llu\n", (unsigned long long)pt->index,
+	    (unsigned long long)pt->offset);
+}
+
+/* BEGIN-REPLY: fresh, or the resume point of -r or -R. */
 static int
 reply_begin(struct wireio *w, const struct opts *o)
 {
@@ -80,7 +135,10 @@ reply_begin(struct wireio *w, const struct opts *o)
 	memset(&m, 0, sizeof(m));
 	m.type = WIRE_BEGIN_REPLY;
 	m.u.begin_reply.status = WIRE_BEGIN_FRESH;
-	if (o->resume != NULL) {
+	if (o->prefix != NULL) {
+		m.u.begin_reply.status = WIRE_BEGIN_RESUME;
+		prefix_point(o->prefix, &m.u.begin_reply.point);
+	} else if (o->resume != NULL) {
 		if (sscanf(o->resume, "%llu:%llu:%128s", &idx, &off, hex) != 3 ||
 		    strlen(hex) != sizeof(hex) - 1)
 			fatalx("-r INDEX:OFFSET:HEX");
@@ -186,7 +244,7 @@ main(int argc, char **argv)
 	log_init("restorepeer", 0);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(120);
-	while ((ch = getopt(argc, argv, "a:c:H:j:k:o:P:p:r:s:u:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:Cc:H:j:k:o:P:p:R:r:s:u:x:")) != -1) {
 		switch (ch) {
 		case 'a': o.tls.ca = optarg; break;
 		case 'c': o.tls.certificate = optarg; break;
@@ -198,6 +256,8 @@ main(int argc, char **argv)
 		case 'P': o.path = optarg; break;
 		case 'o': o.out = optarg; break;
 		case 'r': o.resume = optarg; break;
+		case 'R': o.prefix = optarg; break;
+		case 'C': o.compressed = 1; break;
 		case 'x': o.cut = strtoull(optarg, NULL, 10); break;
 		case 'u':
 			if (o.nhave == 16 ||
@@ -224,7 +284,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	wireio_init(&w, &t, WIRE_CLIENT);
-	if (wireio_hello(&w, WIRE_CAP_ZSTD, STREAM_VERSION_MAX, &peer) == -1 ||
+	if (wireio_hello(&w, WIRE_CAP_ZSTD | (o.compressed ?
+	    WIRE_CAP_COMPRESSED_DATA : 0), STREAM_VERSION_MAX, &peer) == -1 ||
 	    (rc = restore(&w, &o)) == -1) {
 		printf("refused: %s\n", w.err);
 		rc = 1;

@@ -284,7 +284,10 @@ tp_redigest(struct tp_stream *t)
 		    t->ends[k - 1]), STREAM_CMD_HEADER_LEN);
 }
 
-/* Read and parse the stream file: command boundaries and its digest. */
+/*
+ * Read and parse the stream file: command boundaries and its digest.
+ * Past its first command a stream may be broken (hostile cases).
+ */
 static void
 tp_load(struct tp_stream *t, const char *path)
 {
@@ -310,6 +313,16 @@ tp_load(struct tp_stream *t, const char *path)
 		fatalx("reader");
 	stream_reader_eof(&r);
 	while ((ev = stream_reader_next(&r, &c)) != STREAM_DONE) {
+		/*
+		 * A broken stream (a hostile case): what follows the last
+		 * whole command goes as one command, for the peer to judge.
+		 */
+		if ((ev == STREAM_ERROR || ev == STREAM_NEED_MORE) &&
+		    t->first != NULL) {
+			if (t->ends[t->ncmds - 1] < t->len)
+				t->ends[t->ncmds++] = t->len;
+			break;
+		}
 		if (ev == STREAM_ERROR || ev == STREAM_NEED_MORE)
 			fatalx("%s: %s", path, r.err.msg);
 		if (ev == STREAM_HEADER) {

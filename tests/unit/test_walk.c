@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -875,6 +876,44 @@ test_blocking_flags(void **state)
 	free(o.buf);
 }
 
+/* A mount inside is not part of the snapshot: left out, never crossed. */
+static void
+test_mount_left_out(void **state)
+{
+	char s3[] = "/tmp/walk-mnt.XXXXXX", d[] = "/dev/shm/walk-dst.XXXXXX";
+	char p[PATH_MAX], saved[64], err[600];
+	struct stat st;
+	struct out o, bad;
+	int dfd;
+
+	(void)state;
+	assert_non_null(mkdtemp(s3));
+	assert_int_equal(mkdir(P("%s/x", s3), 0755), 0);
+	put(P("%s/x/f", s3), "f", 1, 0);
+	assert_int_equal(mkdir(P("%s/x/m", s3), 0755), 0);
+	if (mount("walk", p, "tmpfs", 0, NULL) == -1) {
+		rm_tree(s3);
+		skip();
+	}
+	put(P("%s/x/m/inner", s3), "i", 1, 0);
+	snprintf(saved, sizeof(saved), "%s", src);
+	snprintf(src, sizeof(src), "%s", s3);
+	produce_ok("x", "x", 2, &o);
+	assert_int_equal(produce("x/m/inner", "inner", 2, &bad, err,
+	    sizeof(err)), -1);
+	snprintf(src, sizeof(src), "%s", saved);
+	assert_non_null(strstr(err, "m is another subvolume or a mount point"));
+	assert_int_equal(umount(P("%s/x/m", s3)), 0);
+	dfd = dest(d);
+	apply_all(dfd, &o, false);
+	assert_int_equal(lstat(P("%s/x/f", d), &st), 0);
+	assert_int_equal(lstat(P("%s/x/m", d), &st), -1);
+	close(dfd);
+	rm_tree(d);
+	rm_tree(s3);
+	free(o.buf);
+}
+
 int
 main(void)
 {
@@ -891,6 +930,7 @@ main(void)
 		cmocka_unit_test(test_tmpfs_lacks),
 		cmocka_unit_test(test_not_root),
 		cmocka_unit_test(test_blocking_flags),
+		cmocka_unit_test(test_mount_left_out),
 	};
 
 	if (geteuid() != 0) {
