@@ -38,7 +38,7 @@
 #define WIRE_LIST_REPLY_MAX     (16u << 20)
 #define WIRE_CATALOG_MAX        32768   /* snapshots in one catalog reply */
 #define WIRE_PATH_MAX           4095    /* LS and RESTORE paths, link targets */
-#define WIRE_LS_MAX             16384   /* entries in one ls reply (a page) */
+#define WIRE_LS_MAX             4096    /* entries in one ls reply (a page) */
 #define WIRE_HAVE_MAX           2048    /* refs a RESTORE offers as bases */
 /* Raw bytes in one DATA frame: any single command fits (stream.h). */
 #define WIRE_DATA_RAW_MAX       (8u << 20)
