@@ -13,13 +13,14 @@
  *				would (PATH, FILEATTR), CRC included
  *	fileattr_walk_free()
  *
- * The walk is preorder in readdir order, a directory before its
- * entries, each inode once (a hard-linked file under the first name
- * met), symlinks, special files, nested subvolumes and mount points
- * left out.  The snapshot is read-only, so the same snapshot gives the
- * same commands (a resume regenerates them and checks the digest).
- * Memory: one open directory per level of depth, plus the inode number
- * of each hard-linked file that has flags.
+ * The inodes come in inode number order from the snapshot's tree
+ * (BTRFS_IOC_TREE_SEARCH_V2), each named by its first path
+ * (BTRFS_IOC_INO_PATHS): each inode once, a hard-linked file under one
+ * name.  Regular files and directories only (the kernel sends none for
+ * symlinks; a special file's flags could not be set through it).  The
+ * snapshot is read-only, so the same snapshot gives the same commands
+ * (a resume regenerates them and checks the digest).  Memory: a fixed
+ * buffer, whatever the tree holds.
  */
 #ifndef BTRSEND_ENGINE_FILEATTR_H
 #define BTRSEND_ENGINE_FILEATTR_H
@@ -31,6 +32,8 @@
 
 /* FS_IOC_GETFLAGS flags as a FILEATTR value (btrfs inode flags). */
 uint64_t fileattr_from_fsflags(unsigned int fl);
+/* A raw btrfs_inode_item.flags as the same value (the flags chattr shows). */
+uint64_t fileattr_from_btrfs(uint64_t raw);
 /*
  * The FILEATTR value of the inode open at fd: 0 and *v (0 too on a
  * filesystem without inode flags), or -1 with errno.
@@ -38,10 +41,16 @@ uint64_t fileattr_from_fsflags(unsigned int fl);
 int  fileattr_get(int fd, uint64_t *v);
 /* The command's attributes, after stream_wr_begin(wr, SEND_C_FILEATTR). */
 void fileattr_put(struct stream_writer *wr, const char *path, uint64_t v);
+/*
+ * The whole command into buf (CRC included) and *c as the stream
+ * reader would parse it; its length, or -1 when it does not fit.
+ */
+long fileattr_cmd(uint8_t *buf, size_t cap, uint32_t version,
+    const char *path, uint64_t v, struct stream_cmd *c);
 
 struct fileattr_walk;
 
-/* Walk the directory open at rootfd (not taken over); -1 with errno. */
+/* Walk the snapshot open at rootfd (not taken over); -1 with errno. */
 int  fileattr_walk_open(struct fileattr_walk **fwp, int rootfd,
     uint32_t version);
 /*
