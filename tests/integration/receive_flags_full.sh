@@ -18,6 +18,7 @@ S=$A/src
 mkdir -p "$S/dir/sub" "$S/ro" "$S/plain" "$S/sync"
 for f in i a d A S plain; do echo "file $f" > "$S/dir/f$f"; done
 : > "$S/dir/fC"                         # +C takes only on an empty file
+: > "$S/dir/fCdata"
 echo linked > "$S/dir/sub/hl"
 ln "$S/dir/sub/hl" "$S/hl2"
 ln "$S/dir/sub/hl" "$S/plain/hl3"
@@ -28,7 +29,8 @@ for i in $(seq 1 50); do echo "$i" > "$S/plain/p$i"; done
 chattr +a "$S/dir/fa"
 chattr +d "$S/dir/fd"
 chattr +A "$S/dir/fA"
-chattr +C "$S/dir/fC"
+chattr +C "$S/dir/fC" "$S/dir/fCdata"
+head -c 100000 /dev/urandom > "$S/dir/fCdata"   # nocow with data
 chattr +S "$S/dir/fS"
 chattr +D "$S/sync"
 chattr +dA "$S/dir/sub/hl"
@@ -50,8 +52,8 @@ grep -q '^./dir/fi ----i' "$out/want" || fail "chattr +i did not take: $(cat "$o
 	fail "send: $(cat "$out/send.err")"
 btrfs receive --dump -f "$out/full" > "$out/dump" || fail "progs cannot dump it"
 n=$(grep -c '^fileattr' "$out/dump")
-# root, dir, fi fa fd fA fC fS, hl (once for its three names), ro, sync
-[ "$n" = 11 ] || fail "$n fileattr commands, want 11: $(grep '^fileattr' "$out/dump")"
+# root, dir, fi fa fd fA fC fCdata fS, hl (once for its three names), ro, sync
+[ "$n" = 12 ] || fail "$n fileattr commands, want 12: $(grep '^fileattr' "$out/dump")"
 [ "$(grep -c '^fileattr.*\(hl\|hl2\|hl3\) ' "$out/dump")" = 1 ] ||
 	fail "the hard-linked file is not named exactly once"
 
@@ -59,6 +61,12 @@ mkdir "$B/ours"
 "$CTL" receive -q -f "$out/full" "$B/ours" 2> "$out/recv.err" ||
 	fail "receive: $(cat "$out/recv.err")"
 flags "$B/ours/s1" > "$out/got"
+# Known limit: btrfs sets nocow only on an empty file, and FILEATTR comes
+# after the data; the flag travels but cannot take (as in the kernel's
+# incremental streams).  Everything else must match.
+grep -q '^fileattr.*/dir/fCdata  *fileattr=0x2$' "$out/dump" ||
+	fail "nocow of a file with data is not in the stream"
+sed -i '/^\.\/dir\/fCdata /d' "$out/want" "$out/got"
 diff "$out/want" "$out/got" > "$out/diff" ||
 	fail "flags after a full receive differ from the source: $(cat "$out/diff")"
 "$TOOLS/treecmp" --ignore-root-times "$A/s1" "$B/ours/s1" ||
@@ -117,7 +125,7 @@ walk() {        # "N OFFSET DIGEST TYPE" after N commands
 walk "$out/full" > "$out/walk"
 first=$(awk '$4 == 24 { print $1; exit }' "$out/walk")
 last=$(awk '$4 == 24 { n = $1 } END { print n }' "$out/walk")
-[ -n "$first" ] && [ $((last - first + 1)) = 11 ] ||
+[ -n "$first" ] && [ $((last - first + 1)) = 12 ] ||
 	fail "FILEATTR commands not together ($first..$last)"
 [ "$(tail -n1 "$out/walk" | cut -d' ' -f1,4)" = "$((last + 1)) 21" ] ||
 	fail "the FILEATTR commands are not right before the END"
