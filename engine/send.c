@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "proto/base/log.h"
+#include "engine/fileattr.h"
 #include "engine/send.h"
-#include "engine/send_fa.h"
 #include "engine/send_plan.h"
 #include "engine/walk.h"
 
@@ -35,10 +35,14 @@ struct send {
 
 	struct stream_reader reader;
 	struct stream_cmd cmd;
-	/* send_params.fileattrs: FILEATTRs before the END held in cmd */
-	int fa_on, end_held, fa_done;
-	struct send_fa fa;
+	/*
+	 * The flag pass of a full send (engine/fileattr.h): running while
+	 * fa is set, the stream's END waiting in cmd meanwhile.
+	 */
+	struct fileattr_walk *fa;
+	int fa_rootfd;
 	struct stream_cmd facmd;
+	int no_flags;                   /* send_estimate: flags carry no data */
 	struct stream_digest digest;
 	struct send_stats stats;
 	uint8_t header[STREAM_HEADER_LEN];
@@ -213,7 +217,7 @@ send_start(struct send **sp, const struct send_params *p, struct send_error *e)
 
 	*sp = NULL;
 	s = xcalloc(1, sizeof(*s));
-	s->rfd = s->wfd = -1;
+	s->rfd = s->wfd = s->fa_rootfd = -1;
 	stream_digest_init(&s->digest);
 	if (stream_reader_init(&s->reader, NULL) == -1) {
 		send_seterr(e, ENOMEM, "stream reader");
@@ -226,9 +230,6 @@ send_start(struct send **sp, const struct send_params *p, struct send_error *e)
 	} else if (send_plan_make(p, &s->plan, e) == -1 ||
 	    send_open_subvols(s, e) == -1)
 		goto fail;
-	s->fa_on = p->fileattrs && !p->no_data && p->subtree == NULL &&
-	    p->parent == NULL && p->nclones == 0 && s->plan.n == 1 &&
-	    s->plan.version >= 2;
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		send_seterr(e, errno, "pipe");
 		goto fail;
@@ -344,55 +345,82 @@ send_count_data(struct send *s, const struct stream_cmd *c)
 	}
 }
 
-/*
- * With the END of a fileattrs send held in s->cmd: the next FILEATTR
- * (send_fa.h), counted and digested like any command, then that END.
- */
+/* Hand out one command: digest and counts as for the kernel's. */
 static int
-send_held(struct send *s, struct send_unit *u)
+send_hand(struct send *s, struct send_unit *u, const struct stream_cmd *c)
 {
-	const uint8_t *raw;
-	size_t len;
-
-	if (s->fa.next < s->fa.n) {
-		raw = s->fa.cmds[s->fa.next];
-		len = s->fa.lens[s->fa.next++];
-		memset(&s->facmd, 0, sizeof(s->facmd));
-		s->facmd.type = SEND_C_FILEATTR;
-		s->facmd.version = s->reader.version;
-		s->facmd.len = (uint32_t)(len - STREAM_CMD_HEADER_LEN);
-		s->facmd.index = s->stats.ncmds;
-		s->facmd.raw = raw;
-		u->cmd = &s->facmd;
-	} else {
-		s->end_held = 0;
-		s->fa_done = 1;
-		raw = s->cmd.raw;
-		len = STREAM_CMD_HEADER_LEN + (size_t)s->cmd.len;
-		u->cmd = &s->cmd;
-	}
-	stream_digest_add(&s->digest, raw, STREAM_CMD_HEADER_LEN);
+	stream_digest_add(&s->digest, c->raw, STREAM_CMD_HEADER_LEN);
 	s->stats.ncmds++;
+	send_count_data(s, c);
 	u->is_header = 0;
-	u->raw = raw;
-	u->len = len;
+	u->raw = c->raw;
+	u->len = STREAM_CMD_HEADER_LEN + (size_t)c->len;
+	u->cmd = c;
 	return 1;
 }
 
-/* The END of a fileattrs send: hold it, find the flags, yield them. */
+/*
+ * The kernel sends inode flags only in incremental sends (spec row 24):
+ * a full send of version 2 or more gets them from the flag pass.
+ */
 static int
-send_fa_start(struct send *s, struct send_unit *u, struct send_error *e)
+send_wants_flags(const struct send *s)
 {
-	char why[256];
+	size_t i = s->stats.nstreams - 1;
 
-	if (!s->fa.built && send_fa_collect(s->subvol_fds[0], s->plan.version,
-	    &s->fa, why, sizeof(why)) == -1) {
-		send_seterr(e, EIO, "inode flags of %s: %s",
-		    s->plan.items[0].path, why);
+	return !s->no_flags && s->walk == NULL && s->reader.version >= 2 &&
+	    s->stats.nstreams > 0 && i < s->plan.n &&
+	    s->plan.items[i].parent_root == 0;
+}
+
+static int
+send_flags_start(struct send *s, struct send_error *e)
+{
+	size_t i = s->stats.nstreams - 1;
+
+	s->fa_rootfd = openat(s->subvol_fds[i], ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (s->fa_rootfd == -1 ||
+	    fileattr_walk_open(&s->fa, s->fa_rootfd, s->reader.version) == -1) {
+		send_seterr(e, errno, "open %s for its inode flags",
+		    s->plan.items[i].path);
 		return -1;
 	}
-	s->end_held = 1;
-	return send_held(s, u);
+	return 0;
+}
+
+static void
+send_flags_stop(struct send *s)
+{
+	fileattr_walk_free(s->fa);
+	s->fa = NULL;
+	if (s->fa_rootfd != -1)
+		close(s->fa_rootfd);
+	s->fa_rootfd = -1;
+}
+
+/* The next FILEATTR of the flag pass, or the END that waited for it. */
+static int
+send_flags_next(struct send *s, struct send_unit *u, struct send_error *e)
+{
+	size_t i = s->stats.nstreams - 1;
+	int rc;
+
+	rc = fileattr_walk_next(s->fa, &s->facmd);
+	if (rc == -1) {
+		send_seterr(e, errno, "send of %s: %s", s->plan.items[i].path,
+		    fileattr_walk_errmsg(s->fa));
+		send_flags_stop(s);
+		return -1;
+	}
+	if (rc == 0) {
+		send_flags_stop(s);
+		return send_hand(s, u, &s->cmd);
+	}
+	s->facmd.index = s->stats.ncmds;
+	s->facmd.offset = s->stats.bytes;
+	s->stats.bytes += STREAM_CMD_HEADER_LEN + (uint64_t)s->facmd.len;
+	return send_hand(s, u, &s->facmd);
 }
 
 int
@@ -403,24 +431,18 @@ send_next(struct send *s, struct send_unit *u, struct send_error *e)
 	memset(e, 0, sizeof(*e));
 	if (s->finished)
 		return 0;
-	if (s->end_held)
-		return send_held(s, u);
+	if (s->fa != NULL)
+		return send_flags_next(s, u, e);
 	for (;;) {
 		ev = stream_reader_next(&s->reader, &s->cmd);
 		switch (ev) {
 		case STREAM_CMD:
-			if (s->fa_on && !s->fa_done &&
-			    s->cmd.type == SEND_C_END)
-				return send_fa_start(s, u, e);
-			stream_digest_add(&s->digest, s->cmd.raw,
-			    STREAM_CMD_HEADER_LEN);
-			s->stats.ncmds++;
-			send_count_data(s, &s->cmd);
-			u->is_header = 0;
-			u->raw = s->cmd.raw;
-			u->len = STREAM_CMD_HEADER_LEN + (size_t)s->cmd.len;
-			u->cmd = &s->cmd;
-			return 1;
+			if (s->cmd.type == SEND_C_END && send_wants_flags(s)) {
+				if (send_flags_start(s, e) == -1)
+					return -1;
+				return send_flags_next(s, u, e);
+			}
+			return send_hand(s, u, &s->cmd);
 		case STREAM_HEADER:
 			stream_header_encode(s->header, s->reader.version);
 			stream_digest_add(&s->digest, s->header, STREAM_HEADER_LEN);
@@ -547,9 +569,9 @@ send_free(struct send *s)
 			if (s->subvol_fds[i] != -1)
 				close(s->subvol_fds[i]);
 	free(s->subvol_fds);
+	send_flags_stop(s);
 	send_plan_free(&s->plan);
 	walk_free(s->walk);
-	send_fa_free(&s->fa);
 	stream_reader_free(&s->reader);
 	free(s);
 }
@@ -588,6 +610,7 @@ send_estimate(const struct send_params *p, uint64_t *total,
 		return subtree_estimate(p, total, e);
 	if (send_start(&s, &q, e) == -1)
 		return -1;
+	s->no_flags = 1;
 	while ((rc = send_next(s, &u, e)) == 1)
 		;
 	if (rc == 0)

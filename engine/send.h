@@ -64,12 +64,6 @@ struct send_params {
 	 * kernel's send of snapshots/parent/clones, which are ignored.
 	 */
 	struct send_subtree *subtree;
-	/*
-	 * A full send of one snapshot, stream version 2 or later: FILEATTR
-	 * commands for its inodes with flags, before END (send_fa.h); the
-	 * kernel sends them only in incremental streams.  For restores.
-	 */
-	int fileattrs;
 };
 
 struct send_error {

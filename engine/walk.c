@@ -16,19 +16,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/fs.h>
 #include <search.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "proto/base/log.h"
+#include "engine/fileattr.h"
 #include "engine/send_plan.h"
 #include "engine/walk.h"
 
@@ -38,17 +37,6 @@
 #define WALK_DATA_V2    131072
 #define WALK_XATTR_MAX  65535           /* a TLV value */
 #define WALK_CAP_XATTR  "security.capability"
-
-/* btrfs inode flags (spec appendix C) */
-#define BTRFS_INODE_NODATACOW   (1u << 1)
-#define BTRFS_INODE_NOCOMPRESS  (1u << 3)
-#define BTRFS_INODE_SYNC        (1u << 5)
-#define BTRFS_INODE_IMMUTABLE   (1u << 6)
-#define BTRFS_INODE_APPEND      (1u << 7)
-#define BTRFS_INODE_NODUMP      (1u << 8)
-#define BTRFS_INODE_NOATIME     (1u << 9)
-#define BTRFS_INODE_DIRSYNC     (1u << 10)
-#define BTRFS_INODE_COMPRESS    (1u << 11)
 
 struct walk_link {
 	uint64_t ino;
@@ -106,32 +94,6 @@ walk_fail(struct walk *w, int err, const char *fmt, ...)
 	snprintf(w->err, sizeof(w->err), "%s%s%s", why, err ? ": " : "",
 	    err ? strerror(err) : "");
 	return -1;
-}
-
-uint64_t
-walk_fsflags_to_fileattr(unsigned int fl)
-{
-	uint64_t f = 0;
-
-	if (fl & FS_SYNC_FL)
-		f |= BTRFS_INODE_SYNC;
-	if (fl & FS_IMMUTABLE_FL)
-		f |= BTRFS_INODE_IMMUTABLE;
-	if (fl & FS_APPEND_FL)
-		f |= BTRFS_INODE_APPEND;
-	if (fl & FS_NODUMP_FL)
-		f |= BTRFS_INODE_NODUMP;
-	if (fl & FS_NOATIME_FL)
-		f |= BTRFS_INODE_NOATIME;
-	if (fl & FS_DIRSYNC_FL)
-		f |= BTRFS_INODE_DIRSYNC;
-	if (fl & FS_NOCOW_FL)
-		f |= BTRFS_INODE_NODATACOW;
-	if (fl & FS_NOCOMP_FL)
-		f |= BTRFS_INODE_NOCOMPRESS;
-	else if (fl & FS_COMPR_FL)
-		f |= BTRFS_INODE_COMPRESS;
-	return f;
 }
 
 /* Read-only, never following name; no atime update where allowed. */
@@ -435,22 +397,17 @@ static int
 emit_fileattr(struct walk *w, int fd)
 {
 	struct stream_writer *wr;
-	unsigned int fl = 0;
 	uint64_t v;
 
 	if (w->version < 2 || fd == -1)
 		return 0;
-	if (ioctl(fd, FS_IOC_GETFLAGS, &fl) == -1) {
-		if (errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL)
-			return 0;       /* a filesystem without flags */
+	if (fileattr_get(fd, &v) == -1)
 		return walk_fail(w, errno, "%s: inode flags", w->path);
-	}
-	if ((v = walk_fsflags_to_fileattr(fl)) == 0)
+	if (v == 0)
 		return 0;
 	if ((wr = cmd_begin(w, SEND_C_FILEATTR)) == NULL)
 		return -1;
-	stream_wr_str(wr, SEND_A_PATH, w->path);
-	stream_wr_u64(wr, SEND_A_FILEATTR, v);
+	fileattr_put(wr, w->path, v);
 	return cmd_end(w);
 }
 

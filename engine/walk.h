@@ -32,7 +32,4 @@ int  walk_estimate(struct walk *w, uint64_t *total);
 const char *walk_errmsg(const struct walk *w);
 void walk_free(struct walk *w);
 
-/* FS_IOC_GETFLAGS flags as a FILEATTR value (spec Appendix C). */
-uint64_t walk_fsflags_to_fileattr(unsigned int fl);
-
 #endif

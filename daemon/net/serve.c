@@ -509,8 +509,6 @@ serve_whole(const struct serve_ctx *c, const struct wire_restore *r,
 	p.proto = serve_proto(c, STREAM_VERSION_MAX);
 	p.compressed_data = p.proto >= 2 &&
 	    (c->peer_caps & WIRE_CAP_COMPRESSED_DATA) != 0;
-	/* A full stream carries no inode flags unless we add them. */
-	p.fileattrs = 1;
 	if (base < j->n && (pfd = openat(j->jobfd, j->snaps[base].name,
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		log_warn("%s: restore %s: base %s; sending in full", c->client,

@@ -2,7 +2,8 @@
 # btrsendd receives (receive block), btrsendctl send --to sends.  A full
 # send, then incrementals for which the sender asks the receiver what it
 # holds and picks the parent itself; v1 and v2 with compressed data and
-# zstd on the wire.  Each received snapshot equals its source (treecmp),
+# zstd on the wire; a full v2 send of a snapshot with inode flags
+# (chattr) keeps them.  Each received snapshot equals its source (treecmp),
 # is read-only, has its received uuid set, and lands in
 # root/<client>/<job>/<name>.  Root directory times are not compared:
 # an incremental stream may not carry them, and `btrfs receive` leaves
@@ -45,6 +46,27 @@ scenario_mutate "$SRC/src" 2
 send_and_check home.20260103T000000Z --proto 2 --compressed-data
 grep -q "incremental from home.20260102T000000Z" "$d/out" ||
 	fail "third send did not pick the second as parent: $(cat "$d/out")"
+
+# A full v2 send carries the inode flags the kernel sends only
+# incrementally (docs/architecture.md "Inode flags in full sends").
+btrfs -q subvolume create "$SRC/fl"
+mkdir "$SRC/fl/d"
+echo i > "$SRC/fl/d/i"
+echo a > "$SRC/fl/a"
+chattr +a "$SRC/fl/a" && chattr +dA "$SRC/fl/d" && chattr +i "$SRC/fl/d/i" ||
+	fail "chattr"
+snap_ro "$SRC/fl" "$SRC/snaps/fl.20260101T000000Z"
+timeout 120 "$CTL" send -f "$d/send.conf" --proto 2 --to backup \
+    "$SRC/snaps/fl.20260101T000000Z" > "$d/out" 2> "$d/err" ||
+	fail "send fl: $(cat "$d/err") / receiver: $(tail -5 "$d/recv.log")"
+got=$DST/backup/laptop.test/manual/fl.20260101T000000Z
+check_received "$SRC/snaps/fl.20260101T000000Z" "$got"
+for f in . a d d/i; do
+	[ "$(lsattr -d "$got/$f" | cut -d' ' -f1)" = \
+	    "$(lsattr -d "$SRC/snaps/fl.20260101T000000Z/$f" | cut -d' ' -f1)" ] ||
+		fail "$f: flags $(lsattr -d "$got/$f") after a full v2 send"
+done
+note "full v2 send: inode flags arrived"
 
 # The receive worker logged each one.
 [ "$(grep -c "received laptop.test/home/" "$d/recv.log")" = 3 ] ||

@@ -6,7 +6,8 @@
  *                                      kernel is blocked on the pipe; check
  *                                      that no fd and no thread is left
  *   send_tool skip N HEX OUT SNAP...   fast-forward N commands checking the
- *                                      digest, write the rest to OUT
+ *                                      digest (SEND_TOOL_PROTO=2: version 2),
+ *                                      write the rest to OUT
  *   send_tool describe [-p P] [-c C]... SNAP...
  *                                      one line per ioctl: path, uuid,
  *                                      parent uuid or "-", clone uuids
@@ -147,7 +148,9 @@ tool_skip(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	p.snapshots = (const char *const *)&argv[4];
 	p.nsnapshots = (size_t)(argc - 4);
-	p.proto = 1;
+	/* SEND_TOOL_PROTO=2: a full v2 send carries the flag pass */
+	p.proto = getenv("SEND_TOOL_PROTO") != NULL ?
+	    (uint32_t)atoi(getenv("SEND_TOOL_PROTO")) : 1;
 	if (send_start(&s, &p, &e) == -1)
 		fatalx("start: %s", e.msg);
 	if (send_skip(s, strtoull(argv[1], NULL, 10), &want, &e) == -1) {
