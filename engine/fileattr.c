@@ -57,9 +57,8 @@ fileattr_from_fsflags(unsigned int fl)
 		f |= FA_DIRSYNC;
 	if (fl & FS_NOCOW_FL)
 		f |= FA_NODATACOW;
-	if (fl & FS_NOCOMP_FL)
-		f |= FA_NOCOMPRESS;
-	else if (fl & FS_COMPR_FL)
+	/* NOCOMPRESS left out: see fileattr_from_btrfs */
+	if ((fl & FS_COMPR_FL) && !(fl & FS_NOCOMP_FL))
 		f |= FA_COMPRESS;
 	return f;
 }
@@ -91,9 +90,13 @@ fileattr_from_btrfs(uint64_t raw)
 {
 	uint64_t f = raw & FA_VISIBLE;
 
-	if (raw & FA_NOCOMPRESS)
-		f |= FA_NOCOMPRESS;
-	else if (raw & FA_COMPRESS)
+	/*
+	 * "No compression" is left out: on a host mounted with compress,
+	 * btrfs sets it by itself on a file whose data did not compress, so
+	 * it says nothing of the source (a backup host's would come back to
+	 * the client on a restore: restore_ls.sh).
+	 */
+	if ((raw & FA_COMPRESS) && !(raw & FA_NOCOMPRESS))
 		f |= FA_COMPRESS;
 	return f;
 }
