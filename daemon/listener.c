@@ -3,11 +3,9 @@
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -177,36 +175,6 @@ listener_conn(int fd, void *arg)
 	handshake_add(fd);
 }
 
-/*
- * Each listed client's area root/<client>/ is made here, at start and at
- * reload, not by the connection that first needs it: a client that only
- * reads (ls, restore) must leave the backup root as it found it, and a
- * worker confined to its area needs the area before it reads a byte.
- */
-void
-listener_areas(const struct conf *conf)
-{
-	size_t i;
-	int rootfd;
-
-	if (!conf->receive.set)
-		return;
-	if ((rootfd = open(conf->receive.root, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		log_warn("receive root %s: cannot open it to make the clients' "
-		    "areas; transfers will fail until it exists",
-		    conf->receive.root);
-		return;
-	}
-	for (i = 0; i < conf->receive.nclients; i++)
-		if (mkdirat(rootfd, conf->receive.clients[i], 0700) == -1 &&
-		    errno != EEXIST)
-			log_warn("receive: cannot make the area %s/%s of client "
-			    "%s", conf->receive.root, conf->receive.clients[i],
-			    conf->receive.clients[i]);
-	close(rootfd);
-}
-
 int
 listener_start(struct event_base *base, struct conf *const *confp)
 {
@@ -225,7 +193,6 @@ listener_start(struct event_base *base, struct conf *const *confp)
 		log_warnx("%s", err);
 		return -1;
 	}
-	listener_areas(conf);
 	handshake_init(base, L.ctx, confp, listener_admitted);
 	L.acc = acceptor_new(base, "receive", SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    listener_conn, NULL);

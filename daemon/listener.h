@@ -23,8 +23,6 @@ struct event_base;
  * new connections.  0, or -1 after logging why.
  */
 int  listener_start(struct event_base *base, struct conf *const *confp);
-/* Make every listed client's area (root/<client>/) that is missing. */
-void listener_areas(const struct conf *conf);
 /* A reaped pid: true (and logged) when it was a receive worker. */
 bool listener_reaped(pid_t pid, int wstatus);
 /* Stop accepting and ask running receive workers to checkpoint and exit. */

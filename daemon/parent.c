@@ -105,8 +105,6 @@ parent_reload(char *msg, size_t len)
 		    "only at restart; the client list applies now");
 	old = P.conf;
 	P.conf = conf;
-	if (P.conf->receive.set && old->receive.set)
-		listener_areas(conf);
 	metrics_reload(old);
 	jobs_sync();
 	conf_free(old);
