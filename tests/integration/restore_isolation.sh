@@ -35,6 +35,13 @@ area_state() {
 }
 # atime of reads must not count: mount noatime
 mount -o remount,noatime "$DST" || fail "remount noatime"
+# A listed client's own (empty) area is made when it first connects, as
+# for a send (btrsendd(8)): desktop.test connects once before the
+# baseline, and its area must hold nothing.
+timeout 60 "$CTL" ls -f "$d/desktop.conf" --from backup --job home > "$d/ls0" 2>&1
+[ -d "$DST/backup/desktop.test" ] || fail "desktop.test's first connection made no area"
+[ -z "$(ls -A "$DST/backup/desktop.test")" ] ||
+	fail "desktop.test's ls left something in its area: $(ls -A "$DST/backup/desktop.test")"
 area_state > "$d/before"
 
 # laptop itself sees and restores it (reads only).
