@@ -1,8 +1,9 @@
 # Progress totals of `btrsendctl send --to` (stderr not a terminal: plain
 # lines).  The metadata-only estimate pass must predict the stream size
 # within 10% for a full and an incremental send, v1 and v2; the "done"
-# byte count must equal the stream size, which `btrfs send` (btrfs-progs,
-# the oracle) produces for the same snapshot and parent.  --no-estimate
+# byte count must equal the stream size, which `btrsendctl send -o`
+# writes for the same snapshot and parent (btrfs send's bytes, plus the
+# inode flags of a full v2 stream: send_identical.sh).  --no-estimate
 # reports an unknown total and no percent.  On a terminal (script(1)),
 # a rate-limited send shows a refreshed line with percent and ETA.
 # NET_PROGRESS_SIZE=small|medium|large picks the scenario (default small).
@@ -26,14 +27,17 @@ check() {
 	timeout 300 "$CTL" send -f "$d/send.conf" --job home --retries 0 \
 		--proto "$proto" "${pargs[@]}" "$@" --to backup "$SRC/snaps/$name" \
 		> "$d/out" 2> "$d/err" || fail "send $name: $(cat "$d/err")"
+	# The stream written to a file by the same engine: btrfs send's bytes,
+	# plus the inode flags btrsend adds to a full v2 stream
+	# (send_identical.sh checks that that is the only difference).
 	# shellcheck disable=SC2046
-	btrfs -q send --proto "$proto" "${pargs[@]}" $(printf '%s\n' "$@" | grep -x -- --compressed-data) \
-		"$SRC/snaps/$name" 2>/dev/null |
-		wc -c > "$d/progs" || fail "btrfs send $name"
+	"$CTL" send --proto "$proto" "${pargs[@]}" $(printf '%s\n' "$@" | grep -x -- --compressed-data) \
+		-o - "$SRC/snaps/$name" 2>/dev/null |
+		wc -c > "$d/progs" || fail "btrsendctl send -o $name"
 	total=$(cat "$d/progs")
 	done=$(sed -n "s/^btrsendctl: send: .*$name: \([0-9]*\) bytes done,.*/\1/p" "$d/err")
 	[ "$done" = "$total" ] ||
-		fail "$name: progress says $done bytes done, btrfs send makes $total: $(cat "$d/err")"
+		fail "$name: progress says $done bytes done, the stream is $total: $(cat "$d/err")"
 	grep -q " $total bytes)" "$d/out" || fail "$name: outcome line: $(cat "$d/out")"
 	line=$(grep "^btrsendctl: send: .*$name: total " "$d/err") ||
 		fail "$name: no total line: $(cat "$d/err")"
