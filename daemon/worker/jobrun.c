@@ -520,6 +520,39 @@ jobrun_prune(int fd, const struct ipc_run *run, const char *made,
 	return (int)pr.deleted;
 }
 
+/*
+ * A retry re-sends the snapshot its run took (run->resend) when it is
+ * still one of the job's: another would pile up with every backoff
+ * retry against a dead target.  1 when it is, 0 when a new one is due.
+ */
+static int
+jobrun_resend(int fd, const struct ipc_run *run, char *name, size_t len)
+{
+	struct snap_info *local = NULL;
+	size_t i, n = 0;
+	char err[512];
+	int found = 0;
+
+	if (run->resend == NULL || run->resend[0] == '\0')
+		return 0;
+	if (snapshot_list(run->snapshot_dir, run->job, &local, &n, err,
+	    sizeof(err)) == -1)
+		log_warnx("job %s: %s", run->job, err);
+	for (i = 0; i < n && !found; i++)
+		found = strcmp(local[i].name, run->resend) == 0;
+	free(local);
+	if (!found) {
+		log_warnx("job %s: retry: snapshot %s of the first attempt is "
+		    "gone from %s; taking a new one", run->job, run->resend,
+		    run->snapshot_dir);
+		return 0;
+	}
+	snprintf(name, len, "%s", run->resend);
+	jobrun_progress(fd, "retry: sending snapshot %s again, no new "
+	    "snapshot", name);
+	return 1;
+}
+
 int
 jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 {
@@ -531,16 +564,18 @@ jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 
 	memset(res, 0, sizeof(*res));
 	res->status = RUN_FAILED;
-	if (snapshot_create(run->source, run->snapshot_dir, run->job,
+	if (jobrun_resend(fd, run, name, sizeof(name)))
+		;
+	else if (snapshot_create(run->source, run->snapshot_dir, run->job,
 	    run->now, name, sizeof(name), err, sizeof(err)) == -1) {
 		log_warnx("job %s: %s", run->job, err);
 		res->snapshot = xstrdup("");
 		res->error = xstrdup(err);
 		return RUN_EXIT_FAILED;
-	}
+	} else
+		jobrun_progress(fd, "created snapshot %s", name);
 	res->snapshot = xstrdup(name);
 	log_fields(run->job, NULL, name, NULL);
-	jobrun_progress(fd, "created snapshot %s", name);
 	h = xcalloc(run->ntargets + 1, sizeof(*h));
 	if (run->ntargets > 0)
 		st = jobrun_replicate(fd, run, res, h);

@@ -86,6 +86,7 @@ fields_run(struct msgc *c, void *arg)
 	fields_keep(c, &r->keep_target, true);
 	msg_array(c, "targets", &r->ntargets, IPC_TARGETS_MAX, &r->targets,
 	    sizeof(*r->targets), fields_target);
+	msg_strdup(c, "resend", &r->resend, SNAP_NAME_MAX);
 }
 
 static void
@@ -295,7 +296,9 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 		}
 	if (run->keep_source.set > 1 || run->keep_target.set > 1 ||
 	    run->proto > 3 || run->compressed_data > 1 || run->job[0] == '\0' ||
-	    run->source[0] != '/' || run->snapshot_dir[0] != '/') {
+	    run->source[0] != '/' || run->snapshot_dir[0] != '/' ||
+	    strchr(run->resend, '/') != NULL ||
+	    strcmp(run->resend, "..") == 0) {
 		frame_errf(err, errlen, "ipc run: invalid job description");
 		goto fail;
 	}
@@ -386,6 +389,7 @@ ipc_run_free(struct ipc_run *r)
 	free(r->tls_certificate);
 	free(r->tls_key);
 	free(r->tls_ca);
+	free(r->resend);
 	for (i = 0; r->targets != NULL && i < r->ntargets; i++) {
 		free(r->targets[i].name);
 		free(r->targets[i].host);
