@@ -94,6 +94,8 @@ static const struct conf_kw job_kw[] = {
 	{ "send-to", kw_send_to, 0, conf_check_name, REP },
 	{ "snapshot-dir", kw_str, offsetof(struct conf_job, snapshot_dir),
 	  conf_check_path, REQ },
+	{ "snapshot-if-changed", kw_bool,
+	  offsetof(struct conf_job, snapshot_if_changed), NULL, 0 },
 	{ "source", kw_str, offsetof(struct conf_job, source),
 	  conf_check_path, REQ },
 };

@@ -239,8 +239,9 @@ job_end(struct child *c, enum run_result o, const char *why)
 		log_warnx("job %s: run interrupted: %s", c->job, why);
 	} else if (o == RUN_OK) {
 		e->result = RUN_OK;
-		log_info("job %s: run ok: snapshot %s, %u pruned, %llds",
-		    c->job, snap, c->res.pruned, (long long)(now - c->start));
+		log_info("job %s: run ok: %s%s, %u pruned, %llds", c->job,
+		    snap[0] ? "snapshot " : "no new snapshot", snap,
+		    c->res.pruned, (long long)(now - c->start));
 		if (cj != NULL)
 			hook_run(c, "on-success hook", cj->on_success,
 			    snap, "", 0);
@@ -296,6 +297,7 @@ job_send_run(struct child *c, const struct conf_job *cj, const char *resend,
 	run.tls_ca = P.conf->tls_ca;
 	run.proto = (uint32_t)cj->protocol;
 	run.compressed_data = cj->compressed_data != 0;
+	run.if_changed = cj->snapshot_if_changed != 0;
 	for (i = 0; i < cj->nsend_to && run.ntargets < IPC_TARGETS_MAX; i++) {
 		if ((ct = conf_target_find(P.conf, cj->send_to[i])) == NULL)
 			continue;

@@ -87,6 +87,7 @@ fields_run(struct msgc *c, void *arg)
 	msg_array(c, "targets", &r->ntargets, IPC_TARGETS_MAX, &r->targets,
 	    sizeof(*r->targets), fields_target);
 	msg_strdup(c, "resend", &r->resend, SNAP_NAME_MAX);
+	msg_u8(c, "if changed", &r->if_changed);
 }
 
 static void
@@ -295,7 +296,7 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 			goto fail;
 		}
 	if (run->keep_source.set > 1 || run->keep_target.set > 1 ||
-	    run->proto > 3 || run->compressed_data > 1 || run->job[0] == '\0' ||
+	    run->proto > 3 || run->compressed_data > 1 || run->if_changed > 1 || run->job[0] == '\0' ||
 	    run->source[0] != '/' || run->snapshot_dir[0] != '/' ||
 	    strchr(run->resend, '/') != NULL ||
 	    strcmp(run->resend, "..") == 0) {

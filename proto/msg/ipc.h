@@ -75,6 +75,7 @@ struct ipc_run {
 	 * of taking another ("" none, or a name of the job's snapshot-dir).
 	 */
 	char		*resend;
+	uint8_t		 if_changed;	/* snapshot-if-changed */
 };
 #define IPC_RUN_TEST_CRASH	0x1	/* test hook: die of SIGSEGV */
 #define IPC_RUN_TEST_HANG	0x2	/* test hook: wait to be killed */

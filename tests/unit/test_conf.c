@@ -183,6 +183,7 @@ test_defaults(void **state)
 	assert_null(c->jobs[0].on_success);
 	assert_null(c->jobs[0].on_failure);
 	assert_null(c->jobs[0].before_snapshot);
+	assert_false(c->jobs[0].snapshot_if_changed);
 	conf_free(c);
 }
 
@@ -847,6 +848,7 @@ test_round_trip(void **state)
 	    "  protocol 2\n"
 	    "  keep-source { yearly 3 min-age 90s }\n"
 	    "  keep-target { hourly 1 }\n"
+	    "  snapshot-if-changed yes\n"
 	    "  before-snapshot \"/usr/local/bin/db-freeze --wait 5\"\n"
 	    "  on-success \"/usr/bin/logger -t btrsend 'ok done'\"\n"
 	    "  on-failure /bin/false\n"

@@ -23,6 +23,7 @@ static const struct ipc_run sample_run = {
 	.keep_source = { .set = 1, .hourly = 24, .daily = 7, .weekly = 4,
 	    .monthly = 6, .yearly = 1, .min_age = 3600 },
 	.flags = IPC_RUN_TEST_CRASH, .resend = "home.20261208T010000Z",
+	.if_changed = 1,
 };
 
 /* Decode the single frame in b: its header must pass the rules. */
@@ -89,6 +90,7 @@ test_run_round_trip_and_truncation(void **state)
 	assert_int_equal(r.keep_source.min_age, 3600);
 	assert_int_equal(r.flags, IPC_RUN_TEST_CRASH);
 	assert_string_equal(r.resend, "home.20261208T010000Z");
+	assert_int_equal(r.if_changed, 1);
 	ipc_run_free(&r);
 	for (cut = 0; cut < h.len; cut++)
 		assert_int_equal(ipc_get_run(p, cut, &r, err, sizeof(err)), -1);
