@@ -30,6 +30,7 @@ conf_job_free(struct conf_job *j)
 	conf_strv_free(j->send_to, j->nsend_to);
 	free(j->on_success);
 	free(j->on_failure);
+	free(j->before_snapshot);
 }
 
 static void
@@ -170,10 +171,12 @@ conf_job_eq(const struct conf_job *a, const struct conf_job *b)
 	    conf_strv_eq(a->send_to, a->nsend_to, b->send_to, b->nsend_to) &&
 	    a->protocol == b->protocol &&
 	    a->compressed_data == b->compressed_data &&
+	    a->snapshot_if_changed == b->snapshot_if_changed &&
 	    conf_retention_eq(&a->keep_source, &b->keep_source) &&
 	    conf_retention_eq(&a->keep_target, &b->keep_target) &&
 	    conf_str_eq(a->on_success, b->on_success) &&
-	    conf_str_eq(a->on_failure, b->on_failure);
+	    conf_str_eq(a->on_failure, b->on_failure) &&
+	    conf_str_eq(a->before_snapshot, b->before_snapshot);
 }
 
 static int

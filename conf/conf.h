@@ -86,6 +86,8 @@ struct conf_job {
 	struct retention_policy keep_target;
 	char		*on_success;	/* command run after success, or NULL */
 	char		*on_failure;	/* command run after failure, or NULL */
+	char		*before_snapshot; /* run before the snapshot, or NULL */
+	int		 snapshot_if_changed; /* no snapshot of an unchanged source */
 };
 
 /*

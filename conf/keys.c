@@ -77,6 +77,8 @@ static const struct conf_kw target_kw[] = {
 static const struct conf_table target_table = TABLE(target_kw);
 
 static const struct conf_kw job_kw[] = {
+	{ "before-snapshot", kw_str, offsetof(struct conf_job, before_snapshot),
+	  conf_check_command, 0 },
 	{ "compressed-data", kw_bool,
 	  offsetof(struct conf_job, compressed_data), NULL, 0 },
 	{ "keep-source", kw_retention, offsetof(struct conf_job, keep_source),
@@ -92,6 +94,8 @@ static const struct conf_kw job_kw[] = {
 	{ "send-to", kw_send_to, 0, conf_check_name, REP },
 	{ "snapshot-dir", kw_str, offsetof(struct conf_job, snapshot_dir),
 	  conf_check_path, REQ },
+	{ "snapshot-if-changed", kw_bool,
+	  offsetof(struct conf_job, snapshot_if_changed), NULL, 0 },
 	{ "source", kw_str, offsetof(struct conf_job, source),
 	  conf_check_path, REQ },
 };

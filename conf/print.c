@@ -146,8 +146,11 @@ print_job(FILE *f, const struct conf_job *j)
 	}
 	fprintf(f, "\tprotocol %s\n", proto[j->protocol]);
 	fprintf(f, "\tcompressed-data %s\n", j->compressed_data ? "yes" : "no");
+	fprintf(f, "\tsnapshot-if-changed %s\n", j->snapshot_if_changed ?
+	    "yes" : "no");
 	print_retention(f, "keep-source", &j->keep_source);
 	print_retention(f, "keep-target", &j->keep_target);
+	print_str(f, "\t", "before-snapshot", j->before_snapshot);
 	print_str(f, "\t", "on-success", j->on_success);
 	print_str(f, "\t", "on-failure", j->on_failure);
 	fprintf(f, "}\n");

@@ -287,6 +287,8 @@ child_reap(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (c->kind == CHILD_HOOK) {
 			hook_done(c, wstatus);
+		} else if (c->kind == CHILD_BEFORE) {
+			job_before_done(c, wstatus);
 		} else {
 			/* What it said before it exited. */
 			if (c->peer != NULL)
@@ -334,7 +336,8 @@ parent_cancel(uint32_t id, char *msg, size_t len)
 	struct child *c;
 
 	TAILQ_FOREACH(c, &children, entry)
-		if (c->kind == CHILD_JOB && c->sid == id)
+		if ((c->kind == CHILD_JOB || c->kind == CHILD_BEFORE) &&
+		    c->sid == id)
 			break;
 	if (c == NULL) {
 		snprintf(msg, len, "no running run %u (see btrsendctl status)",

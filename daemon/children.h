@@ -18,7 +18,8 @@
 #include "daemon/stats.h"
 #include "proto/msg/ipc.h"
 
-enum child_kind { CHILD_JOB, CHILD_HOOK };
+/* CHILD_BEFORE: a run's before-snapshot hook, before its worker. */
+enum child_kind { CHILD_JOB, CHILD_HOOK, CHILD_BEFORE };
 
 struct child {
 	TAILQ_ENTRY(child) entry;

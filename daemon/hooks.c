@@ -45,18 +45,16 @@ hook_targets(const struct child *c, int failed, char *buf, size_t len)
 	}
 }
 
-void
-hook_run(const struct child *c, const char *which, const char *cmd,
-    const char *snapshot, const char *error, int failed)
+/* Start cmd with the four variables; the child, or NULL. */
+static struct child *
+hook_spawn(enum child_kind kind, const char *job, const char *which,
+    const char *cmd, const char *targets, const char *snapshot,
+    const char *error)
 {
-	const char *job = c->job;
-	char targets[1024];
+	struct child *c = NULL;
 	char *env[5];
 	pid_t pid;
 
-	if (cmd == NULL || P.stopping)
-		return;
-	hook_targets(c, failed, targets, sizeof(targets));
 	if (asprintf(&env[0], "JOB=%s", job) == -1 ||
 	    asprintf(&env[1], "TARGET=%s", targets) == -1 ||
 	    asprintf(&env[2], "SNAPSHOT=%s", snapshot) == -1 ||
@@ -65,13 +63,48 @@ hook_run(const struct child *c, const char *which, const char *cmd,
 	env[4] = NULL;
 	pid = worker_spawn_command(cmd, env);
 	if (pid == -1)
-		log_warn("job %s: %s hook: fork", job, which);
+		log_warn("job %s: %s: fork", job, which);
 	else
-		child_new(CHILD_HOOK, pid, job, which, DAEMON_HOOK_TIMEOUT);
+		c = child_new(kind, pid, job, which, P.hook_timeout);
 	free(env[0]);
 	free(env[1]);
 	free(env[2]);
 	free(env[3]);
+	return c;
+}
+
+void
+hook_run(const struct child *c, const char *which, const char *cmd,
+    const char *snapshot, const char *error, int failed)
+{
+	char targets[1024];
+
+	if (cmd == NULL || P.stopping)
+		return;
+	hook_targets(c, failed, targets, sizeof(targets));
+	hook_spawn(CHILD_HOOK, c->job, which, cmd, targets, snapshot, error);
+}
+
+struct child *
+hook_before(const char *job, const char *cmd, char *const *send_to,
+    size_t nsend_to)
+{
+	char targets[1024];
+	size_t i, off = 0;
+	int n;
+
+	targets[0] = '\0';
+	for (i = 0; i < nsend_to; i++) {
+		n = snprintf(targets + off, sizeof(targets) - off, "%s%s",
+		    off ? " " : "", send_to[i]);
+		if (n < 0 || (size_t)n >= sizeof(targets) - off) {
+			targets[off] = '\0';
+			break;
+		}
+		off += (size_t)n;
+	}
+	return hook_spawn(CHILD_BEFORE, job, "before-snapshot hook", cmd,
+	    targets, "", "");
 }
 
 void

@@ -40,6 +40,7 @@ struct pjob {
 	int		 queued;
 	int		 paused;		/* no scheduled runs */
 	unsigned	 attempt;		/* retries of the current run */
+	char		 resend[SNAP_NAME_MAX + 1];	/* its snapshot, "" */
 	int64_t		 retry_at;
 	int64_t		 due;
 };
@@ -202,18 +203,19 @@ job_targets_finished(struct child *c, int64_t now)
 	}
 }
 
-void
-job_finished(struct child *c, int wstatus)
+/*
+ * A run ended (its worker, or its before-snapshot hook, c) with outcome
+ * o: retry with backoff, record it, run on-success or on-failure.
+ */
+static void
+job_end(struct child *c, enum run_result o, const char *why)
 {
 	const struct conf_job *cj = conf_job_find(P.conf, c->job);
 	struct state_entry *e = state_get(&P.st, c->job, NULL, 1);
 	struct pjob *pj = job_lookup(c->job);
 	const char *snap = c->have_result ? c->res.snapshot : "";
-	enum run_result o;
-	char why[STATE_ERR_MAX];
 	int64_t now = now_s();
 
-	o = job_outcome(c, wstatus, why, sizeof(why));
 	if (c->have_result) {
 		job_targets_finished(c, now);
 		e = state_get(&P.st, c->job, NULL, 1);	/* moved by realloc */
@@ -225,6 +227,9 @@ job_finished(struct child *c, int wstatus)
 	    pj->attempt < SCHED_RETRIES_MAX) {
 		pj->attempt++;
 		pj->retry_at = now + sched_backoff(pj->attempt);
+		/* The retry sends it again rather than take another. */
+		if (snap[0] != '\0')
+			snprintf(pj->resend, sizeof(pj->resend), "%s", snap);
 		e->result = RUN_RETRY;
 		log_warnx("job %s: run did not complete: %s; retry %u of %u "
 		    "in %us", c->job, why, pj->attempt, SCHED_RETRIES_MAX,
@@ -234,8 +239,9 @@ job_finished(struct child *c, int wstatus)
 		log_warnx("job %s: run interrupted: %s", c->job, why);
 	} else if (o == RUN_OK) {
 		e->result = RUN_OK;
-		log_info("job %s: run ok: snapshot %s, %u pruned, %llds",
-		    c->job, snap, c->res.pruned, (long long)(now - c->start));
+		log_info("job %s: run ok: %s%s, %u pruned, %llds", c->job,
+		    snap[0] ? "snapshot " : "no new snapshot", snap,
+		    c->res.pruned, (long long)(now - c->start));
 		if (cj != NULL)
 			hook_run(c, "on-success hook", cj->on_success,
 			    snap, "", 0);
@@ -246,8 +252,10 @@ job_finished(struct child *c, int wstatus)
 			hook_run(c, "on-failure hook", cj->on_failure,
 			    snap, why, 1);
 	}
-	if (pj != NULL && e->result != RUN_RETRY)
+	if (pj != NULL && e->result != RUN_RETRY) {
 		pj->attempt = 0;
+		pj->resend[0] = '\0';
+	}
 	job_run_stats(c, e, why, now);
 	log_fields(NULL, NULL, NULL, NULL);
 	parent_state_store();
@@ -258,13 +266,25 @@ job_finished(struct child *c, int wstatus)
 	J.nrunning--;
 }
 
+void
+job_finished(struct child *c, int wstatus)
+{
+	enum run_result o;
+	char why[STATE_ERR_MAX];
+
+	o = job_outcome(c, wstatus, why, sizeof(why));
+	job_end(c, o, why);
+}
+
 static int
-job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
+job_send_run(struct child *c, const struct conf_job *cj, const char *resend,
+    int64_t now)
 {
 	struct ipc_run run = {
 		.job = cj->name, .source = cj->source,
 		.snapshot_dir = cj->snapshot_dir, .now = now,
 		.keep_source = cj->keep_source, .keep_target = cj->keep_target,
+		.resend = (char *)(uintptr_t)resend,
 	};
 	struct ipc_target tg[IPC_TARGETS_MAX];
 	const struct conf_target *ct;
@@ -277,6 +297,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 	run.tls_ca = P.conf->tls_ca;
 	run.proto = (uint32_t)cj->protocol;
 	run.compressed_data = cj->compressed_data != 0;
+	run.if_changed = cj->snapshot_if_changed != 0;
 	for (i = 0; i < cj->nsend_to && run.ntargets < IPC_TARGETS_MAX; i++) {
 		if ((ct = conf_target_find(P.conf, cj->send_to[i])) == NULL)
 			continue;
@@ -314,42 +335,147 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 	return r;
 }
 
+/* The run is on: in the state file, history and the job table. */
 static void
-job_start(struct pjob *pj)
+job_run_begin(struct pjob *pj, struct child *c, int64_t now)
 {
-	const struct conf_job *cj = conf_job_find(P.conf, pj->name);
 	struct state_entry *e;
-	struct child *c;
-	int64_t now = now_s();
-	pid_t pid;
-	int fd;
 
-	if ((pid = worker_spawn(P.self, P.foreground, P.verbose, &fd)) == -1) {
-		log_warn("job %s: starting a worker", pj->name);
-		pj->attempt++;
-		pj->retry_at = now + sched_backoff(pj->attempt);
-		job_schedule(pj);
-		return;
-	}
-	c = child_new(CHILD_JOB, pid, pj->name, "worker", P.worker_timeout);
 	c->sid = stats_run_start(pj->name, now);
-	child_channel(c, fd);
 	pj->running = 1;
 	J.nrunning++;
-	if (job_send_run(c, cj, now) == -1) {
-		log_warn("job %s: writing to worker %ld", pj->name, (long)pid);
-		child_signal(c, SIGKILL);
-	}
 	e = state_get(&P.st, pj->name, NULL, 1);
 	e->start = now;
 	e->end = 0;
 	e->result = RUN_RUNNING;
 	state_set_error(e, "");
 	parent_state_store();
+}
+
+/*
+ * The run's worker; pre is its before-snapshot hook that just succeeded
+ * (the run began with it), or NULL.  -1 when it could not be started.
+ */
+static int
+job_start_worker(struct pjob *pj, struct child *pre, int64_t now)
+{
+	const struct conf_job *cj = conf_job_find(P.conf, pj->name);
+	const char *resend = pj->attempt > 0 ? pj->resend : "";
+	struct child *c;
+	pid_t pid;
+	int fd;
+
+	if (cj == NULL ||
+	    (pid = worker_spawn(P.self, P.foreground, P.verbose, &fd)) == -1)
+		return -1;
+	c = child_new(CHILD_JOB, pid, pj->name, "worker", P.worker_timeout);
+	child_channel(c, fd);
+	if (pre == NULL)
+		job_run_begin(pj, c, now);
+	else {
+		c->sid = pre->sid;
+		c->start = pre->start;
+	}
+	if (job_send_run(c, cj, resend, now) == -1) {
+		log_warn("job %s: writing to worker %ld", pj->name, (long)pid);
+		child_signal(c, SIGKILL);
+	}
 	log_fields(pj->name, NULL, NULL, NULL);
-	log_info("job %s: run started (id %u, worker %ld)%s", pj->name,
-	    c->sid, (long)pid, pj->attempt ? ", a retry" : "");
+	log_info("job %s: run %s (id %u, worker %ld)%s%s%s", pj->name,
+	    pre != NULL ? "goes on" : "started", c->sid, (long)pid,
+	    pj->attempt ? ", a retry" : "", resend[0] ? " sending again " : "",
+	    resend);
 	log_fields(NULL, NULL, NULL, NULL);
+	return 0;
+}
+
+/*
+ * The before-snapshot hook runs first, unless this is a retry of a run
+ * that already has its snapshot (the retry takes none).
+ */
+static int
+job_wants_before(const struct pjob *pj, const struct conf_job *cj)
+{
+	return cj != NULL && cj->before_snapshot != NULL &&
+	    (pj->attempt == 0 || pj->resend[0] == '\0');
+}
+
+static void
+job_start(struct pjob *pj)
+{
+	const struct conf_job *cj = conf_job_find(P.conf, pj->name);
+	struct child *c;
+	int64_t now = now_s();
+
+	if (job_wants_before(pj, cj)) {
+		if ((c = hook_before(pj->name, cj->before_snapshot,
+		    cj->send_to, cj->nsend_to)) != NULL) {
+			job_run_begin(pj, c, now);
+			log_fields(pj->name, NULL, NULL, NULL);
+			log_info("job %s: run started (id %u, before-snapshot "
+			    "hook %ld)%s", pj->name, c->sid, (long)c->pid,
+			    pj->attempt ? ", a retry" : "");
+			log_fields(NULL, NULL, NULL, NULL);
+			return;
+		}
+	} else if (job_start_worker(pj, NULL, now) == 0)
+		return;
+	log_warn("job %s: starting a %s", pj->name,
+	    job_wants_before(pj, cj) ? "before-snapshot hook" : "worker");
+	pj->attempt++;
+	pj->retry_at = now + sched_backoff(pj->attempt);
+	job_schedule(pj);
+}
+
+/*
+ * The before-snapshot hook c exited with wstatus: on success the run
+ * goes on to its worker (which takes the snapshot); otherwise the run
+ * fails without a snapshot and on-failure runs.
+ */
+void
+job_before_done(struct child *c, int wstatus)
+{
+	const struct conf_job *cj = conf_job_find(P.conf, c->job);
+	struct pjob *pj = job_lookup(c->job);
+	const char *cmd = cj != NULL && cj->before_snapshot != NULL ?
+	    cj->before_snapshot : "";
+	char why[STATE_ERR_MAX], how[128];
+	enum run_result o = RUN_FAILED;
+
+	log_fields(c->job, NULL, NULL, NULL);
+	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 && !c->killed &&
+	    !c->cancelled && pj != NULL && !pj->gone && !P.stopping) {
+		log_info("job %s: before-snapshot hook done", c->job);
+		if (job_start_worker(pj, c, now_s()) == 0) {
+			log_fields(NULL, NULL, NULL, NULL);
+			return;
+		}
+		o = RUN_RETRY;
+		snprintf(why, sizeof(why), "starting a worker: %s",
+		    strerror(errno));
+	} else if (c->cancelled) {
+		snprintf(why, sizeof(why), "cancelled by btrsendctl "
+		    "(before-snapshot hook)");
+	} else if (P.stopping) {
+		o = RUN_RETRY;
+		snprintf(why, sizeof(why), "daemon stopping (before-snapshot "
+		    "hook)");
+	} else if (pj == NULL || pj->gone) {
+		snprintf(why, sizeof(why), "job removed by a reload "
+		    "(before-snapshot hook)");
+	} else if (c->killed) {
+		snprintf(why, sizeof(why), "before-snapshot hook '%s' timed "
+		    "out after %d s: no snapshot taken", cmd, P.hook_timeout);
+	} else if (WIFEXITED(wstatus)) {
+		snprintf(why, sizeof(why), "before-snapshot hook '%s' exited "
+		    "%d: no snapshot taken", cmd, WEXITSTATUS(wstatus));
+	} else {
+		worker_status_str(wstatus, how, sizeof(how));
+		snprintf(why, sizeof(why), "before-snapshot hook '%s' %s: no "
+		    "snapshot taken", cmd, how);
+	}
+	log_fields(NULL, NULL, NULL, NULL);
+	job_end(c, o, why);
 }
 
 void
@@ -530,6 +656,7 @@ parent_run(const char *job, char *msg, size_t len)
 	}
 	evtimer_del(pj->timer);
 	pj->attempt = 0;
+	pj->resend[0] = '\0';
 	if (J.nrunning >= P.conf->max_transfers) {
 		pj->queued = 1;
 		TAILQ_INSERT_TAIL(&J.queue, pj, qentry);

@@ -21,6 +21,8 @@ unsigned jobs_running(void);
 void	jobs_drain(void);
 /* A worker c of a job exited with wstatus: record the run's outcome. */
 void	job_finished(struct child *c, int wstatus);
+/* Its before-snapshot hook c exited: the run goes on, or fails. */
+void	job_before_done(struct child *c, int wstatus);
 /* A run begun but not finished when the daemon last stopped or died. */
 int	job_interrupted(const struct state_entry *e);
 /* The line systemd shows: runs going on, the next one due. */

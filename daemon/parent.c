@@ -291,6 +291,10 @@ daemon_init(const char *conf_path, int verbose)
 	P.worker_timeout = DAEMON_WORKER_TIMEOUT;
 	if ((s = TEST_HOOK_ENV(DAEMON_TEST_TIMEOUT_ENV)) != NULL && atoi(s) > 0)
 		P.worker_timeout = atoi(s);
+	P.hook_timeout = DAEMON_HOOK_TIMEOUT;
+	if ((s = TEST_HOOK_ENV(DAEMON_TEST_HOOK_TIMEOUT_ENV)) != NULL &&
+	    atoi(s) > 0)
+		P.hook_timeout = atoi(s);
 	signal(SIGPIPE, SIG_IGN);
 	daemon_raise_nofile();
 	if ((P.base = event_base_new()) == NULL)

@@ -59,6 +59,7 @@ struct parent {
 	const char	*babble_job;
 #endif
 	int		 worker_timeout;
+	int		 hook_timeout;	/* seconds, DAEMON_HOOK_TIMEOUT */
 };
 
 extern struct parent P;

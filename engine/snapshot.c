@@ -186,6 +186,7 @@ snapshot_info(const char *path, struct snap_info *info, char *err,
 	memcpy(info->received_uuid, si.received_uuid, 16);
 	info->ctransid = si.ctransid;
 	info->otransid = si.otransid;
+	info->generation = si.generation;
 	info->stransid = si.stransid;
 	info->rtransid = si.rtransid;
 	info->otime = si.otime;

@@ -23,6 +23,7 @@ struct snap_info {
 	uint8_t parent_uuid[16];
 	uint8_t received_uuid[16];
 	uint64_t ctransid, otransid;
+	uint64_t generation;             /* last transaction that changed it */
 	uint64_t stransid;              /* received: the source's ctransid */
 	uint64_t rtransid;              /* received: when it was received */
 	struct timespec otime;          /* creation time as btrfs recorded it */

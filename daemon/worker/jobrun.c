@@ -11,6 +11,7 @@
  * When a target could not say what it holds (unreachable), nothing is
  * pruned this run: any snapshot may be the base it needs.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +521,94 @@ jobrun_prune(int fd, const struct ipc_run *run, const char *made,
 	return (int)pr.deleted;
 }
 
+/*
+ * A retry re-sends the snapshot its run took (run->resend) when it is
+ * still one of the job's: another would pile up with every backoff
+ * retry against a dead target.  1 when it is, 0 when a new one is due.
+ */
+static int
+jobrun_resend(int fd, const struct ipc_run *run, char *name, size_t len)
+{
+	struct snap_info *local = NULL;
+	size_t i, n = 0;
+	char err[512];
+	int found = 0;
+
+	if (run->resend == NULL || run->resend[0] == '\0')
+		return 0;
+	if (snapshot_list(run->snapshot_dir, run->job, &local, &n, err,
+	    sizeof(err)) == -1)
+		log_warnx("job %s: %s", run->job, err);
+	for (i = 0; i < n && !found; i++)
+		found = strcmp(local[i].name, run->resend) == 0;
+	free(local);
+	if (!found) {
+		log_warnx("job %s: retry: snapshot %s of the first attempt is "
+		    "gone from %s; taking a new one", run->job, run->resend,
+		    run->snapshot_dir);
+		return 0;
+	}
+	snprintf(name, len, "%s", run->resend);
+	jobrun_progress(fd, "retry: sending snapshot %s again, no new "
+	    "snapshot", name);
+	return 1;
+}
+
+/*
+ * snapshot-if-changed: is the source as the job's newest snapshot has
+ * it?  Taking a snapshot commits the source's tree in that transaction,
+ * so the source's generation equals the snapshot's otransid until the
+ * source changes again (also by atime updates: then a snapshot is
+ * taken, the safe side).  The newest must be a snapshot of this source
+ * (its parent uuid), not one received or of an older source.  The
+ * generation is the last committed one: a commit (syncfs, which the
+ * snapshot would have made anyway) first, or a change of the last few
+ * seconds goes unseen.  1 with its name in name when unchanged, else 0.
+ */
+static int
+jobrun_unchanged(int fd, const struct ipc_run *run, char *name, size_t len)
+{
+	struct snap_info src, *local = NULL, *last;
+	size_t n = 0;
+	char err[512];
+	int same = 0, sfd;
+
+	if (!run->if_changed)
+		return 0;
+	if ((sfd = open(run->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || syncfs(sfd) == -1) {
+		log_warn("job %s: snapshot-if-changed: committing %s; taking "
+		    "a snapshot", run->job, run->source);
+		if (sfd != -1)
+			close(sfd);
+		return 0;
+	}
+	close(sfd);
+	if (snapshot_info(run->source, &src, err, sizeof(err)) == -1 ||
+	    snapshot_list(run->snapshot_dir, run->job, &local, &n, err,
+	    sizeof(err)) == -1) {
+		log_warnx("job %s: snapshot-if-changed: %s; taking a snapshot",
+		    run->job, err);
+		free(local);
+		return 0;
+	}
+	if (n > 0) {
+		last = &local[n - 1];
+		same = memcmp(last->parent_uuid, src.uuid, 16) == 0 &&
+		    memcmp(last->received_uuid, jobrun_zero, 16) == 0 &&
+		    src.generation == last->otransid;
+		if (same) {
+			snprintf(name, len, "%s", last->name);
+			log_info("job %s: unchanged since %s: no snapshot",
+			    run->job, name);
+			jobrun_progress(fd, "unchanged since %s: no snapshot",
+			    name);
+		}
+	}
+	free(local);
+	return same;
+}
+
 int
 jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 {
@@ -527,20 +616,24 @@ jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 	struct jobrun_held *h;
 	uint32_t i;
 	enum run_result st = RUN_OK;
-	int pruned;
+	int pruned, made = 1;
 
 	memset(res, 0, sizeof(*res));
 	res->status = RUN_FAILED;
-	if (snapshot_create(run->source, run->snapshot_dir, run->job,
+	if (jobrun_resend(fd, run, name, sizeof(name)))
+		;
+	else if (jobrun_unchanged(fd, run, name, sizeof(name)))
+		made = 0;
+	else if (snapshot_create(run->source, run->snapshot_dir, run->job,
 	    run->now, name, sizeof(name), err, sizeof(err)) == -1) {
 		log_warnx("job %s: %s", run->job, err);
 		res->snapshot = xstrdup("");
 		res->error = xstrdup(err);
 		return RUN_EXIT_FAILED;
-	}
-	res->snapshot = xstrdup(name);
+	} else
+		jobrun_progress(fd, "created snapshot %s", name);
+	res->snapshot = xstrdup(made ? name : "");
 	log_fields(run->job, NULL, name, NULL);
-	jobrun_progress(fd, "created snapshot %s", name);
 	h = xcalloc(run->ntargets + 1, sizeof(*h));
 	if (run->ntargets > 0)
 		st = jobrun_replicate(fd, run, res, h);

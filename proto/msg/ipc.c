@@ -86,6 +86,8 @@ fields_run(struct msgc *c, void *arg)
 	fields_keep(c, &r->keep_target, true);
 	msg_array(c, "targets", &r->ntargets, IPC_TARGETS_MAX, &r->targets,
 	    sizeof(*r->targets), fields_target);
+	msg_strdup(c, "resend", &r->resend, SNAP_NAME_MAX);
+	msg_u8(c, "if changed", &r->if_changed);
 }
 
 static void
@@ -294,8 +296,10 @@ ipc_get_run(const uint8_t *p, size_t len, struct ipc_run *run, char *err,
 			goto fail;
 		}
 	if (run->keep_source.set > 1 || run->keep_target.set > 1 ||
-	    run->proto > 3 || run->compressed_data > 1 || run->job[0] == '\0' ||
-	    run->source[0] != '/' || run->snapshot_dir[0] != '/') {
+	    run->proto > 3 || run->compressed_data > 1 || run->if_changed > 1 || run->job[0] == '\0' ||
+	    run->source[0] != '/' || run->snapshot_dir[0] != '/' ||
+	    strchr(run->resend, '/') != NULL ||
+	    strcmp(run->resend, "..") == 0) {
 		frame_errf(err, errlen, "ipc run: invalid job description");
 		goto fail;
 	}
@@ -386,6 +390,7 @@ ipc_run_free(struct ipc_run *r)
 	free(r->tls_certificate);
 	free(r->tls_key);
 	free(r->tls_ca);
+	free(r->resend);
 	for (i = 0; r->targets != NULL && i < r->ntargets; i++) {
 		free(r->targets[i].name);
 		free(r->targets[i].host);

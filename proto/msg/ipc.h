@@ -70,6 +70,12 @@ struct ipc_run {
 	struct retention_policy keep_target;
 	uint32_t	 ntargets;	/* <= IPC_TARGETS_MAX */
 	struct ipc_target *targets;
+	/*
+	 * A retry of a run that took this snapshot: send it again instead
+	 * of taking another ("" none, or a name of the job's snapshot-dir).
+	 */
+	char		*resend;
+	uint8_t		 if_changed;	/* snapshot-if-changed */
 };
 #define IPC_RUN_TEST_CRASH	0x1	/* test hook: die of SIGSEGV */
 #define IPC_RUN_TEST_HANG	0x2	/* test hook: wait to be killed */

@@ -182,6 +182,8 @@ test_defaults(void **state)
 	assert_int_equal(c->jobs[0].nsend_to, 0);
 	assert_null(c->jobs[0].on_success);
 	assert_null(c->jobs[0].on_failure);
+	assert_null(c->jobs[0].before_snapshot);
+	assert_false(c->jobs[0].snapshot_if_changed);
 	conf_free(c);
 }
 
@@ -460,6 +462,8 @@ static const struct error_case error_cases[] = {
 	  "command must start with an absolute program path" },
 	{ JOB("on-failure"), "t.conf:4:1: missing value after 'on-failure' "
 	  "(found end of line)" },
+	{ JOB("before-snapshot \"sync\""), "t.conf:4:17: before-snapshot "
+	  "'sync': command must start with an absolute program path" },
 
 	/* targets */
 	{ "target t {\naddress h:1\n}\n", "t.conf:1:1: a tls block is required "
@@ -844,6 +848,8 @@ test_round_trip(void **state)
 	    "  protocol 2\n"
 	    "  keep-source { yearly 3 min-age 90s }\n"
 	    "  keep-target { hourly 1 }\n"
+	    "  snapshot-if-changed yes\n"
+	    "  before-snapshot \"/usr/local/bin/db-freeze --wait 5\"\n"
 	    "  on-success \"/usr/bin/logger -t btrsend 'ok done'\"\n"
 	    "  on-failure /bin/false\n"
 	    "}\n"

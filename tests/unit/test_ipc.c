@@ -22,7 +22,8 @@ static const struct ipc_run sample_run = {
 	.snapshot_dir = "/srv/pool/.snapshots", .now = 1795497556,
 	.keep_source = { .set = 1, .hourly = 24, .daily = 7, .weekly = 4,
 	    .monthly = 6, .yearly = 1, .min_age = 3600 },
-	.flags = IPC_RUN_TEST_CRASH,
+	.flags = IPC_RUN_TEST_CRASH, .resend = "home.20261208T010000Z",
+	.if_changed = 1,
 };
 
 /* Decode the single frame in b: its header must pass the rules. */
@@ -88,6 +89,8 @@ test_run_round_trip_and_truncation(void **state)
 	assert_int_equal(r.keep_source.yearly, 1);
 	assert_int_equal(r.keep_source.min_age, 3600);
 	assert_int_equal(r.flags, IPC_RUN_TEST_CRASH);
+	assert_string_equal(r.resend, "home.20261208T010000Z");
+	assert_int_equal(r.if_changed, 1);
 	ipc_run_free(&r);
 	for (cut = 0; cut < h.len; cut++)
 		assert_int_equal(ipc_get_run(p, cut, &r, err, sizeof(err)), -1);
@@ -113,6 +116,14 @@ test_run_rejects_relative_paths_and_nul(void **state)
 
 	(void)state;
 	bad.source = "relative/path";
+	ipc_put_run(&b, 1, &bad);
+	one_frame(&b, &h, &p);
+	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), -1);
+	msgbuf_free(&b);
+
+	/* The snapshot a retry sends again is a name, not a path. */
+	bad = sample_run;
+	bad.resend = "../etc";
 	ipc_put_run(&b, 1, &bad);
 	one_frame(&b, &h, &p);
 	assert_int_equal(ipc_get_run(p, h.len, &r, err, sizeof(err)), -1);
@@ -599,6 +610,7 @@ test_derived_bounds(void **state)
 		    .parent = big, .error = big };
 	run.job = run.source = run.snapshot_dir = big;
 	run.tls_certificate = run.tls_key = run.tls_ca = big;
+	run.resend = name;
 	run.ntargets = IPC_TARGETS_MAX;
 	run.targets = tg;
 	assert_int_equal(ipc_put_run(&b, 1, &run), 0);
