@@ -34,6 +34,7 @@ static struct {
 	size_t		 n;
 	int64_t		 scanned;	/* last scan; 0 never */
 	int		 warned_max;
+	int		 kicked;	/* the timer is set for a kick */
 } R;
 
 enum stale_event
@@ -304,6 +305,7 @@ recvstat_timer(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
+	R.kicked = 0;
 	recvstat_scan();
 	evtimer_add(R.ev, &tv);
 }
@@ -326,14 +328,27 @@ recvstat_stop(void)
 	R.ev = NULL;
 }
 
+/*
+ * A little later, once: a burst of exits makes one scan, and however
+ * fast connections come and go (anyone can open one) a kicked scan runs
+ * at most every RECVSTAT_KICK_GAP seconds and never delays the timer's.
+ */
 void
 recvstat_kick(void)
 {
-	/* A little later: a burst of exits makes one scan. */
 	struct timeval tv = { 1, 0 };
+	int64_t now, wait;
 
-	if (R.ev == NULL)
+	if (R.ev == NULL || R.kicked)
 		return;
+	now = now_s();
+	wait = R.scanned + RECVSTAT_KICK_GAP - now;
+	if (wait > tv.tv_sec)
+		tv.tv_sec = wait;
+	/* The timer's own scan comes first. */
+	if (now + tv.tv_sec >= R.scanned + recvstat_interval())
+		return;
+	R.kicked = 1;
 	evtimer_del(R.ev);
 	evtimer_add(R.ev, &tv);
 }

@@ -4,7 +4,8 @@
  * age.  The receive workers are forked children with no channel for
  * counters, so the filesystem is the source of truth: the parent scans
  * root/<client>/<job>/ every RECVSTAT_INTERVAL seconds, soon after a
- * receive worker exits, and on `btrsendctl status`.  A scan is bounded
+ * receive worker exits (at most every RECVSTAT_KICK_GAP seconds), and
+ * on `btrsendctl status` (at most every 2 seconds).  A scan is bounded
  * (RECVSTAT_JOBS_MAX jobs per client, RECVSTAT_MAX in all) so that it
  * never holds the event loop for long.
  *
@@ -23,6 +24,7 @@
 struct event_base;
 
 #define RECVSTAT_INTERVAL	60	/* seconds between scans */
+#define RECVSTAT_KICK_GAP	5	/* seconds between kicked scans */
 #define RECVSTAT_JOBS_MAX	256	/* job directories per client */
 #define RECVSTAT_MAX		4096	/* client jobs in all */
 
