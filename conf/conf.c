@@ -44,6 +44,7 @@ conf_receive_free(struct conf_receive *r)
 	free(r->root);
 	conf_strv_free(r->clients, r->nclients);
 	free(r->client_conf);
+	free(r->on_stale);
 }
 
 void
@@ -184,7 +185,8 @@ conf_authority_eq(const struct conf_authority *a,
     const struct conf_authority *b)
 {
 	return a->protect == b->protect && a->keep_min == b->keep_min &&
-	    a->append_only == b->append_only;
+	    a->append_only == b->append_only &&
+	    a->stale_after == b->stale_after;
 }
 
 static int
@@ -200,6 +202,7 @@ conf_receive_eq(const struct conf_receive *a, const struct conf_receive *b)
 	    a->max_client_transfers != b->max_client_transfers ||
 	    !conf_str_eq(a->root, b->root) ||
 	    !conf_authority_eq(&a->authority, &b->authority) ||
+	    !conf_str_eq(a->on_stale, b->on_stale) ||
 	    !conf_strv_eq(a->clients, a->nclients, b->clients, b->nclients))
 		return 0;
 	for (i = 0; i < a->nclients; i++)

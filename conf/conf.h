@@ -98,6 +98,7 @@ struct conf_authority {
 	uint64_t	 protect;	/* seconds: younger is never deleted */
 	uint32_t	 keep_min;	/* complete snapshots a job keeps */
 	int		 append_only;	/* refuse every client prune */
+	uint64_t	 stale_after;	/* seconds without a delivery; 0 off */
 };
 
 /* A client's own block, `client NAME { ... }`: its overrides. */
@@ -108,6 +109,7 @@ struct conf_client {
 #define CONF_AUTH_PROTECT	0x1
 #define CONF_AUTH_KEEP_MIN	0x2
 #define CONF_AUTH_APPEND_ONLY	0x4
+#define CONF_AUTH_STALE_AFTER	0x8
 
 struct conf_receive {
 	int		 set;		/* a receive block was given */
@@ -118,6 +120,7 @@ struct conf_receive {
 	size_t		 nclients;
 	struct conf_client *client_conf; /* [nclients], resolved */
 	struct conf_authority authority; /* the receive block's defaults */
+	char		*on_stale;	/* command for a stale client job */
 	uint64_t	 timeout;	/* seconds; 0 = CONF_DEFAULT_TIMEOUT */
 	uint64_t	 handshake_timeout; /* seconds, the whole TLS handshake */
 	uint32_t	 max_handshakes; /* connections in handshake at once */

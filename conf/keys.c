@@ -131,10 +131,14 @@ static const struct conf_kw receive_kw[] = {
 	  offsetof(struct conf_receive, max_handshakes_addr), NULL, 0 },
 	{ "max-transfers-per-client", kw_client_transfers,
 	  offsetof(struct conf_receive, max_client_transfers), NULL, 0 },
+	{ "on-stale", kw_str, offsetof(struct conf_receive, on_stale), NULL,
+	  0 },
 	{ "protect", kw_duration,
 	  offsetof(struct conf_receive, authority.protect), NULL, 0 },
 	{ "root", kw_str, offsetof(struct conf_receive, root),
 	  conf_check_path, REQ },
+	{ "stale-after", kw_duration,
+	  offsetof(struct conf_receive, authority.stale_after), NULL, 0 },
 	{ "timeout", kw_timeout, offsetof(struct conf_receive, timeout), NULL,
 	  0 },
 };
@@ -148,10 +152,13 @@ static const struct conf_kw client_kw[] = {
 	  offsetof(struct conf_client, authority.keep_min), NULL, 0 },
 	{ "protect", kw_duration,
 	  offsetof(struct conf_client, authority.protect), NULL, 0 },
+	{ "stale-after", kw_duration,
+	  offsetof(struct conf_client, authority.stale_after), NULL, 0 },
 };
 static const struct conf_table client_table = TABLE(client_kw);
 static const unsigned client_kw_bit[] = {
-	CONF_AUTH_APPEND_ONLY, CONF_AUTH_KEEP_MIN, CONF_AUTH_PROTECT
+	CONF_AUTH_APPEND_ONLY, CONF_AUTH_KEEP_MIN, CONF_AUTH_PROTECT,
+	CONF_AUTH_STALE_AFTER
 };
 
 #define FIELD(obj, kw, type) ((type *)(void *)((char *)(obj) + (kw)->off))
@@ -632,6 +639,8 @@ conf_resolve_clients(struct conf_receive *r)
 			cc->authority.keep_min = r->authority.keep_min;
 		if (!(cc->given & CONF_AUTH_APPEND_ONLY))
 			cc->authority.append_only = r->authority.append_only;
+		if (!(cc->given & CONF_AUTH_STALE_AFTER))
+			cc->authority.stale_after = r->authority.stale_after;
 	}
 }
 

@@ -171,6 +171,9 @@ print_authority(FILE *f, const char *ind, const struct conf_authority *a,
 	if (given & CONF_AUTH_APPEND_ONLY)
 		fprintf(f, "%sappend-only %s\n", ind,
 		    a->append_only ? "yes" : "no");
+	if (given & CONF_AUTH_STALE_AFTER)
+		fprintf(f, "%sstale-after %s\n", ind,
+		    conf_fmt_duration(a->stale_after, buf, sizeof(buf)));
 }
 
 static void
@@ -189,6 +192,7 @@ print_receive(FILE *f, const struct conf_receive *r)
 	}
 	print_str(f, "\t", "root", r->root);
 	print_authority(f, "\t", &r->authority, ~0U);
+	print_str(f, "\t", "on-stale", r->on_stale);
 	for (i = 0; i < r->nclients; i++) {
 		if (r->client_conf[i].given == 0) {
 			fprintf(f, "\tclient %s\n", r->clients[i]);

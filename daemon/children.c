@@ -18,6 +18,7 @@
 #include "daemon/children.h"
 #include "daemon/daemon.h"
 #include "daemon/hooks.h"
+#include "daemon/recvstat.h"
 #include "daemon/jobs.h"
 #include "daemon/listener.h"
 #include "proto/base/log.h"
@@ -282,7 +283,8 @@ child_reap(evutil_socket_t fd, short ev, void *arg)
 			if (c->pid == pid)
 				break;
 		if (c == NULL) {
-			listener_reaped(pid, wstatus);
+			if (listener_reaped(pid, wstatus))
+				recvstat_kick();
 			continue;
 		}
 		if (c->kind == CHILD_HOOK) {

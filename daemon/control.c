@@ -24,6 +24,7 @@
 #include "proto/base/log.h"
 #include "daemon/parent.h"
 #include "daemon/peer.h"
+#include "daemon/recvstat.h"
 #include "daemon/scheduler.h"
 #include "daemon/stats.h"
 #include "engine/snapshot.h"
@@ -208,6 +209,35 @@ put_targets(struct cclient *c, const struct conf_job *cj)
 	}
 }
 
+/* On a receiver, each client job as its area shows it. */
+static void
+put_received(struct cclient *c)
+{
+	const struct recvstat *v;
+	struct ctl_recv o;
+	size_t i, n;
+
+	if (!parent_conf()->receive.set)
+		return;
+	/* On demand, but a burst of status calls reads the disk once. */
+	recvstat_refresh(2);
+	v = recvstat_list(&n);
+	for (i = 0; i < n; i++) {
+		memset(&o, 0, sizeof(o));
+		copy_str(o.client, sizeof(o.client), v[i].client);
+		copy_str(o.job, sizeof(o.job), v[i].job);
+		copy_str(o.last, sizeof(o.last), v[i].last);
+		o.last_time = v[i].last_time;
+		o.snapshots = v[i].snapshots;
+		o.partials = v[i].partials;
+		o.partial_oldest = v[i].partial_oldest;
+		o.stale_after = v[i].stale_after;
+		o.stale = v[i].stale != 0;
+		o.scanned = recvstat_scanned();
+		ctl_put_recv(&c->out, &o);
+	}
+}
+
 static void
 do_status(struct cclient *c)
 {
@@ -225,6 +255,7 @@ do_status(struct cclient *c)
 		ctl_from_live(&cl, &l[i]);
 		ctl_put_live(&c->out, &cl);
 	}
+	put_received(c);
 	ctl_put_text(&c->out, CTL_M_OK, "");
 }
 

@@ -108,6 +108,20 @@ hook_before(const char *job, const char *cmd, char *const *send_to,
 }
 
 void
+hook_run_env(const char *job, const char *which, const char *cmd,
+    char *const env[])
+{
+	pid_t pid;
+
+	if (cmd == NULL || P.stopping)
+		return;
+	if ((pid = worker_spawn_command(cmd, env)) == -1)
+		log_warn("job %s: %s: fork", job, which);
+	else
+		child_new(CHILD_HOOK, pid, job, which, DAEMON_HOOK_TIMEOUT);
+}
+
+void
 hook_done(struct child *c, int wstatus)
 {
 	char how[128];

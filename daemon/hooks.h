@@ -23,6 +23,12 @@ void	hook_run(const struct child *c, const char *which, const char *cmd,
  */
 struct child *hook_before(const char *job, const char *cmd,
 	    char *const *send_to, size_t nsend_to);
+/*
+ * Run cmd with env (NULL-terminated "NAME=value" strings) as a hook
+ * child named for job and which in logs; nothing while stopping.
+ */
+void	hook_run_env(const char *job, const char *which, const char *cmd,
+	    char *const env[]);
 /* The hook c exited with wstatus: log how. */
 void	hook_done(struct child *c, int wstatus);
 

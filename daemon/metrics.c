@@ -40,6 +40,7 @@
 #include "proto/base/log.h"
 #include "daemon/acceptor.h"
 #include "daemon/metrics.h"
+#include "daemon/recvstat.h"
 #include "daemon/stats.h"
 #include "engine/snapshot.h"
 
@@ -310,6 +311,69 @@ metrics_live(FILE *f)
 	}
 }
 
+/* name{client="..",job=".."} */
+static void
+metrics_recv_series(FILE *f, const char *name, const struct recvstat *r)
+{
+	fprintf(f, "%s{client=\"", name);
+	metrics_label(f, r->client);
+	fputs("\",job=\"", f);
+	metrics_label(f, r->job);
+	fputs("\"} ", f);
+}
+
+/* A receiver's clients, as the last scan of their areas found them. */
+static void
+metrics_received(FILE *f)
+{
+	const struct recvstat *r;
+	size_t i, n;
+
+	r = recvstat_list(&n);
+	if (n == 0)
+		return;
+	metrics_family(f, "btrsend_receive_last_seconds", "gauge",
+	    "When the newest complete snapshot of a client job was received "
+	    "(unix time, this host's clock; 0: none).");
+	for (i = 0; i < n; i++) {
+		metrics_recv_series(f, "btrsend_receive_last_seconds", &r[i]);
+		fprintf(f, "%" PRId64 "\n", r[i].last_time);
+	}
+	metrics_family(f, "btrsend_receive_snapshots", "gauge",
+	    "Complete received snapshots of a client job on this host.");
+	for (i = 0; i < n; i++) {
+		metrics_recv_series(f, "btrsend_receive_snapshots", &r[i]);
+		fprintf(f, "%" PRIu32 "\n", r[i].snapshots);
+	}
+	metrics_family(f, "btrsend_receive_partials", "gauge",
+	    "Partial (interrupted or running) receives of a client job.");
+	for (i = 0; i < n; i++) {
+		metrics_recv_series(f, "btrsend_receive_partials", &r[i]);
+		fprintf(f, "%" PRIu32 "\n", r[i].partials);
+	}
+	metrics_family(f, "btrsend_receive_partial_oldest_seconds", "gauge",
+	    "When the oldest partial of a client job was started (unix "
+	    "time; 0: none).");
+	for (i = 0; i < n; i++) {
+		metrics_recv_series(f,
+		    "btrsend_receive_partial_oldest_seconds", &r[i]);
+		fprintf(f, "%" PRId64 "\n", r[i].partial_oldest);
+	}
+	metrics_family(f, "btrsend_receive_stale", "gauge",
+	    "1 while a client job has delivered nothing for its stale-after.");
+	for (i = 0; i < n; i++) {
+		metrics_recv_series(f, "btrsend_receive_stale", &r[i]);
+		fprintf(f, "%d\n", r[i].stale != 0);
+	}
+	metrics_family(f, "btrsend_receive_stale_episodes_total", "counter",
+	    "Stale episodes of a client job since the daemon started.");
+	for (i = 0; i < n; i++) {
+		metrics_recv_series(f, "btrsend_receive_stale_episodes_total",
+		    &r[i]);
+		fprintf(f, "%" PRIu64 "\n", r[i].episodes);
+	}
+}
+
 char *
 metrics_render(const struct conf *conf, size_t *len)
 {
@@ -329,6 +393,7 @@ metrics_render(const struct conf *conf, size_t *len)
 	metrics_counters(f, v, n);
 	metrics_snapshots(f, conf, v, n);
 	metrics_live(f);
+	metrics_received(f);
 	free(v);
 	if (fclose(f) != 0)
 		fatal("open_memstream");

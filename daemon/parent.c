@@ -32,6 +32,7 @@
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/parent.h"
+#include "daemon/recvstat.h"
 #include "daemon/state.h"
 #include "daemon/stats.h"
 
@@ -149,6 +150,7 @@ stop(int sig)
 	notify_stopping();
 	log_info("%s: stopping", strsignal(sig));
 	listener_stop();
+	recvstat_stop();
 	control_stop();
 	jobs_stop();
 	/* SIGTERM asks a sender to checkpoint before it exits. */
@@ -306,6 +308,8 @@ daemon_init(const char *conf_path, int verbose)
 	}
 	if (P.conf->receive.set && listener_start(P.base, &P.conf) == -1)
 		return 1;
+	if (P.conf->receive.set)
+		recvstat_start(P.base);
 	if (daemon_state_open() == -1)
 		return 1;
 	if (stats_open(P.conf->state_dir, err, sizeof(err)) == -1)

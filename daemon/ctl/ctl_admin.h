@@ -99,6 +99,7 @@ void	 admin_json_live(struct json *, const char *name,
 void	 admin_json_run(struct json *, const char *name,
 	    const struct ctl_run *);
 void	 admin_json_target(struct json *, const struct ctl_target *);
+void	 admin_json_recv(struct json *, const struct ctl_recv *);
 /* Seconds since the epoch, or null for 0 ("never"). */
 void	 admin_json_time(struct json *, const char *name, int64_t);
 /* End a --json document: CTL_OK, or CTL_FAILED after saying why. */

@@ -274,6 +274,26 @@ admin_json_target(struct json *j, const struct ctl_target *t)
 	json_end(j);
 }
 
+void
+admin_json_recv(struct json *j, const struct ctl_recv *r)
+{
+	json_object(j, NULL);
+	json_string(j, "client", r->client);
+	json_string(j, "job", r->job);
+	if (r->last[0] == '\0')
+		json_null(j, "last");
+	else
+		json_string(j, "last", r->last);
+	admin_json_time(j, "last_time", r->last_time);
+	json_uint(j, "snapshots", r->snapshots);
+	json_uint(j, "partials", r->partials);
+	admin_json_time(j, "oldest_partial_time", r->partial_oldest);
+	json_uint(j, "stale_after", r->stale_after);
+	json_bool(j, "stale", r->stale);
+	admin_json_time(j, "scanned", r->scanned);
+	json_end(j);
+}
+
 int
 admin_json_finish(struct json *j)
 {

@@ -26,6 +26,8 @@ struct reply {
 	size_t		 nruns;
 	struct ctl_snap	*snaps;
 	size_t		 nsnaps;
+	struct ctl_recv	*recv;
+	size_t		 nrecv;
 };
 
 #define REPLY_ADD(arr, n, T, getter) do {				\
@@ -58,6 +60,9 @@ reply_add(const struct frame_hdr *h, const uint8_t *p, void *arg)
 	case CTL_SNAP:
 		REPLY_ADD(snaps, nsnaps, struct ctl_snap, ctl_get_snap);
 		return 0;
+	case CTL_RECV:
+		REPLY_ADD(recv, nrecv, struct ctl_recv, ctl_get_recv);
+		return 0;
 	}
 	return -1;
 bad:
@@ -73,6 +78,7 @@ reply_free(struct reply *r)
 	free(r->live);
 	free(r->runs);
 	free(r->snaps);
+	free(r->recv);
 }
 
 /* Connect, ask, collect. */
@@ -133,6 +139,39 @@ status_target_line(const struct ctl_target *t)
 	    t->error);
 }
 
+/* A receiver's clients: what each job last delivered. */
+static void
+status_received(const struct reply *r)
+{
+	const struct ctl_recv *v;
+	char last[32], age[32];
+	size_t i;
+
+	if (r->nrecv == 0)
+		return;
+	admin_line("%s", "");
+	admin_line("%-19s %-19s %-19s %5s %8s", "CLIENT", "JOB",
+	    "LAST RECEIVED", "SNAPS", "PARTIALS");
+	for (i = 0; i < r->nrecv; i++) {
+		v = &r->recv[i];
+		admin_time(last, sizeof(last), v->last_time);
+		admin_line("%-19.19s %-19.19s %-19s %5u %8u", v->client,
+		    v->job, last, v->snapshots, v->partials);
+		if (v->last[0] != '\0')
+			admin_line("  last: %s", v->last);
+		if (v->stale) {
+			admin_duration(age, sizeof(age),
+			    v->scanned - v->last_time);
+			admin_line("  stale: nothing received for %s", age);
+		}
+		if (v->partial_oldest != 0 && v->scanned >= v->partial_oldest) {
+			admin_duration(age, sizeof(age),
+			    v->scanned - v->partial_oldest);
+			admin_line("  oldest partial: %s old", age);
+		}
+	}
+}
+
 static void
 status_human(const struct reply *r)
 {
@@ -156,6 +195,7 @@ status_human(const struct reply *r)
 		    r->live[i].target, r->live[i].phase, r->live[i].snapshot);
 		admin_progress(stdout, &r->live[i]);
 	}
+	status_received(r);
 }
 
 static int
@@ -195,6 +235,10 @@ status_json(const struct reply *r)
 	json_array(&js, "running");
 	for (i = 0; i < r->nlive; i++)
 		admin_json_live(&js, NULL, &r->live[i]);
+	json_end(&js);
+	json_array(&js, "received");
+	for (i = 0; i < r->nrecv; i++)
+		admin_json_recv(&js, &r->recv[i]);
 	json_end(&js);
 	json_end(&js);
 	return admin_json_finish(&js);

@@ -29,7 +29,7 @@ ctl_type_name(uint16_t type)
 		[CTL_M_OK] = "ok", [CTL_M_FAIL] = "fail", [CTL_JOB] = "job",
 		[CTL_TARGET] = "target", [CTL_LIVE] = "live",
 		[CTL_RUN] = "run", [CTL_SNAP] = "snapshot",
-		[CTL_EVENT] = "event",
+		[CTL_EVENT] = "event", [CTL_RECV] = "receive",
 	};
 
 	return ctl_known(type) ? names[type] : "unknown";
@@ -211,6 +211,23 @@ fields_event(struct msgc *c, void *arg)
 		fields_run(c, &e->run);
 }
 
+static void
+fields_recv(struct msgc *c, void *arg)
+{
+	struct ctl_recv *r = arg;
+
+	ctl_str(c, "client", r->client, sizeof(r->client));
+	ctl_str(c, "job", r->job, sizeof(r->job));
+	ctl_str(c, "last", r->last, sizeof(r->last));
+	msg_i64(c, "last_time", &r->last_time);
+	msg_u32(c, "snapshots", &r->snapshots);
+	msg_u32(c, "partials", &r->partials);
+	msg_i64(c, "partial_oldest", &r->partial_oldest);
+	msg_u64(c, "stale_after", &r->stale_after);
+	ctl_u8(c, "stale", &r->stale, 1);
+	msg_i64(c, "scanned", &r->scanned);
+}
+
 /* OK and FAIL: arg has room for CTL_TEXT_MAX bytes. */
 static void
 fields_text(struct msgc *c, void *arg)
@@ -232,6 +249,7 @@ static const struct {
 	[CTL_RUN] = { fields_run, sizeof(struct ctl_run) },
 	[CTL_SNAP] = { fields_snap, sizeof(struct ctl_snap) },
 	[CTL_EVENT] = { fields_event, sizeof(struct ctl_event) },
+	[CTL_RECV] = { fields_recv, sizeof(struct ctl_recv) },
 };
 
 static uint32_t
@@ -295,6 +313,7 @@ CTL_PUT(live, CTL_LIVE, struct ctl_live)
 CTL_PUT(run, CTL_RUN, struct ctl_run)
 CTL_PUT(snap, CTL_SNAP, struct ctl_snap)
 CTL_PUT(event, CTL_EVENT, struct ctl_event)
+CTL_PUT(recv, CTL_RECV, struct ctl_recv)
 CTL_GET(hello, CTL_HELLO, struct ctl_hello)
 CTL_GET(request, CTL_REQUEST, struct ctl_request)
 CTL_GET(job, CTL_JOB, struct ctl_job)
@@ -303,6 +322,7 @@ CTL_GET(live, CTL_LIVE, struct ctl_live)
 CTL_GET(run, CTL_RUN, struct ctl_run)
 CTL_GET(snap, CTL_SNAP, struct ctl_snap)
 CTL_GET(event, CTL_EVENT, struct ctl_event)
+CTL_GET(recv, CTL_RECV, struct ctl_recv)
 
 int
 ctl_hdr_check(const struct frame_hdr *h, char *err, size_t errlen)

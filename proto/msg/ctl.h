@@ -9,7 +9,7 @@
  * answers CTL_HELLO with its version and the access it grants, or
  * CTL_M_FAIL saying why (version mismatch, not allowed) and closes.  Then
  * each CTL_REQUEST is answered by zero or more records (JOB, TARGET,
- * LIVE, RUN, SNAP, EVENT) and one CTL_M_OK or CTL_M_FAIL; MONITOR sends
+ * LIVE, RUN, SNAP, EVENT, RECV) and one CTL_M_OK or CTL_M_FAIL; MONITOR sends
  * events until the client closes.
  *
  * Payload fields (proto/msg/codec.h), big-endian: u8/u32/u64 integers
@@ -43,6 +43,7 @@ enum ctl_type {
 	CTL_RUN,		/* server: struct ctl_run */
 	CTL_SNAP,		/* server: struct ctl_snap */
 	CTL_EVENT,		/* server: struct ctl_event */
+	CTL_RECV,		/* server: struct ctl_recv */
 	CTL_TYPE_END
 };
 
@@ -138,6 +139,19 @@ struct ctl_snap {
 	char		 held[CTL_HELD_MAX][CTL_NAME_MAX];
 };
 
+/* On a receiver: one client job, as its area last showed it. */
+struct ctl_recv {
+	char		 client[CTL_NAME_MAX];
+	char		 job[CTL_NAME_MAX];
+	char		 last[CTL_NAME_MAX];	/* "" none complete */
+	int64_t		 last_time;	/* 0 none */
+	uint32_t	 snapshots, partials;
+	int64_t		 partial_oldest; /* 0 none (or unknown) */
+	uint64_t	 stale_after;	/* seconds, 0 off */
+	uint8_t		 stale;
+	int64_t		 scanned;	/* when the area was read */
+};
+
 /* live for RUN_START and PROGRESS, run for TARGET_DONE and RUN_END. */
 struct ctl_event {
 	uint8_t		 kind;		/* enum ctl_event_kind */
@@ -176,6 +190,7 @@ int	ctl_put_live(struct msgbuf *, const struct ctl_live *);
 int	ctl_put_run(struct msgbuf *, const struct ctl_run *);
 int	ctl_put_snap(struct msgbuf *, const struct ctl_snap *);
 int	ctl_put_event(struct msgbuf *, const struct ctl_event *);
+int	ctl_put_recv(struct msgbuf *, const struct ctl_recv *);
 
 /*
  * Decode one payload.  0, or -1 with a message in err: truncated,
@@ -198,6 +213,8 @@ int	ctl_get_run(const uint8_t *, size_t, struct ctl_run *, char *, size_t);
 int	ctl_get_snap(const uint8_t *, size_t, struct ctl_snap *, char *,
 	    size_t);
 int	ctl_get_event(const uint8_t *, size_t, struct ctl_event *, char *,
+	    size_t);
+int	ctl_get_recv(const uint8_t *, size_t, struct ctl_recv *, char *,
 	    size_t);
 
 #endif

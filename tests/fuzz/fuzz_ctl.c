@@ -71,6 +71,9 @@ fz_message(const struct frame_hdr *h, const uint8_t *p)
 	case CTL_EVENT:
 		FZ(ctl_get_event, ctl_put_event, struct ctl_event);
 		break;
+	case CTL_RECV:
+		FZ(ctl_get_recv, ctl_put_recv, struct ctl_recv);
+		break;
 	default:
 		CHECK(0);	/* the decoder lets no unknown type through */
 	}

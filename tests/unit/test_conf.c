@@ -990,6 +990,8 @@ test_equal_detects_changes(void **state)
 		{ "}\n\nreceive", "on-success /bin/true\n}\n\nreceive" },
 		{ "compress  zstd", "compress zstd timeout 2m" },
 		{ "/srv/backup", "/srv/backup timeout 30s" },
+		{ "/srv/backup", "/srv/backup stale-after 2d" },
+		{ "/srv/backup", "/srv/backup on-stale /bin/true" },
 	};
 	struct conf *base = parse_ok(design_example), *c;
 	char *text;
@@ -1065,6 +1067,39 @@ test_receive_authority(void **state)
 	    "t.conf:3:13: append-only 'maybe': expected yes or no");
 }
 
+/* stale-after: off by default, the block's, a client's own; on-stale. */
+static void
+test_receive_stale(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = parse_ok(TLS "receive { listen h:2 root /r client c }\n");
+	assert_int_equal(conf_receive_authority(&c->receive, "c")->stale_after,
+	    0);
+	assert_null(c->receive.on_stale);
+	conf_free(c);
+	c = parse_ok(TLS "receive {\n"
+	    "listen h:2\n"
+	    "root /r\n"
+	    "client lap { stale-after 2s }\n"
+	    "client b\n"
+	    "stale-after 2d\n"
+	    "on-stale \"/bin/alert x\"\n"
+	    "}\n");
+	assert_int_equal(conf_receive_authority(&c->receive, "lap")->
+	    stale_after, 2);
+	assert_int_equal(conf_receive_authority(&c->receive, "b")->stale_after,
+	    2 * 86400);
+	assert_string_equal(c->receive.on_stale, "/bin/alert x");
+	conf_free(c);
+	round_trip(TLS "receive { listen h:2 root /r stale-after 3d "
+	    "on-stale \"/bin/true\"\nclient c\nclient e { stale-after 1h }\n}\n");
+	expect_error(TLS "receive { listen h:2 root /r client a\n"
+	    "client b { on-stale /bin/true }\n}\n",
+	    "t.conf:3:12: unknown keyword 'on-stale' in the client block");
+}
+
 int
 main(void)
 {
@@ -1088,6 +1123,7 @@ main(void)
 		    setup_dir, teardown_dir),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_receive_authority),
+		cmocka_unit_test(test_receive_stale),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_receive_limits),
 		cmocka_unit_test(test_equal_detects_changes),

@@ -65,6 +65,7 @@ WRAP(ctl_get_target, struct ctl_target)
 WRAP(ctl_get_live, struct ctl_live)
 WRAP(ctl_get_run, struct ctl_run)
 WRAP(ctl_get_event, struct ctl_event)
+WRAP(ctl_get_recv, struct ctl_recv)
 #define GETTER(fn) w_##fn
 
 static void
@@ -241,6 +242,40 @@ test_job_and_target_round_trip(void **state)
 	assert_memory_equal(&gt, &t, sizeof(t));
 	refuse_cuts(p, len, sizeof(gt), GETTER(ctl_get_target));
 	msgbuf_free(&b);
+}
+
+/* A receiver's client job: round trip, cuts, a stale flag above 1. */
+static void
+test_recv_round_trip(void **state)
+{
+	static struct ctl_recv r = {
+		.client = "laptop.example.net", .job = "home",
+		.last = "home.20261124T070001Z", .last_time = 1795497561,
+		.snapshots = 31, .partials = 1, .partial_oldest = 1795497600,
+		.stale_after = 172800, .stale = 1, .scanned = 1795497650,
+	};
+	struct ctl_recv g;
+	struct msgbuf b = { 0 };
+	uint8_t *q;
+	const uint8_t *p;
+	char err[192];
+	uint32_t len;
+
+	(void)state;
+	assert_int_equal(ctl_put_recv(&b, &r), 0);
+	p = one_frame(&b, CTL_RECV, &len);
+	assert_int_equal(ctl_get_recv(p, len, &g, err, sizeof(err)), 0);
+	assert_memory_equal(&g, &r, sizeof(r));
+	refuse_cuts(p, len, sizeof(g), GETTER(ctl_get_recv));
+	/* stale is the u8 before the last i64 */
+	q = malloc(len);
+	memcpy(q, p, len);
+	q[len - 9] = 2;
+	assert_int_equal(ctl_get_recv(q, len, &g, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "stale"));
+	free(q);
+	msgbuf_free(&b);
+	assert_string_equal(ctl_type_name(CTL_RECV), "receive");
 }
 
 static void
@@ -443,6 +478,7 @@ main(void)
 		cmocka_unit_test(test_largest_records_fit_their_bounds),
 		cmocka_unit_test(test_job_and_target_round_trip),
 		cmocka_unit_test(test_live_run_event_round_trip),
+		cmocka_unit_test(test_recv_round_trip),
 		cmocka_unit_test(test_text_refused_and_types),
 		cmocka_unit_test(test_derived_bounds),
 		cmocka_unit_test(test_readonly_commands),
