@@ -268,6 +268,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 	};
 	struct ipc_target tg[IPC_TARGETS_MAX];
 	const struct conf_target *ct;
+	const char *base;
 	struct msgbuf b = { 0 };
 	size_t i;
 	int r;
@@ -290,6 +291,10 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 			.zstd = ct->compress == CONF_COMPRESS_ZSTD,
 			.prev_bytes = stats_last_bytes(cj->name, ct->name),
 		};
+		base = stats_held_base(cj->name, ct->name);
+		tg[run.ntargets].known = base != NULL;
+		tg[run.ntargets].base = (char *)(uintptr_t)(base != NULL ?
+		    base : "");
 		run.ntargets++;
 	}
 	run.targets = tg;

@@ -8,8 +8,10 @@
  *
  * Pruning never deletes the newest snapshot a target holds (the parent
  * of its next incremental), one a transfer uses, nor the one just taken.
- * When a target could not say what it holds (unreachable), nothing is
- * pruned this run: any snapshot may be the base it needs.
+ * When a target could not say what it holds (unreachable), its last
+ * known base (reported at its last contact, kept by the parent in the
+ * state dir) stays and pruning goes on, so a dead target never fills
+ * the source disk; only when nothing is known of it is nothing pruned.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,12 +77,14 @@ jobrun_xfer(const struct netsend_progress *p, void *arg)
 
 /* What the target reported holding, and the snapshots just sent. */
 static void
-jobrun_held_report(int fd, const char *target, char **names, size_t n)
+jobrun_held_report(int fd, const char *target, char **names, size_t n,
+    const char *base)
 {
 	struct msgbuf b = { 0 };
 	struct ipc_held h;
 
 	h.target = (char *)(uintptr_t)target;
+	h.base = (char *)(uintptr_t)(base != NULL ? base : "");
 	h.n = n > IPC_HELD_MAX ? IPC_HELD_MAX : (uint32_t)n;
 	h.names = names;
 	ipc_put_held(&b, (uint32_t)getpid(), &h);
@@ -287,10 +291,15 @@ jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	return RUN_OK;
 }
 
-/* IPC_HELD: what the target listed and what it was sent since. */
+/*
+ * IPC_HELD: what the target listed and what it was sent since, and its
+ * base now (the newest of ours it holds), kept by the parent for runs
+ * that cannot reach it.
+ */
 static void
 jobrun_report_held(int fd, const char *target, const struct wire_list_reply *l,
-    const struct snap_info *local, const size_t *order, size_t nsent)
+    const struct snap_info *local, size_t nlocal, const size_t *order,
+    size_t nsent, const struct jobrun_held *h)
 {
 	char **names;
 	size_t i, n = 0;
@@ -300,7 +309,8 @@ jobrun_report_held(int fd, const char *target, const struct wire_list_reply *l,
 		names[n++] = (char *)(uintptr_t)l->snaps[i].name;
 	for (i = 0; i < nsent; i++)
 		names[n++] = (char *)(uintptr_t)local[order[i]].name;
-	jobrun_held_report(fd, target, names, n);
+	jobrun_held_report(fd, target, names, n, snap_base_name(local, nlocal,
+	    (const uint8_t (*)[16])h->uuids, h->n));
 	free(names);
 }
 
@@ -382,7 +392,8 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	else
 		err[0] = '\0';
 	jobrun_report(run->job, it->name, local, order, n, sent.n);
-	jobrun_report_held(fd, it->name, &m.u.list, local, order, sent.n);
+	jobrun_report_held(fd, it->name, &m.u.list, local, nlocal, order,
+	    sent.n, h);
 	if (st != RUN_OK || !run->keep_target.set)
 		goto done;
 	if (netsend_prune(ctx, &tg, run->job, &run->keep_target,
@@ -467,8 +478,14 @@ jobrun_pin(const struct snap_info *snaps, size_t n, int *pinned, void *arg)
 	size_t i, t;
 
 	for (t = 0; t < jp->run->ntargets; t++) {
-		snap_pin_held(snaps, n, (const uint8_t (*)[16])jp->h[t].uuids,
-		    jp->h[t].n, pinned);
+		if (jp->h[t].n == (size_t)-1)	/* jobrun_prune checked known */
+			(void)snap_pin_last_known(snaps, n,
+			    jp->run->targets[t].known, jp->run->targets[t].base,
+			    pinned);
+		else
+			snap_pin_held(snaps, n,
+			    (const uint8_t (*)[16])jp->h[t].uuids, jp->h[t].n,
+			    pinned);
 		snap_pin_uuids(snaps, n, (const uint8_t (*)[16])jp->h[t].inuse,
 		    jp->h[t].ninuse, pinned);
 	}
@@ -497,16 +514,25 @@ jobrun_prune(int fd, const struct ipc_run *run, const char *made,
 	struct jobrun_pins jp = { fd, run, made, h };
 	struct prune_req rq;
 	struct prune_result pr;
+	const struct ipc_target *it;
 	size_t t;
 
 	if (!run->keep_source.set)
 		return 0;
-	for (t = 0; t < run->ntargets; t++)
-		if (h[t].n == (size_t)-1) {
-			log_info("job %s: not pruning: target %s did not say "
-			    "what it holds", run->job, run->targets[t].name);
+	for (t = 0; t < run->ntargets; t++) {
+		it = &run->targets[t];
+		if (h[t].n != (size_t)-1)
+			continue;
+		if (!it->known) {
+			log_warnx("job %s: not pruning: target %s did not say "
+			    "what it holds and nothing is known of what it held "
+			    "(no record in the state dir)", run->job, it->name);
 			return 0;
 		}
+		log_info("job %s: target %s did not say what it holds: "
+		    "pruning by keep-source, keeping its last known base %s",
+		    run->job, it->name, it->base[0] ? it->base : "(none)");
+	}
 	memset(&rq, 0, sizeof(rq));
 	rq.dir = run->snapshot_dir;
 	rq.job = run->job;
