@@ -265,6 +265,7 @@ job_send_run(struct child *c, const struct conf_job *cj, int64_t now)
 		.job = cj->name, .source = cj->source,
 		.snapshot_dir = cj->snapshot_dir, .now = now,
 		.keep_source = cj->keep_source, .keep_target = cj->keep_target,
+		.min_free = cj->min_free,
 	};
 	struct ipc_target tg[IPC_TARGETS_MAX];
 	const struct conf_target *ct;

@@ -13,10 +13,13 @@
  * state dir) stays and pruning goes on, so a dead target never fills
  * the source disk; only when nothing is known of it is nothing pruned.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/base/log.h"
@@ -546,6 +549,97 @@ jobrun_prune(int fd, const struct ipc_run *run, const char *made,
 	return (int)pr.deleted;
 }
 
+/* "80 MiB", "1 GiB", "1.5 GiB": powers of 1024, as min-free is read. */
+static const char *
+jobrun_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char *const unit[] = { "bytes", "KiB", "MiB", "GiB",
+	    "TiB", "PiB", "EiB" };
+	double d = (double)v;
+	size_t u = 0;
+
+	while (d >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0 || d >= 100 || d == (double)(uint64_t)d)
+		snprintf(buf, len, "%.0f %s", d, unit[u]);
+	else
+		snprintf(buf, len, "%.1f %s", d, unit[u]);
+	return buf;
+}
+
+static int
+jobrun_avail(const char *dir, uint64_t *avail, char *err, size_t errlen)
+{
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv) == -1) {
+		snprintf(err, errlen, "disk space: cannot tell the free space "
+		    "of %s: %s; not snapshotting", dir, strerror(errno));
+		return -1;
+	}
+	*avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
+#define JOBRUN_SPACE_POLLS	20	/* of 250 ms: btrfs frees lazily */
+
+/*
+ * min-free: before the snapshot, the snapshot-dir's filesystem must have
+ * that much free.  When it has not, prune by keep-source first (no target
+ * is asked yet: each keeps its last known base, and one nothing is known
+ * of prunes nothing, as in jobrun_prune), and wait a little for btrfs to
+ * free the deleted snapshots' space.  0 to go on; -1 with err.
+ */
+static int
+jobrun_space(int fd, const struct ipc_run *run, char *err, size_t errlen)
+{
+	const struct timespec poll = { 0, 250 * 1000 * 1000 };
+	struct jobrun_held *h;
+	char a[32], m[32];
+	uint64_t avail;
+	uint32_t t;
+	int pruned, i;
+
+	if (run->min_free == 0)
+		return 0;
+	if (jobrun_avail(run->snapshot_dir, &avail, err, errlen) == -1)
+		return -1;
+	if (avail >= run->min_free)
+		return 0;
+	log_warnx("job %s: disk space: %s free on %s, min-free is %s: pruning "
+	    "by keep-source before snapshotting", run->job,
+	    jobrun_bytes(avail, a, sizeof(a)), run->snapshot_dir,
+	    jobrun_bytes(run->min_free, m, sizeof(m)));
+	h = xcalloc(run->ntargets + 1, sizeof(*h));
+	for (t = 0; t < run->ntargets; t++)
+		h[t].n = (size_t)-1;	/* not asked: the last known base */
+	pruned = jobrun_prune(fd, run, "", h, err, errlen);
+	free(h);
+	if (pruned == -1)
+		return -1;
+	for (i = 0; pruned > 0 && avail < run->min_free &&
+	    i < JOBRUN_SPACE_POLLS; i++) {
+		nanosleep(&poll, NULL);
+		if (jobrun_avail(run->snapshot_dir, &avail, err, errlen) == -1)
+			return -1;
+	}
+	if (avail >= run->min_free) {
+		log_info("job %s: disk space: %s free on %s after pruning %d "
+		    "snapshots", run->job, jobrun_bytes(avail, a, sizeof(a)),
+		    run->snapshot_dir, pruned);
+		return 0;
+	}
+	snprintf(err, errlen, "disk space: %s free on %s, min-free is %s; "
+	    "pruning by keep-source freed %d snapshot%s; not snapshotting "
+	    "(free space there, or lower min-free)",
+	    jobrun_bytes(avail, a, sizeof(a)), run->snapshot_dir,
+	    jobrun_bytes(run->min_free, m, sizeof(m)), pruned,
+	    pruned == 1 ? "" : "s");
+	return -1;
+}
+
 int
 jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 {
@@ -557,7 +651,8 @@ jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 
 	memset(res, 0, sizeof(*res));
 	res->status = RUN_FAILED;
-	if (snapshot_create(run->source, run->snapshot_dir, run->job,
+	if (jobrun_space(fd, run, err, sizeof(err)) == -1 ||
+	    snapshot_create(run->source, run->snapshot_dir, run->job,
 	    run->now, name, sizeof(name), err, sizeof(err)) == -1) {
 		log_warnx("job %s: %s", run->job, err);
 		res->snapshot = xstrdup("");

@@ -79,6 +79,7 @@ fields_run(struct msgc *c, void *arg)
 	if (c->mode == MSG_ENCODE)
 		r->keep_source.set = r->keep_source.set != 0;
 	fields_keep(c, &r->keep_source, false);
+	msg_u64(c, "min free", &r->min_free);
 	msg_u32(c, "flags", &r->flags);
 	msg_strdup(c, "tls certificate", &r->tls_certificate, IPC_STR_MAX);
 	msg_strdup(c, "tls key", &r->tls_key, IPC_STR_MAX);

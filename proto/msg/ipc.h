@@ -26,7 +26,8 @@
 #define IPC_VERSION	6	/* 3: XFER, HELD, timeout and sizes in RUN,
 				   sizes in RESULT; 4: tyearly in RUN;
 				   5: results are enum run_result;
-				   6: last known base in RUN and HELD */
+				   6: last known base in RUN and HELD,
+				   min-free in RUN */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -70,6 +71,7 @@ struct ipc_run {
 	char		*snapshot_dir;
 	int64_t		 now;		/* the run's time, names the snapshot */
 	struct retention_policy keep_source;
+	uint64_t	 min_free;	/* bytes before snapshotting, 0 off */
 	uint32_t	 flags;		/* IPC_RUN_* */
 	/* replication: send-to, with the tls block and keep-target */
 	char		*tls_certificate, *tls_key, *tls_ca;	/* "" none */

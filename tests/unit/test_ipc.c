@@ -20,6 +20,7 @@
 static const struct ipc_run sample_run = {
 	.job = "home", .source = "/srv/pool/@home",
 	.snapshot_dir = "/srv/pool/.snapshots", .now = 1795497556,
+	.min_free = 5ULL << 30,
 	.keep_source = { .set = 1, .hourly = 24, .daily = 7, .weekly = 4,
 	    .monthly = 6, .yearly = 1, .min_age = 3600 },
 	.flags = IPC_RUN_TEST_CRASH,
@@ -87,6 +88,7 @@ test_run_round_trip_and_truncation(void **state)
 	assert_int_equal(r.keep_source.monthly, 6);
 	assert_int_equal(r.keep_source.yearly, 1);
 	assert_int_equal(r.keep_source.min_age, 3600);
+	assert_int_equal(r.min_free, 5ULL << 30);
 	assert_int_equal(r.flags, IPC_RUN_TEST_CRASH);
 	ipc_run_free(&r);
 	for (cut = 0; cut < h.len; cut++)
