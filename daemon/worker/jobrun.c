@@ -317,6 +317,36 @@ jobrun_report_held(int fd, const char *target, const struct wire_list_reply *l,
 	free(names);
 }
 
+/*
+ * After a prune on the target deleted some: ask again what it holds and
+ * report that, so that `btrsendctl snapshots` and the metrics do not
+ * list what was just deleted (PRUNE-REPLY gives counts, not names).
+ * Pins stay as planned: a superset, and the target never deletes its
+ * newest complete snapshot, the base.
+ */
+static void
+jobrun_relist(int fd, SSL_CTX *ctx, const struct ipc_run *run,
+    const struct netsend_target *tg, const struct snap_info *local,
+    size_t nlocal)
+{
+	struct jobrun_held now;
+	struct wire_msg m;
+	enum run_result st;
+
+	memset(&now, 0, sizeof(now));
+	memset(&m, 0, sizeof(m));
+	if (jobrun_ask(ctx, run, tg, &m, &now, &st) == 0)
+		jobrun_report_held(fd, tg->label, &m.u.list, local, nlocal,
+		    NULL, 0, &now);
+	else
+		log_warnx("job %s: target %s: could not list it after its "
+		    "prune; what it holds is shown as before", run->job,
+		    tg->label);
+	free(now.uuids);
+	free(now.full);
+	wire_msg_free(&m);
+}
+
 /* What a run sent to one target, in one line. */
 static void
 jobrun_report(const char *job, const char *target,
@@ -354,6 +384,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	size_t *order = NULL, nlocal = 0, n, base;
 	char port[8], err[512], note[WIRE_TEXT_MAX + 16] = "";
 	enum run_result st;
+	int pruned;
 
 	jobrun_target(it, port, sizeof(port), &tg);
 	memset(&o, 0, sizeof(o));
@@ -399,13 +430,18 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	    sent.n, h);
 	if (st != RUN_OK || !run->keep_target.set)
 		goto done;
-	if (netsend_prune(ctx, &tg, run->job, &run->keep_target,
-	    &refused) == -1)
+	if ((pruned = netsend_prune(ctx, &tg, run->job, &run->keep_target,
+	    &refused)) == -1)
 		log_warnx("job %s: target %s: pruning by keep-target "
 		    "failed; will try after the next send", run->job,
 		    it->name);
-	else if (refused.n != 0)	/* shown with the ok result, a note */
-		frame_errf(note, sizeof(note), "prune: %s", refused.reason);
+	else {
+		if (refused.n != 0)	/* shown with the ok result, a note */
+			frame_errf(note, sizeof(note), "prune: %s",
+			    refused.reason);
+		if (pruned > 0)
+			jobrun_relist(fd, ctx, run, &tg, local, nlocal);
+	}
 done:
 	jobrun_target_result(tr, it->name, st, sent.first_parent,
 	    st == RUN_OK ? note : err);
