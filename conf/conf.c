@@ -175,6 +175,7 @@ conf_job_eq(const struct conf_job *a, const struct conf_job *b)
 	    a->snapshot_if_changed == b->snapshot_if_changed &&
 	    conf_retention_eq(&a->keep_source, &b->keep_source) &&
 	    conf_retention_eq(&a->keep_target, &b->keep_target) &&
+	    a->min_free == b->min_free &&
 	    conf_str_eq(a->on_success, b->on_success) &&
 	    conf_str_eq(a->on_failure, b->on_failure) &&
 	    conf_str_eq(a->before_snapshot, b->before_snapshot);
@@ -235,6 +236,7 @@ static int
 conf_top_eq(const struct conf *a, const struct conf *b)
 {
 	return a->max_transfers == b->max_transfers &&
+	    a->min_free == b->min_free &&
 	    conf_str_eq(a->state_dir, b->state_dir) &&
 	    conf_str_eq(a->timezone, b->timezone) &&
 	    a->tls_set == b->tls_set &&

@@ -21,6 +21,7 @@
 #define CONF_DEFAULT_SOCKET        "/run/btrsend/control.sock"
 #define CONF_DEFAULT_TIMEZONE      "UTC"
 #define CONF_DEFAULT_MAX_TRANSFERS 2
+#define CONF_MIN_FREE_UNSET	UINT64_MAX	/* a job's, while parsing */
 #define CONF_DEFAULT_TIMEOUT       60      /* seconds, network connections */
 #define CONF_MAX_TIMEOUT           86400
 #define CONF_MAX_TRANSFERS_LIMIT   1024
@@ -84,6 +85,8 @@ struct conf_job {
 	int		 compressed_data; /* pass compressed extents as is */
 	struct retention_policy keep_source;
 	struct retention_policy keep_target;
+	/* bytes free on snapshot-dir's filesystem before a snapshot; 0 off */
+	uint64_t	 min_free;
 	char		*on_success;	/* command run after success, or NULL */
 	char		*on_failure;	/* command run after failure, or NULL */
 	char		*before_snapshot; /* run before the snapshot, or NULL */
@@ -133,6 +136,7 @@ struct conf {
 	uint32_t	 max_transfers;	/* concurrent transfers, 1..1024 */
 	char		*state_dir;	/* absolute path */
 	char		*timezone;	/* for `schedule at`, "UTC" default */
+	uint64_t	 min_free;	/* the jobs' default, 0 off */
 
 	/* tls: required once any target or receive block exists. */
 	int		 tls_set;

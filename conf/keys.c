@@ -21,7 +21,7 @@ static conf_kw_fn kw_include, kw_max_transfers, kw_metrics, kw_tls;
 static conf_kw_fn kw_control, kw_target, kw_job, kw_receive, kw_bandwidth;
 static conf_kw_fn kw_compress, kw_schedule, kw_send_to, kw_protocol;
 static conf_kw_fn kw_timeout, kw_handshakes, kw_client_transfers;
-static conf_kw_fn kw_retention, kw_listen, kw_client;
+static conf_kw_fn kw_retention, kw_listen, kw_client, kw_size;
 static int conf_sub_block(struct conf_parser *, struct conf_block *,
     const struct conf_loc *);
 static void conf_block_init(struct conf_block *, const char *,
@@ -37,6 +37,7 @@ static const struct conf_kw top_kw[] = {
 	{ "job", kw_job, 0, NULL, REP },
 	{ "max-transfers", kw_max_transfers, 0, NULL, 0 },
 	{ "metrics", kw_metrics, 0, NULL, 0 },
+	{ "min-free", kw_size, offsetof(struct conf, min_free), NULL, 0 },
 	{ "receive", kw_receive, 0, NULL, 0 },
 	{ "state-dir", kw_str, offsetof(struct conf, state_dir),
 	  conf_check_path, 0 },
@@ -85,6 +86,7 @@ static const struct conf_kw job_kw[] = {
 	  NULL, 0 },
 	{ "keep-target", kw_retention, offsetof(struct conf_job, keep_target),
 	  NULL, 0 },
+	{ "min-free", kw_size, offsetof(struct conf_job, min_free), NULL, 0 },
 	{ "on-failure", kw_str, offsetof(struct conf_job, on_failure),
 	  conf_check_command, 0 },
 	{ "on-success", kw_str, offsetof(struct conf_job, on_success),
@@ -272,6 +274,19 @@ kw_duration(struct conf_parser *p, const struct conf_kw *kw, void *obj,
 	r = conf_scalar(p, kw, kwloc, conf_parse_duration, &v, &ok);
 	if (ok)
 		*FIELD(obj, kw, uint64_t) = v;
+	return r;
+}
+
+static int
+kw_size(struct conf_parser *p, const struct conf_kw *kw, void *obj,
+    const struct conf_loc *kwloc)
+{
+	uint64_t v;
+	int ok, r;
+
+	r = conf_scalar(p, kw, kwloc, conf_parse_size, &v, &ok);
+	if (ok)		/* UINT64_MAX is CONF_MIN_FREE_UNSET: a byte less */
+		*FIELD(obj, kw, uint64_t) = v == UINT64_MAX ? v - 1 : v;
 	return r;
 }
 
@@ -901,6 +916,7 @@ kw_job(struct conf_parser *p, const struct conf_kw *kw, void *obj,
 	j = &c->jobs[c->njobs++];
 	memset(j, 0, sizeof(*j));
 	j->name = name;
+	j->min_free = CONF_MIN_FREE_UNSET;	/* conf_check: the default */
 	snprintf(what, sizeof(what), "job '%.64s'", name);
 	conf_block_init(&b, what, &job_table, j);
 	r = conf_sub_block(p, &b, kwloc);
@@ -949,6 +965,9 @@ conf_check(struct conf_parser *p)
 	struct conf *c = p->conf;
 	size_t i;
 
+	for (i = 0; i < c->njobs; i++)
+		if (c->jobs[i].min_free == CONF_MIN_FREE_UNSET)
+			c->jobs[i].min_free = c->min_free;
 	for (i = 0; i < p->nrefs; i++)
 		if (conf_target_find(c, p->refs[i].name) == NULL)
 			conf_error(p->errs, &p->refs[i].loc, "job '%s' sends "

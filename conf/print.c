@@ -132,6 +132,7 @@ static void
 print_job(FILE *f, const struct conf_job *j)
 {
 	static const char *const proto[] = { "auto", "1", "2" };
+	char buf[32];
 	size_t i;
 
 	fprintf(f, "\njob %s {\n", j->name);
@@ -151,6 +152,8 @@ print_job(FILE *f, const struct conf_job *j)
 	print_retention(f, "keep-source", &j->keep_source);
 	print_retention(f, "keep-target", &j->keep_target);
 	print_str(f, "\t", "before-snapshot", j->before_snapshot);
+	fprintf(f, "\tmin-free %s\n", conf_fmt_size(j->min_free, buf,
+	    sizeof(buf)));
 	print_str(f, "\t", "on-success", j->on_success);
 	print_str(f, "\t", "on-failure", j->on_failure);
 	fprintf(f, "}\n");
@@ -219,11 +222,14 @@ print_receive(FILE *f, const struct conf_receive *r)
 void
 conf_print(FILE *f, const struct conf *c)
 {
+	char buf[32];
 	size_t i;
 
 	fprintf(f, "max-transfers %u\n", c->max_transfers);
 	print_str(f, "", "state-dir", c->state_dir);
 	fprintf(f, "timezone %s\n", c->timezone);
+	fprintf(f, "min-free %s\n", conf_fmt_size(c->min_free, buf,
+	    sizeof(buf)));
 	print_tls(f, c);
 	print_control(f, c);
 	if (c->metrics_set) {

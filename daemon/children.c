@@ -170,6 +170,7 @@ child_held(struct child *c, const uint8_t *p, size_t len, char *err,
 	if (ipc_get_held(p, len, &h, err, errlen) == -1)
 		return -1;
 	stats_held_set(c->job, h.target, h.names, h.n, now_s());
+	stats_held_set_base(c->job, h.target, h.base);
 	ipc_held_free(&h);
 	return 0;
 }

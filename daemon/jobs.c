@@ -285,9 +285,11 @@ job_send_run(struct child *c, const struct conf_job *cj, const char *resend,
 		.snapshot_dir = cj->snapshot_dir, .now = now,
 		.keep_source = cj->keep_source, .keep_target = cj->keep_target,
 		.resend = (char *)(uintptr_t)resend,
+		.min_free = cj->min_free,
 	};
 	struct ipc_target tg[IPC_TARGETS_MAX];
 	const struct conf_target *ct;
+	const char *base;
 	struct msgbuf b = { 0 };
 	size_t i;
 	int r;
@@ -311,6 +313,10 @@ job_send_run(struct child *c, const struct conf_job *cj, const char *resend,
 			.zstd = ct->compress == CONF_COMPRESS_ZSTD,
 			.prev_bytes = stats_last_bytes(cj->name, ct->name),
 		};
+		base = stats_held_base(cj->name, ct->name);
+		tg[run.ntargets].known = base != NULL;
+		tg[run.ntargets].base = (char *)(uintptr_t)(base != NULL ?
+		    base : "");
 		run.ntargets++;
 	}
 	run.targets = tg;

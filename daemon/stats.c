@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proto/base/fdio.h"
@@ -44,6 +45,7 @@ struct stats_held {
 	char		**names;
 	size_t		 n;
 	int64_t		 when;
+	char		 base[SNAP_NAME_MAX + 1];	/* newest of ours */
 };
 
 struct stats_listener {
@@ -413,6 +415,9 @@ stats_load(FILE *f, const char *path, int *dirty)
 	return 0;
 }
 
+static void stats_held_load(void);
+static void stats_held_drop(void);
+
 int
 stats_open(const char *state_dir, char *err, size_t errlen)
 {
@@ -426,6 +431,7 @@ stats_open(const char *state_dir, char *err, size_t errlen)
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT) {
 			free(path);
+			stats_held_load();
 			return 0;
 		}
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -443,6 +449,7 @@ stats_open(const char *state_dir, char *err, size_t errlen)
 		goto fail;
 	}
 	free(path);
+	stats_held_load();
 	return 0;
 fail:
 	free(path);
@@ -454,16 +461,9 @@ fail:
 void
 stats_close(void)
 {
-	size_t i, k;
-
 	if (st.fd != -1)
 		close(st.fd);
-	for (i = 0; i < st.nheld; i++) {
-		for (k = 0; k < st.held[i].n; k++)
-			free(st.held[i].names[k]);
-		free(st.held[i].names);
-	}
-	free(st.held);
+	stats_held_drop();
 	free(st.hist);
 	free(st.live);
 	free(st.win);
@@ -744,6 +744,235 @@ stats_held_set(const char *job, const char *target, char *const *names,
 		h->names[i] = xstrdup(names[i]);
 	h->n = n;
 	h->when = now;
+}
+
+/*
+ * The held file: what each target held at its last contact, so that a
+ * restarted daemon prunes by it while the target is unreachable.
+ *
+ *   btrsend-held 1
+ *   WHEN JOB TARGET BASE COUNT
+ *   NAME			(COUNT lines)
+ *
+ * Fields percent-encoded as in the history, BASE "-" when the target
+ * held none of ours.  Replaced whole (file_replace).  It is read as
+ * hostile: another user's, group or world writable, not a regular file,
+ * or malformed anywhere, it is refused whole and every target is
+ * unknown until it reports again.
+ */
+#define STATS_HELD_FILE		"held"
+#define STATS_HELD_MAGIC	"btrsend-held 1"
+
+static void
+stats_held_save(void)
+{
+	const struct stats_held *h;
+	char *buf = NULL, tmp[64];
+	size_t i, k, len = 0;
+	FILE *f;
+	int rv = -1;
+
+	if (st.dir == NULL)
+		return;
+	if ((f = open_memstream(&buf, &len)) != NULL) {
+		fprintf(f, "%s\n", STATS_HELD_MAGIC);
+		for (i = 0; i < st.nheld; i++) {
+			h = &st.held[i];
+			fprintf(f, "%" PRId64 " ", h->when);
+			stats_enc(f, h->job);
+			fputc(' ', f);
+			stats_enc(f, h->target);
+			fputc(' ', f);
+			stats_enc(f, h->base);
+			fprintf(f, " %zu\n", h->n);
+			for (k = 0; k < h->n; k++) {
+				stats_enc(f, h->names[k]);
+				fputc('\n', f);
+			}
+		}
+		if (fclose(f) == 0) {
+			snprintf(tmp, sizeof(tmp), "%s.tmp.%ld",
+			    STATS_HELD_FILE, (long)getpid());
+			rv = file_replace(st.dir, STATS_HELD_FILE, tmp, 0600,
+			    buf, len);
+		}
+	}
+	if (rv == -1)
+		log_warn("saving %s/%s", st.dir, STATS_HELD_FILE);
+	free(buf);
+}
+
+/*
+ * One line without its newline into line; -1 at the end, -2 when torn,
+ * too long or holding a NUL.
+ */
+static int
+stats_held_line(FILE *f, char *line, size_t len)
+{
+	if (fgets(line, (int)len, f) == NULL)
+		return -1;
+	if (line[0] == '\0' || line[strlen(line) - 1] != '\n')
+		return -2;
+	line[strlen(line) - 1] = '\0';
+	return 0;
+}
+
+/* A snapshot name: bounded, no '/', not "." or "..". */
+static int
+stats_held_name_ok(const char *s, int empty_ok)
+{
+	if (s[0] == '\0')
+		return empty_ok ? 0 : -1;
+	if (strchr(s, '/') != NULL || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		return -1;
+	return 0;
+}
+
+static int
+stats_held_parse(FILE *f, char *why, size_t whylen)
+{
+	char line[STATS_LINE_MAX], job[STATS_LINE_MAX], tg[STATS_LINE_MAX];
+	char base[STATS_LINE_MAX], nm[SNAP_NAME_MAX + 1], **names;
+	char dj[SNAP_NAME_MAX + 1], dt[SNAP_NAME_MAX + 1];
+	char db[SNAP_NAME_MAX + 1];
+	int64_t when;
+	size_t n, k;
+	unsigned lineno = 1;
+	int off, r;
+
+	if (stats_held_line(f, line, sizeof(line)) != 0 ||
+	    strcmp(line, STATS_HELD_MAGIC) != 0) {
+		snprintf(why, whylen, "line 1: not \"%s\"", STATS_HELD_MAGIC);
+		return -1;
+	}
+	while ((r = stats_held_line(f, line, sizeof(line))) == 0) {
+		lineno++;
+		off = 0;
+		if (sscanf(line, "%" SCNd64 " %4095s %4095s %4095s %zu%n",
+		    &when, job, tg, base, &n, &off) != 5 ||
+		    line[off] != '\0' || when < 0 || n > STATS_HELD_MAX ||
+		    stats_dec(job, dj, sizeof(dj)) == -1 ||
+		    stats_dec(tg, dt, sizeof(dt)) == -1 ||
+		    stats_dec(base, db, sizeof(db)) == -1 ||
+		    dj[0] == '\0' || dt[0] == '\0' ||
+		    stats_held_name_ok(db, 1) == -1 ||
+		    stats_held_get(dj, dt, 0) != NULL) {
+			snprintf(why, whylen, "line %u: malformed record",
+			    lineno);
+			return -1;
+		}
+		names = xcalloc(n + 1, sizeof(*names));
+		for (k = 0; k < n; k++) {
+			lineno++;
+			if (stats_held_line(f, line, sizeof(line)) != 0 ||
+			    stats_dec(line, nm, sizeof(nm)) == -1 ||
+			    stats_held_name_ok(nm, 0) == -1)
+				break;
+			names[k] = xstrdup(nm);
+		}
+		if (k == n) {
+			stats_held_set(dj, dt, names, n, when);
+			stats_copy(stats_held_get(dj, dt, 0)->base,
+			    sizeof(db), db);
+		}
+		for (off = 0; (size_t)off < k; off++)
+			free(names[off]);
+		free(names);
+		if (k != n) {
+			snprintf(why, whylen, "line %u: malformed name",
+			    lineno);
+			return -1;
+		}
+	}
+	if (r == -2 || !feof(f)) {
+		snprintf(why, whylen, "line %u: torn, too long or unreadable",
+		    lineno + 1);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+stats_held_drop(void)
+{
+	size_t i, k;
+
+	for (i = 0; i < st.nheld; i++) {
+		for (k = 0; k < st.held[i].n; k++)
+			free(st.held[i].names[k]);
+		free(st.held[i].names);
+	}
+	free(st.held);
+	st.held = NULL;
+	st.nheld = 0;
+}
+
+/* Bounds a hostile file: STATS_HELD_MAX names of a line each, per pair. */
+#define STATS_HELD_FILE_MAX	(64L * 1024 * 1024)
+
+static void
+stats_held_load(void)
+{
+	char *path = stats_path(STATS_HELD_FILE), why[256];
+	struct stat sb;
+	FILE *f = NULL;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			goto out;
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	} else if (fstat(fd, &sb) == -1)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		snprintf(why, sizeof(why), "not a regular file");
+	else if (sb.st_uid != geteuid())
+		snprintf(why, sizeof(why), "owned by uid %u, not by the daemon "
+		    "(uid %u)", (unsigned)sb.st_uid, (unsigned)geteuid());
+	else if ((sb.st_mode & 022) != 0)
+		snprintf(why, sizeof(why), "writable by group or others "
+		    "(mode %03o)", (unsigned)(sb.st_mode & 0777));
+	else if (sb.st_size > STATS_HELD_FILE_MAX)
+		snprintf(why, sizeof(why), "larger than %ld bytes",
+		    STATS_HELD_FILE_MAX);
+	else if ((f = fdopen(fd, "r")) == NULL)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	else {
+		fd = -1;
+		if (stats_held_parse(f, why, sizeof(why)) == 0)
+			goto out;
+	}
+	stats_held_drop();
+	log_warnx("refusing %s: %s; what each target held is unknown until "
+	    "it answers again (while unreachable, nothing is pruned)", path,
+	    why);
+out:
+	if (f != NULL)
+		fclose(f);
+	if (fd != -1)
+		close(fd);
+	free(path);
+}
+
+void
+stats_held_set_base(const char *job, const char *target, const char *base)
+{
+	struct stats_held *h = stats_held_get(job, target, 0);
+
+	if (h == NULL)
+		return;
+	stats_copy(h->base, sizeof(h->base), base);
+	stats_held_save();
+}
+
+const char *
+stats_held_base(const char *job, const char *target)
+{
+	struct stats_held *h = stats_held_get(job, target, 0);
+
+	return h != NULL ? h->base : NULL;
 }
 
 char *const *

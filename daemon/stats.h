@@ -106,6 +106,15 @@ void	 stats_run_end(uint32_t id, const struct stats_run *r);
 /* What a target reported holding (snapshot names of the job). */
 void	 stats_held_set(const char *job, const char *target,
 	    char *const *names, size_t n, int64_t now);
+/*
+ * Its base then (the newest snapshot of ours it held, "" none); with
+ * the names, saved to <state-dir>/held and loaded by stats_open, so that
+ * runs prune by it while the target is unreachable, across restarts.
+ */
+void	 stats_held_set_base(const char *job, const char *target,
+	    const char *base);
+/* NULL when nothing is known of what the target held. */
+const char *stats_held_base(const char *job, const char *target);
 /* NULL when never reported; *n and *when set otherwise. */
 char *const *stats_held(const char *job, const char *target, size_t *n,
 	    int64_t *when);

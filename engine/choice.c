@@ -111,6 +111,31 @@ snap_pin_held(const struct snap_info *local, size_t nlocal,
 		pinned[best] = 1;
 }
 
+const char *
+snap_base_name(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*held)[16], size_t nheld)
+{
+	size_t best;
+
+	if ((best = snap_newest_in(local, nlocal, held, nheld)) < nlocal)
+		return local[best].name;
+	return NULL;
+}
+
+int
+snap_pin_last_known(const struct snap_info *local, size_t nlocal, int known,
+    const char *base, int *pinned)
+{
+	size_t i;
+
+	if (!known)
+		return -1;
+	for (i = 0; i < nlocal && base[0] != '\0'; i++)
+		if (strcmp(local[i].name, base) == 0)
+			pinned[i] = 1;
+	return 0;
+}
+
 void
 snap_pin_uuids(const struct snap_info *local, size_t nlocal,
     const uint8_t (*uuids)[16], size_t nuuids, int *pinned)

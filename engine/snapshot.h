@@ -88,6 +88,23 @@ void snap_pin_held(const struct snap_info *local, size_t nlocal,
     const uint8_t (*held)[16], size_t nheld, int *pinned);
 
 /*
+ * The newest local snapshot a target holds (the base of its next
+ * incremental): its name, or NULL when it holds none of them.
+ */
+const char *snap_base_name(const struct snap_info *local, size_t nlocal,
+    const uint8_t (*held)[16], size_t nheld);
+
+/*
+ * Retention pins for a target that could not be asked what it holds:
+ * set pinned[i] for its last known base (base, the name it had at the
+ * last contact; "" when it held none of ours, which pins nothing).
+ * known 0 (never heard of, or its record was refused): -1, nothing
+ * may be pruned, as any snapshot may be the base it needs.  Else 0.
+ */
+int  snap_pin_last_known(const struct snap_info *local, size_t nlocal,
+    int known, const char *base, int *pinned);
+
+/*
  * Set pinned[i] for every local snapshot that uuids names (its received
  * uuid if set, else its uuid): the snapshots a transfer uses.
  */

@@ -8,14 +8,19 @@
  *
  * Pruning never deletes the newest snapshot a target holds (the parent
  * of its next incremental), one a transfer uses, nor the one just taken.
- * When a target could not say what it holds (unreachable), nothing is
- * pruned this run: any snapshot may be the base it needs.
+ * When a target could not say what it holds (unreachable), its last
+ * known base (reported at its last contact, kept by the parent in the
+ * state dir) stays and pruning goes on, so a dead target never fills
+ * the source disk; only when nothing is known of it is nothing pruned.
  */
 #include <fcntl.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/base/log.h"
@@ -76,12 +81,14 @@ jobrun_xfer(const struct netsend_progress *p, void *arg)
 
 /* What the target reported holding, and the snapshots just sent. */
 static void
-jobrun_held_report(int fd, const char *target, char **names, size_t n)
+jobrun_held_report(int fd, const char *target, char **names, size_t n,
+    const char *base)
 {
 	struct msgbuf b = { 0 };
 	struct ipc_held h;
 
 	h.target = (char *)(uintptr_t)target;
+	h.base = (char *)(uintptr_t)(base != NULL ? base : "");
 	h.n = n > IPC_HELD_MAX ? IPC_HELD_MAX : (uint32_t)n;
 	h.names = names;
 	ipc_put_held(&b, (uint32_t)getpid(), &h);
@@ -288,10 +295,15 @@ jobrun_send_missing(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	return RUN_OK;
 }
 
-/* IPC_HELD: what the target listed and what it was sent since. */
+/*
+ * IPC_HELD: what the target listed and what it was sent since, and its
+ * base now (the newest of ours it holds), kept by the parent for runs
+ * that cannot reach it.
+ */
 static void
 jobrun_report_held(int fd, const char *target, const struct wire_list_reply *l,
-    const struct snap_info *local, const size_t *order, size_t nsent)
+    const struct snap_info *local, size_t nlocal, const size_t *order,
+    size_t nsent, const struct jobrun_held *h)
 {
 	char **names;
 	size_t i, n = 0;
@@ -301,8 +313,39 @@ jobrun_report_held(int fd, const char *target, const struct wire_list_reply *l,
 		names[n++] = (char *)(uintptr_t)l->snaps[i].name;
 	for (i = 0; i < nsent; i++)
 		names[n++] = (char *)(uintptr_t)local[order[i]].name;
-	jobrun_held_report(fd, target, names, n);
+	jobrun_held_report(fd, target, names, n, snap_base_name(local, nlocal,
+	    (const uint8_t (*)[16])h->uuids, h->n));
 	free(names);
+}
+
+/*
+ * After a prune on the target deleted some: ask again what it holds and
+ * report that, so that `btrsendctl snapshots` and the metrics do not
+ * list what was just deleted (PRUNE-REPLY gives counts, not names).
+ * Pins stay as planned: a superset, and the target never deletes its
+ * newest complete snapshot, the base.
+ */
+static void
+jobrun_relist(int fd, SSL_CTX *ctx, const struct ipc_run *run,
+    const struct netsend_target *tg, const struct snap_info *local,
+    size_t nlocal)
+{
+	struct jobrun_held now;
+	struct wire_msg m;
+	enum run_result st;
+
+	memset(&now, 0, sizeof(now));
+	memset(&m, 0, sizeof(m));
+	if (jobrun_ask(ctx, run, tg, &m, &now, &st) == 0)
+		jobrun_report_held(fd, tg->label, &m.u.list, local, nlocal,
+		    NULL, 0, &now);
+	else
+		log_warnx("job %s: target %s: could not list it after its "
+		    "prune; what it holds is shown as before", run->job,
+		    tg->label);
+	free(now.uuids);
+	free(now.full);
+	wire_msg_free(&m);
 }
 
 /* What a run sent to one target, in one line. */
@@ -342,6 +385,7 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	size_t *order = NULL, nlocal = 0, n, base;
 	char port[8], err[512], note[WIRE_TEXT_MAX + 16] = "";
 	enum run_result st;
+	int pruned;
 
 	jobrun_target(it, port, sizeof(port), &tg);
 	memset(&o, 0, sizeof(o));
@@ -383,16 +427,22 @@ jobrun_send_one(int fd, SSL_CTX *ctx, const struct ipc_run *run,
 	else
 		err[0] = '\0';
 	jobrun_report(run->job, it->name, local, order, n, sent.n);
-	jobrun_report_held(fd, it->name, &m.u.list, local, order, sent.n);
+	jobrun_report_held(fd, it->name, &m.u.list, local, nlocal, order,
+	    sent.n, h);
 	if (st != RUN_OK || !run->keep_target.set)
 		goto done;
-	if (netsend_prune(ctx, &tg, run->job, &run->keep_target,
-	    &refused) == -1)
+	if ((pruned = netsend_prune(ctx, &tg, run->job, &run->keep_target,
+	    &refused)) == -1)
 		log_warnx("job %s: target %s: pruning by keep-target "
 		    "failed; will try after the next send", run->job,
 		    it->name);
-	else if (refused.n != 0)	/* shown with the ok result, a note */
-		frame_errf(note, sizeof(note), "prune: %s", refused.reason);
+	else {
+		if (refused.n != 0)	/* shown with the ok result, a note */
+			frame_errf(note, sizeof(note), "prune: %s",
+			    refused.reason);
+		if (pruned > 0)
+			jobrun_relist(fd, ctx, run, &tg, local, nlocal);
+	}
 done:
 	jobrun_target_result(tr, it->name, st, sent.first_parent,
 	    st == RUN_OK ? note : err);
@@ -468,8 +518,14 @@ jobrun_pin(const struct snap_info *snaps, size_t n, int *pinned, void *arg)
 	size_t i, t;
 
 	for (t = 0; t < jp->run->ntargets; t++) {
-		snap_pin_held(snaps, n, (const uint8_t (*)[16])jp->h[t].uuids,
-		    jp->h[t].n, pinned);
+		if (jp->h[t].n == (size_t)-1)	/* jobrun_prune checked known */
+			(void)snap_pin_last_known(snaps, n,
+			    jp->run->targets[t].known, jp->run->targets[t].base,
+			    pinned);
+		else
+			snap_pin_held(snaps, n,
+			    (const uint8_t (*)[16])jp->h[t].uuids, jp->h[t].n,
+			    pinned);
 		snap_pin_uuids(snaps, n, (const uint8_t (*)[16])jp->h[t].inuse,
 		    jp->h[t].ninuse, pinned);
 	}
@@ -498,16 +554,25 @@ jobrun_prune(int fd, const struct ipc_run *run, const char *made,
 	struct jobrun_pins jp = { fd, run, made, h };
 	struct prune_req rq;
 	struct prune_result pr;
+	const struct ipc_target *it;
 	size_t t;
 
 	if (!run->keep_source.set)
 		return 0;
-	for (t = 0; t < run->ntargets; t++)
-		if (h[t].n == (size_t)-1) {
-			log_info("job %s: not pruning: target %s did not say "
-			    "what it holds", run->job, run->targets[t].name);
+	for (t = 0; t < run->ntargets; t++) {
+		it = &run->targets[t];
+		if (h[t].n != (size_t)-1)
+			continue;
+		if (!it->known) {
+			log_warnx("job %s: not pruning: target %s did not say "
+			    "what it holds and nothing is known of what it held "
+			    "(no record in the state dir)", run->job, it->name);
 			return 0;
 		}
+		log_info("job %s: target %s did not say what it holds: "
+		    "pruning by keep-source, keeping its last known base %s",
+		    run->job, it->name, it->base[0] ? it->base : "(none)");
+	}
 	memset(&rq, 0, sizeof(rq));
 	rq.dir = run->snapshot_dir;
 	rq.job = run->job;
@@ -607,6 +672,95 @@ jobrun_unchanged(int fd, const struct ipc_run *run, char *name, size_t len)
 	}
 	free(local);
 	return same;
+/* "80 MiB", "1 GiB", "1.5 GiB": powers of 1024, as min-free is read. */
+static const char *
+jobrun_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char *const unit[] = { "bytes", "KiB", "MiB", "GiB",
+	    "TiB", "PiB", "EiB" };
+	double d = (double)v;
+	size_t u = 0;
+
+	while (d >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0 || d >= 100 || d == (double)(uint64_t)d)
+		snprintf(buf, len, "%.0f %s", d, unit[u]);
+	else
+		snprintf(buf, len, "%.1f %s", d, unit[u]);
+	return buf;
+}
+
+static int
+jobrun_avail(const char *dir, uint64_t *avail, char *err, size_t errlen)
+{
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv) == -1) {
+		snprintf(err, errlen, "disk space: cannot tell the free space "
+		    "of %s: %s; not snapshotting", dir, strerror(errno));
+		return -1;
+	}
+	*avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
+#define JOBRUN_SPACE_POLLS	20	/* of 250 ms: btrfs frees lazily */
+
+/*
+ * min-free: before the snapshot, the snapshot-dir's filesystem must have
+ * that much free.  When it has not, prune by keep-source first (no target
+ * is asked yet: each keeps its last known base, and one nothing is known
+ * of prunes nothing, as in jobrun_prune), and wait a little for btrfs to
+ * free the deleted snapshots' space.  0 to go on; -1 with err.
+ */
+static int
+jobrun_space(int fd, const struct ipc_run *run, char *err, size_t errlen)
+{
+	const struct timespec poll = { 0, 250 * 1000 * 1000 };
+	struct jobrun_held *h;
+	char a[32], m[32];
+	uint64_t avail;
+	uint32_t t;
+	int pruned, i;
+
+	if (run->min_free == 0)
+		return 0;
+	if (jobrun_avail(run->snapshot_dir, &avail, err, errlen) == -1)
+		return -1;
+	if (avail >= run->min_free)
+		return 0;
+	log_warnx("job %s: disk space: %s free on %s, min-free is %s: pruning "
+	    "by keep-source before snapshotting", run->job,
+	    jobrun_bytes(avail, a, sizeof(a)), run->snapshot_dir,
+	    jobrun_bytes(run->min_free, m, sizeof(m)));
+	h = xcalloc(run->ntargets + 1, sizeof(*h));
+	for (t = 0; t < run->ntargets; t++)
+		h[t].n = (size_t)-1;	/* not asked: the last known base */
+	pruned = jobrun_prune(fd, run, "", h, err, errlen);
+	free(h);
+	if (pruned == -1)
+		return -1;
+	for (i = 0; pruned > 0 && avail < run->min_free &&
+	    i < JOBRUN_SPACE_POLLS; i++) {
+		nanosleep(&poll, NULL);
+		if (jobrun_avail(run->snapshot_dir, &avail, err, errlen) == -1)
+			return -1;
+	}
+	if (avail >= run->min_free) {
+		log_info("job %s: disk space: %s free on %s after pruning %d "
+		    "snapshots", run->job, jobrun_bytes(avail, a, sizeof(a)),
+		    run->snapshot_dir, pruned);
+		return 0;
+	}
+	snprintf(err, errlen, "disk space: %s free on %s, min-free is %s; "
+	    "pruning by keep-source freed %d snapshot%s; not snapshotting "
+	    "(free space there, or lower min-free)",
+	    jobrun_bytes(avail, a, sizeof(a)), run->snapshot_dir,
+	    jobrun_bytes(run->min_free, m, sizeof(m)), pruned,
+	    pruned == 1 ? "" : "s");
+	return -1;
 }
 
 int
@@ -624,7 +778,8 @@ jobrun(int fd, const struct ipc_run *run, struct ipc_result *res)
 		;
 	else if (jobrun_unchanged(fd, run, name, sizeof(name)))
 		made = 0;
-	else if (snapshot_create(run->source, run->snapshot_dir, run->job,
+	else if (jobrun_space(fd, run, err, sizeof(err)) == -1 ||
+	    snapshot_create(run->source, run->snapshot_dir, run->job,
 	    run->now, name, sizeof(name), err, sizeof(err)) == -1) {
 		log_warnx("job %s: %s", run->job, err);
 		res->snapshot = xstrdup("");

@@ -50,6 +50,8 @@ fields_target(struct msgc *c, void *arg)
 	msg_u64(c, "bandwidth", &t->bandwidth);
 	msg_u8(c, "zstd", &t->zstd);
 	msg_u64(c, "previous bytes", &t->prev_bytes);
+	msg_u8(c, "known", &t->known);
+	msg_strdup(c, "base", &t->base, SNAP_NAME_MAX);
 }
 
 /* A retention policy: its set byte, the counts and min-age. */
@@ -77,6 +79,7 @@ fields_run(struct msgc *c, void *arg)
 	if (c->mode == MSG_ENCODE)
 		r->keep_source.set = r->keep_source.set != 0;
 	fields_keep(c, &r->keep_source, false);
+	msg_u64(c, "min free", &r->min_free);
 	msg_u32(c, "flags", &r->flags);
 	msg_strdup(c, "tls certificate", &r->tls_certificate, IPC_STR_MAX);
 	msg_strdup(c, "tls key", &r->tls_key, IPC_STR_MAX);
@@ -157,6 +160,7 @@ fields_held(struct msgc *c, void *arg)
 	msg_strdup(c, "target", &h->target, IPC_STR_MAX);
 	msg_array(c, "names", &h->n, IPC_HELD_MAX, &h->names,
 	    sizeof(*h->names), fields_name);
+	msg_strdup(c, "base", &h->base, SNAP_NAME_MAX);
 }
 
 static const struct {
@@ -250,7 +254,9 @@ ipc_put_xfer(struct msgbuf *b, uint32_t pid, const struct ipc_xfer *x)
 int
 ipc_put_held(struct msgbuf *b, uint32_t pid, const struct ipc_held *h)
 {
-	struct ipc_held v = { .target = h->target };
+	struct ipc_held v = { .target = h->target,
+	    .base = h->base != NULL && strlen(h->base) <= SNAP_NAME_MAX ?
+	    h->base : (char *)(uintptr_t)"" };
 	uint32_t i;
 	int r;
 
@@ -376,6 +382,7 @@ ipc_held_free(struct ipc_held *h)
 		free(h->names[i]);
 	free(h->names);
 	free(h->target);
+	free(h->base);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -395,6 +402,7 @@ ipc_run_free(struct ipc_run *r)
 		free(r->targets[i].name);
 		free(r->targets[i].host);
 		free(r->targets[i].cert_name);
+		free(r->targets[i].base);
 	}
 	free(r->targets);
 	memset(r, 0, sizeof(*r));

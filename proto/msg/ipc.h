@@ -23,9 +23,11 @@
 #include "proto/msg/codec.h"
 #include "proto/msg/frame.h"
 
-#define IPC_VERSION	5	/* 3: XFER, HELD, timeout and sizes in RUN,
+#define IPC_VERSION	6	/* 3: XFER, HELD, timeout and sizes in RUN,
 				   sizes in RESULT; 4: tyearly in RUN;
-				   5: results are enum run_result */
+				   5: results are enum run_result;
+				   6: last known base in RUN and HELD,
+				   min-free in RUN */
 #define IPC_WORKER_FD	3
 #define IPC_STR_MAX	4096
 
@@ -53,6 +55,13 @@ struct ipc_target {
 	uint64_t	 bandwidth;	/* bytes per second, 0 = unlimited */
 	uint8_t		 zstd;
 	uint64_t	 prev_bytes;	/* last good send's size, 0 unknown */
+	/*
+	 * What the target held at its last contact, for pruning while it
+	 * cannot be asked: known 0 when nothing is known of it; else base,
+	 * the newest snapshot of ours it held ("" none).
+	 */
+	uint8_t		 known;
+	char		*base;
 };
 
 /* What a job run needs; only the parent reads the config. */
@@ -62,6 +71,7 @@ struct ipc_run {
 	char		*snapshot_dir;
 	int64_t		 now;		/* the run's time, names the snapshot */
 	struct retention_policy keep_source;
+	uint64_t	 min_free;	/* bytes before snapshotting, 0 off */
 	uint32_t	 flags;		/* IPC_RUN_* */
 	/* replication: send-to, with the tls block and keep-target */
 	char		*tls_certificate, *tls_key, *tls_ca;	/* "" none */
@@ -120,6 +130,7 @@ struct ipc_held {
 	char		*target;
 	uint32_t	 n;		/* <= IPC_HELD_MAX */
 	char		**names;	/* each <= SNAP_NAME_MAX bytes */
+	char		*base;		/* newest local one it holds, "" none */
 };
 
 /* Bounds derived from the message declarations in ipc.c. */

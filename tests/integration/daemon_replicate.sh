@@ -6,7 +6,7 @@
 # as after any incremental receive), is read-only with the source's uuid
 # as received uuid, was sent incrementally from the previous run's
 # snapshot (sender log), and retention left exactly the newest snapshot
-# on both sides.  Then the receiver stops: runs fail, are retried with
+# on both sides, which is all the sender lists as held by the target.  Then the receiver stops: runs fail, are retried with
 # backoff, and keep the base the target needs; when the receiver is back
 # the retry catches up: every snapshot taken meanwhile, incrementally
 # from that base.
@@ -75,6 +75,11 @@ for run in 1 2 3 4 5; do
 		fail "run $run: target holds $(ls "$DST/backup/laptop.test/home" | tr '\n' ' ')"
 	[ $run = 1 ] || [ -d "$DST/backup/laptop.test/home/$planted" ] ||
 		fail "PRUNE deleted the writable partial $planted"
+	# What the sender shows the target holds (snapshots, metrics; kept
+	# in <state-dir>/held) is refreshed after the target's prune.
+	[ $run = 1 ] || ! grep -qx "$prev" "$d/sstate/held" ||
+		fail "run $run: the target pruned $prev, the sender still lists it as held: $(cat "$d/sstate/held")"
+	grep -qx "$name" "$d/sstate/held" || fail "run $run: $name not listed as held: $(cat "$d/sstate/held")"
 	[ $run = 1 ] && btrfs -q subvolume create "$DST/backup/laptop.test/home/$planted"
 	prev=$name
 	scenario_mutate "$SRC/src" $run

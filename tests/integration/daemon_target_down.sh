@@ -5,9 +5,9 @@
 # the receiver is down:
 #  * the run fails and is retried with growing delays (the parent's
 #    "retry N of M in Ss" lines);
-#  * the run's snapshot stays, and so does the base the target still
-#    holds, although hourly 1 alone would keep only the newest: a target
-#    that cannot be asked pins everything;
+#  * keep-source goes on pruning (a dead target must not fill the source
+#    disk): hourly 1 keeps the newest, and the base the target held at
+#    its last contact stays too, nothing else (issue 18);
 #  * a retry takes no new snapshot: it sends the one its run took again
 #    (the run and its retries leave exactly one new snapshot, although
 #    the source changed between them).
@@ -86,8 +86,8 @@ for fails in 1 2; do
 		fail "outage attempt $fails: the retry took a new snapshot: [$(ls "$SRC/snaps" | tr '\n' ' ')]"
 	[ -d "$area/$piled" ] && fail "$piled reached the target while it was down"
 done
-grep -q "job home: not pruning: target backup did not say what it holds" "$d/send.log" ||
-	fail "no 'not pruning' line while the target was down"
+grep -q "job home: target backup did not say what it holds: pruning by keep-source, keeping its last known base $base" "$d/send.log" ||
+	fail "no 'last known base' line while the target was down"
 [ "$(grep -c "job home: run ok" "$d/send.log")" = 2 ] || fail "a run succeeded while the target was down"
 grep -q "job home: retry: sending snapshot $piled again, no new snapshot" "$d/send.log" ||
 	fail "no 'sending again' line for the retry: $(grep "job home: run" "$d/send.log" | tail -5)"

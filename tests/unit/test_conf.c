@@ -1100,6 +1100,36 @@ test_receive_stale(void **state)
 	    "t.conf:3:12: unknown keyword 'on-stale' in the client block");
 }
 
+/* min-free: top level is the jobs' default, a job's own wins. */
+static void
+test_min_free(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = parse_ok("job a { source /a snapshot-dir /s schedule every 1h }\n");
+	assert_int_equal(c->min_free, 0);
+	assert_int_equal(c->jobs[0].min_free, 0);
+	conf_free(c);
+	/* the default given after the job still applies to it */
+	c = parse_ok("job a { source /a snapshot-dir /s schedule every 1h }\n"
+	    "job b { source /b snapshot-dir /s schedule every 1h "
+	    "min-free 0 }\n"
+	    "job c { source /c snapshot-dir /s schedule every 1h "
+	    "min-free 512M }\n"
+	    "min-free 1G\n");
+	assert_int_equal(c->min_free, 1ULL << 30);
+	assert_int_equal(c->jobs[0].min_free, 1ULL << 30);
+	assert_int_equal(c->jobs[1].min_free, 0);
+	assert_int_equal(c->jobs[2].min_free, 512ULL << 20);
+	conf_free(c);
+	round_trip("min-free 2G\njob a { source /a snapshot-dir /s "
+	    "schedule every 1h min-free 10M }\n");
+	expect_error("min-free 12X\n",
+	    "t.conf:1:10: min-free '12X': unknown unit (use K, M, G or T, "
+	    "powers of 1024)");
+}
+
 int
 main(void)
 {
@@ -1124,6 +1154,7 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_receive_authority),
 		cmocka_unit_test(test_receive_stale),
+		cmocka_unit_test(test_min_free),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_receive_limits),
 		cmocka_unit_test(test_equal_detects_changes),

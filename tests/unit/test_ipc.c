@@ -20,6 +20,7 @@
 static const struct ipc_run sample_run = {
 	.job = "home", .source = "/srv/pool/@home",
 	.snapshot_dir = "/srv/pool/.snapshots", .now = 1795497556,
+	.min_free = 5ULL << 30,
 	.keep_source = { .set = 1, .hourly = 24, .daily = 7, .weekly = 4,
 	    .monthly = 6, .yearly = 1, .min_age = 3600 },
 	.flags = IPC_RUN_TEST_CRASH, .resend = "home.20261208T010000Z",
@@ -88,6 +89,7 @@ test_run_round_trip_and_truncation(void **state)
 	assert_int_equal(r.keep_source.monthly, 6);
 	assert_int_equal(r.keep_source.yearly, 1);
 	assert_int_equal(r.keep_source.min_age, 3600);
+	assert_int_equal(r.min_free, 5ULL << 30);
 	assert_int_equal(r.flags, IPC_RUN_TEST_CRASH);
 	assert_string_equal(r.resend, "home.20261208T010000Z");
 	assert_int_equal(r.if_changed, 1);
@@ -319,7 +321,7 @@ test_targets_round_trip(void **state)
 		{ .name = "backup", .host = "10.0.0.2", .port = 7450,
 		  .cert_name = "backup.test", .bandwidth = 1 << 20, .zstd = 1,
 		  .timeout = 90,
-		  .prev_bytes = 5000000000ULL },
+		  .prev_bytes = 5000000000ULL, .known = 1, .base = "home.1" },
 		{ .name = "far", .host = "far.example", .port = 9,
 		  .cert_name = "", .bandwidth = 0, .zstd = 0 },
 	};
@@ -376,6 +378,10 @@ test_targets_round_trip(void **state)
 	assert_int_equal(r.targets[1].prev_bytes, 0);
 	assert_string_equal(r.targets[1].name, "far");
 	assert_int_equal(r.targets[1].zstd, 0);
+	assert_int_equal(r.targets[0].known, 1);
+	assert_string_equal(r.targets[0].base, "home.1");
+	assert_int_equal(r.targets[1].known, 0);
+	assert_string_equal(r.targets[1].base, "");
 	ipc_run_free(&r);
 	for (cut = 0; cut < h.len; cut++)
 		assert_int_equal(ipc_get_run(p, cut, &r, err, sizeof(err)), -1);
@@ -447,8 +453,9 @@ test_held(void **state)
 {
 	char *names[] = { "home.1", "home.2", "" }, *many[IPC_HELD_MAX + 3];
 	char longname[SNAP_NAME_MAX + 2];
-	uint8_t raw[2 + 1 + 4 + 2 + SNAP_NAME_MAX + 1];
-	struct ipc_held hd = { .target = "backup", .n = 3, .names = names };
+	uint8_t raw[2 + 1 + 4 + 2 + SNAP_NAME_MAX + 1 + 2];
+	struct ipc_held hd = { .target = "backup", .n = 3, .names = names,
+	    .base = "home.2" };
 	struct ipc_held got;
 	struct msgbuf b = { 0 };
 	struct frame_hdr h;
@@ -466,6 +473,7 @@ test_held(void **state)
 	assert_string_equal(got.names[0], "home.1");
 	assert_string_equal(got.names[1], "home.2");
 	assert_string_equal(got.names[2], "");
+	assert_string_equal(got.base, "home.2");
 	ipc_held_free(&got);
 	for (cut = 0; cut < h.len; cut++)
 		assert_int_equal(ipc_get_held(p, cut, &got, err, sizeof(err)),
@@ -495,9 +503,11 @@ test_held(void **state)
 	frame_put32(raw + 3, 1);
 	frame_put16(raw + 7, SNAP_NAME_MAX + 1);
 	memset(raw + 9, 'n', SNAP_NAME_MAX + 1);
+	frame_put16(raw + 9 + SNAP_NAME_MAX + 1, 0);	/* base "" */
 	assert_int_equal(ipc_get_held(raw, sizeof(raw), &got, err,
 	    sizeof(err)), -1);
 	frame_put16(raw + 7, SNAP_NAME_MAX);
+	frame_put16(raw + 9 + SNAP_NAME_MAX, 0);
 	assert_int_equal(ipc_get_held(raw, sizeof(raw) - 1, &got, err,
 	    sizeof(err)), 0);
 	ipc_held_free(&got);
@@ -531,7 +541,8 @@ test_largest_messages_fit(void **state)
 	for (i = 0; i < IPC_TARGETS_MAX; i++) {
 		tg[i] = (struct ipc_target){ .name = big, .host = big,
 		    .port = 65535, .cert_name = big, .bandwidth = UINT64_MAX,
-		    .zstd = 1, .timeout = UINT32_MAX, .prev_bytes = UINT64_MAX };
+		    .zstd = 1, .timeout = UINT32_MAX, .prev_bytes = UINT64_MAX,
+		    .known = 1, .base = big + IPC_STR_MAX - SNAP_NAME_MAX };
 		trs[i] = (struct ipc_target_result){ .name = big,
 		    .status = RUN_FAILED, .parent = big, .error = big,
 		    .bytes = UINT64_MAX, .resumes = UINT32_MAX };
@@ -604,7 +615,7 @@ test_derived_bounds(void **state)
 	name = big + IPC_STR_MAX - SNAP_NAME_MAX;
 	for (i = 0; i <= IPC_TARGETS_MAX; i++)
 		tg[i] = (struct ipc_target){ .name = big, .host = big,
-		    .port = 1, .cert_name = big };
+		    .port = 1, .cert_name = big, .base = name };
 	for (i = 0; i < IPC_TARGETS_MAX; i++)
 		trs[i] = (struct ipc_target_result){ .name = big,
 		    .parent = big, .error = big };
@@ -636,7 +647,7 @@ test_derived_bounds(void **state)
 	names = calloc(IPC_HELD_MAX, sizeof(*names));
 	for (i = 0; i < IPC_HELD_MAX; i++)
 		names[i] = name;
-	held = (struct ipc_held){ big, IPC_HELD_MAX, names };
+	held = (struct ipc_held){ big, IPC_HELD_MAX, names, name };
 	assert_int_equal(ipc_put_held(&b, 1, &held), 0);
 	bound_is_exact(&b);
 	msgbuf_free(&b);

@@ -71,6 +71,64 @@ test_local(void **state)
 	assert_true(del[1]);
 }
 
+/*
+ * keep-source with a target that cannot be asked: its last known base
+ * stays beside what the policy keeps, nothing else; unknown: no pruning.
+ */
+static void
+test_last_known_base(void **state)
+{
+	struct retention_policy p = { .set = 1, .daily = 1 };
+	struct prune_req rq;
+	struct snap_info s[6];
+	int pinned[6] = { 0 };
+	bool del[6];
+	size_t i;
+
+	(void)state;
+	snaps_make(s, 6);
+	req(&rq, &p, false);
+	assert_int_equal(snap_pin_last_known(s, 6, 1, s[2].name, pinned), 0);
+	prune_decide(&rq, s, 6, pinned, del);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(del[i], i != 2 && i != 5);
+	/* it held none of ours: nothing is kept for it */
+	memset(pinned, 0, sizeof(pinned));
+	assert_int_equal(snap_pin_last_known(s, 6, 1, "", pinned), 0);
+	prune_decide(&rq, s, 6, pinned, del);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(del[i], i != 5);
+	/* its base is gone here: pins nothing (a full send comes next) */
+	memset(pinned, 0, sizeof(pinned));
+	assert_int_equal(snap_pin_last_known(s, 6, 1, "home.gone", pinned),
+	    0);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(pinned[i], 0);
+	/* nothing known of it: the caller prunes nothing */
+	assert_int_equal(snap_pin_last_known(s, 6, 0, "", pinned), -1);
+}
+
+/* The base a target reports: the newest local snapshot it holds. */
+static void
+test_base_name(void **state)
+{
+	struct snap_info s[4];
+	uint8_t held[2][16];
+	size_t i;
+
+	(void)state;
+	snaps_make(s, 4);
+	for (i = 0; i < 4; i++)
+		s[i].rtransid = s[i].ctransid = 10;	/* unchanged */
+	memcpy(held[0], s[3].received_uuid, 16);
+	memcpy(held[1], s[1].received_uuid, 16);
+	assert_string_equal(snap_base_name(s, 4,
+	    (const uint8_t (*)[16])held, 2), s[3].name);
+	assert_string_equal(snap_base_name(s, 3,
+	    (const uint8_t (*)[16])held, 2), s[1].name);
+	assert_null(snap_base_name(s, 1, (const uint8_t (*)[16])held, 2));
+}
+
 /* keep-target: partials are never judged; the newest complete is kept. */
 static void
 test_received(void **state)
@@ -276,6 +334,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_local),
+		cmocka_unit_test(test_last_known_base),
+		cmocka_unit_test(test_base_name),
 		cmocka_unit_test(test_received),
 		cmocka_unit_test(test_huge_min_age),
 		cmocka_unit_test(test_veto_protect),

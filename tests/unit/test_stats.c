@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -419,6 +420,81 @@ test_held(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The held lists and bases survive a restart (the held file). */
+static void
+test_held_persisted(void **state)
+{
+	char *names[] = { "s1", "s 2%" };
+	char *const *got;
+	int64_t when = 0;
+	size_t n = 99;
+
+	(void)state;
+	open_stats();
+	assert_null(stats_held_base("j", "t"));
+	stats_held_set("j", "t", names, 2, 500);
+	stats_held_set_base("j", "t", "s 2%");
+	stats_held_set("j", "u", NULL, 0, 600);
+	stats_held_set_base("j", "u", "");
+	stats_close();
+	open_stats();
+	got = stats_held("j", "t", &n, &when);
+	assert_non_null(got);
+	assert_int_equal(n, 2);
+	assert_int_equal(when, 500);
+	assert_string_equal(got[1], "s 2%");
+	assert_string_equal(stats_held_base("j", "t"), "s 2%");
+	assert_string_equal(stats_held_base("j", "u"), "");
+	assert_null(stats_held_base("j", "v"));
+}
+
+static void
+write_held(const char *text, mode_t mode)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/held", dir);
+	unlink(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* A damaged or unsafe held file is refused whole: every target unknown. */
+static void
+test_held_hostile(void **state)
+{
+	static const char *bad[] = {
+		"btrsend-held 2\n",
+		"btrsend-held 1\n1 j t s1 1\ns1\n1 j u s1 2\ns1\n",
+		"btrsend-held 1\n1 j t ../x 0\n",
+		"btrsend-held 1\n1 j t s1 1\n../../etc\n",
+		"btrsend-held 1\n1 j t s1 1 extra\ns1\n",
+		"btrsend-held 1\n-1 j t s1 0\n",
+		"btrsend-held 1\n1 j t s1 99999\n",
+		"btrsend-held 1\n1 j t s1 0\n1 j t s1 0\n",
+		"btrsend-held 1\n1 j t s1 0",
+	};
+	size_t i;
+
+	(void)state;
+	write_held("btrsend-held 1\n1 j t s1 1\ns1\n", 0600);
+	open_stats();
+	assert_string_equal(stats_held_base("j", "t"), "s1");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_held(bad[i], 0600);
+		open_stats();
+		assert_null(stats_held_base("j", "t"));
+	}
+	/* writable by others: refused even when well formed */
+	write_held("btrsend-held 1\n1 j t s1 1\ns1\n", 0622);
+	open_stats();
+	assert_null(stats_held_base("j", "t"));
+}
+
 static void
 test_held_bounded(void **state)
 {
@@ -509,6 +585,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_held_bounded, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_held_persisted, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_held_hostile, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_listeners, setup,
 		    teardown),
