@@ -672,6 +672,8 @@ jobrun_unchanged(int fd, const struct ipc_run *run, char *name, size_t len)
 	}
 	free(local);
 	return same;
+}
+
 /* "80 MiB", "1 GiB", "1.5 GiB": powers of 1024, as min-free is read. */
 static const char *
 jobrun_bytes(uint64_t v, char *buf, size_t len)
