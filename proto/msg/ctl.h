@@ -26,7 +26,7 @@
 #include "proto/msg/codec.h"
 #include "proto/msg/frame.h"
 
-#define CTL_VERSION	1
+#define CTL_VERSION	2
 #define CTL_NAME_MAX	(SNAP_NAME_MAX + 1)	/* names with their NUL */
 #define CTL_ERR_MAX	512		/* a run's error with its NUL */
 #define CTL_TEXT_MAX	8192		/* OK/FAIL text with its NUL */

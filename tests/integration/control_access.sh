@@ -109,11 +109,11 @@ grep -q "control: uid $(id -u "$uout") pid [0-9]* refused: not root and not in t
 	"$S/daemon.log" || fail "no log line for the outsider"
 
 # Protocol: version, order, unknown type, oversize length.
-out=$("$TOOLS/ctlpeer" "$sock" hello 2)
-[ "$out" = "fail control protocol version 2 is not supported: this btrsendd speaks version 1 (use the btrsendctl of the same release)" ] ||
-	fail "version 2 hello: $out"
 out=$("$TOOLS/ctlpeer" "$sock" hello 1)
-[ "$out" = "hello 1 2" ] || fail "root's hello: $out"
+[ "$out" = "fail control protocol version 1 is not supported: this btrsendd speaks version 2 (use the btrsendctl of the same release)" ] ||
+	fail "version 1 hello: $out"
+out=$("$TOOLS/ctlpeer" "$sock" hello 2)
+[ "$out" = "hello 2 2" ] || fail "root's hello: $out"
 out=$("$TOOLS/ctlpeer" "$sock" early)
 [ "$out" = "fail protocol error: unexpected request message before hello" ] ||
 	fail "request before hello: $out"
@@ -142,15 +142,15 @@ kill -0 $pid || fail "daemon died"
 "$CTL" status -s "$sock" > /dev/null || fail "status after bad clients"
 
 # btrsendctl refuses a daemon of another protocol version.
-"$TOOLS/ctlpeer" "$S/fake.sock" serve 2 > "$S/fake.out" &
+"$TOOLS/ctlpeer" "$S/fake.sock" serve 3 > "$S/fake.out" &
 fake=$!
 for i in $(seq 50); do [ -S "$S/fake.sock" ] && break; sleep 0.1; done
 rc=0
 "$CTL" status -s "$S/fake.sock" > /dev/null 2> "$S/err" || rc=$?
 wait $fake
-[ $rc = 1 ] && grep -q "btrsendd speaks control protocol version 2, this btrsendctl 1" "$S/err" ||
-	fail "btrsendctl and a version 2 daemon: exit $rc: $(cat "$S/err")"
-[ "$(cat "$S/fake.out")" = "$(printf 'client hello 1 0\nclosed')" ] ||
+[ $rc = 1 ] && grep -q "btrsendd speaks control protocol version 3, this btrsendctl 2" "$S/err" ||
+	fail "btrsendctl and a version 3 daemon: exit $rc: $(cat "$S/err")"
+[ "$(cat "$S/fake.out")" = "$(printf 'client hello 2 0\nclosed')" ] ||
 	fail "fake daemon saw: $(cat "$S/fake.out")"
 
 # A second daemon leaves the live socket alone.
