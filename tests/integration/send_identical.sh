@@ -53,35 +53,6 @@ snapshots() {   # snapshots FS: src with s1, s2, s3 read-only
 	btrfs -q subvolume snapshot -r "$fs/src" "$fs/s3"
 }
 
-# strip_flags IN OUT: IN without the FILEATTR commands btrsend adds just
-# before the END of a full stream (docs/architecture.md, "Inode flags in
-# full sends"); prints how many it took out.
-strip_flags() {
-	python3 - "$1" "$2" <<'PY'
-import struct, sys
-b = open(sys.argv[1], 'rb').read()
-out, pos, n, cmds = bytearray(), 0, 0, []
-def flush(cmds):
-	global n
-	full = cmds and cmds[0][0] == 1              # SUBVOL: a full stream
-	i = len(cmds) - 1                            # the END
-	while full and i > 0 and cmds[i - 1][0] == 24:
-		i -= 1
-	n += len(cmds) - 1 - i
-	for t, raw in cmds[:i] + cmds[-1:]:
-		out.extend(raw)
-while pos < len(b):
-	if not cmds:
-		out.extend(b[pos:pos + 17]); pos += 17
-	ln, t = struct.unpack_from('<IH', b, pos)
-	cmds.append((t, b[pos:pos + 10 + ln])); pos += 10 + ln
-	if t == 21:
-		flush(cmds); cmds = []
-open(sys.argv[2], 'wb').write(out)
-print(n)
-PY
-}
-
 n=0
 same() {        # same ARGS...: both tools, same arguments, same bytes
 	local k
@@ -92,7 +63,7 @@ same() {        # same ARGS...: both tools, same arguments, same bytes
 	[ -s "$out/progs.$n" ] || fail "btrfs send $* wrote nothing"
 	if ! cmp -s "$out/ours.$n" "$out/progs.$n"; then
 		# Only a snapshot with inode flags may differ, by its flags.
-		k=$(strip_flags "$out/ours.$n" "$out/stripped.$n") ||
+		k=$(python3 "$TOP/tests/lib/strip_fileattr.py" "$out/ours.$n" "$out/stripped.$n") ||
 			fail "cannot parse $out/ours.$n"
 		[ "$k" -gt 0 ] && cmp "$out/stripped.$n" "$out/progs.$n" ||
 			fail "btrsendctl send $* differs from btrfs send"

@@ -19,11 +19,21 @@ done
 
 n=0
 same() {
+	local k
 	n=$((n + 1))
 	"$CTL" send "$@" -o "$out/ours" 2> "$out/err" ||
 		fail "btrsendctl send $*: $(cat "$out/err")"
 	btrfs -q send "$@" -f "$out/progs" || fail "btrfs send $* failed"
-	cmp "$out/ours" "$out/progs" || fail "btrsendctl send $* differs from btrfs send"
+	if ! cmp -s "$out/ours" "$out/progs"; then
+		# Only a full v2 stream of a snapshot with inode flags may
+		# differ, by the FILEATTRs btrsend adds before END.
+		k=$(python3 "$TOP/tests/lib/strip_fileattr.py" "$out/ours" "$out/stripped") ||
+			fail "cannot parse $out/ours"
+		[ "$k" -gt 0 ] && cmp "$out/stripped" "$out/progs" ||
+			fail "btrsendctl send $* differs from btrfs send"
+		note "identical but for $k inode flag commands: send $*"
+		return 0
+	fi
 	note "identical ($(stat -c %s "$out/ours") bytes): send $*"
 }
 
