@@ -149,6 +149,11 @@ last=$(ls "$area" | sort | tail -n 1)
 net_log_says "client laptop\.test job home: receiving again \(last: $last at " "the end of the episode"
 [ "$(metric btrsend_receive_stale)" = 0 ] || fail "btrsend_receive_stale is '$(metric btrsend_receive_stale)' after a transfer"
 check_json 0 2 0
+# stale-after is 4 s and a scan runs every second: give it up to 15 s
+for i in $(seq 150); do
+	tail -c +$((NET_LOG_MARK + 1)) "$NET_LOG_WATCH" | grep -q "nothing received for" && break
+	sleep 0.1
+done
 net_log_says "client laptop\.test job home: nothing received for [0-9]+s \(last: $last at " "the second episode"
 for i in $(seq 30); do
 	[ "$(wc -l < "$d/hook.log")" = 2 ] && break
